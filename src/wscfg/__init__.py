@@ -1,0 +1,3 @@
+"""wscfg: config-as-code for SaaS workspace settings."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from wscfg.cli import main
+
+main()

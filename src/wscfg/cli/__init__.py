@@ -1,0 +1,138 @@
+"""The wscfg command line: parse, call the library, render, choose the exit code.
+
+Only this package prints or exits. Subcommands live in their own modules and are imported
+only when invoked, so ``wscfg --help`` stays fast and pulls in neither httpx nor FastAPI.
+Every command body runs inside :func:`handle_errors`, the one place a :class:`WscfgError`
+becomes ``Error: …`` and an exit code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import click
+
+# name -> (module, attribute, one-line help shown by `wscfg --help` without importing it)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "validate": ("wscfg.cli.validate", "validate", "Check config files offline; report every problem."),
+    "plan": ("wscfg.cli.plan", "plan", "Show what would change in the live workspace(s)."),
+    "apply": ("wscfg.cli.plan", "apply", "Make the live workspace(s) match the config or a saved plan."),
+    "export": ("wscfg.cli.export", "export", "Write a live workspace's settings as YAML."),
+    "clone": ("wscfg.cli.export", "clone", "Copy one workspace's settings onto others."),
+    "schema": ("wscfg.cli.schema", "schema", "Write or check the JSON Schemas in schemas/."),
+    "sandbox": ("wscfg.cli.sandbox", "sandbox", "Run the reference Workspace Settings API locally."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [n for n, (mod, _, _) in COMMANDS.items() if _exists(mod)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS or not _exists(COMMANDS[cmd_name][0]):
+            return None
+        module, attr, _ = COMMANDS[cmd_name]
+        cmd = getattr(importlib.import_module(module), attr)
+        assert isinstance(cmd, click.Command)
+        return cmd
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(n, COMMANDS[n][2]) for n in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+def _exists(module: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="wscfg")
+@click.option("--debug", is_flag=True, envvar="WSCFG_DEBUG", help="Show tracebacks of unexpected errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Config-as-code for SaaS workspace settings.
+
+    Declare members, roles, call tags, qualified-call rules, blocked callers, webhooks and
+    notification defaults in YAML; `wscfg plan` shows what would change in the live workspace,
+    `wscfg apply` makes it so.
+
+    \b
+    Typical flow:
+      wscfg validate workspace.yaml          # offline: schema, references, env
+      wscfg plan workspace.yaml -o plan.json # review (in a pull request)
+      wscfg apply plan.json                  # apply exactly what was reviewed
+
+    With no --server / WSCFG_SERVER, wscfg uses an embedded sandbox in ./.wscfg/.
+    Exit codes: 0 ok / no changes, 1 error, 2 changes present (--detailed-exitcode),
+    3 apply stopped part-way.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+def echo_err(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def print_diagnostics(diagnostics: Any) -> None:
+    for d in diagnostics:
+        click.echo(click.style(d.headline(), fg="red"), err=True)
+        if d.source_line:
+            click.echo(f"    {d.source_line.rstrip()}", err=True)
+            if d.column:
+                click.echo("    " + " " * (d.column - 1) + "^", err=True)
+
+
+@contextlib.contextmanager
+def handle_errors(debug: bool = False) -> Iterator[None]:
+    """Turn every error into a message and an exit code; never show a traceback unless --debug."""
+    from ..errors import ConfigError, WscfgError
+
+    try:
+        yield
+    except click.exceptions.Exit:
+        raise
+    except click.ClickException:
+        raise
+    except ConfigError as exc:
+        print_diagnostics(exc.diagnostics)
+        echo_err(f"Error: {exc.message}")
+        sys.exit(exc.exit_code)
+    except WscfgError as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        echo_err(f"Error: {exc.message}")
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        echo_err("Interrupted.")
+        sys.exit(130)
+    except Exception as exc:  # a bug: say so plainly
+        if debug:
+            raise
+        echo_err(
+            f"Error: internal error ({type(exc).__name__}); rerun with --debug for details "
+            "and please report it."
+        )
+        sys.exit(1)
+
+
+def debug_of(ctx: click.Context) -> bool:
+    root = ctx.find_root()
+    return bool(root.obj and root.obj.get("debug"))
+
+
+def main() -> None:
+    cli(obj={})

@@ -1,0 +1,50 @@
+"""What loading a config produces: a validated document plus where each value came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..model import WorkspaceConfig
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a value was written: file (as given, relative when possible), 1-based line/col."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass
+class Desired:
+    """One target workspace's desired settings, ready for planning.
+
+    ``sources`` maps paths in the merged document (``("members", 3, "role")``) to where the
+    value was written, through ``extends`` chains. ``secret_refs`` maps the path of each secret
+    field (``("webhooks", 0, "secret")``) to the environment variable it came from; the value
+    itself is only in ``config`` (as a ``SecretStr``), never in sources, plans or messages.
+    """
+
+    file: str
+    config: WorkspaceConfig
+    sources: dict[Path, Source] = field(default_factory=dict)
+    secret_refs: dict[Path, str] = field(default_factory=dict)
+
+    @property
+    def slug(self) -> str:
+        assert self.config.workspace is not None
+        return self.config.workspace.slug
+
+    def source_of(self, path: Path) -> Source | None:
+        """The closest recorded source of ``path`` or of one of its parents."""
+        while path:
+            if path in self.sources:
+                return self.sources[path]
+            path = path[:-1]
+        return None

@@ -1,0 +1,206 @@
+"""Every error a wscfg user can meet.
+
+The CLI has exactly one handler: it catches :class:`WscfgError`, prints ``Error: <message>``
+(plus any diagnostics) and exits with the error's ``exit_code``. Anything else is a bug and is
+reported as such (with a traceback only under ``--debug``).
+
+Error tree::
+
+    WscfgError                     exit 1 unless noted
+    ├── ConfigError                bad YAML, schema, references, vars or env (carries Diagnostics)
+    ├── PlanError
+    │   ├── UnsafePlanError        last owner removed, mass changes without --allow-mass-changes
+    │   ├── StalePlanError         a saved plan no longer matches the live workspace
+    │   └── PlanFileError          a plan file that cannot be read or is of another version
+    ├── ApiError                   anything from talking to the platform; carries the request
+    │   ├── TransportError         connection refused/reset, timeout (after retries)
+    │   ├── ProtocolError          response of another workspace, bad JSON, foreign redirect, too big
+    │   └── HTTPStatusError        a problem+json answer (status, title, detail, field errors)
+    │       ├── AuthError          401 / 403
+    │       ├── NotFoundError      404
+    │       ├── ConflictError      409 (role in use, last owner, already exists)
+    │       ├── PreconditionFailed 412 (the item changed since it was read)
+    │       └── RateLimitedError   429 after the retry budget was spent
+    ├── ApplyError                 apply stopped part-way; exit 3 when something was written
+    └── SetupError                 missing optional dependency, bad server URL, no token
+
+Messages never contain secret values: webhook secrets and API keys are only ever referred to
+by their ``${env:NAME}`` reference or fingerprint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+
+class WscfgError(Exception):
+    """Base of every error wscfg reports to a user."""
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem in one input file, located as precisely as we can."""
+
+    file: str
+    line: int  # 1-based; 0 when unknown
+    column: int  # 1-based; 0 when unknown
+    path: str  # e.g. "members[3].role"; "" for the document itself
+    message: str
+    source_line: str = ""  # the offending line of the file, for display
+
+    def location(self) -> str:
+        if self.line:
+            return f"{self.file}:{self.line}:{self.column}"
+        return self.file
+
+    def headline(self) -> str:
+        where = self.location()
+        if self.path:
+            return f"{where}: {self.path}: {self.message}"
+        return f"{where}: {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "path": self.path,
+            "message": self.message,
+        }
+
+
+class ConfigError(WscfgError):
+    """One or more input files are invalid; ``diagnostics`` lists every problem found."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic], message: str | None = None) -> None:
+        self.diagnostics = list(diagnostics)
+        n = len(self.diagnostics)
+        super().__init__(message or f"{n} problem{'s' if n != 1 else ''} found in the configuration")
+
+
+class PlanError(WscfgError):
+    """A plan cannot be made, saved, loaded or applied as asked."""
+
+
+class UnsafePlanError(PlanError):
+    """The plan would do something that needs an explicit opt-in (or is never allowed)."""
+
+    def __init__(self, reasons: Sequence[str]) -> None:
+        self.reasons = list(reasons)
+        super().__init__("the plan is unsafe:\n  - " + "\n  - ".join(self.reasons))
+
+
+class StalePlanError(PlanError):
+    """The live workspace changed since the saved plan was made; nothing was written."""
+
+    def __init__(self, changed: Sequence[str]) -> None:
+        self.changed = list(changed)
+        super().__init__(
+            "the saved plan is stale: these items changed since it was made, nothing was written:"
+            "\n  - " + "\n  - ".join(self.changed) + "\nRun `wscfg plan` again and review it."
+        )
+
+
+class PlanFileError(PlanError):
+    """A saved plan file is unreadable, corrupt or of an unknown format version."""
+
+
+class ApiError(WscfgError):
+    """Talking to the Workspace Settings API failed. ``method``/``url`` name the request."""
+
+    def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
+        self.method = method
+        self.url = url
+        where = f" ({method} {url})" if method else ""
+        super().__init__(f"{message}{where}")
+
+
+class TransportError(ApiError):
+    """The request did not get an answer (refused, reset, timed out), after retries."""
+
+
+class ProtocolError(ApiError):
+    """The answer cannot be trusted: another workspace's data, bad JSON, a foreign redirect."""
+
+
+class HTTPStatusError(ApiError):
+    """The server answered with an RFC 9457 problem."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str = "",
+        *,
+        errors: Sequence[dict[str, Any]] = (),
+        method: str = "",
+        url: str = "",
+    ) -> None:
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.errors = list(errors)
+        text = f"{status} {title}"
+        if detail:
+            text += f": {detail}"
+        for err in self.errors:
+            loc = ".".join(str(p) for p in err.get("loc", []) if p != "body")
+            text += f"\n  - {loc}: {err.get('msg', '')}" if loc else f"\n  - {err.get('msg', '')}"
+        super().__init__(text, method=method, url=url)
+
+
+class AuthError(HTTPStatusError):
+    """401 or 403: the key is missing, wrong, revoked, or lacks the scope or workspace."""
+
+
+class NotFoundError(HTTPStatusError):
+    """404: no such workspace or item (or not visible to this key)."""
+
+
+class ConflictError(HTTPStatusError):
+    """409: a platform rule refused the write (role in use, last owner, already exists)."""
+
+
+class PreconditionFailed(HTTPStatusError):
+    """412: If-Match did not match; someone changed the item since it was read."""
+
+
+class RateLimitedError(HTTPStatusError):
+    """429 after the retry budget was spent."""
+
+
+STATUS_ERRORS: dict[int, type[HTTPStatusError]] = {
+    401: AuthError,
+    403: AuthError,
+    404: NotFoundError,
+    409: ConflictError,
+    412: PreconditionFailed,
+    429: RateLimitedError,
+}
+
+
+class ApplyError(WscfgError):
+    """Apply stopped before finishing. ``partial`` tells whether anything was written."""
+
+    def __init__(self, message: str, *, partial: bool, results: Any = None) -> None:
+        self.partial = partial
+        self.results = results
+        super().__init__(message)
+        self.exit_code = 3 if partial else 1
+
+
+class SetupError(WscfgError):
+    """wscfg is not set up to do what was asked (dependency, server URL, token)."""

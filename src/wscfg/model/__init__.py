@@ -1,0 +1,42 @@
+"""Pydantic models of every resource kind, shared by config, engine, API client and sandbox."""
+
+from .access import BUILTIN_ROLES, PERMISSIONS, Member, Role
+from .base import Resource
+from .calls import BlockedCaller, CallRules, CallTag, e164, rule_tags
+from .document import Ignore, Manage, WorkspaceConfig
+from .kinds import BY_NAME, COLLECTIONS, KINDS, SINGLETONS, Kind, get
+from .notifications import CATEGORIES, CHANNELS, NotificationOverrides, Notifications
+from .webhooks import EVENTS, Webhook, WebhookFilters, fingerprint
+from .workspace import BusinessProfile, Workspace
+
+__all__ = [
+    "BUILTIN_ROLES",
+    "BY_NAME",
+    "CATEGORIES",
+    "CHANNELS",
+    "COLLECTIONS",
+    "EVENTS",
+    "KINDS",
+    "PERMISSIONS",
+    "SINGLETONS",
+    "BlockedCaller",
+    "BusinessProfile",
+    "CallRules",
+    "CallTag",
+    "Ignore",
+    "Kind",
+    "Manage",
+    "Member",
+    "NotificationOverrides",
+    "Notifications",
+    "Resource",
+    "Role",
+    "Webhook",
+    "WebhookFilters",
+    "Workspace",
+    "WorkspaceConfig",
+    "e164",
+    "fingerprint",
+    "get",
+    "rule_tags",
+]

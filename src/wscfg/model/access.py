@@ -1,0 +1,83 @@
+"""Who may do what: custom roles over a fixed permission catalog, and members."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, EmailStr, Field, field_validator
+
+from .base import Name, Resource, read_only
+from .notifications import NotificationOverrides
+
+PERMISSIONS: tuple[str, ...] = (
+    "api_keys:manage",
+    "billing:manage",
+    "billing:read",
+    "blocked_callers:manage",
+    "call_log:export",
+    "call_log:read",
+    "call_rules:manage",
+    "call_tags:manage",
+    "contacts:read",
+    "contacts:write",
+    "integrations:manage",
+    "members:manage",
+    "reports:read",
+    "settings:read",
+    "settings:write",
+    "webhooks:manage",
+)
+
+BUILTIN_ROLES: dict[str, str] = {
+    "owner": "Everything, including billing and deleting the workspace.",
+    "admin": "Full access to settings, billing and team members.",
+    "member": "Access to calls, contacts and automations.",
+    "client": "Limited access, view only.",
+}
+
+Permission = Literal[PERMISSIONS]  # type: ignore[valid-type]
+
+
+def _lower(value: str) -> str:
+    return value.lower()
+
+
+Email = Annotated[EmailStr, AfterValidator(_lower)]
+
+
+class Role(Resource):
+    """A custom role. Built-in roles (owner, admin, member, client) cannot be declared."""
+
+    name: Name = Field(description="Role name, referenced by members[].role.")
+    description: str | None = Field(None, max_length=500)
+    permissions: list[Permission] | None = Field(  # type: ignore[valid-type]
+        None, description="Permissions from the fixed catalog; order does not matter."
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _not_builtin(cls, value: str) -> str:
+        if value in BUILTIN_ROLES:
+            raise ValueError(f"'{value}' is a built-in role and cannot be redefined")
+        return value
+
+    @field_validator("permissions")
+    @classmethod
+    def _sorted_set(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else sorted(set(value))
+
+
+MemberStatus = Literal["active", "pending", "expired"]
+
+
+class Member(Resource):
+    """A workspace member. Declaring a new one sends an invitation."""
+
+    email: Email = Field(description="Login email; compared case-insensitively.")
+    role: str = Field(description="A built-in role (owner, admin, member, client) or a custom one.")
+    notifications: NotificationOverrides | None = Field(
+        None, description="Per-member overrides of the workspace notification defaults."
+    )
+    status: MemberStatus | None = read_only(description="active, pending (invited) or expired.")
+    invited_at: str | None = read_only(description="When the last invitation was sent (UTC).")
+    expires_at: str | None = read_only(description="When a pending invitation expires (UTC).")

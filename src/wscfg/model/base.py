@@ -1,0 +1,65 @@
+"""The base model every resource shares, and small reusable field types."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9_.-]{0,62}[a-z0-9])?$")
+
+
+class Resource(BaseModel):
+    """Base of every settings model: unknown keys are errors, strings are stripped.
+
+    Fields marked ``readOnly`` in their JSON schema extra are set by the platform (status,
+    fingerprints) and may not be written in a config file; see :func:`read_only_fields`.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        validate_default=False,
+        populate_by_name=True,
+    )
+
+
+def read_only_fields(model: type[BaseModel]) -> frozenset[str]:
+    """Names of the fields the platform sets and a config file may not."""
+    out = set()
+    for name, field in model.model_fields.items():
+        extra = field.json_schema_extra
+        if isinstance(extra, dict) and extra.get("readOnly"):
+            out.add(name)
+    return frozenset(out)
+
+
+def read_only(**kwargs: Any) -> Any:
+    """A field the platform sets (shown in live state, refused in config files)."""
+    extra = dict(kwargs.pop("json_schema_extra", {}) or {})
+    extra["readOnly"] = True
+    return Field(default=None, json_schema_extra=extra, **kwargs)
+
+
+def _slug(value: str) -> str:
+    if not SLUG_RE.match(value):
+        raise ValueError(
+            "must be 1-63 lower-case letters, digits or '-', starting and ending with a "
+            "letter or digit (e.g. 'acme-north')"
+        )
+    return value
+
+
+def _name(value: str) -> str:
+    if not NAME_RE.match(value):
+        raise ValueError(
+            "must be 1-64 lower-case letters, digits, '-', '_' or '.', starting and ending "
+            "with a letter or digit (e.g. 'front-desk')"
+        )
+    return value
+
+
+Slug = Annotated[str, AfterValidator(_slug), Field(examples=["acme-north"])]
+Name = Annotated[str, AfterValidator(_name)]

@@ -1,0 +1,72 @@
+"""The top-level config document: one workspace's desired settings plus ownership rules."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from .access import Member, Role
+from .base import Resource
+from .calls import BlockedCaller, CallRules, CallTag
+from .notifications import Notifications
+from .webhooks import Webhook
+from .workspace import Workspace
+
+Mode = Literal["exact", "additive"]
+Globs = list[str]
+
+
+class Manage(Resource):
+    """How a collection is owned: ``exact`` (default) deletes undeclared live items,
+    ``additive`` keeps them (the plan reports how many were kept)."""
+
+    roles: Mode | None = None
+    members: Mode | None = None
+    call_tags: Mode | None = None
+    blocked_callers: Mode | None = None
+    webhooks: Mode | None = None
+
+
+class Ignore(Resource):
+    """Glob patterns over identities (email, name, number) of items wscfg never touches."""
+
+    roles: Globs | None = None
+    members: Globs | None = Field(None, examples=[["*@sso.example"]])
+    call_tags: Globs | None = None
+    blocked_callers: Globs | None = None
+    webhooks: Globs | None = None
+
+
+class WorkspaceConfig(Resource):
+    """A workspace's settings. A top-level key that is absent is not managed; a collection that
+    is present is exact unless ``manage`` says ``additive``."""
+
+    version: Literal[1] = Field(description="Config format version; always 1.")
+    extends: str | list[str] | None = Field(
+        None, description="Template file(s) to inherit from, relative to this file."
+    )
+    vars: dict[str, str | int | float | bool] | None = Field(
+        None, description="Values for ${var.name} references.", examples=[{"clinic": "North"}]
+    )
+    manage: Manage | None = None
+    ignore: Ignore | None = None
+    workspace: Workspace | None = None
+    roles: list[Role] | None = Field(None, description="Custom roles.")
+    members: list[Member] | None = Field(None, description="Members and invitations.")
+    call_tags: list[CallTag] | None = None
+    call_rules: CallRules | None = None
+    blocked_callers: list[BlockedCaller] | None = Field(
+        None, description="Numbers to block: a string or {number, note}."
+    )
+    webhooks: list[Webhook] | None = None
+    notifications: Notifications | None = None
+
+
+def top_level_keys() -> list[str]:
+    return list(WorkspaceConfig.model_fields)
+
+
+def dump_item(item: Resource) -> dict[str, Any]:
+    """An item as plain JSON data, keeping only what the user set (unset = unmanaged)."""
+    return item.model_dump(mode="json", exclude_unset=True)

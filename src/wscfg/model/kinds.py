@@ -1,0 +1,77 @@
+"""The registry of resource kinds: declared once, used by every stage.
+
+Each kind says which model describes it, how its items are identified, where it lives in the
+API, in which order changes apply, and which fields are write-only (never read back) or
+read-only (set by the platform). Diff, plan, render, apply, export and the sandbox are generic
+over this table; adding a kind is one model, one entry here and its server routes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from .access import Member, Role
+from .base import Resource, read_only_fields
+from .calls import BlockedCaller, CallRules, CallTag
+from .notifications import Notifications
+from .webhooks import Webhook
+from .workspace import Workspace
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str  # the config key, e.g. "blocked_callers"
+    model: type[Resource]
+    path: str  # below /v1/workspaces/{ws}; "" is the workspace itself
+    identity: str | None  # None for singletons
+    order: int  # creates and updates run in ascending order, deletes in descending
+    label: str  # singular noun for messages, e.g. "blocked caller"
+    write_only: frozenset[str] = frozenset()
+    depends_on: tuple[str, ...] = ()  # kinds whose items this kind's items may name
+    bulk: bool = False  # writes go through the batch endpoint
+    field_order: tuple[str, ...] = field(default=())
+
+    @property
+    def singleton(self) -> bool:
+        return self.identity is None
+
+    @cached_property
+    def read_only(self) -> frozenset[str]:
+        return read_only_fields(self.model)
+
+    def key_of(self, item: dict[str, object]) -> str:
+        """The identity of an item (its natural key); singletons have the empty key."""
+        if self.identity is None:
+            return ""
+        return str(item[self.identity])
+
+
+KINDS: tuple[Kind, ...] = (
+    Kind("workspace", Workspace, "", None, 0, "workspace"),
+    Kind("roles", Role, "roles", "name", 10, "role"),
+    Kind("call_tags", CallTag, "call-tags", "name", 20, "call tag"),
+    Kind("members", Member, "members", "email", 30, "member", depends_on=("roles",)),
+    Kind("call_rules", CallRules, "call-rules", None, 40, "call rules", depends_on=("call_tags",)),
+    Kind(
+        "webhooks",
+        Webhook,
+        "webhooks",
+        "name",
+        50,
+        "webhook",
+        write_only=frozenset({"secret"}),
+        depends_on=("call_tags",),
+    ),
+    Kind("blocked_callers", BlockedCaller, "blocked-callers", "number", 60, "blocked caller", bulk=True),
+    Kind("notifications", Notifications, "notifications", None, 70, "notifications"),
+)
+
+BY_NAME: dict[str, Kind] = {k.name: k for k in KINDS}
+BY_PATH: dict[str, Kind] = {k.path: k for k in KINDS if k.path}
+COLLECTIONS: tuple[Kind, ...] = tuple(k for k in KINDS if not k.singleton)
+SINGLETONS: tuple[Kind, ...] = tuple(k for k in KINDS if k.singleton)
+
+
+def get(name: str) -> Kind:
+    return BY_NAME[name]
