@@ -11,10 +11,10 @@ Error tree::
     ├── PlanError
     │   ├── UnsafePlanError        last owner removed, mass changes without --allow-mass-changes
     │   ├── StalePlanError         a saved plan no longer matches the live workspace
-    │   └── PlanFileError          a plan file that cannot be read or is of another version
-    ├── ApiError                   anything from talking to the platform; carries the request
+    │   └── PlanFileError          a plan file that is unreadable or of another version
+    ├── ApiError                   talking to the platform failed; carries the request
     │   ├── TransportError         connection refused/reset, timeout (after retries)
-    │   ├── ProtocolError          response of another workspace, bad JSON, foreign redirect, too big
+    │   ├── ProtocolError          another workspace's data, bad JSON, foreign redirect, too big
     │   └── HTTPStatusError        a problem+json answer (status, title, detail, field errors)
     │       ├── AuthError          401 / 403
     │       ├── NotFoundError      404
@@ -88,7 +88,9 @@ class ConfigError(WscfgError):
     def __init__(self, diagnostics: Sequence[Diagnostic], message: str | None = None) -> None:
         self.diagnostics = list(diagnostics)
         n = len(self.diagnostics)
-        super().__init__(message or f"{n} problem{'s' if n != 1 else ''} found in the configuration")
+        super().__init__(
+            message or f"{n} problem{'s' if n != 1 else ''} found in the configuration"
+        )
 
 
 class PlanError(WscfgError):

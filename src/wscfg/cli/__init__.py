@@ -18,13 +18,25 @@ import click
 
 # name -> (module, attribute, one-line help shown by `wscfg --help` without importing it)
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "validate": ("wscfg.cli.validate", "validate", "Check config files offline; report every problem."),
+    "validate": (
+        "wscfg.cli.validate",
+        "validate",
+        "Check config files offline; report every problem.",
+    ),
     "plan": ("wscfg.cli.plan", "plan", "Show what would change in the live workspace(s)."),
-    "apply": ("wscfg.cli.plan", "apply", "Make the live workspace(s) match the config or a saved plan."),
+    "apply": (
+        "wscfg.cli.plan",
+        "apply",
+        "Make the live workspace(s) match the config or a saved plan.",
+    ),
     "export": ("wscfg.cli.export", "export", "Write a live workspace's settings as YAML."),
     "clone": ("wscfg.cli.export", "clone", "Copy one workspace's settings onto others."),
     "schema": ("wscfg.cli.schema", "schema", "Write or check the JSON Schemas in schemas/."),
-    "sandbox": ("wscfg.cli.sandbox", "sandbox", "Run the reference Workspace Settings API locally."),
+    "sandbox": (
+        "wscfg.cli.sandbox",
+        "sandbox",
+        "Run the reference Workspace Settings API locally.",
+    ),
 }
 
 
@@ -58,7 +70,9 @@ def _exists(module: str) -> bool:
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="wscfg")
-@click.option("--debug", is_flag=True, envvar="WSCFG_DEBUG", help="Show tracebacks of unexpected errors.")
+@click.option(
+    "--debug", is_flag=True, envvar="WSCFG_DEBUG", help="Show tracebacks of unexpected errors."
+)
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """Config-as-code for SaaS workspace settings.

@@ -50,7 +50,7 @@ class Role(Resource):
 
     name: Name = Field(description="Role name, referenced by members[].role.")
     description: str | None = Field(None, max_length=500)
-    permissions: list[Permission] | None = Field(  # type: ignore[valid-type]
+    permissions: list[Permission] | None = Field(
         None, description="Permissions from the fixed catalog; order does not matter."
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from functools import lru_cache
-from typing import Annotated, Any, Union
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -135,14 +135,14 @@ def _node_tag(value: Any) -> str | None:
 
 
 RuleNode = Annotated[
-    Union[
-        Annotated[AllGroup, Tag("all")],
-        Annotated[AnyGroup, Tag("any")],
-        Annotated[DurationCondition, Tag("duration")],
-        Annotated[ScoreCondition, Tag("ai_score")],
-        Annotated[TagCondition, Tag("tag")],
-        Annotated[NotTagCondition, Tag("not_tag")],
-    ],
+    (
+        Annotated[AllGroup, Tag("all")]
+        | Annotated[AnyGroup, Tag("any")]
+        | Annotated[DurationCondition, Tag("duration")]
+        | Annotated[ScoreCondition, Tag("ai_score")]
+        | Annotated[TagCondition, Tag("tag")]
+        | Annotated[NotTagCondition, Tag("not_tag")]
+    ),
     Discriminator(
         _node_tag,
         custom_error_type="rule_node",

@@ -63,7 +63,15 @@ KINDS: tuple[Kind, ...] = (
         write_only=frozenset({"secret"}),
         depends_on=("call_tags",),
     ),
-    Kind("blocked_callers", BlockedCaller, "blocked-callers", "number", 60, "blocked caller", bulk=True),
+    Kind(
+        "blocked_callers",
+        BlockedCaller,
+        "blocked-callers",
+        "number",
+        60,
+        "blocked caller",
+        bulk=True,
+    ),
     Kind("notifications", Notifications, "notifications", None, 70, "notifications"),
 )
 

@@ -6,7 +6,14 @@ from pydantic import Field
 
 from .base import Resource
 
-CATEGORIES: tuple[str, ...] = ("system", "automations", "contacts", "workspace", "security", "billing")
+CATEGORIES: tuple[str, ...] = (
+    "system",
+    "automations",
+    "contacts",
+    "workspace",
+    "security",
+    "billing",
+)
 CHANNELS: tuple[str, ...] = ("in_app", "email")
 
 

@@ -53,7 +53,9 @@ def _public_https(value: str) -> str:
     return value
 
 
-WebhookURL = Annotated[str, AfterValidator(_public_https), Field(examples=["https://hooks.example.com/x"])]
+WebhookURL = Annotated[
+    str, AfterValidator(_public_https), Field(examples=["https://hooks.example.com/x"])
+]
 
 
 def fingerprint(secret: str) -> str:
@@ -79,7 +81,7 @@ class Webhook(Resource):
 
     name: Name = Field(description="Webhook name.", examples=["crm-sync"])
     url: WebhookURL | None = Field(None, description="Public https:// endpoint.")
-    events: list[Event] | None = Field(None, description="Events to send.")  # type: ignore[valid-type]
+    events: list[Event] | None = Field(None, description="Events to send.")
     filters: WebhookFilters | None = None
     enabled: bool | None = Field(None, description="Deliveries on or off.")
     secret: SecretStr | None = Field(

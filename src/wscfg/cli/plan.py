@@ -1,0 +1,369 @@
+"""`wscfg plan` and `wscfg apply`: compare config with live workspaces, then make them match."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import debug_of, echo_err, handle_errors
+
+FORMATS = ("text", "json", "markdown")
+
+
+def common_options(fn: Any) -> Any:
+    options = [
+        click.option(
+            "--server",
+            metavar="URL",
+            help="Workspace Settings API base URL (default: $WSCFG_SERVER, else the embedded "
+            "sandbox in ./.wscfg/). The key is read from $WSCFG_TOKEN.",
+        ),
+        click.option(
+            "--target",
+            "targets",
+            multiple=True,
+            metavar="GLOB",
+            help="Only workspaces whose slug matches (repeatable, globs allowed).",
+        ),
+        click.option("--shard", metavar="I/N", help="Only the I-th of N deterministic shares."),
+        click.option(
+            "--parallel", default=8, show_default=True, help="Workspaces handled at once."
+        ),
+        click.option(
+            "--allow-mass-changes",
+            is_flag=True,
+            help="Allow deleting or updating more than 30% of a kind holding 10+ items.",
+        ),
+    ]
+    for opt in reversed(options):
+        fn = opt(fn)
+    return fn
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True)
+@common_options
+@click.option("-o", "--out", type=click.Path(dir_okay=False), help="Save the plan to apply later.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 2 when there are changes (0 none, 1 error): for drift checks in CI.",
+)
+@click.pass_context
+def plan(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    server: str | None,
+    targets: tuple[str, ...],
+    shard: str | None,
+    parallel: int,
+    allow_mass_changes: bool,
+    out: str | None,
+    fmt: str,
+    detailed_exitcode: bool,
+) -> None:
+    """Show what would change to make live workspaces match PATHS.
+
+    PATHS are YAML files, directories or globs. Each file whose `workspace:` has a `slug` is a
+    target; files without one are templates used through `extends`.
+
+    \b
+    Examples:
+      wscfg plan examples/workspace.yaml
+      wscfg plan examples/agency/ --format markdown --detailed-exitcode
+      wscfg plan examples/workspace.yaml -o plan.json   # then: wscfg apply plan.json
+    """
+    with handle_errors(debug_of(ctx)):
+        run = _make_plans(paths, server, targets, shard, parallel)
+        plans, failures, server_name = run
+        _render(plans, failures, fmt, server_name)
+        _warn_unsafe(plans, allow_mass_changes)
+        if out:
+            _save(out, plans, server_name)
+            echo_err(f"Saved the plan to {out}. Apply it with: wscfg apply {out}")
+        if failures:
+            sys.exit(1)
+        if detailed_exitcode and any(not p.empty for p in plans):
+            sys.exit(2)
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True)
+@common_options
+@click.option("--auto-approve", is_flag=True, help="Apply without asking (required without a TTY).")
+@click.pass_context
+def apply(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    server: str | None,
+    targets: tuple[str, ...],
+    shard: str | None,
+    parallel: int,
+    allow_mass_changes: bool,
+    auto_approve: bool,
+) -> None:
+    """Make live workspaces match PATHS, or apply a saved PLANFILE exactly.
+
+    Shows the plan and asks before changing anything. A saved plan (from `wscfg plan -o`) is
+    checked first: if anything it touches changed since, nothing is written.
+
+    \b
+    Exit codes: 0 applied (or nothing to do), 1 error before any write,
+    3 stopped part-way (some changes were made; run plan again to see what is left).
+    """
+    with handle_errors(debug_of(ctx)):
+        from ..engine.plan import check_fresh
+
+        saved = _saved_plan(paths)
+        if saved is not None:
+            plans, server_name = saved
+            plans = _filter_plans(plans, targets, shard)
+            live, failures = _run(_refresh(server, [p.slug for p in plans], parallel))
+            _fail_on(failures)
+            for p in plans:
+                check_fresh(p, live[p.slug])
+            secrets = _env_secrets
+        else:
+            plans, failures, server_name = _make_plans(paths, server, targets, shard, parallel)
+            _fail_on(failures)
+            secrets = None
+        from ..engine.apply import check_secrets
+        from ..errors import UnsafePlanError
+
+        reasons = [r for p in plans for r in _prefixed(p, allow_mass_changes)]
+        _render(plans, [], "text", server_name)
+        if reasons:
+            raise UnsafePlanError(reasons)
+        if all(p.empty for p in plans):
+            return
+        lookups = {p.slug: (secrets or _desired_secrets)(p) for p in plans}
+        for p in plans:
+            check_secrets(p, lookups[p.slug])
+        _confirm(auto_approve, plans)
+        reports, apply_failures = _run(_apply(server, plans, lookups, parallel))
+        _finish(reports, apply_failures)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+_DESIRED: dict[str, Any] = {}
+
+
+def _make_plans(
+    paths: tuple[str, ...],
+    server: str | None,
+    targets: tuple[str, ...],
+    shard: str | None,
+    parallel: int,
+) -> tuple[list[Any], list[Any], str]:
+    from ..config.validate import load_targets
+    from ..engine.state import desired_state
+    from ..errors import ConfigError, Diagnostic
+    from ..fleet import parse_shard, select
+
+    loaded = load_targets(list(paths))
+    states = [desired_state(d) for d in loaded]
+    dupes = _duplicates([s.slug for s in states])
+    if dupes:
+        raise ConfigError(
+            [
+                Diagnostic(
+                    s.file,
+                    0,
+                    0,
+                    "workspace.slug",
+                    f"slug {s.slug!r} is the target of more than one file",
+                )
+                for s in states
+                if s.slug in dupes
+            ]
+        )
+    try:
+        shard_t = parse_shard(shard) if shard else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--shard") from None
+    chosen = set(select([s.slug for s in states], targets, shard_t))
+    states = [s for s in states if s.slug in chosen]
+    if not states:
+        raise click.UsageError("no target workspace selected (check PATHS, --target and --shard)")
+    for s in states:
+        _DESIRED[s.slug] = s
+    run, server_name = _run(_plan(server, states, parallel))
+    return run.plans, run.failures, server_name
+
+
+def _duplicates(items: list[str]) -> set[str]:
+    seen: set[str] = set()
+    return {i for i in items if i in seen or seen.add(i)}  # type: ignore[func-returns-value]
+
+
+def _run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+async def _plan(server: str | None, states: list[Any], parallel: int) -> tuple[Any, str]:
+    from ..connect import connect, ensure_workspaces
+    from ..fleet import plan_fleet
+
+    async with connect(server, parallel=parallel) as conn:
+        if conn.embedded:
+            echo_err(
+                f"Using the {conn.server}: no --server or WSCFG_SERVER set. "
+                "Set them to work on a real platform."
+            )
+            await ensure_workspaces(conn, [s.slug for s in states])
+        with _progress(len(states), "Planning") as tick:
+            run = await plan_fleet(conn.client, states, parallel=parallel, on_done=tick)
+        return run, conn.server
+
+
+async def _refresh(server: str | None, slugs: list[str], parallel: int) -> Any:
+    from ..connect import connect
+    from ..fleet import refresh
+
+    async with connect(server, parallel=parallel) as conn:
+        return await refresh(conn.client, slugs, parallel=parallel)
+
+
+async def _apply(
+    server: str | None, plans: list[Any], lookups: dict[str, Any], parallel: int
+) -> Any:
+    from ..connect import connect
+    from ..fleet import apply_fleet
+
+    def on_outcome(slug: str, o: Any) -> None:
+        mark = {"done": "✓", "failed": "✗", "skipped": "·"}[o.status]
+        line = f"{mark} {slug}: {o.change.symbol} {o.change.label}"
+        if o.detail:
+            line += f": {o.detail}"
+        if o.status != "done" or o.change.kind != "blocked_callers":
+            click.echo(line)
+
+    async with connect(server, parallel=parallel) as conn:
+        return await apply_fleet(
+            conn.client, plans, lambda p: lookups[p.slug], parallel=parallel, on_outcome=on_outcome
+        )
+
+
+def _desired_secrets(plan: Any) -> Any:
+    from ..engine.apply import secrets_from_desired
+
+    return secrets_from_desired(_DESIRED[plan.slug])
+
+
+def _env_secrets(plan: Any) -> Any:
+    from ..engine.apply import secrets_from_env
+
+    return secrets_from_env(dict(os.environ))
+
+
+def _prefixed(plan: Any, allow: bool) -> list[str]:
+    return [f"{plan.slug}: {r}" for r in plan.unsafe_reasons(allow_mass_changes=allow)]
+
+
+def _warn_unsafe(plans: list[Any], allow: bool) -> None:
+    for p in plans:
+        for reason in _prefixed(p, allow):
+            echo_err(f"Warning: apply will refuse this plan: {reason}")
+
+
+def _fail_on(failures: list[Any]) -> None:
+    from ..errors import WscfgError
+
+    if failures:
+        lines = "\n  - ".join(f"{f.target}: {f.message}" for f in failures)
+        raise WscfgError(
+            f"could not read {len(failures)} workspace(s), nothing was written:\n  - {lines}"
+        )
+
+
+def _render(plans: list[Any], failures: list[Any], fmt: str, server: str) -> None:
+    from ..engine import render
+
+    if fmt == "json":
+        click.echo(render.plan_json(plans, failures, server=server))
+    elif fmt == "markdown":
+        click.echo(render.plan_markdown(plans, failures))
+    else:
+        colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        click.echo(render.fleet_text(plans, failures, colour=colour))
+
+
+def _save(out: str, plans: list[Any], server: str) -> None:
+    from ..engine.plan import plans_to_document
+
+    doc = plans_to_document(plans, server=server)
+    tmp = Path(out + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    tmp.replace(out)
+
+
+def _saved_plan(paths: tuple[str, ...]) -> tuple[list[Any], str] | None:
+    from ..engine.plan import plans_from_document
+    from ..errors import PlanFileError
+
+    if len(paths) != 1 or not paths[0].endswith(".json"):
+        return None
+    try:
+        data = json.loads(Path(paths[0]).read_text())
+    except OSError as exc:
+        raise PlanFileError(f"cannot read {paths[0]}: {exc.strerror}") from None
+    except ValueError:
+        raise PlanFileError(f"{paths[0]} is not valid JSON") from None
+    return plans_from_document(data)
+
+
+def _filter_plans(plans: list[Any], targets: tuple[str, ...], shard: str | None) -> list[Any]:
+    from ..fleet import parse_shard, select
+
+    chosen = set(select([p.slug for p in plans], targets, parse_shard(shard) if shard else None))
+    return [p for p in plans if p.slug in chosen]
+
+
+def _confirm(auto_approve: bool, plans: list[Any]) -> None:
+    if auto_approve:
+        return
+    if not sys.stdin.isatty():
+        raise click.UsageError(
+            "refusing to apply without confirmation: no TTY; pass --auto-approve"
+        )
+    n = sum(len(p.changes) for p in plans)
+    if not click.confirm(f"Apply {n} change(s) to {len(plans)} workspace(s)?", default=False):
+        echo_err("Nothing applied.")
+        sys.exit(0)
+
+
+def _finish(reports: list[Any], failures: list[Any]) -> None:
+    from ..errors import ApplyError
+
+    for r in reports:
+        click.echo(r.summary())
+    for f in failures:
+        click.echo(f"{f.target}: error: {f.message}")
+    incomplete = [r for r in reports if not r.complete] or failures
+    if incomplete:
+        written = any(r.written for r in reports)
+        raise ApplyError(
+            "apply stopped part-way; run `wscfg plan` to see what is left"
+            if written
+            else "apply failed; nothing was written",
+            partial=written,
+        )
+
+
+@contextlib.contextmanager
+def _progress(total: int, label: str) -> Iterator[Any]:
+    if total < 2 or not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        yield lambda _name: bar.update(1)

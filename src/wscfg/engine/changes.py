@@ -1,0 +1,154 @@
+"""The changes a plan is made of: small classes sharing one interface.
+
+Each change knows its kind and key, the live value before, the desired value after, the ETag it
+was planned against, and where the desired value was written. Its class says what it does and
+when it runs: creates, updates and re-sent invitations go in the registry's ascending order
+(roles before the members that use them, tags before the rules that name them); deletes come
+last, in descending order, so nothing is deleted while something still refers to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from ..model.kinds import BY_NAME
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    path: str  # e.g. "role", "business_profile.company"
+    before: Any
+    after: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "before": self.before, "after": self.after}
+
+
+@dataclass
+class Change:
+    kind: str
+    key: str
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    etag: str | None = None
+    source: str | None = None
+    fields: list[FieldChange] = field(default_factory=list)
+
+    action: ClassVar[str] = ""
+    symbol: ClassVar[str] = ""
+    phase: ClassVar[int] = 0
+
+    @property
+    def label(self) -> str:
+        kind = BY_NAME[self.kind]
+        return f"{kind.label} {self.key}" if self.key else kind.label
+
+    @property
+    def address(self) -> str:
+        """A stable name for the item, e.g. ``members[a@b.example]`` or ``call_rules``."""
+        return f"{self.kind}[{self.key}]" if self.key else self.kind
+
+    def sort_key(self) -> tuple[Any, ...]:
+        order = BY_NAME[self.kind].order
+        return (self.phase, order if self.phase == 0 else -order, self._within(), self.key)
+
+    def _within(self) -> int:
+        return 0
+
+    def body(self) -> dict[str, Any]:
+        """The request body for this change (write-only fields still as references)."""
+        return dict(self.after or {})
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"action": self.action, "kind": self.kind, "key": self.key}
+        if self.before is not None:
+            out["before"] = self.before
+        if self.after is not None:
+            out["after"] = self.after
+        if self.etag is not None:
+            out["etag"] = self.etag
+        if self.source is not None:
+            out["source"] = self.source
+        if self.fields:
+            out["fields"] = [f.to_dict() for f in self.fields]
+        return out
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> Change:
+        cls = ACTIONS[data["action"]]
+        return cls(
+            kind=data["kind"],
+            key=data["key"],
+            before=data.get("before"),
+            after=data.get("after"),
+            etag=data.get("etag"),
+            source=data.get("source"),
+            fields=[
+                FieldChange(f["path"], f["before"], f["after"]) for f in data.get("fields", [])
+            ],
+        )
+
+
+class Create(Change):
+    action = "create"
+    symbol = "+"
+    phase = 0
+
+
+class Update(Change):
+    action = "update"
+    symbol = "~"
+    phase = 0
+
+    def _within(self) -> int:
+        # Promote new owners before demoting old ones, so the platform never sees zero owners.
+        if self.kind == "members" and (self.after or {}).get("role") == "owner":
+            return 0
+        return 1
+
+    def body(self) -> dict[str, Any]:
+        """Only the top-level fields that change; nested objects sent whole (live merged with
+        desired), so the result does not depend on how deeply the server merges a PATCH."""
+        changed = {f.path.split(".", 1)[0] for f in self.fields}
+        after = self.after or {}
+        before = self.before or {}
+        out: dict[str, Any] = {}
+        for name in changed:
+            if name not in after:
+                continue
+            out[name] = _overlay(before.get(name), after[name])
+        return out
+
+
+class Resend(Change):
+    """An expired invitation of a declared member is sent again."""
+
+    action = "resend"
+    symbol = "~"
+    phase = 0
+
+    def _within(self) -> int:
+        return 2
+
+
+class Delete(Change):
+    action = "delete"
+    symbol = "-"
+    phase = 1
+
+
+ACTIONS: dict[str, type[Change]] = {c.action: c for c in (Create, Update, Resend, Delete)}
+
+
+def _overlay(base: Any, top: Any) -> Any:
+    if isinstance(base, dict) and isinstance(top, dict) and not _is_secret(top):
+        merged = dict(base)
+        for k, v in top.items():
+            merged[k] = _overlay(base.get(k), v)
+        return merged
+    return top
+
+
+def _is_secret(value: dict[str, Any]) -> bool:
+    return set(value) == {"env", "fingerprint"}

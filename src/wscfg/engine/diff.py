@@ -1,0 +1,167 @@
+"""Desired × live → changes. Pure: no I/O, no clock.
+
+Items are matched on their natural key with set operations (creates and deletes); each pair
+present on both sides is compared on the fields the config sets (an unset field is unmanaged).
+deepdiff names the changed fields inside one changed item only; it never sees whole lists.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..model.kinds import KINDS, Kind
+from .changes import Change, Create, Delete, FieldChange, Resend, Update
+from .state import DesiredState, LiveState
+
+FINGERPRINT_SUFFIX = "_fingerprint"
+
+
+@dataclass
+class KindReport:
+    """What the diff decided about one kind, beyond its changes."""
+
+    live: int = 0  # live items before the plan
+    kept: int = 0  # undeclared live items kept because the kind is additive
+    ignored: int = 0  # live items matching an ignore glob
+    declared_ignored: list[str] = field(default_factory=list)  # declared AND ignored: skipped
+
+
+def diff(desired: DesiredState, live: LiveState) -> tuple[list[Change], dict[str, KindReport]]:
+    changes: list[Change] = []
+    reports: dict[str, KindReport] = {}
+    for kind in KINDS:
+        if kind.name not in desired.items:
+            continue
+        want = desired.items[kind.name]
+        have = live.items.get(kind.name, {})
+        report = KindReport(live=len(have))
+        reports[kind.name] = report
+        if kind.singleton:
+            change = _compare(kind, "", want.get("", {}), have.get("", {}), desired, live)
+            if change is not None:
+                changes.append(change)
+            continue
+        globs = desired.ignore.get(kind.name, [])
+        ignored = _matcher(globs)
+        for key in sorted(want.keys() - have.keys()):
+            if ignored(key):
+                report.declared_ignored.append(key)
+                continue
+            changes.append(
+                Create(
+                    kind.name, key, after=want[key], source=desired.sources.get((kind.name, key))
+                )
+            )
+        for key in sorted(want.keys() & have.keys()):
+            if ignored(key):
+                report.declared_ignored.append(key)
+                continue
+            change = _compare(kind, key, want[key], have[key], desired, live)
+            if change is not None:
+                changes.append(change)
+            if kind.name == "members" and have[key].get("status") == "expired":
+                changes.append(
+                    Resend(
+                        kind.name,
+                        key,
+                        before=have[key],
+                        after=want[key],
+                        etag=live.etag(kind.name, key),
+                        source=desired.sources.get((kind.name, key)),
+                    )
+                )
+        undeclared = sorted(have.keys() - want.keys())
+        report.ignored = sum(1 for k in have if ignored(k))
+        for key in undeclared:
+            if ignored(key):
+                continue
+            if desired.mode(kind.name) == "additive":
+                report.kept += 1
+                continue
+            changes.append(Delete(kind.name, key, before=have[key], etag=live.etag(kind.name, key)))
+    changes.sort(key=Change.sort_key)
+    return changes, reports
+
+
+def comparable(kind: Kind, desired_item: dict[str, Any]) -> dict[str, Any]:
+    """The desired item as it would read back: write-only values become their fingerprints."""
+    out = dict(desired_item)
+    for name in kind.write_only:
+        marker = out.pop(name, None)
+        if isinstance(marker, dict):
+            out[name + FINGERPRINT_SUFFIX] = marker.get("fingerprint")
+    return out
+
+
+def project(live: Any, desired: Any) -> Any:
+    """The part of ``live`` that ``desired`` manages: keys the config does not set are dropped."""
+    if isinstance(desired, dict) and isinstance(live, dict):
+        return {k: project(live.get(k), v) for k, v in desired.items()}
+    return live
+
+
+def _compare(
+    kind: Kind,
+    key: str,
+    want: dict[str, Any],
+    have: dict[str, Any],
+    desired: DesiredState,
+    live: LiveState,
+) -> Change | None:
+    target = comparable(kind, want)
+    if kind.identity:
+        target.pop(kind.identity, None)
+    if kind.name == "workspace":
+        target.pop("slug", None)
+    current = project(have, target)
+    if current == target:
+        return None
+    fields = field_changes(current, target)
+    return Update(
+        kind.name,
+        key,
+        before=have,
+        after=want,
+        etag=live.etag(kind.name, key),
+        source=desired.sources.get((kind.name, key)),
+        fields=fields,
+    )
+
+
+def field_changes(before: dict[str, Any], after: dict[str, Any]) -> list[FieldChange]:
+    """Name each changed field inside one item (deepdiff, lists compared as values)."""
+    from deepdiff import DeepDiff
+
+    dd = DeepDiff(before, after, threshold_to_diff_deeper=0, view="tree")
+    paths: set[str] = set()
+    for group in dd.values():
+        for node in group:
+            paths.add(_field_path(node.path(output_format="list")))
+    return [FieldChange(p, _walk(before, p), _walk(after, p)) for p in sorted(paths)]
+
+
+def _walk(value: Any, path: str) -> Any:
+    for name in path.split(".") if path else []:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(name)
+    return value
+
+
+def _field_path(parts: list[Any]) -> str:
+    # Lists are values: a change inside one is reported on the list itself.
+    names: list[str] = []
+    for p in parts:
+        if isinstance(p, int):
+            break
+        names.append(str(p))
+    return ".".join(names)
+
+
+def _matcher(globs: list[str]) -> Any:
+    if not globs:
+        return lambda key: False
+    lowered = [g.lower() for g in globs]
+    return lambda key: any(fnmatch.fnmatchcase(key.lower(), g) for g in lowered)

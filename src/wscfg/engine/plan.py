@@ -1,0 +1,209 @@
+"""A plan: the ordered changes that make one live workspace match its config.
+
+Safety lives on the plan (``raise_if_unsafe``): a workspace never loses its last active owner,
+and mass changes (more than 30% of a kind holding 10 or more items deleted, or updated) need an
+explicit opt-in. A plan saves to a versioned JSON file holding each touched item's ETag and no
+secret value (write-only fields appear as ``{"env": NAME, "fingerprint": …}``), and
+:func:`check_fresh` refuses a saved plan whose items changed since it was made.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import PlanFileError, StalePlanError, UnsafePlanError
+from ..model.kinds import BY_NAME, KINDS
+from .changes import Change, Create, Delete, Update
+from .diff import KindReport, diff
+from .state import DesiredState, LiveState
+
+PLAN_FORMAT = "wscfg-plan"
+PLAN_VERSION = 1
+MASS_SHARE = 0.30
+MASS_MIN_ITEMS = 10
+ACTION_ORDER = ("create", "update", "resend", "delete")
+
+
+@dataclass
+class Plan:
+    slug: str
+    file: str = ""
+    changes: list[Change] = field(default_factory=list)
+    reports: dict[str, KindReport] = field(default_factory=dict)
+    live_owners: set[str] = field(default_factory=set)  # active owners before the plan
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
+
+    def counts(self) -> dict[str, int]:
+        c = Counter(ch.action for ch in self.changes)
+        return {a: c.get(a, 0) for a in ACTION_ORDER}
+
+    def counts_by_kind(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for ch in self.changes:
+            out.setdefault(ch.kind, dict.fromkeys(ACTION_ORDER, 0))[ch.action] += 1
+        return out
+
+    def summary(self) -> str:
+        c = self.counts()
+        text = f"Plan: {c['create']} to add, {c['update'] + c['resend']} to change, "
+        text += f"{c['delete']} to delete."
+        return text
+
+    def notes(self) -> list[str]:
+        """Ownership facts a reviewer should see even when nothing changes."""
+        out = []
+        for name, rep in self.reports.items():
+            label = BY_NAME[name].name.replace("_", " ")
+            if rep.kept:
+                out.append(f"{rep.kept} undeclared {label} kept (manage: additive)")
+            if rep.ignored:
+                out.append(f"{rep.ignored} {label} ignored (ignore: patterns)")
+            if rep.declared_ignored:
+                shown = ", ".join(rep.declared_ignored[:5])
+                out.append(f"declared but matching ignore, not touched: {label} {shown}")
+        return out
+
+    # --- safety --------------------------------------------------------------------------
+
+    def unsafe_reasons(self, *, allow_mass_changes: bool = False) -> list[str]:
+        reasons = self._owner_reasons()
+        if not allow_mass_changes:
+            reasons += self._mass_reasons()
+        return reasons
+
+    def raise_if_unsafe(self, *, allow_mass_changes: bool = False) -> None:
+        reasons = self.unsafe_reasons(allow_mass_changes=allow_mass_changes)
+        if reasons:
+            raise UnsafePlanError([f"{self.slug}: {r}" for r in reasons])
+
+    def _owner_reasons(self) -> list[str]:
+        if not self.live_owners:
+            return []
+        lost = {
+            ch.key
+            for ch in self.changes
+            if ch.kind == "members"
+            and ch.key in self.live_owners
+            and (isinstance(ch, Delete) or (ch.after or {}).get("role", "owner") != "owner")
+        }
+        if lost != self.live_owners:
+            return []
+        names = ", ".join(sorted(lost))
+        return [
+            f"the plan removes or demotes the last active owner ({names}); keep an owner until "
+            "a new one has accepted their invitation"
+        ]
+
+    def _mass_reasons(self) -> list[str]:
+        out = []
+        counts = self.counts_by_kind()
+        for kind in KINDS:
+            rep = self.reports.get(kind.name)
+            if kind.singleton or rep is None or rep.live < MASS_MIN_ITEMS:
+                continue
+            for action in ("delete", "update"):
+                n = counts.get(kind.name, {}).get(action, 0)
+                if n > MASS_SHARE * rep.live:
+                    verb = "deletes" if action == "delete" else "updates"
+                    out.append(
+                        f"{verb} {n} of {rep.live} {kind.name.replace('_', ' ')} "
+                        f"(more than {MASS_SHARE:.0%}); pass --allow-mass-changes if intended"
+                    )
+        return out
+
+    # --- files ---------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "workspace": self.slug,
+            "file": self.file,
+            "summary": self.counts(),
+            "reports": {
+                k: {"live": r.live, "kept": r.kept, "ignored": r.ignored}
+                for k, r in self.reports.items()
+            },
+            "live_owners": sorted(self.live_owners),
+            "changes": [c.to_dict() for c in self.changes],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Plan:
+        return cls(
+            slug=data["workspace"],
+            file=data.get("file", ""),
+            changes=[Change.from_dict(c) for c in data["changes"]],
+            reports={
+                k: KindReport(live=r["live"], kept=r["kept"], ignored=r["ignored"])
+                for k, r in data.get("reports", {}).items()
+            },
+            live_owners=set(data.get("live_owners", [])),
+        )
+
+
+def _active_owner(member: dict[str, Any]) -> bool:
+    return member.get("role") == "owner" and member.get("status", "active") == "active"
+
+
+def make_plan(desired: DesiredState, live: LiveState) -> Plan:
+    """Compare and order. The plan is a value: nothing is read or written here."""
+    changes, reports = diff(desired, live)
+    owners = {k for k, m in live.items.get("members", {}).items() if _active_owner(m)}
+    return Plan(desired.slug, desired.file, changes, reports, owners)
+
+
+def check_fresh(plan: Plan, live: LiveState) -> None:
+    """Refuse a saved plan if anything it touches changed since it was made."""
+    stale = []
+    for ch in plan.changes:
+        now = live.etag(ch.kind, ch.key)
+        exists = live.get(ch.kind, ch.key) is not None
+        if isinstance(ch, Create):
+            if exists:
+                stale.append(f"{ch.address} was created by someone else")
+        elif not exists:
+            stale.append(f"{ch.address} no longer exists")
+        elif now != ch.etag:
+            stale.append(f"{ch.address} changed (ETag {ch.etag} is now {now})")
+    if stale:
+        raise StalePlanError([f"{plan.slug}: {s}" for s in stale])
+
+
+def plans_to_document(plans: list[Plan], *, server: str) -> dict[str, Any]:
+    return {
+        "format": PLAN_FORMAT,
+        "version": PLAN_VERSION,
+        "server": server,
+        "targets": [p.to_dict() for p in plans],
+    }
+
+
+def plans_from_document(data: Any) -> tuple[list[Plan], str]:
+    if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
+        raise PlanFileError('not a wscfg plan file (missing "format": "wscfg-plan")')
+    if data.get("version") != PLAN_VERSION:
+        raise PlanFileError(
+            f"plan file version {data.get('version')!r} is not supported "
+            f"(this wscfg reads version {PLAN_VERSION}); make the plan again"
+        )
+    try:
+        plans = [Plan.from_dict(t) for t in data["targets"]]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PlanFileError(f"the plan file is damaged ({type(exc).__name__}: {exc})") from None
+    return plans, str(data.get("server", ""))
+
+
+__all__ = [
+    "Create",
+    "Delete",
+    "Plan",
+    "Update",
+    "check_fresh",
+    "make_plan",
+    "plans_from_document",
+    "plans_to_document",
+]

@@ -1,0 +1,224 @@
+"""Plans as text (terminal, CI logs), JSON (machines) and Markdown (PR comments).
+
+All three share one rule: secret values never appear (write-only fields render as
+``(sensitive, from ${env:NAME})``), and a large kind is summarized instead of listed in full.
+Markdown is always under GitHub's 65,535-character comment limit and says what it cut.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ..model.kinds import BY_NAME
+from .changes import Change, Delete, Resend, Update
+from .diff import FINGERPRINT_SUFFIX
+from .plan import Plan, plans_to_document
+
+MAX_PER_GROUP = 20  # items listed per (kind, action) before "… and N more"
+GITHUB_COMMENT_LIMIT = 65_535
+MARKDOWN_BUDGET = 60_000  # leave room for the truncation notice and CI wrappers
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A target that could not be planned (its error, already free of secrets)."""
+
+    target: str
+    message: str
+
+
+_COLOURS = {"+": "32", "~": "33", "-": "31", "!": "31", "dim": "2", "bold": "1"}
+
+
+def _paint(text: str, style: str, colour: bool) -> str:
+    if not colour or style not in _COLOURS:
+        return text
+    return f"\x1b[{_COLOURS[style]}m{text}\x1b[0m"
+
+
+def show_value(value: Any) -> str:
+    if isinstance(value, dict) and set(value) == {"env", "fingerprint"}:
+        env = value.get("env")
+        return f"(sensitive, from ${{env:{env}}})" if env else "(sensitive)"
+    if value is None:
+        return "(unset)"
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def change_lines(change: Change) -> list[str]:
+    """The detail lines under a change's headline (fields set, changed or removed)."""
+    if isinstance(change, Update):
+        return [_field_line(change, f.path, f.before, f.after) for f in change.fields]
+    if isinstance(change, Resend | Delete):
+        return []
+    kind = BY_NAME[change.kind]
+    return [f"{k}: {show_value(v)}" for k, v in (change.after or {}).items() if k != kind.identity]
+
+
+def _field_line(change: Change, path: str, before: Any, after: Any) -> str:
+    if path.endswith(FINGERPRINT_SUFFIX):  # a write-only value: say that it changes, not to what
+        name = path[: -len(FINGERPRINT_SUFFIX)]
+        marker = (change.after or {}).get(name)
+        where = show_value(marker) if isinstance(marker, dict) else "(sensitive)"
+        verb = "set" if before is None else "changed"
+        return f"{name}: {verb} {where}"
+    return f"{path}: {show_value(before)} → {show_value(after)}"
+
+
+def headline(change: Change) -> str:
+    text = f"{change.symbol} {change.label}"
+    if isinstance(change, Resend):
+        text += " (resend expired invitation)"
+    return text
+
+
+def _groups(changes: list[Change]) -> Iterable[tuple[str, str, list[Change]]]:
+    group: list[Change] = []
+    for ch in changes:
+        if group and (group[0].kind, group[0].action) != (ch.kind, ch.action):
+            yield group[0].kind, group[0].action, group
+            group = []
+        group.append(ch)
+    if group:
+        yield group[0].kind, group[0].action, group
+
+
+def plan_text(
+    plan: Plan, *, colour: bool = False, limit: int = MAX_PER_GROUP, indent: str = "  "
+) -> str:
+    """One workspace's plan; ``indent=""`` puts +/~/- in column 0 for ```diff blocks."""
+    lines = [_paint(f"Workspace {plan.slug}", "bold", colour) + _from(plan.file)]
+    for kind, action, group in _groups(plan.changes):
+        for ch in group[:limit]:
+            head = indent + _paint(headline(ch), ch.symbol, colour)
+            if ch.source and not isinstance(ch, Delete):
+                head += _paint(f"   (from {ch.source})", "dim", colour)
+            lines.append(head)
+            lines.extend(f"      {line}" for line in change_lines(ch))
+        if len(group) > limit:
+            noun = kind.replace("_", " ")
+            lines.append(f"  … and {len(group) - limit} more {noun} to {action}")
+    for note in plan.notes():
+        lines.append(_paint(f"  Note: {note}", "dim", colour))
+    if plan.empty:
+        lines.append("  No changes. The live workspace matches the configuration.")
+    else:
+        lines.append("  " + plan.summary())
+    return "\n".join(lines)
+
+
+def _from(file: str) -> str:
+    return f" ({file})" if file else ""
+
+
+def fleet_text(plans: list[Plan], failures: list[Failure], *, colour: bool = False) -> str:
+    parts = [plan_text(p, colour=colour) for p in plans]
+    for f in failures:
+        parts.append(_paint(f"Workspace {f.target}: error: {f.message}", "!", colour))
+    if len(plans) + len(failures) > 1:
+        parts.append(summary_table(plans, failures))
+    return "\n\n".join(parts)
+
+
+def summary_table(plans: list[Plan], failures: list[Failure]) -> str:
+    rows = [("target", "add", "change", "delete", "status")]
+    for p in plans:
+        c = p.counts()
+        status = "no changes" if p.empty else "changes"
+        rows.append(
+            (p.slug, str(c["create"]), str(c["update"] + c["resend"]), str(c["delete"]), status)
+        )
+    for f in failures:
+        rows.append((f.target, "-", "-", "-", "error"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out = [
+        "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows
+    ]
+    totals = _totals(plans)
+    out.append(
+        f"{len(plans) + len(failures)} targets: {totals['changed']} with changes, "
+        f"{len(failures)} failed; {totals['create']} to add, {totals['update']} to change, "
+        f"{totals['delete']} to delete."
+    )
+    return "\n".join(out)
+
+
+def _totals(plans: list[Plan]) -> dict[str, int]:
+    t = {"create": 0, "update": 0, "delete": 0, "changed": 0}
+    for p in plans:
+        c = p.counts()
+        t["create"] += c["create"]
+        t["update"] += c["update"] + c["resend"]
+        t["delete"] += c["delete"]
+        t["changed"] += 0 if p.empty else 1
+    return t
+
+
+def plan_json(plans: list[Plan], failures: list[Failure], *, server: str) -> str:
+    doc = plans_to_document(plans, server=server)
+    doc["errors"] = [{"target": f.target, "message": f.message} for f in failures]
+    return json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=False)
+
+
+def plan_markdown(
+    plans: list[Plan], failures: list[Failure], *, budget: int = MARKDOWN_BUDGET
+) -> str:
+    """A PR comment: summary table first, each target's details folded, never over budget."""
+    t = _totals(plans)
+    head = [
+        "### wscfg plan",
+        "",
+        f"**{t['create']} to add, {t['update']} to change, {t['delete']} to delete** across "
+        f"{len(plans) + len(failures)} workspace(s); {t['changed']} with changes, "
+        f"{len(failures)} failed.",
+        "",
+        "| workspace | add | change | delete | status |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for p in plans:
+        c = p.counts()
+        status = "no changes" if p.empty else "changes"
+        changed = c["update"] + c["resend"]
+        head.append(f"| `{p.slug}` | {c['create']} | {changed} | {c['delete']} | {status} |")
+    for f in failures:
+        head.append(f"| `{f.target}` | – | – | – | **error** |")
+    text = "\n".join(head) + "\n"
+    if len(text) > budget:
+        text = text[: budget - 200] + "\n\n_…summary table cut to fit a comment._\n"
+        return text
+    omitted = 0
+    for f in failures:
+        block = f"\n**`{f.target}`: error** — {_md_escape(f.message)}\n"
+        if len(text) + len(block) > budget:
+            omitted += 1
+            continue
+        text += block
+    for p in plans:
+        if p.empty:
+            continue
+        block = _folded(p, plan_text(p, indent=""))
+        if len(text) + len(block) > budget:
+            block = _folded(p, plan_text(p, limit=3, indent=""))
+            if len(text) + len(block) > budget:
+                omitted += 1
+                continue
+        text += block
+    if omitted:
+        text += (
+            f"\n_{omitted} workspace(s) not shown to stay under GitHub's comment limit; "
+            "run `wscfg plan` for the full plan._\n"
+        )
+    assert len(text) <= GITHUB_COMMENT_LIMIT
+    return text
+
+
+def _folded(plan: Plan, body: str) -> str:
+    summary = f"<summary><code>{plan.slug}</code>: {plan.summary()}</summary>"
+    return f"\n<details>{summary}\n\n```diff\n{body}\n```\n</details>\n"
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")

@@ -1,0 +1,136 @@
+"""Many targets at once: read, plan and apply workspaces concurrently, one failure isolated.
+
+A fleet run shares one API client (one connection pool, one concurrency limit, one retry
+budget). Each target is read with one snapshot request. A target that fails (revoked key,
+missing workspace, server error) becomes a :class:`Failure` naming it; the others go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import zlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from .engine.apply import ApplyReport, Outcome, SecretLookup, apply_plan
+from .engine.plan import Plan, make_plan
+from .engine.render import Failure
+from .engine.state import DesiredState, LiveState
+from .errors import WscfgError
+
+T = TypeVar("T")
+Progress = Callable[[str], None]
+
+
+def select(
+    slugs: Sequence[str], patterns: Sequence[str], shard: tuple[int, int] | None
+) -> list[str]:
+    """Targets picked by ``--target`` globs and a deterministic ``--shard i/n`` split."""
+    out = [s for s in slugs if not patterns or any(fnmatch.fnmatchcase(s, p) for p in patterns)]
+    if shard is not None:
+        index, count = shard
+        out = [s for s in out if zlib.crc32(s.encode()) % count == index - 1]
+    return out
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    try:
+        i, n = (int(x) for x in text.split("/", 1))
+    except ValueError:
+        raise ValueError(f"--shard takes i/n, e.g. 1/4 (got {text!r})") from None
+    if not (n >= 1 and 1 <= i <= n):
+        raise ValueError(f"--shard {text}: need 1 <= i <= n")
+    return i, n
+
+
+async def read_live(client: Any, slug: str) -> LiveState:
+    snapshot = await client.workspace(slug).snapshot()
+    return LiveState.from_snapshot(slug, snapshot)
+
+
+async def _bounded(
+    items: Sequence[T],
+    work: Callable[[T], Awaitable[Any]],
+    parallel: int,
+    on_done: Progress | None,
+    name: Callable[[T], str],
+) -> list[Any]:
+    sem = asyncio.Semaphore(max(1, parallel))
+
+    async def run(item: T) -> Any:
+        async with sem:
+            try:
+                return await work(item)
+            except WscfgError as exc:
+                return Failure(name(item), exc.message)
+            finally:
+                if on_done is not None:
+                    on_done(name(item))
+
+    return list(await asyncio.gather(*(run(i) for i in items)))
+
+
+@dataclass
+class PlanRun:
+    plans: list[Plan] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    live: dict[str, LiveState] = field(default_factory=dict)
+
+
+async def plan_fleet(
+    client: Any,
+    targets: Sequence[DesiredState],
+    *,
+    parallel: int = 8,
+    on_done: Progress | None = None,
+) -> PlanRun:
+    run = PlanRun()
+
+    async def one(target: DesiredState) -> tuple[Plan, LiveState]:
+        live = await read_live(client, target.slug)
+        return make_plan(target, live), live
+
+    results = await _bounded(targets, one, parallel, on_done, lambda t: t.slug)
+    for r in results:
+        if isinstance(r, Failure):
+            run.failures.append(r)
+        else:
+            plan, live = r
+            run.plans.append(plan)
+            run.live[plan.slug] = live
+    return run
+
+
+async def refresh(
+    client: Any, slugs: Sequence[str], *, parallel: int = 8
+) -> tuple[dict[str, LiveState], list[Failure]]:
+    """Re-read the live state of saved-plan targets (one snapshot each)."""
+    results = await _bounded(slugs, lambda s: read_live(client, s), parallel, None, lambda s: s)
+    live = {r.slug: r for r in results if isinstance(r, LiveState)}
+    return live, [r for r in results if isinstance(r, Failure)]
+
+
+async def apply_fleet(
+    client: Any,
+    plans: Sequence[Plan],
+    secrets: Callable[[Plan], SecretLookup],
+    *,
+    parallel: int = 8,
+    on_outcome: Callable[[str, Outcome], None] | None = None,
+    on_done: Progress | None = None,
+) -> tuple[list[ApplyReport], list[Failure]]:
+    async def one(plan: Plan) -> ApplyReport:
+        def hook(o: Outcome) -> None:
+            if on_outcome is not None:
+                on_outcome(plan.slug, o)
+
+        return await apply_plan(plan, client.workspace(plan.slug), secrets(plan), on_outcome=hook)
+
+    todo = [p for p in plans if not p.empty]
+    results = await _bounded(todo, one, parallel, on_done, lambda p: p.slug)
+    return (
+        [r for r in results if isinstance(r, ApplyReport)],
+        [r for r in results if isinstance(r, Failure)],
+    )
