@@ -110,8 +110,12 @@ class Update(Change):
     def body(self) -> dict[str, Any]:
         """Only the top-level fields that change; nested objects sent whole (live merged with
         desired), so the result does not depend on how deeply the server merges a PATCH."""
-        changed = {f.path.split(".", 1)[0] for f in self.fields}
         after = self.after or {}
+        changed = set()
+        for f in self.fields:
+            name = f.path.split(".", 1)[0]
+            base = name.removesuffix("_fingerprint")  # a write-only value compared by fingerprint
+            changed.add(base if base in after else name)
         before = self.before or {}
         out: dict[str, Any] = {}
         for name in changed:

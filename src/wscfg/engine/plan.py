@@ -91,7 +91,16 @@ class Plan:
             and ch.key in self.live_owners
             and (isinstance(ch, Delete) or (ch.after or {}).get("role", "owner") != "owner")
         }
-        if lost != self.live_owners:
+        promoted = {
+            ch.key
+            for ch in self.changes
+            if isinstance(ch, Update)
+            and ch.kind == "members"
+            and (ch.after or {}).get("role") == "owner"
+            and ch.before is not None
+            and ch.before.get("status", "active") == "active"
+        }
+        if (self.live_owners - lost) | promoted:
             return []
         names = ", ".join(sorted(lost))
         return [

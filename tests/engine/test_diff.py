@@ -1,0 +1,216 @@
+from wscfg.engine.changes import Create, Delete, Resend, Update
+from wscfg.engine.plan import make_plan
+
+from .helpers import desired, live
+
+OWNER = {"email": "owner@acme.example", "role": "owner", "status": "active"}
+
+
+def actions(plan):
+    return [(c.action, c.kind, c.key) for c in plan.changes]
+
+
+def test_creates_updates_and_deletes_are_matched_on_identity():
+    d = desired(
+        {"call_tags": [{"name": "new", "color": "#00FF00"}, {"name": "keep", "color": "#111"}]}
+    )
+    l = live({"call_tags": [{"name": "keep", "color": "#222222"}, {"name": "gone"}]})
+    plan = make_plan(d, l)
+    assert actions(plan) == [
+        ("create", "call_tags", "new"),
+        ("update", "call_tags", "keep"),
+        ("delete", "call_tags", "gone"),
+    ]
+    update = plan.changes[1]
+    assert [(f.path, f.before, f.after) for f in update.fields] == [("color", "#222222", "#111111")]
+    assert update.etag == "call_tags-0"
+    assert plan.summary() == "Plan: 1 to add, 1 to change, 1 to delete."
+
+
+def test_fields_the_config_does_not_set_are_not_managed():
+    d = desired({"call_tags": [{"name": "a"}], "workspace": {"slug": "acme", "name": "Acme"}})
+    l = live(
+        {
+            "call_tags": [{"name": "a", "color": "#123456", "description": "set in the UI"}],
+            "workspace": {"slug": "acme", "name": "Acme", "timezone": "Europe/Paris"},
+        }
+    )
+    assert make_plan(d, l).empty
+
+
+def test_normalized_values_compare_equal():
+    d = desired(
+        {
+            "members": [{"email": "Owner@ACME.example", "role": "owner"}],
+            "blocked_callers": ["+1 555 010 0100"],
+            "webhooks": [
+                {
+                    "name": "w",
+                    "url": "https://h.example.com/",
+                    "events": ["call.qualified", "call.completed"],
+                }
+            ],
+        }
+    )
+    l = live(
+        {
+            "members": [OWNER],
+            "blocked_callers": [{"number": "+15550100100"}],
+            "webhooks": [
+                {
+                    "name": "w",
+                    "url": "https://h.example.com/",
+                    "events": ["call.completed", "call.qualified"],
+                }
+            ],
+        }
+    )
+    assert make_plan(d, l).empty
+
+
+def test_additive_keeps_undeclared_items_and_says_so():
+    d = desired(
+        {
+            "manage": {"members": "additive"},
+            "members": [{"email": "owner@acme.example", "role": "owner"}],
+        }
+    )
+    l = live(
+        {
+            "members": [
+                OWNER,
+                {"email": "a@acme.example", "role": "member", "status": "active"},
+                {"email": "b@acme.example", "role": "member", "status": "active"},
+                {"email": "c@acme.example", "role": "member", "status": "active"},
+            ]
+        }
+    )
+    plan = make_plan(d, l)
+    assert plan.empty
+    assert plan.notes() == ["3 undeclared members kept (manage: additive)"]
+
+
+def test_ignored_items_are_never_touched_even_when_declared():
+    d = desired(
+        {
+            "ignore": {"members": ["*@sso.example"]},
+            "members": [
+                {"email": "owner@acme.example", "role": "owner"},
+                {"email": "x@sso.example", "role": "admin"},
+            ],
+        }
+    )
+    l = live({"members": [OWNER, {"email": "y@sso.example", "role": "member", "status": "active"}]})
+    plan = make_plan(d, l)
+    assert plan.empty
+    assert "1 members ignored (ignore: patterns)" in plan.notes()
+    assert any("x@sso.example" in n for n in plan.notes())
+
+
+def test_secrets_compare_by_fingerprint_only():
+    hook = {"name": "w", "url": "https://h.example.com/", "secret": "s3cret-value"}
+    same = make_plan(desired({"webhooks": [hook]}), live({"webhooks": [dict(hook)]}))
+    assert same.empty
+    other = make_plan(
+        desired({"webhooks": [hook | {"secret": "rotated"}]}), live({"webhooks": [dict(hook)]})
+    )
+    (change,) = other.changes
+    assert isinstance(change, Update)
+    assert change.body()["secret"] == {
+        "env": "HOOK_SECRET",
+        "fingerprint": change.after["secret"]["fingerprint"],
+    }
+    assert "rotated" not in repr(other.to_dict())
+
+
+def test_expired_invitation_is_resent():
+    d = desired(
+        {
+            "members": [
+                {"email": "owner@acme.example", "role": "owner"},
+                {"email": "n@acme.example", "role": "member"},
+            ]
+        }
+    )
+    l = live(
+        {"members": [OWNER, {"email": "n@acme.example", "role": "member", "status": "expired"}]}
+    )
+    (change,) = make_plan(d, l).changes
+    assert isinstance(change, Resend) and change.key == "n@acme.example"
+
+
+def test_order_creates_by_dependency_deletes_in_reverse():
+    d = desired(
+        {
+            "roles": [{"name": "desk", "permissions": ["call_log:read"]}],
+            "call_tags": [{"name": "lead"}],
+            "members": [
+                {"email": "owner@acme.example", "role": "owner"},
+                {"email": "d@acme.example", "role": "desk"},
+            ],
+            "call_rules": {"rule": {"tag": "lead"}},
+        }
+    )
+    l = live(
+        {
+            "roles": [{"name": "old"}],
+            "call_tags": [{"name": "stale"}],
+            "members": [OWNER, {"email": "x@acme.example", "role": "old", "status": "active"}],
+            "call_rules": {"rule": {"tag": "stale"}},
+        }
+    )
+    assert actions(make_plan(d, l)) == [
+        ("create", "roles", "desk"),
+        ("create", "call_tags", "lead"),
+        ("create", "members", "d@acme.example"),
+        ("update", "call_rules", ""),
+        ("delete", "members", "x@acme.example"),
+        ("delete", "call_tags", "stale"),
+        ("delete", "roles", "old"),
+    ]
+
+
+def test_new_owner_is_promoted_before_the_old_one_is_demoted():
+    d = desired(
+        {
+            "members": [
+                {"email": "a@acme.example", "role": "admin"},
+                {"email": "b@acme.example", "role": "owner"},
+            ]
+        }
+    )
+    l = live(
+        {
+            "members": [
+                {"email": "a@acme.example", "role": "owner", "status": "active"},
+                {"email": "b@acme.example", "role": "admin", "status": "active"},
+            ]
+        }
+    )
+    plan = make_plan(d, l)
+    assert [c.key for c in plan.changes] == ["b@acme.example", "a@acme.example"]
+    assert plan.unsafe_reasons() == []
+
+
+def test_update_body_sends_nested_objects_whole():
+    d = desired({"notifications": {"system": {"email": False}}})
+    l = live(
+        {"notifications": {"system": {"in_app": True, "email": True}, "billing": {"email": True}}}
+    )
+    (change,) = make_plan(d, l).changes
+    assert change.body() == {"system": {"in_app": True, "email": False}}
+    assert [f.path for f in change.fields] == ["system.email"]
+
+
+def test_delete_carries_the_live_etag():
+    plan = make_plan(
+        desired({"call_tags": []}), live({"call_tags": [{"name": "x", "etag": "abc"}]})
+    )
+    (change,) = plan.changes
+    assert isinstance(change, Delete) and change.etag == "abc"
+
+
+def test_create_only_sends_what_the_config_sets():
+    plan = make_plan(desired({"call_tags": [{"name": "x"}]}), live({}))
+    (change,) = plan.changes
+    assert isinstance(change, Create) and change.body() == {"name": "x"}

@@ -1,0 +1,136 @@
+import json
+
+import pytest
+
+from wscfg.engine.plan import (
+    Plan,
+    check_fresh,
+    make_plan,
+    plans_from_document,
+    plans_to_document,
+)
+from wscfg.errors import PlanFileError, StalePlanError, UnsafePlanError
+
+from .helpers import desired, live
+
+OWNER = {"email": "owner@acme.example", "role": "owner", "status": "active"}
+
+
+def tags(n, prefix="t"):
+    return [{"name": f"{prefix}{i}"} for i in range(n)]
+
+
+def test_removing_the_last_owner_is_refused_even_with_the_flag():
+    d = desired({"members": [{"email": "new@acme.example", "role": "owner"}]})
+    plan = make_plan(d, live({"members": [OWNER]}))
+    with pytest.raises(UnsafePlanError) as err:
+        plan.raise_if_unsafe(allow_mass_changes=True)
+    assert "last active owner (owner@acme.example)" in str(err.value)
+
+
+def test_a_pending_owner_does_not_count_as_an_owner():
+    d = desired(
+        {
+            "members": [
+                {"email": "owner@acme.example", "role": "admin"},
+                {"email": "p@acme.example", "role": "owner"},
+            ]
+        }
+    )
+    l = live(
+        {"members": [OWNER, {"email": "p@acme.example", "role": "owner", "status": "pending"}]}
+    )
+    assert make_plan(d, l).unsafe_reasons() != []
+
+
+def test_keeping_another_active_owner_is_fine():
+    d = desired({"members": [{"email": "b@acme.example", "role": "owner"}]})
+    l = live({"members": [OWNER, {"email": "b@acme.example", "role": "owner", "status": "active"}]})
+    plan = make_plan(d, l)
+    assert [c.action for c in plan.changes] == ["delete"]
+    plan.raise_if_unsafe()
+
+
+@pytest.mark.parametrize(
+    ("live_n", "keep", "unsafe"),
+    [(10, 7, False), (10, 6, True), (9, 0, False), (100, 69, True), (100, 70, False)],
+)
+def test_mass_deletes_need_the_flag(live_n, keep, unsafe):
+    plan = make_plan(desired({"call_tags": tags(keep)}), live({"call_tags": tags(live_n)}))
+    assert bool(plan.unsafe_reasons()) is unsafe
+    assert plan.unsafe_reasons(allow_mass_changes=True) == []
+    if unsafe:
+        n = live_n - keep
+        assert plan.unsafe_reasons() == [
+            f"deletes {n} of {live_n} call tags (more than 30%); pass --allow-mass-changes if intended"
+        ]
+
+
+def test_mass_updates_need_the_flag():
+    d = desired({"call_tags": [{"name": f"t{i}", "color": "#000000"} for i in range(10)]})
+    plan = make_plan(d, live({"call_tags": tags(10)}))
+    assert plan.unsafe_reasons() == [
+        "updates 10 of 10 call tags (more than 30%); pass --allow-mass-changes if intended"
+    ]
+
+
+def test_saved_plan_round_trips_and_holds_no_secret():
+    d = desired(
+        {
+            "webhooks": [
+                {"name": "w", "url": "https://h.example.com/", "secret": "very-secret-value"}
+            ]
+        }
+    )
+    plan = make_plan(d, live({}))
+    text = json.dumps(plans_to_document([plan], server="http://x"))
+    assert "very-secret-value" not in text
+    (again,), server = plans_from_document(json.loads(text))
+    assert server == "http://x"
+    assert again.to_dict() == plan.to_dict()
+    assert again.changes[0].after["secret"]["env"] == "HOOK_SECRET"
+
+
+def test_stale_saved_plan_is_refused_naming_what_changed():
+    before = live({"members": [OWNER], "call_tags": [{"name": "a", "etag": "1"}, {"name": "b"}]})
+    plan = make_plan(
+        desired(
+            {
+                "members": [{"email": "owner@acme.example", "role": "owner"}],
+                "call_tags": [{"name": "a", "color": "#000"}, {"name": "c"}],
+            }
+        ),
+        before,
+    )
+    check_fresh(plan, before)  # nothing changed: fine
+    after = live(
+        {
+            "members": [OWNER],
+            "call_tags": [{"name": "a", "etag": "2"}, {"name": "b"}, {"name": "c"}],
+        }
+    )
+    with pytest.raises(StalePlanError) as err:
+        check_fresh(plan, after)
+    assert err.value.changed == [
+        "acme: call_tags[c] was created by someone else",
+        "acme: call_tags[a] changed (ETag 1 is now 2)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        ({"format": "other"}, 'not a wscfg plan file (missing "format": "wscfg-plan")'),
+        ({"format": "wscfg-plan", "version": 99}, "plan file version 99 is not supported"),
+        ({"format": "wscfg-plan", "version": 1, "targets": [{}]}, "the plan file is damaged"),
+    ],
+)
+def test_bad_plan_files_are_refused(doc, message):
+    with pytest.raises(PlanFileError) as err:
+        plans_from_document(doc)
+    assert message in str(err.value)
+
+
+def test_empty_plan_summary():
+    plan = Plan("acme")
+    assert plan.empty and plan.summary() == "Plan: 0 to add, 0 to change, 0 to delete."

@@ -1,0 +1,106 @@
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from wscfg.engine import render
+from wscfg.engine.plan import make_plan
+from wscfg.engine.render import Failure
+
+from .helpers import desired, live
+
+SECRET = "hunter2-not-for-logs"
+
+
+def webhook_plan():
+    d = desired(
+        {
+            "webhooks": [{"name": "w", "url": "https://h.example.com/", "secret": SECRET}],
+            "members": [{"email": "owner@acme.example", "role": "owner"}],
+        }
+    )
+    return make_plan(
+        d, live({"webhooks": [{"name": "w", "url": "https://h.example.com/", "secret": "old"}]})
+    )
+
+
+def test_text_shows_changes_provenance_and_summary():
+    text = render.plan_text(webhook_plan())
+    assert text.splitlines() == [
+        "Workspace acme (ws.yaml)",
+        "  + member owner@acme.example   (from ws.yaml:10)",
+        '      role: "owner"',
+        "  ~ webhook w",
+        "      secret: changed (sensitive, from ${env:HOOK_SECRET})",
+        "  Plan: 1 to add, 1 to change, 0 to delete.",
+    ]
+
+
+def test_no_secret_in_any_format():
+    plan = webhook_plan()
+    outputs = [
+        render.plan_text(plan, colour=True),
+        render.plan_json([plan], [], server="s"),
+        render.plan_markdown([plan], []),
+    ]
+    for out in outputs:
+        assert SECRET not in out
+
+
+def test_colour_only_when_asked():
+    plan = webhook_plan()
+    assert "\x1b[" not in render.plan_text(plan)
+    assert "\x1b[32m+ member owner@acme.example\x1b[0m" in render.plan_text(plan, colour=True)
+
+
+def test_big_groups_are_summarized():
+    d = desired({"blocked_callers": [f"+1555010{i:04d}" for i in range(50)]})
+    text = render.plan_text(make_plan(d, live({})))
+    assert text.count("+ blocked caller") == 20
+    assert "  … and 30 more blocked callers to create" in text
+
+
+def test_json_is_the_plan_document_plus_errors():
+    doc = json.loads(render.plan_json([webhook_plan()], [Failure("b", "boom")], server="s"))
+    assert doc["format"] == "wscfg-plan" and doc["version"] == 1
+    assert doc["targets"][0]["summary"] == {"create": 1, "update": 1, "resend": 0, "delete": 0}
+    assert doc["errors"] == [{"target": "b", "message": "boom"}]
+
+
+def test_markdown_summary_first_details_folded():
+    md = render.plan_markdown([webhook_plan()], [Failure("other", "401 Unauthorized")])
+    lines = md.splitlines()
+    assert lines[0] == "### wscfg plan"
+    assert "| `acme` | 1 | 1 | 0 | changes |" in lines
+    assert "| `other` | – | – | – | **error** |" in lines
+    assert "<details><summary><code>acme</code>" in md
+    assert "```diff\nWorkspace acme (ws.yaml)\n+ member owner@acme.example" in md
+
+
+def big_fleet(n_targets, n_items):
+    plans = []
+    for t in range(n_targets):
+        d = desired(
+            {
+                "workspace": {"slug": f"clinic-{t:04d}", "name": "x" * 50},
+                "call_tags": [
+                    {"name": f"tag-{i}", "description": "d" * 80} for i in range(n_items)
+                ],
+            }
+        )
+        plans.append(make_plan(d, live({}, slug=f"clinic-{t:04d}")))
+    return plans
+
+
+def test_markdown_stays_under_github_limit_and_says_what_it_cut():
+    md = render.plan_markdown(big_fleet(300, 30), [])
+    assert len(md) <= render.GITHUB_COMMENT_LIMIT
+    assert "workspace(s) not shown to stay under GitHub's comment limit" in md
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 120), st.integers(0, 40), st.integers(0, 30))
+def test_markdown_never_exceeds_the_limit(n_targets, n_items, n_failures):
+    failures = [Failure(f"f{i}", "e" * 500) for i in range(n_failures)]
+    md = render.plan_markdown(big_fleet(n_targets, n_items), failures)
+    assert len(md) <= render.GITHUB_COMMENT_LIMIT
