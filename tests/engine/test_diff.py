@@ -14,8 +14,8 @@ def test_creates_updates_and_deletes_are_matched_on_identity():
     d = desired(
         {"call_tags": [{"name": "new", "color": "#00FF00"}, {"name": "keep", "color": "#111"}]}
     )
-    l = live({"call_tags": [{"name": "keep", "color": "#222222"}, {"name": "gone"}]})
-    plan = make_plan(d, l)
+    lv = live({"call_tags": [{"name": "keep", "color": "#222222"}, {"name": "gone"}]})
+    plan = make_plan(d, lv)
     assert actions(plan) == [
         ("create", "call_tags", "new"),
         ("update", "call_tags", "keep"),
@@ -29,13 +29,13 @@ def test_creates_updates_and_deletes_are_matched_on_identity():
 
 def test_fields_the_config_does_not_set_are_not_managed():
     d = desired({"call_tags": [{"name": "a"}], "workspace": {"slug": "acme", "name": "Acme"}})
-    l = live(
+    lv = live(
         {
             "call_tags": [{"name": "a", "color": "#123456", "description": "set in the UI"}],
             "workspace": {"slug": "acme", "name": "Acme", "timezone": "Europe/Paris"},
         }
     )
-    assert make_plan(d, l).empty
+    assert make_plan(d, lv).empty
 
 
 def test_normalized_values_compare_equal():
@@ -52,7 +52,7 @@ def test_normalized_values_compare_equal():
             ],
         }
     )
-    l = live(
+    lv = live(
         {
             "members": [OWNER],
             "blocked_callers": [{"number": "+15550100100"}],
@@ -65,7 +65,7 @@ def test_normalized_values_compare_equal():
             ],
         }
     )
-    assert make_plan(d, l).empty
+    assert make_plan(d, lv).empty
 
 
 def test_additive_keeps_undeclared_items_and_says_so():
@@ -75,7 +75,7 @@ def test_additive_keeps_undeclared_items_and_says_so():
             "members": [{"email": "owner@acme.example", "role": "owner"}],
         }
     )
-    l = live(
+    lv = live(
         {
             "members": [
                 OWNER,
@@ -85,7 +85,7 @@ def test_additive_keeps_undeclared_items_and_says_so():
             ]
         }
     )
-    plan = make_plan(d, l)
+    plan = make_plan(d, lv)
     assert plan.empty
     assert plan.notes() == ["3 undeclared members kept (manage: additive)"]
 
@@ -100,8 +100,8 @@ def test_ignored_items_are_never_touched_even_when_declared():
             ],
         }
     )
-    l = live({"members": [OWNER, {"email": "y@sso.example", "role": "member", "status": "active"}]})
-    plan = make_plan(d, l)
+    lv = live({"members": [OWNER, {"email": "y@sso.example", "role": "member", "status": "active"}]})
+    plan = make_plan(d, lv)
     assert plan.empty
     assert "1 members ignored (ignore: patterns)" in plan.notes()
     assert any("x@sso.example" in n for n in plan.notes())
@@ -132,10 +132,10 @@ def test_expired_invitation_is_resent():
             ]
         }
     )
-    l = live(
+    lv = live(
         {"members": [OWNER, {"email": "n@acme.example", "role": "member", "status": "expired"}]}
     )
-    (change,) = make_plan(d, l).changes
+    (change,) = make_plan(d, lv).changes
     assert isinstance(change, Resend) and change.key == "n@acme.example"
 
 
@@ -151,7 +151,7 @@ def test_order_creates_by_dependency_deletes_in_reverse():
             "call_rules": {"rule": {"tag": "lead"}},
         }
     )
-    l = live(
+    lv = live(
         {
             "roles": [{"name": "old"}],
             "call_tags": [{"name": "stale"}],
@@ -159,7 +159,7 @@ def test_order_creates_by_dependency_deletes_in_reverse():
             "call_rules": {"rule": {"tag": "stale"}},
         }
     )
-    assert actions(make_plan(d, l)) == [
+    assert actions(make_plan(d, lv)) == [
         ("create", "roles", "desk"),
         ("create", "call_tags", "lead"),
         ("create", "members", "d@acme.example"),
@@ -179,7 +179,7 @@ def test_new_owner_is_promoted_before_the_old_one_is_demoted():
             ]
         }
     )
-    l = live(
+    lv = live(
         {
             "members": [
                 {"email": "a@acme.example", "role": "owner", "status": "active"},
@@ -187,17 +187,17 @@ def test_new_owner_is_promoted_before_the_old_one_is_demoted():
             ]
         }
     )
-    plan = make_plan(d, l)
+    plan = make_plan(d, lv)
     assert [c.key for c in plan.changes] == ["b@acme.example", "a@acme.example"]
     assert plan.unsafe_reasons() == []
 
 
 def test_update_body_sends_nested_objects_whole():
     d = desired({"notifications": {"system": {"email": False}}})
-    l = live(
+    lv = live(
         {"notifications": {"system": {"in_app": True, "email": True}, "billing": {"email": True}}}
     )
-    (change,) = make_plan(d, l).changes
+    (change,) = make_plan(d, lv).changes
     assert change.body() == {"system": {"in_app": True, "email": False}}
     assert [f.path for f in change.fields] == ["system.email"]
 

@@ -37,16 +37,16 @@ def test_a_pending_owner_does_not_count_as_an_owner():
             ]
         }
     )
-    l = live(
+    lv = live(
         {"members": [OWNER, {"email": "p@acme.example", "role": "owner", "status": "pending"}]}
     )
-    assert make_plan(d, l).unsafe_reasons() != []
+    assert make_plan(d, lv).unsafe_reasons() != []
 
 
 def test_keeping_another_active_owner_is_fine():
     d = desired({"members": [{"email": "b@acme.example", "role": "owner"}]})
-    l = live({"members": [OWNER, {"email": "b@acme.example", "role": "owner", "status": "active"}]})
-    plan = make_plan(d, l)
+    lv = live({"members": [OWNER, {"email": "b@acme.example", "role": "owner", "status": "active"}]})
+    plan = make_plan(d, lv)
     assert [c.action for c in plan.changes] == ["delete"]
     plan.raise_if_unsafe()
 
@@ -61,9 +61,8 @@ def test_mass_deletes_need_the_flag(live_n, keep, unsafe):
     assert plan.unsafe_reasons(allow_mass_changes=True) == []
     if unsafe:
         n = live_n - keep
-        assert plan.unsafe_reasons() == [
-            f"deletes {n} of {live_n} call tags (more than 30%); pass --allow-mass-changes if intended"
-        ]
+        reason = f"deletes {n} of {live_n} call tags (more than 30%)"
+        assert plan.unsafe_reasons() == [f"{reason}; pass --allow-mass-changes if intended"]
 
 
 def test_mass_updates_need_the_flag():
