@@ -100,7 +100,9 @@ def test_ignored_items_are_never_touched_even_when_declared():
             ],
         }
     )
-    lv = live({"members": [OWNER, {"email": "y@sso.example", "role": "member", "status": "active"}]})
+    lv = live(
+        {"members": [OWNER, {"email": "y@sso.example", "role": "member", "status": "active"}]}
+    )
     plan = make_plan(d, lv)
     assert plan.empty
     assert "1 members ignored (ignore: patterns)" in plan.notes()

@@ -45,7 +45,9 @@ def test_a_pending_owner_does_not_count_as_an_owner():
 
 def test_keeping_another_active_owner_is_fine():
     d = desired({"members": [{"email": "b@acme.example", "role": "owner"}]})
-    lv = live({"members": [OWNER, {"email": "b@acme.example", "role": "owner", "status": "active"}]})
+    lv = live(
+        {"members": [OWNER, {"email": "b@acme.example", "role": "owner", "status": "active"}]}
+    )
     plan = make_plan(d, lv)
     assert [c.action for c in plan.changes] == ["delete"]
     plan.raise_if_unsafe()
