@@ -135,3 +135,44 @@ def test_bad_plan_files_are_refused(doc, message):
 def test_empty_plan_summary():
     plan = Plan("acme")
     assert plan.empty and plan.summary() == "Plan: 0 to add, 0 to change, 0 to delete."
+
+
+def test_deleting_a_role_a_kept_member_uses_is_refused_at_plan_time():
+    d = desired({"roles": []})  # members are not managed here
+    lv = live(
+        {
+            "roles": [{"name": "desk"}],
+            "members": [OWNER, {"email": "d@acme.example", "role": "desk", "status": "active"}],
+        }
+    )
+    assert make_plan(d, lv).unsafe_reasons(allow_mass_changes=True) == [
+        "role desk is deleted but member d@acme.example keeps it; manage that member's role "
+        "here, or keep the role"
+    ]
+
+
+def test_deleting_a_tag_still_used_by_rules_or_webhooks_is_refused():
+    d = desired({"call_tags": [{"name": "keep"}]})
+    lv = live(
+        {
+            "call_tags": [{"name": "keep"}, {"name": "spam"}],
+            "call_rules": {"rule": {"all": [{"not_tag": "spam"}, {"tag": "keep"}]}},
+            "webhooks": [
+                {"name": "w", "url": "https://h.example.com/", "filters": {"tags": ["spam"]}}
+            ],
+        }
+    )
+    assert make_plan(d, lv).unsafe_reasons() == [
+        "call tag spam is deleted but the call rules still use it",
+        "call tag spam is deleted but webhook w still filters on it",
+    ]
+
+
+def test_deleting_a_tag_is_fine_when_the_rules_stop_using_it():
+    d = desired({"call_tags": [{"name": "keep"}], "call_rules": {"rule": {"tag": "keep"}}})
+    lv = live(
+        {"call_tags": [{"name": "keep"}, {"name": "spam"}], "call_rules": {"rule": {"tag": "spam"}}}
+    )
+    plan = make_plan(d, lv)
+    assert [c.action for c in plan.changes] == ["update", "delete"]
+    assert plan.unsafe_reasons() == []

@@ -121,7 +121,7 @@ class Update(Change):
         for name in changed:
             if name not in after:
                 continue
-            out[name] = _overlay(before.get(name), after[name])
+            out[name] = overlay(before.get(name), after[name])
         return out
 
 
@@ -145,11 +145,11 @@ class Delete(Change):
 ACTIONS: dict[str, type[Change]] = {c.action: c for c in (Create, Update, Resend, Delete)}
 
 
-def _overlay(base: Any, top: Any) -> Any:
+def overlay(base: Any, top: Any) -> Any:
     if isinstance(base, dict) and isinstance(top, dict) and not _is_secret(top):
         merged = dict(base)
         for k, v in top.items():
-            merged[k] = _overlay(base.get(k), v)
+            merged[k] = overlay(base.get(k), v)
         return merged
     return top
 

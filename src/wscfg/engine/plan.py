@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import PlanFileError, StalePlanError, UnsafePlanError
+from ..model import rule_tags
 from ..model.kinds import BY_NAME, KINDS
-from .changes import Change, Create, Delete, Update
+from .changes import Change, Create, Delete, Update, overlay
 from .diff import KindReport, diff
 from .state import DesiredState, LiveState
 
@@ -33,6 +34,7 @@ class Plan:
     changes: list[Change] = field(default_factory=list)
     reports: dict[str, KindReport] = field(default_factory=dict)
     live_owners: set[str] = field(default_factory=set)  # active owners before the plan
+    conflicts: list[str] = field(default_factory=list)  # deletes the platform would refuse
 
     @property
     def empty(self) -> bool:
@@ -71,7 +73,7 @@ class Plan:
     # --- safety --------------------------------------------------------------------------
 
     def unsafe_reasons(self, *, allow_mass_changes: bool = False) -> list[str]:
-        reasons = self._owner_reasons()
+        reasons = self._owner_reasons() + self.conflicts
         if not allow_mass_changes:
             reasons += self._mass_reasons()
         return reasons
@@ -137,6 +139,7 @@ class Plan:
                 for k, r in self.reports.items()
             },
             "live_owners": sorted(self.live_owners),
+            "conflicts": self.conflicts,
             "changes": [c.to_dict() for c in self.changes],
         }
 
@@ -151,6 +154,7 @@ class Plan:
                 for k, r in data.get("reports", {}).items()
             },
             live_owners=set(data.get("live_owners", [])),
+            conflicts=list(data.get("conflicts", [])),
         )
 
 
@@ -162,7 +166,58 @@ def make_plan(desired: DesiredState, live: LiveState) -> Plan:
     """Compare and order. The plan is a value: nothing is read or written here."""
     changes, reports = diff(desired, live)
     owners = {k for k, m in live.items.get("members", {}).items() if _active_owner(m)}
-    return Plan(desired.slug, desired.file, changes, reports, owners)
+    conflicts = still_referenced(changes, live)
+    return Plan(desired.slug, desired.file, changes, reports, owners, conflicts)
+
+
+def still_referenced(changes: list[Change], live: LiveState) -> list[str]:
+    """Deletes of roles or call tags that something the plan leaves in place still uses.
+
+    The platform refuses them (409); saying so in the plan beats failing half-way through apply.
+    It happens when the users of the item are not managed by this config (e.g. ``members`` is
+    absent or additive) while the item itself is deleted.
+    """
+    after: dict[tuple[str, str], dict[str, Any] | None] = {}
+    for ch in changes:
+        if isinstance(ch, Delete):
+            after[(ch.kind, ch.key)] = None
+        elif ch.after is not None:
+            after[(ch.kind, ch.key)] = overlay(ch.before or {}, ch.after)
+
+    def final(kind: str) -> list[dict[str, Any]]:
+        out = []
+        for key, item in live.items.get(kind, {}).items():
+            state = after.get((kind, key), item)
+            if state is not None:
+                out.append(state)
+        out.extend(
+            v
+            for (k, key), v in after.items()
+            if k == kind and v and key not in live.items.get(kind, {})
+        )
+        return out
+
+    deleted_roles = {ch.key for ch in changes if isinstance(ch, Delete) and ch.kind == "roles"}
+    deleted_tags = {ch.key for ch in changes if isinstance(ch, Delete) and ch.kind == "call_tags"}
+    out = []
+    if deleted_roles:
+        for m in final("members"):
+            if m.get("role") in deleted_roles:
+                out.append(
+                    f"role {m['role']} is deleted but member {m['email']} keeps it; manage that "
+                    "member's role here, or keep the role"
+                )
+    if deleted_tags:
+        rules = final("call_rules")
+        for tag in sorted(set(rule_tags(rules[0].get("rule") if rules else None)) & deleted_tags):
+            out.append(f"call tag {tag} is deleted but the call rules still use it")
+        for hook in final("webhooks"):
+            used = set((hook.get("filters") or {}).get("tags") or []) & deleted_tags
+            for tag in sorted(used):
+                out.append(
+                    f"call tag {tag} is deleted but webhook {hook['name']} still filters on it"
+                )
+    return out
 
 
 def check_fresh(plan: Plan, live: LiveState) -> None:

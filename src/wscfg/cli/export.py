@@ -1,0 +1,204 @@
+"""`wscfg export` (live → YAML) and `wscfg clone` (one workspace's settings onto others)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import debug_of, echo_err, handle_errors
+from .plan import _apply, _confirm, _finish, _render
+
+SCHEMA_REF = "https://wscfg.dev/schemas/workspace.schema.json"
+
+
+@click.command()
+@click.option("--workspace", "slug", metavar="SLUG", help="The workspace to export.")
+@click.option("--all", "all_", is_flag=True, help="Export every workspace the key reaches.")
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(),
+    help="File to write (default: stdout); with --all, a directory (default: ./export).",
+)
+@click.option(
+    "--extends",
+    "base",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Write only what differs from this template, and extend it.",
+)
+@click.option("--server", metavar="URL", help="API base URL (default: $WSCFG_SERVER or embedded).")
+@click.pass_context
+def export(
+    ctx: click.Context,
+    slug: str | None,
+    all_: bool,
+    out: str | None,
+    base: str | None,
+    server: str | None,
+) -> None:
+    """Write live settings as YAML that plans to zero changes.
+
+    Secrets are never exported: a webhook with a secret gets a comment naming the
+    ${env:…} line to add if you want wscfg to manage it.
+
+    \b
+    Examples:
+      wscfg export --workspace acme-north -o acme-north.yaml
+      wscfg export --all -o clinics/ --extends clinics/base.yaml
+    """
+    with handle_errors(debug_of(ctx)):
+        if bool(slug) == all_:
+            raise click.UsageError("give either --workspace SLUG or --all")
+        base_doc = _load_base(base) if base else None
+        docs = asyncio.run(_export(server, slug, base_doc))
+        if all_:
+            folder = Path(out or "export")
+            folder.mkdir(parents=True, exist_ok=True)
+            for name, text in docs.items():
+                path = folder / f"{name}.yaml"
+                _write(path, _rebase(text, base, path))
+            echo_err(f"Exported {len(docs)} workspace(s) to {folder}/")
+        else:
+            (text,) = docs.values()
+            if out:
+                _write(Path(out), _rebase(text, base, Path(out)))
+                echo_err(f"Exported {slug} to {out}")
+            else:
+                click.echo(_rebase(text, base, Path.cwd() / "stdout.yaml"), nl=False)
+
+
+@click.command()
+@click.option("--from", "source", required=True, metavar="SLUG", help="Workspace to copy from.")
+@click.option(
+    "--to", "dest", required=True, metavar="SLUG[,SLUG...]", help="Workspaces to copy onto."
+)
+@click.option("--server", metavar="URL", help="API base URL (default: $WSCFG_SERVER or embedded).")
+@click.option("--parallel", default=8, show_default=True, help="Workspaces handled at once.")
+@click.option("--allow-mass-changes", is_flag=True, help="Allow >30% deletes/updates of a kind.")
+@click.option("--auto-approve", is_flag=True, help="Apply without asking.")
+@click.pass_context
+def clone(
+    ctx: click.Context,
+    source: str,
+    dest: str,
+    server: str | None,
+    parallel: int,
+    allow_mass_changes: bool,
+    auto_approve: bool,
+) -> None:
+    """Copy one workspace's settings onto other workspaces: export, plan, confirm, apply.
+
+    Copies roles, call tags, call rules, blocked callers, webhooks, notification defaults,
+    time zone and business profile. Members are not copied (people belong to each workspace);
+    the targets keep their slug and name; webhook secrets cannot be copied (they are
+    unreadable) and stay as they are on each target.
+    """
+    with handle_errors(debug_of(ctx)):
+        from ..engine.apply import check_secrets, secrets_from_desired
+        from ..errors import UnsafePlanError
+
+        targets = [s.strip() for s in dest.split(",") if s.strip()]
+        if not targets:
+            raise click.UsageError("--to needs at least one workspace slug")
+        states, plans, failures, server_name = asyncio.run(
+            _clone_plans(server, source, targets, parallel)
+        )
+        _render(plans, failures, "text", server_name)
+        if failures:
+            raise _failed(failures)
+        reasons = [
+            f"{p.slug}: {r}" for p in plans for r in p.unsafe_reasons(allow_mass_changes=allow_mass_changes)
+        ]
+        if reasons:
+            raise UnsafePlanError(reasons)
+        if all(p.empty for p in plans):
+            return
+        lookups = {p.slug: secrets_from_desired(states[p.slug]) for p in plans}
+        for p in plans:
+            check_secrets(p, lookups[p.slug])
+        _confirm(auto_approve, plans)
+        reports, apply_failures = asyncio.run(_apply(server, plans, lookups, parallel))
+        _finish(reports, apply_failures)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+async def _export(server: str | None, slug: str | None, base: dict[str, Any] | None) -> dict[str, str]:
+    from ..config.dump import to_yaml
+    from ..connect import connect
+    from ..engine.export import export_live
+    from ..fleet import read_live
+
+    async with connect(server) as conn:
+        if conn.embedded:
+            echo_err(f"Using the {conn.server}: no --server or WSCFG_SERVER set.")
+        slugs = [slug] if slug else sorted(w["slug"] for w in await conn.client.list_workspaces())
+        out = {}
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        for s in slugs:
+            live = await read_live(conn.client, s)
+            result = export_live(live, base=base)
+            header = [
+                f"Exported from {conn.server}, workspace {s}, on {stamp} by `wscfg export`.",
+                "Plans to zero changes against the same workspace. Secrets are never exported.",
+            ]
+            out[s] = to_yaml(result.document, header=header, secrets=result.secrets)
+        return out
+
+
+def _load_base(path: str) -> dict[str, Any]:
+    from ..config.validate import load_template_document
+
+    return load_template_document(path)
+
+
+def _rebase(text: str, base: str | None, dest: Path) -> str:
+    """Insert `extends:` pointing at the template, relative to where the file is written."""
+    if not base:
+        return text
+    rel = os.path.relpath(Path(base).resolve(), dest.resolve().parent)
+    return text.replace("version: 1\n", f"version: 1\nextends: {rel}\n", 1)
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def _failed(failures: list[Any]) -> Exception:
+    from ..errors import WscfgError
+
+    lines = "\n  - ".join(f"{f.target}: {f.message}" for f in failures)
+    return WscfgError(f"{len(failures)} workspace(s) could not be planned:\n  - {lines}")
+
+
+async def _clone_plans(
+    server: str | None, source: str, targets: list[str], parallel: int
+) -> tuple[dict[str, Any], list[Any], list[Any], str]:
+    from ..config.desired import Desired
+    from ..connect import connect
+    from ..engine.export import export_live
+    from ..engine.state import desired_state
+    from ..fleet import plan_fleet, read_live
+    from ..model import WorkspaceConfig
+
+    async with connect(server, parallel=parallel) as conn:
+        if conn.embedded:
+            echo_err(f"Using the {conn.server}: no --server or WSCFG_SERVER set.")
+        doc = export_live(await read_live(conn.client, source)).document
+        doc.pop("members", None)  # people belong to each workspace, not to its settings
+        profile = {k: v for k, v in doc.get("workspace", {}).items() if k not in ("slug", "name")}
+        states = {}
+        for slug in targets:
+            body = dict(doc, workspace={"slug": slug, **profile})
+            config = WorkspaceConfig.model_validate(body)
+            states[slug] = desired_state(Desired(f"clone of {source}", config))
+        run = await plan_fleet(conn.client, list(states.values()), parallel=parallel)
+        return states, run.plans, run.failures, conn.server

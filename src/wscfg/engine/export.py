@@ -1,0 +1,90 @@
+"""Live state → a config document that plans to zero changes against the same workspace.
+
+Read-only fields (member status, secret fingerprints) are left out; write-only values cannot
+be read back, so a webhook's secret is left unmanaged and reported in ``secrets`` (the YAML
+writer turns each into a comment showing the ``${env:…}`` line to add). With a ``base``
+document (a template the export will ``extends:``), only what differs from it is written.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..model.kinds import KINDS
+from .state import LiveState
+
+
+@dataclass
+class Export:
+    document: dict[str, Any]
+    secrets: dict[str, str] = field(default_factory=dict)  # webhook name -> suggested env var
+
+
+def secret_env_name(slug: str, name: str) -> str:
+    return re.sub(r"[^A-Z0-9]+", "_", f"WSCFG_{slug}_{name}_SECRET".upper()).strip("_")
+
+
+def export_live(live: LiveState, *, base: dict[str, Any] | None = None) -> Export:
+    doc: dict[str, Any] = {"version": 1}
+    secrets: dict[str, str] = {}
+    base = base or {}
+    for kind in KINDS:
+        items = live.items.get(kind.name)
+        if items is None:
+            continue
+        drop = kind.read_only
+        if kind.singleton:
+            body = {k: v for k, v in items.get("", {}).items() if k not in drop}
+            if kind.name == "workspace":
+                body = _minus(body, base.get("workspace") or {}, keep=("slug",))
+            else:
+                body = _minus(body, base.get(kind.name) or {})
+            if body:
+                doc[kind.name] = body
+            continue
+        base_items = {kind.key_of(i): i for i in _as_items(base.get(kind.name))}
+        out = []
+        for key in sorted(items):
+            body = {k: v for k, v in items[key].items() if k not in drop}
+            if kind.write_only and any(items[key].get(f + "_fingerprint") for f in kind.write_only):
+                secrets[key] = secret_env_name(live.slug, key)
+            if key in base_items:
+                body = _minus(body, base_items[key], keep=(kind.identity or "",))
+                if len(body) == 1:
+                    continue  # identical to the template's item
+            if kind.name == "blocked_callers" and set(body) == {"number"}:
+                out.append(body["number"])
+            else:
+                out.append(body)
+        missing = set(base_items) - set(items)
+        for key in sorted(missing):
+            out.append({kind.identity: key, "$remove": True})
+        if out or kind.name not in base:
+            doc[kind.name] = out
+    return Export(doc, secrets)
+
+
+def _as_items(value: Any) -> list[dict[str, Any]]:
+    out = []
+    for item in value or []:
+        out.append(item if isinstance(item, dict) else {"number": item})
+    return out
+
+
+def _minus(
+    body: dict[str, Any], base: dict[str, Any], keep: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """``body`` without what ``base`` already says the same way (recursively for mappings)."""
+    out: dict[str, Any] = {}
+    for k, v in body.items():
+        if k in keep or k not in base:
+            out[k] = v
+        elif isinstance(v, dict) and isinstance(base[k], dict):
+            sub = _minus(v, base[k])
+            if sub:
+                out[k] = sub
+        elif base[k] != v:
+            out[k] = v
+    return out
