@@ -216,3 +216,14 @@ def test_create_only_sends_what_the_config_sets():
     plan = make_plan(desired({"call_tags": [{"name": "x"}]}), live({}))
     (change,) = plan.changes
     assert isinstance(change, Create) and change.body() == {"name": "x"}
+
+
+def test_rule_trees_are_values_compared_and_sent_whole():
+    d = desired({"call_rules": {"rule": {"all": [{"duration": {"at_least": 5}}]}}})
+    lv = live({"call_rules": {"rule": {"duration": {"at_least": 5, "at_most": 10}}}})
+    (change,) = make_plan(d, lv).changes
+    assert change.body() == {"rule": {"all": [{"duration": {"at_least": 5}}]}}
+    assert [f.path for f in change.fields] == ["rule"]
+    narrower = desired({"call_rules": {"rule": {"duration": {"at_least": 5}}}})
+    (change,) = make_plan(narrower, lv).changes
+    assert change.body() == {"rule": {"duration": {"at_least": 5}}}

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ..model.kinds import BY_NAME
+from .fields import overlay
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class Update(Change):
     def body(self) -> dict[str, Any]:
         """Only the top-level fields that change; nested objects sent whole (live merged with
         desired), so the result does not depend on how deeply the server merges a PATCH."""
+        model = BY_NAME[self.kind].model
         after = self.after or {}
         changed = set()
         for f in self.fields:
@@ -121,7 +123,7 @@ class Update(Change):
         for name in changed:
             if name not in after:
                 continue
-            out[name] = overlay(before.get(name), after[name])
+            out[name] = overlay({name: before.get(name)}, {name: after[name]}, model)[name]
         return out
 
 
@@ -143,16 +145,3 @@ class Delete(Change):
 
 
 ACTIONS: dict[str, type[Change]] = {c.action: c for c in (Create, Update, Resend, Delete)}
-
-
-def overlay(base: Any, top: Any) -> Any:
-    if isinstance(base, dict) and isinstance(top, dict) and not _is_secret(top):
-        merged = dict(base)
-        for k, v in top.items():
-            merged[k] = overlay(base.get(k), v)
-        return merged
-    return top
-
-
-def _is_secret(value: dict[str, Any]) -> bool:
-    return set(value) == {"env", "fingerprint"}

@@ -11,8 +11,12 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel
+
+from ..model.base import submodels
 from ..model.kinds import KINDS, Kind
 from .changes import Change, Create, Delete, FieldChange, Resend, Update
+from .fields import project
 from .state import DesiredState, LiveState
 
 FINGERPRINT_SUFFIX = "_fingerprint"
@@ -95,13 +99,6 @@ def comparable(kind: Kind, desired_item: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def project(live: Any, desired: Any) -> Any:
-    """The part of ``live`` that ``desired`` manages: keys the config does not set are dropped."""
-    if isinstance(desired, dict) and isinstance(live, dict):
-        return {k: project(live.get(k), v) for k, v in desired.items()}
-    return live
-
-
 def _compare(
     kind: Kind,
     key: str,
@@ -115,10 +112,10 @@ def _compare(
         target.pop(kind.identity, None)
     if kind.name == "workspace":
         target.pop("slug", None)
-    current = project(have, target)
+    current = project(have, target, kind.model)
     if current == target:
         return None
-    fields = field_changes(current, target)
+    fields = field_changes(current, target, kind.model)
     return Update(
         kind.name,
         key,
@@ -130,15 +127,17 @@ def _compare(
     )
 
 
-def field_changes(before: dict[str, Any], after: dict[str, Any]) -> list[FieldChange]:
-    """Name each changed field inside one item (deepdiff, lists compared as values)."""
+def field_changes(
+    before: dict[str, Any], after: dict[str, Any], model: type[BaseModel]
+) -> list[FieldChange]:
+    """Name each changed field inside one item (deepdiff); lists and rule trees are values."""
     from deepdiff import DeepDiff
 
     dd = DeepDiff(before, after, threshold_to_diff_deeper=0, view="tree")
     paths: set[str] = set()
     for group in dd.values():
         for node in group:
-            paths.add(_field_path(node.path(output_format="list")))
+            paths.add(_field_path(node.path(output_format="list"), model))
     return [FieldChange(p, _walk(before, p), _walk(after, p)) for p in sorted(paths)]
 
 
@@ -150,13 +149,15 @@ def _walk(value: Any, path: str) -> Any:
     return value
 
 
-def _field_path(parts: list[Any]) -> str:
-    # Lists are values: a change inside one is reported on the list itself.
+def _field_path(parts: list[Any], model: type[BaseModel]) -> str:
+    # Only nested models are descended into; a change inside any other value names the value.
     names: list[str] = []
+    current: type[BaseModel] | None = model
     for p in parts:
-        if isinstance(p, int):
+        if current is None or isinstance(p, int):
             break
         names.append(str(p))
+        current = submodels(current).get(str(p))
     return ".".join(names)
 
 

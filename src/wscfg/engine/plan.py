@@ -16,8 +16,9 @@ from typing import Any
 from ..errors import PlanFileError, StalePlanError, UnsafePlanError
 from ..model import rule_tags
 from ..model.kinds import BY_NAME, KINDS
-from .changes import Change, Create, Delete, Update, overlay
+from .changes import Change, Create, Delete, Update
 from .diff import KindReport, diff
+from .fields import overlay
 from .state import DesiredState, LiveState
 
 PLAN_FORMAT = "wscfg-plan"
@@ -182,7 +183,7 @@ def still_referenced(changes: list[Change], live: LiveState) -> list[str]:
         if isinstance(ch, Delete):
             after[(ch.kind, ch.key)] = None
         elif ch.after is not None:
-            after[(ch.kind, ch.key)] = overlay(ch.before or {}, ch.after)
+            after[(ch.kind, ch.key)] = overlay(ch.before or {}, ch.after, BY_NAME[ch.kind].model)
 
     def final(kind: str) -> list[dict[str, Any]]:
         out = []

@@ -63,3 +63,18 @@ def _name(value: str) -> str:
 
 Slug = Annotated[str, AfterValidator(_slug), Field(examples=["acme-north"])]
 Name = Annotated[str, AfterValidator(_name)]
+
+
+def submodels(model: type[BaseModel]) -> dict[str, type[BaseModel]]:
+    """Fields holding one nested model (e.g. ``business_profile``): those are managed field by
+    field. Every other value (lists, rule trees, scalars) is compared and replaced whole."""
+    from typing import get_args
+
+    out: dict[str, type[BaseModel]] = {}
+    for name, info in model.model_fields.items():
+        args = get_args(info.annotation) or (info.annotation,)
+        models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+        others = [a for a in args if a is not type(None) and a not in models]
+        if len(models) == 1 and not others:
+            out[name] = models[0]
+    return out
