@@ -29,20 +29,6 @@ class Connection:
     embedded: bool
 
 
-def resolve_server(server: str | None) -> str | None:
-    return server or os.environ.get("WSCFG_SERVER") or None
-
-
-def _token() -> str:
-    token = os.environ.get("WSCFG_TOKEN", "").strip()
-    if not token:
-        raise SetupError(
-            "a server is set but WSCFG_TOKEN is empty: export the workspace or agency API key "
-            "as WSCFG_TOKEN (it is never printed)"
-        )
-    return token
-
-
 def embedded_db_url(root: Path) -> str:
     return f"sqlite:///{(root / EMBEDDED_DIR / 'sandbox.db').resolve()}"
 
@@ -77,11 +63,14 @@ async def connect(
 ) -> AsyncIterator[Connection]:
     """Open the API client for a run; the caller closes nothing."""
     from .api.client import ApiClient
+    from .api.settings import server_from_env
 
-    url = resolve_server(server)
-    if url:
-        async with ApiClient(url, _token(), max_concurrency=max(parallel * 2, 4)) as client:
-            yield Connection(client, url, embedded=False)
+    configured = server_from_env(server)
+    if configured is not None:
+        async with ApiClient(
+            configured.url, configured.token, max_concurrency=max(parallel * 2, 4)
+        ) as client:
+            yield Connection(client, configured.url, embedded=False)
         return
     import httpx
 

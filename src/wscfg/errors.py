@@ -131,7 +131,11 @@ class ApiError(WscfgError):
 
 
 class TransportError(ApiError):
-    """The request did not get an answer (refused, reset, timed out), after retries."""
+    """The request did not get an answer (refused, reset, timed out), after retries.
+
+    ``maybe_applied`` is true for a write whose request was sent: it may have landed."""
+
+    maybe_applied: bool = False
 
 
 class ProtocolError(ApiError):
@@ -139,7 +143,9 @@ class ProtocolError(ApiError):
 
 
 class HTTPStatusError(ApiError):
-    """The server answered with an RFC 9457 problem."""
+    """The server answered with an RFC 9457 problem. ``request_id`` is the server's id for it."""
+
+    request_id: str = ""
 
     def __init__(
         self,

@@ -41,6 +41,20 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 
 
 class LazyGroup(click.Group):
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Like click's, but a usage error exits 1: exit 2 means "changes present"."""
+        kwargs["standalone_mode"] = False
+        try:
+            return super().main(*args, **kwargs)
+        except click.exceptions.Abort:
+            echo_err("Aborted.")
+            sys.exit(1)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(1)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [n for n, (mod, _, _) in COMMANDS.items() if _exists(mod)]
 
@@ -149,4 +163,5 @@ def debug_of(ctx: click.Context) -> bool:
 
 
 def main() -> None:
-    cli(obj={})
+    code = cli.main(obj={})
+    sys.exit(code if isinstance(code, int) else 0)

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from . import debug_of, echo_err, handle_errors
-from .plan import _apply, _confirm, _finish, _render
+from .plan import _apply, _confirm, _finish, _prefixed, _render
 
 SCHEMA_REF = "https://wscfg.dev/schemas/workspace.schema.json"
 
@@ -111,9 +111,7 @@ def clone(
         _render(plans, failures, "text", server_name)
         if failures:
             raise _failed(failures)
-        reasons = [
-            f"{p.slug}: {r}" for p in plans for r in p.unsafe_reasons(allow_mass_changes=allow_mass_changes)
-        ]
+        reasons = [r for p in plans for r in _prefixed(p, allow_mass_changes)]
         if reasons:
             raise UnsafePlanError(reasons)
         if all(p.empty for p in plans):
@@ -129,7 +127,9 @@ def clone(
 # --- helpers ---------------------------------------------------------------------------------
 
 
-async def _export(server: str | None, slug: str | None, base: dict[str, Any] | None) -> dict[str, str]:
+async def _export(
+    server: str | None, slug: str | None, base: dict[str, Any] | None
+) -> dict[str, str]:
     from ..config.dump import to_yaml
     from ..connect import connect
     from ..engine.export import export_live

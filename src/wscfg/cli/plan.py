@@ -87,11 +87,13 @@ def plan(
         plans, failures, server_name = run
         _render(plans, failures, fmt, server_name)
         _warn_unsafe(plans, allow_mass_changes)
+        if failures:
+            if out:
+                echo_err(f"Not saving {out}: {len(failures)} workspace(s) could not be planned.")
+            sys.exit(1)
         if out:
             _save(out, plans, server_name)
             echo_err(f"Saved the plan to {out}. Apply it with: wscfg apply {out}")
-        if failures:
-            sys.exit(1)
         if detailed_exitcode and any(not p.empty for p in plans):
             sys.exit(2)
 
@@ -122,12 +124,18 @@ def apply(
     """
     with handle_errors(debug_of(ctx)):
         from ..engine.plan import check_fresh
+        from ..errors import PlanFileError
 
         saved = _saved_plan(paths)
         if saved is not None:
             plans, server_name = saved
             plans = _filter_plans(plans, targets, shard)
-            live, failures = _run(_refresh(server, [p.slug for p in plans], parallel))
+            live, failures, now_server = _run(_refresh(server, [p.slug for p in plans], parallel))
+            if now_server != server_name:
+                raise PlanFileError(
+                    f"the plan was made against {server_name}, not {now_server}; "
+                    "nothing was written"
+                )
             _fail_on(failures)
             for p in plans:
                 check_fresh(p, live[p.slug])
@@ -193,8 +201,11 @@ def _make_plans(
         raise click.BadParameter(str(exc), param_hint="--shard") from None
     chosen = set(select([s.slug for s in states], targets, shard_t))
     states = [s for s in states if s.slug in chosen]
+    if not states and shard_t is None:
+        raise click.UsageError("no target workspace selected (check PATHS and --target)")
     if not states:
-        raise click.UsageError("no target workspace selected (check PATHS, --target and --shard)")
+        echo_err(f"No workspace falls in shard {shard}; nothing to do.")
+        return [], [], "(none)"
     for s in states:
         _DESIRED[s.slug] = s
     run, server_name = _run(_plan(server, states, parallel))
@@ -231,7 +242,8 @@ async def _refresh(server: str | None, slugs: list[str], parallel: int) -> Any:
     from ..fleet import refresh
 
     async with connect(server, parallel=parallel) as conn:
-        return await refresh(conn.client, slugs, parallel=parallel)
+        live, failures = await refresh(conn.client, slugs, parallel=parallel)
+        return live, failures, conn.server
 
 
 async def _apply(

@@ -1,0 +1,172 @@
+"""``wscfg sandbox serve|init``: run the reference Workspace Settings API locally."""
+
+from __future__ import annotations
+
+import click
+
+from . import debug_of, echo_err, handle_errors
+
+DB_HELP = "Database URL (sqlite:///FILE, postgresql://…) or a SQLite file path."
+
+
+def _parse_rate(value: str | None) -> tuple[float | None, int | None]:
+    """``RATE[:BURST]`` -> (rate, burst); ``0`` or ``off`` disables."""
+    if value is None or value.strip().lower() in ("", "0", "off", "none"):
+        return None, None
+    rate_text, _, burst_text = value.partition(":")
+    try:
+        rate = float(rate_text)
+        burst = int(burst_text) if burst_text else None
+    except ValueError:
+        raise click.BadParameter(
+            "use RATE[:BURST], e.g. 20 or 20:40 (requests per second per key)"
+        ) from None
+    if rate <= 0 or (burst is not None and burst < 1):
+        raise click.BadParameter("RATE must be positive and BURST at least 1")
+    return rate, burst
+
+
+def _parse_duration(value: str) -> float:
+    """``7d``, ``12h``, ``30m``, ``45s`` or plain seconds."""
+    units = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+    text = value.strip().lower()
+    try:
+        unit = units.get(text[-1:], 0)
+        seconds = float(text[:-1]) * unit if unit else float(text)
+    except ValueError:
+        raise click.BadParameter("use a duration like 7d, 12h, 30m or 45s") from None
+    if seconds <= 0:
+        raise click.BadParameter("the duration must be positive")
+    return seconds
+
+
+@click.group()
+def sandbox() -> None:
+    """Run the reference Workspace Settings API locally (SQLite by default)."""
+
+
+@sandbox.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8787, show_default=True, type=int, help="Port to listen on.")
+@click.option("--db", "db", default=None, help=DB_HELP + "  [default: .wscfg/sandbox.db]")
+@click.option(
+    "--invite-ttl", default="7d", show_default=True, help="How long invitations stay pending."
+)
+@click.option(
+    "--rate-limit",
+    default=None,
+    metavar="RATE[:BURST]",
+    help="Requests per second per API key (and bucket size); off by default.",
+)
+@click.option(
+    "--faults",
+    default=None,
+    metavar="SPEC",
+    help="Inject faults, e.g. '500=0.1,429=0.05,reset=0.05,latency=50-300ms,seed=7'.",
+)
+@click.pass_context
+def serve(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    db: str | None,
+    invite_ttl: str,
+    rate_limit: str | None,
+    faults: str | None,
+) -> None:
+    """Serve the API with uvicorn until interrupted."""
+    rate, burst = _parse_rate(rate_limit)
+    ttl = _parse_duration(invite_ttl)
+    with handle_errors(debug_of(ctx)):
+        import uvicorn
+
+        from ..sandbox.app import create_app
+        from ..sandbox.db import get_engine, normalize_url
+        from ..sandbox.settings import SandboxSettings
+
+        url = normalize_url(db)
+        fault_plan = None
+        if faults:
+            from ..sandbox.faults import parse_faults
+
+            fault_plan = parse_faults(faults)
+        settings = SandboxSettings(
+            invite_ttl=ttl, rate_limit=rate, rate_burst=burst, faults=fault_plan
+        )
+        get_engine(url)  # create or migrate the schema now, so errors show before serving
+        echo_err(f"wscfg sandbox: serving http://{host}:{port}/v1 (database {_safe(url)})")
+        if faults:
+            echo_err(f"wscfg sandbox: injecting faults: {faults}")
+        uvicorn.run(create_app(url, settings), host=host, port=port, log_level="warning")
+
+
+@sandbox.command()
+@click.option("--db", "db", default=None, help=DB_HELP + "  [default: .wscfg/sandbox.db]")
+@click.option("--agency", "agency", default=None, help="Create an agency with this name.")
+@click.option("--workspace", "workspace", default=None, help="Create a workspace with this slug.")
+@click.option("--name", default=None, help="Display name of the workspace.")
+@click.option("--timezone", default="UTC", show_default=True, help="IANA time zone.")
+@click.option("--owner", default=None, help="First owner's email [default: owner@SLUG.example].")
+@click.option(
+    "--parent",
+    default=None,
+    help="Make the workspace a sub-account of this agency (its name).",
+)
+@click.option("--read-only", is_flag=True, help="Issue a key with settings:read only.")
+@click.pass_context
+def init(
+    ctx: click.Context,
+    db: str | None,
+    agency: str | None,
+    workspace: str | None,
+    name: str | None,
+    timezone: str,
+    owner: str | None,
+    parent: str | None,
+    read_only: bool,
+) -> None:
+    """Create an agency or a workspace and print its API key (shown once, stored hashed).
+
+    \b
+    Examples:
+      wscfg sandbox init --workspace acme
+      wscfg sandbox init --agency "Acme Agency"
+      wscfg sandbox init --workspace acme-north --parent "Acme Agency"
+    """
+    if (agency is None) == (workspace is None):
+        raise click.UsageError("give exactly one of --agency NAME or --workspace SLUG")
+    with handle_errors(debug_of(ctx)):
+        from ..sandbox import admin
+        from ..sandbox.db import normalize_url
+
+        url = normalize_url(db)
+        if agency is not None:
+            key = admin.create_agency(url, agency)
+            what = f"agency {agency!r}"
+            if read_only:
+                admin.revoke_key(url, key)
+                key = admin.issue_key(url, agency=agency, scopes=("settings:read",))
+        else:
+            assert workspace is not None
+            key = admin.create_workspace(
+                url, workspace, name=name, timezone=timezone, agency=parent, owner=owner
+            )
+            what = f"workspace {workspace!r}"
+            if read_only:
+                admin.revoke_key(url, key)
+                key = admin.issue_key(url, workspace=workspace, scopes=("settings:read",))
+        click.echo(key)
+        echo_err(
+            f"Created {what} in {_safe(url)}. The API key above is shown only once; "
+            "keep it, e.g. export WSCFG_TOKEN=<key>."
+        )
+
+
+def _safe(url: str) -> str:
+    """A database URL without its password."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}"
+    return url
