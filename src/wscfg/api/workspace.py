@@ -1,0 +1,361 @@
+"""Operations on one workspace: snapshot, paged reads, item writes, the blocked-callers batch.
+
+Get one from :meth:`wscfg.api.client.ApiClient.workspace`. Every request is workspace-scoped:
+its answer must carry ``Wscfg-Workspace: <slug>`` or it is discarded.
+
+Answers after a retry (the earlier attempt may have landed, we never heard):
+
+- ``PATCH`` (with If-Match) → ``412``: the item is read again; if every field we sent now has
+  the value we sent (write-only fields compared by their ``<field>_fingerprint``), the update
+  is reported as done and the fresh item (new etag) returned; otherwise the 412 is raised.
+- ``DELETE`` → ``404``: the item is gone, which is what we asked for: success.
+- ``POST`` create → ``409`` (should not happen: the Idempotency-Key replays the first answer,
+  but a server that lost its idempotency record answers "exists"): read the item; same rule as
+  for 412.
+
+On a *first* attempt all three are plain errors (PreconditionFailed, NotFoundError,
+ConflictError): someone else changed, deleted or created the item.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from wscfg.errors import NotFoundError, ProtocolError
+from wscfg.model.base import SLUG_RE
+from wscfg.model.kinds import BY_NAME, COLLECTIONS, SINGLETONS, Kind
+from wscfg.model.webhooks import fingerprint
+
+from .problems import scrub
+from .wire import Response, new_idempotency_key, with_etag
+
+if TYPE_CHECKING:
+    from .client import ApiClient
+
+BATCH_LIMIT = 10_000  # entries per batch request, as the API documents
+BLOCKED_CALLERS = "blocked_callers"
+
+
+class WorkspaceClient:
+    """The API of one workspace, sharing its :class:`ApiClient`'s pool, limit and budget."""
+
+    def __init__(self, api: ApiClient, slug: str) -> None:
+        if not isinstance(slug, str) or not SLUG_RE.match(slug):
+            raise ValueError(f"{slug!r} is not a workspace slug")
+        self.api = api
+        self.slug = slug
+        self._base = f"/v1/workspaces/{quote(slug, safe='')}"
+
+    def __repr__(self) -> str:
+        return f"WorkspaceClient({self.slug!r}, {self.api!r})"
+
+    # ---- paths ----------------------------------------------------------------------------
+
+    def kind_path(self, kind: Kind) -> str:
+        return f"{self._base}/{kind.path}" if kind.path else self._base
+
+    def item_path(self, kind: Kind, key: str) -> str:
+        if kind.singleton:
+            if key:
+                raise ValueError(f"{kind.name} is a singleton; its key is ''")
+            return self.kind_path(kind)
+        return f"{self.kind_path(kind)}/{encode_key(key)}"
+
+    # ---- reads ----------------------------------------------------------------------------
+
+    async def snapshot(self) -> dict[str, Any]:
+        """Every kind in one request (``GET …/settings``), items with their ``etag``.
+
+        The body must describe this workspace (``workspace.slug``) and hold every kind of the
+        registry in the documented shape; anything else is a :class:`ProtocolError`.
+        """
+        resp = await self.api.request(
+            "GET",
+            f"{self._base}/settings",
+            workspace=self.slug,
+            route="GET settings",
+            max_bytes=self.api.max_snapshot_bytes,
+        )
+        data = resp.json_object()
+        check_snapshot(data, self.slug, resp)
+        return data
+
+    async def list_items(self, kind: Kind, *, page_size: int = 5000) -> list[dict[str, Any]]:
+        """Every item of a collection, following the cursor (items carry ``etag``)."""
+        if kind.singleton:
+            raise ValueError(f"{kind.name} is a singleton; use get_singleton()")
+        items = await self.api.paged(
+            self.kind_path(kind),
+            route=f"GET {kind.path}",
+            workspace=self.slug,
+            limit=page_size,
+        )
+        for item in items:
+            _require_identity(kind, item, self.kind_path(kind))
+        return items
+
+    async def get_item(self, kind: Kind, key: str) -> dict[str, Any]:
+        """One item by its natural key, ``etag`` set from the ETag header."""
+        resp = await self.api.request(
+            "GET",
+            self.item_path(kind, key),
+            workspace=self.slug,
+            route=_route("GET", kind, key),
+        )
+        return with_etag(resp)
+
+    async def get_singleton(self, kind: Kind) -> dict[str, Any]:
+        if not kind.singleton:
+            raise ValueError(f"{kind.name} is a collection; use list_items() or get_item()")
+        item = await self.get_item(kind, "")
+        if kind.path == "" and item.get("slug") != self.slug:
+            raise ProtocolError(
+                f"asked for workspace {self.slug!r}, the answer describes "
+                f"{scrub(item.get('slug'), limit=80)!r}; it was discarded",
+                method="GET",
+                url=self.kind_path(kind),
+            )
+        return item
+
+    # ---- writes ---------------------------------------------------------------------------
+
+    async def create(self, kind: Kind, body: Mapping[str, Any]) -> dict[str, Any]:
+        """POST one item with an Idempotency-Key that stays the same across retries."""
+        if kind.singleton:
+            raise ValueError(f"{kind.name} is a singleton; use update()")
+        sent = dict(body)
+        resp = await self.api.request(
+            "POST",
+            self.kind_path(kind),
+            json_body=sent,
+            idempotency_key=new_idempotency_key(),
+            workspace=self.slug,
+            route=f"POST {kind.path}",
+            secrets=_write_only_values(kind, sent),
+            accept_after_retry=(409,),
+        )
+        if resp.status == 409:
+            key = sent.get(kind.identity or "")
+            return await self._confirm_after_retry(
+                kind, key if isinstance(key, str) else "", sent, resp
+            )
+        return with_etag(resp)
+
+    async def update(
+        self, kind: Kind, key: str, body: Mapping[str, Any], *, etag: str | None
+    ) -> dict[str, Any]:
+        """PATCH the fields in ``body`` (If-Match when ``etag`` is given; only then retried)."""
+        sent = dict(body)
+        resp = await self.api.request(
+            "PATCH",
+            self.item_path(kind, key),
+            json_body=sent,
+            if_match=etag,
+            workspace=self.slug,
+            route=_route("PATCH", kind, key),
+            secrets=_write_only_values(kind, sent),
+            accept_after_retry=(412,),
+        )
+        if resp.status == 412:
+            return await self._confirm_after_retry(kind, key, sent, resp)
+        item = with_etag(resp)
+        if kind.path == "" and item.get("slug") != self.slug:
+            raise ProtocolError(
+                f"updated workspace {self.slug!r}, the answer describes "
+                f"{scrub(item.get('slug'), limit=80)!r}",
+                method="PATCH",
+                url=resp.url,
+            )
+        return item
+
+    async def delete(self, kind: Kind, key: str, *, etag: str | None) -> None:
+        """DELETE one item (If-Match when ``etag`` is given). 404 after a retry is success."""
+        if kind.singleton:
+            raise ValueError(f"{kind.name} is a singleton and cannot be deleted")
+        await self.api.request(
+            "DELETE",
+            self.item_path(kind, key),
+            if_match=etag,
+            workspace=self.slug,
+            route=_route("DELETE", kind, key),
+            accept_after_retry=(404,),
+        )
+
+    async def resend_invitation(self, email: str) -> dict[str, Any]:
+        """Re-send a member's invitation (``status`` back to pending, new ``expires_at``)."""
+        members = BY_NAME["members"]
+        resp = await self.api.request(
+            "POST",
+            f"{self.item_path(members, email)}/resend",
+            idempotency_key=new_idempotency_key(),
+            workspace=self.slug,
+            route="POST members/{key}/resend",
+        )
+        return with_etag(resp)
+
+    async def batch_blocked_callers(
+        self,
+        add: Sequence[Mapping[str, Any]],
+        remove: Sequence[str],
+        *,
+        chunk: int = 5000,
+        on_chunk: Callable[[dict[str, int]], None] | None = None,
+    ) -> dict[str, int]:
+        """Add/update and remove blocked callers in chunks of ``chunk`` entries per request.
+
+        Removes go first, then adds, each request carrying its own Idempotency-Key (so each is
+        retried safely). Returns the summed counts ``{"added", "updated", "removed",
+        "requests"}``. ``on_chunk`` is called with each chunk's counts as it lands, so a caller
+        can report progress when a later chunk fails (the exception is raised as usual).
+        """
+        if not 1 <= chunk <= BATCH_LIMIT:
+            raise ValueError(f"chunk must be between 1 and {BATCH_LIMIT}")
+        kind = BY_NAME[BLOCKED_CALLERS]
+        entries: list[tuple[str, Any]] = [("remove", n) for n in remove]
+        entries += [("add", dict(a)) for a in add]
+        totals = {"added": 0, "updated": 0, "removed": 0, "requests": 0}
+        for start in range(0, len(entries), chunk):
+            part = entries[start : start + chunk]
+            body = {
+                "add": [v for op, v in part if op == "add"],
+                "remove": [v for op, v in part if op == "remove"],
+            }
+            resp = await self.api.request(
+                "POST",
+                f"{self.kind_path(kind)}:batch",
+                json_body=body,
+                idempotency_key=new_idempotency_key(),
+                workspace=self.slug,
+                route=f"POST {kind.path}:batch",
+            )
+            counts = _batch_counts(resp)
+            for name, n in counts.items():
+                totals[name] += n
+            totals["requests"] += 1
+            if on_chunk is not None:
+                on_chunk(counts)
+        return totals
+
+    # ---- helpers --------------------------------------------------------------------------
+
+    async def _confirm_after_retry(
+        self, kind: Kind, key: str, sent: dict[str, Any], resp: Response
+    ) -> dict[str, Any]:
+        """After a retried write was refused (412/409): did our earlier attempt land?"""
+        secrets = _write_only_values(kind, sent)
+        current: dict[str, Any] | None = None
+        if key or kind.singleton:
+            try:
+                current = await self.get_item(kind, key)
+            except NotFoundError:
+                current = None
+        if current is not None and matches(sent, current, kind.write_only):
+            return current
+        raise self.api.status_error(
+            resp, "after a retry; the item does not hold what was sent", secrets=secrets
+        )
+
+
+def encode_key(key: str) -> str:
+    """A natural key as one URL path segment (``+1555…`` → ``%2B1555…``, ``@`` → ``%40``)."""
+    if not isinstance(key, str) or key in ("", ".", ".."):
+        raise ValueError(f"{key!r} is not a valid item key")
+    return quote(key, safe="")
+
+
+def matches(sent: Mapping[str, Any], current: Mapping[str, Any], write_only: Iterable[str]) -> bool:
+    """Does ``current`` hold every field of ``sent``? (the "did my write land" test)
+
+    Nested objects compare as subsets (a PATCH may send part of one); ``None`` matches an
+    absent field (the API leaves nulls out); lists compare exactly. A write-only field is
+    compared through ``<field>_fingerprint`` when the server shows one, else skipped.
+    """
+    hidden = set(write_only)
+    for name, value in sent.items():
+        if name in hidden:
+            shown = current.get(f"{name}_fingerprint")
+            if isinstance(value, str) and shown is not None and fingerprint(value) != shown:
+                return False
+            continue
+        if not _subset(value, current.get(name)):
+            return False
+    return True
+
+
+def _subset(sent: Any, got: Any) -> bool:
+    if sent is None:
+        return got is None
+    if isinstance(sent, Mapping):
+        return isinstance(got, Mapping) and all(_subset(v, got.get(k)) for k, v in sent.items())
+    if isinstance(sent, list | tuple):
+        return (
+            isinstance(got, list)
+            and len(sent) == len(got)
+            and all(_subset(a, b) for a, b in zip(sent, got, strict=True))
+        )
+    if isinstance(sent, bool) or isinstance(got, bool):
+        return sent is got
+    return bool(sent == got)
+
+
+def check_snapshot(data: Mapping[str, Any], slug: str, resp: Response) -> None:
+    """Refuse a snapshot that is not this workspace's or not in the documented shape."""
+
+    def bad(why: str) -> ProtocolError:
+        return ProtocolError(f"the snapshot {why}; it was discarded", method="GET", url=resp.url)
+
+    ws = data.get("workspace")
+    if not isinstance(ws, dict):
+        raise bad("has no 'workspace' object")
+    if ws.get("slug") != slug:
+        other = scrub(ws.get("slug"), limit=80)
+        raise bad(f"describes workspace {other!r}, not {slug!r}")
+    for kind in SINGLETONS:
+        if kind.name != "workspace" and not isinstance(data.get(kind.name), dict):
+            raise bad(f"has no '{kind.name}' object")
+    for kind in COLLECTIONS:
+        items = data.get(kind.name)
+        if not isinstance(items, list):
+            raise bad(f"has no '{kind.name}' list")
+        for item in items:
+            _require_identity(kind, item, resp.url, what="snapshot")
+
+
+def _require_identity(kind: Kind, item: object, url: str, what: str = "list") -> None:
+    assert kind.identity is not None
+    if not isinstance(item, dict) or not isinstance(item.get(kind.identity), str):
+        raise ProtocolError(
+            f"the {what} holds a {kind.label} without a '{kind.identity}'; it was discarded",
+            method="GET",
+            url=url,
+        )
+    tag = item.get("etag")
+    if tag is not None and not isinstance(tag, str):
+        raise ProtocolError(
+            f"the {what} holds a {kind.label} with a bad etag", method="GET", url=url
+        )
+
+
+def _batch_counts(resp: Response) -> dict[str, int]:
+    data = resp.json_object()
+    out: dict[str, int] = {}
+    for name in ("added", "updated", "removed"):
+        value = data.get(name, 0)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ProtocolError(
+                f"the batch answer has a bad '{name}' count", method=resp.method, url=resp.url
+            )
+        out[name] = value
+    return out
+
+
+def _write_only_values(kind: Kind, body: Mapping[str, Any]) -> list[str]:
+    return [v for f in kind.write_only if isinstance(v := body.get(f), str) and v]
+
+
+def _route(method: str, kind: Kind, key: str) -> str:
+    if kind.singleton:
+        return f"{method} {kind.path or 'workspace'}"
+    return f"{method} {kind.path}/{{key}}"
