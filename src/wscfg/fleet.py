@@ -45,6 +45,44 @@ def parse_shard(text: str) -> tuple[int, int]:
     return i, n
 
 
+def fleet_unsafe(plans: Sequence[Plan], share: float, *, minimum: int = 4) -> list[str]:
+    """Fleet-wide safety: too many targets deleting at once smells like a broken template."""
+    if len(plans) < minimum:
+        return []
+    deleting = [p.slug for p in plans if p.counts()["delete"]]
+    if len(deleting) <= share * len(plans):
+        return []
+    shown = ", ".join(deleting[:5]) + (", …" if len(deleting) > 5 else "")
+    return [
+        f"{len(deleting)} of {len(plans)} workspaces would delete items (more than "
+        f"{share:.0%}: {shown}); pass --allow-mass-changes if intended"
+    ]
+
+
+@dataclass
+class Discovery:
+    """How config files and the workspaces the key reaches line up."""
+
+    missing: list[str] = field(default_factory=list)  # configured, but no such workspace
+    unconfigured: list[str] = field(default_factory=list)  # reachable, but no config file
+
+
+async def discover(client: Any, slugs: Sequence[str]) -> Discovery:
+    existing = {w["slug"] for w in await client.list_workspaces()}
+    wanted = set(slugs)
+    return Discovery(sorted(wanted - existing), sorted(existing - wanted))
+
+
+async def create_workspaces(client: Any, targets: Sequence[DesiredState]) -> None:
+    for t in targets:
+        body = {
+            "slug": t.slug,
+            **{k: v for k, v in t.items.get("workspace", {}).get("", {}).items()},
+        }
+        body.setdefault("name", t.slug)
+        await client.create_workspace(body)
+
+
 async def read_live(client: Any, slug: str) -> LiveState:
     snapshot = await client.workspace(slug).snapshot()
     return LiveState.from_snapshot(slug, snapshot)

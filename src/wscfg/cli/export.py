@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from . import debug_of, echo_err, handle_errors
-from .plan import _apply, _confirm, _finish, _prefixed, _render
+from .plan import _apply, _confirm, _finish, _prefixed, _question, _render
 
 SCHEMA_REF = "https://wscfg.dev/schemas/workspace.schema.json"
 
@@ -119,7 +119,7 @@ def clone(
         lookups = {p.slug: secrets_from_desired(states[p.slug]) for p in plans}
         for p in plans:
             check_secrets(p, lookups[p.slug])
-        _confirm(auto_approve, plans)
+        _confirm(auto_approve, _question(plans))
         reports, apply_failures = asyncio.run(_apply(server, plans, lookups, parallel))
         _finish(reports, apply_failures)
 

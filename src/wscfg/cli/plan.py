@@ -102,6 +102,18 @@ def plan(
 @click.argument("paths", nargs=-1, required=True)
 @common_options
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (required without a TTY).")
+@click.option(
+    "--create-missing",
+    is_flag=True,
+    help="Create configured workspaces that do not exist yet (agency key).",
+)
+@click.option(
+    "--fleet-delete-share",
+    default=0.25,
+    show_default=True,
+    metavar="SHARE",
+    help="Refuse when more than this share of 4+ targets would delete items.",
+)
 @click.pass_context
 def apply(
     ctx: click.Context,
@@ -112,6 +124,8 @@ def apply(
     parallel: int,
     allow_mass_changes: bool,
     auto_approve: bool,
+    create_missing: bool,
+    fleet_delete_share: float,
 ) -> None:
     """Make live workspaces match PATHS, or apply a saved PLANFILE exactly.
 
@@ -141,13 +155,24 @@ def apply(
                 check_fresh(p, live[p.slug])
             secrets = _env_secrets
         else:
-            plans, failures, server_name = _make_plans(paths, server, targets, shard, parallel)
+            plans, failures, server_name = _make_plans(
+                paths,
+                server,
+                targets,
+                shard,
+                parallel,
+                create_missing=create_missing,
+                auto_approve=auto_approve,
+            )
             _fail_on(failures)
             secrets = None
         from ..engine.apply import check_secrets
         from ..errors import UnsafePlanError
+        from ..fleet import fleet_unsafe
 
         reasons = [r for p in plans for r in _prefixed(p, allow_mass_changes)]
+        if not allow_mass_changes:
+            reasons += fleet_unsafe(plans, fleet_delete_share)
         _render(plans, [], "text", server_name)
         if reasons:
             raise UnsafePlanError(reasons)
@@ -156,7 +181,7 @@ def apply(
         lookups = {p.slug: (secrets or _desired_secrets)(p) for p in plans}
         for p in plans:
             check_secrets(p, lookups[p.slug])
-        _confirm(auto_approve, plans)
+        _confirm(auto_approve, _question(plans))
         reports, apply_failures = _run(_apply(server, plans, lookups, parallel))
         _finish(reports, apply_failures)
 
@@ -172,6 +197,9 @@ def _make_plans(
     targets: tuple[str, ...],
     shard: str | None,
     parallel: int,
+    *,
+    create_missing: bool = False,
+    auto_approve: bool = False,
 ) -> tuple[list[Any], list[Any], str]:
     from ..config.validate import load_targets
     from ..engine.state import desired_state
@@ -208,7 +236,10 @@ def _make_plans(
         return [], [], "(none)"
     for s in states:
         _DESIRED[s.slug] = s
-    run, server_name = _run(_plan(server, states, parallel))
+    if create_missing:
+        _run(_create_missing(server, states, parallel, auto_approve))
+    full = not targets and shard_t is None
+    run, server_name = _run(_plan(server, states, parallel, full_run=full))
     return run.plans, run.failures, server_name
 
 
@@ -221,9 +252,15 @@ def _run(coro: Any) -> Any:
     return asyncio.run(coro)
 
 
-async def _plan(server: str | None, states: list[Any], parallel: int) -> tuple[Any, str]:
+async def _plan(
+    server: str | None,
+    states: list[Any],
+    parallel: int,
+    *,
+    full_run: bool = True,
+) -> tuple[Any, str]:
     from ..connect import connect, ensure_workspaces
-    from ..fleet import plan_fleet
+    from ..fleet import discover, plan_fleet
 
     async with connect(server, parallel=parallel) as conn:
         if conn.embedded:
@@ -232,9 +269,45 @@ async def _plan(server: str | None, states: list[Any], parallel: int) -> tuple[A
                 "Set them to work on a real platform."
             )
             await ensure_workspaces(conn, [s.slug for s in states])
+        else:
+            found = await discover(conn.client, [s.slug for s in states])
+            _report_discovery(found, full_run)
         with _progress(len(states), "Planning") as tick:
             run = await plan_fleet(conn.client, states, parallel=parallel, on_done=tick)
         return run, conn.server
+
+
+async def _create_missing(
+    server: str | None, states: list[Any], parallel: int, auto_approve: bool
+) -> None:
+    """apply --create-missing: create configured workspaces that do not exist, after asking."""
+    from ..connect import connect
+    from ..fleet import create_workspaces, discover
+
+    async with connect(server, parallel=parallel) as conn:
+        if conn.embedded:
+            return  # the embedded sandbox creates targets on first use anyway
+        missing = (await discover(conn.client, [s.slug for s in states])).missing
+        if not missing:
+            return
+        _confirm(auto_approve, f"Create {len(missing)} missing workspace(s): {', '.join(missing)}?")
+        await create_workspaces(conn.client, [s for s in states if s.slug in missing])
+        echo_err(f"Created {len(missing)} workspace(s).")
+
+
+def _report_discovery(found: Any, full_run: bool) -> None:
+    def names(items: list[str]) -> str:
+        more = f" and {len(items) - 10} more" if len(items) > 10 else ""
+        return ", ".join(items[:10]) + more
+
+    if found.unconfigured and full_run:
+        n = len(found.unconfigured)
+        echo_err(f"Note: {n} workspace(s) have no config file: {names(found.unconfigured)}")
+    if found.missing:
+        echo_err(
+            f"{len(found.missing)} configured workspace(s) do not exist: {names(found.missing)}; "
+            "`wscfg apply --create-missing` creates them"
+        )
 
 
 async def _refresh(server: str | None, slugs: list[str], parallel: int) -> Any:
@@ -341,15 +414,14 @@ def _filter_plans(plans: list[Any], targets: tuple[str, ...], shard: str | None)
     return [p for p in plans if p.slug in chosen]
 
 
-def _confirm(auto_approve: bool, plans: list[Any]) -> None:
+def _confirm(auto_approve: bool, question: str) -> None:
     if auto_approve:
         return
     if not sys.stdin.isatty():
         raise click.UsageError(
             "refusing to apply without confirmation: no TTY; pass --auto-approve"
         )
-    n = sum(len(p.changes) for p in plans)
-    if not click.confirm(f"Apply {n} change(s) to {len(plans)} workspace(s)?", default=False):
+    if not click.confirm(question, default=False):
         echo_err("Nothing applied.")
         sys.exit(0)
 
@@ -370,6 +442,12 @@ def _finish(reports: list[Any], failures: list[Any]) -> None:
             else "apply failed; nothing was written",
             partial=written,
         )
+
+
+def _question(plans: list[Any]) -> str:
+    n = sum(len(p.changes) for p in plans if not p.empty)
+    w = sum(1 for p in plans if not p.empty)
+    return f"Apply {n} change(s) to {w} workspace(s)?"
 
 
 @contextlib.contextmanager
