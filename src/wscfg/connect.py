@@ -14,12 +14,16 @@ import os
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .errors import NotFoundError, SetupError
+if TYPE_CHECKING:
+    from .engine.state import DesiredState
+
+from .errors import SetupError
 
 EMBEDDED_DIR = ".wscfg"
 EMBEDDED_BASE_URL = "http://embedded.wscfg"
+EMBEDDED_AGENCY = "embedded"
 
 
 @dataclass
@@ -27,6 +31,7 @@ class Connection:
     client: Any  # wscfg.api.client.ApiClient
     server: str  # what to call it in messages and plan files
     embedded: bool
+    db_url: str | None = None  # the embedded sandbox's database
 
 
 def embedded_db_url(root: Path) -> str:
@@ -46,7 +51,7 @@ def _embedded_key(root: Path) -> str:
             raise SetupError(
                 f"{creds} is damaged ({type(exc).__name__}); delete {folder}/ to start afresh"
             ) from None
-    key = admin.create_agency(embedded_db_url(root), "embedded")
+    key = admin.create_agency(embedded_db_url(root), EMBEDDED_AGENCY)
     fd = os.open(creds, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         json.dump({"agency_key": key}, fh)
@@ -78,23 +83,31 @@ async def connect(
 
     root = root or Path.cwd()
     key = _embedded_key(root)
-    app = create_app(embedded_db_url(root))
-    transport = httpx.ASGITransport(app=app)
+    db_url = embedded_db_url(root)
+    transport = httpx.ASGITransport(app=create_app(db_url))
     async with ApiClient(EMBEDDED_BASE_URL, key, transport=transport) as client:
-        yield Connection(client, f"embedded sandbox ({EMBEDDED_DIR}/sandbox.db)", embedded=True)
+        name = f"embedded sandbox ({EMBEDDED_DIR}/sandbox.db)"
+        yield Connection(client, name, embedded=True, db_url=db_url)
 
 
-async def ensure_workspaces(conn: Connection, slugs: Sequence[str]) -> list[str]:
-    """Embedded mode: create target workspaces that do not exist yet; return those created."""
-    if not conn.embedded:
+async def ensure_workspaces(conn: Connection, targets: Sequence[DesiredState]) -> list[str]:
+    """Embedded mode: create target workspaces that do not exist yet; return those created.
+
+    A new sandbox workspace starts with one active owner: the first owner the config declares
+    (as if they had signed up), so the first plan does not propose replacing them.
+    """
+    if not conn.embedded or conn.db_url is None:
         return []
+    from .sandbox import admin
+
     existing = {w["slug"] for w in await conn.client.list_workspaces()}
     created = []
-    for slug in slugs:
-        if slug not in existing:
-            try:
-                await conn.client.create_workspace({"slug": slug, "name": slug, "timezone": "UTC"})
-            except NotFoundError:  # pragma: no cover - defensive
-                continue
-            created.append(slug)
+    for t in targets:
+        if t.slug in existing:
+            continue
+        owners = [k for k, m in t.items.get("members", {}).items() if m.get("role") == "owner"]
+        admin.create_workspace(
+            conn.db_url, t.slug, agency=EMBEDDED_AGENCY, owner=owners[0] if owners else None
+        )
+        created.append(t.slug)
     return created

@@ -268,7 +268,7 @@ async def _plan(
                 f"Using the {conn.server}: no --server or WSCFG_SERVER set. "
                 "Set them to work on a real platform."
             )
-            await ensure_workspaces(conn, [s.slug for s in states])
+            await ensure_workspaces(conn, states)
         else:
             found = await discover(conn.client, [s.slug for s in states])
             _report_discovery(found, full_run)
