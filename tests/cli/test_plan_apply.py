@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import httpx
 import pytest
@@ -160,9 +159,9 @@ def test_saved_plan_applies_exactly_or_refuses_when_stale(run, cfg, workspace, t
     stale = run("apply", "--auto-approve", str(plan_file))
     assert stale.exit_code == 1
     assert (
-        f"Error: the saved plan is stale: these items changed since it was made, nothing was written:\n  - {workspace.slug}: call_tags[spam] was created by someone else"
-        in stale.stderr
-    )
+        "Error: the saved plan is stale: these items changed since it was made, nothing was "
+        f"written:\n  - {workspace.slug}: call_tags[spam] was created by someone else"
+    ) in stale.stderr
     after = httpx.get(f"{workspace.url}/settings", headers=workspace.headers).json()
     assert after == before
     # Plan again, and the fresh saved plan applies.
@@ -178,8 +177,8 @@ def test_saved_plan_refuses_a_changed_secret(run, cfg, tmp_path, monkeypatch):
     result = run("apply", "--auto-approve", str(plan_file))
     assert result.exit_code == 1
     assert (
-        "webhooks[crm].secret: ${env:ACME_HOOK_SECRET} holds a different secret than when the plan was made"
-        in result.stderr
+        "webhooks[crm].secret: ${env:ACME_HOOK_SECRET} holds a different secret than when the "
+        "plan was made" in result.stderr
     )
 
 
