@@ -1,0 +1,275 @@
+"""Administration of a sandbox database without HTTP: agencies, workspaces, API keys.
+
+Used by ``wscfg sandbox init``, by tests and by the embedded sandbox. Every function takes a
+database URL (or a SQLite file path) and creates the schema on first use. Keys are returned
+once and stored only hashed.
+
+A new workspace starts with one active owner, ``owner@<slug>.example`` unless ``owner`` is
+given, notifications on for every category and channel, and call rules
+``{"auto_unqualify": false}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Connection, func, insert, select, update
+
+from ..errors import WscfgError
+from ..model import CATEGORIES, Member, Workspace
+from . import store
+from .auth import READ, SCOPES, WRITE, WorkspaceRef, display_prefix, generate_key, hash_key
+from .db import agencies, api_keys, get_engine, lock_workspace, transaction, workspaces
+
+ADMIN_ACTOR = "admin"
+MAX_API_KEYS = 10
+
+
+class SandboxError(WscfgError):
+    """A sandbox administration request cannot be done (duplicate slug, unknown agency…)."""
+
+
+def default_owner(slug: str) -> str:
+    return f"owner@{slug}.example"
+
+
+def default_notifications() -> dict[str, Any]:
+    return {c: {"email": True, "in_app": True} for c in CATEGORIES}
+
+
+def _now() -> str:
+    return store.iso(datetime.now(UTC))
+
+
+# --- library functions -----------------------------------------------------------------------
+
+
+def create_agency(db_url: str, name: str) -> str:
+    """Create an agency; return a new agency API key with read and write scopes."""
+    name = name.strip()
+    if not name:
+        raise SandboxError("an agency needs a name")
+    engine = get_engine(db_url)
+    with transaction(engine, write=True) as conn:
+        if conn.execute(select(agencies.c.id).where(agencies.c.name == name)).first():
+            raise SandboxError(f"agency {name!r} already exists")
+        now = _now()
+        agency_id = conn.execute(
+            insert(agencies).values(name=name, created_at=now).returning(agencies.c.id)
+        ).scalar_one()
+        return _issue(conn, None, agency_id, SCOPES, "initial agency key", now)[1]
+
+
+def create_workspace(
+    db_url: str,
+    slug: str,
+    *,
+    name: str | None = None,
+    timezone: str = "UTC",
+    agency: str | None = None,
+    owner: str | None = None,
+) -> str:
+    """Create a workspace (a sub-account of ``agency``, given by name or agency key, if set);
+    return a new workspace API key with read and write scopes."""
+    engine = get_engine(db_url)
+    try:
+        profile = Workspace(slug=slug, name=name or slug, timezone=timezone)
+        owner_email = Member(email=owner or default_owner(slug), role="owner").email
+    except ValidationError as exc:
+        raise SandboxError(_first_error(exc)) from None
+    with transaction(engine, write=True) as conn:
+        agency_id = _agency_id(conn, agency) if agency else None
+        if conn.execute(select(workspaces.c.id).where(workspaces.c.slug == slug)).first():
+            raise SandboxError(f"workspace {slug!r} already exists")
+        now = _now()
+        ref = provision(conn, profile, owner_email, agency_id, now)
+        store.record(
+            conn,
+            ref.id,
+            [store.Change("create", "workspace", "", None, store.canonical(_dump(profile)))],
+            actor=ADMIN_ACTOR,
+            request_id=None,
+            now=now,
+        )
+        return _issue(conn, ref.id, None, SCOPES, "initial workspace key", now)[1]
+
+
+def issue_key(
+    db_url: str,
+    *,
+    workspace: str | None = None,
+    agency: str | None = None,
+    scopes: Iterable[str] = (READ, WRITE),
+    name: str | None = None,
+) -> str:
+    """A new API key for a workspace (by slug) or an agency (by name or one of its keys)."""
+    if (workspace is None) == (agency is None):
+        raise SandboxError("issue a key for exactly one of a workspace or an agency")
+    wanted = tuple(sorted(set(scopes)))
+    bad = [s for s in wanted if s not in SCOPES]
+    if bad or not wanted:
+        raise SandboxError(f"scopes must be among {', '.join(SCOPES)}; got {list(scopes)}")
+    engine = get_engine(db_url)
+    with transaction(engine, write=True) as conn:
+        now = _now()
+        if workspace is not None:
+            ref = workspace_ref(conn, workspace)
+            lock_workspace(conn, ref.id)
+            if active_key_count(conn, ref.id) >= MAX_API_KEYS:
+                raise SandboxError(
+                    f"workspace {workspace!r} already has {MAX_API_KEYS} active API keys"
+                )
+            return _issue(conn, ref.id, None, wanted, name, now)[1]
+        assert agency is not None
+        return _issue(conn, None, _agency_id(conn, agency), wanted, name, now)[1]
+
+
+def revoke_key(db_url: str, key: str) -> None:
+    """Revoke a key (given as the secret or as its ``key_…`` id); revoked keys answer 401."""
+    engine = get_engine(db_url)
+    cond = (
+        api_keys.c.id == key if key.startswith("key_") else api_keys.c.secret_hash == hash_key(key)
+    )
+    with transaction(engine, write=True) as conn:
+        done = conn.execute(
+            update(api_keys).where(cond, api_keys.c.revoked_at.is_(None)).values(revoked_at=_now())
+        )
+        if done.rowcount == 0:
+            raise SandboxError("no such active API key")
+
+
+def accept_invitation(db_url: str, workspace: str, email: str) -> None:
+    """Make a pending (or expired) member active, as if they accepted the invitation."""
+    engine = get_engine(db_url)
+    with transaction(engine, write=True) as conn:
+        ref = workspace_ref(conn, workspace)
+        lock_workspace(conn, ref.id)
+        now = _now()
+        item = store.get(conn, ref.id, "members", email.lower(), now)
+        if item is None:
+            raise SandboxError(f"{email} is not a member of {workspace!r}")
+        data = item.data
+        for field in ("status", "invited_at", "expires_at"):
+            data.pop(field, None)
+        data["status"] = "active"
+        row = store.row_values(ref.id, "members", item.ident, data, now, ref=data["role"])
+        store.update_rows(conn, [row])
+        store.record(
+            conn,
+            ref.id,
+            [store.Change("accept", "members", item.ident, item.text, row["data"])],
+            actor=ADMIN_ACTOR,
+            request_id=None,
+            now=now,
+        )
+        store.bump(conn, ref.id)
+
+
+# --- building blocks shared with the HTTP routes -----------------------------------------------
+
+
+def provision(
+    conn: Connection, profile: Workspace, owner_email: str, agency_id: int | None, now: str
+) -> WorkspaceRef:
+    """Insert a workspace with its default settings; the caller checked the slug is free."""
+    ws_id = conn.execute(
+        insert(workspaces)
+        .values(slug=profile.slug, agency_id=agency_id, created_at=now, version=0)
+        .returning(workspaces.c.id)
+    ).scalar_one()
+    owner = {"email": owner_email, "role": "owner", "status": "active"}
+    store.insert_rows(
+        conn,
+        [
+            store.row_values(ws_id, "workspace", store.SINGLETON, _dump(profile), now),
+            store.row_values(ws_id, "call_rules", store.SINGLETON, {"auto_unqualify": False}, now),
+            store.row_values(ws_id, "notifications", store.SINGLETON, default_notifications(), now),
+            store.row_values(ws_id, "members", owner_email, owner, now, ref="owner"),
+        ],
+    )
+    return WorkspaceRef(ws_id, profile.slug, agency_id)
+
+
+def active_key_count(conn: Connection, ws_id: int) -> int:
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(api_keys)
+            .where(api_keys.c.workspace_id == ws_id, api_keys.c.revoked_at.is_(None))
+        ).scalar_one()
+    )
+
+
+def insert_key(
+    conn: Connection,
+    ws_id: int | None,
+    agency_id: int | None,
+    scopes: Iterable[str],
+    name: str | None,
+    now: str,
+) -> tuple[str, str]:
+    """Store a new key; return (key id, secret). The caller enforces the per-workspace cap."""
+    return _issue(conn, ws_id, agency_id, scopes, name, now)
+
+
+def _issue(
+    conn: Connection,
+    ws_id: int | None,
+    agency_id: int | None,
+    scopes: Iterable[str],
+    name: str | None,
+    now: str,
+) -> tuple[str, str]:
+    key_id, secret = generate_key()
+    conn.execute(
+        insert(api_keys).values(
+            id=key_id,
+            secret_hash=hash_key(secret),
+            prefix=display_prefix(secret),
+            name=name,
+            workspace_id=ws_id,
+            agency_id=agency_id,
+            scopes=" ".join(sorted(set(scopes))),
+            created_at=now,
+        )
+    )
+    return key_id, secret
+
+
+def workspace_ref(conn: Connection, slug: str) -> WorkspaceRef:
+    row = conn.execute(
+        select(workspaces.c.id, workspaces.c.slug, workspaces.c.agency_id).where(
+            workspaces.c.slug == slug
+        )
+    ).first()
+    if row is None:
+        raise SandboxError(f"no workspace {slug!r}")
+    return WorkspaceRef(row.id, row.slug, row.agency_id)
+
+
+def _agency_id(conn: Connection, agency: str) -> int:
+    if agency.startswith("wscfg_"):
+        row = conn.execute(
+            select(api_keys.c.agency_id).where(api_keys.c.secret_hash == hash_key(agency))
+        ).first()
+        if row is None or row.agency_id is None:
+            raise SandboxError("that key is not an agency key")
+        return int(row.agency_id)
+    found = conn.execute(select(agencies.c.id).where(agencies.c.name == agency)).first()
+    if found is None:
+        raise SandboxError(f"no agency {agency!r}")
+    return int(found.id)
+
+
+def _dump(model: Any) -> dict[str, Any]:
+    data: dict[str, Any] = model.model_dump(mode="json", exclude_none=True)
+    return data
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"])
+    return f"{loc}: {err['msg']}" if loc else str(err["msg"])

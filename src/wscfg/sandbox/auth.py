@@ -1,0 +1,89 @@
+"""API keys: generation, hashing, look-up, and which workspaces a key reaches.
+
+A key is ``wscfg_`` plus 40 random URL-safe characters (240 bits), shown once and stored only
+as its SHA-256 (a fast hash is right for random high-entropy secrets). A key belongs to one
+workspace or to one agency; an agency key reaches the agency's own sub-accounts only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, select
+
+from .db import api_keys, workspaces
+
+READ = "settings:read"
+WRITE = "settings:write"
+SCOPES = (READ, WRITE)
+KEY_PREFIX = "wscfg_"
+
+
+def generate_key() -> tuple[str, str]:
+    """A new (key id, secret key)."""
+    return "key_" + secrets.token_hex(8), KEY_PREFIX + secrets.token_urlsafe(30)
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def display_prefix(key: str) -> str:
+    return key[: len(KEY_PREFIX) + 4]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the key's id, what it belongs to and its scopes."""
+
+    key_id: str
+    workspace_id: int | None
+    agency_id: int | None
+    scopes: frozenset[str]
+
+    def can(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+@dataclass(frozen=True)
+class WorkspaceRef:
+    id: int
+    slug: str
+    agency_id: int | None
+
+
+def principal_for(conn: Connection, key: str) -> Principal | None:
+    """The active key matching ``key``, or ``None``."""
+    if not key.startswith(KEY_PREFIX) or len(key) > 200:
+        return None
+    row = conn.execute(
+        select(
+            api_keys.c.id,
+            api_keys.c.workspace_id,
+            api_keys.c.agency_id,
+            api_keys.c.scopes,
+            api_keys.c.revoked_at,
+        ).where(api_keys.c.secret_hash == hash_key(key))
+    ).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    return Principal(row.id, row.workspace_id, row.agency_id, frozenset(row.scopes.split()))
+
+
+def reachable(conn: Connection, who: Principal, slug: str) -> WorkspaceRef | None:
+    """The workspace ``slug`` if ``who`` may reach it; ``None`` otherwise (or if missing)."""
+    row = conn.execute(
+        select(workspaces.c.id, workspaces.c.slug, workspaces.c.agency_id).where(
+            workspaces.c.slug == slug
+        )
+    ).first()
+    if row is None:
+        return None
+    ref = WorkspaceRef(row.id, row.slug, row.agency_id)
+    if who.workspace_id is not None and who.workspace_id == ref.id:
+        return ref
+    if who.agency_id is not None and who.agency_id == ref.agency_id:
+        return ref
+    return None

@@ -1,0 +1,280 @@
+"""Per-request context: who calls, which workspace, and the one way writes are executed.
+
+Route handlers get a :class:`Ctx` from :func:`reader` or :func:`writer` (FastAPI
+dependencies that authenticate, rate-limit, check the scope and resolve the workspace), and
+run every write through :func:`run_write`, which owns the transaction, the workspace lock,
+idempotency, the audit log and the workspace's version counter.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import Depends, Header, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+from starlette.responses import Response
+
+from . import idempotency, store
+from .auth import READ, WRITE, Principal, WorkspaceRef, principal_for, reachable
+from .db import get_engine, lock_agency, lock_workspace, transaction
+from .problems import ProblemError
+from .ratelimit import RateLimiter
+from .settings import SandboxSettings
+
+JSON = "application/json"
+
+
+class Sandbox:
+    """What one app instance holds: the database, the settings and the rate limiter."""
+
+    def __init__(self, db_url: str, settings: SandboxSettings) -> None:
+        self.db_url = db_url
+        self.settings = settings
+        self.limiter = (
+            RateLimiter(settings.rate_limit, settings.burst) if settings.rate_limit else None
+        )
+        self._engine: Engine | None = None
+        self._lock = threading.Lock()
+        self._writes = 0
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            with self._lock:
+                if self._engine is None:
+                    self._engine = get_engine(self.db_url)
+        return self._engine
+
+    def now(self) -> datetime:
+        return self.settings.clock()
+
+    def purge_due(self) -> bool:
+        """True once every 1,000 writes: time to forget expired idempotency records."""
+        with self._lock:
+            self._writes += 1
+            return self._writes % 1000 == 1
+
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="A workspace or agency API key: `Authorization: Bearer wscfg_…`.",
+)
+
+
+@dataclass
+class Ctx:
+    sandbox: Sandbox
+    request: Request
+    who: Principal
+    ws: WorkspaceRef | None
+    now: datetime
+    body: bytes = b""
+    idempotency_key: str | None = None
+
+    @property
+    def now_iso(self) -> str:
+        return store.iso(self.now)
+
+    @property
+    def settings(self) -> SandboxSettings:
+        return self.sandbox.settings
+
+    @property
+    def workspace(self) -> WorkspaceRef:
+        assert self.ws is not None
+        return self.ws
+
+    @property
+    def request_id(self) -> str | None:
+        return getattr(self.request.state, "request_id", None)
+
+
+def _authenticate(
+    request: Request, creds: HTTPAuthorizationCredentials | None, slug: str | None
+) -> Ctx:
+    sandbox: Sandbox = request.app.state.sandbox
+    if creds is None or not creds.credentials:
+        raise ProblemError(
+            401,
+            "send an API key: Authorization: Bearer <key>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    with transaction(sandbox.engine) as conn:
+        who = principal_for(conn, creds.credentials)
+        if who is None:
+            raise ProblemError(
+                401, "the API key is unknown or revoked", headers={"WWW-Authenticate": "Bearer"}
+            )
+        if sandbox.limiter is not None:
+            wait = sandbox.limiter.take(who.key_id)
+            if wait:
+                raise ProblemError(
+                    429,
+                    f"rate limit exceeded; retry in {wait} s",
+                    headers={"Retry-After": str(wait)},
+                )
+        need = READ if request.method in ("GET", "HEAD") else WRITE
+        if not who.can(need):
+            raise ProblemError(403, f"this API key lacks the {need} scope")
+        ws = None
+        if slug is not None:
+            ws = reachable(conn, who, slug)
+            if ws is None:
+                raise ProblemError(404, "no such workspace")
+    return Ctx(sandbox, request, who, ws, sandbox.now())
+
+
+async def raw_body(request: Request) -> bytes:
+    return await request.body()
+
+
+Slug = Annotated[str, Path(description="The workspace's slug.", max_length=63)]
+IdemKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Makes a retried write safe: the same key and body replay the first answer.",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+    ),
+]
+
+
+def reader(
+    request: Request, ws: Slug, creds: HTTPAuthorizationCredentials | None = Depends(bearer)
+) -> Ctx:
+    return _authenticate(request, creds, ws)
+
+
+def writer(
+    request: Request,
+    ws: Slug,
+    idempotency_key: IdemKey = None,
+    body: bytes = Depends(raw_body),
+    creds: HTTPAuthorizationCredentials | None = Depends(bearer),
+) -> Ctx:
+    ctx = _authenticate(request, creds, ws)
+    ctx.body, ctx.idempotency_key = body, idempotency_key
+    return ctx
+
+
+def caller(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Ctx:
+    return _authenticate(request, creds, None)
+
+
+def agency_writer(
+    request: Request,
+    idempotency_key: IdemKey = None,
+    body: bytes = Depends(raw_body),
+    creds: HTTPAuthorizationCredentials | None = Depends(bearer),
+) -> Ctx:
+    ctx = _authenticate(request, creds, None)
+    ctx.body, ctx.idempotency_key = body, idempotency_key
+    return ctx
+
+
+ReadCtx = Annotated[Ctx, Depends(reader)]
+WriteCtx = Annotated[Ctx, Depends(writer)]
+
+
+@dataclass
+class Reply:
+    """What a write produced: the answer, and the changes to audit."""
+
+    status: int
+    body: str | bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    changes: Sequence[store.Change] = ()
+    workspace_id: int | None = None  # the audited workspace when ctx has none (creation)
+    replay_body: bytes | None = None  # what an idempotent replay answers, if not ``body``
+
+
+def run_write(ctx: Ctx, work: Callable[[Connection], Reply]) -> Response:
+    """Run ``work`` in one write transaction with idempotency, audit and version bump."""
+    key = ctx.idempotency_key
+    fp = ""
+    if key is not None:
+        idempotency.check_key(key)
+        url = ctx.request.url
+        fp = idempotency.fingerprint(ctx.request.method, url.path, url.query, ctx.body)
+    cutoff = store.iso(ctx.now - timedelta(seconds=ctx.settings.idempotency_ttl))
+    try:
+        with transaction(ctx.sandbox.engine, write=True) as conn:
+            if ctx.ws is not None:
+                lock_workspace(conn, ctx.ws.id)
+            elif ctx.who.agency_id is not None:
+                lock_agency(conn, ctx.who.agency_id)
+            if key is not None:
+                stored = idempotency.lookup(conn, ctx.who.key_id, key, fp, cutoff=cutoff)
+                if stored is not None:
+                    return _replay(stored)
+                idempotency.reserve(conn, ctx.who.key_id, key, fp, ctx.now_iso)
+            reply = work(conn)
+            ws_id = ctx.ws.id if ctx.ws is not None else reply.workspace_id
+            if reply.changes and ws_id is not None:
+                store.record(
+                    conn,
+                    ws_id,
+                    reply.changes,
+                    actor=ctx.who.key_id,
+                    request_id=ctx.request_id,
+                    now=ctx.now_iso,
+                )
+                store.bump(conn, ws_id)
+            response = _response(reply)
+            if key is not None:
+                headers = [(k.lower(), v) for k, v in response.headers.items()]
+                body = bytes(response.body) if reply.replay_body is None else reply.replay_body
+                idempotency.complete(conn, ctx.who.key_id, key, reply.status, headers, body)
+            if ctx.sandbox.purge_due():
+                idempotency.purge(conn, cutoff)
+            return response
+    except IntegrityError:
+        if key is None:
+            raise
+        # Another request with the same key (to another workspace) won the race: answer as
+        # it did, or 422 when it was a different request.
+        with transaction(ctx.sandbox.engine) as conn:
+            stored = idempotency.lookup(conn, ctx.who.key_id, key, fp, cutoff=cutoff)
+        if stored is None:
+            raise
+        return _replay(stored)
+
+
+def _response(reply: Reply) -> Response:
+    media = JSON if reply.body else None
+    return Response(reply.body, status_code=reply.status, headers=reply.headers, media_type=media)
+
+
+def _replay(stored: idempotency.Stored) -> Response:
+    headers = {k: v for k, v in stored.headers if k != "content-length"}
+    headers["Idempotent-Replayed"] = "true"
+    return Response(stored.body, status_code=stored.status, headers=headers)
+
+
+def if_match_ok(header: str | None, etag: str) -> bool:
+    """Strong comparison of an If-Match header against the current ETag."""
+    if header is None:
+        return True
+    for tag in header.split(","):
+        tag = tag.strip()
+        if tag == "*" or tag == f'"{etag}"':
+            return True
+    return False
+
+
+def check_if_match(header: str | None, etag: str) -> None:
+    if not if_match_ok(header, etag):
+        raise ProblemError(
+            412,
+            "the item changed since it was read (If-Match does not match its ETag); read it again",
+            headers={"ETag": f'"{etag}"'},
+        )

@@ -1,0 +1,305 @@
+"""Storage of the sandbox: tables, engines, transactions and the schema version.
+
+Every settings item of every kind lives in one generic table, ``items``: one row per item,
+keyed by (workspace, kind, identity), holding the item's canonical JSON text with its ETag
+spliced in as the last member (``body``: exactly what the API answers) and the ETag itself.
+Singletons (workspace profile, call rules, notifications) are items with the empty identity.
+Two helper columns make the platform rules cheap without parsing JSON:
+
+- ``ref``: what the item points at (a member's role), indexed, so "role in use" and "active
+  owners" are index look-ups;
+- ``expires_at``: set while a member invitation is pending; reads show ``expired`` past it.
+
+SQLite (the default, a file in WAL mode) and PostgreSQL are both supported. Writes are
+serialized per workspace: SQLite by ``BEGIN IMMEDIATE``, PostgreSQL by locking the workspace
+row (:func:`lock_workspace`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    bindparam,
+    create_engine,
+    event,
+    select,
+)
+from sqlalchemy.dialects import postgresql
+
+from ..errors import SetupError
+
+SCHEMA_VERSION = 2
+DEFAULT_DB_PATH = ".wscfg/sandbox.db"
+
+metadata = MetaData()
+
+# Identities sort byte-wise everywhere ("C" collation on PostgreSQL, BINARY on SQLite).
+KeyText = Text().with_variant(postgresql.TEXT(collation="C"), "postgresql")
+
+schema_version = Table(
+    "wscfg_schema",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+)
+
+agencies = Table(
+    "agencies",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("created_at", Text, nullable=False),
+)
+
+workspaces = Table(
+    "workspaces",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("slug", KeyText, nullable=False, unique=True),
+    Column("agency_id", Integer, ForeignKey("agencies.id"), nullable=True, index=True),
+    Column("created_at", Text, nullable=False),
+    Column("version", Integer, nullable=False, default=0),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("secret_hash", Text, nullable=False, unique=True),
+    Column("prefix", Text, nullable=False),
+    Column("name", Text, nullable=True),
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), nullable=True, index=True),
+    Column("agency_id", Integer, ForeignKey("agencies.id"), nullable=True),
+    Column("scopes", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("revoked_at", Text, nullable=True),
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("ident", KeyText, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("etag", Text, nullable=False),
+    Column("ref", Text, nullable=True),
+    Column("expires_at", Text, nullable=True),
+    Column("updated_at", Text, nullable=False),
+    PrimaryKeyConstraint("workspace_id", "kind", "ident", name="items_pk"),
+    Index("items_ref", "workspace_id", "kind", "ref"),
+    sqlite_with_rowid=False,
+)
+
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), nullable=False),
+    Column("at", Text, nullable=False),
+    Column("request_id", Text, nullable=True),
+    Column("actor", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("ident", Text, nullable=False),
+    Column("before", Text, nullable=True),
+    Column("after", Text, nullable=True),
+    Index("audit_ws", "workspace_id", "id"),
+)
+
+idempotency = Table(
+    "idempotency",
+    metadata,
+    Column("api_key_id", Text, nullable=False),
+    Column("key", Text, nullable=False),
+    Column("fingerprint", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("headers", Text, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    PrimaryKeyConstraint("api_key_id", "key", name="idempotency_pk"),
+    Index("idempotency_created", "created_at"),
+)
+
+
+def _v1_to_v2(conn: Connection) -> None:
+    """v1 kept ``items.data`` (canonical JSON) and 32-hex ETags; v2 keeps ``items.body``
+    (the JSON with its 16-hex ETag spliced in, served as is)."""
+    from .store import etag_of, with_etag
+
+    conn.exec_driver_sql("ALTER TABLE items ADD COLUMN body TEXT")
+    rows = conn.exec_driver_sql("SELECT workspace_id, kind, ident, data FROM items").all()
+    updates = []
+    for ws_id, kind, ident, text in rows:
+        etag = etag_of(text)
+        updates.append(
+            {
+                "b_ws": ws_id,
+                "b_kind": kind,
+                "b_ident": ident,
+                "body": with_etag(text, etag),
+                "etag": etag,
+            }
+        )
+    if updates:
+        conn.execute(
+            items.update()
+            .where(
+                items.c.workspace_id == bindparam("b_ws"),
+                items.c.kind == bindparam("b_kind"),
+                items.c.ident == bindparam("b_ident"),
+            )
+            .values(body=bindparam("body"), etag=bindparam("etag")),
+            updates,
+        )
+    conn.exec_driver_sql("ALTER TABLE items DROP COLUMN data")
+
+
+# version -> function migrating a database of that version to version + 1
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2}
+
+
+def normalize_url(url_or_path: str | None) -> str:
+    """A database URL from a URL or a plain file path (SQLite); ``None`` = the embedded one."""
+    if not url_or_path:
+        url_or_path = DEFAULT_DB_PATH
+    if "://" in url_or_path:
+        if url_or_path.startswith("postgresql://"):
+            return "postgresql+psycopg://" + url_or_path[len("postgresql://") :]
+        return url_or_path
+    return "sqlite:///" + str(Path(url_or_path))
+
+
+_engines: dict[str, Engine] = {}
+_ready: set[str] = set()
+_lock = threading.Lock()
+
+
+def get_engine(url: str) -> Engine:
+    """The process-wide engine for ``url``, its schema created or migrated on first use."""
+    url = normalize_url(url)
+    engine = _engines.get(url)
+    if engine is not None and url in _ready:
+        return engine
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = _make_engine(url)
+            _engines[url] = engine
+        if url not in _ready:
+            init_schema(engine)
+            _ready.add(url)
+    return engine
+
+
+def dispose(url: str) -> None:
+    """Close the pooled connections of ``url``'s engine (tests, server shutdown)."""
+    url = normalize_url(url)
+    with _lock:
+        engine = _engines.pop(url, None)
+        _ready.discard(url)
+    if engine is not None:
+        engine.dispose()
+
+
+def is_sqlite(engine: Engine | Connection) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def _make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split(":///", 1)[1] if ":///" in url else ""
+        if not path or path == ":memory:":
+            raise SetupError("the sandbox needs a SQLite file (sqlite:///path.db), not :memory:")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=8,
+            max_overflow=32,
+        )
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    if url.startswith("postgresql"):
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            raise SetupError(
+                "PostgreSQL needs the optional dependency: pip install 'wscfg[postgres]'"
+            ) from None
+        return create_engine(url, pool_size=8, max_overflow=32, pool_pre_ping=True)
+    raise SetupError(f"unsupported database URL {url!r} (use sqlite:///FILE or postgresql://…)")
+
+
+def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see _sqlite_begin)
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    write = conn.get_execution_options().get("wscfg_write", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def init_schema(engine: Engine) -> None:
+    """Create missing tables, record the schema version, run pending migrations."""
+    with engine.connect().execution_options(wscfg_write=True) as conn, conn.begin():
+        metadata.create_all(conn, checkfirst=True)
+        found = conn.execute(select(schema_version.c.version)).scalar()
+        if found is None:
+            conn.execute(schema_version.insert().values(version=SCHEMA_VERSION))
+            return
+        if found > SCHEMA_VERSION:
+            raise SetupError(
+                f"the sandbox database was written by a newer wscfg (schema {found}; this "
+                f"version reads up to {SCHEMA_VERSION}); upgrade wscfg"
+            )
+        while found < SCHEMA_VERSION:
+            MIGRATIONS[found](conn)
+            found += 1
+            conn.execute(schema_version.update().values(version=found))
+
+
+@contextmanager
+def transaction(engine: Engine, *, write: bool = False) -> Iterator[Connection]:
+    """One transaction: a consistent snapshot for reads; ``write`` takes the write lock on
+    SQLite at once (``BEGIN IMMEDIATE``) so two writers never dead-lock on an upgrade."""
+    with engine.connect() as conn:
+        if write:
+            conn.execution_options(wscfg_write=True)
+        with conn.begin():
+            yield conn
+
+
+def lock_workspace(conn: Connection, workspace_id: int) -> None:
+    """Serialize writes to one workspace (PostgreSQL; SQLite writers are already serial)."""
+    if not is_sqlite(conn):
+        conn.execute(
+            select(workspaces.c.id).where(workspaces.c.id == workspace_id).with_for_update()
+        )
+
+
+def lock_agency(conn: Connection, agency_id: int) -> None:
+    if not is_sqlite(conn):
+        conn.execute(select(agencies.c.id).where(agencies.c.id == agency_id).with_for_update())

@@ -1,0 +1,166 @@
+"""API keys of a workspace (at most 10 active; the secret is shown once) and the audit log."""
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+from sqlalchemy import Connection, and_, select, update
+from starlette.responses import Response
+
+from .. import store
+from ..admin import active_key_count, insert_key
+from ..context import JSON, Ctx, ReadCtx, Reply, WriteCtx, run_write
+from ..db import api_keys, audit, transaction
+from ..problems import ProblemError, invalid
+from ..schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyPage, AuditPage
+from .collections import Cursor, Limit, page_body
+
+KIND = "api_keys"
+
+
+def _public(row: Any) -> dict[str, Any]:
+    out = {
+        "id": row.id,
+        "prefix": row.prefix,
+        "scopes": row.scopes.split(),
+        "created_at": row.created_at,
+    }
+    if row.name is not None:
+        out["name"] = row.name
+    return out
+
+
+def list_keys(ctx: Ctx) -> Response:
+    with transaction(ctx.sandbox.engine) as conn:
+        rows = conn.execute(
+            select(api_keys)
+            .where(api_keys.c.workspace_id == ctx.workspace.id, api_keys.c.revoked_at.is_(None))
+            .order_by(api_keys.c.created_at, api_keys.c.id)
+        ).all()
+    return Response(page_body([json.dumps(_public(r)) for r in rows], None), media_type=JSON)
+
+
+def create_key(ctx: Ctx, body: ApiKeyCreate) -> Response:
+    limit = ctx.settings.max_api_keys
+
+    def work(conn: Connection) -> Reply:
+        if active_key_count(conn, ctx.workspace.id) >= limit:
+            raise ProblemError(409, f"a workspace can have at most {limit} active API keys")
+        key_id, secret = insert_key(
+            conn, ctx.workspace.id, None, body.scopes, body.name, ctx.now_iso
+        )
+        row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).one()
+        public = _public(row)
+        return Reply(
+            201,
+            json.dumps({**public, "secret": secret}),
+            {"Location": f"/v1/workspaces/{ctx.workspace.slug}/api-keys/{key_id}"},
+            [store.Change("create", KIND, key_id, None, store.canonical(public))],
+            replay_body=json.dumps(public).encode(),  # the secret is never stored, not even here
+        )
+
+    return run_write(ctx, work)
+
+
+def revoke(ctx: Ctx, key_id: str) -> Response:
+    def work(conn: Connection) -> Reply:
+        row = conn.execute(
+            select(api_keys).where(
+                api_keys.c.id == key_id,
+                api_keys.c.workspace_id == ctx.workspace.id,
+                api_keys.c.revoked_at.is_(None),
+            )
+        ).first()
+        if row is None:
+            raise ProblemError(404, f"no active API key '{key_id}'")
+        conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(revoked_at=ctx.now_iso))
+        before = store.canonical(_public(row))
+        return Reply(204, changes=[store.Change("revoke", KIND, key_id, before, None)])
+
+    return run_write(ctx, work)
+
+
+def read_audit(ctx: Ctx, limit: int | None, cursor: str | None) -> Response:
+    size = min(limit or ctx.settings.default_page_size, ctx.settings.max_page_size)
+    cond = [audit.c.workspace_id == ctx.workspace.id]
+    if cursor is not None:
+        try:
+            before = store.decode_cursor(cursor)
+        except ValueError:
+            raise invalid(["query", "cursor"], "not a cursor this server gave out") from None
+        if not isinstance(before, int) or isinstance(before, bool):
+            raise invalid(["query", "cursor"], "not a cursor this server gave out")
+        cond.append(audit.c.id < before)
+    with transaction(ctx.sandbox.engine) as conn:
+        rows = conn.execute(
+            select(audit).where(and_(*cond)).order_by(audit.c.id.desc()).limit(size + 1)
+        ).all()
+    next_cursor = None
+    if len(rows) > size:
+        rows = rows[:size]
+        next_cursor = store.encode_cursor(rows[-1].id)
+    bodies = []
+    for r in rows:
+        entry = {
+            "id": r.id,
+            "at": r.at,
+            "request_id": r.request_id,
+            "actor": r.actor,
+            "action": r.action,
+            "kind": r.kind,
+            "key": r.ident,
+            "before": None if r.before is None else json.loads(r.before),
+            "after": None if r.after is None else json.loads(r.after),
+        }
+        bodies.append(json.dumps(entry, ensure_ascii=False))
+    return Response(page_body(bodies, next_cursor), media_type=JSON)
+
+
+def build_router() -> APIRouter:
+    router = APIRouter()
+
+    @router.get(
+        "/v1/workspaces/{ws}/api-keys",
+        response_model=ApiKeyPage,
+        operation_id="list_api_keys",
+        summary="Active API keys of the workspace (never their secrets)",
+        tags=["api_keys"],
+    )
+    def get_keys(ctx: ReadCtx) -> Response:
+        return list_keys(ctx)
+
+    @router.post(
+        "/v1/workspaces/{ws}/api-keys",
+        response_model=ApiKeyCreated,
+        status_code=201,
+        operation_id="create_api_key",
+        summary="Create an API key; its secret is in this response only",
+        tags=["api_keys"],
+    )
+    def post_key(ctx: WriteCtx, body: ApiKeyCreate) -> Response:
+        return create_key(ctx, body)
+
+    @router.delete(
+        "/v1/workspaces/{ws}/api-keys/{key_id}",
+        status_code=204,
+        response_class=Response,
+        operation_id="revoke_api_key",
+        summary="Revoke an API key",
+        tags=["api_keys"],
+    )
+    def delete_key(
+        ctx: WriteCtx, key_id: Annotated[str, Path(description="The key's id (key_…).")]
+    ) -> Response:
+        return revoke(ctx, key_id)
+
+    @router.get(
+        "/v1/workspaces/{ws}/audit",
+        response_model=AuditPage,
+        operation_id="list_audit",
+        summary="The audit log, newest first",
+        tags=["audit"],
+    )
+    def get_audit(ctx: ReadCtx, limit: Limit = None, cursor: Cursor = None) -> Response:
+        return read_audit(ctx, limit, cursor)
+
+    return router

@@ -1,0 +1,179 @@
+"""Wire shapes the sandbox documents in its OpenAPI: items with ETags, pages, patches, the
+snapshot, batch, API keys and audit entries. Items themselves are the shared models."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from ..model import KINDS, BlockedCaller, Kind
+from ..model.access import Email
+from ..model.base import Resource
+from ..model.calls import PhoneNumber
+from ..model.workspace import Workspace
+
+STRICT = ConfigDict(extra="forbid")
+
+
+def _list_of(model: Any) -> Any:
+    """``list[model]`` for a model only known at run time."""
+    return list.__class_getitem__(model)
+
+
+def _item_model(kind: Kind) -> type[BaseModel]:
+    return create_model(
+        f"{kind.model.__name__}Item",
+        __base__=kind.model,
+        __doc__=f"A {kind.label} as stored, with its ETag.",
+        etag=(str, Field(description="Strong ETag of this item (no quotes).")),
+    )
+
+
+def _patch_model(kind: Kind) -> type[BaseModel]:
+    """Every writable field optional: a PATCH body. The merged result is validated with the
+    kind's model, so field validators still apply."""
+    fields: dict[str, Any] = {}
+    for name, info in kind.model.model_fields.items():
+        if name in kind.read_only:
+            continue
+        annotation = info.annotation
+        fields[name] = (
+            annotation | None if annotation is not None else Any,
+            Field(None, description=info.description, json_schema_extra=info.json_schema_extra),
+        )
+    return create_model(
+        f"{kind.model.__name__}Patch",
+        __base__=Resource,
+        __doc__=f"Fields of a {kind.label} to change; fields not sent stay as they are.",
+        **fields,
+    )
+
+
+ITEM: dict[str, type[BaseModel]] = {k.name: _item_model(k) for k in KINDS}
+PATCH: dict[str, type[BaseModel]] = {k.name: _patch_model(k) for k in KINDS}
+
+
+def _page_model(kind: Kind) -> type[BaseModel]:
+    return create_model(
+        f"{kind.model.__name__}Page",
+        __config__=STRICT,
+        __doc__=f"One page of {kind.label} items, sorted by {kind.identity}.",
+        items=(_list_of(ITEM[kind.name]), ...),
+        next_cursor=(str | None, Field(description="Pass as ?cursor= for the next page.")),
+    )
+
+
+PAGE: dict[str, type[BaseModel]] = {k.name: _page_model(k) for k in KINDS if not k.singleton}
+
+
+def _snapshot_model() -> type[BaseModel]:
+    fields: dict[str, Any] = {}
+    for kind in KINDS:
+        if kind.singleton:
+            fields[kind.name] = (ITEM[kind.name], ...)
+        else:
+            fields[kind.name] = (_list_of(ITEM[kind.name]), ...)
+    return create_model(
+        "Snapshot",
+        __config__=STRICT,
+        __doc__="Every kind of a workspace in one response; collections sorted by identity.",
+        **fields,
+    )
+
+
+Snapshot = _snapshot_model()
+
+
+class WorkspaceCreate(Workspace):
+    """A new sub-account: the workspace profile plus its first (active) owner."""
+
+    owner: Email | None = Field(
+        None, description="Email of the first owner; default owner@<slug>.example."
+    )
+
+
+WorkspacePage = create_model(
+    "WorkspacePage",
+    __config__=STRICT,
+    __doc__="The workspaces a key reaches, sorted by slug.",
+    items=(_list_of(ITEM["workspace"]), ...),
+    next_cursor=(str | None, None),
+)
+
+
+class Batch(Resource):
+    """Add numbers (or update their notes) and remove numbers, up to 10,000 entries."""
+
+    add: list[BlockedCaller] = Field(
+        default_factory=list, description="Numbers to block; an existing number gets the note."
+    )
+    remove: list[PhoneNumber] = Field(default_factory=list, description="Numbers to unblock.")
+
+
+class BatchResult(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    added: int
+    updated: int
+    unchanged: int
+    removed: int
+
+
+Scope = Literal["settings:read", "settings:write"]
+SCOPES: tuple[Scope, ...] = ("settings:read", "settings:write")
+
+
+class ApiKeyCreate(Resource):
+    name: str | None = Field(None, max_length=100, description="What the key is for.")
+    scopes: list[Scope] = Field(
+        default_factory=lambda: list(SCOPES),
+        min_length=1,
+        description="settings:read and/or settings:write.",
+        examples=[["settings:read"]],
+    )
+
+
+class ApiKey(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    name: str | None = None
+    prefix: str = Field(description="The first characters of the key, to recognize it.")
+    scopes: list[str]
+    created_at: str
+
+
+class ApiKeyCreated(ApiKey):
+    secret: str | None = Field(
+        None,
+        description="The API key: in the first answer only (absent from an idempotent replay).",
+    )
+
+
+class ApiKeyPage(BaseModel):
+    model_config = STRICT
+
+    items: list[ApiKey]
+    next_cursor: str | None = None
+
+
+class AuditEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: int
+    at: str
+    request_id: str | None = None
+    actor: str = Field(description="The id of the API key that wrote, or 'admin'.")
+    action: str = Field(description="create, update, delete, resend, accept, revoke.")
+    kind: str
+    key: str = Field(description="The item's identity; empty for singletons.")
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+
+
+class AuditPage(BaseModel):
+    model_config = STRICT
+
+    items: list[AuditEntry]
+    next_cursor: str | None = None

@@ -1,0 +1,41 @@
+"""Tunables of one sandbox server: invitation lifetime, rate limits, idempotency, page sizes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    """How a sandbox server behaves. Every field has a default fit for embedded use.
+
+    ``rate_limit`` is the sustained requests per second allowed per API key (``None``: no
+    limit) and ``rate_burst`` the bucket size (default: twice the rate, at least 1).
+    ``clock`` returns the current time (aware, UTC); tests pass a controllable one.
+    ``faults`` is a fault-injection spec (see :mod:`wscfg.sandbox.faults`); ``None`` = off.
+    """
+
+    invite_ttl: float = 7 * 24 * 3600.0  # seconds a member invitation stays pending
+    rate_limit: float | None = None
+    rate_burst: int | None = None
+    idempotency_ttl: float = 24 * 3600.0  # seconds an Idempotency-Key is remembered
+    default_page_size: int = 500
+    max_page_size: int = 5000
+    max_batch: int = 10_000
+    max_api_keys: int = 10
+    max_body_bytes: int = 16 * 1024 * 1024
+    clock: Callable[[], datetime] = field(default=utcnow, compare=False)
+    faults: Any = None
+
+    @property
+    def burst(self) -> int:
+        if self.rate_burst is not None:
+            return max(1, self.rate_burst)
+        return max(1, int(2 * (self.rate_limit or 0)))

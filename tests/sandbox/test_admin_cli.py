@@ -1,0 +1,234 @@
+"""The admin library, the schema version, and `wscfg sandbox init|serve`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import create_engine, text
+
+from wscfg.cli import cli
+from wscfg.errors import WscfgError
+from wscfg.sandbox import admin
+from wscfg.sandbox.db import SCHEMA_VERSION, dispose
+from wscfg.sandbox.testing import running_server
+
+from .conftest import bearer, problem
+
+
+def test_admin_library(tmp_path: Path) -> None:
+    db = str(tmp_path / "a.db")  # a plain path is a SQLite file
+    agency_key = admin.create_agency(db, "Acme Agency")
+    with pytest.raises(WscfgError, match="already exists"):
+        admin.create_agency(db, "Acme Agency")
+    ws_key = admin.create_workspace(db, "acme-north", name="Acme North", agency="Acme Agency")
+    sub_key = admin.create_workspace(db, "acme-south", agency=agency_key)  # agency by key
+    with pytest.raises(WscfgError, match="already exists"):
+        admin.create_workspace(db, "acme-north")
+    with pytest.raises(WscfgError, match="slug"):
+        admin.create_workspace(db, "Not A Slug")
+    with pytest.raises(WscfgError, match="no agency"):
+        admin.create_workspace(db, "orphan", agency="Nobody")
+    reader = admin.issue_key(db, workspace="acme-north", scopes=["settings:read"])
+    with pytest.raises(WscfgError, match="scopes"):
+        admin.issue_key(db, workspace="acme-north", scopes=["admin:all"])
+    with pytest.raises(WscfgError, match="exactly one"):
+        admin.issue_key(db)
+    for _ in range(8):
+        admin.issue_key(db, workspace="acme-north")
+    with pytest.raises(WscfgError, match="10 active"):
+        admin.issue_key(db, workspace="acme-north")
+    admin.revoke_key(db, reader)
+    with pytest.raises(WscfgError, match="no such active"):
+        admin.revoke_key(db, reader)
+    assert len({agency_key, ws_key, sub_key}) == 3
+    assert all(k.startswith("wscfg_") and len(k) == 46 for k in (agency_key, ws_key, sub_key))
+    # keys are stored hashed only
+    raw = (tmp_path / "a.db").read_bytes()
+    for key in (agency_key, ws_key, sub_key):
+        assert key.encode() not in raw
+    with running_server(db) as server:
+        r = httpx.get(server.url + "/v1/workspaces", headers=bearer(agency_key))
+        assert [w["slug"] for w in r.json()["items"]] == ["acme-north", "acme-south"]
+        assert r.json()["items"][0]["name"] == "Acme North"
+        problem(httpx.get(server.url + "/v1/workspaces/acme-north", headers=bearer(reader)), 401)
+
+
+def test_schema_version_is_recorded_and_newer_files_refused(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'v.db'}"
+    admin.create_agency(db, "A")
+    dispose(db)
+    engine = create_engine(db)
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT version FROM wscfg_schema")).scalar() == SCHEMA_VERSION
+        conn.execute(text("UPDATE wscfg_schema SET version = :v"), {"v": SCHEMA_VERSION + 1})
+        mode = conn.execute(text("PRAGMA journal_mode")).scalar()
+    engine.dispose()
+    assert mode == "wal"
+    with pytest.raises(WscfgError, match="newer wscfg"):
+        admin.create_agency(db, "B")
+    dispose(db)
+
+
+def test_cli_init(tmp_path: Path) -> None:
+    runner = CliRunner()
+    db = str(tmp_path / "cli.db")
+    r = runner.invoke(cli, ["sandbox", "init", "--db", db, "--agency", "Acme Agency"])
+    assert r.exit_code == 0, r.output
+    agency_key = r.stdout.strip()
+    assert agency_key.startswith("wscfg_")
+    assert "shown only once" in r.stderr
+    r = runner.invoke(
+        cli,
+        [
+            "sandbox",
+            "init",
+            "--db",
+            db,
+            "--workspace",
+            "acme",
+            "--parent",
+            "Acme Agency",
+            "--timezone",
+            "Europe/Berlin",
+            "--read-only",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    ws_key = r.stdout.strip()
+    r = runner.invoke(cli, ["sandbox", "init", "--db", db, "--workspace", "acme"])
+    assert r.exit_code == 1
+    assert r.stderr.strip() == "Error: workspace 'acme' already exists"
+    r = runner.invoke(cli, ["sandbox", "init", "--db", db])
+    assert r.exit_code == 1 and "exactly one" in r.stderr  # usage errors exit 1 (DESIGN §5)
+    with running_server(db) as server:
+        got = httpx.get(server.url + "/v1/workspaces/acme", headers=bearer(ws_key))
+        assert got.json()["timezone"] == "Europe/Berlin"
+        problem(
+            httpx.patch(
+                server.url + "/v1/workspaces/acme", json={"name": "x"}, headers=bearer(ws_key)
+            ),
+            403,
+        )
+        assert (
+            httpx.get(server.url + "/v1/workspaces/acme", headers=bearer(agency_key)).status_code
+            == 200
+        )
+    dispose(db)
+
+
+def test_cli_serve(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    db = str(tmp_path / "serve.db")
+    key = admin.create_workspace(db, "served")
+    dispose(db)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "wscfg",
+            "sandbox",
+            "serve",
+            "--port",
+            str(port),
+            "--db",
+            db,
+            "--rate-limit",
+            "100:200",
+            "--invite-ttl",
+            "2h",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/v1/workspaces/served/members"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                r = httpx.post(
+                    url, json={"email": "n@x.example", "role": "member"}, headers=bearer(key)
+                )
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and proc.poll() is None
+                time.sleep(0.1)
+        assert r.status_code == 201
+        invited = r.json()
+        assert invited["expires_at"] > invited["invited_at"]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    assert f"serving http://127.0.0.1:{port}/v1" in err.decode()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--rate-limit", "fast"], "RATE[:BURST]"),
+        (["--invite-ttl", "soon"], "duration"),
+    ],
+)
+def test_cli_serve_rejects_bad_options(args: list[str], message: str) -> None:
+    r = CliRunner().invoke(cli, ["sandbox", "serve", *args])
+    assert r.exit_code == 1 and message in r.stderr
+
+
+def test_a_version_1_file_is_migrated(tmp_path: Path) -> None:
+    """Schema 1 (items.data + 32-hex ETags) is migrated in place on first use."""
+    import json
+
+    db = f"sqlite:///{tmp_path / 'old.db'}"
+    key = admin.create_workspace(db, "old")
+    dispose(db)
+    engine = create_engine(db)
+    with engine.begin() as conn:  # turn the file back into what version 1 wrote
+        rows = conn.execute(text("SELECT workspace_id, kind, ident, body FROM items")).all()
+        conn.execute(text("ALTER TABLE items ADD COLUMN data TEXT"))
+        for ws_id, kind, ident, body in rows:
+            data = json.loads(body)
+            data.pop("etag")
+            canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
+            conn.execute(
+                text(
+                    "UPDATE items SET data = :d, etag = :e"
+                    " WHERE workspace_id = :w AND kind = :k AND ident = :i"
+                ),
+                {"d": canonical, "e": "0" * 32, "w": ws_id, "k": kind, "i": ident},
+            )
+        conn.execute(text("ALTER TABLE items DROP COLUMN body"))
+        conn.execute(text("UPDATE wscfg_schema SET version = 1"))
+    engine.dispose()
+    with running_server(db) as server:
+        r = httpx.get(server.url + "/v1/workspaces/old/settings", headers=bearer(key))
+        assert r.status_code == 200
+        profile = httpx.get(server.url + "/v1/workspaces/old", headers=bearer(key))
+        assert (
+            r.json()["workspace"]
+            == profile.json()
+            == {
+                "slug": "old",
+                "name": "old",
+                "timezone": "UTC",
+                "etag": profile.headers["etag"].strip('"'),
+            }
+        )
+        assert len(profile.json()["etag"]) == 16
+    engine = create_engine(db)
+    with engine.connect() as conn:
+        assert (
+            conn.execute(text("SELECT version FROM wscfg_schema")).scalar() == SCHEMA_VERSION == 2
+        )
+    engine.dispose()

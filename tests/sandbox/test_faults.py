@@ -1,0 +1,67 @@
+"""Fault injection: deterministic from a seed; 500after and reset happen after the write."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from wscfg.errors import SetupError
+from wscfg.sandbox.faults import FaultPlan, parse_faults
+from wscfg.sandbox.testing import running_server
+
+from .conftest import bearer
+
+
+def test_parse_faults() -> None:
+    plan = parse_faults("500=0.1, 429=0.05,reset=0.05,latency=50-300ms,seed=7")
+    assert plan == FaultPlan((("500", 0.1), ("429", 0.05), ("reset", 0.05)), (0.05, 0.3), 7)
+    assert str(plan) == "500=0.1,429=0.05,reset=0.05,latency=50-300ms,seed=7"
+    for bad, message in [
+        ("teapot=0.1", "unknown fault"),
+        ("500=2", "between 0 and 1"),
+        ("500=0.6,429=0.6", "more than 1"),
+        ("latency=fast", "latency"),
+        ("500", "NAME=VALUE"),
+    ]:
+        with pytest.raises(SetupError, match=message):
+            parse_faults(bad)
+
+
+def statuses(seed: int) -> list[object]:
+    out: list[object] = []
+    with running_server(faults=f"500=0.2,429=0.2,reset=0.2,seed={seed}") as server:
+        ws = server.new_workspace()
+        with httpx.Client(base_url=ws.url, headers=bearer(ws.key)) as c:
+            for _ in range(25):
+                try:
+                    out.append(c.get("/call-rules").status_code)
+                except httpx.TransportError as exc:
+                    out.append(type(exc).__name__)
+        assert httpx.get(server.url + "/openapi.json").status_code == 200  # never faulted
+    return out
+
+
+def test_faults_replay_from_the_seed() -> None:
+    first, again, other = statuses(11), statuses(11), statuses(12)
+    assert first == again != other
+    assert {200, 429, 500} <= set(first)
+    assert any(isinstance(s, str) for s in first)  # some connections were dropped
+
+
+def test_writes_happen_before_500after_and_reset(tmp_path: Path) -> None:
+    for fault in ("500after", "reset"):
+        db = str(tmp_path / f"{fault}.db")
+        with running_server(db, faults=f"{fault}=1") as server:
+            ws = server.new_workspace()
+            with httpx.Client(base_url=ws.url, headers=bearer(ws.key)) as c:
+                try:
+                    status: object = c.post("/call-tags", json={"name": "lead"}).status_code
+                except httpx.TransportError:
+                    status = "dropped"
+            assert status == (500 if fault == "500after" else "dropped")
+        # the write committed although the client never heard of it
+        with running_server(db) as clean, httpx.Client(base_url=clean.url) as c:
+            r = c.get(f"/v1/workspaces/{ws.slug}/call-tags", headers=bearer(ws.key))
+            assert [t["name"] for t in r.json()["items"]] == ["lead"]
