@@ -115,26 +115,26 @@ def workspace_doc(draw: Any, slug: str) -> dict[str, Any]:
         ) | {"rule": draw(maybe(rule_tree(tags)))}
         hooks = []
         for name in draw(subset(HOOKS)):
-            hooks.append(
-                _drop_none(
-                    {
-                        "name": name,
-                        "url": f"https://hooks.example.com/{name}",
-                        "events": draw(maybe(subset(list(EVENTS), min_size=1))),
-                        "enabled": draw(maybe(st.booleans())),
-                        "secret": draw(maybe(st.sampled_from(SECRETS))),
-                        "filters": draw(
-                            maybe(
-                                st.builds(
-                                    lambda t, d: _drop_none({"tags": t, "min_duration": d}),
-                                    maybe(subset(tags)),
-                                    maybe(st.integers(0, 300)),
-                                )
-                            )
-                        ),
-                    }
+            hook = _drop_none(
+                {
+                    "name": name,
+                    "url": f"https://hooks.example.com/{name}",
+                    "events": draw(maybe(subset(list(EVENTS), min_size=1))),
+                    "enabled": draw(maybe(st.booleans())),
+                    "secret": draw(maybe(st.sampled_from(SECRETS))),
+                }
+            )
+            # Filters name tags: a config that manages tags manages the filters too.
+            hook["filters"] = draw(
+                maybe(
+                    st.builds(
+                        lambda t, d: {"tags": t} | _drop_none({"min_duration": d}),
+                        maybe(subset(tags)),
+                        maybe(st.integers(0, 300)),
+                    )
                 )
             )
+            hooks.append(hook)
         doc["webhooks"] = hooks
     if draw(st.booleans()):
         doc["blocked_callers"] = [

@@ -99,7 +99,7 @@ def test_plan_reads_a_workspace_in_a_constant_number_of_requests(sandbox, new_wo
 
 def test_apply_of_10000_blocked_callers_takes_few_requests(sandbox, workspace):
     doc = doc_for(workspace.slug, {"blocked_callers": [f"+1555{i:07d}" for i in range(10_000)]})
-    plan, report, again, stats = asyncio.run(plan_apply(sandbox, workspace, doc))
+    _, report, again, stats = asyncio.run(plan_apply(sandbox, workspace, doc))
     assert report.complete and again.empty
     # plan read + batch writes + the re-read: far below one request per number
     assert stats.total_requests <= 10

@@ -54,9 +54,7 @@ def diff(desired: DesiredState, live: LiveState) -> tuple[list[Change], dict[str
                 report.declared_ignored.append(key)
                 continue
             changes.append(
-                Create(
-                    kind.name, key, after=want[key], source=desired.sources.get((kind.name, key))
-                )
+                Create(kind.name, key, after=want[key], source=desired.source(kind.name, key))
             )
         for key in sorted(want.keys() & have.keys()):
             if ignored(key):
@@ -73,7 +71,7 @@ def diff(desired: DesiredState, live: LiveState) -> tuple[list[Change], dict[str
                         before=have[key],
                         after=want[key],
                         etag=live.etag(kind.name, key),
-                        source=desired.sources.get((kind.name, key)),
+                        source=desired.source(kind.name, key),
                     )
                 )
         undeclared = sorted(have.keys() - want.keys())
@@ -122,7 +120,7 @@ def _compare(
         before=have,
         after=want,
         etag=live.etag(kind.name, key),
-        source=desired.sources.get((kind.name, key)),
+        source=desired.source(kind.name, key),
         fields=fields,
     )
 

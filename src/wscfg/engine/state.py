@@ -14,12 +14,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..model import KINDS, fingerprint
-from ..model.kinds import BY_NAME, Kind
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
 
-    from ..config.desired import Desired, Source
+    from ..config.desired import Desired
 
 Items = dict[str, dict[str, Any]]  # key -> fields
 
@@ -73,12 +72,24 @@ class DesiredState:
     items: dict[str, Items] = field(default_factory=dict)  # only managed kinds are present
     modes: dict[str, str] = field(default_factory=dict)  # kind -> exact | additive
     ignore: dict[str, list[str]] = field(default_factory=dict)  # kind -> globs
-    sources: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, key) -> "f:12"
-    field_sources: dict[tuple[str, str, str], str] = field(default_factory=dict)
     secret_values: dict[tuple[str, str, str], SecretStr] = field(default_factory=dict, repr=False)
+    origin: Desired | None = field(default=None, repr=False)  # for provenance, looked up lazily
+    positions: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
 
     def mode(self, kind: str) -> str:
         return self.modes.get(kind, "exact")
+
+    def source(self, kind: str, key: str) -> str | None:
+        """Where the item was written (``base.yaml:12``); only asked for changed items."""
+        if self.origin is None:
+            return None
+        if kind in self.positions:
+            index = self.positions[kind].get(key)
+            path: tuple[str | int, ...] = (kind,) if index is None else (kind, index)
+        else:
+            path = (kind,)
+        src = self.origin.source_of(path)
+        return None if src is None else str(src)
 
 
 def secret_marker(env: str | None, value: str) -> dict[str, Any]:
@@ -87,47 +98,32 @@ def secret_marker(env: str | None, value: str) -> dict[str, Any]:
 
 
 def desired_state(desired: Desired) -> DesiredState:
-    """Flatten a validated config into per-kind items, remembering where each came from."""
+    """Flatten a validated config into per-kind items (one dump of the whole document)."""
     config = desired.config
     assert config.workspace is not None
-    state = DesiredState(slug=config.workspace.slug, file=desired.file)
-    if config.manage is not None:
-        state.modes = {k: v for k, v in config.manage.model_dump(exclude_none=True).items()}
-    if config.ignore is not None:
-        state.ignore = {k: v for k, v in config.ignore.model_dump(exclude_none=True).items()}
+    state = DesiredState(slug=config.workspace.slug, file=desired.file, origin=desired)
+    data = config.model_dump(mode="json", exclude_unset=True)
+    state.modes = {k: v for k, v in (data.get("manage") or {}).items() if v is not None}
+    state.ignore = {k: v for k, v in (data.get("ignore") or {}).items() if v is not None}
     for kind in KINDS:
-        value = getattr(config, kind.name)
-        if value is None:
+        if kind.name not in data or data[kind.name] is None:
             continue
-        entries = [(None, value)] if kind.singleton else list(enumerate(value))
-        items: Items = {}
-        for index, model in entries:
-            body = model.model_dump(mode="json", exclude_unset=True)
-            key = kind.key_of(body)
-            path: tuple[str | int, ...] = (kind.name,) if index is None else (kind.name, index)
-            for name in kind.write_only:
+        if kind.singleton:
+            state.items[kind.name] = {"": data[kind.name]}
+            continue
+        ident = kind.identity
+        assert ident is not None
+        bodies = data[kind.name]
+        items: Items = {body[ident]: body for body in bodies}
+        state.positions[kind.name] = {body[ident]: i for i, body in enumerate(bodies)}
+        for name in kind.write_only:
+            for index, model in enumerate(getattr(config, kind.name)):
                 secret = getattr(model, name, None)
                 if secret is None:
                     continue
-                plain = secret.get_secret_value()
-                env = desired.secret_refs.get((*path, name))
-                body[name] = secret_marker(env, plain)
+                key = kind.key_of(bodies[index])
+                env = desired.secret_refs.get((kind.name, index, name))
+                items[key][name] = secret_marker(env, secret.get_secret_value())
                 state.secret_values[(kind.name, key, name)] = secret
-            items[key] = body
-            src = desired.source_of(path)
-            if src is not None:
-                state.sources[(kind.name, key)] = str(src)
-            for name in body:
-                fsrc = desired.source_of((*path, name))
-                if fsrc is not None:
-                    state.field_sources[(kind.name, key, name)] = str(fsrc)
         state.items[kind.name] = items
     return state
-
-
-def kind_of(name: str) -> Kind:
-    return BY_NAME[name]
-
-
-def source_str(source: Source | None) -> str | None:
-    return None if source is None else str(source)

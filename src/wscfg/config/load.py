@@ -1,0 +1,559 @@
+"""Read one YAML file into a tree of :class:`Node` objects that know their file:line:col.
+
+The parser is libyaml (through PyYAML's ``CParser``; the pure-Python parser when libyaml is
+missing), driven event by event. Composing the tree ourselves instead of using a library
+composer lets us, in one pass and without any intermediate objects:
+
+- record the position of every key and every value;
+- refuse duplicate keys (all of them, each at its own line), non-text keys and unknown tags;
+- resolve plain scalars with the YAML 1.2 core schema (``yes``/``no``/``on`` stay text,
+  ``0777`` is a number, timestamps stay text);
+- support anchors, aliases and ``<<`` merge keys, but refuse an alias bomb quickly: an alias
+  shares the anchored subtree, and the number of nodes that aliases add is capped;
+- cap the nesting depth (libyaml's own composer overflows the C stack on deep nesting).
+
+Nothing here knows about wscfg's format: see :mod:`wscfg.config.resolve` for ``extends``,
+``vars`` and ``${env:...}``. Nothing here raises for bad input either: problems come back as
+:class:`~wscfg.errors.Diagnostic` objects.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from typing import Any
+
+from ..errors import Diagnostic
+
+MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_ALIAS_NODES = 100_000  # nodes added by alias expansion, per file
+MAX_DEPTH = 64  # nesting of mappings and lists
+
+_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+_TRUE = frozenset({"true", "True", "TRUE"})
+_FALSE = frozenset({"false", "False", "FALSE"})
+_INT_RE = re.compile(r"[-+]?[0-9]+\Z")
+_OCT_RE = re.compile(r"0o[0-7]+\Z")
+_HEX_RE = re.compile(r"0x[0-9a-fA-F]+\Z")
+_FLOAT_RE = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
+_SPECIAL_FLOAT_RE = re.compile(r"[-+]?\.(?:inf|Inf|INF)\Z|\.(?:nan|NaN|NAN)\Z")
+# Characters YAML does not allow in a stream (it allows TAB, LF, CR, NEL and printable text).
+_FORBIDDEN_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
+
+_TAG = "tag:yaml.org,2002:"
+_STR_TAGS = frozenset({_TAG + "str", "!"})
+
+
+class SourceFile:
+    """One input file: the name used in messages and its text, for quoting offending lines."""
+
+    __slots__ = ("_lines", "name", "real", "text")
+
+    def __init__(self, name: str, real: str, text: str = "") -> None:
+        self.name = name
+        self.real = real
+        self.text = text
+        self._lines: list[str] | None = None
+
+    def line(self, number: int) -> str:
+        """The 1-based line ``number`` of the file, or "" when out of range."""
+        if self._lines is None:
+            self._lines = self.text.splitlines()
+        if 1 <= number <= len(self._lines):
+            return self._lines[number - 1]
+        return ""
+
+    def diagnostic(self, line: int, column: int, message: str, path: str = "") -> Diagnostic:
+        return Diagnostic(self.name, line, column, path, message, _shown(self.line(line), column))
+
+
+def _shown(line: str, column: int) -> str:
+    """A source line as safe to print: no control characters (a tab counts as one column, so
+    it becomes one space and the caret stays aligned), long lines cut after the column."""
+    line = _FORBIDDEN_RE.sub("\ufffd", line).replace("\t", " ")
+    limit = max(200, column + 40)
+    return line if len(line) <= limit else line[:limit] + " …"
+
+
+class Node:
+    """A value in a config file and where it was written.
+
+    ``value`` is a ``dict[str, Node]``, a ``list[Node]`` or a plain scalar (str, int, float,
+    bool or None). ``line``/``col`` locate the value, ``kline``/``kcol`` the key it is the
+    value of (equal to the value's position for list items and the document). ``size`` is the
+    number of nodes in the subtree; ``dollar`` tells whether a string in it contains ``$`` (so
+    interpolation can skip the rest). ``env`` lists the ``${env:NAME}`` references (name, value)
+    whose values went into a string, ``from_vars`` the ``${var.x}`` ones; ``unresolved`` names
+    the undefined ``${var.x}`` references left in it; ``secret_ref`` is set when the whole value
+    is one ``${env:NAME}`` in a secret field.
+    """
+
+    __slots__ = (
+        "col",
+        "dollar",
+        "env",
+        "from_vars",
+        "kcol",
+        "kline",
+        "line",
+        "secret_ref",
+        "size",
+        "src",
+        "unresolved",
+        "value",
+    )
+
+    def __init__(
+        self,
+        value: Any,
+        src: SourceFile,
+        line: int,
+        col: int,
+        kline: int = 0,
+        kcol: int = 0,
+        size: int = 1,
+    ) -> None:
+        self.value = value
+        self.src = src
+        self.line = line
+        self.col = col
+        self.kline = kline or line
+        self.kcol = kcol or col
+        self.size = size
+        self.dollar = isinstance(value, str) and "$" in value
+        self.env: tuple[tuple[str, str], ...] = ()
+        self.from_vars: tuple[str, ...] = ()
+        self.unresolved: tuple[str, ...] = ()
+        self.secret_ref: str | None = None
+
+    def copy(self, value: Any) -> Node:
+        """The same position (and key position) with another value."""
+        n = Node(value, self.src, self.line, self.col, self.kline, self.kcol, self.size)
+        n.dollar = self.dollar
+        n.env = self.env
+        n.from_vars = self.from_vars
+        n.unresolved = self.unresolved
+        n.secret_ref = self.secret_ref
+        return n
+
+    @property
+    def is_map(self) -> bool:
+        return isinstance(self.value, dict)
+
+    @property
+    def is_seq(self) -> bool:
+        return isinstance(self.value, list)
+
+    def diagnostic(self, message: str, path: str = "", *, at_key: bool = False) -> Diagnostic:
+        if at_key:
+            return self.src.diagnostic(self.kline, self.kcol, message, path)
+        return self.src.diagnostic(self.line, self.col, message, path)
+
+    def to_plain(self) -> Any:
+        """The value as plain Python data (dicts, lists, scalars)."""
+        v = self.value
+        if isinstance(v, dict):
+            return {k: n.to_plain() for k, n in v.items()}
+        if isinstance(v, list):
+            return [n.to_plain() for n in v]
+        return v
+
+
+class LoadedFile:
+    """The outcome of reading one file: its root node (None when unusable) and problems."""
+
+    __slots__ = ("diagnostics", "root", "src")
+
+    def __init__(self, src: SourceFile, root: Node | None, diagnostics: list[Diagnostic]):
+        self.src = src
+        self.root = root
+        self.diagnostics = diagnostics
+
+
+class _Fatal(Exception):
+    """Stops composing: the rest of the file cannot be trusted."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def read_file(path: str, name: str | None = None) -> LoadedFile:
+    """Read, decode and parse ``path``; ``name`` is how messages call it (default: path)."""
+    name = name or path
+    real = os.path.realpath(path)
+    src = SourceFile(name, real)
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_FILE_BYTES:
+            mb = MAX_FILE_BYTES // (1024 * 1024)
+            return _fail(
+                src, f"the file is larger than {mb} MB ({size:,} bytes); refusing to read it"
+            )
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except IsADirectoryError:
+        return _fail(src, "is a directory, not a file")
+    except FileNotFoundError:
+        return _fail(src, "no such file")
+    except OSError as exc:
+        return _fail(src, f"cannot read the file: {exc.strerror or exc}")
+    return parse_bytes(data, src)
+
+
+def parse_bytes(data: bytes, src: SourceFile) -> LoadedFile:
+    if len(data) > MAX_FILE_BYTES:
+        return _fail(src, f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        hint = ""
+        if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            hint = " (it looks like UTF-16)"
+        src.text = data[: exc.start].decode("utf-8", "replace")
+        return LoadedFile(
+            src,
+            None,
+            [
+                src.diagnostic(
+                    line,
+                    col,
+                    f"the file is not valid UTF-8 text{hint}: byte 0x{data[exc.start]:02x} "
+                    "cannot be decoded; save the file as UTF-8",
+                )
+            ],
+        )
+    return parse_text(text, src)
+
+
+def parse_text(text: str, src: SourceFile) -> LoadedFile:
+    """Parse YAML text into a :class:`Node` tree (None for an empty document)."""
+    if text.startswith("\ufeff"):  # a UTF-8 byte order mark is fine
+        text = text[1:]
+    src.text = text
+    bad = _FORBIDDEN_RE.search(text)
+    if bad:
+        line = text.count("\n", 0, bad.start()) + 1
+        col = bad.start() - (text.rfind("\n", 0, bad.start()) + 1) + 1
+        return LoadedFile(
+            src,
+            None,
+            [
+                src.diagnostic(
+                    line,
+                    col,
+                    f"control character U+{ord(bad.group()):04X} is not allowed in YAML; "
+                    "remove it (or write it as an escape inside double quotes)",
+                )
+            ],
+        )
+    import yaml
+
+    composer = _Composer(src)
+    try:
+        root = composer.compose(text)
+    except _Fatal as exc:
+        return LoadedFile(src, None, [*composer.diagnostics, exc.diagnostic])
+    except yaml.YAMLError as exc:  # a syntax error
+        from .yamlerrors import syntax_diagnostic
+
+        return LoadedFile(src, None, [*composer.diagnostics, syntax_diagnostic(exc, src)])
+    return LoadedFile(src, root, composer.diagnostics)
+
+
+def _fail(src: SourceFile, message: str) -> LoadedFile:
+    return LoadedFile(src, None, [Diagnostic(src.name, 0, 0, "", message)])
+
+
+def _parser(text: str) -> Any:
+    import yaml
+
+    try:
+        from yaml._yaml import CParser
+    except ImportError:  # pragma: no cover - PyYAML built without libyaml
+        return yaml.SafeLoader(text)
+    return CParser(text)
+
+
+# --- composing ------------------------------------------------------------------------------
+
+
+class _Frame:
+    __slots__ = ("anchor", "container", "key", "merges", "node")
+
+    def __init__(self, node: Node, container: Any, anchor: str | None) -> None:
+        self.node = node
+        self.container = container
+        self.anchor = anchor
+        self.key: tuple[str, int, int] | None = None  # pending key: text, line, col
+        self.merges: list[Node] = []
+
+
+_SKIP = ("", 0, 0)  # a pending key whose value is dropped (the key itself was bad)
+
+
+class _MergeKey(str):
+    """The plain scalar ``<<`` (a quoted '<<' is an ordinary key)."""
+
+
+MERGE = _MergeKey("<<")
+
+
+class _Composer:
+    def __init__(self, src: SourceFile) -> None:
+        self.src = src
+        self.diagnostics: list[Diagnostic] = []
+        self.anchors: dict[str, Node] = {}
+        self.open_anchors: set[str] = set()
+        self.alias_budget = MAX_ALIAS_NODES
+
+    def error(self, line: int, col: int, message: str) -> None:
+        self.diagnostics.append(self.src.diagnostic(line, col, message))
+
+    def fatal(self, line: int, col: int, message: str) -> _Fatal:
+        return _Fatal(self.src.diagnostic(line, col, message))
+
+    def compose(self, text: str) -> Node | None:
+        import yaml
+
+        scalar_ev, alias_ev = yaml.ScalarEvent, yaml.AliasEvent
+        map_start, seq_start = yaml.MappingStartEvent, yaml.SequenceStartEvent
+        map_end, seq_end = yaml.MappingEndEvent, yaml.SequenceEndEvent
+        doc_start, doc_end, stream_end = (
+            yaml.DocumentStartEvent,
+            yaml.DocumentEndEvent,
+            yaml.StreamEndEvent,
+        )
+
+        parser = _parser(text)
+        get = parser.get_event
+        src = self.src
+        stack: list[_Frame] = []
+        root: Node | None = None
+        seen_document = False
+        while True:
+            ev = get()
+            cls = ev.__class__
+            mark = ev.start_mark
+            if cls is scalar_ev:
+                node = self._scalar(ev)
+                if ev.anchor:
+                    self._anchor(ev.anchor, node)
+            elif cls is map_start or cls is seq_start:
+                if len(stack) >= MAX_DEPTH:
+                    raise self.fatal(
+                        mark.line + 1,
+                        mark.column + 1,
+                        f"nesting is deeper than {MAX_DEPTH} levels; refusing this document",
+                    )
+                self._check_tag(ev.tag, "map" if cls is map_start else "seq", mark)
+                container: Any = {} if cls is map_start else []
+                node = Node(container, src, mark.line + 1, mark.column + 1)
+                if ev.anchor:
+                    self.open_anchors.add(ev.anchor)
+                stack.append(_Frame(node, container, ev.anchor))
+                continue
+            elif cls is map_end or cls is seq_end:
+                frame = stack.pop()
+                node = frame.node
+                if frame.merges:
+                    self._apply_merges(frame)
+                values = node.value.values() if cls is map_end else node.value
+                node.size = 1 + sum(n.size for n in values)
+                node.dollar = any(n.dollar for n in values)
+                if frame.anchor:
+                    self.open_anchors.discard(frame.anchor)
+                    self._anchor(frame.anchor, node)
+            elif cls is alias_ev:
+                node = self._alias(ev, stack)
+            elif cls is doc_start:
+                if seen_document:
+                    raise self.fatal(
+                        mark.line + 1,
+                        mark.column + 1,
+                        "a second YAML document ('---') starts here; a config file holds "
+                        "exactly one document",
+                    )
+                seen_document = True
+                continue
+            elif cls is doc_end:
+                continue
+            elif cls is stream_end:
+                return root
+            else:  # StreamStart
+                continue
+
+            if not stack:
+                root = node
+                continue
+            top = stack[-1]
+            if type(top.container) is list:
+                top.container.append(node)
+            elif top.key is None:
+                top.key = self._key(node)
+            else:
+                self._set(top, top.key, node)
+                top.key = None
+
+    # -- scalars, keys, tags
+
+    def _scalar(self, ev: Any) -> Node:
+        mark = ev.start_mark
+        line, col = mark.line + 1, mark.column + 1
+        value: Any = ev.value
+        tag = ev.tag
+        if tag is None and not ev.style:  # plain scalar: YAML 1.2 core schema
+            value = self._plain(value, line, col)
+        elif tag is not None and tag not in _STR_TAGS:
+            value = self._tagged(tag, value, line, col)
+        return Node(value, self.src, line, col)
+
+    def _plain(self, text: str, line: int, col: int) -> Any:
+        if text in _NULLS:
+            return None
+        first = text[0]
+        if first in "tTfF":
+            return True if text in _TRUE else False if text in _FALSE else text
+        if first == "<" and text == "<<":
+            return MERGE
+        if first in "-+.0123456789":
+            try:
+                if _INT_RE.match(text):
+                    return int(text)
+                if _OCT_RE.match(text):
+                    return int(text[2:], 8)
+                if _HEX_RE.match(text):
+                    return int(text[2:], 16)
+                if _FLOAT_RE.match(text):
+                    value = float(text)
+                    if math.isinf(value):
+                        raise ValueError
+                    return value
+            except ValueError:
+                self.error(
+                    line, col, f"the number {text[:20]} is too large; quote it if it is text"
+                )
+                return text
+            if _SPECIAL_FLOAT_RE.match(text):
+                self.error(line, col, f"{text} is not allowed: numbers must be finite")
+                return text
+        return text
+
+    def _tagged(self, tag: str, text: str, line: int, col: int) -> Any:
+        short = tag.replace(_TAG, "!!")
+        name = tag[len(_TAG) :] if tag.startswith(_TAG) else ""
+        if name in ("null", "bool", "int", "float"):
+            value = self._plain(text, line, col)
+            ok = {
+                "null": value is None,
+                "bool": isinstance(value, bool),
+                "int": isinstance(value, int) and not isinstance(value, bool),
+                "float": isinstance(value, (int, float)) and not isinstance(value, bool),
+            }[name]
+            if ok:
+                return float(value) if name == "float" else value
+            self.error(line, col, f"'{text}' is not a valid {short} value")
+            return text
+        self.error(
+            line,
+            col,
+            f"unsupported YAML tag {short}; wscfg reads plain YAML (use ${{env:NAME}} for "
+            "environment values)",
+        )
+        return text
+
+    def _check_tag(self, tag: str | None, kind: str, mark: Any) -> None:
+        if tag is None or tag == "!" or tag == _TAG + kind:
+            return
+        self.error(
+            mark.line + 1,
+            mark.column + 1,
+            f"unsupported YAML tag {tag.replace(_TAG, '!!')}; wscfg reads plain YAML",
+        )
+
+    def _key(self, node: Node) -> tuple[str, int, int]:
+        value = node.value
+        if isinstance(value, str):
+            return (value, node.line, node.col)
+        if isinstance(value, (dict, list)):
+            self.error(node.line, node.col, "a mapping key must be text, not a list or mapping")
+        elif value is None:
+            self.error(node.line, node.col, "a mapping key must not be empty")
+        else:
+            text = "true/false" if isinstance(value, bool) else "a number"
+            self.error(
+                node.line, node.col, f"a mapping key must be text, not {text}; put quotes around it"
+            )
+        return _SKIP
+
+    def _set(self, frame: _Frame, key: tuple[str, int, int], node: Node) -> None:
+        if key is _SKIP:
+            return
+        text, kline, kcol = key
+        if text is MERGE:
+            frame.merges.append(node)
+            return
+        mapping = frame.container
+        if text in mapping:
+            self.error(
+                kline,
+                kcol,
+                f"duplicate key '{text}' (first defined at line {mapping[text].kline}); "
+                "a key may appear only once in a mapping",
+            )
+            return
+        node.kline, node.kcol = kline, kcol
+        mapping[text] = node
+
+    # -- anchors, aliases, merge keys
+
+    def _anchor(self, name: str, node: Node) -> None:
+        self.anchors[name] = node
+
+    def _alias(self, ev: Any, stack: list[_Frame]) -> Node:
+        mark = ev.start_mark
+        line, col = mark.line + 1, mark.column + 1
+        name = ev.anchor
+        if name in self.open_anchors:
+            raise self.fatal(
+                line, col, f"alias *{name} refers to a node that contains it (a recursive alias)"
+            )
+        target = self.anchors.get(name)
+        if target is None:
+            raise self.fatal(
+                line, col, f"alias *{name} refers to an anchor &{name} not defined above"
+            )
+        self.alias_budget -= target.size
+        if self.alias_budget < 0:
+            raise self.fatal(
+                line,
+                col,
+                f"YAML aliases here expand to more than {MAX_ALIAS_NODES:,} nodes; refusing the "
+                "document (an alias bomb?)",
+            )
+        node = target.copy(target.value)
+        node.kline, node.kcol = line, col
+        return node
+
+    def _apply_merges(self, frame: _Frame) -> None:
+        """``<<: *defaults``: keys of the merged mappings that the mapping does not set itself
+        (earlier merge sources win over later ones)."""
+        mapping: dict[str, Node] = frame.container
+        for source in frame.merges:
+            for s in source.value if source.is_seq else [source]:
+                if not s.is_map:
+                    self.error(
+                        s.line,
+                        s.col,
+                        "the value of a '<<' merge key must be a mapping or a list of mappings",
+                    )
+                    continue
+                for k, v in s.value.items():
+                    if k not in mapping:
+                        mapping[k] = v

@@ -1,0 +1,488 @@
+"""Turn one config file into one merged document: ``extends``, ``vars``, ``${...}``, identity merge.
+
+Order of work for a file F (see docs/config.md for the user's view):
+
+1. F and every file it extends are read once per run (:class:`FileCache`); checks that depend
+   on a single file only (top level, ``version``, ``extends`` and ``vars`` shapes, missing bases)
+   are reported once, however many targets use the file.
+2. The chain is linearized depth first, bases before the files that extend them, each file
+   once: ``extends: [a, b]`` gives ``a's bases, a, b's bases, b, F``.
+3. ``vars`` of the chain merge (later files win) and every string of every file is
+   interpolated with them and with the environment, before merging, so identities that use a
+   variable merge as the user expects.
+4. The documents merge in chain order: mappings deep-merge, collections merge by identity
+   (``$remove: true`` drops an inherited item), lists inside items and ``call_rules.rule``
+   are replaced.
+5. The merged tree is flattened into plain data plus the source of every value.
+
+Nothing is mutated: loaded trees are cached and shared between targets.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import Diagnostic
+from ..model.kinds import COLLECTIONS
+from .desired import Path, Source
+from .interpolate import Interpolator, quiet
+from .load import LoadedFile, Node, read_file
+
+IDENTITY: dict[str, str] = {k.name: k.identity for k in COLLECTIONS if k.identity}
+LABEL: dict[str, str] = {k.name: k.label for k in COLLECTIONS}
+REPLACED: dict[str, frozenset[str]] = {"call_rules": frozenset({"rule"})}
+REMOVE = "$remove"
+
+NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_PHONE_PUNCT_RE = re.compile(r"[\s().\-]")
+
+
+def identity_key(kind: str, raw: str) -> str:
+    """The comparison key of an identity as written (before the models normalize it)."""
+    if kind == "members":
+        return raw.strip().lower()
+    if kind == "blocked_callers":
+        return _PHONE_PUNCT_RE.sub("", raw)
+    return raw.strip()
+
+
+def identity_note(kind: str) -> str:
+    if kind == "members":
+        return "; emails are compared case-insensitively"
+    if kind == "blocked_callers":
+        return "; numbers are compared without spaces, dots, dashes and brackets"
+    return ""
+
+
+# --- reading files once per run -------------------------------------------------------------
+
+
+@dataclass
+class FileInfo:
+    """One file as read, plus what can be said about it on its own."""
+
+    loaded: LoadedFile
+    root: Node | None  # None when the file cannot be used (YAML error, not a mapping)
+    bases: list[tuple[str, str, Node]] = field(default_factory=list)  # (name, realpath, node)
+    vars: dict[str, Node] = field(default_factory=dict)
+    problems: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.loaded.src.name
+
+
+class FileCache:
+    """Every file read during a run, by real path; per-file problems are handed out once."""
+
+    def __init__(self) -> None:
+        self._files: dict[str, FileInfo] = {}
+        self._reported: set[str] = set()
+        self.cycles: set[frozenset[str]] = set()  # extends cycles already reported
+
+    def get(self, path: str, name: str) -> FileInfo:
+        real = os.path.realpath(path)
+        info = self._files.get(real)
+        if info is None:
+            info = _inspect(read_file(path, name))
+            self._files[real] = info
+        return info
+
+    def take_problems(self, info: FileInfo) -> list[Diagnostic]:
+        real = info.loaded.src.real
+        if real in self._reported:
+            return []
+        self._reported.add(real)
+        return [*info.loaded.diagnostics, *info.problems]
+
+
+def _inspect(loaded: LoadedFile) -> FileInfo:
+    root = loaded.root
+    src = loaded.src
+    if loaded.diagnostics and root is None:
+        return FileInfo(loaded, None)
+    if root is None:
+        if not src.text.strip():
+            msg = "the file is empty; a config file needs at least `version: 1`"
+        else:
+            msg = "the document is empty (only comments); a config file needs at least `version: 1`"
+        return FileInfo(loaded, None, problems=[src.diagnostic(1, 1, msg)])
+    if not root.is_map:
+        what = "a list" if root.is_seq else "a single value"
+        return FileInfo(
+            loaded,
+            None,
+            problems=[
+                root.diagnostic(
+                    f"the top level must be a mapping of settings (version: 1, workspace: …), "
+                    f"not {what}"
+                )
+            ],
+        )
+    info = FileInfo(loaded, root)
+    top = root.value
+    version = top.get("version")
+    if version is None:
+        info.problems.append(
+            src.diagnostic(
+                1, 1, "missing `version: 1` (the config format version) at the top level"
+            )
+        )
+    elif version.value != 1 or isinstance(version.value, bool):
+        info.problems.append(
+            version.diagnostic(
+                f"unsupported format version {version.value!r}; this wscfg reads `version: 1`",
+                "version",
+            )
+        )
+    if "extends" in top:
+        _inspect_extends(info, top["extends"])
+    if "vars" in top:
+        _inspect_vars(info, top["vars"])
+    return info
+
+
+def _inspect_extends(info: FileInfo, node: Node) -> None:
+    items = node.value if node.is_seq else [node]
+    if node.is_seq and not items:
+        info.problems.append(node.diagnostic("extends: is an empty list", "extends"))
+    here = os.path.dirname(info.loaded.src.real)
+    shown = os.path.dirname(info.name)
+    for i, item in enumerate(items):
+        path = f"extends[{i}]" if node.is_seq else "extends"
+        value = item.value
+        if not isinstance(value, str) or not value.strip():
+            info.problems.append(
+                item.diagnostic("must be a file path (text) or a list of file paths", path)
+            )
+            continue
+        if "${" in value:
+            info.problems.append(
+                item.diagnostic("extends paths cannot use ${...} references", path)
+            )
+            continue
+        real = os.path.realpath(os.path.join(here, value))
+        name = os.path.normpath(os.path.join(shown, value))
+        if not os.path.isfile(real):
+            why = "is a directory" if os.path.isdir(real) else "no such file"
+            info.problems.append(item.diagnostic(f"cannot extend '{value}': {why} ({name})", path))
+            continue
+        info.bases.append((name, real, item))
+
+
+def _inspect_vars(info: FileInfo, node: Node) -> None:
+    if not node.is_map:
+        info.problems.append(
+            node.diagnostic(
+                "must be a mapping of names to values, e.g. `vars: {clinic: North}`", "vars"
+            )
+        )
+        return
+    for name, value in node.value.items():
+        path = f"vars.{name}"
+        if not NAME_RE.match(name):
+            info.problems.append(
+                value.diagnostic(
+                    f"'{name}' is not a valid variable name (letters, digits and '_', not "
+                    "starting with a digit)",
+                    "vars",
+                    at_key=True,
+                )
+            )
+            continue
+        v = value.value
+        if v is None:
+            info.problems.append(value.diagnostic("has no value", path))
+            continue
+        if isinstance(v, (dict, list)):
+            info.problems.append(
+                value.diagnostic("a variable's value must be text, a number or true/false", path)
+            )
+            continue
+        if isinstance(v, str) and "${" in v.replace("$${", ""):
+            info.problems.append(
+                value.diagnostic(
+                    "a variable's value cannot contain ${...} references (write $${ for a "
+                    "literal ${)",
+                    path,
+                )
+            )
+            continue
+        if isinstance(v, str):
+            value = value.copy(v.replace("$${", "${"))
+        info.vars[name] = value
+
+
+# --- the resolved document -------------------------------------------------------------------
+
+
+@dataclass
+class Resolved:
+    """A file after extends, vars and env, ready for validation."""
+
+    file: str
+    root: Node | None  # the merged tree; None when the file or a base is unusable
+    data: dict[str, Any] = field(default_factory=dict)
+    sources: dict[Path, Source] = field(default_factory=dict)
+    secret_refs: dict[Path, str] = field(default_factory=dict)
+    env_values: dict[str, str] = field(default_factory=dict)  # name -> value, for redaction
+    quiet: set[Path] = field(default_factory=set)  # already reported; say nothing more there
+    unresolved: dict[Path, tuple[Node, tuple[str, ...]]] = field(default_factory=dict)
+    env_paths: dict[Path, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    var_paths: dict[Path, tuple[str, ...]] = field(default_factory=dict)
+    var_nodes: dict[str, Node] = field(default_factory=dict)
+    nulls: list[Path] = field(default_factory=list)  # values written empty (null)
+    var_names: list[str] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def resolve(path: str, name: str, cache: FileCache, environ: Any) -> Resolved:
+    """Resolve one file (as a target or a template) against ``environ``."""
+    info = cache.get(path, name)
+    out = Resolved(info.name, None)
+    out.diagnostics.extend(cache.take_problems(info))
+    chain: list[FileInfo] = []
+    if not _linearize(info, cache, [], chain, out.diagnostics):
+        return out
+    # 3. vars of the whole chain, later files win
+    merged_vars: dict[str, Node] = {}
+    for f in chain:
+        merged_vars.update(f.vars)
+    out.var_names = sorted(merged_vars)
+    out.var_nodes = merged_vars
+    interp = Interpolator(merged_vars, environ, out.diagnostics, out.env_values)
+    trees = [interp.document(f.root) for f in chain if f.root is not None]
+    # 4. merge
+    merger = _Merger(out.diagnostics)
+    root: Node | None = None
+    for tree in trees:
+        root = merger.document(root, tree)
+    assert root is not None
+    if merged_vars:
+        first = next(
+            f.root.value["vars"] for f in reversed(chain) if f.root and "vars" in f.root.value
+        )
+        root.value["vars"] = first.copy(dict(merged_vars))
+    out.root = root
+    # 5. flatten
+    out.data = _Flattener(out).mapping(root, ())
+    return out
+
+
+def _linearize(
+    info: FileInfo,
+    cache: FileCache,
+    stack: list[FileInfo],
+    chain: list[FileInfo],
+    diagnostics: list[Diagnostic],
+) -> bool:
+    """Append ``info``'s chain to ``chain`` (bases first, each file once); False if unusable."""
+    if info.root is None:
+        return False
+    ok = True
+    stack.append(info)
+    for name, real, node in info.bases:
+        base = cache.get(real, name)
+        diagnostics.extend(cache.take_problems(base))
+        if any(s is base for s in stack):
+            ok = False
+            cycle = [s.name for s in stack[[s is base for s in stack].index(True) :]]
+            if frozenset(cycle) in cache.cycles:
+                continue
+            cache.cycles.add(frozenset(cycle))
+            msg = (
+                "a file cannot extend itself"
+                if base is info
+                else "these files extend each other in a cycle: " + " → ".join([*cycle, base.name])
+            )
+            diagnostics.append(node.diagnostic(msg, "extends"))
+            continue
+        if any(c is base for c in chain):
+            continue
+        ok = _linearize(base, cache, stack, chain, diagnostics) and ok
+    stack.pop()
+    chain.append(info)
+    return ok
+
+
+# --- merging ---------------------------------------------------------------------------------
+
+
+class _Merger:
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        self.diagnostics = diagnostics
+
+    def document(self, base: Node | None, child: Node) -> Node:
+        if base is None:
+            base = child.copy({})
+        out = dict(base.value)
+        for key, node in child.value.items():
+            if key in IDENTITY:
+                out[key] = self.collection(key, out.get(key), node)
+            elif key in out:
+                out[key] = deep_merge(out[key], node, REPLACED.get(key, frozenset()))
+            else:
+                out[key] = node
+        return child.copy(out)
+
+    def collection(self, kind: str, base: Node | None, child: Node) -> Node:
+        if not child.is_seq:
+            return child
+        items: list[Node | None] = list(base.value) if base is not None and base.is_seq else []
+        index: dict[str, int] = {}
+        for i, item in enumerate(items):
+            key = self.key(kind, item)  # type: ignore[arg-type]
+            if key is not None:
+                index.setdefault(key, i)
+        mine: dict[str, Node] = {}
+        label = LABEL[kind]
+        ident = IDENTITY[kind]
+        for n, item in enumerate(child.value):
+            path = f"{kind}[{n}]"
+            if item.is_map and REMOVE in item.value:
+                self.remove(kind, item, items, index, path)
+                continue
+            key = self.key(kind, item)
+            if key is None:
+                items.append(item)
+                continue
+            if key in mine:
+                first = mine[key]
+                self.diagnostics.append(
+                    _ident_node(item, ident).diagnostic(
+                        f"duplicate {label} '{key}' (first at line {first.line})"
+                        + identity_note(kind),
+                        f"{path}.{ident}" if item.is_map else path,
+                    )
+                )
+                items.append(quiet(item))  # kept, so later indices match the file
+                continue
+            mine[key] = item
+            at = index.get(key)
+            if at is not None and items[at] is not None:
+                items[at] = deep_merge(items[at], item)  # type: ignore[arg-type]
+            else:
+                index[key] = len(items)
+                items.append(item)
+        return child.copy([i for i in items if i is not None])
+
+    def remove(
+        self, kind: str, item: Node, items: list[Node | None], index: dict[str, int], path: str
+    ) -> None:
+        ident = IDENTITY[kind]
+        flag = item.value[REMOVE]
+        if flag.value is not True:
+            self.diagnostics.append(flag.diagnostic("$remove must be true", f"{path}.$remove"))
+            return
+        extra = [k for k in item.value if k not in (ident, REMOVE)]
+        if extra:
+            self.diagnostics.append(
+                item.value[extra[0]].diagnostic(
+                    f"an item with $remove: true names only its {ident}; remove '{extra[0]}'",
+                    path,
+                    at_key=True,
+                )
+            )
+            return
+        key = self.key(kind, item)
+        if key is None:
+            self.diagnostics.append(
+                item.diagnostic(f"$remove: true needs the {ident} of the item to remove", path)
+            )
+            return
+        at = index.get(key)
+        if at is None or items[at] is None:
+            self.diagnostics.append(
+                _ident_node(item, ident).diagnostic(
+                    f"nothing to remove: no inherited {LABEL[kind]} '{key}' (only items of a file "
+                    "this one extends can be removed)",
+                    f"{path}.{ident}",
+                )
+            )
+            return
+        items[at] = None
+
+    @staticmethod
+    def key(kind: str, item: Node) -> str | None:
+        if item.is_map:
+            n = item.value.get(IDENTITY[kind])
+            raw = n.value if n is not None else None
+        else:
+            raw = item.value if kind == "blocked_callers" else None
+        if not isinstance(raw, str):
+            return None
+        return identity_key(kind, raw)
+
+
+def _ident_node(item: Node, ident: str) -> Node:
+    if item.is_map and ident in item.value:
+        return item.value[ident]
+    return item
+
+
+def deep_merge(base: Node, child: Node, replace: frozenset[str] = frozenset()) -> Node:
+    """Mappings merge key by key (child wins); anything else is replaced by the child."""
+    if not (base.is_map and child.is_map):
+        return child
+    out = dict(base.value)
+    for key, node in child.value.items():
+        if key in out and key not in replace:
+            out[key] = deep_merge(out[key], node)
+        else:
+            out[key] = node
+    return child.copy(out)
+
+
+# --- flattening ------------------------------------------------------------------------------
+
+
+class _Flattener:
+    """Plain data from the merged tree, recording sources, secrets and quiet paths."""
+
+    def __init__(self, out: Resolved) -> None:
+        self.out = out
+        self.sources = out.sources
+
+    def mapping(self, node: Node, path: Path) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        sources = self.sources
+        for key, child in node.value.items():
+            p = (*path, key)
+            src = child.src
+            sources[p] = Source(src.name, child.kline, child.kcol)
+            out[key] = self.value(child, p)
+        return out
+
+    def sequence(self, node: Node, path: Path) -> list[Any]:
+        out: list[Any] = []
+        sources = self.sources
+        for i, child in enumerate(node.value):
+            p = (*path, i)
+            sources[p] = Source(child.src.name, child.kline, child.kcol)
+            out.append(self.value(child, p))
+        return out
+
+    def value(self, node: Node, path: Path) -> Any:
+        if node.unresolved:
+            names = tuple(n for n in node.unresolved if n)
+            if names:
+                self.out.unresolved[path] = (node, names)
+            self.out.quiet.add(path)
+        v = node.value
+        if isinstance(v, dict):
+            return self.mapping(node, path)
+        if isinstance(v, list):
+            return self.sequence(node, path)
+        if v is None:
+            self.out.nulls.append(path)
+        elif isinstance(v, str) or node.from_vars:
+            if node.env:
+                self.out.env_paths[path] = node.env
+            if node.from_vars:
+                self.out.var_paths[path] = node.from_vars
+            if node.secret_ref is not None:
+                self.out.secret_refs[path] = node.secret_ref
+        return v

@@ -1,0 +1,159 @@
+"""The JSON Schema of a config file as written (schemas/workspace.schema.json).
+
+Generated from :class:`wscfg.model.WorkspaceConfig`, then adjusted to describe the file a
+person writes rather than the validated object:
+
+- fields the platform sets (``readOnly``) are removed, so an editor flags them;
+- ``null`` is not offered anywhere (an empty value is an error: absent means unmanaged);
+- ``workspace.slug`` is optional (a template has none);
+- a blocked caller may be a bare string; a collection item may be ``{<identity>, $remove: true}``;
+- a secret must be written as ``${env:NAME}``.
+
+Draft 2020-12, with the models' titles, descriptions and examples, so that yaml-language-server
+gives completion and hover help.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
+SECRET_PATTERN = r"^\$\{env:[A-Za-z_][A-Za-z0-9_]*\}$"
+EXAMPLE = {
+    "version": 1,
+    "workspace": {"slug": "acme-north", "name": "Acme Dental North", "timezone": "America/Chicago"},
+    "members": [{"email": "owner@acme.example", "role": "owner"}],
+}
+
+
+def workspace_schema() -> dict[str, Any]:
+    """The Draft 2020-12 schema of a wscfg config file."""
+    from ..model import WorkspaceConfig
+    from ..model.base import read_only_fields
+    from ..model.kinds import COLLECTIONS, KINDS
+
+    schema = WorkspaceConfig.model_json_schema(mode="validation")
+    defs: dict[str, Any] = schema["$defs"]
+
+    # read-only fields: out of every model that has them
+    for model in _models(WorkspaceConfig):
+        ro = read_only_fields(model)
+        d = defs.get(model.__name__)
+        if not ro or d is None:
+            continue
+        for name in ro:
+            d.get("properties", {}).pop(name, None)
+        if "required" in d:
+            d["required"] = [r for r in d["required"] if r not in ro]
+
+    _drop_nulls(schema)
+
+    ws = defs["Workspace"]
+    ws["required"] = [r for r in ws.get("required", []) if r != "slug"]
+    if not ws["required"]:
+        del ws["required"]
+    ws["properties"]["slug"]["description"] += (
+        " Required in a target; a template (used through extends) has none."
+    )
+
+    hook = defs["Webhook"]["properties"]["secret"]
+    hook["pattern"] = SECRET_PATTERN
+
+    props = schema["properties"]
+    blocked = props["blocked_callers"]["items"]
+    number = copy.deepcopy(defs["BlockedCaller"]["properties"]["number"])
+    number.pop("title", None)
+    props["blocked_callers"]["items"] = {"anyOf": [number, blocked]}
+
+    kinds = {k.name: k for k in KINDS}
+    for kind in COLLECTIONS:
+        assert kind.identity is not None
+        items = props[kind.name]["items"]
+        ident = {"type": "string", "description": f"The {kind.label} to remove."}
+        removal = {
+            "type": "object",
+            "title": f"Remove an inherited {kind.label}",
+            "description": (
+                f"In a file that extends another: drop the inherited {kind.label} with this "
+                f"{kind.identity}."
+            ),
+            "properties": {
+                kind.identity: ident,
+                "$remove": {"const": True, "description": "Remove the inherited item."},
+            },
+            "required": [kind.identity, "$remove"],
+            "additionalProperties": False,
+        }
+        branches = items.get("anyOf", [items])
+        props[kind.name]["items"] = {"anyOf": [*branches, removal]}
+        if kind.name in kinds and not props[kind.name].get("description"):
+            props[kind.name]["description"] = f"The workspace's {kind.label}s."
+
+    out: dict[str, Any] = {
+        "$schema": DRAFT,
+        "$id": "workspace.schema.json",
+        "title": "wscfg workspace configuration",
+        "description": (
+            "One workspace's settings (a target, with workspace.slug) or a template for them. "
+            "An absent top-level key is not managed; a present collection is exact unless "
+            "manage: says additive. Text may use ${var.name} and ${env:NAME}."
+        ),
+        "examples": [EXAMPLE],
+    }
+    for key, value in schema.items():
+        if key not in ("title", "description"):
+            out[key] = value
+    return out
+
+
+def _models(root: Any) -> list[Any]:
+    """Every model class reachable from ``root``'s fields."""
+    from typing import get_args
+
+    from pydantic import BaseModel
+
+    seen: list[Any] = []
+    todo = [root]
+    while todo:
+        m = todo.pop()
+        if m in seen:
+            continue
+        seen.append(m)
+        for f in m.model_fields.values():
+            stack = [f.annotation]
+            while stack:
+                tp = stack.pop()
+                if isinstance(tp, type) and issubclass(tp, BaseModel):
+                    todo.append(tp)
+                stack.extend(get_args(tp))
+    return seen
+
+
+def _drop_nulls(node: Any) -> None:
+    """Remove ``{"type": "null"}`` branches and ``"default": null`` everywhere."""
+    if isinstance(node, list):
+        for x in node:
+            _drop_nulls(x)
+        return
+    if not isinstance(node, dict):
+        return
+    for value in list(node.values()):
+        _drop_nulls(value)
+    if node.get("default", 0) is None:
+        del node["default"]
+    branches = node.get("anyOf")
+    if isinstance(branches, list):
+        kept = [b for b in branches if b != {"type": "null"}]
+        if len(kept) == 1:
+            del node["anyOf"]
+            for k, v in kept[0].items():
+                node.setdefault(k, v)
+        elif len(kept) != len(branches):
+            node["anyOf"] = kept
+
+
+def dump_json(document: dict[str, Any]) -> str:
+    """How schemas/*.json are written: 2-space indent, UTF-8, trailing newline."""
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,557 @@
+"""Load, resolve and validate config files: the public entry points of :mod:`wscfg.config`.
+
+- :func:`load_targets` gives the engine one :class:`Desired` per target workspace, or raises
+  :class:`ConfigError` carrying every problem of every file.
+- :func:`check_paths` is ``wscfg validate``: it never raises for bad input and returns a
+  :class:`Report`.
+
+Validation of one resolved document, in order: values already reported while resolving
+(missing env, bad references) are kept quiet; empty values and platform-set (read-only) fields
+are refused; the pydantic models check keys, types and values; a target (a file whose resolved
+``workspace.slug`` is set) is then checked for references (roles, call tags, variables), the
+owner rule and duplicate identities after normalization. A template (no slug) skips the
+target-only checks: each target extending it gets them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import glob
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import ConfigError, Diagnostic
+from .desired import Desired, Path
+from .diagnostics import combine_type_errors, did_you_mean, format_path, has, translate
+from .load import Node
+from .resolve import IDENTITY, LABEL, FileCache, Resolved, identity_note, resolve
+
+YAML_SUFFIXES = (".yaml", ".yml")
+_GLOB_CHARS = frozenset("*?[")
+
+
+@dataclass
+class Report:
+    """What ``wscfg validate`` found."""
+
+    files: list[str] = field(default_factory=list)
+    targets: list[Desired] = field(default_factory=list)
+    templates: list[str] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.diagnostics
+
+    def summary(self) -> str:
+        n = len(self.files)
+        files = f"{n} file{'s' if n != 1 else ''}"
+        if self.ok:
+            t, p = len(self.targets), len(self.templates)
+            return (
+                f"{files} valid: {t} target{'s' if t != 1 else ''}, "
+                f"{p} template{'s' if p != 1 else ''}"
+            )
+        d = len(self.diagnostics)
+        bad = len({x.file for x in self.diagnostics})
+        return (
+            f"{d} problem{'s' if d != 1 else ''} in {bad} file{'s' if bad != 1 else ''} "
+            f"({files} checked)"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "valid": self.ok,
+            "summary": self.summary(),
+            "files": list(self.files),
+            "targets": [{"file": t.file, "workspace": t.slug} for t in self.targets],
+            "templates": list(self.templates),
+            "diagnostics": [d.to_dict() for d in self.diagnostics],
+        }
+
+
+def load_targets(
+    paths: Sequence[str], *, environ: Mapping[str, str] | None = None
+) -> list[Desired]:
+    """One :class:`Desired` per target in ``paths`` (files, directories, globs), in order.
+
+    Templates are validated but not returned. Raises :class:`ConfigError` with the problems of
+    all files when anything is wrong.
+    """
+    report = check_paths(paths, environ=environ)
+    if report.diagnostics:
+        raise ConfigError(report.diagnostics)
+    return report.targets
+
+
+def check_paths(paths: Sequence[str], *, environ: Mapping[str, str] | None = None) -> Report:
+    """Validate every file under ``paths``; never raises for bad input."""
+    env: Mapping[str, str] = os.environ if environ is None else environ
+    report = Report()
+    with _gc_paused():
+        files, problems = expand_paths(paths)
+        report.diagnostics.extend(problems)
+        cache = FileCache()
+        slugs: dict[str, tuple[str, Desired]] = {}
+        for name in files:
+            report.files.append(name)
+            resolved = resolve(name, name, cache, env)
+            desired, is_template, diags = validate_resolved(resolved)
+            report.diagnostics.extend(diags)
+            if is_template:
+                report.templates.append(name)
+            if desired is None:
+                continue
+            other = slugs.get(desired.slug)
+            if other is not None:
+                src = desired.sources.get(("workspace", "slug"))
+                report.diagnostics.append(
+                    _at(
+                        resolved,
+                        ("workspace", "slug"),
+                        f"workspace '{desired.slug}' is already the target of {other[0]}; "
+                        "each workspace must be configured by one file",
+                    )
+                    if src
+                    else Diagnostic(name, 0, 0, "workspace.slug", "duplicate target")
+                )
+                continue
+            slugs[desired.slug] = (name, desired)
+            report.targets.append(desired)
+    report.diagnostics = _dedup(report.diagnostics)
+    return report
+
+
+_PLACEHOLDER = "\x00wscfg-unset-env"
+
+
+class _LenientEnv(dict[str, str]):
+    """The environment, where an unset variable reads as a placeholder instead of an error."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return super().get(key, _PLACEHOLDER)
+
+
+def load_template_document(
+    path: str, *, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The resolved document of a template (or any config file), normalized like live state.
+
+    For ``wscfg export --extends``: what the template says, as plain JSON data (emails
+    lower-cased, numbers in E.164, …) comparable with live items. Values that depend on a
+    variable the template leaves to its targets, or on an unset environment variable, are left
+    out, and so are write-only fields. Raises :class:`ConfigError` if the file is invalid.
+    """
+    from ..model.kinds import KINDS
+
+    env = _LenientEnv(os.environ if environ is None else environ)
+    with _gc_paused():
+        r = resolve(path, path, FileCache(), env)
+        for p, pairs in r.env_paths.items():
+            if any(value == _PLACEHOLDER for _, value in pairs):
+                r.quiet.add(p)
+        _, _, diags = validate_resolved(r)
+        if diags:
+            raise ConfigError(_dedup(diags))
+        data = _prune(r.data, (), r.quiet)
+        out: dict[str, Any] = {"version": 1}
+        for kind in KINDS:
+            value = data.get(kind.name)
+            if value is None:
+                continue
+            skip = kind.write_only | kind.read_only
+            if kind.singleton:
+                out[kind.name] = _normal(kind.model, value, skip, slug=kind.name == "workspace")
+            elif isinstance(value, list):
+                known = [i for i in value if not isinstance(i, dict) or kind.identity in i]
+                out[kind.name] = [_normal(kind.model, item, skip) for item in known]
+    return out
+
+
+def _prune(value: Any, path: Path, drop: set[Path]) -> Any:
+    if isinstance(value, dict):
+        return {k: _prune(v, (*path, k), drop) for k, v in value.items() if (*path, k) not in drop}
+    if isinstance(value, list):
+        return [_prune(v, (*path, i), drop) for i, v in enumerate(value) if (*path, i) not in drop]
+    return value
+
+
+def _normal(model: Any, value: Any, skip: frozenset[str], *, slug: bool = False) -> Any:
+    """One item as the model normalizes it (only the fields it sets); as written if it
+    cannot be validated on its own (e.g. a template's workspace without its slug)."""
+    from pydantic import ValidationError
+
+    body = dict(value) if isinstance(value, dict) else value
+    if isinstance(body, dict):
+        for k in skip:
+            body.pop(k, None)
+        if slug and "slug" not in body:
+            body["slug"] = "template"
+    try:
+        dumped = model.model_validate(body).model_dump(mode="json", exclude_unset=True)
+    except ValidationError:
+        return value
+    if slug and not (isinstance(value, dict) and "slug" in value):
+        dumped.pop("slug", None)
+    return {k: v for k, v in dumped.items() if k not in skip}
+
+
+def expand_paths(paths: Sequence[str]) -> tuple[list[str], list[Diagnostic]]:
+    """Files named by ``paths``: files as given, directories recursively (``*.yaml``/``*.yml``,
+    hidden entries skipped, sorted), globs expanded (sorted). Each file once."""
+    out: list[str] = []
+    problems: list[Diagnostic] = []
+    seen: set[str] = set()
+
+    def add(name: str) -> None:
+        real = os.path.realpath(name)
+        if real not in seen:
+            seen.add(real)
+            out.append(name)
+
+    for p in paths:
+        if os.path.isdir(p):
+            found = _walk(p)
+            if not found:
+                problems.append(Diagnostic(p, 0, 0, "", "no .yaml or .yml files in this directory"))
+            for f in found:
+                add(f)
+        elif os.path.exists(p):
+            add(p)
+        elif _GLOB_CHARS & set(p):
+            matches = sorted(glob.glob(p, recursive=True))
+            if not matches:
+                problems.append(Diagnostic(p, 0, 0, "", "no files match this pattern"))
+            for m in matches:
+                if os.path.isdir(m):
+                    for f in _walk(m):
+                        add(f)
+                else:
+                    add(m)
+        else:
+            problems.append(Diagnostic(p, 0, 0, "", "no such file or directory"))
+    return out, problems
+
+
+def _walk(top: str) -> list[str]:
+    found: list[str] = []
+    for here, dirs, names in os.walk(top):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for n in sorted(names):
+            if n.endswith(YAML_SUFFIXES) and not n.startswith("."):
+                found.append(os.path.normpath(os.path.join(here, n)))
+    return sorted(found, key=lambda f: os.path.relpath(f, top).split(os.sep))
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Loading allocates many small objects and no cycles; the cyclic GC only slows it down."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _dedup(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    seen: set[tuple[str, int, int, str]] = set()
+    out: list[Diagnostic] = []
+    for d in diagnostics:
+        key = (d.file, d.line, d.column, d.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    out.sort(key=lambda d: (d.file, d.line, d.column))
+    return out
+
+
+# --- one resolved document -----------------------------------------------------------------
+
+
+def node_at(root: Node, path: Path) -> tuple[Node, bool]:
+    """The node at ``path`` (or its deepest existing ancestor, and False)."""
+    node = root
+    for elem in path:
+        v = node.value
+        if has(v, elem):
+            node = v[elem]
+        else:
+            return node, False
+    return node, True
+
+
+def _at(r: Resolved, path: Path, message: str, *, at_key: bool = False) -> Diagnostic:
+    assert r.root is not None
+    node, found = node_at(r.root, path)
+    names = r.var_paths.get(path, ()) if found and not at_key else ()
+    for name in dict.fromkeys(names):
+        var = r.var_nodes.get(name)
+        if var is not None:
+            message += f" (${{var.{name}}} is set at {var.src.name}:{var.kline})"
+    d = node.diagnostic(message, format_path(path), at_key=at_key and found)
+    return _redact(d, _env_near(r, path))
+
+
+GLOBAL_REDACT_MIN = 8  # values at least this long are redacted from every message
+
+
+def _env_near(r: Resolved, path: Path) -> dict[str, str]:
+    """Environment values a message about ``path`` could quote: those used at, above or below
+    it, plus every long one (a safety net)."""
+    out = {name: value for name, value in r.env_values.items() if len(value) >= GLOBAL_REDACT_MIN}
+    n = len(path)
+    for p, pairs in r.env_paths.items():
+        if p[:n] == path or path[: len(p)] == p:
+            out.update(pairs)
+    return out
+
+
+def _redact(d: Diagnostic, env_values: Mapping[str, str]) -> Diagnostic:
+    """Replace environment values in a message by their ${env:NAME} references."""
+    msg = d.message
+    for name, value in sorted(env_values.items(), key=lambda kv: -len(kv[1])):
+        if value and value in msg:
+            msg = msg.replace(value, "${env:" + name + "}")
+    if msg == d.message:
+        return d
+    return Diagnostic(d.file, d.line, d.column, d.path, msg, d.source_line)
+
+
+def validate_resolved(r: Resolved) -> tuple[Desired | None, bool, list[Diagnostic]]:
+    """(the Desired of a valid target, whether the file is a template, problems)."""
+    long_env = _env_near(r, ("",))
+    diags = [_redact(d, long_env) for d in r.diagnostics]
+    if r.root is None:
+        return None, False, diags
+    data = r.data
+    ws = data.get("workspace")
+    slug = ws.get("slug") if isinstance(ws, dict) else None
+    is_target = slug is not None and ("workspace", "slug") not in r.quiet
+    quiet = set(r.quiet)
+
+    def report(path: Path, message: str, *, at_key: bool = False) -> None:
+        diags.append(_at(r, path, message, at_key=at_key))
+        quiet.add(path)
+
+    for path in r.nulls:
+        report(path, _null_message(path))
+    _check_read_only(data, report)
+    if is_target:
+        for path, (node, names) in r.unresolved.items():
+            for name in names:
+                d = node.diagnostic(_undefined_var(r, node, name), format_path(path))
+                diags.append(_redact(d, _env_near(r, path)))
+
+    config = _model(r, data, quiet, is_target, diags)
+    if is_target:
+        _check_references(data, report)
+        if config is not None:
+            _check_duplicates(config, r, report, quiet)
+    if not is_target or diags or config is None:
+        return None, not is_target, diags
+    return Desired(r.file, config, r.sources, r.secret_refs), False, diags
+
+
+def _null_message(path: Path) -> str:
+    if len(path) == 1 and path[0] in IDENTITY:
+        kind = path[0]
+        return (
+            f"has no value: write `{kind}: []` to manage an empty list (every live "
+            f"{LABEL[kind]} would be deleted), or remove the key to leave {kind} unmanaged"
+        )
+    if path and isinstance(path[-1], int):
+        return "empty list item"
+    return "has no value; give one, or remove the key to leave it unmanaged"
+
+
+def _undefined_var(r: Resolved, node: Node, name: str) -> str:
+    msg = f"variable '{name}' is not defined"
+    close = did_you_mean(name, r.var_names)
+    if node.src.name != r.file:
+        msg += f"; {r.file} extends this file and must define it under `vars:`"
+    elif close:
+        msg += f"; did you mean '{close}'?"
+    else:
+        msg += "; define it under `vars:`"
+    return msg
+
+
+def _model(
+    r: Resolved, data: dict[str, Any], quiet: set[Path], is_target: bool, diags: list[Diagnostic]
+) -> Any:
+    from pydantic import ValidationError
+
+    from ..model import WorkspaceConfig
+
+    try:
+        return WorkspaceConfig.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+    grouped: dict[Path, list[tuple[str, bool, bool]]] = {}
+    for err in errors:
+        t = translate(err, data, WorkspaceConfig)
+        if t is None:
+            continue
+        path, message, at_key, is_type = t
+        if any(path[:i] in quiet for i in range(len(path) + 1)):
+            continue
+        if not is_target and path == ("workspace",) and message == "missing required key 'slug'":
+            continue
+        if path == ("version",) or message == "missing required key 'version'":
+            continue  # checked in every file of the chain while resolving
+        grouped.setdefault(path, []).append((message, at_key, is_type))
+    for path, entries in grouped.items():
+        types_ = [m for m, _, is_type in entries if is_type]
+        if len(types_) > 1:
+            entries = [(combine_type_errors(types_), False, True)] + [
+                e for e in entries if not e[2]
+            ]
+        seen: set[str] = set()
+        for message, at_key, _ in entries:
+            if message not in seen:
+                seen.add(message)
+                diags.append(_at(r, path, message, at_key=at_key))
+    return None
+
+
+def _check_read_only(data: dict[str, Any], report: Any) -> None:
+    from ..model.kinds import KINDS
+
+    for kind in KINDS:
+        ro = kind.read_only
+        value = data.get(kind.name)
+        if not ro or value is None:
+            continue
+        items = enumerate(value) if isinstance(value, list) else [(None, value)]
+        for i, item in items:
+            if not isinstance(item, dict):
+                continue
+            base: Path = (kind.name,) if i is None else (kind.name, i)
+            for key in item:
+                if key in ro:
+                    report(
+                        (*base, key),
+                        f"{key} is set by the platform and cannot be configured",
+                        at_key=True,
+                    )
+
+
+def _names(data: dict[str, Any], kind: str) -> list[str] | None:
+    items = data.get(kind)
+    if not isinstance(items, list):
+        return None
+    ident = IDENTITY[kind]
+    return [
+        i[ident].strip() for i in items if isinstance(i, dict) and isinstance(i.get(ident), str)
+    ]
+
+
+def _check_references(data: dict[str, Any], report: Any) -> None:
+    from ..model.access import BUILTIN_ROLES
+
+    roles = _names(data, "roles")
+    valid_roles = [*BUILTIN_ROLES, *(roles or [])]
+    members = data.get("members")
+    if isinstance(members, list):
+        for i, m in enumerate(members):
+            role = m.get("role") if isinstance(m, dict) else None
+            if isinstance(role, str) and role.strip() not in valid_roles:
+                msg = f"'{role}' is not a role"
+                close = did_you_mean(role, valid_roles)
+                if close:
+                    msg += f"; did you mean '{close}'?"
+                elif roles is None:
+                    msg += (
+                        "; use a built-in role (owner, admin, member, client) or declare it "
+                        "under `roles:` in this config"
+                    )
+                else:
+                    msg += f"; valid: {', '.join(valid_roles)}"
+                report(("members", i, "role"), msg)
+        _check_owner(data, members, report)
+
+    tags = _names(data, "call_tags")
+    rules = data.get("call_rules")
+    if isinstance(rules, dict) and "rule" in rules:
+        for path, tag in _rule_tags(rules["rule"], ("call_rules", "rule")):
+            _check_tag(path, tag, tags, report)
+    hooks = data.get("webhooks")
+    if isinstance(hooks, list):
+        for i, h in enumerate(hooks):
+            f = h.get("filters") if isinstance(h, dict) else None
+            names = f.get("tags") if isinstance(f, dict) else None
+            if isinstance(names, list):
+                for j, tag in enumerate(names):
+                    if isinstance(tag, str):
+                        _check_tag(("webhooks", i, "filters", "tags", j), tag, tags, report)
+
+
+def _check_owner(data: dict[str, Any], members: list[Any], report: Any) -> None:
+    manage = data.get("manage")
+    ignore = data.get("ignore")
+    if isinstance(manage, dict) and manage.get("members") == "additive":
+        return
+    if isinstance(ignore, dict) and ignore.get("members"):
+        return
+    if any(isinstance(m, dict) and m.get("role") == "owner" for m in members):
+        return
+    report(
+        ("members",),
+        "no member has the owner role; a workspace must keep at least one owner. Add one, or "
+        "use `manage: {members: additive}` to leave undeclared live members alone",
+        at_key=True,
+    )
+
+
+def _rule_tags(node: Any, path: Path) -> Iterator[tuple[Path, str]]:
+    if not isinstance(node, dict):
+        return
+    for key in ("all", "any"):
+        children = node.get(key)
+        if isinstance(children, list):
+            for i, child in enumerate(children):
+                yield from _rule_tags(child, (*path, key, i))
+    for key in ("tag", "not_tag"):
+        value = node.get(key)
+        if isinstance(value, str):
+            yield (*path, key), value
+
+
+def _check_tag(path: Path, tag: str, tags: list[str] | None, report: Any) -> None:
+    if tags is not None and tag.strip() in tags:
+        return
+    msg = f"'{tag}' is not a declared call tag"
+    close = did_you_mean(tag, tags or [])
+    if close:
+        msg += f"; did you mean '{close}'?"
+    elif tags:
+        msg += f" (declared: {', '.join(tags)})"
+    if tags is None:
+        msg += "; declare it under `call_tags:` in this config"
+    report(path, msg)
+
+
+def _check_duplicates(config: Any, r: Resolved, report: Any, quiet: set[Path]) -> None:
+    """Identities that differ as written but are equal once normalized (e.g. E.164)."""
+    for kind, ident in IDENTITY.items():
+        items = getattr(config, kind, None)
+        if not items:
+            continue
+        first: dict[str, int] = {}
+        for i, item in enumerate(items):
+            key = str(getattr(item, ident))
+            if (kind, i) in quiet:
+                continue
+            if key in first:
+                j = first[key]
+                src = r.sources.get((kind, j))
+                where = f" (same as {kind}[{j}]" + (f" at {src.file}:{src.line})" if src else ")")
+                path: Path = (kind, i, ident) if (kind, i, ident) in r.sources else (kind, i)
+                report(path, f"duplicate {LABEL[kind]} '{key}'{where}{identity_note(kind)}")
+            else:
+                first[key] = i

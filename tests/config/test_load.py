@@ -1,0 +1,285 @@
+"""The YAML loader: positions, YAML 1.2 scalars, duplicates, anchors, limits, encodings."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from wscfg.config import load
+from wscfg.config.load import SourceFile, parse_bytes, parse_text, read_file
+
+
+def parse(text: str) -> load.LoadedFile:
+    return parse_text(text, SourceFile("f.yaml", "/f.yaml"))
+
+
+def plain(text: str) -> object:
+    lf = parse(text)
+    assert lf.diagnostics == [], [d.headline() for d in lf.diagnostics]
+    assert lf.root is not None
+    return lf.root.to_plain()
+
+
+def headlines(text: str) -> list[str]:
+    return [d.headline() for d in parse(text).diagnostics]
+
+
+def test_positions_of_keys_and_values() -> None:
+    root = parse("a: 1\nb:\n  - x\n  - {c: d}\n").root
+    assert root is not None
+    a = root.value["a"]
+    assert (a.line, a.col, a.kline, a.kcol) == (1, 4, 1, 1)
+    b = root.value["b"]
+    assert (b.kline, b.kcol) == (2, 1)
+    item = b.value[1]
+    assert (item.line, item.col) == (4, 5)
+    c = item.value["c"]
+    assert (c.kline, c.kcol, c.line, c.col) == (4, 6, 4, 9)
+
+
+def test_yaml_1_2_core_scalars() -> None:
+    assert plain(
+        "a: [yes, no, on, off, y, n, true, False, ~, null, '', 1, -2, +3, 0o17, 0x1F, 1_000, "
+        "1.5, .5, 1e3, 012, 2024-01-01, '1', +15550100199]\n"
+    ) == {
+        "a": [
+            "yes",
+            "no",
+            "on",
+            "off",
+            "y",
+            "n",
+            True,
+            False,
+            None,
+            None,
+            "",
+            1,
+            -2,
+            3,
+            15,
+            31,
+            "1_000",
+            1.5,
+            0.5,
+            1000.0,
+            12,
+            "2024-01-01",
+            "1",
+            15550100199,
+        ]
+    }
+
+
+def test_explicit_tags() -> None:
+    assert plain("a: !!str 5\nb: !!int '7'\nc: !!float 2\nd: !!bool true\ne: !!null ''\n") == {
+        "a": "5",
+        "b": 7,
+        "c": 2.0,
+        "d": True,
+        "e": None,
+    }
+    assert headlines("a: !!int x\n") == ["f.yaml:1:4: 'x' is not a valid !!int value"]
+    assert headlines("a: !env HOME\n") == [
+        "f.yaml:1:4: unsupported YAML tag !env; wscfg reads plain YAML (use ${env:NAME} for "
+        "environment values)"
+    ]
+    assert headlines("a: !!set {x}\n") == [
+        "f.yaml:1:4: unsupported YAML tag !!set; wscfg reads plain YAML"
+    ]
+
+
+def test_numbers_that_cannot_be_numbers() -> None:
+    assert headlines("a: .inf\n") == ["f.yaml:1:4: .inf is not allowed: numbers must be finite"]
+    assert headlines("a: 1e999\n") == [
+        "f.yaml:1:4: the number 1e999 is too large; quote it if it is text"
+    ]
+    assert len(headlines("a: " + "9" * 5000 + "\n")) == 1
+
+
+def test_duplicate_keys_are_all_reported() -> None:
+    assert headlines("a: 1\nb: 2\na: 3\nc: {x: 1, x: 2}\n") == [
+        "f.yaml:3:1: duplicate key 'a' (first defined at line 1); a key may appear only once in "
+        "a mapping",
+        "f.yaml:4:11: duplicate key 'x' (first defined at line 4); a key may appear only once in "
+        "a mapping",
+    ]
+
+
+def test_keys_must_be_text() -> None:
+    assert headlines("1: a\ntrue: b\n~: c\n[x]: d\n") == [
+        "f.yaml:1:1: a mapping key must be text, not a number; put quotes around it",
+        "f.yaml:2:1: a mapping key must be text, not true/false; put quotes around it",
+        "f.yaml:3:1: a mapping key must not be empty",
+        "f.yaml:4:1: a mapping key must be text, not a list or mapping",
+    ]
+    assert plain("'1': a\non: b\n") == {"1": "a", "on": "b"}
+
+
+def test_anchors_aliases_and_merge_keys() -> None:
+    doc = plain(
+        "base: &b {role: admin, notifications: {system: {email: false}}}\n"
+        "m1: {<<: *b, email: a@x.example}\n"
+        "m2:\n  <<: [*b, {role: owner, extra: 1}]\n  role: member\n"
+        "m3: *b\n"
+        "'<<': literal\n"
+    )
+    assert isinstance(doc, dict)
+    assert doc["m1"] == {
+        "email": "a@x.example",
+        "role": "admin",
+        "notifications": {"system": {"email": False}},
+    }
+    assert doc["m2"] == {
+        "role": "member",
+        "notifications": {"system": {"email": False}},
+        "extra": 1,
+    }
+    assert doc["m3"] == doc["base"]
+    assert doc["<<"] == "literal"
+
+
+def test_alias_node_is_located_at_the_alias() -> None:
+    root = parse("a: &x [1]\nlist:\n  - *x\n").root
+    assert root is not None
+    item = root.value["list"].value[0]
+    assert (item.kline, item.kcol) == (3, 5)
+    assert (item.line, item.col) == (1, 4)  # the value itself was written at the anchor
+
+
+def test_merge_key_needs_a_mapping() -> None:
+    assert headlines("a: {<<: 5}\n") == [
+        "f.yaml:1:9: the value of a '<<' merge key must be a mapping or a list of mappings"
+    ]
+
+
+def test_alias_bomb_is_refused_quickly() -> None:
+    levels = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 12):
+        prev, cur = chr(ord("a") + i - 1), chr(ord("a") + i)
+        levels.append(f"{cur}: &{cur} [" + ", ".join([f"*{prev}"] * 10) + "]")
+    start = time.perf_counter()
+    msgs = headlines("\n".join(levels) + "\n")
+    assert time.perf_counter() - start < 2
+    assert msgs == [
+        "f.yaml:5:36: YAML aliases here expand to more than 100,000 nodes; refusing the document "
+        "(an alias bomb?)"
+    ]
+
+
+def test_many_small_aliases_are_fine() -> None:
+    text = "d: &d {role: admin}\nm:\n" + "".join(
+        f"  - {{<<: *d, email: u{i}@x.example}}\n" for i in range(2000)
+    )
+    doc = plain(text)
+    assert isinstance(doc, dict) and len(doc["m"]) == 2000
+
+
+def test_recursive_and_undefined_aliases() -> None:
+    assert headlines("a: &x [1, *x]\n") == [
+        "f.yaml:1:11: alias *x refers to a node that contains it (a recursive alias)"
+    ]
+    assert headlines("a: *nope\n") == [
+        "f.yaml:1:4: alias *nope refers to an anchor &nope not defined above"
+    ]
+
+
+def test_nesting_depth_is_capped_without_crashing() -> None:
+    deep = "a: " + "[" * 100_000 + "]" * 100_000 + "\n"
+    start = time.perf_counter()
+    assert headlines(deep) == [
+        f"f.yaml:1:{3 + load.MAX_DEPTH}: nesting is deeper than 64 levels; refusing this document"
+    ]
+    assert time.perf_counter() - start < 2
+
+
+def test_tabs() -> None:
+    assert headlines("a:\n\tb: 1\n") == [
+        "f.yaml:2:1: tab character: YAML indentation must use spaces, not tabs"
+    ]
+    assert headlines("a:\n  b: 1\n\tc: 2\n") == [
+        "f.yaml:3:1: tab character: YAML indentation must use spaces, not tabs"
+    ]
+    assert plain('a: "x\\ty"\nb: x\ty\n') == {"a": "x\ty", "b": "x\ty"}
+
+
+def test_syntax_errors_in_plain_words() -> None:
+    assert headlines("a: [1, 2\nb: 3\n") == [
+        "f.yaml:2:2: unclosed '[': expected ',' or ']' ('[' opened at line 1, column 4)"
+    ]
+    assert headlines('a: "abc\nb: 1\n') == [
+        "f.yaml:3:1: the file ends inside a quoted string; close the quote (the quote opened at "
+        "line 1, column 4)"
+    ]
+    assert headlines("- a\nb: 1\n") == [
+        "f.yaml:2:1: expected a list item ('- …') aligned with the items above (the enclosing "
+        "block starts at line 1)"
+    ]
+
+
+def test_one_document_only() -> None:
+    assert headlines("a: 1\n---\nb: 2\n") == [
+        "f.yaml:2:1: a second YAML document ('---') starts here; a config file holds exactly one "
+        "document"
+    ]
+    assert plain("---\na: 1\n...\n") == {"a": 1}
+
+
+def test_empty_inputs_have_no_root() -> None:
+    for text in ("", "\n\n", "# c\n", "---\n", "~\n"):
+        lf = parse(text)
+        assert lf.root is None or lf.root.value is None
+        assert lf.diagnostics == []
+
+
+def test_bom_is_accepted_and_utf16_is_not() -> None:
+    src = SourceFile("f.yaml", "/f.yaml")
+    lf = parse_bytes("\ufeffa: é\n".encode(), src)
+    assert lf.root is not None and lf.root.to_plain() == {"a": "é"}
+    lf = parse_bytes("a: 1\n".encode("utf-16"), SourceFile("g.yaml", "/g.yaml"))
+    assert [d.headline() for d in lf.diagnostics] == [
+        "g.yaml:1:1: the file is not valid UTF-8 text (it looks like UTF-16): byte 0xff cannot "
+        "be decoded; save the file as UTF-8"
+    ]
+
+
+def test_columns_count_characters() -> None:
+    assert headlines("é: 1\nnaïve: [1,\n") != []
+    root = parse("ééé: x\n").root
+    assert root is not None and root.value["ééé"].col == 6
+
+
+def test_control_characters_are_refused_and_not_echoed() -> None:
+    lf = parse("a: b\x1bc\n")
+    (d,) = lf.diagnostics
+    assert d.headline() == (
+        "f.yaml:1:5: control character U+001B is not allowed in YAML; remove it (or write it as "
+        "an escape inside double quotes)"
+    )
+    assert "\x1b" not in d.source_line
+
+
+def test_file_size_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_text("a: " + "x" * 100 + "\n")
+    monkeypatch.setattr(load, "MAX_FILE_BYTES", 50)
+    lf = read_file(str(path), "big.yaml")
+    assert [d.headline() for d in lf.diagnostics] == [
+        "big.yaml: the file is larger than 0 MB (104 bytes); refusing to read it"
+    ]
+
+
+def test_unreadable_paths(tmp_path: Path) -> None:
+    assert [d.headline() for d in read_file(str(tmp_path), "dir").diagnostics] == [
+        "dir: is a directory, not a file"
+    ]
+    assert [d.headline() for d in read_file(str(tmp_path / "x"), "x").diagnostics] == [
+        "x: no such file"
+    ]
+
+
+def test_long_source_lines_are_cut_for_display() -> None:
+    (d,) = parse("a: " + "[" * 70 + "x" * 1000).diagnostics
+    assert len(d.source_line) < 300 and d.source_line.endswith(" …")
