@@ -169,7 +169,7 @@ def apply_10k(runs: int) -> dict:
 
     walls, requests = [], []
     with running_server() as server:
-        for r in range(runs):
+        for _ in range(runs):
             ws = server.new_workspace("apply")
             doc = {
                 "version": 1,
@@ -211,12 +211,12 @@ def main() -> None:
         root = Path(tmp)
         small = scenario(root, args.callers // 10, args.members // 10, args.runs)
         large = scenario(root, args.callers, args.members, args.runs)
-        for s, l in zip(small, large, strict=True):
-            ratio = l["median_s"] / s["median_s"]
+        for s, big in zip(small, large, strict=True):
+            ratio = big["median_s"] / s["median_s"]
             print(
                 json.dumps(
                     {
-                        "case": f"scaling x10 ({l['case'].split(',')[1].strip()})",
+                        "case": f"scaling x10 ({big['case'].split(',')[1].strip()})",
                         "time_ratio": round(ratio, 2),
                     }
                 )
