@@ -23,6 +23,7 @@ class Resource(BaseModel):
         str_strip_whitespace=True,
         validate_default=False,
         populate_by_name=True,
+        defer_build=True,
     )
 
 
