@@ -121,7 +121,7 @@ def clone(
             check_secrets(p, lookups[p.slug])
         _confirm(auto_approve, _question(plans))
         reports, apply_failures = asyncio.run(_apply(server, plans, lookups, parallel))
-        _finish(reports, apply_failures)
+        _finish(reports, apply_failures, [p.slug for p in plans])
 
 
 # --- helpers ---------------------------------------------------------------------------------

@@ -164,8 +164,7 @@ def apply(
                 create_missing=create_missing,
                 auto_approve=auto_approve,
             )
-            _fail_on(failures)
-            secrets = None
+            secrets = None  # a target that cannot be read is reported; the others go on
         from ..engine.apply import check_secrets
         from ..errors import UnsafePlanError
         from ..fleet import fleet_unsafe
@@ -173,17 +172,18 @@ def apply(
         reasons = [r for p in plans for r in _prefixed(p, allow_mass_changes)]
         if not allow_mass_changes:
             reasons += fleet_unsafe(plans, fleet_delete_share)
-        _render(plans, [], "text", server_name)
+        _render(plans, failures, "text", server_name)
         if reasons:
             raise UnsafePlanError(reasons)
         if all(p.empty for p in plans):
+            _finish([], failures, [p.slug for p in plans])
             return
         lookups = {p.slug: (secrets or _desired_secrets)(p) for p in plans}
         for p in plans:
             check_secrets(p, lookups[p.slug])
         _confirm(auto_approve, _question(plans))
         reports, apply_failures = _run(_apply(server, plans, lookups, parallel))
-        _finish(reports, apply_failures)
+        _finish(reports, failures + apply_failures, [p.slug for p in plans])
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -426,15 +426,19 @@ def _confirm(auto_approve: bool, question: str) -> None:
         sys.exit(0)
 
 
-def _finish(reports: list[Any], failures: list[Any]) -> None:
+def _finish(reports: list[Any], failures: list[Any], planned: list[str]) -> None:
+    """Print per-workspace results; raise ApplyError (exit 3 if anything was written, else 1)."""
     from ..errors import ApplyError
 
     for r in reports:
         click.echo(r.summary())
     for f in failures:
         click.echo(f"{f.target}: error: {f.message}")
-    incomplete = [r for r in reports if not r.complete] or failures
-    if incomplete:
+    bad = {r.slug for r in reports if not r.complete} | {f.target for f in failures}
+    total = len(set(planned) | {f.target for f in failures})
+    if total > 1:
+        click.echo(f"{total - len(bad)} of {total} workspace(s) match their configuration.")
+    if bad:
         written = any(r.written for r in reports)
         raise ApplyError(
             "apply stopped part-way; run `wscfg plan` to see what is left"
