@@ -56,20 +56,25 @@ def export(
             raise click.UsageError("give either --workspace SLUG or --all")
         base_doc = _load_base(base) if base else None
         docs = asyncio.run(_export(server, slug, base_doc))
+        written: list[Path] = []
         if all_:
             folder = Path(out or "export")
             folder.mkdir(parents=True, exist_ok=True)
             for name, text in docs.items():
                 path = folder / f"{name}.yaml"
                 _write(path, _rebase(text, base, path))
+                written.append(path)
             echo_err(f"Exported {len(docs)} workspace(s) to {folder}/")
         else:
             (text,) = docs.values()
             if out:
                 _write(Path(out), _rebase(text, base, Path(out)))
+                written.append(Path(out))
                 echo_err(f"Exported {slug} to {out}")
             else:
                 click.echo(_rebase(text, base, Path.cwd() / "stdout.yaml"), nl=False)
+        if base and written:
+            _check_exported(written)
 
 
 @click.command()
@@ -156,6 +161,22 @@ def _load_base(path: str) -> dict[str, Any]:
     from ..config.validate import load_template_document
 
     return load_template_document(path)
+
+
+def _check_exported(paths: list[Path]) -> None:
+    """With --extends, say plainly if the files need something the template leaves open
+    (variables each target must define): export cannot guess their values."""
+    from ..config.validate import check_paths
+
+    report = check_paths([str(p) for p in paths])
+    if report.ok:
+        return
+    echo_err(
+        f"Warning: {len(report.diagnostics)} problem(s) in the exported files; the template "
+        "needs values only you know (e.g. its variables under `vars:`):"
+    )
+    for d in report.diagnostics[:10]:
+        echo_err(f"  {d.headline()}")
 
 
 def _rebase(text: str, base: str | None, dest: Path) -> str:

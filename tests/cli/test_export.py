@@ -1,0 +1,143 @@
+"""`wscfg export` and `wscfg clone` against a real sandbox over HTTP."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from wscfg.cli import cli
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+SECRET = "export-secret-never-shown"
+
+
+@pytest.fixture
+def env(sandbox, monkeypatch, tmp_path):
+    monkeypatch.setenv("WSCFG_SERVER", sandbox.url)
+    monkeypatch.setenv("ACME_WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("SMILE_WEBHOOK_SECRET", SECRET)
+    monkeypatch.chdir(tmp_path)
+    return monkeypatch
+
+
+def invoke(*args: str):
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert "Traceback" not in result.output
+    return result
+
+
+def example_for(slug: str, tmp_path: Path) -> Path:
+    text = (EXAMPLES / "workspace.yaml").read_text().replace("slug: acme-dental", f"slug: {slug}")
+    path = tmp_path / "source.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_export_plans_to_zero_changes_and_hides_secrets(env, sandbox, tmp_path):
+    ws = sandbox.new_workspace(owner="dr.patel@acme-dental.example")
+    env.setenv("WSCFG_TOKEN", ws.key)
+    source = example_for(ws.slug, tmp_path)
+    assert invoke("apply", "--auto-approve", str(source)).exit_code == 0
+    out = tmp_path / "exported.yaml"
+    result = invoke("export", "--workspace", ws.slug, "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert result.stderr == f"Exported {ws.slug} to {out}\n"
+    text = out.read_text()
+    assert SECRET not in text
+    assert "to manage it: secret: ${env:WSCFG_" in text
+    assert text.startswith(f"# Exported from {sandbox.url}, workspace {ws.slug}, on ")
+    plan = invoke("plan", "--detailed-exitcode", str(out))
+    assert plan.exit_code == 0, plan.output
+    stdout = invoke("export", "--workspace", ws.slug)
+    assert stdout.stdout.splitlines()[2:] == text.splitlines()[2:]
+
+
+TEMPLATE = """\
+version: 1
+roles:
+  - {name: front-desk, permissions: [call_log:read]}
+call_tags:
+  - {name: new-patient, color: "#1f8a70"}
+  - {name: spam, color: "#6b7280"}
+notifications:
+  billing: {in_app: false, email: false}
+"""
+
+
+def test_export_all_with_extends_writes_only_differences(env, sandbox, tmp_path):
+    agency = sandbox.new_agency()
+    env.setenv("WSCFG_TOKEN", agency.key)
+    clinics = tmp_path / "clinics"
+    clinics.mkdir()
+    (clinics / "base.yaml").write_text(TEMPLATE)
+    slugs = [f"{agency.name}-{n}" for n in ("north", "lakeside")]
+    for i, slug in enumerate(slugs):
+        sandbox.create_workspace(slug, agency=agency.name)
+        extra = f"call_tags:\n  - {{name: local-{i}}}\n" if i == 0 else ""
+        (clinics / f"{slug}.yaml").write_text(
+            f"version: 1\nextends: base.yaml\nworkspace: {{slug: {slug}}}\n{extra}"
+        )
+    assert invoke("apply", "--auto-approve", str(clinics)).exit_code == 0
+    out = tmp_path / "out"
+    result = invoke("export", "--all", "-o", str(out), "--extends", str(clinics / "base.yaml"))
+    assert result.exit_code == 0, result.output
+    assert "Warning" not in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{s}.yaml" for s in slugs)
+    north = (out / f"{slugs[0]}.yaml").read_text()
+    assert "extends: ../clinics/base.yaml" in north
+    assert "new-patient" not in north  # inherited from the template, not repeated
+    assert "local-0" in north  # what the clinic adds
+    plan = invoke("plan", "--detailed-exitcode", *(str(out / f"{s}.yaml") for s in slugs))
+    assert plan.exit_code == 0, plan.output
+
+
+def test_export_extends_warns_about_template_variables(env, sandbox, tmp_path):
+    agency = sandbox.new_agency()
+    env.setenv("WSCFG_TOKEN", agency.key)
+    slug = f"{agency.name}-north"
+    sandbox.create_workspace(slug, agency=agency.name, owner="ops@smilegroup.example")
+    base = tmp_path / "base.yaml"
+    shutil.copy(EXAMPLES / "agency" / "base.yaml", base)
+    result = invoke(
+        "export", "--workspace", slug, "-o", str(tmp_path / "n.yaml"), "--extends", str(base)
+    )
+    assert result.exit_code == 0
+    assert "Warning: " in result.stderr
+    assert "variable 'manager' is not defined" in result.stderr
+
+
+def test_clone_copies_settings_but_not_people(env, sandbox, tmp_path):
+    agency = sandbox.new_agency()
+    env.setenv("WSCFG_TOKEN", agency.key)
+    src, a, b = (f"{agency.name}-{n}" for n in ("src", "a", "b"))
+    for slug in (src, a, b):
+        sandbox.create_workspace(slug, agency=agency.name)
+    headers = {"Authorization": f"Bearer {agency.key}"}
+    base = f"{sandbox.url}/v1/workspaces"
+    httpx.post(
+        f"{base}/{src}/call-tags", json={"name": "vip", "color": "#abcdef"}, headers=headers
+    ).raise_for_status()
+    httpx.post(
+        f"{base}/{src}/members", json={"email": "x@src.example", "role": "member"}, headers=headers
+    ).raise_for_status()
+    refused = invoke("clone", "--from", src, "--to", f"{a},{b}")
+    assert refused.exit_code == 1
+    assert "refusing to apply without confirmation" in refused.stderr
+    done = invoke("clone", "--from", src, "--to", f"{a},{b}", "--auto-approve")
+    assert done.exit_code == 0, done.output
+    for slug in (a, b):
+        snap = httpx.get(f"{base}/{slug}/settings", headers=headers).json()
+        assert [(t["name"], t["color"]) for t in snap["call_tags"]] == [("vip", "#abcdef")]
+        assert [m["email"] for m in snap["members"]] == [f"owner@{slug}.example"]
+        assert snap["workspace"]["name"] == slug
+
+
+def test_export_needs_a_workspace_or_all(env, sandbox):
+    env.setenv("WSCFG_TOKEN", sandbox.new_workspace().key)
+    result = invoke("export")
+    assert result.exit_code == 1
+    assert "Error: give either --workspace SLUG or --all" in result.stderr
