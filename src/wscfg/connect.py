@@ -73,7 +73,7 @@ async def connect(
     configured = server_from_env(server)
     if configured is not None:
         async with ApiClient(
-            configured.url, configured.token, max_concurrency=max(parallel * 2, 4)
+            configured.url, configured.token, max_concurrency=max(parallel, 1)
         ) as client:
             yield Connection(client, configured.url, embedded=False)
         return

@@ -117,17 +117,44 @@ class PlanRun:
     live: dict[str, LiveState] = field(default_factory=dict)
 
 
+def prefetch(client: Any, slugs: Sequence[str], parallel: int) -> dict[str, asyncio.Task[Any]]:
+    """Start reading snapshots now (bounded), to be claimed by :func:`plan_fleet` later.
+
+    Used while configs are still loading: the reads wait on the server, the load on the CPU.
+    A slug that turns out not to be a target is simply never claimed (see :func:`discard`)."""
+    sem = asyncio.Semaphore(max(1, parallel))
+
+    async def one(slug: str) -> dict[str, Any]:
+        async with sem:
+            snapshot: dict[str, Any] = await client.workspace(slug).snapshot()
+            return snapshot
+
+    return {s: asyncio.ensure_future(one(s)) for s in dict.fromkeys(slugs)}
+
+
+async def discard(tasks: dict[str, asyncio.Task[Any]]) -> None:
+    for task in tasks.values():
+        task.cancel()
+    await asyncio.gather(*tasks.values(), return_exceptions=True)
+
+
 async def plan_fleet(
     client: Any,
     targets: Sequence[DesiredState],
     *,
     parallel: int = 8,
     on_done: Progress | None = None,
+    prefetched: dict[str, asyncio.Task[Any]] | None = None,
 ) -> PlanRun:
     run = PlanRun()
+    early = prefetched if prefetched is not None else {}
 
     async def one(target: DesiredState) -> tuple[Plan, LiveState]:
-        live = await read_live(client, target.slug)
+        task = early.pop(target.slug, None)
+        if task is not None:
+            live = LiveState.from_snapshot(target.slug, await task)
+        else:
+            live = await read_live(client, target.slug)
         return make_plan(target, live), live
 
     results = await _bounded(targets, one, parallel, on_done, lambda t: t.slug)

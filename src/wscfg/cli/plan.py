@@ -201,51 +201,61 @@ def _make_plans(
     create_missing: bool = False,
     auto_approve: bool = False,
 ) -> tuple[list[Any], list[Any], str]:
-    from ..config.validate import load_targets
-    from ..engine.state import desired_state
-    from ..errors import ConfigError, Diagnostic
-    from ..fleet import parse_shard, select
+    from ..fleet import parse_shard
 
-    loaded = load_targets(list(paths))
-    states = [desired_state(d) for d in loaded]
-    dupes = _duplicates([s.slug for s in states])
-    if dupes:
-        raise ConfigError(
-            [
-                Diagnostic(
-                    s.file,
-                    0,
-                    0,
-                    "workspace.slug",
-                    f"slug {s.slug!r} is the target of more than one file",
-                )
-                for s in states
-                if s.slug in dupes
-            ]
-        )
     try:
         shard_t = parse_shard(shard) if shard else None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--shard") from None
-    chosen = set(select([s.slug for s in states], targets, shard_t))
-    states = [s for s in states if s.slug in chosen]
-    if not states and shard_t is None:
-        raise click.UsageError("no target workspace selected (check PATHS and --target)")
-    if not states:
-        echo_err(f"No workspace falls in shard {shard}; nothing to do.")
-        return [], [], "(none)"
-    for s in states:
-        _DESIRED[s.slug] = s
+    selection = Selection(paths, targets, shard_t, shard)
+    preloaded = None
     if create_missing:
-        _run(_create_missing(server, states, parallel, auto_approve))
-    full = not targets and shard_t is None
-    run, server_name = _run(_plan(server, states, parallel, full_run=full))
+        preloaded = selection.load()
+        if preloaded:
+            _run(_create_missing(server, preloaded, parallel, auto_approve))
+    run, server_name = _run(_plan(server, selection, parallel, preloaded=preloaded))
     return run.plans, run.failures, server_name
 
 
-def _duplicates(items: list[str]) -> set[str]:
-    seen: set[str] = set()
-    return {i for i in items if i in seen or seen.add(i)}  # type: ignore[func-returns-value]
+class Selection:
+    """The targets PATHS, --target and --shard pick."""
+
+    def __init__(
+        self,
+        paths: tuple[str, ...],
+        patterns: tuple[str, ...],
+        shard: tuple[int, int] | None,
+        shard_text: str | None,
+    ) -> None:
+        self.paths, self.patterns, self.shard, self.shard_text = paths, patterns, shard, shard_text
+
+    @property
+    def full(self) -> bool:
+        return not self.patterns and self.shard is None
+
+    def pick(self, slugs: list[str]) -> list[str]:
+        from ..fleet import select
+
+        return select(slugs, self.patterns, self.shard)
+
+    def guesses(self) -> list[str]:
+        from ..config.validate import guess_target_slugs
+
+        return self.pick(guess_target_slugs(list(self.paths)))
+
+    def load(self) -> list[Any]:
+        """Load, validate and select (raises ConfigError / UsageError); may run in a thread."""
+        from ..config.validate import load_targets
+        from ..engine.state import desired_state
+
+        states = [desired_state(d) for d in load_targets(list(self.paths))]
+        chosen = set(self.pick([s.slug for s in states]))
+        states = [s for s in states if s.slug in chosen]
+        if not states and self.shard is None:
+            raise click.UsageError("no target workspace selected (check PATHS and --target)")
+        for s in states:
+            _DESIRED[s.slug] = s
+        return states
 
 
 def _run(coro: Any) -> Any:
@@ -253,27 +263,39 @@ def _run(coro: Any) -> Any:
 
 
 async def _plan(
-    server: str | None,
-    states: list[Any],
-    parallel: int,
-    *,
-    full_run: bool = True,
+    server: str | None, selection: Selection, parallel: int, *, preloaded: list[Any] | None
 ) -> tuple[Any, str]:
+    """Read live state while the configs load (reads wait on the server, loading on the CPU),
+    then plan every target."""
     from ..connect import connect, ensure_workspaces
-    from ..fleet import discover, plan_fleet
+    from ..fleet import PlanRun, discard, discover, plan_fleet, prefetch
 
     async with connect(server, parallel=parallel) as conn:
-        if conn.embedded:
-            echo_err(
-                f"Using the {conn.server}: no --server or WSCFG_SERVER set. "
-                "Set them to work on a real platform."
-            )
-            await ensure_workspaces(conn, states)
-        else:
-            found = await discover(conn.client, [s.slug for s in states])
-            _report_discovery(found, full_run)
-        with _progress(len(states), "Planning") as tick:
-            run = await plan_fleet(conn.client, states, parallel=parallel, on_done=tick)
+        early: dict[str, Any] = {}
+        if not conn.embedded and preloaded is None:
+            early = prefetch(conn.client, selection.guesses(), parallel)
+        try:
+            states = preloaded
+            if states is None:
+                states = await asyncio.to_thread(selection.load)
+            if not states:
+                echo_err(f"No workspace falls in shard {selection.shard_text}; nothing to do.")
+                return PlanRun(), "(none)"
+            if conn.embedded:
+                echo_err(
+                    f"Using the {conn.server}: no --server or WSCFG_SERVER set. "
+                    "Set them to work on a real platform."
+                )
+                await ensure_workspaces(conn, states)
+            else:
+                found = await discover(conn.client, [s.slug for s in states])
+                _report_discovery(found, selection.full)
+            with _progress(len(states), "Planning") as tick:
+                run = await plan_fleet(
+                    conn.client, states, parallel=parallel, on_done=tick, prefetched=early
+                )
+        finally:
+            await discard(early)
         return run, conn.server
 
 

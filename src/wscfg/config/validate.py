@@ -19,6 +19,7 @@ import contextlib
 import gc
 import glob
 import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -555,3 +556,24 @@ def _check_duplicates(config: Any, r: Resolved, report: Any, quiet: set[Path]) -
                 report(path, f"duplicate {LABEL[kind]} '{key}'{where}{identity_note(kind)}")
             else:
                 first[key] = i
+
+
+_SLUG_LINE = re.compile(r"^\s*slug:\s*['\"]?([a-z0-9][a-z0-9-]*)['\"]?\s*(?:#.*)?$", re.M)
+_SLUG_FLOW = re.compile(r"^workspace:\s*\{[^}\n]*\bslug:\s*['\"]?([a-z0-9][a-z0-9-]*)", re.M)
+
+
+def guess_target_slugs(paths: Sequence[str]) -> list[str]:
+    """Slugs written literally in the files, found without parsing them (a hint for reading
+    live state early while the real load runs; never a substitute for it)."""
+    files, _ = expand_paths(paths)
+    out: list[str] = []
+    for name in files:
+        try:
+            with open(name, encoding="utf-8", errors="replace") as fh:
+                text = fh.read(1 << 20)
+        except OSError:
+            continue
+        match = _SLUG_FLOW.search(text) or _SLUG_LINE.search(text)
+        if match:
+            out.append(match.group(1))
+    return out
