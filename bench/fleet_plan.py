@@ -125,7 +125,8 @@ async def main():
     async with httpx.AsyncClient(base_url="{url}", headers=h, timeout=60) as c:
         slugs, cursor = [], None
         while True:
-            r = (await c.get("/v1/workspaces", params={{"cursor": cursor}} if cursor else None)).json()
+            params = {{"cursor": cursor}} if cursor else None
+            r = (await c.get("/v1/workspaces", params=params)).json()
             slugs += [w["slug"] for w in r["items"]]
             cursor = r.get("next_cursor")
             if not cursor:
