@@ -104,3 +104,22 @@ def test_markdown_never_exceeds_the_limit(n_targets, n_items, n_failures):
     failures = [Failure(f"f{i}", "e" * 500) for i in range(n_failures)]
     md = render.plan_markdown(big_fleet(n_targets, n_items), failures)
     assert len(md) <= render.GITHUB_COMMENT_LIMIT
+
+
+def test_values_from_a_template_name_the_template_line(monkeypatch):
+    from pathlib import Path
+
+    from wscfg.config.validate import load_targets
+    from wscfg.engine.state import desired_state
+
+    root = Path(__file__).resolve().parents[2]
+    monkeypatch.chdir(root)
+    (north,) = load_targets(["examples/agency/north.yaml"], environ={"SMILE_WEBHOOK_SECRET": "s"})
+    plan = make_plan(desired_state(north), live({}, slug="smile-north"))
+    lines = render.plan_text(plan).splitlines()
+    assert "  ~ workspace   (from examples/agency/north.yaml:12)" in lines
+    assert (
+        '      name: "smile-north" → "Smile Group North"   (from examples/agency/base.yaml:15)'
+        in lines
+    )
+    assert "  + call tag spam   (from examples/agency/base.yaml:37)" in lines

@@ -50,6 +50,7 @@ class Outcome:
     change: Change
     status: str  # done | failed | skipped
     detail: str = ""
+    maybe_applied: bool = False  # failed, but an attempt may have landed (reset, 5xx…)
 
 
 @dataclass
@@ -66,7 +67,8 @@ class ApplyReport:
 
     @property
     def written(self) -> bool:
-        return any(o.status == "done" for o in self.outcomes)
+        """Something was (or may have been) written."""
+        return any(o.status == "done" or o.maybe_applied for o in self.outcomes)
 
     def summary(self) -> str:
         done, failed, skipped = self.count("done"), self.count("failed"), self.count("skipped")
@@ -148,8 +150,8 @@ async def apply_plan(
         if on_outcome is not None:
             on_outcome(outcome)
 
-    def fail(change: Change, reason: str) -> None:
-        record(Outcome(change, "failed", reason))
+    def fail(change: Change, reason: str, maybe_applied: bool = False) -> None:
+        record(Outcome(change, "failed", reason, maybe_applied))
         for dep in _dependents(change.kind):
             blocked_kinds.setdefault(dep, f"{change.address} failed")
         for base in BY_NAME[change.kind].depends_on:
@@ -174,7 +176,7 @@ async def apply_plan(
         try:
             await _apply_one(kind, change, writer, secrets)
         except WscfgError as exc:
-            fail(change, _reason(exc))
+            fail(change, _reason(exc), getattr(exc, "maybe_applied", False))
             continue
         record(Outcome(change, "done"))
     return report
@@ -199,7 +201,7 @@ async def _apply_bulk(
     changes: list[Change],
     writer: Writer,
     record: Callable[[Outcome], None],
-    fail: Callable[[Change, str], None],
+    fail: Callable[[Change, str, bool], None],
     why: str | None,
 ) -> None:
     if why is not None:
@@ -214,7 +216,7 @@ async def _apply_bulk(
     except WscfgError as exc:
         reason = _reason(exc) + " (part of the batch may have been written; plan again)"
         for c in changes:
-            fail(c, reason)
+            fail(c, reason, True)
         return
     for c in changes:
         record(Outcome(c, "done"))

@@ -21,9 +21,13 @@ class FieldChange:
     path: str  # e.g. "role", "business_profile.company"
     before: Any
     after: Any
+    source: str | None = None  # where the desired value was written, e.g. "base.yaml:12"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "before": self.before, "after": self.after}
+        out = {"path": self.path, "before": self.before, "after": self.after}
+        if self.source is not None:
+            out["source"] = self.source
+        return out
 
 
 @dataclass

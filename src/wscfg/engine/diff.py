@@ -113,7 +113,10 @@ def _compare(
     current = project(have, target, kind.model)
     if current == target:
         return None
-    fields = field_changes(current, target, kind.model)
+    fields = [
+        FieldChange(f.path, f.before, f.after, desired.source(kind.name, key, f.path))
+        for f in field_changes(current, target, kind.model)
+    ]
     return Update(
         kind.name,
         key,

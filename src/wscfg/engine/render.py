@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..model.kinds import BY_NAME
-from .changes import Change, Delete, Resend, Update
+from .changes import Change, Delete, FieldChange, Resend, Update
 from .diff import FINGERPRINT_SUFFIX
 from .plan import Plan, plans_to_document
 
@@ -51,21 +51,29 @@ def show_value(value: Any) -> str:
 def change_lines(change: Change) -> list[str]:
     """The detail lines under a change's headline (fields set, changed or removed)."""
     if isinstance(change, Update):
-        return [_field_line(change, f.path, f.before, f.after) for f in change.fields]
+        return [_field_line(change, f) for f in change.fields]
     if isinstance(change, Resend | Delete):
         return []
     kind = BY_NAME[change.kind]
     return [f"{k}: {show_value(v)}" for k, v in (change.after or {}).items() if k != kind.identity]
 
 
-def _field_line(change: Change, path: str, before: Any, after: Any) -> str:
-    if path.endswith(FINGERPRINT_SUFFIX):  # a write-only value: say that it changes, not to what
-        name = path[: -len(FINGERPRINT_SUFFIX)]
+def _field_line(change: Change, field: FieldChange) -> str:
+    # A field written in another file than its item (a template's value) names its source.
+    origin = ""
+    if field.source and _file(field.source) != _file(change.source or ""):
+        origin = f"   (from {field.source})"
+    if field.path.endswith(FINGERPRINT_SUFFIX):  # write-only: say that it changes, not to what
+        name = field.path[: -len(FINGERPRINT_SUFFIX)]
         marker = (change.after or {}).get(name)
         where = show_value(marker) if isinstance(marker, dict) else "(sensitive)"
-        verb = "set" if before is None else "changed"
-        return f"{name}: {verb} {where}"
-    return f"{path}: {show_value(before)} → {show_value(after)}"
+        verb = "set" if field.before is None else "changed"
+        return f"{name}: {verb} {where}{origin}"
+    return f"{field.path}: {show_value(field.before)} → {show_value(field.after)}{origin}"
+
+
+def _file(source: str) -> str:
+    return source.rsplit(":", 1)[0]
 
 
 def headline(change: Change) -> str:

@@ -79,15 +79,16 @@ class DesiredState:
     def mode(self, kind: str) -> str:
         return self.modes.get(kind, "exact")
 
-    def source(self, kind: str, key: str) -> str | None:
-        """Where the item was written (``base.yaml:12``); only asked for changed items."""
+    def source(self, kind: str, key: str, field: str = "") -> str | None:
+        """Where the item (or one of its fields, ``"business_profile.company"``) was written,
+        e.g. ``base.yaml:12``. Looked up only for changed items."""
         if self.origin is None:
             return None
-        if kind in self.positions:
-            index = self.positions[kind].get(key)
-            path: tuple[str | int, ...] = (kind,) if index is None else (kind, index)
-        else:
-            path = (kind,)
+        path: tuple[str | int, ...] = (kind,)
+        if kind in self.positions and key in self.positions[kind]:
+            path += (self.positions[kind][key],)
+        if field:
+            path += tuple(field.removesuffix("_fingerprint").split("."))
         src = self.origin.source_of(path)
         return None if src is None else str(src)
 
