@@ -115,6 +115,7 @@ class PlanRun:
     plans: list[Plan] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     live: dict[str, LiveState] = field(default_factory=dict)
+    desired: dict[str, DesiredState] = field(default_factory=dict)
 
 
 def prefetch(client: Any, slugs: Sequence[str], parallel: int) -> dict[str, asyncio.Task[Any]]:
@@ -146,7 +147,7 @@ async def plan_fleet(
     on_done: Progress | None = None,
     prefetched: dict[str, asyncio.Task[Any]] | None = None,
 ) -> PlanRun:
-    run = PlanRun()
+    run = PlanRun(desired={t.slug: t for t in targets})
     early = prefetched if prefetched is not None else {}
 
     async def one(target: DesiredState) -> tuple[Plan, LiveState]:

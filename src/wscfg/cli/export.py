@@ -11,7 +11,15 @@ from typing import Any
 import click
 
 from . import debug_of, echo_err, handle_errors
-from .plan import _apply, _confirm, _finish, _prefixed, _question, _render
+from .flow import (
+    apply_plans,
+    confirm,
+    desired_secrets,
+    finish,
+    question,
+    render_plans,
+    unsafe_reasons,
+)
 
 SCHEMA_REF = "https://wscfg.dev/schemas/workspace.schema.json"
 
@@ -104,29 +112,28 @@ def clone(
     unreadable) and stay as they are on each target.
     """
     with handle_errors(debug_of(ctx)):
-        from ..engine.apply import check_secrets, secrets_from_desired
+        from ..engine.apply import check_secrets
         from ..errors import UnsafePlanError
 
         targets = [s.strip() for s in dest.split(",") if s.strip()]
         if not targets:
             raise click.UsageError("--to needs at least one workspace slug")
-        states, plans, failures, server_name = asyncio.run(
-            _clone_plans(server, source, targets, parallel)
-        )
-        _render(plans, failures, "text", server_name)
+        run, server_name = asyncio.run(_clone_plans(server, source, targets, parallel))
+        plans, failures = run.plans, run.failures
+        render_plans(plans, failures, "text", server_name)
         if failures:
             raise _failed(failures)
-        reasons = [r for p in plans for r in _prefixed(p, allow_mass_changes)]
+        reasons = [r for p in plans for r in unsafe_reasons(p, allow_mass_changes)]
         if reasons:
             raise UnsafePlanError(reasons)
         if all(p.empty for p in plans):
             return
-        lookups = {p.slug: secrets_from_desired(states[p.slug]) for p in plans}
+        secrets = desired_secrets(run)
         for p in plans:
-            check_secrets(p, lookups[p.slug])
-        _confirm(auto_approve, _question(plans))
-        reports, apply_failures = asyncio.run(_apply(server, plans, lookups, parallel))
-        _finish(reports, apply_failures, [p.slug for p in plans])
+            check_secrets(p, secrets(p))
+        confirm(auto_approve, question(plans))
+        reports, apply_failures = asyncio.run(apply_plans(server, plans, secrets, parallel))
+        finish(reports, apply_failures, [p.slug for p in plans])
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -202,7 +209,7 @@ def _failed(failures: list[Any]) -> Exception:
 
 async def _clone_plans(
     server: str | None, source: str, targets: list[str], parallel: int
-) -> tuple[dict[str, Any], list[Any], list[Any], str]:
+) -> tuple[Any, str]:
     from ..config.desired import Desired
     from ..connect import connect
     from ..engine.export import export_live
@@ -216,10 +223,9 @@ async def _clone_plans(
         doc = export_live(await read_live(conn.client, source)).document
         doc.pop("members", None)  # people belong to each workspace, not to its settings
         profile = {k: v for k, v in doc.get("workspace", {}).items() if k not in ("slug", "name")}
-        states = {}
+        states = []
         for slug in targets:
             body = dict(doc, workspace={"slug": slug, **profile})
             config = WorkspaceConfig.model_validate(body)
-            states[slug] = desired_state(Desired(f"clone of {source}", config))
-        run = await plan_fleet(conn.client, list(states.values()), parallel=parallel)
-        return states, run.plans, run.failures, conn.server
+            states.append(desired_state(Desired(f"clone of {source}", config)))
+        return await plan_fleet(conn.client, states, parallel=parallel), conn.server

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 
 from . import debug_of, echo_err, handle_errors
+from .flow import (
+    apply_plans,
+    confirm,
+    desired_secrets,
+    finish,
+    progress,
+    question,
+    render_plans,
+    unsafe_reasons,
+)
 
 FORMATS = ("text", "json", "markdown")
 
@@ -83,9 +91,9 @@ def plan(
       wscfg plan examples/workspace.yaml -o plan.json   # then: wscfg apply plan.json
     """
     with handle_errors(debug_of(ctx)):
-        run = _make_plans(paths, server, targets, shard, parallel)
-        plans, failures, server_name = run
-        _render(plans, failures, fmt, server_name)
+        run, server_name = _make_plans(paths, server, targets, shard, parallel)
+        plans, failures = run.plans, run.failures
+        render_plans(plans, failures, fmt, server_name)
         _warn_unsafe(plans, allow_mass_changes)
         if failures:
             if out:
@@ -137,25 +145,17 @@ def apply(
     3 stopped part-way (some changes were made; run plan again to see what is left).
     """
     with handle_errors(debug_of(ctx)):
-        from ..engine.plan import check_fresh
-        from ..errors import PlanFileError
+        from ..engine.apply import check_secrets
+        from ..errors import UnsafePlanError
+        from ..fleet import fleet_unsafe
 
         saved = _saved_plan(paths)
         if saved is not None:
-            plans, server_name = saved
-            plans = _filter_plans(plans, targets, shard)
-            live, failures, now_server = _run(_refresh(server, [p.slug for p in plans], parallel))
-            if now_server != server_name:
-                raise PlanFileError(
-                    f"the plan was made against {server_name}, not {now_server}; "
-                    "nothing was written"
-                )
-            _fail_on(failures)
-            for p in plans:
-                check_fresh(p, live[p.slug])
-            secrets = _env_secrets
+            plans, failures, server_name, secrets = _checked_saved_plan(
+                saved, server, targets, shard, parallel
+            )
         else:
-            plans, failures, server_name = _make_plans(
+            run, server_name = _make_plans(
                 paths,
                 server,
                 targets,
@@ -164,31 +164,26 @@ def apply(
                 create_missing=create_missing,
                 auto_approve=auto_approve,
             )
-            secrets = None  # a target that cannot be read is reported; the others go on
-        from ..engine.apply import check_secrets
-        from ..errors import UnsafePlanError
-        from ..fleet import fleet_unsafe
-
-        reasons = [r for p in plans for r in _prefixed(p, allow_mass_changes)]
+            # A target that cannot be read is reported; the others go on.
+            plans, failures, secrets = run.plans, run.failures, desired_secrets(run)
+        reasons = [r for p in plans for r in unsafe_reasons(p, allow_mass_changes)]
         if not allow_mass_changes:
             reasons += fleet_unsafe(plans, fleet_delete_share)
-        _render(plans, failures, "text", server_name)
+        render_plans(plans, failures, "text", server_name)
         if reasons:
             raise UnsafePlanError(reasons)
+        slugs = [p.slug for p in plans]
         if all(p.empty for p in plans):
-            _finish([], failures, [p.slug for p in plans])
+            finish([], failures, slugs)
             return
-        lookups = {p.slug: (secrets or _desired_secrets)(p) for p in plans}
         for p in plans:
-            check_secrets(p, lookups[p.slug])
-        _confirm(auto_approve, _question(plans))
-        reports, apply_failures = _run(_apply(server, plans, lookups, parallel))
-        _finish(reports, failures + apply_failures, [p.slug for p in plans])
+            check_secrets(p, secrets(p))
+        confirm(auto_approve, question(plans))
+        reports, apply_failures = _run(apply_plans(server, plans, secrets, parallel))
+        finish(reports, failures + apply_failures, slugs)
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-_DESIRED: dict[str, Any] = {}
 
 
 def _make_plans(
@@ -200,7 +195,8 @@ def _make_plans(
     *,
     create_missing: bool = False,
     auto_approve: bool = False,
-) -> tuple[list[Any], list[Any], str]:
+) -> tuple[Any, str]:
+    """Load and select the targets, read them and plan: (PlanRun, server name)."""
     from ..fleet import parse_shard
 
     try:
@@ -213,8 +209,7 @@ def _make_plans(
         preloaded = selection.load()
         if preloaded:
             _run(_create_missing(server, preloaded, parallel, auto_approve))
-    run, server_name = _run(_plan(server, selection, parallel, preloaded=preloaded))
-    return run.plans, run.failures, server_name
+    return _run(_plan(server, selection, parallel, preloaded=preloaded))
 
 
 class Selection:
@@ -253,8 +248,6 @@ class Selection:
         states = [s for s in states if s.slug in chosen]
         if not states and self.shard is None:
             raise click.UsageError("no target workspace selected (check PATHS and --target)")
-        for s in states:
-            _DESIRED[s.slug] = s
         return states
 
 
@@ -290,7 +283,7 @@ async def _plan(
             else:
                 found = await discover(conn.client, [s.slug for s in states])
                 _report_discovery(found, selection.full)
-            with _progress(len(states), "Planning") as tick:
+            with progress(len(states), "Planning") as tick:
                 run = await plan_fleet(
                     conn.client, states, parallel=parallel, on_done=tick, prefetched=early
                 )
@@ -312,7 +305,7 @@ async def _create_missing(
         missing = (await discover(conn.client, [s.slug for s in states])).missing
         if not missing:
             return
-        _confirm(auto_approve, f"Create {len(missing)} missing workspace(s): {', '.join(missing)}?")
+        confirm(auto_approve, f"Create {len(missing)} missing workspace(s): {', '.join(missing)}?")
         await create_workspaces(conn.client, [s for s in states if s.slug in missing])
         echo_err(f"Created {len(missing)} workspace(s).")
 
@@ -341,45 +334,35 @@ async def _refresh(server: str | None, slugs: list[str], parallel: int) -> Any:
         return live, failures, conn.server
 
 
-async def _apply(
-    server: str | None, plans: list[Any], lookups: dict[str, Any], parallel: int
-) -> Any:
-    from ..connect import connect
-    from ..fleet import apply_fleet
-
-    def on_outcome(slug: str, o: Any) -> None:
-        mark = {"done": "✓", "failed": "✗", "skipped": "·"}[o.status]
-        line = f"{mark} {slug}: {o.change.symbol} {o.change.label}"
-        if o.detail:
-            line += f": {o.detail}"
-        if o.status != "done" or o.change.kind != "blocked_callers":
-            click.echo(line)
-
-    async with connect(server, parallel=parallel) as conn:
-        return await apply_fleet(
-            conn.client, plans, lambda p: lookups[p.slug], parallel=parallel, on_outcome=on_outcome
-        )
-
-
-def _desired_secrets(plan: Any) -> Any:
-    from ..engine.apply import secrets_from_desired
-
-    return secrets_from_desired(_DESIRED[plan.slug])
-
-
-def _env_secrets(plan: Any) -> Any:
+def _checked_saved_plan(
+    saved: tuple[list[Any], str],
+    server: str | None,
+    targets: tuple[str, ...],
+    shard: str | None,
+    parallel: int,
+) -> tuple[list[Any], list[Any], str, Any]:
+    """A saved plan, refused unless its server and every item it touches are as planned."""
     from ..engine.apply import secrets_from_env
+    from ..engine.plan import check_fresh
+    from ..errors import PlanFileError
 
-    return secrets_from_env(dict(os.environ))
-
-
-def _prefixed(plan: Any, allow: bool) -> list[str]:
-    return [f"{plan.slug}: {r}" for r in plan.unsafe_reasons(allow_mass_changes=allow)]
+    plans, server_name = saved
+    plans = _filter_plans(plans, targets, shard)
+    live, failures, now_server = _run(_refresh(server, [p.slug for p in plans], parallel))
+    if now_server != server_name:
+        raise PlanFileError(
+            f"the plan was made against {server_name}, not {now_server}; nothing was written"
+        )
+    _fail_on(failures)
+    for p in plans:
+        check_fresh(p, live[p.slug])
+    lookup = secrets_from_env(dict(os.environ))
+    return plans, [], server_name, lambda plan: lookup
 
 
 def _warn_unsafe(plans: list[Any], allow: bool) -> None:
     for p in plans:
-        for reason in _prefixed(p, allow):
+        for reason in unsafe_reasons(p, allow):
             echo_err(f"Warning: apply will refuse this plan: {reason}")
 
 
@@ -391,18 +374,6 @@ def _fail_on(failures: list[Any]) -> None:
         raise WscfgError(
             f"could not read {len(failures)} workspace(s), nothing was written:\n  - {lines}"
         )
-
-
-def _render(plans: list[Any], failures: list[Any], fmt: str, server: str) -> None:
-    from ..engine import render
-
-    if fmt == "json":
-        click.echo(render.plan_json(plans, failures, server=server))
-    elif fmt == "markdown":
-        click.echo(render.plan_markdown(plans, failures))
-    else:
-        colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-        click.echo(render.fleet_text(plans, failures, colour=colour))
 
 
 def _save(out: str, plans: list[Any], server: str) -> None:
@@ -434,52 +405,3 @@ def _filter_plans(plans: list[Any], targets: tuple[str, ...], shard: str | None)
 
     chosen = set(select([p.slug for p in plans], targets, parse_shard(shard) if shard else None))
     return [p for p in plans if p.slug in chosen]
-
-
-def _confirm(auto_approve: bool, question: str) -> None:
-    if auto_approve:
-        return
-    if not sys.stdin.isatty():
-        raise click.UsageError(
-            "refusing to apply without confirmation: no TTY; pass --auto-approve"
-        )
-    if not click.confirm(question, default=False):
-        echo_err("Nothing applied.")
-        sys.exit(0)
-
-
-def _finish(reports: list[Any], failures: list[Any], planned: list[str]) -> None:
-    """Print per-workspace results; raise ApplyError (exit 3 if anything was written, else 1)."""
-    from ..errors import ApplyError
-
-    for r in reports:
-        click.echo(r.summary())
-    for f in failures:
-        click.echo(f"{f.target}: error: {f.message}")
-    bad = {r.slug for r in reports if not r.complete} | {f.target for f in failures}
-    total = len(set(planned) | {f.target for f in failures})
-    if total > 1:
-        click.echo(f"{total - len(bad)} of {total} workspace(s) match their configuration.")
-    if bad:
-        written = any(r.written for r in reports)
-        raise ApplyError(
-            "apply stopped part-way; run `wscfg plan` to see what is left"
-            if written
-            else "apply failed; nothing was written",
-            partial=written,
-        )
-
-
-def _question(plans: list[Any]) -> str:
-    n = sum(len(p.changes) for p in plans if not p.empty)
-    w = sum(1 for p in plans if not p.empty)
-    return f"Apply {n} change(s) to {w} workspace(s)?"
-
-
-@contextlib.contextmanager
-def _progress(total: int, label: str) -> Iterator[Any]:
-    if total < 2 or not sys.stderr.isatty():
-        yield None
-        return
-    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
-        yield lambda _name: bar.update(1)

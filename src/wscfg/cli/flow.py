@@ -1,0 +1,107 @@
+"""What plan, apply and clone share: rendering, asking, applying, reporting.
+
+Only the cli package prints; these helpers print and raise the errors that set exit codes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import click
+
+from . import echo_err
+
+
+async def apply_plans(server: str | None, plans: list[Any], secrets: Any, parallel: int) -> Any:
+    from ..connect import connect
+    from ..fleet import apply_fleet
+
+    def on_outcome(slug: str, o: Any) -> None:
+        mark = {"done": "✓", "failed": "✗", "skipped": "·"}[o.status]
+        line = f"{mark} {slug}: {o.change.symbol} {o.change.label}"
+        if o.detail:
+            line += f": {o.detail}"
+        if o.status != "done" or o.change.kind != "blocked_callers":
+            click.echo(line)
+
+    async with connect(server, parallel=parallel) as conn:
+        return await apply_fleet(
+            conn.client, plans, secrets, parallel=parallel, on_outcome=on_outcome
+        )
+
+
+def desired_secrets(run: Any) -> Any:
+    """Secret values of plans made from config in this process."""
+    from ..engine.apply import secrets_from_desired
+
+    lookups = {slug: secrets_from_desired(state) for slug, state in run.desired.items()}
+    return lambda plan: lookups[plan.slug]
+
+
+def unsafe_reasons(plan: Any, allow: bool) -> list[str]:
+    return [f"{plan.slug}: {r}" for r in plan.unsafe_reasons(allow_mass_changes=allow)]
+
+
+def render_plans(plans: list[Any], failures: list[Any], fmt: str, server: str) -> None:
+    from ..engine import render
+
+    if fmt == "json":
+        click.echo(render.plan_json(plans, failures, server=server))
+    elif fmt == "markdown":
+        click.echo(render.plan_markdown(plans, failures))
+    else:
+        colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        click.echo(render.fleet_text(plans, failures, colour=colour))
+
+
+def confirm(auto_approve: bool, question: str) -> None:
+    if auto_approve:
+        return
+    if not sys.stdin.isatty():
+        raise click.UsageError(
+            "refusing to apply without confirmation: no TTY; pass --auto-approve"
+        )
+    if not click.confirm(question, default=False):
+        echo_err("Nothing applied.")
+        sys.exit(0)
+
+
+def finish(reports: list[Any], failures: list[Any], planned: list[str]) -> None:
+    """Print per-workspace results; raise ApplyError (exit 3 if anything was written, else 1)."""
+    from ..errors import ApplyError
+
+    for r in reports:
+        click.echo(r.summary())
+    for f in failures:
+        click.echo(f"{f.target}: error: {f.message}")
+    bad = {r.slug for r in reports if not r.complete} | {f.target for f in failures}
+    total = len(set(planned) | {f.target for f in failures})
+    if total > 1:
+        click.echo(f"{total - len(bad)} of {total} workspace(s) match their configuration.")
+    if bad:
+        written = any(r.written for r in reports)
+        raise ApplyError(
+            "apply stopped part-way; run `wscfg plan` to see what is left"
+            if written
+            else "apply failed; nothing was written",
+            partial=written,
+        )
+
+
+def question(plans: list[Any]) -> str:
+    n = sum(len(p.changes) for p in plans if not p.empty)
+    w = sum(1 for p in plans if not p.empty)
+    return f"Apply {n} change(s) to {w} workspace(s)?"
+
+
+@contextlib.contextmanager
+def progress(total: int, label: str) -> Iterator[Any]:
+    if total < 2 or not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        yield lambda _name: bar.update(1)
