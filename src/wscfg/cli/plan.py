@@ -265,7 +265,7 @@ async def _plan(
 
     async with connect(server, parallel=parallel) as conn:
         early: dict[str, Any] = {}
-        if not conn.embedded and preloaded is None:
+        if preloaded is None:
             early = prefetch(conn.client, selection.guesses(), parallel)
         try:
             states = preloaded
@@ -279,7 +279,9 @@ async def _plan(
                     f"Using the {conn.server}: no --server or WSCFG_SERVER set. "
                     "Set them to work on a real platform."
                 )
-                await ensure_workspaces(conn, states)
+                created = await ensure_workspaces(conn, states)
+                # Read early before they existed: read again.
+                await discard({s: early.pop(s) for s in created if s in early})
             else:
                 found = await discover(conn.client, [s.slug for s in states])
                 _report_discovery(found, selection.full)
