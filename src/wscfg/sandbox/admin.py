@@ -239,6 +239,21 @@ def _issue(
     return key_id, secret
 
 
+def item_rows(db_url: str, slug: str) -> dict[tuple[str, str], str]:
+    """Every stored item of a workspace, straight from the table: ``(kind, identity)`` →
+    the stored body (canonical JSON with its ETag), singletons under identity ``""``.
+
+    For tests that compare a whole workspace before and after a run, byte for byte."""
+    from .db import items
+
+    with transaction(get_engine(db_url)) as conn:
+        ws = workspace_ref(conn, slug)
+        rows = conn.execute(
+            select(items.c.kind, items.c.ident, items.c.body).where(items.c.workspace_id == ws.id)
+        ).all()
+    return {(r.kind, r.ident): r.body for r in rows}
+
+
 def workspace_ref(conn: Connection, slug: str) -> WorkspaceRef:
     row = conn.execute(
         select(workspaces.c.id, workspaces.c.slug, workspaces.c.agency_id).where(

@@ -47,10 +47,13 @@ def create_app(db_url: str, settings: SandboxSettings | None = None) -> Any:
     problems.install(app)
     for module in (workspaces, singletons, batch, keys, collections):
         app.include_router(module.build_router())
+    app.state.faults = None
     if settings.faults is not None:
-        from .faults import FaultMiddleware
+        from .faults import FaultInjector, FaultMiddleware
 
-        app.add_middleware(FaultMiddleware, faults=settings.faults)
+        faults = settings.faults
+        app.state.faults = faults if isinstance(faults, FaultInjector) else FaultInjector(faults)
+        app.add_middleware(FaultMiddleware, faults=app.state.faults)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
 
     def custom_openapi() -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """Fault injection (off by default): a flaky platform on demand, replayable from a seed.
 
-A spec is a comma-separated list of ``FAULT=PROBABILITY`` plus ``latency=LO-HIms`` and
-``seed=N``, e.g. ``500=0.1,429=0.05,reset=0.05,latency=50-300ms,seed=7``:
+A spec is a comma-separated list of ``FAULT=PROBABILITY`` plus ``latency=LO-HIms``,
+``retry-after=SECONDS`` (what injected 429s ask for, default 1), ``methods=POST+PATCH+DELETE``
+(fault only these methods; default all) and ``seed=N``, e.g.
+``500=0.1,429=0.05,reset=0.05,latency=50-300ms,seed=7``:
 
 - ``500``       answer 500 *before* handling: nothing was written;
 - ``500after``  handle the request (the write commits), then answer 500 instead;
@@ -13,6 +15,10 @@ A spec is a comma-separated list of ``FAULT=PROBABILITY`` plus ``latency=LO-HIms
 Faults apply to ``/v1`` requests only (never to ``/openapi.json``). One draw per request from
 a ``random.Random(seed)``, in arrival order, so a sequential client sees the same faults on
 every run with the same seed.
+
+The state lives in one :class:`FaultInjector` per app (``app.state.faults``, and
+``SandboxServer.faults`` in tests): it counts the faults injected, and a test harness can switch
+injection off and on or re-seed it between runs without restarting the server.
 """
 
 from __future__ import annotations
@@ -29,21 +35,29 @@ from ..errors import SetupError
 from .problems import PROBLEM_JSON, problem_body
 
 KINDS = ("500", "500after", "429", "reset")
+_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
 _LATENCY_RE = re.compile(r"^(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))?ms$")
 
 
 @dataclass(frozen=True)
 class FaultPlan:
-    """Probabilities of each fault, a latency range in seconds, and the seed."""
+    """Probabilities of each fault, a latency range in seconds, the seed, and the
+    ``Retry-After`` seconds of injected 429s."""
 
     rates: tuple[tuple[str, float], ...] = ()
     latency: tuple[float, float] | None = None
     seed: int = 0
+    retry_after: int = 1
+    methods: frozenset[str] | None = None  # None: every method
 
     def __str__(self) -> str:
         parts = [f"{k}={p:g}" for k, p in self.rates]
         if self.latency:
             parts.append(f"latency={self.latency[0] * 1000:g}-{self.latency[1] * 1000:g}ms")
+        if self.retry_after != 1:
+            parts.append(f"retry-after={self.retry_after}")
+        if self.methods is not None:
+            parts.append("methods=" + "+".join(sorted(self.methods)))
         return ",".join([*parts, f"seed={self.seed}"])
 
 
@@ -52,6 +66,8 @@ def parse_faults(spec: str) -> FaultPlan:
     rates: dict[str, float] = {}
     latency = None
     seed = 0
+    retry_after = 1
+    methods = None
     for part in filter(None, (p.strip() for p in spec.split(","))):
         name, sep, value = part.partition("=")
         name = name.strip().lower()
@@ -62,6 +78,17 @@ def parse_faults(spec: str) -> FaultPlan:
                 seed = int(value)
             except ValueError:
                 raise SetupError(f"fault seed {value!r} is not an integer") from None
+        elif name == "methods":
+            methods = frozenset(m.strip().upper() for m in value.split("+") if m.strip())
+            if not methods or not methods <= _METHODS:
+                raise SetupError(f"methods {value!r}: write e.g. POST+PATCH+DELETE")
+        elif name in ("retry-after", "retry_after"):
+            try:
+                retry_after = int(value)
+            except ValueError:
+                retry_after = -1
+            if retry_after < 0:
+                raise SetupError(f"retry-after {value!r}: write whole seconds, e.g. 0 or 1")
         elif name == "latency":
             m = _LATENCY_RE.match(value.strip())
             if not m:
@@ -80,24 +107,59 @@ def parse_faults(spec: str) -> FaultPlan:
                 raise SetupError(f"fault {name}: the probability must be between 0 and 1")
             rates[name] = p
         else:
-            raise SetupError(f"unknown fault {name!r}; known: {', '.join(KINDS)}, latency, seed")
+            raise SetupError(
+                f"unknown fault {name!r}; known: {', '.join(KINDS)}, latency, retry-after, "
+                "methods, seed"
+            )
     if sum(rates.values()) > 1:
         raise SetupError("fault probabilities add up to more than 1")
-    return FaultPlan(tuple(rates.items()), latency, seed)
+    return FaultPlan(tuple(rates.items()), latency, seed, retry_after, methods)
 
 
-class FaultMiddleware:
-    """Applies a :class:`FaultPlan` (inside the request-id middleware)."""
+class FaultInjector:
+    """The fault state of one app: the plan, its seeded random draw, and what was injected.
 
-    def __init__(self, app: ASGIApp, faults: FaultPlan | str) -> None:
-        self.app = app
-        self.plan = parse_faults(faults) if isinstance(faults, str) else faults
-        self._rng = random.Random(self.plan.seed)
+    ``injected`` counts each fault kind, ``requests`` the ``/v1`` requests seen while enabled.
+    :meth:`configure` switches injection off or on and re-seeds the draw (a test harness uses it
+    to run setup and verification without faults on the same server).
+    """
+
+    def __init__(self, plan: FaultPlan | str) -> None:
+        self.plan = parse_faults(plan) if isinstance(plan, str) else plan
+        self.enabled = True
         self._lock = threading.Lock()
+        self._rng = random.Random(self.plan.seed)
         self.injected: dict[str, int] = dict.fromkeys(KINDS, 0)
+        self.requests = 0
 
-    def _draw(self) -> tuple[str | None, float]:
+    def configure(
+        self, plan: FaultPlan | str | None = None, *, seed: int | None = None, enabled: bool = True
+    ) -> None:
+        """Replace the plan and/or re-seed the draw, and switch injection on or off."""
         with self._lock:
+            if plan is not None:
+                self.plan = parse_faults(plan) if isinstance(plan, str) else plan
+            if plan is not None or seed is not None:
+                self._rng = random.Random(self.plan.seed if seed is None else seed)
+            self.enabled = enabled
+
+    @property
+    def total(self) -> int:
+        """Faults injected so far (every kind; latency is not a fault)."""
+        return sum(self.injected.values())
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            return {**self.injected, "requests": self.requests}
+
+    def draw(self, method: str = "GET") -> tuple[str | None, float]:
+        """The fault (or ``None``) and the delay for the next request."""
+        with self._lock:
+            if not self.enabled or (
+                self.plan.methods is not None and method.upper() not in self.plan.methods
+            ):
+                return None, 0.0
+            self.requests += 1
             roll = self._rng.random()
             delay = self._rng.uniform(*self.plan.latency) if self.plan.latency else 0.0
             chosen = None
@@ -110,16 +172,28 @@ class FaultMiddleware:
                 self.injected[chosen] += 1
             return chosen, delay
 
+
+class FaultMiddleware:
+    """Applies a :class:`FaultInjector` (inside the request-id middleware)."""
+
+    def __init__(self, app: ASGIApp, faults: FaultInjector | FaultPlan | str) -> None:
+        self.app = app
+        self.faults = faults if isinstance(faults, FaultInjector) else FaultInjector(faults)
+
+    @property
+    def injected(self) -> dict[str, int]:
+        return self.faults.injected
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope.get("path", "").startswith("/v1/"):
             await self.app(scope, receive, send)
             return
-        fault, delay = self._draw()
+        fault, delay = self.faults.draw(scope.get("method", "GET"))
         if delay:
             await asyncio.sleep(delay)
         if fault in ("500", "429"):
             status = int(fault)
-            headers = {"Retry-After": "1"} if status == 429 else {}
+            headers = {"Retry-After": str(self.faults.plan.retry_after)} if status == 429 else {}
             await _problem(send, status, "injected fault", headers)
             return
         if fault == "500after":

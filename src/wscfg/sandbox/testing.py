@@ -79,6 +79,16 @@ class SandboxServer:
     def accept_invitation(self, workspace: str, email: str) -> None:
         admin.accept_invitation(self.db_url, workspace, email)
 
+    def item_rows(self, slug: str) -> dict[tuple[str, str], str]:
+        """Every stored item of ``slug`` as ``(kind, identity)`` → stored body (with ETag)."""
+        return admin.item_rows(self.db_url, slug)
+
+    @property
+    def faults(self) -> Any:
+        """The server's :class:`~wscfg.sandbox.faults.FaultInjector` (``None`` without faults):
+        ``.configure(enabled=False)``, ``.configure(seed=3)``, ``.counts()``."""
+        return getattr(self.app.state, "faults", None) if self.app is not None else None
+
     def new_workspace(self, prefix: str = "ws", **kwargs: Any) -> SandboxWorkspace:
         """A fresh workspace with a unique slug (``prefix-<12 hex>``) and its key."""
         slug = unique(prefix)

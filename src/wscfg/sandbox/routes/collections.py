@@ -32,6 +32,16 @@ Cursor = Annotated[
 ]
 
 
+def write_update(
+    conn: Connection, action: str, kind: Kind, item: store.Item, row: dict[str, Any]
+) -> Reply:
+    """Store ``row`` over ``item`` and answer with the new body, its ETag and the audit entry."""
+    store.update_rows(conn, [row])
+    new = store.saved(row)
+    change = store.Change(action, kind.name, item.ident, item.text, row["data"])
+    return Reply(200, new.body, etag_header(new.etag), [change])
+
+
 def etag_header(etag: str) -> dict[str, str]:
     return {"ETag": f'"{etag}"'}
 
@@ -134,14 +144,7 @@ def update(ctx: Ctx, kind: Kind, raw: str, body: Any, if_match: str | None) -> R
         row = _write_row(ctx, kind, item.ident, data)
         if row["etag"] == item.etag and row["data"] == item.text:
             return Reply(200, item.body, etag_header(item.etag))
-        store.update_rows(conn, [row])
-        new = store.saved(row)
-        return Reply(
-            200,
-            new.body,
-            etag_header(new.etag),
-            [store.Change("update", kind.name, item.ident, item.text, row["data"])],
-        )
+        return write_update(conn, "update", kind, item, row)
 
     return run_write(ctx, work)
 
@@ -171,14 +174,7 @@ def resend(ctx: Ctx, raw: str) -> Response:
             raise ProblemError(409, f"{item.ident} is already an active member")
         data.update(rules.invitation(ctx.now, ctx.settings.invite_ttl))
         row = _write_row(ctx, kind, item.ident, data)
-        store.update_rows(conn, [row])
-        new = store.saved(row)
-        return Reply(
-            200,
-            new.body,
-            etag_header(new.etag),
-            [store.Change("resend", kind.name, item.ident, item.text, row["data"])],
-        )
+        return write_update(conn, "resend", kind, item, row)
 
     return run_write(ctx, work)
 

@@ -16,7 +16,7 @@ from ..context import JSON, Ctx, ReadCtx, Reply, WriteCtx, check_if_match, run_w
 from ..db import transaction
 from ..problems import ProblemError, invalid
 from ..schemas import ITEM, PATCH, Snapshot
-from .collections import etag_header, item_response
+from .collections import etag_header, item_response, write_update
 
 IfMatch = Annotated[
     str | None,
@@ -51,14 +51,7 @@ def update(ctx: Ctx, kind: Kind, body: Any, if_match: str | None) -> Response:
         row = store.row_values(ctx.workspace.id, kind.name, store.SINGLETON, data, ctx.now_iso)
         if row["data"] == item.text:
             return Reply(200, item.body, etag_header(item.etag))
-        store.update_rows(conn, [row])
-        new = store.saved(row)
-        return Reply(
-            200,
-            new.body,
-            etag_header(new.etag),
-            [store.Change("update", kind.name, "", item.text, row["data"])],
-        )
+        return write_update(conn, "update", kind, item, row)
 
     return run_write(ctx, work)
 
