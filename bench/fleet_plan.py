@@ -28,6 +28,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import httpx
+from common import cpu_model, serve
 
 from wscfg.model.kinds import BY_NAME
 from wscfg.sandbox import admin, store
@@ -37,13 +38,6 @@ TAGS = 20
 MEMBERS = 15
 CALLERS = 60
 HOOKS = 3
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
 def items_for(i: int) -> dict[str, list[dict]]:
@@ -168,16 +162,6 @@ def per_item_reads(url: str, key: str, slugs: list[str], sample: int) -> float:
     return (time.perf_counter() - start) * len(slugs) / sample
 
 
-def wait_ready(url: str) -> None:
-    for _ in range(400):
-        try:
-            httpx.get(f"{url}/openapi.json", timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    raise SystemExit("the sandbox did not start")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--workspaces", type=int, default=500)
@@ -194,29 +178,7 @@ def main() -> None:
         configs = folder / "configs"
         configs.mkdir()
         write_configs(configs, slugs)
-        import socket
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "wscfg",
-                "sandbox",
-                "serve",
-                "--port",
-                str(port),
-                "--db",
-                db_url,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            wait_ready(url)
+        with serve(db_url) as url:
             wscfg_plan(configs, url, key)  # warm-up
             floor_reads(url, key)
             ours, floor = [], []
@@ -224,9 +186,6 @@ def main() -> None:
                 ours.append(wscfg_plan(configs, url, key))
                 floor.append(floor_reads(url, key))
             per_item = per_item_reads(url, key, slugs, args.sample)
-        finally:
-            server.terminate()
-            server.wait(10)
     result = {
         "wscfg_plan_median_s": round(statistics.median(ours), 2),
         "floor_reads_median_s": round(statistics.median(floor), 2),

@@ -26,20 +26,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
+from common import cpu_model, fill, serve
 
 from wscfg.sandbox import admin
 from wscfg.sandbox.db import dispose
 from wscfg.sandbox.testing import running_server
 
 SLUG = "big-clinic"
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
 def number(i: int) -> str:
@@ -53,28 +46,6 @@ def write_config(path: Path, callers: int, members: int, *, extra: int = 0) -> N
     lines.append("blocked_callers:")
     lines += [f"  - '{number(i)}'" for i in range(callers + extra)]
     path.write_text("\n".join(lines) + "\n")
-
-
-def seed(url: str, key: str, callers: int, members: int) -> None:
-    headers = {"Authorization": f"Bearer {key}"}
-    base = f"{url}/v1/workspaces/{SLUG}"
-    with httpx.Client(base_url=base, headers=headers, timeout=300) as c:
-        for start in range(0, callers, 10_000):
-            add = [{"number": number(i)} for i in range(start, min(callers, start + 10_000))]
-            c.post("/blocked-callers:batch", json={"add": add}).raise_for_status()
-
-    async def add_members() -> None:
-        sem = asyncio.Semaphore(8)
-        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=300) as c:
-
-            async def one(i: int) -> None:
-                async with sem:
-                    body = {"email": f"m{i}@{SLUG}.example", "role": "member"}
-                    (await c.post("/members", json=body)).raise_for_status()
-
-            await asyncio.gather(*(one(i) for i in range(members)))
-
-    asyncio.run(add_members())
 
 
 def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, int]:
@@ -114,48 +85,20 @@ def scenario(root: Path, callers: int, members: int, runs: int) -> list[dict]:
     (folder / ".wscfg" / "credentials.json").write_text(json.dumps({"agency_key": agency_key}))
     admin.create_workspace(db_url, SLUG, agency="embedded")
     dispose(db_url)
-    with running_server(db_url) as server:
-        seed(server.url, agency_key, callers, members)
-    dispose(db_url)
+    with serve(db_url) as url:
+        base = f"{url}/v1/workspaces/{SLUG}"
+        emails = [f"m{i}@{SLUG}.example" for i in range(members)]
+        fill(base, agency_key, [number(i) for i in range(callers)], emails)
     config = folder / "big.yaml"
     write_config(config, callers, members, extra=10)  # 10 numbers to add: a real, small plan
     env = {k: v for k, v in os.environ.items() if not k.startswith("WSCFG_")}
     cmd = [sys.executable, "-m", "wscfg", "plan", "big.yaml"]
     size = f"{callers:,} callers + {members:,} members"
     out = [measure(f"plan, embedded, {size}", cmd, folder, env, runs)]
-    port = free_port()
-    serve = subprocess.Popen(
-        [sys.executable, "-m", "wscfg", "sandbox", "serve", "--port", str(port), "--db", db_url],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_ready(url)
+    with serve(db_url) as url:
         http_env = env | {"WSCFG_SERVER": url, "WSCFG_TOKEN": agency_key}
         out.append(measure(f"plan, HTTP, {size}", cmd, folder, http_env, runs))
-    finally:
-        serve.terminate()
-        serve.wait(10)
     return out
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_ready(url: str) -> None:
-    for _ in range(200):
-        try:
-            httpx.get(f"{url}/openapi.json", timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    raise SystemExit("the sandbox did not start")
 
 
 def apply_10k(runs: int) -> dict:

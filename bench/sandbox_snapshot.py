@@ -18,57 +18,16 @@ import os
 import platform
 import re
 import shutil
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 import httpx
+from common import cpu_model, fill, serve
 
 from wscfg.sandbox import admin
 from wscfg.sandbox.db import dispose
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def fill(base: str, key: str, callers: int, members: int) -> None:
-    h = {"Authorization": f"Bearer {key}"}
-    with httpx.Client(base_url=base, headers=h, timeout=120) as c:
-        numbers = [f"+1555{n:07d}" for n in range(callers)]
-        for start in range(0, callers, 10_000):
-            chunk = [{"number": n, "note": "bench"} for n in numbers[start : start + 10_000]]
-            r = c.post("/blocked-callers:batch", json={"add": chunk})
-            r.raise_for_status()
-
-    async def add_members() -> None:
-        limit = asyncio.Semaphore(16)
-        async with httpx.AsyncClient(base_url=base, headers=h, timeout=120) as ac:
-
-            async def one(i: int) -> None:
-                async with limit:
-                    body = {"email": f"member{i:05d}@bench.example", "role": "member"}
-                    (await ac.post("/members", json=body)).raise_for_status()
-
-            await asyncio.gather(*(one(i) for i in range(members)))
-
-    asyncio.run(add_members())
 
 
 def run_wrk(url: str, key: str, seconds: int, connections: int) -> float:
@@ -134,25 +93,12 @@ def main() -> None:
         db = os.path.join(tmp, "bench.db")
         key = admin.create_workspace(db, "bench")
         dispose(db)
-        port = free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "wscfg", "sandbox", "serve", "--port", str(port), "--db", db],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        try:
-            base = f"http://127.0.0.1:{port}/v1/workspaces/bench"
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    httpx.get(base, headers={"Authorization": f"Bearer {key}"}).raise_for_status()
-                    break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline or server.poll() is not None:
-                        raise SystemExit("the sandbox did not start") from None
-                    time.sleep(0.1)
+        with serve(db) as server_url:
+            base = f"{server_url}/v1/workspaces/bench"
             t0 = time.perf_counter()
-            fill(base, key, args.callers, args.members)
+            numbers = [f"+1555{n:07d}" for n in range(args.callers)]
+            emails = [f"member{i:05d}@bench.example" for i in range(args.members)]
+            fill(base, key, numbers, emails)
             fill_s = time.perf_counter() - t0
             url = base + "/settings"
             with httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=60) as c:
@@ -170,9 +116,6 @@ def main() -> None:
             for _ in range(args.runs):
                 run = run_wrk if tool == "wrk" else run_httpx
                 rates.append(run(url, key, args.duration, args.connections))
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
 
     print(f"machine: {os.cpu_count()} CPUs, {cpu_model()}, Python {platform.python_version()}")
     print(

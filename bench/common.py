@@ -1,0 +1,77 @@
+"""Shared by the bench scripts: the machine, a sandbox server process, filling a workspace."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import platform
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+
+def cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serve(db_url: str) -> Iterator[str]:
+    """`wscfg sandbox serve` in its own process on a free loopback port; yields its URL."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "wscfg", "sandbox", "serve", "--port", str(port), "--db", db_url],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{url}/openapi.json", timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit("the sandbox did not start") from None
+                time.sleep(0.05)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def fill(base: str, key: str, numbers: list[str], emails: list[str]) -> None:
+    """Blocked callers through the batch endpoint, members one POST each (16 at a time)."""
+    headers = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(base_url=base, headers=headers, timeout=300) as c:
+        for start in range(0, len(numbers), 10_000):
+            add = [{"number": n, "note": "bench"} for n in numbers[start : start + 10_000]]
+            c.post("/blocked-callers:batch", json={"add": add}).raise_for_status()
+
+    async def add_members() -> None:
+        limit = asyncio.Semaphore(16)
+        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=300) as ac:
+
+            async def one(email: str) -> None:
+                async with limit:
+                    body = {"email": email, "role": "member"}
+                    (await ac.post("/members", json=body)).raise_for_status()
+
+            await asyncio.gather(*(one(e) for e in emails))
+
+    asyncio.run(add_members())
