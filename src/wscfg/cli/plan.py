@@ -60,7 +60,15 @@ def common_options(fn: Any) -> Any:
 @click.argument("paths", nargs=-1, required=True)
 @common_options
 @click.option("-o", "--out", type=click.Path(dir_okay=False), help="Save the plan to apply later.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="text for terminals and CI logs; json, the saved-plan document; markdown for PR "
+    "comments (always under GitHub's 65,535 characters).",
+)
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
@@ -89,6 +97,11 @@ def plan(
       wscfg plan examples/workspace.yaml
       wscfg plan examples/agency/ --format markdown --detailed-exitcode
       wscfg plan examples/workspace.yaml -o plan.json   # then: wscfg apply plan.json
+
+    \b
+    Exit codes: 0 no changes (or changes, without --detailed-exitcode),
+    1 error (bad config, unreachable server, a workspace that could not be read),
+    2 changes present (with --detailed-exitcode).
     """
     with handle_errors(debug_of(ctx)):
         run, server_name = _make_plans(paths, server, targets, shard, parallel)
@@ -139,6 +152,12 @@ def apply(
 
     Shows the plan and asks before changing anything. A saved plan (from `wscfg plan -o`) is
     checked first: if anything it touches changed since, nothing is written.
+
+    \b
+    Examples:
+      wscfg apply examples/workspace.yaml            # plan, show, ask, apply
+      wscfg apply plan.json --auto-approve           # exactly the reviewed plan, in CI
+      wscfg apply clinics/ --create-missing          # a fleet, creating new sub-accounts
 
     \b
     Exit codes: 0 applied (or nothing to do), 1 error before any write,
