@@ -59,7 +59,8 @@ class Diagnostic:
     column: int  # 1-based; 0 when unknown
     path: str  # e.g. "members[3].role"; "" for the document itself
     message: str
-    source_line: str = ""  # the offending line of the file, for display
+    source_line: str = ""  # the offending line of the file (a window of a long one), for display
+    source_column: int = 0  # the caret's column within source_line; 0: same as ``column``
 
     def location(self) -> str:
         if self.line:
@@ -121,7 +122,12 @@ class PlanFileError(PlanError):
 
 
 class ApiError(WscfgError):
-    """Talking to the Workspace Settings API failed. ``method``/``url`` name the request."""
+    """Talking to the Workspace Settings API failed. ``method``/``url`` name the request.
+
+    ``maybe_applied`` is true for a write that may have landed although it failed: an attempt
+    reached the server and its outcome was never heard (a reset, a timeout, a 5xx answer)."""
+
+    maybe_applied: bool = False
 
     def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
         self.method = method
@@ -134,8 +140,6 @@ class TransportError(ApiError):
     """The request did not get an answer (refused, reset, timed out), after retries.
 
     ``maybe_applied`` is true for a write whose request was sent: it may have landed."""
-
-    maybe_applied: bool = False
 
 
 class ProtocolError(ApiError):

@@ -283,3 +283,14 @@ def test_unreadable_paths(tmp_path: Path) -> None:
 def test_long_source_lines_are_cut_for_display() -> None:
     (d,) = parse("a: " + "[" * 70 + "x" * 1000).diagnostics
     assert len(d.source_line) < 300 and d.source_line.endswith(" …")
+
+
+def test_a_long_line_is_quoted_as_a_window_around_the_error() -> None:
+    from wscfg.config.load import _shown
+
+    assert _shown("role: fron-desk", 7) == ("role: fron-desk", 7)
+    line = "x" * 3_000_000 + ": 1"
+    shown, caret = _shown(line, 2_000_000)
+    assert len(shown) < 200
+    assert shown.startswith("… ") and shown.endswith(" …")
+    assert shown[caret - 1] == "x" and caret == 83

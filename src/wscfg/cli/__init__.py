@@ -118,8 +118,9 @@ def print_diagnostics(diagnostics: Any) -> None:
         click.echo(click.style(d.headline(), fg="red"), err=True)
         if d.source_line:
             click.echo(f"    {d.source_line.rstrip()}", err=True)
-            if d.column:
-                click.echo("    " + " " * (d.column - 1) + "^", err=True)
+            caret = d.source_column or d.column
+            if caret:
+                click.echo("    " + " " * (caret - 1) + "^", err=True)
 
 
 @contextlib.contextmanager

@@ -65,15 +65,26 @@ class SourceFile:
         return ""
 
     def diagnostic(self, line: int, column: int, message: str, path: str = "") -> Diagnostic:
-        return Diagnostic(self.name, line, column, path, message, _shown(self.line(line), column))
+        shown, at = _shown(self.line(line), column)
+        return Diagnostic(self.name, line, column, path, message, shown, at)
 
 
-def _shown(line: str, column: int) -> str:
-    """A source line as safe to print: no control characters (a tab counts as one column, so
-    it becomes one space and the caret stays aligned), long lines cut after the column."""
+SHOWN_BEFORE = 80  # characters of a long line shown before the error's column
+SHOWN_AFTER = 40  # and after it
+
+
+def _shown(line: str, column: int) -> tuple[str, int]:
+    """A source line as safe to print, and the caret's column in it: no control characters (a
+    tab counts as one column, so it becomes one space and the caret stays aligned); a long
+    line is cut to a window around the column, marked with "…" where it was cut."""
     line = _FORBIDDEN_RE.sub("\ufffd", line).replace("\t", " ")
-    limit = max(200, column + 40)
-    return line if len(line) <= limit else line[:limit] + " …"
+    if len(line) <= max(200, column + SHOWN_AFTER) and column <= 200:
+        return line, column
+    start = max(0, column - 1 - SHOWN_BEFORE)
+    end = column - 1 + SHOWN_AFTER
+    head = "… " if start else ""
+    tail = " …" if end < len(line) else ""
+    return head + line[start:end] + tail, column - start + len(head)
 
 
 class Node:
