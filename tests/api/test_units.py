@@ -67,7 +67,11 @@ def test_matches_write_only_fields_by_fingerprint():
     current = {"name": "h", "secret_fingerprint": fingerprint("s3cret")}
     assert matches({"secret": "s3cret"}, current, hooks.write_only)
     assert not matches({"secret": "other"}, current, hooks.write_only)
-    assert matches({"secret": "anything"}, {"name": "h"}, hooks.write_only)  # cannot tell
+    # the API shows a fingerprint exactly when a secret is set (a soak run found a set secret
+    # reported as landed on an item that had none)
+    assert not matches({"secret": "anything"}, {"name": "h"}, hooks.write_only)
+    assert matches({"secret": None}, {"name": "h"}, hooks.write_only)  # cleared
+    assert not matches({"secret": None}, current, hooks.write_only)
 
 
 def test_workspace_slugs_are_validated():

@@ -23,7 +23,9 @@ Retries (:mod:`wscfg.api.retry`)
     any retried status; a wait above the cap fails the request instead of retrying early.
     After a retry, some answers mean "my earlier attempt already did it" and are handled by
     :class:`~wscfg.api.workspace.WorkspaceClient` (412 on PATCH, 404 on DELETE, 409 on create:
-    see there).
+    see there). A write that finally fails after an attempt whose outcome is unknown (a reset,
+    a timeout, a 5xx answer: the server may have committed first) says "the change may or may
+    not have been made" and carries ``maybe_applied = True``, for apply's report.
 
 Redirects
     Never followed automatically (``follow_redirects=False``). A ``GET``/``HEAD`` redirected to
@@ -89,6 +91,7 @@ log = logging.getLogger("wscfg.api")
 MiB = 1024 * 1024
 ERROR_BODY_CAP = 1 * MiB
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _NEVER_RETRY = (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.ProxyError)
 
@@ -356,7 +359,10 @@ class ApiClient:
                 if attempt > 1 and resp.status in call.accept_after_retry:
                     return resp
                 if not (call.retryable and resp.status in policy.retry_statuses):
-                    raise self.status_error(resp, "", call.secrets)
+                    raise self._status_error(call, resp, "", uncertain)
+                # A 5xx answer to a write does not say whether the write happened (the server
+                # may have committed, then failed): from now on the outcome is uncertain.
+                uncertain = uncertain or (resp.status >= 500 and call.method not in _READS)
                 reason = f"status {resp.status}"
                 retry_after = policy.retry_after(resp.headers.get("retry-after"))
                 last_resp = resp
@@ -379,7 +385,7 @@ class ApiClient:
                     )
             if stop:
                 if last_resp is not None:
-                    raise self.status_error(last_resp, stop, call.secrets)
+                    raise self._status_error(call, last_resp, stop, uncertain)
                 raise _transport_error(call, reason, stop, uncertain) from last_exc
             assert delay is not None
             self.stats.retries[call.method] += 1
@@ -546,6 +552,18 @@ class ApiClient:
             message_hint=note,
         )
 
+    def _status_error(
+        self, call: _Call, resp: Response, note: str, uncertain: bool
+    ) -> HTTPStatusError:
+        """The error for the final non-2xx answer of ``call``. A write that some earlier
+        attempt may have carried out says so and carries ``maybe_applied = True``."""
+        maybe = uncertain and call.method not in _READS
+        if maybe:
+            note = "; ".join(filter(None, [note, "the change may or may not have been made"]))
+        exc = self.status_error(resp, note, call.secrets)
+        exc.maybe_applied = maybe
+        return exc
+
     def _scrub_secrets(self, call: _Call) -> tuple[str, ...]:
         return (self._token.reveal(), *call.secrets)
 
@@ -556,7 +574,7 @@ def _transport_error(call: _Call, reason: str, stop: str, uncertain: bool) -> Tr
     text = f"no answer from the server ({reason})"
     if stop:
         text += f"; {stop}"
-    maybe = uncertain and call.method not in ("GET", "HEAD", "OPTIONS")
+    maybe = uncertain and call.method not in _READS
     if maybe:
         text += "; the change may or may not have been made"
     exc = TransportError(text, method=call.method, url=str(call.url))

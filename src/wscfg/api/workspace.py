@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from wscfg.errors import NotFoundError, ProtocolError
+from wscfg.errors import ApiError, NotFoundError, ProtocolError
 from wscfg.model.base import SLUG_RE
 from wscfg.model.kinds import BY_NAME, COLLECTIONS, SINGLETONS, Kind
 from wscfg.model.webhooks import fingerprint
@@ -251,6 +251,15 @@ class WorkspaceClient:
                 current = await self.get_item(kind, key)
             except NotFoundError:
                 current = None
+            except ApiError as exc:  # cannot tell: an earlier attempt may have landed
+                err = self.api.status_error(
+                    resp,
+                    f"after a retry; reading the item back failed ({exc.message}); "
+                    "the change may or may not have been made",
+                    secrets=secrets,
+                )
+                err.maybe_applied = True
+                raise err from exc
         if current is not None and matches(sent, current, kind.write_only):
             return current
         raise self.api.status_error(
@@ -270,13 +279,17 @@ def matches(sent: Mapping[str, Any], current: Mapping[str, Any], write_only: Ite
 
     Nested objects compare as subsets (a PATCH may send part of one); ``None`` matches an
     absent field (the API leaves nulls out); lists compare exactly. A write-only field is
-    compared through ``<field>_fingerprint`` when the server shows one, else skipped.
+    compared through ``<field>_fingerprint``, which the API shows exactly when a value is set:
+    a value sent must show its fingerprint, a ``None`` sent (cleared) must show none.
     """
     hidden = set(write_only)
     for name, value in sent.items():
         if name in hidden:
             shown = current.get(f"{name}_fingerprint")
-            if isinstance(value, str) and shown is not None and fingerprint(value) != shown:
+            if value is None:
+                if shown is not None:
+                    return False
+            elif isinstance(value, str) and (shown is None or fingerprint(value) != shown):
                 return False
             continue
         if not _subset(value, current.get(name)):
