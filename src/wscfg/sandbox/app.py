@@ -58,16 +58,23 @@ def create_app(db_url: str, settings: SandboxSettings | None = None) -> Any:
 
     def custom_openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            from fastapi.openapi.utils import get_openapi
+            import warnings
 
-            doc = get_openapi(
-                title=app.title,
-                version=app.version,
-                openapi_version=app.openapi_version,
-                description=app.description,
-                routes=app.routes,
-                separate_input_output_schemas=False,
-            )
+            from fastapi.openapi.utils import get_openapi
+            from pydantic.warnings import UnsupportedFieldAttributeWarning
+
+            with warnings.catch_warnings():
+                # FastAPI wraps request bodies in a field aliased "body"; pydantic notes that
+                # the alias does nothing there. Nothing for a user to act on.
+                warnings.simplefilter("ignore", UnsupportedFieldAttributeWarning)
+                doc = get_openapi(
+                    title=app.title,
+                    version=app.version,
+                    openapi_version=app.openapi_version,
+                    description=app.description,
+                    routes=app.routes,
+                    separate_input_output_schemas=False,
+                )
             app.openapi_schema = openapi.finish(doc)
         return app.openapi_schema
 
