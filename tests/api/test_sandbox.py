@@ -133,12 +133,18 @@ async def test_ten_thousand_blocked_callers_cost_at_most_ten_requests(server, ws
         seen: list[dict[str, int]] = []
         counts = await w.batch_blocked_callers(add, [], on_chunk=seen.append)
         assert api.stats.total_requests <= 10
-        assert counts == {"added": 10_000, "updated": 0, "removed": 0, "requests": 2}
+        assert counts == {
+            "added": 10_000,
+            "updated": 0,
+            "removed": 0,
+            "requests": 2,
+            "conflicts": [],
+        }
         assert len(seen) == 2
         again = await w.batch_blocked_callers(
             [{"number": "+15550000000", "note": "changed"}], ["+15550000001", "+15550000002"]
         )
-        assert again == {"added": 0, "updated": 1, "removed": 2, "requests": 1}
+        assert again == {"added": 0, "updated": 1, "removed": 2, "requests": 1, "conflicts": []}
         api.stats.reset()
         snap = await w.snapshot()
     assert len(snap["blocked_callers"]) == 9_998

@@ -159,11 +159,6 @@ def test_edit_during_apply_fails_that_one_write_with_412_and_is_not_lost(
     editor.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known limitation (docs/reliability.md): the blocked-caller batch endpoint has no "
-    "per-entry If-Match, so a note edited during apply is overwritten",
-)
 def test_blocked_caller_note_edited_during_apply_is_kept(
     sandbox: SandboxServer, ws: SandboxWorkspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -187,11 +182,17 @@ def test_blocked_caller_note_edited_during_apply_is_kept(
         return await original(self, *a, **k)
 
     monkeypatch.setattr(WorkspaceClient, "batch_blocked_callers", batch_racing_the_ui)
-    runner.invoke(cli, ["apply", "--auto-approve", "--allow-mass-changes", str(plan_file)])
+    result = runner.invoke(cli, ["apply", "--auto-approve", "--allow-mass-changes", str(plan_file)])
     with httpx.Client(base_url=ws.url, headers=ws.headers) as c:
         note = c.get("/blocked-callers/%2B15550100100").json()["note"]
     editor.close()
     assert note == "UI"
+    # The batch carried the planned ETag for that number: it was left alone and reported.
+    assert result.exit_code == 3, result.output
+    assert (
+        f"✗ {ws.slug}: ~ blocked caller +15550100100: changed by someone else since it was read "
+        "(412 Precondition Failed)" in result.stdout
+    )
 
 
 @pytest.mark.parametrize("fight", [False, True], ids=["same-config", "fighting-configs"])

@@ -200,28 +200,35 @@ class WorkspaceClient:
         add: Sequence[Mapping[str, Any]],
         remove: Sequence[str],
         *,
+        if_match: Mapping[str, str | None] | None = None,
         chunk: int = 5000,
-        on_chunk: Callable[[dict[str, int]], None] | None = None,
-    ) -> dict[str, int]:
+        on_chunk: Callable[[dict[str, Any]], None] | None = None,
+    ) -> dict[str, Any]:
         """Add/update and remove blocked callers in chunks of ``chunk`` entries per request.
 
         Removes go first, then adds, each request carrying its own Idempotency-Key (so each is
-        retried safely). Returns the summed counts ``{"added", "updated", "removed",
-        "requests"}``. ``on_chunk`` is called with each chunk's counts as it lands, so a caller
-        can report progress when a later chunk fails (the exception is raised as usual).
+        retried safely). ``if_match`` maps numbers to the ETag each must still have (None:
+        must not exist); the server leaves a number whose precondition fails alone and lists
+        it. Returns the summed counts ``{"added", "updated", "removed", "requests"}`` and the
+        ``"conflicts"`` (numbers left alone). ``on_chunk`` is called with each chunk's counts
+        as it lands, so a caller can report progress when a later chunk fails.
         """
         if not 1 <= chunk <= BATCH_LIMIT:
             raise ValueError(f"chunk must be between 1 and {BATCH_LIMIT}")
         kind = BY_NAME[BLOCKED_CALLERS]
         entries: list[tuple[str, Any]] = [("remove", n) for n in remove]
         entries += [("add", dict(a)) for a in add]
-        totals = {"added": 0, "updated": 0, "removed": 0, "requests": 0}
+        totals: dict[str, Any] = {"added": 0, "updated": 0, "removed": 0, "requests": 0}
+        conflicts: list[str] = []
         for start in range(0, len(entries), chunk):
             part = entries[start : start + chunk]
-            body = {
+            body: dict[str, Any] = {
                 "add": [v for op, v in part if op == "add"],
                 "remove": [v for op, v in part if op == "remove"],
             }
+            if if_match:
+                numbers = [v if op == "remove" else v.get("number") for op, v in part]
+                body["if_match"] = {n: if_match[n] for n in numbers if n in if_match}
             resp = await self.api.request(
                 "POST",
                 f"{self.kind_path(kind)}:batch",
@@ -232,10 +239,14 @@ class WorkspaceClient:
             )
             counts = _batch_counts(resp)
             for name, n in counts.items():
-                totals[name] += n
+                if name == "conflicts":
+                    conflicts.extend(n)
+                else:
+                    totals[name] += n
             totals["requests"] += 1
             if on_chunk is not None:
                 on_chunk(counts)
+        totals["conflicts"] = conflicts
         return totals
 
     # ---- helpers --------------------------------------------------------------------------
@@ -351,9 +362,9 @@ def _require_identity(kind: Kind, item: object, url: str, what: str = "list") ->
         )
 
 
-def _batch_counts(resp: Response) -> dict[str, int]:
+def _batch_counts(resp: Response) -> dict[str, Any]:
     data = resp.json_object()
-    out: dict[str, int] = {}
+    out: dict[str, Any] = {}
     for name in ("added", "updated", "removed"):
         value = data.get(name, 0)
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
@@ -361,6 +372,12 @@ def _batch_counts(resp: Response) -> dict[str, int]:
                 f"the batch answer has a bad '{name}' count", method=resp.method, url=resp.url
             )
         out[name] = value
+    conflicts = data.get("conflicts", [])
+    if not isinstance(conflicts, list) or not all(isinstance(n, str) for n in conflicts):
+        raise ProtocolError(
+            "the batch answer has a bad 'conflicts' list", method=resp.method, url=resp.url
+        )
+    out["conflicts"] = conflicts
     return out
 
 

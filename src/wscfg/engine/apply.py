@@ -38,7 +38,11 @@ class Writer(Protocol):
     async def resend_invitation(self, email: str) -> dict[str, Any]: ...
 
     async def batch_blocked_callers(
-        self, add: list[dict[str, Any]], remove: list[str]
+        self,
+        add: list[dict[str, Any]],
+        remove: list[str],
+        *,
+        if_match: dict[str, str | None] | None = None,
     ) -> dict[str, Any]: ...
 
 
@@ -211,23 +215,30 @@ async def _apply_bulk(
     ident = kind.identity or ""
     add = [c.body() | {ident: c.key} for c in changes if not isinstance(c, Delete)]
     remove = [c.key for c in changes if isinstance(c, Delete)]
+    # Each number carries the precondition an item's If-Match would: as planned, or absent.
+    if_match = {c.key: None if isinstance(c, Create) else c.etag for c in changes}
     try:
-        await writer.batch_blocked_callers(add, remove)
+        result = await writer.batch_blocked_callers(add, remove, if_match=if_match)
     except WscfgError as exc:
         reason = _reason(exc) + " (part of the batch may have been written; plan again)"
         for c in changes:
             fail(c, reason, True)
         return
+    conflicts = set(result.get("conflicts") or ())
     for c in changes:
-        record(Outcome(c, "done"))
+        if c.key in conflicts:
+            fail(c, STALE, False)
+        else:
+            record(Outcome(c, "done"))
+
+
+STALE = (
+    "changed by someone else since it was read (412 Precondition Failed); "
+    "nothing was overwritten: run `wscfg plan` again"
+)
 
 
 def _reason(exc: WscfgError) -> str:
     from ..errors import PreconditionFailed
 
-    if isinstance(exc, PreconditionFailed):
-        return (
-            "changed by someone else since it was read (412 Precondition Failed); "
-            "nothing was overwritten: run `wscfg plan` again"
-        )
-    return exc.message
+    return STALE if isinstance(exc, PreconditionFailed) else exc.message

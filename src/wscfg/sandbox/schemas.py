@@ -109,6 +109,11 @@ class Batch(Resource):
         default_factory=list, description="Numbers to block; an existing number gets the note."
     )
     remove: list[PhoneNumber] = Field(default_factory=list, description="Numbers to unblock.")
+    if_match: dict[PhoneNumber, str | None] = Field(
+        default_factory=dict,
+        description="Per number: the ETag it must still have, or null for 'must not exist'. "
+        "A number whose precondition fails is left as it is and listed in `conflicts`.",
+    )
 
 
 class BatchResult(BaseModel):
@@ -118,6 +123,9 @@ class BatchResult(BaseModel):
     updated: int
     unchanged: int
     removed: int
+    conflicts: list[str] = Field(
+        default_factory=list, description="Numbers left alone: their if_match did not hold."
+    )
 
 
 Scope = Literal["settings:read", "settings:write"]

@@ -1,8 +1,11 @@
 """``POST …/blocked-callers:batch``: add, re-note and remove thousands of numbers at once.
 
 One request reads the affected rows with a few ``IN`` queries and writes with executemany:
-never a query per number.
+never a query per number. ``if_match`` gives each number the precondition an item's If-Match
+would: a number changed since the caller read it is left alone and reported in ``conflicts``.
 """
+
+from typing import Any
 
 from fastapi import APIRouter
 from sqlalchemy import Connection
@@ -34,10 +37,21 @@ def batch(ctx: Ctx, body: Batch) -> Response:
     def work(conn: Connection) -> Reply:
         ws, now = ctx.workspace.id, ctx.now_iso
         existing = store.get_many(conn, ws, KIND.name, [*wanted, *gone], now)
+        rows = {n: store.row_values(ws, KIND.name, n, d, now) for n, d in wanted.items()}
+        # A number changed since the caller read it is left alone, unless it is already as
+        # the caller wants it (then there is nothing to overwrite).
+        conflicts = [
+            n
+            for n, tag in body.if_match.items()
+            if not _holds(existing.get(n), tag)
+            and not _already(existing.get(n), rows.get(n), n in gone)
+        ]
+        skip = set(conflicts)
         inserts, updates, changes = [], [], []
         unchanged = 0
-        for number, data in wanted.items():
-            row = store.row_values(ws, KIND.name, number, data, now)
+        for number, row in rows.items():
+            if number in skip:
+                continue
             old = existing.get(number)
             if old is None:
                 inserts.append(row)
@@ -47,7 +61,7 @@ def batch(ctx: Ctx, body: Batch) -> Response:
                 changes.append(store.Change("update", KIND.name, number, old.text, row["data"]))
             else:
                 unchanged += 1
-        removed = [n for n in gone if n in existing]
+        removed = [n for n in gone if n in existing and n not in skip]
         changes.extend(
             store.Change("delete", KIND.name, n, existing[n].text, None) for n in removed
         )
@@ -55,11 +69,32 @@ def batch(ctx: Ctx, body: Batch) -> Response:
         store.update_rows(conn, updates)
         store.delete_idents(conn, ws, KIND.name, removed)
         result = BatchResult(
-            added=len(inserts), updated=len(updates), unchanged=unchanged, removed=len(removed)
+            added=len(inserts),
+            updated=len(updates),
+            unchanged=unchanged,
+            removed=len(removed),
+            conflicts=conflicts,
         )
-        return Reply(200, result.model_dump_json(), changes=changes)
+        # conflicts only appear when there are some (answers stay as before for callers that
+        # send no if_match)
+        text = result.model_dump_json(exclude=None if conflicts else {"conflicts"})
+        return Reply(200, text, changes=changes)
 
     return run_write(ctx, work)
+
+
+def _holds(current: store.Item | None, expected: str | None) -> bool:
+    """A per-number precondition: None means "must not exist", else the current ETag."""
+    if expected is None:
+        return current is None
+    return current is not None and current.etag == expected.strip('"')
+
+
+def _already(current: store.Item | None, row: dict[str, Any] | None, removing: bool) -> bool:
+    """The number is already as the caller wants: gone, or stored with the same data."""
+    if removing:
+        return current is None
+    return current is not None and row is not None and current.text == row["data"]
 
 
 def build_router() -> APIRouter:
