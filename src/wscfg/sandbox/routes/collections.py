@@ -59,18 +59,24 @@ def page_body(bodies: list[str], cursor: str | None) -> str:
     return '{"items":[' + ",".join(bodies) + '],"next_cursor":' + json.dumps(cursor) + "}"
 
 
+def cursor_position(cursor: str | None) -> str | None:
+    """Where a page starts: the key a ``cursor`` query parameter names (422 if it is not ours)."""
+    if cursor is None:
+        return None
+    try:
+        after = store.decode_cursor(cursor)
+    except ValueError:
+        raise invalid(["query", "cursor"], "not a cursor this server gave out") from None
+    if not isinstance(after, str):
+        raise invalid(["query", "cursor"], "not a cursor this server gave out")
+    return after
+
+
 def read_page(ctx: Ctx, kind: str, limit: int | None, cursor: str | None) -> Response:
     size = limit or ctx.settings.default_page_size
     if size > ctx.settings.max_page_size:
         raise invalid(["query", "limit"], f"at most {ctx.settings.max_page_size}")
-    after = None
-    if cursor is not None:
-        try:
-            after = store.decode_cursor(cursor)
-        except ValueError:
-            raise invalid(["query", "cursor"], "not a cursor this server gave out") from None
-        if not isinstance(after, str):
-            raise invalid(["query", "cursor"], "not a cursor this server gave out")
+    after = cursor_position(cursor)
     with transaction(ctx.sandbox.engine) as conn:
         found, next_cursor = store.page(conn, ctx.workspace.id, kind, after, size, ctx.now_iso)
     return Response(page_body([i.body for i in found], next_cursor), media_type=JSON)

@@ -10,21 +10,14 @@ from .. import store
 from ..admin import default_owner, provision
 from ..context import JSON, Ctx, Reply, agency_writer, caller, run_write
 from ..db import items, transaction, workspaces
-from ..problems import ProblemError, invalid
+from ..problems import ProblemError
 from ..schemas import ITEM, WorkspaceCreate, WorkspacePage
-from .collections import Cursor, Limit, etag_header, page_body
+from .collections import Cursor, Limit, cursor_position, etag_header, page_body
 
 
 def list_workspaces(ctx: Ctx, limit: int | None, cursor: str | None) -> Response:
     size = min(limit or ctx.settings.default_page_size, ctx.settings.max_page_size)
-    after = None
-    if cursor is not None:
-        try:
-            after = store.decode_cursor(cursor)
-        except ValueError:
-            raise invalid(["query", "cursor"], "not a cursor this server gave out") from None
-        if not isinstance(after, str):
-            raise invalid(["query", "cursor"], "not a cursor this server gave out")
+    after = cursor_position(cursor)
     who = ctx.who
     if who.workspace_id is not None:
         scope = workspaces.c.id == who.workspace_id
