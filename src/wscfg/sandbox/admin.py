@@ -60,7 +60,7 @@ def create_agency(db_url: str, name: str) -> str:
         agency_id = conn.execute(
             insert(agencies).values(name=name, created_at=now).returning(agencies.c.id)
         ).scalar_one()
-        return _issue(conn, None, agency_id, SCOPES, "initial agency key", now)[1]
+        return insert_key(conn, None, agency_id, SCOPES, "initial agency key", now)[1]
 
 
 def create_workspace(
@@ -94,7 +94,7 @@ def create_workspace(
             request_id=None,
             now=now,
         )
-        return _issue(conn, ref.id, None, SCOPES, "initial workspace key", now)[1]
+        return insert_key(conn, ref.id, None, SCOPES, "initial workspace key", now)[1]
 
 
 def issue_key(
@@ -122,9 +122,9 @@ def issue_key(
                 raise SandboxError(
                     f"workspace {workspace!r} already has {MAX_API_KEYS} active API keys"
                 )
-            return _issue(conn, ref.id, None, wanted, name, now)[1]
+            return insert_key(conn, ref.id, None, wanted, name, now)[1]
         assert agency is not None
-        return _issue(conn, None, _agency_id(conn, agency), wanted, name, now)[1]
+        return insert_key(conn, None, _agency_id(conn, agency), wanted, name, now)[1]
 
 
 def revoke_key(db_url: str, key: str) -> None:
@@ -212,17 +212,6 @@ def insert_key(
     now: str,
 ) -> tuple[str, str]:
     """Store a new key; return (key id, secret). The caller enforces the per-workspace cap."""
-    return _issue(conn, ws_id, agency_id, scopes, name, now)
-
-
-def _issue(
-    conn: Connection,
-    ws_id: int | None,
-    agency_id: int | None,
-    scopes: Iterable[str],
-    name: str | None,
-    now: str,
-) -> tuple[str, str]:
     key_id, secret = generate_key()
     conn.execute(
         insert(api_keys).values(
