@@ -105,9 +105,6 @@ async def ensure_workspaces(conn: Connection, targets: Sequence[DesiredState]) -
     for t in targets:
         if t.slug in existing:
             continue
-        owners = [k for k, m in t.items.get("members", {}).items() if m.get("role") == "owner"]
-        admin.create_workspace(
-            conn.db_url, t.slug, agency=EMBEDDED_AGENCY, owner=owners[0] if owners else None
-        )
+        admin.create_workspace(conn.db_url, t.slug, agency=EMBEDDED_AGENCY, owner=t.first_owner())
         created.append(t.slug)
     return created

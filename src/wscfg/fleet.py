@@ -74,12 +74,14 @@ async def discover(client: Any, slugs: Sequence[str]) -> Discovery:
 
 
 async def create_workspaces(client: Any, targets: Sequence[DesiredState]) -> None:
+    """Create sub-accounts for targets that do not exist, each owned by its declared owner
+    (else the platform's default owner), so the first plan does not replace the owner."""
     for t in targets:
-        body = {
-            "slug": t.slug,
-            **{k: v for k, v in t.items.get("workspace", {}).get("", {}).items()},
-        }
+        body = {"slug": t.slug, **t.items.get("workspace", {}).get("", {})}
         body.setdefault("name", t.slug)
+        owner = t.first_owner()
+        if owner:
+            body["owner"] = owner
         await client.create_workspace(body)
 
 

@@ -122,3 +122,21 @@ def test_one_failing_target_leaves_the_others_applied(run, sandbox, fleet, tmp_p
     # The outsider's data was neither read nor written through the agency key.
     profile = httpx.get(outsider.url, headers=outsider.headers).json()
     assert "Renamed" not in profile.get("name", "")
+
+
+def test_create_missing_creates_then_applies(run, sandbox, fleet, tmp_path):
+    _, folder, slugs = fleet
+    new = tmp_path / "new"
+    new.mkdir()
+    shutil.copy(folder / "base.yaml", new / "base.yaml")
+    slug = f"{slugs[0]}-new"
+    (new / f"{slug}.yaml").write_text(
+        (folder / f"{slugs[0]}.yaml").read_text().replace(slugs[0], slug)
+    )
+    missing = run("plan", str(new))
+    assert missing.exit_code == 1
+    assert f"1 configured workspace(s) do not exist: {slug}" in missing.stderr
+    created = run("apply", "--auto-approve", "--create-missing", str(new))
+    assert created.exit_code == 0, created.output
+    assert "Created 1 workspace(s)." in created.stderr
+    assert run("plan", "--detailed-exitcode", str(new)).exit_code == 0

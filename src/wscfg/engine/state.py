@@ -79,6 +79,11 @@ class DesiredState:
     def mode(self, kind: str) -> str:
         return self.modes.get(kind, "exact")
 
+    def first_owner(self) -> str | None:
+        """The first owner the config declares: who a new workspace is created for."""
+        members = self.items.get("members", {})
+        return next((k for k, m in members.items() if m.get("role") == "owner"), None)
+
     def source(self, kind: str, key: str, field: str = "") -> str | None:
         """Where the item (or one of its fields, ``"business_profile.company"``) was written,
         e.g. ``base.yaml:12``. Looked up only for changed items."""
