@@ -222,23 +222,16 @@ def parse_bytes(data: bytes, src: SourceFile) -> LoadedFile:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         hint = ""
         if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
             hint = " (it looks like UTF-16)"
         src.text = data[: exc.start].decode("utf-8", "replace")
-        return LoadedFile(
+        return _fail_at(
             src,
-            None,
-            [
-                src.diagnostic(
-                    line,
-                    col,
-                    f"the file is not valid UTF-8 text{hint}: byte 0x{data[exc.start]:02x} "
-                    "cannot be decoded; save the file as UTF-8",
-                )
-            ],
+            data,
+            exc.start,
+            f"the file is not valid UTF-8 text{hint}: byte 0x{data[exc.start]:02x} "
+            "cannot be decoded; save the file as UTF-8",
         )
     return parse_text(text, src)
 
@@ -250,19 +243,12 @@ def parse_text(text: str, src: SourceFile) -> LoadedFile:
     src.text = text
     bad = _FORBIDDEN_RE.search(text)
     if bad:
-        line = text.count("\n", 0, bad.start()) + 1
-        col = bad.start() - (text.rfind("\n", 0, bad.start()) + 1) + 1
-        return LoadedFile(
+        return _fail_at(
             src,
-            None,
-            [
-                src.diagnostic(
-                    line,
-                    col,
-                    f"control character U+{ord(bad.group()):04X} is not allowed in YAML; "
-                    "remove it (or write it as an escape inside double quotes)",
-                )
-            ],
+            text,
+            bad.start(),
+            f"control character U+{ord(bad.group()):04X} is not allowed in YAML; "
+            "remove it (or write it as an escape inside double quotes)",
         )
     import yaml
 
@@ -280,6 +266,14 @@ def parse_text(text: str, src: SourceFile) -> LoadedFile:
 
 def _fail(src: SourceFile, message: str) -> LoadedFile:
     return LoadedFile(src, None, [Diagnostic(src.name, 0, 0, "", message)])
+
+
+def _fail_at(src: SourceFile, buf: str | bytes, offset: int, message: str) -> LoadedFile:
+    """A file that cannot be parsed at all, with the 1-based line and column of ``offset``."""
+    newline = b"\n" if isinstance(buf, bytes) else "\n"
+    line = buf.count(newline, 0, offset) + 1  # type: ignore[arg-type]
+    col = offset - (buf.rfind(newline, 0, offset) + 1) + 1  # type: ignore[arg-type]
+    return LoadedFile(src, None, [src.diagnostic(line, col, message)])
 
 
 def _parser(text: str) -> Any:

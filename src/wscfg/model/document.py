@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
@@ -61,12 +61,3 @@ class WorkspaceConfig(Resource):
     )
     webhooks: list[Webhook] | None = None
     notifications: Notifications | None = None
-
-
-def top_level_keys() -> list[str]:
-    return list(WorkspaceConfig.model_fields)
-
-
-def dump_item(item: Resource) -> dict[str, Any]:
-    """An item as plain JSON data, keeping only what the user set (unset = unmanaged)."""
-    return item.model_dump(mode="json", exclude_unset=True)

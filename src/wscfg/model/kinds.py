@@ -8,7 +8,7 @@ over this table; adding a kind is one model, one entry here and its server route
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 from .access import Member, Role
@@ -30,7 +30,6 @@ class Kind:
     write_only: frozenset[str] = frozenset()
     depends_on: tuple[str, ...] = ()  # kinds whose items this kind's items may name
     bulk: bool = False  # writes go through the batch endpoint
-    field_order: tuple[str, ...] = field(default=())
 
     @property
     def singleton(self) -> bool:
