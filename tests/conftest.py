@@ -1,7 +1,15 @@
-"""Shared fixtures: one real sandbox server per session, fresh workspaces per test.
+"""Shared fixtures: one real sandbox server per session and database, fresh workspaces per test.
+
+Databases: every test of the sandbox, API, engine and chaos suites that asks for ``sandbox``
+(or for ``db_backend`` / ``db_url``, to start servers of its own) runs on SQLite, and again
+on PostgreSQL when ``WSCFG_TEST_DATABASE_URL`` names one (``.ci/run`` starts a throwaway
+cluster and sets it). The PostgreSQL runs carry the ``postgres`` marker: ``pytest -m postgres``
+selects them. Other suites use SQLite.
 
 - ``sandbox``: a :class:`wscfg.sandbox.testing.SandboxServer` (real uvicorn on 127.0.0.1,
-  a SQLite file in a temp dir, or PostgreSQL when ``WSCFG_TEST_DATABASE_URL`` is set).
+  a SQLite file in a temp dir, or the PostgreSQL database).
+- ``db_backend``: ``"sqlite"`` or ``"postgres"``; ``db_url``: the database a test's own server
+  should use (``None``: a fresh SQLite file, which ``running_server`` makes).
   ``sandbox.url``, ``sandbox.db_url``, ``sandbox.new_workspace()``, ``sandbox.new_agency()``,
   ``sandbox.issue_key(workspace=slug, scopes=[...])``, ``sandbox.accept_invitation(...)``.
 - ``workspace``: a fresh :class:`SandboxWorkspace` (``.slug``, ``.key``, ``.url`` = the
@@ -15,23 +23,56 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from wscfg.sandbox.testing import SandboxServer, SandboxWorkspace, running_server
 
+# No example has a deadline and no generation is "too slow": the CI machine may be busy, and
+# a property's verdict must not depend on how fast it ran (speed is measured in bench/).
+settings.register_profile(
+    "wscfg", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "wscfg"))
+
 TEST_DB_ENV = "WSCFG_TEST_DATABASE_URL"
+POSTGRES_SUITES = frozenset({"sandbox", "api", "engine", "chaos"})
 
 
-def database_url_for_tests() -> str | None:
-    """The database tests should use: ``WSCFG_TEST_DATABASE_URL`` or a temp SQLite file."""
+def postgres_url() -> str | None:
+    """The PostgreSQL database of this run (``WSCFG_TEST_DATABASE_URL``), if any."""
     return os.environ.get(TEST_DB_ENV) or None
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "db_backend" not in metafunc.fixturenames:
+        return
+    tests = Path(__file__).parent
+    suite = metafunc.definition.path.relative_to(tests).parts[0]
+    backends: list[Any] = ["sqlite"]
+    if postgres_url() and suite in POSTGRES_SUITES:
+        backends.append(pytest.param("postgres", marks=pytest.mark.postgres))
+    metafunc.parametrize("db_backend", backends, indirect=True, scope="session")
+
+
 @pytest.fixture(scope="session")
-def sandbox() -> Iterator[SandboxServer]:
-    with running_server(database_url_for_tests()) as server:
+def db_backend(request: pytest.FixtureRequest) -> str:
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture(scope="session")
+def db_url(db_backend: str) -> str | None:
+    """The database for a server a test starts itself: PostgreSQL on the postgres runs,
+    else ``None`` (``running_server`` then makes a fresh SQLite file)."""
+    return postgres_url() if db_backend == "postgres" else None
+
+
+@pytest.fixture(scope="session")
+def sandbox(db_url: str | None) -> Iterator[SandboxServer]:
+    with running_server(db_url) as server:
         yield server
 
 

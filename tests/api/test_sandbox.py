@@ -181,9 +181,9 @@ async def test_agency_lists_and_creates_sub_accounts(server):
         assert snap["workspace"]["name"] == "Sub"
 
 
-async def test_rate_limit_429_retry_after_is_honoured():
-    with sandbox_testing.running_server(rate_limit=20, rate_burst=2) as srv:
-        slug = "limited"
+async def test_rate_limit_429_retry_after_is_honoured(db_url):
+    with sandbox_testing.running_server(db_url, rate_limit=20, rate_burst=2) as srv:
+        slug = sandbox_testing.unique("limited")
         key = srv.create_workspace(slug)
         waits: list[float] = []
 

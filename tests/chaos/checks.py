@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 from collections import Counter
@@ -117,20 +116,28 @@ def duplicate_creates(ws: SandboxWorkspace) -> list[tuple[str, str]]:
 
 
 def integrity_violations(db_url: str, slug: str) -> list[str]:
-    """The SQLite file is sound, and every stored item of ``slug`` is valid: its ETag is the
-    hash of its content, it validates with its kind's model, and the workspace keeps an active
-    owner."""
-    path = db_url.removeprefix("sqlite:///")
+    """The database is sound (SQLite's integrity check; PostgreSQL checks its own pages), and
+    every stored item of ``slug`` is valid: its ETag is the hash of its content, it validates
+    with its kind's model, and the workspace keeps an active owner. Read through the
+    sandbox's own database layer, whatever the database is."""
+    from sqlalchemy import select
+    from sqlalchemy import text as sql
+
+    from wscfg.sandbox.db import get_engine, is_sqlite, items, workspaces
+
     out: list[str] = []
-    with sqlite3.connect(path) as db:
-        (status,) = db.execute("PRAGMA integrity_check").fetchone()
-        if status != "ok":
-            out.append(f"integrity_check: {status}")
+    engine = get_engine(db_url)
+    with engine.connect() as db:
+        if is_sqlite(engine):
+            status = db.execute(sql("PRAGMA integrity_check")).scalar()
+            if status != "ok":
+                out.append(f"integrity_check: {status}")
+        ws_id = select(workspaces.c.id).where(workspaces.c.slug == slug).scalar_subquery()
         rows = db.execute(
-            "SELECT kind, ident, body, etag FROM items WHERE workspace_id = "
-            "(SELECT id FROM workspaces WHERE slug = ?)",
-            (slug,),
-        ).fetchall()
+            select(items.c.kind, items.c.ident, items.c.body, items.c.etag).where(
+                items.c.workspace_id == ws_id
+            )
+        ).all()
     owners = 0
     for kind_name, ident, body, etag in rows:
         text = without_etag(body, etag)

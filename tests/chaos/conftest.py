@@ -12,10 +12,10 @@ from .harness import FAULTS, Clock, Harness
 
 
 @pytest.fixture(scope="module")
-def faulty() -> Iterator[SandboxServer]:
+def faulty(db_url: str | None) -> Iterator[SandboxServer]:
     """A sandbox started with ``--faults`` (see harness.FAULTS), injection off until a run
     switches it on, on a clock the runs move forward (harness.Clock)."""
-    with running_server(faults=FAULTS, clock=Clock()) as server:
+    with running_server(db_url, faults=FAULTS, clock=Clock()) as server:
         server.faults.configure(enabled=False)
         yield server
 

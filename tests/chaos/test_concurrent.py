@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,8 @@ from click.testing import CliRunner
 
 from wscfg.api.workspace import WorkspaceClient
 from wscfg.cli import cli
-from wscfg.sandbox.testing import SandboxServer, SandboxWorkspace
+from wscfg.sandbox.faults import caller_id
+from wscfg.sandbox.testing import SandboxServer, SandboxWorkspace, running_server
 
 from .checks import big_config, cli_env, duplicate_creates, integrity_violations, wscfg
 
@@ -195,15 +197,27 @@ def test_blocked_caller_note_edited_during_apply_is_kept(
     )
 
 
+@pytest.fixture(scope="module")
+def slow_writes(db_url: str | None) -> Iterator[SandboxServer]:
+    """A sandbox whose writes take 40-80 ms each, so each apply below writes for seconds."""
+    with running_server(db_url, faults="latency=40-80ms,methods=POST+PATCH+DELETE") as server:
+        server.faults.configure(enabled=False)  # on only while the two applies race
+        yield server
+
+
 @pytest.mark.parametrize("fight", [False, True], ids=["same-config", "fighting-configs"])
 def test_two_applies_at_once_never_corrupt_the_workspace(
-    sandbox: SandboxServer, tmp_path: Path, fight: bool
+    slow_writes: SandboxServer, tmp_path: Path, fight: bool
 ) -> None:
     """Two `wscfg apply` processes on one workspace at once: with the same config (both try
     every create), or with overlapping configs that fight (each deletes what the other adds).
     Both end with exit 0 or 3 (a lost race is reported, never a crash); the workspace stays
-    valid, nothing is created twice, and a plan + apply of either config converges after."""
+    valid, nothing is created twice, and a plan + apply of either config converges after.
+    The server's request trail proves the two really overlapped: each one's writes fall
+    inside the other's span of writes."""
+    sandbox = slow_writes
     ws = sandbox.new_workspace("twice")
+    keys = (ws.key, sandbox.issue_key(workspace=ws.slug, name="second"))
     env = cli_env(sandbox.url, ws.key)
     a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
     a.write_text(big_config(ws.slug, tags=range(0, 80), members=range(40), numbers=range(500)))
@@ -217,16 +231,18 @@ def test_two_applies_at_once_never_corrupt_the_workspace(
         )
     )
     cmd = [sys.executable, "-m", "wscfg", "apply", "--auto-approve", "--allow-mass-changes"]
+    start = len(sandbox.faults.trail)
+    sandbox.faults.configure(enabled=True)
     procs = [
         subprocess.Popen(
             [*cmd, str(cfg)],
-            env=env,
+            env=cli_env(sandbox.url, key),
             cwd=tmp_path,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        for cfg in ((a, b) if fight else (a, a))
+        for cfg, key in zip((a, b) if fight else (a, a), keys, strict=True)
     ]
     for p in procs:
         out, err = p.communicate(timeout=120)
@@ -234,6 +250,11 @@ def test_two_applies_at_once_never_corrupt_the_workspace(
         assert p.returncode in (0, 3), err
         if p.returncode == 3:
             assert "✗" in out and "apply stopped part-way" in err
+    sandbox.faults.configure(enabled=False)  # the checks below need no slow writes
+    trail = sandbox.faults.trail[start:]
+    first, second = ([t for t, _, who in trail if who == caller_id(f"Bearer {k}")] for k in keys)
+    assert first and second, "each apply wrote something"
+    assert min(first) < max(second) and min(second) < max(first), "the applies did not overlap"
     assert integrity_violations(sandbox.db_url, ws.slug) == []
     assert duplicate_creates(ws) == []
     for cfg in (b, a):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -23,7 +24,8 @@ import httpx
 import pytest
 
 from wscfg.sandbox import admin
-from wscfg.sandbox.testing import SandboxServer, SandboxWorkspace, free_socket
+from wscfg.sandbox.db import dispose
+from wscfg.sandbox.testing import SandboxServer, SandboxWorkspace, free_socket, unique
 
 from .checks import (
     big_config,
@@ -131,7 +133,7 @@ def settled_rows(sandbox: SandboxServer, slug: str) -> dict[Any, Any]:
     return rows
 
 
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(600)
 def test_sigkill_during_a_large_apply_then_plan_and_apply_converge(
     sandbox: SandboxServer, tmp_path: Path
 ) -> None:
@@ -185,40 +187,71 @@ def test_sigkill_during_a_large_apply_then_plan_and_apply_converge(
     assert '"billing":{"email":false' in rows[("notifications", "")]
 
 
-def serve(db: Path, port: int) -> subprocess.Popen[bytes]:
+# The server runs on a listening socket this test holds and hands down (like systemd socket
+# activation): killed and started again, it comes back at the same address with no port ever
+# closed and re-bound, and connections made while it is down wait in the socket's backlog.
+SERVE_ON_FD = """
+import socket, sys, uvicorn
+from wscfg.sandbox.app import create_app
+from wscfg.sandbox.settings import SandboxSettings
+app = create_app(sys.argv[1], SandboxSettings(faults=sys.argv[3] or None))
+sock = socket.socket(fileno=int(sys.argv[2]))
+uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+"""
+
+
+def serve(db_url: str, listener: socket.socket, faults: str = "") -> subprocess.Popen[bytes]:
+    fd = listener.fileno()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "wscfg", "sandbox", "serve", "--db", str(db), "--port", str(port)],
+        [sys.executable, "-c", SERVE_ON_FD, db_url, str(fd), faults],
+        pass_fds=(fd,),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    deadline = time.monotonic() + 30
+    port = listener.getsockname()[1]
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=1)
+            httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=5)
             return proc
         except httpx.TransportError:
+            assert proc.poll() is None, "the sandbox server exited"
             time.sleep(0.05)
     proc.kill()
     raise AssertionError("the sandbox server did not start")
 
 
-@pytest.mark.timeout(240)
-def test_server_killed_and_restarted_during_apply(tmp_path: Path) -> None:
-    """SIGKILL the *server* mid-apply and start it again on the same file: committed writes
-    stay, uncommitted ones vanish whole (no half batch, no pending idempotency record), the
-    client's retries carry on or it reports the rest; the next plan + apply converges."""
+def wait_for_writes(ws: SandboxWorkspace, mark: int, n: int, proc: subprocess.Popen[str]) -> int:
+    """Wait until the audit log shows ``n`` writes after ``mark`` (or the process ended)."""
+    deadline = time.monotonic() + 120
+    seen = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        seen = sum(1 for e in audit_entries(ws) if e["id"] > mark)
+        if seen >= n:
+            break
+        time.sleep(0.05)
+    return seen
+
+
+@pytest.mark.timeout(600)
+def test_server_killed_and_restarted_during_apply(tmp_path: Path, db_url: str | None) -> None:
+    """SIGKILL the *server* mid-apply and start it again on the same database: committed
+    writes stay, uncommitted ones vanish whole (no half batch, no pending idempotency record),
+    the client's retries carry on or it reports the rest; the next plan + apply converges.
+
+    The kill comes after a seeded number of the apply's writes have committed (read from the
+    audit log), not after a guessed delay, so a busy machine changes nothing; writes are
+    slowed a little so the apply is still running then."""
     rng = random.Random(7)
-    db = tmp_path / "sandbox.db"
-    db_url = f"sqlite:///{db}"
-    slug = "crash-server"
+    db_url = db_url or f"sqlite:///{tmp_path / 'sandbox.db'}"
+    slug = unique("crash-server")
     key = admin.create_workspace(db_url, slug)
-    ws = SandboxWorkspace(slug, key, "")
-    sock = free_socket()
-    port = sock.getsockname()[1]
-    sock.close()
-    url = f"http://127.0.0.1:{port}"
+    listener = free_socket()
+    listener.listen(512)
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
     ws = SandboxWorkspace(slug, key, url)
-    server = serve(db, port)
+    slow_writes = "latency=10-30ms,methods=POST+PATCH+DELETE"
+    server = serve(db_url, listener, slow_writes)
     try:
         seed_workspace(ws)
         cfg = tmp_path / "ws.yaml"
@@ -244,12 +277,13 @@ def test_server_killed_and_restarted_during_apply(tmp_path: Path) -> None:
             stderr=subprocess.PIPE,
             text=True,
         )
-        time.sleep(rng.uniform(0.6, 1.6))
-        assert client.poll() is None, "the apply finished before the server was killed"
+        wanted = rng.randint(5, 60)
+        seen = wait_for_writes(ws, mark, wanted, client)
+        assert client.poll() is None, f"the apply finished after {seen} writes, before the kill"
+        assert seen >= wanted
         server.send_signal(signal.SIGKILL)
         server.wait(timeout=30)
-        time.sleep(0.2)
-        server = serve(db, port)  # back on the same port: the client's retries may succeed
+        server = serve(db_url, listener, slow_writes)  # back on the same socket
         out, err = client.communicate(timeout=120)
         assert "Traceback" not in out + err
         assert client.returncode in (0, 3), err
@@ -268,3 +302,5 @@ def test_server_killed_and_restarted_during_apply(tmp_path: Path) -> None:
     finally:
         server.kill()
         server.wait(timeout=30)
+        listener.close()
+        dispose(db_url)

@@ -37,9 +37,9 @@ QUICK = RetryPolicy(max_attempts=3, backoff_base=0.001, sleep=_quick)
 
 
 @pytest.fixture(scope="module")
-def writes_fail() -> Iterator[SandboxServer]:
+def writes_fail(db_url: str | None) -> Iterator[SandboxServer]:
     """Every write commits, then is answered 500; reads are never faulted."""
-    with running_server(faults="500after=1,methods=POST+PATCH+DELETE") as server:
+    with running_server(db_url, faults="500after=1,methods=POST+PATCH+DELETE") as server:
         yield server
 
 
@@ -52,8 +52,8 @@ def test_fault_spec_controls() -> None:
             parse_faults(bad)
 
 
-def test_faults_switch_off_reseed_and_count() -> None:
-    with running_server(faults="500=0.5,retry-after=0,seed=1") as server:
+def test_faults_switch_off_reseed_and_count(db_url: str | None) -> None:
+    with running_server(db_url, faults="500=0.5,retry-after=0,seed=1") as server:
         ws = server.new_workspace()
         faults = server.faults
         with httpx.Client(base_url=ws.url, headers=ws.headers) as c:
@@ -95,8 +95,8 @@ def test_a_write_answered_500_after_it_committed_may_have_been_made(
         assert [t["name"] for t in c.get("/call-tags").json()["items"]] == ["lead"]
 
 
-def test_a_read_answered_500_is_not_a_maybe(writes_fail: SandboxServer) -> None:
-    with running_server(faults="500=1") as server:
+def test_a_read_answered_500_is_not_a_maybe(writes_fail: SandboxServer, db_url: str | None) -> None:
+    with running_server(db_url, faults="500=1") as server:
         ws = server.new_workspace()
 
         async def read() -> HTTPStatusError:

@@ -14,10 +14,8 @@ from __future__ import annotations
 import base64
 import io
 import logging
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -28,7 +26,7 @@ from click.testing import CliRunner
 
 from wscfg.cli import cli
 from wscfg.model import fingerprint
-from wscfg.sandbox.testing import SandboxServer, SandboxWorkspace, free_socket
+from wscfg.sandbox.testing import SandboxServer, SandboxWorkspace, served
 
 from .checks import cli_env
 
@@ -84,39 +82,9 @@ class Record:
 def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """`wscfg --debug sandbox serve` as a process of its own, its log kept."""
     db = tmp_path / "sandbox.db"
-    sock = free_socket()
-    port = sock.getsockname()[1]
-    sock.close()
-    log = open(tmp_path / "server.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "wscfg",
-            "--debug",
-            "sandbox",
-            "serve",
-            "--db",
-            str(db),
-            "--port",
-            str(port),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(url + "/openapi.json", timeout=1)
-            break
-        except httpx.TransportError:
-            assert time.monotonic() < deadline, "the sandbox did not start"
-            time.sleep(0.05)
-    yield url, db
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(timeout=30)
-    log.close()
+    argv = ["--debug", "sandbox", "serve", "--db", str(db), "--port", "0"]
+    with served(argv, tmp_path / "server.log") as (_proc, url):
+        yield url, db
 
 
 def test_no_command_ever_shows_or_stores_a_secret_or_the_key(

@@ -111,7 +111,7 @@ def with_links(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(900)
 def test_stateful_sequences_keep_every_promise(sandbox: SandboxServer) -> None:
     from hypothesis import HealthCheck, Phase, settings
     from schemathesis.checks import not_a_server_error

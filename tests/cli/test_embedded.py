@@ -40,3 +40,21 @@ def test_readme_flow_on_the_embedded_sandbox(tmp_path, monkeypatch):
     assert again.exit_code == 0, again.output
     assert "No changes. The live workspace matches the configuration." in again.stdout
     assert "example-only" not in first.output + applied.output + again.output
+
+
+def test_a_fresh_process_prints_no_warning(tmp_path):
+    """Python's warnings as errors, in new processes (nothing built or cached by other tests):
+    the embedded apply and the sandbox server print nothing but their own lines."""
+    import os
+    import subprocess
+    import sys
+
+    shutil.copytree(EXAMPLES, tmp_path / "examples")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WSCFG_") and k != "CI"}
+    env.update(ACME_WEBHOOK_SECRET="example-only", PYTHONWARNINGS="error")
+    cmd = [sys.executable, "-m", "wscfg", "apply", "--auto-approve", "examples/workspace.yaml"]
+    done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert len(done.stderr.splitlines()) == 1, done.stderr
+    assert done.stderr.startswith("Using the embedded sandbox (.wscfg/sandbox.db): ")
+    assert done.stdout.endswith("acme-dental: 17 applied\n")

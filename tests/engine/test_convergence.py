@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -32,6 +33,7 @@ async def converge(client: ApiClient, doc: dict) -> tuple:
     return report, again
 
 
+@pytest.mark.timeout(1800)  # sized to the work: 200 applies over HTTP on a busy 2-core box
 @settings(
     max_examples=EXAMPLES,
     deadline=None,

@@ -27,7 +27,7 @@ def ours(value: str) -> str | None:
         return None
 
 
-@settings(max_examples=3000)
+@settings(max_examples=3000, deadline=None)
 @given(st.integers(1, 999), st.text("0123456789", min_size=1, max_size=14))
 def test_fast_path_matches_the_library(cc, rest):
     value = f"+{cc}{rest}"

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -19,7 +17,7 @@ from wscfg.cli import cli
 from wscfg.errors import WscfgError
 from wscfg.sandbox import admin
 from wscfg.sandbox.db import SCHEMA_VERSION, dispose
-from wscfg.sandbox.testing import running_server
+from wscfg.sandbox.testing import running_server, served
 
 from .conftest import bearer, problem
 
@@ -126,52 +124,66 @@ def test_cli_init(tmp_path: Path) -> None:
 
 
 def test_cli_serve(tmp_path: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     db = str(tmp_path / "serve.db")
     key = admin.create_workspace(db, "served")
     dispose(db)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "wscfg",
-            "sandbox",
-            "serve",
-            "--port",
-            str(port),
-            "--db",
-            db,
-            "--rate-limit",
-            "100:200",
-            "--invite-ttl",
-            "2h",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}/v1/workspaces/served/members"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                r = httpx.post(
-                    url, json={"email": "n@x.example", "role": "member"}, headers=bearer(key)
-                )
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline and proc.poll() is None
-                time.sleep(0.1)
+    log = tmp_path / "serve.log"
+    argv = ["sandbox", "serve", "--port", "0", "--db", db]
+    argv += ["--rate-limit", "100:200", "--invite-ttl", "2h"]
+    with served(argv, log, env) as (_proc, url):
+        r = httpx.post(
+            f"{url}/v1/workspaces/served/members",
+            json={"email": "n@x.example", "role": "member"},
+            headers=bearer(key),
+        )
         assert r.status_code == 201
         invited = r.json()
         assert invited["expires_at"] > invited["invited_at"]
-    finally:
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=20)
-    assert f"serving http://127.0.0.1:{port}/v1" in err.decode()
+    port = int(url.rsplit(":", 1)[1])
+    assert port > 0
+    assert f"wscfg sandbox: serving http://127.0.0.1:{port}/v1 (database " in log.read_text()
+
+
+def test_cli_serve_on_a_port_in_use_says_so_and_exits_1(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "wscfg",
+                "sandbox",
+                "serve",
+                "--port",
+                str(port),
+                "--db",
+                str(tmp_path / "s.db"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr == (
+        f"Error: cannot listen on 127.0.0.1:{port}: the port is already in use; choose another "
+        "with --port (--port 0 picks a free one)\n"
+    )
+
+
+def test_cli_serve_refuses_a_port_out_of_range() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "wscfg", "sandbox", "serve", "--port", "99999"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert "'--port'" in done.stderr and "99999" in done.stderr
+    assert "serving" not in done.stderr
 
 
 @pytest.mark.parametrize(

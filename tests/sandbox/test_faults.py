@@ -29,9 +29,9 @@ def test_parse_faults() -> None:
             parse_faults(bad)
 
 
-def statuses(seed: int) -> list[object]:
+def statuses(seed: int, db_url: str | None) -> list[object]:
     out: list[object] = []
-    with running_server(faults=f"500=0.2,429=0.2,reset=0.2,seed={seed}") as server:
+    with running_server(db_url, faults=f"500=0.2,429=0.2,reset=0.2,seed={seed}") as server:
         ws = server.new_workspace()
         with httpx.Client(base_url=ws.url, headers=bearer(ws.key)) as c:
             for _ in range(25):
@@ -43,16 +43,16 @@ def statuses(seed: int) -> list[object]:
     return out
 
 
-def test_faults_replay_from_the_seed() -> None:
-    first, again, other = statuses(11), statuses(11), statuses(12)
+def test_faults_replay_from_the_seed(db_url: str | None) -> None:
+    first, again, other = statuses(11, db_url), statuses(11, db_url), statuses(12, db_url)
     assert first == again != other
     assert {200, 429, 500} <= set(first)
     assert any(isinstance(s, str) for s in first)  # some connections were dropped
 
 
-def test_writes_happen_before_500after_and_reset(tmp_path: Path) -> None:
+def test_writes_happen_before_500after_and_reset(tmp_path: Path, db_url: str | None) -> None:
     for fault in ("500after", "reset"):
-        db = str(tmp_path / f"{fault}.db")
+        db = db_url or str(tmp_path / f"{fault}.db")
         with running_server(db, faults=f"{fault}=1") as server:
             ws = server.new_workspace()
             with httpx.Client(base_url=ws.url, headers=bearer(ws.key)) as c:

@@ -201,11 +201,11 @@ def test_concurrent_identical_requests_execute_once(
     assert len(creates) == 2000
 
 
-def test_idempotency_records_expire() -> None:
+def test_idempotency_records_expire(db_url: str | None) -> None:
     from datetime import UTC, datetime, timedelta
 
     now = [datetime(2030, 1, 1, tzinfo=UTC)]
-    with running_server(clock=lambda: now[0]) as server:
+    with running_server(db_url, clock=lambda: now[0]) as server:
         ws = server.new_workspace()
         url = server.url + p(ws, "/call-tags")
         h = {**bearer(ws.key), "Idempotency-Key": "old"}
@@ -220,8 +220,8 @@ def test_idempotency_records_expire() -> None:
 
 
 @pytest.fixture(scope="module")
-def limited() -> Iterator[SandboxServer]:
-    with running_server(rate_limit=2, rate_burst=3) as server:
+def limited(db_url: str | None) -> Iterator[SandboxServer]:
+    with running_server(db_url, rate_limit=2, rate_burst=3) as server:
         yield server
 
 

@@ -134,9 +134,9 @@ class Clock:
 
 
 @pytest.fixture(scope="module")
-def clocked() -> Iterator[tuple[SandboxServer, Clock]]:
+def clocked(db_url: str | None) -> Iterator[tuple[SandboxServer, Clock]]:
     clock = Clock()
-    with running_server(invite_ttl=3600, clock=clock) as server:
+    with running_server(db_url, invite_ttl=3600, clock=clock) as server:
         yield server, clock
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import socket
+
 import click
 
 from . import debug_of, echo_err, handle_errors
@@ -47,7 +50,13 @@ def sandbox() -> None:
 
 @sandbox.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", default=8787, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--port",
+    default=8787,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on; 0 picks a free one (the address is printed).",
+)
 @click.option("--db", "db", default=None, help=DB_HELP + "  [default: .wscfg/sandbox.db]")
 @click.option(
     "--invite-ttl", default="7d", show_default=True, help="How long invitations stay pending."
@@ -74,7 +83,14 @@ def serve(
     rate_limit: str | None,
     faults: str | None,
 ) -> None:
-    """Serve the API with uvicorn until interrupted."""
+    """Serve the API with uvicorn until interrupted.
+
+    \b
+    Examples:
+      wscfg sandbox serve                          # http://127.0.0.1:8787/v1, .wscfg/sandbox.db
+      wscfg sandbox serve --port 0 --db /tmp/s.db  # any free port; the address is printed
+      wscfg sandbox serve --db postgresql://user@localhost/wscfg
+    """
     rate, burst = _parse_rate(rate_limit)
     ttl = _parse_duration(invite_ttl)
     with handle_errors(debug_of(ctx)):
@@ -94,7 +110,10 @@ def serve(
             invite_ttl=ttl, rate_limit=rate, rate_burst=burst, faults=fault_plan
         )
         get_engine(url)  # create or migrate the schema now, so errors show before serving
-        echo_err(f"wscfg sandbox: serving http://{host}:{port}/v1 (database {_safe(url)})")
+        sock = _listen(host, port)  # bound before we say so: a port in use is an error here
+        bound = sock.getsockname()[1]
+        shown = f"[{host}]" if ":" in host else host
+        echo_err(f"wscfg sandbox: serving http://{shown}:{bound}/v1 (database {_safe(url)})")
         if faults:
             echo_err(f"wscfg sandbox: injecting faults: {faults}")
         app = create_app(url, settings)
@@ -102,7 +121,34 @@ def serve(
 
         gc.collect()
         gc.freeze()  # long-lived objects leave the GC's scans: no 50 ms pauses under load
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+        server.run(sockets=[sock])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` and listening, or a clear error."""
+    from ..errors import SetupError
+
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
+        )[0]
+    except (socket.gaierror, UnicodeError):
+        raise SetupError(f"cannot listen on {host}: no such host or address") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise SetupError(
+                f"cannot listen on {host}:{port}: the port is already in use; choose another "
+                "with --port (--port 0 picks a free one)"
+            ) from None
+        raise SetupError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return sock
 
 
 @sandbox.command()

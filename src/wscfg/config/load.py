@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import Diagnostic
 
@@ -188,6 +188,7 @@ class _Fatal(Exception):
     def __init__(self, diagnostic: Diagnostic) -> None:
         super().__init__(diagnostic.message)
         self.diagnostic = diagnostic
+        self.too_deep = False  # the nesting cap, which libyaml may pre-empt (see parse_text)
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -257,11 +258,46 @@ def parse_text(text: str, src: SourceFile) -> LoadedFile:
         root = composer.compose(text)
     except _Fatal as exc:
         return LoadedFile(src, None, [*composer.diagnostics, exc.diagnostic])
-    except yaml.YAMLError as exc:  # a syntax error
+    except yaml.YAMLError as exc:  # a syntax error, or libyaml's own nesting limit
+        too_deep = _depth_cap_before(text, src, exc)
+        if too_deep is not None:
+            return LoadedFile(src, None, [*too_deep.diagnostics, too_deep.diagnostic])
         from .yamlerrors import syntax_diagnostic
 
         return LoadedFile(src, None, [*composer.diagnostics, syntax_diagnostic(exc, src)])
     return LoadedFile(src, root, composer.diagnostics)
+
+
+class _TooDeep(NamedTuple):
+    diagnostic: Diagnostic
+    diagnostics: list[Diagnostic]
+
+
+def _depth_cap_before(text: str, src: SourceFile, exc: Exception) -> _TooDeep | None:
+    """Our own nesting cap, if the document breaks it no later than where libyaml failed.
+
+    libyaml scans up to 1,024 characters ahead of the events it hands out, and newer builds
+    (PyYAML 6.0.3+) refuse deep nesting by themselves, so with a deep flow collection the C
+    parser can fail before our composer sees the 65th level. The same composer over PyYAML's
+    pure-Python parser, which has no limit of its own, finds our cap at the same place on
+    every PyYAML version; this runs only on the error path.
+    """
+    import yaml
+
+    mark = getattr(exc, "problem_mark", None)
+    composer = _Composer(src)
+    try:
+        composer.compose(text, yaml.SafeLoader(text))
+    except _Fatal as fatal:
+        diag = fatal.diagnostic
+        if not fatal.too_deep:
+            return None
+        if mark is not None and (diag.line, diag.column) > (mark.line + 1, mark.column + 1):
+            return None
+        return _TooDeep(diag, composer.diagnostics)
+    except yaml.YAMLError:
+        return None
+    return None
 
 
 def _fail(src: SourceFile, message: str) -> LoadedFile:
@@ -324,7 +360,7 @@ class _Composer:
     def fatal(self, line: int, col: int, message: str) -> _Fatal:
         return _Fatal(self.src.diagnostic(line, col, message))
 
-    def compose(self, text: str) -> Node | None:
+    def compose(self, text: str, parser: Any = None) -> Node | None:
         import yaml
 
         scalar_ev, alias_ev = yaml.ScalarEvent, yaml.AliasEvent
@@ -336,7 +372,7 @@ class _Composer:
             yaml.StreamEndEvent,
         )
 
-        parser = _parser(text)
+        parser = parser if parser is not None else _parser(text)
         get = parser.get_event
         src = self.src
         stack: list[_Frame] = []
@@ -352,11 +388,13 @@ class _Composer:
                     self._anchor(ev.anchor, node)
             elif cls is map_start or cls is seq_start:
                 if len(stack) >= MAX_DEPTH:
-                    raise self.fatal(
+                    too_deep = self.fatal(
                         mark.line + 1,
                         mark.column + 1,
                         f"nesting is deeper than {MAX_DEPTH} levels; refusing this document",
                     )
+                    too_deep.too_deep = True
+                    raise too_deep
                 self._check_tag(ev.tag, "map" if cls is map_start else "seq", mark)
                 container: Any = {} if cls is map_start else []
                 node = Node(container, src, mark.line + 1, mark.column + 1)

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from .. import __version__
+from ..model.base import Resource
 from . import openapi, problems
 from .context import Sandbox
 from .db import normalize_url
@@ -24,11 +25,30 @@ See docs/api.md.
 """
 
 
+def _build_models_eagerly() -> None:
+    """Build every settings model's validator now rather than on first use.
+
+    wscfg's models defer building (``defer_build``) so that the CLI pays only for the models
+    it uses. FastAPI builds each request body's validator inside a warning filter, because it
+    wraps the body type in a ``Field(alias=...)`` that pydantic (2.12+) would warn about; a
+    deferred model escapes that filter and is built on the first request instead, outside it,
+    and pydantic's UnsupportedFieldAttributeWarning reached the user's terminal. A server
+    uses every model anyway, so it builds them all up front, before its routes exist.
+    """
+    pending = list(Resource.__subclasses__())
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        if model.model_config.get("defer_build"):
+            model.model_config["defer_build"] = False
+
+
 def create_app(db_url: str, settings: SandboxSettings | None = None) -> Any:
     """A sandbox app storing in ``db_url`` (a URL or a SQLite file path). The schema is
     created (or migrated) on start-up, or on the first request when served without one."""
     settings = settings or SandboxSettings()
     sandbox = Sandbox(normalize_url(db_url), settings)
+    _build_models_eagerly()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -58,23 +78,16 @@ def create_app(db_url: str, settings: SandboxSettings | None = None) -> Any:
 
     def custom_openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            import warnings
-
             from fastapi.openapi.utils import get_openapi
-            from pydantic.warnings import UnsupportedFieldAttributeWarning
 
-            with warnings.catch_warnings():
-                # FastAPI wraps request bodies in a field aliased "body"; pydantic notes that
-                # the alias does nothing there. Nothing for a user to act on.
-                warnings.simplefilter("ignore", UnsupportedFieldAttributeWarning)
-                doc = get_openapi(
-                    title=app.title,
-                    version=app.version,
-                    openapi_version=app.openapi_version,
-                    description=app.description,
-                    routes=app.routes,
-                    separate_input_output_schemas=False,
-                )
+            doc = get_openapi(
+                title=app.title,
+                version=app.version,
+                openapi_version=app.openapi_version,
+                description=app.description,
+                routes=app.routes,
+                separate_input_output_schemas=False,
+            )
             app.openapi_schema = openapi.finish(doc)
         return app.openapi_schema
 

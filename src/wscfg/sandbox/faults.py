@@ -24,9 +24,11 @@ injection off and on or re-seed it between runs without restarting the server.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import random
 import re
 import threading
+import time
 from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -116,6 +118,16 @@ def parse_faults(spec: str) -> FaultPlan:
     return FaultPlan(tuple(rates.items()), latency, seed, retry_after, methods)
 
 
+TRAIL_LIMIT = 100_000
+
+
+def caller_id(authorization: bytes | str) -> str:
+    """A short stable name for whoever sent a request: a digest of its ``Authorization``
+    header (``caller_id(f"Bearer {key}")`` in a test), never the key itself."""
+    raw = authorization.encode() if isinstance(authorization, str) else authorization
+    return hashlib.sha256(raw).hexdigest()[:12] if raw else ""
+
+
 class FaultInjector:
     """The fault state of one app: the plan, its seeded random draw, and what was injected.
 
@@ -131,6 +143,9 @@ class FaultInjector:
         self._rng = random.Random(self.plan.seed)
         self.injected: dict[str, int] = dict.fromkeys(KINDS, 0)
         self.requests = 0
+        # (monotonic time, method, caller_id) of each request drawn for, oldest first, so a
+        # test can tell whose requests interleaved; capped, the key itself is never kept.
+        self.trail: list[tuple[float, str, str]] = []
 
     def configure(
         self, plan: FaultPlan | str | None = None, *, seed: int | None = None, enabled: bool = True
@@ -152,7 +167,7 @@ class FaultInjector:
         with self._lock:
             return {**self.injected, "requests": self.requests}
 
-    def draw(self, method: str = "GET") -> tuple[str | None, float]:
+    def draw(self, method: str = "GET", caller: str = "") -> tuple[str | None, float]:
         """The fault (or ``None``) and the delay for the next request."""
         with self._lock:
             if not self.enabled or (
@@ -160,6 +175,8 @@ class FaultInjector:
             ):
                 return None, 0.0
             self.requests += 1
+            if len(self.trail) < TRAIL_LIMIT:
+                self.trail.append((time.monotonic(), method.upper(), caller))
             roll = self._rng.random()
             delay = self._rng.uniform(*self.plan.latency) if self.plan.latency else 0.0
             chosen = None
@@ -188,7 +205,8 @@ class FaultMiddleware:
         if scope["type"] != "http" or not scope.get("path", "").startswith("/v1/"):
             await self.app(scope, receive, send)
             return
-        fault, delay = self.faults.draw(scope.get("method", "GET"))
+        auth = dict(scope.get("headers") or ()).get(b"authorization", b"")
+        fault, delay = self.faults.draw(scope.get("method", "GET"), caller_id(auth))
         if delay:
             await asyncio.sleep(delay)
         if fault in ("500", "429"):

@@ -12,13 +12,18 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import signal
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from . import admin
@@ -156,3 +161,51 @@ def running_server(db_url: str | None = None, **settings: Any) -> Iterator[Sandb
             thread.join(timeout=10)
             sock.close()
             dispose(db_url)
+
+
+_SERVING_RE = re.compile(r"serving (http://\S+?)/v1 ")
+
+
+@contextlib.contextmanager
+def served(
+    argv: Sequence[str], log: Path, env: Mapping[str, str] | None = None, timeout: float = 60
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """``python -m wscfg ARGV`` (a ``sandbox serve`` command line with ``--port 0``) as a process
+    of its own, its stdout and stderr in ``log``; yields the process and the server's URL as
+    it printed it once it answers. The server picks its own free port, so no port number is
+    ever chosen here and handed over (another process could take it in between). Stopped
+    with SIGINT (then SIGKILL) when the block ends."""
+    import httpx
+
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "wscfg", *argv],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=dict(env) if env is not None else None,
+        )
+    try:
+        deadline = time.monotonic() + timeout
+        url = ""
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the sandbox server exited ({proc.returncode}); see {log}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the sandbox server did not answer within {timeout:g} s")
+            if not url:
+                found = _SERVING_RE.search(log.read_text(errors="replace"))
+                url = found.group(1) if found else ""
+            if url:
+                with contextlib.suppress(httpx.TransportError):
+                    httpx.get(url + "/openapi.json", timeout=5)
+                    break
+            time.sleep(0.05)
+        yield proc, url
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=30)
