@@ -116,8 +116,11 @@ def kill_apply_at_random(
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     watcher.join()
-    assert proc.stderr is not None
-    assert "Traceback" not in proc.stderr.read()
+    assert proc.stdout is not None and proc.stderr is not None
+    err = proc.stderr.read()
+    proc.stdout.close()
+    proc.stderr.close()
+    assert "Traceback" not in err
     return proc.returncode, watcher.done
 
 
@@ -200,14 +203,17 @@ uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
 """
 
 
-def serve(db_url: str, listener: socket.socket, faults: str = "") -> subprocess.Popen[bytes]:
+def serve(
+    db_url: str, listener: socket.socket, log: Path, faults: str = ""
+) -> subprocess.Popen[bytes]:
     fd = listener.fileno()
-    proc = subprocess.Popen(
-        [sys.executable, "-c", SERVE_ON_FD, db_url, str(fd), faults],
-        pass_fds=(fd,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", SERVE_ON_FD, db_url, str(fd), faults],
+            pass_fds=(fd,),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     port = listener.getsockname()[1]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -251,7 +257,9 @@ def test_server_killed_and_restarted_during_apply(tmp_path: Path, db_url: str | 
     url = f"http://127.0.0.1:{listener.getsockname()[1]}"
     ws = SandboxWorkspace(slug, key, url)
     slow_writes = "latency=10-30ms,methods=POST+PATCH+DELETE"
-    server = serve(db_url, listener, slow_writes)
+    log = tmp_path / "server.log"
+    server = serve(db_url, listener, log, slow_writes)
+    client: subprocess.Popen[str] | None = None
     try:
         seed_workspace(ws)
         cfg = tmp_path / "ws.yaml"
@@ -283,7 +291,7 @@ def test_server_killed_and_restarted_during_apply(tmp_path: Path, db_url: str | 
         assert seen >= wanted
         server.send_signal(signal.SIGKILL)
         server.wait(timeout=30)
-        server = serve(db_url, listener, slow_writes)  # back on the same socket
+        server = serve(db_url, listener, log, slow_writes)  # back on the same socket
         out, err = client.communicate(timeout=120)
         assert "Traceback" not in out + err
         assert client.returncode in (0, 3), err
@@ -300,6 +308,10 @@ def test_server_killed_and_restarted_during_apply(tmp_path: Path, db_url: str | 
         assert check.returncode == 0, check.stdout[-2000:]
         assert duplicate_creates(ws) == []
     finally:
+        if client is not None:
+            if client.poll() is None:
+                client.kill()
+            client.communicate(timeout=30)  # closes its pipes
         server.kill()
         server.wait(timeout=30)
         listener.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -220,15 +219,18 @@ def test_idempotency_records_expire(db_url: str | None) -> None:
 
 
 @pytest.fixture(scope="module")
-def limited(db_url: str | None) -> Iterator[SandboxServer]:
-    with running_server(db_url, rate_limit=2, rate_burst=3) as server:
-        yield server
+def limited(db_url: str | None) -> Iterator[tuple[SandboxServer, list[float]]]:
+    """2 requests per second, bursts of 3, on a steady clock the test moves by hand."""
+    ticks = [1000.0]
+    with running_server(db_url, rate_limit=2, rate_burst=3, ticker=lambda: ticks[0]) as server:
+        yield server, ticks
 
 
-def test_rate_limit_per_key(limited: SandboxServer) -> None:
-    ws = limited.new_workspace()
-    other = limited.new_workspace()
-    url = limited.url + p(ws)
+def test_rate_limit_per_key(limited: tuple[SandboxServer, list[float]]) -> None:
+    server, ticks = limited
+    ws = server.new_workspace()
+    other = server.new_workspace()
+    url = server.url + p(ws)
     statuses = [httpx.get(url, headers=bearer(ws.key)).status_code for _ in range(5)]
     assert statuses[:3] == [200, 200, 200]
     assert statuses[3:] == [429, 429]
@@ -237,6 +239,8 @@ def test_rate_limit_per_key(limited: SandboxServer) -> None:
     assert r.headers["retry-after"] == "1"
     assert doc["detail"] == "rate limit exceeded; retry in 1 s"
     # another key has its own bucket
-    assert httpx.get(limited.url + p(other), headers=bearer(other.key)).status_code == 200
-    time.sleep(1.05)
+    assert httpx.get(server.url + p(other), headers=bearer(other.key)).status_code == 200
+    ticks[0] += 0.4  # not yet a whole token back
+    assert httpx.get(url, headers=bearer(ws.key)).status_code == 429
+    ticks[0] += 0.2
     assert httpx.get(url, headers=bearer(ws.key)).status_code == 200

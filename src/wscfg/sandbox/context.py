@@ -113,7 +113,7 @@ def _authenticate(
                 401, "the API key is unknown or revoked", headers={"WWW-Authenticate": "Bearer"}
             )
         if sandbox.limiter is not None:
-            wait = sandbox.limiter.take(who.key_id)
+            wait = sandbox.limiter.take(who.key_id, sandbox.settings.ticker())
             if wait:
                 raise ProblemError(
                     429,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,7 +19,8 @@ class SandboxSettings:
 
     ``rate_limit`` is the sustained requests per second allowed per API key (``None``: no
     limit) and ``rate_burst`` the bucket size (default: twice the rate, at least 1).
-    ``clock`` returns the current time (aware, UTC); tests pass a controllable one.
+    ``clock`` returns the current time (aware, UTC) and ``ticker`` seconds on a steady clock
+    (the rate limiter's); tests pass controllable ones.
     ``faults`` is a fault-injection spec (see :mod:`wscfg.sandbox.faults`); ``None`` = off.
     """
 
@@ -32,6 +34,7 @@ class SandboxSettings:
     max_api_keys: int = 10
     max_body_bytes: int = 16 * 1024 * 1024
     clock: Callable[[], datetime] = field(default=utcnow, compare=False)
+    ticker: Callable[[], float] = field(default=time.monotonic, compare=False)
     faults: Any = None
 
     @property
