@@ -19,6 +19,7 @@ from ..model.kinds import BY_NAME, KINDS
 from .changes import Change, Create, Delete, Update
 from .diff import KindReport, diff
 from .fields import overlay
+from .safety import ALLOW_MASS, Allowances, Refusal, refusals
 from .state import DesiredState, LiveState
 
 PLAN_FORMAT = "wscfg-plan"
@@ -73,11 +74,17 @@ class Plan:
 
     # --- safety --------------------------------------------------------------------------
 
-    def unsafe_reasons(self, *, allow_mass_changes: bool = False) -> list[str]:
-        reasons = self._owner_reasons() + self.conflicts
+    def refusals(self, *, allow_mass_changes: bool = False) -> list[Refusal]:
+        """What apply would refuse in this workspace (see :mod:`wscfg.engine.safety`)."""
+        one = (self.slug,)
+        out = [Refusal("last_owner", r, one) for r in self._owner_reasons()]
+        out += [Refusal("in_use", r, one) for r in self.conflicts]
         if not allow_mass_changes:
-            reasons += self._mass_reasons()
-        return reasons
+            out += [Refusal(code, r, one, ALLOW_MASS) for code, r in self._mass_reasons()]
+        return out
+
+    def unsafe_reasons(self, *, allow_mass_changes: bool = False) -> list[str]:
+        return [r.message for r in self.refusals(allow_mass_changes=allow_mass_changes)]
 
     def raise_if_unsafe(self, *, allow_mass_changes: bool = False) -> None:
         reasons = self.unsafe_reasons(allow_mass_changes=allow_mass_changes)
@@ -111,7 +118,7 @@ class Plan:
             "a new one has accepted their invitation"
         ]
 
-    def _mass_reasons(self) -> list[str]:
+    def _mass_reasons(self) -> list[tuple[str, str]]:
         out = []
         counts = self.counts_by_kind()
         for kind in KINDS:
@@ -123,8 +130,11 @@ class Plan:
                 if n > MASS_SHARE * rep.live:
                     verb = "deletes" if action == "delete" else "updates"
                     out.append(
-                        f"{verb} {n} of {rep.live} {kind.name.replace('_', ' ')} "
-                        f"(more than {MASS_SHARE:.0%}); pass --allow-mass-changes if intended"
+                        (
+                            f"mass_{action}",
+                            f"{verb} {n} of {rep.live} {kind.name.replace('_', ' ')} "
+                            f"(more than {MASS_SHARE:.0%}); pass {ALLOW_MASS} if intended",
+                        )
                     )
         return out
 
@@ -238,13 +248,28 @@ def check_fresh(plan: Plan, live: LiveState) -> None:
         raise StalePlanError([f"{plan.slug}: {s}" for s in stale])
 
 
-def plans_to_document(plans: list[Plan], *, server: str) -> dict[str, Any]:
+def plans_to_document(
+    plans: list[Plan], *, server: str, allowances: Allowances | None = None
+) -> dict[str, Any]:
+    """The saved-plan document: the plans, the allowances they were made with, and what apply
+    would refuse under those allowances."""
+    allow = allowances or Allowances()
     return {
         "format": PLAN_FORMAT,
         "version": PLAN_VERSION,
         "server": server,
+        "allowances": allow.to_dict(),
+        "refusals": [r.to_dict() for r in refusals(plans, allow)],
         "targets": [p.to_dict() for p in plans],
     }
+
+
+def allowances_of(data: dict[str, Any]) -> Allowances:
+    """The allowances a saved plan was made with (none in a file that records none)."""
+    try:
+        return Allowances.from_dict(data.get("allowances"))
+    except (TypeError, ValueError) as exc:
+        raise PlanFileError(f"the plan file is damaged ({exc})") from None
 
 
 def plans_from_document(data: Any) -> tuple[list[Plan], str]:
@@ -267,6 +292,7 @@ __all__ = [
     "Delete",
     "Plan",
     "Update",
+    "allowances_of",
     "check_fresh",
     "make_plan",
     "plans_from_document",

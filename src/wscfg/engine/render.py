@@ -8,7 +8,7 @@ Markdown is always under GitHub's 65,535-character comment limit and says what i
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,10 +16,12 @@ from ..model.kinds import BY_NAME
 from .changes import Change, Delete, FieldChange, Resend, Update
 from .diff import FINGERPRINT_SUFFIX
 from .plan import Plan, plans_to_document
+from .safety import Allowances, Refusal
 
 MAX_PER_GROUP = 20  # items listed per (kind, action) before "… and N more"
 GITHUB_COMMENT_LIMIT = 65_535
 MARKDOWN_BUDGET = 60_000  # leave room for the truncation notice and CI wrappers
+MAX_REFUSALS_SHOWN = 50  # in markdown, before "… and N more"
 
 
 @dataclass(frozen=True)
@@ -122,13 +124,37 @@ def _from(file: str) -> str:
     return f" ({file})" if file else ""
 
 
-def fleet_text(plans: list[Plan], failures: list[Failure], *, colour: bool = False) -> str:
-    parts = [plan_text(p, colour=colour) for p in plans]
+def fleet_text(
+    plans: list[Plan],
+    failures: list[Failure],
+    *,
+    colour: bool = False,
+    refusals: Sequence[Refusal] = (),
+    skip_unsafe: bool = False,
+    full: bool = False,
+) -> str:
+    limit = FULL if full else MAX_PER_GROUP
+    parts = [plan_text(p, colour=colour, limit=limit) for p in plans]
     for f in failures:
         parts.append(_paint(f"Workspace {f.target}: error: {f.message}", "!", colour))
     if len(plans) + len(failures) > 1:
         parts.append(summary_table(plans, failures))
+    if refusals:
+        lines = [_paint(refusals_title(refusals, skip_unsafe), "!", colour)]
+        lines += [f"  ✗ {r.line()}" for r in refusals]
+        parts.append("\n".join(lines))
     return "\n\n".join(parts)
+
+
+FULL = 1 << 62  # "no limit" for plan_text
+
+
+def refusals_title(refusals: Sequence[Refusal], skip_unsafe: bool) -> str:
+    if skip_unsafe:
+        skipped = sorted({t for r in refusals for t in r.targets})
+        return f"Apply will skip {len(skipped)} workspace(s) (--skip-unsafe): " + ", ".join(skipped)
+    n = len(refusals)
+    return f"Apply will refuse this plan ({n} refusal{'s' if n != 1 else ''}):"
 
 
 def summary_table(plans: list[Plan], failures: list[Failure]) -> str:
@@ -165,20 +191,31 @@ def _totals(plans: list[Plan]) -> dict[str, int]:
     return t
 
 
-def plan_json(plans: list[Plan], failures: list[Failure], *, server: str) -> str:
-    doc = plans_to_document(plans, server=server)
+def plan_json(
+    plans: list[Plan],
+    failures: list[Failure],
+    *,
+    server: str,
+    allowances: Allowances | None = None,
+) -> str:
+    doc = plans_to_document(plans, server=server, allowances=allowances)
     doc["errors"] = [{"target": f.target, "message": f.message} for f in failures]
     return json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=False)
 
 
 def plan_markdown(
-    plans: list[Plan], failures: list[Failure], *, budget: int = MARKDOWN_BUDGET
+    plans: list[Plan],
+    failures: list[Failure],
+    *,
+    budget: int = MARKDOWN_BUDGET,
+    refusals: Sequence[Refusal] = (),
+    skip_unsafe: bool = False,
 ) -> str:
-    """A PR comment: summary table first, each target's details folded, never over budget."""
+    """A PR comment: refusals, then the summary table, each target's details folded, never
+    over budget."""
     t = _totals(plans)
-    head = [
-        "### wscfg plan",
-        "",
+    head = ["### wscfg plan", "", *_md_refusals(refusals, skip_unsafe)]
+    head += [
         f"**{t['create']} to add, {t['update']} to change, {t['delete']} to delete** across "
         f"{len(plans) + len(failures)} workspace(s); {t['changed']} with changes, "
         f"{len(failures)} failed.",
@@ -221,6 +258,18 @@ def plan_markdown(
         )
     assert len(text) <= GITHUB_COMMENT_LIMIT
     return text
+
+
+def _md_refusals(refusals: Sequence[Refusal], skip_unsafe: bool) -> list[str]:
+    if not refusals:
+        return []
+    out = [f"**⛔ {refusals_title(refusals, skip_unsafe)}**", ""]
+    for r in refusals[:MAX_REFUSALS_SHOWN]:
+        where = "fleet" if r.code == "fleet_delete_share" else ", ".join(r.targets)
+        out.append(f"- `{_md_escape(where)}`: {_md_escape(r.message)} (`{r.code}`)")
+    if len(refusals) > MAX_REFUSALS_SHOWN:
+        out.append(f"- … and {len(refusals) - MAX_REFUSALS_SHOWN} more")
+    return [*out, ""]
 
 
 def _folded(plan: Plan, body: str) -> str:
