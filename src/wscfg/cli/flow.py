@@ -140,10 +140,10 @@ def finish(
         click.echo(f"{total - len(bad)} of {total} workspace(s) match their configuration.")
     if bad:
         written = any(r.written for r in reports)
-        if written:
-            message = "apply stopped part-way; run `wscfg plan` to see what is left"
-        elif skipped and not (bad - set(skipped)):
+        if skipped and not (bad - set(skipped)):
             message = f"skipped {len(skipped)} unsafe workspace(s): {', '.join(skipped)}"
+        elif written:
+            message = "apply stopped part-way; run `wscfg plan` to see what is left"
         else:
             message = "apply failed; nothing was written"
         raise ApplyError(message, partial=written or bool(skipped))
