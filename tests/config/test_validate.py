@@ -283,6 +283,7 @@ def test_report_to_dict(tmp_path: Path) -> None:
         "targets": [{"file": str(tmp_path / "t.yaml"), "workspace": "acme"}],
         "templates": [],
         "diagnostics": [],
+        "warnings": [],
     }
 
 

@@ -113,9 +113,13 @@ def echo_err(message: str) -> None:
     click.echo(message, err=True)
 
 
-def print_diagnostics(diagnostics: Any) -> None:
+def print_diagnostics(diagnostics: Any, severity: str = "error") -> None:
+    """Problems on stderr, each with its line and a caret; warnings say so."""
     for d in diagnostics:
-        click.echo(click.style(d.headline(), fg="red"), err=True)
+        if severity == "warning":
+            click.echo(click.style(f"Warning: {d.headline()}", fg="yellow"), err=True)
+        else:
+            click.echo(click.style(d.headline(), fg="red"), err=True)
         if d.source_line:
             click.echo(f"    {d.source_line.rstrip()}", err=True)
             caret = d.source_column or d.column

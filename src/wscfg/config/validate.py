@@ -42,6 +42,7 @@ class Report:
     targets: list[Desired] = field(default_factory=list)
     templates: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    warnings: list[Diagnostic] = field(default_factory=list)  # unset ${env:X}, in validate
 
     @property
     def ok(self) -> bool:
@@ -52,9 +53,11 @@ class Report:
         files = f"{n} file{'s' if n != 1 else ''}"
         if self.ok:
             t, p = len(self.targets), len(self.templates)
+            w = len(self.warnings)
+            warned = f" ({w} warning{'s' if w != 1 else ''})" if w else ""
             return (
                 f"{files} valid: {t} target{'s' if t != 1 else ''}, "
-                f"{p} template{'s' if p != 1 else ''}"
+                f"{p} template{'s' if p != 1 else ''}{warned}"
             )
         d = len(self.diagnostics)
         bad = len({x.file for x in self.diagnostics})
@@ -71,6 +74,7 @@ class Report:
             "targets": [{"file": t.file, "workspace": t.slug} for t in self.targets],
             "templates": list(self.templates),
             "diagnostics": [d.to_dict() for d in self.diagnostics],
+            "warnings": [d.to_dict() for d in self.warnings],
         }
 
 
@@ -88,9 +92,20 @@ def load_targets(
     return report.targets
 
 
-def check_paths(paths: Sequence[str], *, environ: Mapping[str, str] | None = None) -> Report:
-    """Validate every file under ``paths``; never raises for bad input."""
+def check_paths(
+    paths: Sequence[str],
+    *,
+    environ: Mapping[str, str] | None = None,
+    unset_env_is_warning: bool = False,
+) -> Report:
+    """Validate every file under ``paths``; never raises for bad input.
+
+    With ``unset_env_is_warning`` (``wscfg validate``, which must work in CI without secrets),
+    an unset ``${env:X}`` is a located warning instead of an error; plan and apply keep it an
+    error."""
     env: Mapping[str, str] = os.environ if environ is None else environ
+    if unset_env_is_warning:
+        env = _LenientEnv(env, _UNSET_IN_VALIDATE)
     report = Report()
     with _gc_paused():
         files, problems = expand_paths(paths)
@@ -100,6 +115,8 @@ def check_paths(paths: Sequence[str], *, environ: Mapping[str, str] | None = Non
         for name in files:
             report.files.append(name)
             resolved = resolve(name, name, cache, env)
+            if unset_env_is_warning:
+                report.warnings.extend(_unset_env(resolved))
             desired, is_template, diags = validate_resolved(resolved)
             report.diagnostics.extend(diags)
             if is_template:
@@ -123,17 +140,38 @@ def check_paths(paths: Sequence[str], *, environ: Mapping[str, str] | None = Non
             slugs[desired.slug] = (name, desired)
             report.targets.append(desired)
     report.diagnostics = _dedup(report.diagnostics)
+    report.warnings = _dedup(report.warnings)
     return report
 
 
 _PLACEHOLDER = "\x00wscfg-unset-env"
+# What an unset variable reads as in validate: plain text that passes as a secret or a name.
+_UNSET_IN_VALIDATE = "wscfg-unset-env-placeholder"
 
 
 class _LenientEnv(dict[str, str]):
     """The environment, where an unset variable reads as a placeholder instead of an error."""
 
+    def __init__(self, environ: Mapping[str, str], placeholder: str = _PLACEHOLDER) -> None:
+        super().__init__(environ)
+        self.placeholder = placeholder
+
     def get(self, key: str, default: Any = None) -> Any:
-        return super().get(key, _PLACEHOLDER)
+        return super().get(key, self.placeholder)
+
+
+def _unset_env(r: Resolved) -> list[Diagnostic]:
+    """A warning per value that uses an unset ``${env:X}``; validation says nothing more about
+    that value (it is only known in plan and apply)."""
+    out = []
+    for p, pairs in r.env_paths.items():
+        names = [name for name, value in pairs if value == _UNSET_IN_VALIDATE]
+        for name in dict.fromkeys(names):
+            r.quiet.add(p)
+            out.append(
+                _at(r, p, f"environment variable {name} is not set; plan and apply will need it")
+            )
+    return out
 
 
 def load_template_document(
