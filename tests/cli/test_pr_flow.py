@@ -8,6 +8,7 @@ against a real sandbox over HTTP.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -158,3 +159,40 @@ def test_a_saved_plan_without_the_allowance_is_refused_by_apply(run, workspace, 
     # Nothing was written: the four deletes are still to do.
     still = json.loads(run("plan", str(ten_tags), "--format", "json").stdout)
     assert still["targets"][0]["summary"]["delete"] == 4
+
+
+def test_show_renders_a_saved_plan_without_a_server(run, workspace, ten_tags, monkeypatch):
+    ten_tags.write_text(config(workspace.slug, TAGS[:8]))
+    outputs = {}
+    for fmt in ("text", "markdown"):
+        made = run("plan", str(ten_tags), "--format", fmt, "-o", "plan.json")
+        assert made.exit_code == 0, made.output
+        outputs[fmt] = made.stdout
+    # No server, no key: show reads only the file.
+    monkeypatch.setenv("WSCFG_SERVER", "http://127.0.0.1:9")
+    monkeypatch.delenv("WSCFG_TOKEN")
+    for fmt in ("text", "markdown"):
+        shown = run("show", "plan.json", "--format", fmt)
+        assert (shown.exit_code, shown.stdout, shown.stderr) == (0, outputs[fmt], "")
+    as_json = json.loads(run("show", "plan.json", "--format", "json").stdout)
+    saved = json.loads(Path("plan.json").read_text())
+    assert as_json == {**saved, "errors": []}
+
+
+def test_show_names_what_a_recorded_allowance_lets_through(run, workspace, ten_tags):
+    ten_tags.write_text(config(workspace.slug, TAGS[:6]))
+    assert run("plan", str(ten_tags), "--allow-mass-changes", "-o", "plan.json").exit_code == 0
+    shown = run("show", "plan.json")
+    assert shown.exit_code == 0
+    assert "Apply will refuse" not in shown.stdout
+    assert "Plan: 0 to add, 0 to change, 4 to delete." in shown.stdout
+
+
+def test_show_refuses_what_is_not_a_plan(run, tmp_path):
+    (tmp_path / "other.json").write_text('{"hello": 1}')
+    result = run("show", "other.json")
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == 'Error: not a wscfg plan file (missing "format": "wscfg-plan")\n'
+    missing = run("show", "nope.json")
+    assert missing.exit_code == 1
+    assert missing.stderr == "Error: cannot read nope.json: No such file or directory\n"

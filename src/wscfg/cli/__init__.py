@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "apply",
         "Make the live workspace(s) match the config or a saved plan.",
     ),
+    "show": ("wscfg.cli.show", "show", "Render a saved plan file; no server needed."),
     "export": ("wscfg.cli.export", "export", "Write a live workspace's settings as YAML."),
     "clone": ("wscfg.cli.export", "clone", "Copy one workspace's settings onto others."),
     "schema": ("wscfg.cli.schema", "schema", "Write or check the JSON Schemas in schemas/."),

@@ -67,9 +67,11 @@ def render_plans(
     allow: Any = None,
     refusals: list[Any] | None = None,
     full: bool = False,
+    summary: bool = True,
 ) -> None:
     """Print the plans in ``fmt`` with what apply would refuse; markdown also goes to
-    ``$GITHUB_STEP_SUMMARY`` when that is set (the job summary of a GitHub Actions step)."""
+    ``$GITHUB_STEP_SUMMARY`` when that is set (the job summary of a GitHub Actions step) and
+    ``summary`` is true."""
     from ..engine import render
 
     found = refusals or []
@@ -79,7 +81,8 @@ def render_plans(
     elif fmt == "markdown":
         text = render.plan_markdown(plans, failures, refusals=found, skip_unsafe=skip)
         click.echo(text)
-        _step_summary(text)
+        if summary:
+            _step_summary(text)
     else:
         colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
         click.echo(

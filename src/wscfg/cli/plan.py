@@ -482,17 +482,22 @@ def _save(out: str, plans: list[Any], server: str, allow: Any) -> None:
 
 def _saved_plan(paths: tuple[str, ...]) -> tuple[list[Any], str, Any] | None:
     """A saved plan named as the only PATH: (plans, server, allowances); None for config."""
+    if len(paths) != 1 or not paths[0].endswith(".json"):
+        return None
+    return read_saved_plan(paths[0])
+
+
+def read_saved_plan(path: str) -> tuple[list[Any], str, Any]:
+    """(plans, server, allowances) of a plan file; PlanFileError when it is not one."""
     from ..engine.plan import allowances_of, plans_from_document
     from ..errors import PlanFileError
 
-    if len(paths) != 1 or not paths[0].endswith(".json"):
-        return None
     try:
-        data = json.loads(Path(paths[0]).read_text())
+        data = json.loads(Path(path).read_text())
     except OSError as exc:
-        raise PlanFileError(f"cannot read {paths[0]}: {exc.strerror}") from None
+        raise PlanFileError(f"cannot read {path}: {exc.strerror}") from None
     except ValueError:
-        raise PlanFileError(f"{paths[0]} is not valid JSON") from None
+        raise PlanFileError(f"{path} is not valid JSON") from None
     plans, server = plans_from_document(data)
     return plans, server, allowances_of(data)
 
