@@ -32,22 +32,39 @@ parallel_option = click.option(
 )
 
 
+APPLY_LINES_PER_KIND = 20  # per workspace, kind and status; the rest are counted
+
+
 async def apply_plans(server: str | None, plans: list[Any], secrets: Any, parallel: int) -> Any:
+    """Apply, printing one line per change (at most 20 per workspace, kind and status, then a
+    count), so the lines add up to the "N applied" that follows."""
     from ..connect import connect
     from ..fleet import apply_fleet
 
+    shown: dict[tuple[str, str, str], int] = {}
+    marks = {"done": "✓", "failed": "✗", "skipped": "·"}
+
     def on_outcome(slug: str, o: Any) -> None:
-        mark = {"done": "✓", "failed": "✗", "skipped": "·"}[o.status]
-        line = f"{mark} {slug}: {o.change.symbol} {o.change.label}"
+        group = (slug, o.change.kind, o.status)
+        shown[group] = shown.get(group, 0) + 1
+        if shown[group] > APPLY_LINES_PER_KIND:
+            return
+        line = f"{marks[o.status]} {slug}: {o.change.symbol} {o.change.label}"
         if o.detail:
             line += f": {o.detail}"
-        if o.status != "done" or o.change.kind != "blocked_callers":
-            click.echo(line)
+        click.echo(line)
 
     async with connect(server, parallel=parallel) as conn:
-        return await apply_fleet(
+        result = await apply_fleet(
             conn.client, plans, secrets, parallel=parallel, on_outcome=on_outcome
         )
+    verbs = {"done": "applied", "failed": "failed", "skipped": "not attempted"}
+    for (slug, kind, status), n in shown.items():
+        if n > APPLY_LINES_PER_KIND:
+            more = n - APPLY_LINES_PER_KIND
+            noun = kind.replace("_", " ")
+            click.echo(f"{marks[status]} {slug}: … and {more} more {noun} {verbs[status]}")
+    return result
 
 
 def desired_secrets(run: Any) -> Any:
