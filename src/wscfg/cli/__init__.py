@@ -38,6 +38,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "sandbox",
         "Run the reference Workspace Settings API locally.",
     ),
+    "completion": (
+        "wscfg.cli.completion",
+        "completion",
+        "Print the shell completion script (bash, zsh, fish).",
+    ),
 }
 
 
