@@ -28,7 +28,7 @@ def test_text_shows_changes_provenance_and_summary():
     text = render.plan_text(webhook_plan())
     assert text.splitlines() == [
         "Workspace acme (ws.yaml)",
-        "  + member owner@acme.example   (from ws.yaml:10)",
+        "  + member owner@acme.example (invite)   (from ws.yaml:10)",
         '      role: "owner"',
         "  ~ webhook w",
         "      secret: changed (sensitive, from ${env:HOOK_SECRET})",
@@ -50,7 +50,7 @@ def test_no_secret_in_any_format():
 def test_colour_only_when_asked():
     plan = webhook_plan()
     assert "\x1b[" not in render.plan_text(plan)
-    assert "\x1b[32m+ member owner@acme.example\x1b[0m" in render.plan_text(plan, colour=True)
+    assert "\x1b[32m+ member owner@acme.example (invite)\x1b[0m" in render.plan_text(plan, colour=True)
 
 
 def test_big_groups_are_summarized():

@@ -239,6 +239,7 @@ async def _clone_plans(
         exported = export_live(await read_live(conn.client, source))
         doc = exported.document
         doc.pop("members", None)  # people belong to each workspace, not to its settings
+        doc.pop("invitations", None)
         profile = {k: v for k, v in doc.get("workspace", {}).items() if k not in ("slug", "name")}
         states = []
         for slug in targets:

@@ -37,6 +37,8 @@ class Plan:
     reports: dict[str, KindReport] = field(default_factory=dict)
     live_owners: set[str] = field(default_factory=set)  # active owners before the plan
     conflicts: list[str] = field(default_factory=list)  # deletes the platform would refuse
+    invitations: dict[str, str] = field(default_factory=dict)  # declared member -> live status
+    resend_expired: bool = True  # invitations.resend_expired of the config
 
     @property
     def empty(self) -> bool:
@@ -70,6 +72,28 @@ class Plan:
             if rep.declared_ignored:
                 shown = ", ".join(rep.declared_ignored[:5])
                 out.append(f"declared but matching ignore, not touched: {label} {shown}")
+        return out + self._invitation_notes()
+
+    def _invitation_notes(self) -> list[str]:
+        """Each declared member's live state, and what happens to expired invitations."""
+        if not self.invitations:
+            return []
+        by_status: dict[str, list[str]] = {}
+        for email, status in sorted(self.invitations.items()):
+            by_status.setdefault(status, []).append(email)
+        parts = []
+        for status, noun in STATUS_NOUNS:
+            names = by_status.get(status, [])
+            if names:
+                shown = "" if status == "active" else f" ({_few(names)})"
+                parts.append(f"{len(names)} {noun}{'s' if len(names) != 1 else ''}{shown}")
+        out = ["declared members: " + ", ".join(parts)]
+        if by_status.get("expired"):
+            out.append(
+                "expired invitations are re-sent (invitations.resend_expired: true)"
+                if self.resend_expired
+                else "expired invitations are left as they are (invitations.resend_expired: false)"
+            )
         return out
 
     # --- safety --------------------------------------------------------------------------
@@ -151,6 +175,7 @@ class Plan:
             },
             "live_owners": sorted(self.live_owners),
             "conflicts": self.conflicts,
+            "invitations": {"resend_expired": self.resend_expired, "members": self.invitations},
             "changes": [c.to_dict() for c in self.changes],
         }
 
@@ -166,7 +191,21 @@ class Plan:
             },
             live_owners=set(data.get("live_owners", [])),
             conflicts=list(data.get("conflicts", [])),
+            invitations=dict(data.get("invitations", {}).get("members", {})),
+            resend_expired=data.get("invitations", {}).get("resend_expired", True) is not False,
         )
+
+
+STATUS_NOUNS = (
+    ("active", "active member"),
+    ("pending", "pending invitation"),
+    ("expired", "expired invitation"),
+)
+
+
+def _few(names: list[str], limit: int = 5) -> str:
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
 
 
 def _active_owner(member: dict[str, Any]) -> bool:
@@ -178,7 +217,14 @@ def make_plan(desired: DesiredState, live: LiveState) -> Plan:
     changes, reports = diff(desired, live)
     owners = {k for k, m in live.items.get("members", {}).items() if _active_owner(m)}
     conflicts = still_referenced(changes, live)
-    return Plan(desired.slug, desired.file, changes, reports, owners, conflicts)
+    plan = Plan(desired.slug, desired.file, changes, reports, owners, conflicts)
+    if "members" in desired.items:
+        have = live.items.get("members", {})
+        plan.invitations = {
+            k: have[k].get("status") or "active" for k in desired.items["members"] if k in have
+        }
+        plan.resend_expired = desired.resend_expired
+    return plan
 
 
 def still_referenced(changes: list[Change], live: LiveState) -> list[str]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..model.kinds import BY_NAME
-from .changes import Change, Delete, FieldChange, Resend, Update
+from .changes import Change, Create, Delete, FieldChange, Resend, Update
 from .diff import FINGERPRINT_SUFFIX
 from .plan import Plan, plans_to_document
 from .safety import Allowances, Refusal
@@ -78,10 +78,25 @@ def _file(source: str) -> str:
     return source.rsplit(":", 1)[0]
 
 
+MEMBER_DELETES = {
+    "active": "remove active member",
+    "pending": "cancel pending invitation",
+    "expired": "cancel expired invitation",
+}
+
+
 def headline(change: Change) -> str:
     text = f"{change.symbol} {change.label}"
     if isinstance(change, Resend):
         text += " (resend expired invitation)"
+    elif change.kind == "members":
+        status = (change.before or {}).get("status") or "active"
+        if isinstance(change, Delete):
+            text += f" ({MEMBER_DELETES.get(status, 'remove')})"
+        elif isinstance(change, Create):
+            text += " (invite)"
+        elif status != "active":
+            text += f" ({status} invitation)"
     return text
 
 
