@@ -50,7 +50,9 @@ def test_no_secret_in_any_format():
 def test_colour_only_when_asked():
     plan = webhook_plan()
     assert "\x1b[" not in render.plan_text(plan)
-    assert "\x1b[32m+ member owner@acme.example (invite)\x1b[0m" in render.plan_text(plan, colour=True)
+    assert "\x1b[32m+ member owner@acme.example (invite)\x1b[0m" in render.plan_text(
+        plan, colour=True
+    )
 
 
 def test_big_groups_are_summarized():
