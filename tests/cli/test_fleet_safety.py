@@ -88,3 +88,15 @@ def test_skip_unsafe_applies_the_safe_targets_and_exits_3(fleet):
     assert "5 targets: 2 with changes, 0 failed; 2 to add, 0 to change, 2 to delete." in (
         after.stdout
     )
+
+
+def test_skip_unsafe_given_to_plan_is_recorded_and_applied(fleet, tmp_path):
+    plan = invoke("plan", ".", "--skip-unsafe", "--detailed-exitcode", "-o", "plan.json")
+    assert plan.exit_code == 2, plan.output
+    assert f"Apply will skip 2 workspace(s) (--skip-unsafe): {fleet[0]}, {fleet[1]}" in (
+        plan.stdout.splitlines()
+    )
+    result = invoke("apply", "plan.json", "--auto-approve")
+    assert result.exit_code == 3, result.output
+    assert f"{fleet[0]}: skipped (apply would refuse it; see above)" in result.stdout.splitlines()
+    assert f"{fleet[2]}: 1 applied" in result.stdout.splitlines()

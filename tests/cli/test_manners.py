@@ -123,3 +123,24 @@ def test_completion_scripts():
     assert proc.stdout.split() == ["plain,show"]
     bad = invoke("completion", "tcsh")
     assert bad.exit_code == 1
+
+
+@pytest.mark.parametrize(
+    ("command", "example"),
+    [
+        ("validate", "  wscfg validate examples/workspace.yaml examples/agency/"),
+        (
+            "validate",
+            "  wscfg validate config/ --format github        # annotations on the PR diff",
+        ),
+        ("clone", "  wscfg clone --from acme-north --to acme-south"),
+        ("show", "  wscfg show plan.json --format markdown > comment.md"),
+        ("completion", '  eval "$(wscfg completion bash)"      # in ~/.bashrc'),
+    ],
+)
+def test_help_has_examples(command, example):
+    result = invoke(command, "--help")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert "  Examples:" in lines
+    assert "  " + example in lines

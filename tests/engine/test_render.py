@@ -125,3 +125,20 @@ def test_values_from_a_template_name_the_template_line(monkeypatch):
         in lines
     )
     assert "  + call tag spam   (from examples/agency/base.yaml:37)" in lines
+
+
+def test_markdown_lists_refusals_first_and_caps_them():
+    from wscfg.engine.safety import Refusal
+
+    found = [Refusal("last_owner", f"owner gone {i}", (f"ws-{i}",)) for i in range(120)]
+    md = render.plan_markdown([], [], refusals=found)
+    lines = md.splitlines()
+    assert lines[:4] == [
+        "### wscfg plan",
+        "",
+        "**⛔ Apply will refuse this plan (120 refusals):**",
+        "",
+    ]
+    assert lines[4] == "- `ws-0`: owner gone 0 (`last_owner`)"
+    assert "- … and 70 more" in lines
+    assert sum(line.startswith("- `ws-") for line in lines) == 50
