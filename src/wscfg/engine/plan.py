@@ -1,10 +1,11 @@
 """A plan: the ordered changes that make one live workspace match its config.
 
-Safety lives on the plan (``raise_if_unsafe``): a workspace never loses its last active owner,
-and mass changes (more than 30% of a kind holding 10 or more items deleted, or updated) need an
-explicit opt-in. A plan saves to a versioned JSON file holding each touched item's ETag and no
-secret value (write-only fields appear as ``{"env": NAME, "fingerprint": …}``), and
-:func:`check_fresh` refuses a saved plan whose items changed since it was made.
+Safety lives on the plan (``refusals``, with codes; see :mod:`wscfg.engine.safety`): a
+workspace never loses its last active owner, and mass changes (more than 30% of a kind holding
+10 or more items deleted, or updated) need an explicit opt-in. A plan saves to a versioned JSON
+file holding each touched item's ETag, the allowances it was made with and no secret value
+(write-only fields appear as ``{"env": NAME, "fingerprint": …}``), and :func:`check_fresh`
+refuses a saved plan whose items changed since it was made.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 All three share one rule: secret values never appear (write-only fields render as
 ``(sensitive, from ${env:NAME})``), and a large kind is summarized instead of listed in full.
+All three show the same refusals (what apply would refuse), computed once by the caller.
 Markdown is always under GitHub's 65,535-character comment limit and says what it cut.
 """
 
