@@ -180,7 +180,7 @@ async def _export(
 
 
 def _load_base(path: str) -> dict[str, Any]:
-    from ..config.validate import load_template_document
+    from ..config.template import load_template_document
 
     return load_template_document(path)
 
