@@ -103,7 +103,7 @@ async def _bounded(
             try:
                 return await work(item)
             except WscfgError as exc:
-                return Failure(name(item), exc.message)
+                return Failure(name(item), exc.message, getattr(exc, "maybe_applied", False))
             finally:
                 if on_done is not None:
                     on_done(name(item))

@@ -121,3 +121,25 @@ def test_one_failed_create_does_not_stop_the_others(faulty, run, tmp_path):
     assert f"✓ {fine}: + call tag tag-0" in result.stdout.splitlines()
     assert f"{fine}: 1 applied" in result.stdout.splitlines()
     assert err[-1] == "Error: apply stopped part-way; run `wscfg plan` to see what is left"
+
+
+def test_a_create_that_may_have_landed_exits_3(faulty, run, tmp_path):
+    """Every attempt of the create commits, then answers 500: the outcome is never heard, so
+    the run may have written something and must not say "nothing was written"."""
+    slug = unique("unheard")
+    (tmp_path / "ws.yaml").write_text(tags_config(slug, 1))
+    faulty.faults.configure("500after=1,retry-after=0,methods=POST", enabled=True)
+    try:
+        result = run("apply", "--auto-approve", "--create-missing", "ws.yaml")
+    finally:
+        faulty.faults.configure(FAULTS + ",seed=1", enabled=False)
+    assert result.exit_code == 3, result.output
+    assert result.stderr.splitlines()[0] == "Created 0 workspace(s)."
+    assert result.stderr.endswith(
+        "Error: apply stopped part-way\n"
+        f"creating {slug} may have succeeded unheard; run `wscfg plan` to see what is left\n"
+    )
+    # It had landed: the next run finds the workspace and finishes the job.
+    again = run("apply", "--auto-approve", "--create-missing", "ws.yaml")
+    assert again.exit_code == 0, again.output
+    assert f"{slug}: 1 applied" in again.stdout.splitlines()

@@ -170,11 +170,15 @@ def finish(
 
 
 @contextlib.contextmanager
-def after_writes(created: list[str]) -> Iterator[None]:
-    """Once workspaces were created, no later error may say "nothing was written": exit 3."""
+def after_writes(created: list[str], uncertain: Sequence[str] = ()) -> Iterator[None]:
+    """Once workspaces were created (or may have been: a create that failed unheard), no later
+    error may say "nothing was written": exit 3."""
     from ..errors import ApplyError, WscfgError
 
-    if not created:
+    def names(slugs: Sequence[str]) -> str:
+        return ", ".join(slugs[:10]) + (", …" if len(slugs) > 10 else "")
+
+    if not created and not uncertain:
         yield
         return
     try:
@@ -182,10 +186,15 @@ def after_writes(created: list[str]) -> Iterator[None]:
     except WscfgError as exc:
         if exc.exit_code == 3:
             raise
-        names = ", ".join(created[:10]) + (", …" if len(created) > 10 else "")
+        said = []
+        if created:
+            said.append(f"{len(created)} workspace(s) were created before this ({names(created)})")
+        if uncertain:
+            said.append(f"creating {names(uncertain)} may have succeeded unheard")
+        # "nothing was written" is no longer true: say what was
+        first = "apply stopped part-way" if isinstance(exc, ApplyError) else exc.message
         raise ApplyError(
-            f"{exc.message}\n{len(created)} workspace(s) were created before this ({names}); "
-            "run `wscfg plan` to see what is left",
+            f"{first}\n{'; '.join(said)}; run `wscfg plan` to see what is left",
             partial=True,
         ) from None
 

@@ -200,7 +200,7 @@ def apply(
     with handle_errors(debug_of(ctx)):
         from ..engine.safety import Allowances
 
-        created: list[str] = []
+        written: tuple[list[str], list[str]] = ([], [])
         saved = _saved_plan(paths)
         if saved is not None:
             given = [
@@ -219,7 +219,7 @@ def apply(
             allow = saved[2]
         else:
             allow = Allowances(allow_mass_changes, fleet_delete_share, skip_unsafe)
-            run, server_name, created = _make_plans(
+            run, server_name, written = _make_plans(
                 paths,
                 server,
                 targets,
@@ -230,7 +230,7 @@ def apply(
             )
             # A target that cannot be read is reported; the others go on.
             plans, failures, secrets = run.plans, run.failures, desired_secrets(run)
-        with after_writes(created):
+        with after_writes(*written):
             _apply(plans, failures, server, server_name, secrets, allow, parallel, auto_approve)
 
 
@@ -280,9 +280,9 @@ def _make_plans(
     *,
     create_missing: bool = False,
     auto_approve: bool = False,
-) -> tuple[Any, str, list[str]]:
-    """Load and select the targets, read them and plan: (PlanRun, server name, the slugs of
-    workspaces created on the way)."""
+) -> tuple[Any, str, tuple[list[str], list[str]]]:
+    """Load and select the targets, read them and plan: (PlanRun, server name, (the slugs of
+    workspaces created on the way, those whose create may have landed unheard))."""
     from ..fleet import parse_shard
 
     try:
@@ -299,10 +299,11 @@ def _make_plans(
             created, not_created = _run(_create_missing(server, preloaded, parallel, auto_approve))
             failed = {f.target for f in not_created}
             preloaded = [s for s in preloaded if s.slug not in failed]
-    with after_writes(created):
+    uncertain = [f.target for f in not_created if f.maybe_applied]
+    with after_writes(created, uncertain):
         run, server_name = _run(_plan(server, selection, parallel, preloaded=preloaded))
     run.failures.extend(not_created)
-    return run, server_name, created
+    return run, server_name, (created, uncertain)
 
 
 class Selection:

@@ -27,10 +27,12 @@ MAX_REFUSALS_SHOWN = 50  # in markdown, before "… and N more"
 
 @dataclass(frozen=True)
 class Failure:
-    """A target that could not be planned (its error, already free of secrets)."""
+    """A target that could not be planned or written (its error, already free of secrets).
+    ``maybe_applied``: a write failed without an answer saying so; it may have landed."""
 
     target: str
     message: str
+    maybe_applied: bool = False
 
 
 _COLOURS = {"+": "32", "~": "33", "-": "31", "!": "31", "dim": "2", "bold": "1"}
