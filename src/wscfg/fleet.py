@@ -45,20 +45,6 @@ def parse_shard(text: str) -> tuple[int, int]:
     return i, n
 
 
-def fleet_unsafe(plans: Sequence[Plan], share: float, *, minimum: int = 4) -> list[str]:
-    """Fleet-wide safety: too many targets deleting at once smells like a broken template."""
-    if len(plans) < minimum:
-        return []
-    deleting = [p.slug for p in plans if p.counts()["delete"]]
-    if len(deleting) <= share * len(plans):
-        return []
-    shown = ", ".join(deleting[:5]) + (", …" if len(deleting) > 5 else "")
-    return [
-        f"{len(deleting)} of {len(plans)} workspaces would delete items (more than "
-        f"{share:.0%}: {shown}); pass --allow-mass-changes if intended"
-    ]
-
-
 @dataclass
 class Discovery:
     """How config files and the workspaces the key reaches line up."""
@@ -73,16 +59,29 @@ async def discover(client: Any, slugs: Sequence[str]) -> Discovery:
     return Discovery(sorted(wanted - existing), sorted(existing - wanted))
 
 
-async def create_workspaces(client: Any, targets: Sequence[DesiredState]) -> None:
+async def create_workspaces(
+    client: Any, targets: Sequence[DesiredState], *, parallel: int = 8
+) -> tuple[list[str], list[Failure]]:
     """Create sub-accounts for targets that do not exist, each owned by its declared owner
-    (else the platform's default owner), so the first plan does not replace the owner."""
-    for t in targets:
+    (else the platform's default owner), so the first plan does not replace the owner.
+
+    One failed create does not stop the others: it becomes a :class:`Failure` naming it.
+    Returns the slugs created and the failures."""
+
+    async def one(t: DesiredState) -> str:
         body = {"slug": t.slug, **t.items.get("workspace", {}).get("", {})}
         body.setdefault("name", t.slug)
         owner = t.first_owner()
         if owner:
             body["owner"] = owner
         await client.create_workspace(body)
+        return t.slug
+
+    results = await _bounded(targets, one, parallel, None, lambda t: t.slug)
+    return (
+        [r for r in results if isinstance(r, str)],
+        [r for r in results if isinstance(r, Failure)],
+    )
 
 
 async def read_live(client: Any, slug: str) -> LiveState:
@@ -104,7 +103,7 @@ async def _bounded(
             try:
                 return await work(item)
             except WscfgError as exc:
-                return Failure(name(item), exc.message)
+                return Failure(name(item), exc.message, getattr(exc, "maybe_applied", False))
             finally:
                 if on_done is not None:
                     on_done(name(item))

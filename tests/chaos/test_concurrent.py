@@ -79,13 +79,13 @@ def test_saved_plan_is_refused_when_an_item_changed_or_vanished(
     cfg = tmp_path / "ws.yaml"
     cfg.write_text(TAGS.replace("SLUG", ws.slug))
     plan_file = tmp_path / "plan.json"
-    assert run("plan", "-o", str(plan_file), str(cfg)).exit_code == 0
+    assert run("plan", "--allow-mass-changes", "-o", str(plan_file), str(cfg)).exit_code == 0
     with ui(sandbox, ws) as c:
         c.patch("/call-tags/b", json={"description": "UI edit"}).raise_for_status()
         c.delete("/call-tags/c").raise_for_status()
         c.delete("/call-tags/d").raise_for_status()
     before = sandbox.item_rows(ws.slug)
-    result = run("apply", "--auto-approve", "--allow-mass-changes", str(plan_file))
+    result = run("apply", "--auto-approve", str(plan_file))
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
     assert lines[0] == (
@@ -111,7 +111,7 @@ def test_edit_during_apply_fails_that_one_write_with_412_and_is_not_lost(
     cfg = tmp_path / "ws.yaml"
     cfg.write_text(TAGS.replace("SLUG", ws.slug))
     plan_file = tmp_path / "plan.json"
-    assert run("plan", "-o", str(plan_file), str(cfg)).exit_code == 0
+    assert run("plan", "--allow-mass-changes", "-o", str(plan_file), str(cfg)).exit_code == 0
     editor = ui(sandbox, ws)
     original = WorkspaceClient.update
     edited: list[str] = []
@@ -124,7 +124,7 @@ def test_edit_during_apply_fails_that_one_write_with_412_and_is_not_lost(
         return await original(self, kind, key, *a, **k)
 
     monkeypatch.setattr(WorkspaceClient, "update", update_racing_the_ui)
-    result = run("apply", "--auto-approve", "--allow-mass-changes", str(plan_file))
+    result = run("apply", "--auto-approve", str(plan_file))
     monkeypatch.setattr(WorkspaceClient, "update", original)
     stale = (
         "changed by someone else since it was read (412 Precondition Failed); nothing was "
@@ -175,7 +175,8 @@ def test_blocked_caller_note_edited_during_apply_is_kept(
     monkeypatch.setenv("WSCFG_TOKEN", ws.key)
     plan_file = tmp_path / "plan.json"
     runner = CliRunner()
-    assert runner.invoke(cli, ["plan", "-o", str(plan_file), str(cfg)]).exit_code == 0
+    made = runner.invoke(cli, ["plan", "--allow-mass-changes", "-o", str(plan_file), str(cfg)])
+    assert made.exit_code == 0
     editor = ui(sandbox, ws)
     original = WorkspaceClient.batch_blocked_callers
 
@@ -184,7 +185,7 @@ def test_blocked_caller_note_edited_during_apply_is_kept(
         return await original(self, *a, **k)
 
     monkeypatch.setattr(WorkspaceClient, "batch_blocked_callers", batch_racing_the_ui)
-    result = runner.invoke(cli, ["apply", "--auto-approve", "--allow-mass-changes", str(plan_file)])
+    result = runner.invoke(cli, ["apply", "--auto-approve", str(plan_file)])
     with httpx.Client(base_url=ws.url, headers=ws.headers) as c:
         note = c.get("/blocked-callers/%2B15550100100").json()["note"]
     editor.close()

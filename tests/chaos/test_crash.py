@@ -152,11 +152,13 @@ def test_sigkill_during_a_large_apply_then_plan_and_apply_converge(
     kills = 0
     for round_ in range(3):
         plan_file = tmp_path / f"plan{round_}.json"
-        made = wscfg("plan", "-o", str(plan_file), str(cfg), env=env, cwd=tmp_path)
+        made = wscfg(
+            "plan", "--allow-mass-changes", "-o", str(plan_file), str(cfg), env=env, cwd=tmp_path
+        )
         assert made.returncode == 0, made.stderr
         plan = load_plan(plan_file)
         before, mark = sandbox.item_rows(ws.slug), audit_mark(ws)
-        cmd = [sys.executable, "-m", "wscfg", "apply", "--auto-approve", "--allow-mass-changes"]
+        cmd = [sys.executable, "-m", "wscfg", "apply", "--auto-approve"]  # as planned
         shown = sum(1 for c in plan.changes if c.kind != "blocked_callers")
         status, done = kill_apply_at_random(
             [*cmd, str(plan_file)], env, tmp_path, rng, shown, by_delay=round_ == 0
@@ -266,7 +268,10 @@ def test_server_killed_and_restarted_during_apply(tmp_path: Path, db_url: str | 
         cfg.write_text(big_config(slug, tags=TAGS, members=MEMBERS, numbers=NUMBERS))
         env = cli_env(url, key)
         plan_file = tmp_path / "plan.json"
-        assert wscfg("plan", "-o", str(plan_file), str(cfg), env=env, cwd=tmp_path).returncode == 0
+        made = wscfg(
+            "plan", "--allow-mass-changes", "-o", str(plan_file), str(cfg), env=env, cwd=tmp_path
+        )
+        assert made.returncode == 0
         plan = load_plan(plan_file)
         before, mark = admin.item_rows(db_url, slug), audit_mark(ws)
         client = subprocess.Popen(
@@ -276,7 +281,6 @@ def test_server_killed_and_restarted_during_apply(tmp_path: Path, db_url: str | 
                 "wscfg",
                 "apply",
                 "--auto-approve",
-                "--allow-mass-changes",
                 str(plan_file),
             ],
             env=env,

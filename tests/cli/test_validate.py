@@ -64,6 +64,7 @@ def test_json_format(tmp_path: Path) -> None:
                 "message": "unknown key 'nmae'; did you mean 'name'?",
             }
         ],
+        "warnings": [],
     }
     code, out, _ = invoke("validate", "--format", "json", "examples/agency", env=ENV)
     assert code == 0

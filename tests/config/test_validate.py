@@ -283,6 +283,7 @@ def test_report_to_dict(tmp_path: Path) -> None:
         "targets": [{"file": str(tmp_path / "t.yaml"), "workspace": "acme"}],
         "templates": [],
         "diagnostics": [],
+        "warnings": [],
     }
 
 
@@ -294,7 +295,7 @@ def test_gc_state_is_restored() -> None:
 
 
 def test_load_template_document(monkeypatch: pytest.MonkeyPatch) -> None:
-    from wscfg.config.validate import load_template_document
+    from wscfg.config.template import load_template_document
 
     monkeypatch.chdir(ROOT)
     doc = load_template_document("examples/agency/base.yaml", environ={})

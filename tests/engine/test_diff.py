@@ -1,5 +1,5 @@
 from wscfg.engine.changes import Create, Delete, Resend, Update
-from wscfg.engine.plan import make_plan
+from wscfg.engine.plan import Plan, make_plan
 
 from .helpers import desired, live
 
@@ -87,7 +87,10 @@ def test_additive_keeps_undeclared_items_and_says_so():
     )
     plan = make_plan(d, lv)
     assert plan.empty
-    assert plan.notes() == ["3 undeclared members kept (manage: additive)"]
+    assert plan.notes() == [
+        "3 undeclared members kept (manage: additive)",
+        "declared members: 1 active member",
+    ]
 
 
 def test_ignored_items_are_never_touched_even_when_declared():
@@ -137,8 +140,44 @@ def test_expired_invitation_is_resent():
     lv = live(
         {"members": [OWNER, {"email": "n@acme.example", "role": "member", "status": "expired"}]}
     )
-    (change,) = make_plan(d, lv).changes
+    plan = make_plan(d, lv)
+    (change,) = plan.changes
     assert isinstance(change, Resend) and change.key == "n@acme.example"
+    assert plan.notes() == [
+        "declared members: 1 active member, 1 expired invitation (n@acme.example)",
+        "expired invitations are re-sent (invitations.resend_expired: true)",
+    ]
+
+
+def test_resend_expired_false_leaves_expired_invitations_and_says_so():
+    d = desired(
+        {
+            "invitations": {"resend_expired": False},
+            "members": [
+                {"email": "owner@acme.example", "role": "owner"},
+                {"email": "n@acme.example", "role": "member"},
+                {"email": "p@acme.example", "role": "member"},
+            ],
+        }
+    )
+    lv = live(
+        {
+            "members": [
+                OWNER,
+                {"email": "n@acme.example", "role": "member", "status": "expired"},
+                {"email": "p@acme.example", "role": "member", "status": "pending"},
+            ]
+        }
+    )
+    plan = make_plan(d, lv)
+    assert plan.empty
+    assert plan.notes() == [
+        "declared members: 1 active member, 1 pending invitation (p@acme.example), "
+        "1 expired invitation (n@acme.example)",
+        "expired invitations are left as they are (invitations.resend_expired: false)",
+    ]
+    again = Plan.from_dict(plan.to_dict())
+    assert (again.invitations, again.resend_expired) == (plan.invitations, False)
 
 
 def test_order_creates_by_dependency_deletes_in_reverse():

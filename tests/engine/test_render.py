@@ -28,7 +28,7 @@ def test_text_shows_changes_provenance_and_summary():
     text = render.plan_text(webhook_plan())
     assert text.splitlines() == [
         "Workspace acme (ws.yaml)",
-        "  + member owner@acme.example   (from ws.yaml:10)",
+        "  + member owner@acme.example (invite)   (from ws.yaml:10)",
         '      role: "owner"',
         "  ~ webhook w",
         "      secret: changed (sensitive, from ${env:HOOK_SECRET})",
@@ -50,7 +50,9 @@ def test_no_secret_in_any_format():
 def test_colour_only_when_asked():
     plan = webhook_plan()
     assert "\x1b[" not in render.plan_text(plan)
-    assert "\x1b[32m+ member owner@acme.example\x1b[0m" in render.plan_text(plan, colour=True)
+    assert "\x1b[32m+ member owner@acme.example (invite)\x1b[0m" in render.plan_text(
+        plan, colour=True
+    )
 
 
 def test_big_groups_are_summarized():
@@ -123,3 +125,20 @@ def test_values_from_a_template_name_the_template_line(monkeypatch):
         in lines
     )
     assert "  + call tag spam   (from examples/agency/base.yaml:37)" in lines
+
+
+def test_markdown_lists_refusals_first_and_caps_them():
+    from wscfg.engine.safety import Refusal
+
+    found = [Refusal("last_owner", f"owner gone {i}", (f"ws-{i}",)) for i in range(120)]
+    md = render.plan_markdown([], [], refusals=found)
+    lines = md.splitlines()
+    assert lines[:4] == [
+        "### wscfg plan",
+        "",
+        "**⛔ Apply will refuse this plan (120 refusals):**",
+        "",
+    ]
+    assert lines[4] == "- `ws-0`: owner gone 0 (`last_owner`)"
+    assert "- … and 70 more" in lines
+    assert sum(line.startswith("- `ws-") for line in lines) == 50

@@ -420,14 +420,19 @@ class ApiClient:
                     if status in REDIRECT_STATUSES:
                         location = response.headers.get("location")
                     else:
-                        self._check_workspace(call, response, str(url))
                         ok = 200 <= status < 300
+                        if not ok:  # an error answer is classified by its status
+                            self._check_workspace(call, response, str(url))
                         body = await self._read(
                             response,
                             call.max_bytes if ok else ERROR_BODY_CAP,
                             truncate=not ok,
                             call=call,
                         )
+                        # A success is checked once complete: a connection dropped part-way
+                        # through it is a transport failure (retried), not a foreign answer.
+                        if ok:
+                            self._check_workspace(call, response, str(url))
                 finally:
                     await response.aclose()
             elapsed_ms = (time.monotonic() - started) * 1000

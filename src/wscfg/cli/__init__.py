@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "apply",
         "Make the live workspace(s) match the config or a saved plan.",
     ),
+    "show": ("wscfg.cli.show", "show", "Render a saved plan file; no server needed."),
     "export": ("wscfg.cli.export", "export", "Write a live workspace's settings as YAML."),
     "clone": ("wscfg.cli.export", "clone", "Copy one workspace's settings onto others."),
     "schema": ("wscfg.cli.schema", "schema", "Write or check the JSON Schemas in schemas/."),
@@ -36,6 +37,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "wscfg.cli.sandbox",
         "sandbox",
         "Run the reference Workspace Settings API locally.",
+    ),
+    "completion": (
+        "wscfg.cli.completion",
+        "completion",
+        "Print the shell completion script (bash, zsh, fish).",
     ),
 }
 
@@ -113,9 +119,13 @@ def echo_err(message: str) -> None:
     click.echo(message, err=True)
 
 
-def print_diagnostics(diagnostics: Any) -> None:
+def print_diagnostics(diagnostics: Any, severity: str = "error") -> None:
+    """Problems on stderr, each with its line and a caret; warnings say so."""
     for d in diagnostics:
-        click.echo(click.style(d.headline(), fg="red"), err=True)
+        if severity == "warning":
+            click.echo(click.style(f"Warning: {d.headline()}", fg="yellow"), err=True)
+        else:
+            click.echo(click.style(d.headline(), fg="red"), err=True)
         if d.source_line:
             click.echo(f"    {d.source_line.rstrip()}", err=True)
             caret = d.source_column or d.column

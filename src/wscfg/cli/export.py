@@ -16,9 +16,9 @@ from .flow import (
     confirm,
     desired_secrets,
     finish,
+    parallel_option,
     question,
     render_plans,
-    unsafe_reasons,
 )
 
 SCHEMA_REF = "https://wscfg.dev/schemas/workspace.schema.json"
@@ -91,7 +91,7 @@ def export(
     "--to", "dest", required=True, metavar="SLUG[,SLUG...]", help="Workspaces to copy onto."
 )
 @click.option("--server", metavar="URL", help="API base URL (default: $WSCFG_SERVER or embedded).")
-@click.option("--parallel", default=8, show_default=True, help="Workspaces handled at once.")
+@parallel_option
 @click.option("--allow-mass-changes", is_flag=True, help="Allow >30% deletes/updates of a kind.")
 @click.option("--auto-approve", is_flag=True, help="Apply without asking.")
 @click.pass_context
@@ -109,23 +109,38 @@ def clone(
     Copies roles, call tags, call rules, blocked callers, webhooks, notification defaults,
     time zone and business profile. Members are not copied (people belong to each workspace);
     the targets keep their slug and name; webhook secrets cannot be copied (they are
-    unreadable) and stay as they are on each target.
+    unreadable) and stay as they are on each target: clone names each such webhook.
+
+    \b
+    Examples:
+      wscfg clone --from acme-north --to acme-south
+      wscfg clone --from template-clinic --to clinic-01,clinic-02 --auto-approve
+
+    \b
+    Exit codes: 0 copied (or nothing to do), 1 error before any write,
+    3 stopped part-way (some changes were made).
     """
     with handle_errors(debug_of(ctx)):
         from ..engine.apply import check_secrets
+        from ..engine.safety import Allowances, refusals
         from ..errors import UnsafePlanError
 
         targets = [s.strip() for s in dest.split(",") if s.strip()]
         if not targets:
             raise click.UsageError("--to needs at least one workspace slug")
-        run, server_name = asyncio.run(_clone_plans(server, source, targets, parallel))
+        run, server_name, uncopied = asyncio.run(_clone_plans(server, source, targets, parallel))
+        for name in uncopied:
+            echo_err(
+                f"Warning: the secret of webhook {name} cannot be copied (it is write-only); "
+                "each target keeps its own secret: set it there if it differs"
+            )
         plans, failures = run.plans, run.failures
-        render_plans(plans, failures, "text", server_name)
+        found = refusals(plans, Allowances(mass_changes=allow_mass_changes))
+        render_plans(plans, failures, "text", server_name, refusals=found)
         if failures:
             raise _failed(failures)
-        reasons = [r for p in plans for r in unsafe_reasons(p, allow_mass_changes)]
-        if reasons:
-            raise UnsafePlanError(reasons)
+        if found:
+            raise UnsafePlanError([r.line() for r in found])
         if all(p.empty for p in plans):
             return
         secrets = desired_secrets(run)
@@ -165,7 +180,7 @@ async def _export(
 
 
 def _load_base(path: str) -> dict[str, Any]:
-    from ..config.validate import load_template_document
+    from ..config.template import load_template_document
 
     return load_template_document(path)
 
@@ -209,7 +224,8 @@ def _failed(failures: list[Any]) -> Exception:
 
 async def _clone_plans(
     server: str | None, source: str, targets: list[str], parallel: int
-) -> tuple[Any, str]:
+) -> tuple[Any, str, list[str]]:
+    """Plan the copy: (PlanRun, server name, the webhooks whose secret cannot be copied)."""
     from ..config.desired import Desired
     from ..connect import connect
     from ..engine.export import export_live
@@ -220,12 +236,15 @@ async def _clone_plans(
     async with connect(server, parallel=parallel) as conn:
         if conn.embedded:
             echo_err(f"Using the {conn.server}: no --server or WSCFG_SERVER set.")
-        doc = export_live(await read_live(conn.client, source)).document
+        exported = export_live(await read_live(conn.client, source))
+        doc = exported.document
         doc.pop("members", None)  # people belong to each workspace, not to its settings
+        doc.pop("invitations", None)
         profile = {k: v for k, v in doc.get("workspace", {}).items() if k not in ("slug", "name")}
         states = []
         for slug in targets:
             body = dict(doc, workspace={"slug": slug, **profile})
             config = WorkspaceConfig.model_validate(body)
             states.append(desired_state(Desired(f"clone of {source}", config)))
-        return await plan_fleet(conn.client, states, parallel=parallel), conn.server
+        run = await plan_fleet(conn.client, states, parallel=parallel)
+        return run, conn.server, sorted(exported.secrets)

@@ -13,17 +13,23 @@ import click
 
 from . import debug_of, echo_err, handle_errors
 from .flow import (
+    after_writes,
     apply_plans,
     confirm,
     desired_secrets,
     finish,
+    parallel_option,
     progress,
     question,
     render_plans,
-    unsafe_reasons,
 )
 
 FORMATS = ("text", "json", "markdown")
+ALLOWANCE_FLAGS = {
+    "allow_mass_changes": "--allow-mass-changes",
+    "fleet_delete_share": "--fleet-delete-share",
+    "skip_unsafe": "--skip-unsafe",
+}
 
 
 def common_options(fn: Any) -> Any:
@@ -42,13 +48,25 @@ def common_options(fn: Any) -> Any:
             help="Only workspaces whose slug matches (repeatable, globs allowed).",
         ),
         click.option("--shard", metavar="I/N", help="Only the I-th of N deterministic shares."),
-        click.option(
-            "--parallel", default=8, show_default=True, help="Workspaces handled at once."
-        ),
+        parallel_option,
         click.option(
             "--allow-mass-changes",
             is_flag=True,
             help="Allow deleting or updating more than 30% of a kind holding 10+ items.",
+        ),
+        click.option(
+            "--fleet-delete-share",
+            default=0.25,
+            show_default=True,
+            type=click.FloatRange(0, 1),
+            metavar="SHARE",
+            help="Refuse when more than this share of 4+ targets would delete items.",
+        ),
+        click.option(
+            "--skip-unsafe",
+            is_flag=True,
+            help="Apply the safe targets of a fleet and skip the ones apply would refuse "
+            "(exit 3 when any is skipped).",
         ),
     ]
     for opt in reversed(options):
@@ -67,13 +85,15 @@ def common_options(fn: Any) -> Any:
     default="text",
     show_default=True,
     help="text for terminals and CI logs; json, the saved-plan document; markdown for PR "
-    "comments (always under GitHub's 65,535 characters).",
+    "comments (always under GitHub's 65,535 characters; also appended to "
+    "$GITHUB_STEP_SUMMARY when that is set).",
 )
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
     help="Exit 2 when there are changes (0 none, 1 error): for drift checks in CI.",
 )
+@click.option("--full", is_flag=True, help="List every change (text lists 20 per kind).")
 @click.pass_context
 def plan(
     ctx: click.Context,
@@ -83,14 +103,22 @@ def plan(
     shard: str | None,
     parallel: int,
     allow_mass_changes: bool,
+    fleet_delete_share: float,
+    skip_unsafe: bool,
     out: str | None,
     fmt: str,
     detailed_exitcode: bool,
+    full: bool,
 ) -> None:
     """Show what would change to make live workspaces match PATHS.
 
     PATHS are YAML files, directories or globs. Each file whose `workspace:` has a `slug` is a
     target; files without one are templates used through `extends`.
+
+    Everything apply would refuse (the last owner removed, a role or tag deleted while in use,
+    mass changes, too many fleet targets deleting) is listed in every format, and plan exits 1
+    unless the flags that allow it are given to plan too. A saved plan records those flags:
+    `wscfg apply plan.json` uses exactly them.
 
     \b
     Examples:
@@ -100,20 +128,29 @@ def plan(
 
     \b
     Exit codes: 0 no changes (or changes, without --detailed-exitcode),
-    1 error (bad config, unreachable server, a workspace that could not be read),
-    2 changes present (with --detailed-exitcode).
+    1 error (bad config, unreachable server, a workspace that could not be read,
+    a plan apply would refuse), 2 changes present (with --detailed-exitcode).
     """
     with handle_errors(debug_of(ctx)):
-        run, server_name = _make_plans(paths, server, targets, shard, parallel)
+        from ..engine.safety import Allowances, refusals
+        from ..errors import PlanError
+
+        allow = Allowances(allow_mass_changes, fleet_delete_share, skip_unsafe)
+        run, server_name, _ = _make_plans(paths, server, targets, shard, parallel)
         plans, failures = run.plans, run.failures
-        render_plans(plans, failures, fmt, server_name)
-        _warn_unsafe(plans, allow_mass_changes)
+        found = refusals(plans, allow)
+        render_plans(plans, failures, fmt, server_name, allow=allow, refusals=found, full=full)
         if failures:
             if out:
                 echo_err(f"Not saving {out}: {len(failures)} workspace(s) could not be planned.")
             sys.exit(1)
+        if found and not skip_unsafe:
+            n = len(found)
+            text = f"apply would refuse this plan ({n} refusal{'s' if n != 1 else ''}, listed "
+            text += "above)" + (f"; {out} was not saved" if out else "")
+            raise PlanError(text)
         if out:
-            _save(out, plans, server_name)
+            _save(out, plans, server_name, allow)
             echo_err(f"Saved the plan to {out}. Apply it with: wscfg apply {out}")
         if detailed_exitcode and any(not p.empty for p in plans):
             sys.exit(2)
@@ -128,13 +165,6 @@ def plan(
     is_flag=True,
     help="Create configured workspaces that do not exist yet (agency key).",
 )
-@click.option(
-    "--fleet-delete-share",
-    default=0.25,
-    show_default=True,
-    metavar="SHARE",
-    help="Refuse when more than this share of 4+ targets would delete items.",
-)
 @click.pass_context
 def apply(
     ctx: click.Context,
@@ -144,37 +174,52 @@ def apply(
     shard: str | None,
     parallel: int,
     allow_mass_changes: bool,
+    fleet_delete_share: float,
+    skip_unsafe: bool,
     auto_approve: bool,
     create_missing: bool,
-    fleet_delete_share: float,
 ) -> None:
     """Make live workspaces match PATHS, or apply a saved PLANFILE exactly.
 
-    Shows the plan and asks before changing anything. A saved plan (from `wscfg plan -o`) is
-    checked first: if anything it touches changed since, nothing is written.
+    Shows the plan and asks before changing anything (answer `yes` in full). A saved plan
+    (from `wscfg plan -o`) is checked first: if anything it touches changed since, nothing is
+    written; it applies with the allowances it was made with and takes no others.
 
     \b
     Examples:
       wscfg apply examples/workspace.yaml            # plan, show, ask, apply
       wscfg apply plan.json --auto-approve           # exactly the reviewed plan, in CI
       wscfg apply clinics/ --create-missing          # a fleet, creating new sub-accounts
+      wscfg apply clinics/ --skip-unsafe             # apply the safe targets only
 
     \b
     Exit codes: 0 applied (or nothing to do), 1 error before any write,
-    3 stopped part-way (some changes were made; run plan again to see what is left).
+    3 stopped part-way (some changes were made, or --skip-unsafe skipped a target;
+    run plan again to see what is left).
     """
     with handle_errors(debug_of(ctx)):
-        from ..engine.apply import check_secrets
-        from ..errors import UnsafePlanError
-        from ..fleet import fleet_unsafe
+        from ..engine.safety import Allowances
 
+        written: tuple[list[str], list[str]] = ([], [])
         saved = _saved_plan(paths)
         if saved is not None:
+            given = [
+                flag
+                for name, flag in ALLOWANCE_FLAGS.items()
+                if ctx.get_parameter_source(name) != click.core.ParameterSource.DEFAULT
+            ]
+            if given:
+                raise click.UsageError(
+                    f"{', '.join(given)} cannot be given with a saved plan: it applies with the "
+                    f"allowances recorded in {paths[0]}; make the plan again with the flag"
+                )
             plans, failures, server_name, secrets = _checked_saved_plan(
                 saved, server, targets, shard, parallel
             )
+            allow = saved[2]
         else:
-            run, server_name = _make_plans(
+            allow = Allowances(allow_mass_changes, fleet_delete_share, skip_unsafe)
+            run, server_name, written = _make_plans(
                 paths,
                 server,
                 targets,
@@ -185,21 +230,42 @@ def apply(
             )
             # A target that cannot be read is reported; the others go on.
             plans, failures, secrets = run.plans, run.failures, desired_secrets(run)
-        reasons = [r for p in plans for r in unsafe_reasons(p, allow_mass_changes)]
-        if not allow_mass_changes:
-            reasons += fleet_unsafe(plans, fleet_delete_share)
-        render_plans(plans, failures, "text", server_name)
-        if reasons:
-            raise UnsafePlanError(reasons)
-        slugs = [p.slug for p in plans]
-        if all(p.empty for p in plans):
-            finish([], failures, slugs)
-            return
-        for p in plans:
-            check_secrets(p, secrets(p))
-        confirm(auto_approve, question(plans))
-        reports, apply_failures = _run(apply_plans(server, plans, secrets, parallel))
-        finish(reports, failures + apply_failures, slugs)
+        with after_writes(*written):
+            _apply(plans, failures, server, server_name, secrets, allow, parallel, auto_approve)
+
+
+def _apply(
+    plans: list[Any],
+    failures: list[Any],
+    server: str | None,
+    server_name: str,
+    secrets: Any,
+    allow: Any,
+    parallel: int,
+    auto_approve: bool,
+) -> None:
+    from ..engine.apply import check_secrets
+    from ..engine.safety import refusals, refused_targets
+    from ..errors import UnsafePlanError
+
+    found = refusals(plans, allow)
+    render_plans(plans, failures, "text", server_name, allow=allow, refusals=found)
+    skipped: list[str] = []
+    if found:
+        if not allow.skip_unsafe:
+            raise UnsafePlanError([r.line() for r in found])
+        unsafe = refused_targets(found)
+        skipped = sorted(p.slug for p in plans if p.slug in unsafe)
+        plans = [p for p in plans if p.slug not in unsafe]
+    slugs = [p.slug for p in plans]
+    if all(p.empty for p in plans):
+        finish([], failures, slugs, skipped=skipped)
+        return
+    for p in plans:
+        check_secrets(p, secrets(p))
+    confirm(auto_approve, question(plans))
+    reports, apply_failures = _run(apply_plans(server, plans, secrets, parallel))
+    finish(reports, failures + apply_failures, slugs, skipped=skipped)
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -214,8 +280,9 @@ def _make_plans(
     *,
     create_missing: bool = False,
     auto_approve: bool = False,
-) -> tuple[Any, str]:
-    """Load and select the targets, read them and plan: (PlanRun, server name)."""
+) -> tuple[Any, str, tuple[list[str], list[str]]]:
+    """Load and select the targets, read them and plan: (PlanRun, server name, (the slugs of
+    workspaces created on the way, those whose create may have landed unheard))."""
     from ..fleet import parse_shard
 
     try:
@@ -224,11 +291,19 @@ def _make_plans(
         raise click.BadParameter(str(exc), param_hint="--shard") from None
     selection = Selection(paths, targets, shard_t, shard)
     preloaded = None
+    created: list[str] = []
+    not_created: list[Any] = []
     if create_missing:
         preloaded = selection.load()
         if preloaded:
-            _run(_create_missing(server, preloaded, parallel, auto_approve))
-    return _run(_plan(server, selection, parallel, preloaded=preloaded))
+            created, not_created = _run(_create_missing(server, preloaded, parallel, auto_approve))
+            failed = {f.target for f in not_created}
+            preloaded = [s for s in preloaded if s.slug not in failed]
+    uncertain = [f.target for f in not_created if f.maybe_applied]
+    with after_writes(created, uncertain):
+        run, server_name = _run(_plan(server, selection, parallel, preloaded=preloaded))
+    run.failures.extend(not_created)
+    return run, server_name, (created, uncertain)
 
 
 class Selection:
@@ -315,20 +390,26 @@ async def _plan(
 
 async def _create_missing(
     server: str | None, states: list[Any], parallel: int, auto_approve: bool
-) -> None:
-    """apply --create-missing: create configured workspaces that do not exist, after asking."""
+) -> tuple[list[str], list[Any]]:
+    """apply --create-missing: create configured workspaces that do not exist, after asking.
+    Returns the slugs created and a Failure for each that could not be."""
     from ..connect import connect
     from ..fleet import create_workspaces, discover
 
     async with connect(server, parallel=parallel) as conn:
         if conn.embedded:
-            return  # the embedded sandbox creates targets on first use anyway
+            return [], []  # the embedded sandbox creates targets on first use anyway
         missing = (await discover(conn.client, [s.slug for s in states])).missing
         if not missing:
-            return
+            return [], []
         confirm(auto_approve, f"Create {len(missing)} missing workspace(s): {', '.join(missing)}?")
-        await create_workspaces(conn.client, [s for s in states if s.slug in missing])
-        echo_err(f"Created {len(missing)} workspace(s).")
+        created, failures = await create_workspaces(
+            conn.client, [s for s in states if s.slug in missing], parallel=parallel
+        )
+        echo_err(f"Created {len(created)} workspace(s).")
+        for f in failures:
+            echo_err(f"Could not create workspace {f.target}: {f.message}")
+        return created, failures
 
 
 def _report_discovery(found: Any, full_run: bool) -> None:
@@ -356,7 +437,7 @@ async def _refresh(server: str | None, slugs: list[str], parallel: int) -> Any:
 
 
 def _checked_saved_plan(
-    saved: tuple[list[Any], str],
+    saved: tuple[list[Any], str, Any],
     server: str | None,
     targets: tuple[str, ...],
     shard: str | None,
@@ -367,7 +448,7 @@ def _checked_saved_plan(
     from ..engine.plan import check_fresh
     from ..errors import PlanFileError
 
-    plans, server_name = saved
+    plans, server_name, _allow = saved
     plans = _filter_plans(plans, targets, shard)
     live, failures, now_server = _run(_refresh(server, [p.slug for p in plans], parallel))
     if now_server != server_name:
@@ -381,12 +462,6 @@ def _checked_saved_plan(
     return plans, [], server_name, lambda plan: lookup
 
 
-def _warn_unsafe(plans: list[Any], allow: bool) -> None:
-    for p in plans:
-        for reason in unsafe_reasons(p, allow):
-            echo_err(f"Warning: apply will refuse this plan: {reason}")
-
-
 def _fail_on(failures: list[Any]) -> None:
     from ..errors import WscfgError
 
@@ -397,28 +472,35 @@ def _fail_on(failures: list[Any]) -> None:
         )
 
 
-def _save(out: str, plans: list[Any], server: str) -> None:
+def _save(out: str, plans: list[Any], server: str, allow: Any) -> None:
     from ..engine.plan import plans_to_document
 
-    doc = plans_to_document(plans, server=server)
+    doc = plans_to_document(plans, server=server, allowances=allow)
     tmp = Path(out + ".tmp")
     tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     tmp.replace(out)
 
 
-def _saved_plan(paths: tuple[str, ...]) -> tuple[list[Any], str] | None:
-    from ..engine.plan import plans_from_document
-    from ..errors import PlanFileError
-
+def _saved_plan(paths: tuple[str, ...]) -> tuple[list[Any], str, Any] | None:
+    """A saved plan named as the only PATH: (plans, server, allowances); None for config."""
     if len(paths) != 1 or not paths[0].endswith(".json"):
         return None
+    return read_saved_plan(paths[0])
+
+
+def read_saved_plan(path: str) -> tuple[list[Any], str, Any]:
+    """(plans, server, allowances) of a plan file; PlanFileError when it is not one."""
+    from ..engine.plan import allowances_of, plans_from_document
+    from ..errors import PlanFileError
+
     try:
-        data = json.loads(Path(paths[0]).read_text())
+        data = json.loads(Path(path).read_text())
     except OSError as exc:
-        raise PlanFileError(f"cannot read {paths[0]}: {exc.strerror}") from None
+        raise PlanFileError(f"cannot read {path}: {exc.strerror}") from None
     except ValueError:
-        raise PlanFileError(f"{paths[0]} is not valid JSON") from None
-    return plans_from_document(data)
+        raise PlanFileError(f"{path} is not valid JSON") from None
+    plans, server = plans_from_document(data)
+    return plans, server, allowances_of(data)
 
 
 def _filter_plans(plans: list[Any], targets: tuple[str, ...], shard: str | None) -> list[Any]:

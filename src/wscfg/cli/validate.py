@@ -9,16 +9,19 @@ import click
 
 from . import debug_of, handle_errors, print_diagnostics
 
+FORMATS = ("text", "github", "sarif", "json")
+
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(FORMATS),
     default="text",
     show_default=True,
-    help="text for people (problems on stderr), json for machines (on stdout).",
+    help="text for people (problems on stderr); github for workflow-command annotations; "
+    "sarif for code scanning (SARIF 2.1.0); json for machines (the last three on stdout).",
 )
 @click.pass_context
 def validate(ctx: click.Context, paths: tuple[str, ...], fmt: str) -> None:
@@ -27,19 +30,45 @@ def validate(ctx: click.Context, paths: tuple[str, ...], fmt: str) -> None:
     PATH may be a file, a directory (every *.yaml / *.yml below it) or a glob. Every problem
     of every file is reported as `file:line:col: path: message` with the offending line.
     A file whose resolved `workspace.slug` is set is a target; one without is a template,
-    used through `extends:`. Exit status: 0 when everything is valid, 1 otherwise.
-    No network access.
+    used through `extends:`. No network access.
+
+    An unset `${env:NAME}` is a warning here (named and located), so validate works in CI
+    without secrets, e.g. on pull requests from forks; plan and apply need the variable.
+
+    \b
+    Examples:
+      wscfg validate examples/workspace.yaml examples/agency/
+      wscfg validate config/ --format github        # annotations on the PR diff
+      wscfg validate config/ --format sarif > wscfg.sarif   # upload to code scanning
+
+    \b
+    Exit codes: 0 valid (warnings allowed), 1 a problem was found.
     """
     with handle_errors(debug_of(ctx)):
         from ..config.validate import check_paths
 
-        report = check_paths(paths)
+        report = check_paths(paths, unset_env_is_warning=True)
         if fmt == "json":
             click.echo(json.dumps(report.to_dict(), indent=2))
-        elif report.ok:
-            click.echo(report.summary())
+        elif fmt == "github":
+            from .annotations import github_lines
+
+            for line in github_lines(report.diagnostics, report.warnings):
+                click.echo(line)
+            click.echo(report.summary() if report.ok else f"Error: {report.summary()}")
+        elif fmt == "sarif":
+            from importlib.metadata import version
+
+            from .annotations import sarif_log
+
+            log = sarif_log(report.diagnostics, report.warnings, version=version("wscfg"))
+            click.echo(json.dumps(log, indent=2, ensure_ascii=False))
         else:
-            print_diagnostics(report.diagnostics)
-            click.echo(f"Error: {report.summary()}", err=True)
+            print_diagnostics(report.warnings, "warning")
+            if report.ok:
+                click.echo(report.summary())
+            else:
+                print_diagnostics(report.diagnostics)
+                click.echo(f"Error: {report.summary()}", err=True)
         if not report.ok:
             sys.exit(1)

@@ -42,6 +42,7 @@ class Report:
     targets: list[Desired] = field(default_factory=list)
     templates: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    warnings: list[Diagnostic] = field(default_factory=list)  # unset ${env:X}, in validate
 
     @property
     def ok(self) -> bool:
@@ -52,9 +53,11 @@ class Report:
         files = f"{n} file{'s' if n != 1 else ''}"
         if self.ok:
             t, p = len(self.targets), len(self.templates)
+            w = len(self.warnings)
+            warned = f" ({w} warning{'s' if w != 1 else ''})" if w else ""
             return (
                 f"{files} valid: {t} target{'s' if t != 1 else ''}, "
-                f"{p} template{'s' if p != 1 else ''}"
+                f"{p} template{'s' if p != 1 else ''}{warned}"
             )
         d = len(self.diagnostics)
         bad = len({x.file for x in self.diagnostics})
@@ -71,6 +74,7 @@ class Report:
             "targets": [{"file": t.file, "workspace": t.slug} for t in self.targets],
             "templates": list(self.templates),
             "diagnostics": [d.to_dict() for d in self.diagnostics],
+            "warnings": [d.to_dict() for d in self.warnings],
         }
 
 
@@ -88,11 +92,22 @@ def load_targets(
     return report.targets
 
 
-def check_paths(paths: Sequence[str], *, environ: Mapping[str, str] | None = None) -> Report:
-    """Validate every file under ``paths``; never raises for bad input."""
+def check_paths(
+    paths: Sequence[str],
+    *,
+    environ: Mapping[str, str] | None = None,
+    unset_env_is_warning: bool = False,
+) -> Report:
+    """Validate every file under ``paths``; never raises for bad input.
+
+    With ``unset_env_is_warning`` (``wscfg validate``, which must work in CI without secrets),
+    an unset ``${env:X}`` is a located warning instead of an error; plan and apply keep it an
+    error."""
     env: Mapping[str, str] = os.environ if environ is None else environ
+    if unset_env_is_warning:
+        env = LenientEnv(env, _UNSET_IN_VALIDATE)
     report = Report()
-    with _gc_paused():
+    with gc_paused():
         files, problems = expand_paths(paths)
         report.diagnostics.extend(problems)
         cache = FileCache()
@@ -100,6 +115,8 @@ def check_paths(paths: Sequence[str], *, environ: Mapping[str, str] | None = Non
         for name in files:
             report.files.append(name)
             resolved = resolve(name, name, cache, env)
+            if unset_env_is_warning:
+                report.warnings.extend(_unset_env(resolved))
             desired, is_template, diags = validate_resolved(resolved)
             report.diagnostics.extend(diags)
             if is_template:
@@ -122,82 +139,38 @@ def check_paths(paths: Sequence[str], *, environ: Mapping[str, str] | None = Non
                 continue
             slugs[desired.slug] = (name, desired)
             report.targets.append(desired)
-    report.diagnostics = _dedup(report.diagnostics)
+    report.diagnostics = dedup(report.diagnostics)
+    report.warnings = dedup(report.warnings)
     return report
 
 
-_PLACEHOLDER = "\x00wscfg-unset-env"
+# What an unset variable reads as in validate: plain text that passes as a secret or a name.
+_UNSET_IN_VALIDATE = "wscfg-unset-env-placeholder"
 
 
-class _LenientEnv(dict[str, str]):
+class LenientEnv(dict[str, str]):
     """The environment, where an unset variable reads as a placeholder instead of an error."""
 
+    def __init__(self, environ: Mapping[str, str], placeholder: str) -> None:
+        super().__init__(environ)
+        self.placeholder = placeholder
+
     def get(self, key: str, default: Any = None) -> Any:
-        return super().get(key, _PLACEHOLDER)
+        return super().get(key, self.placeholder)
 
 
-def load_template_document(
-    path: str, *, environ: Mapping[str, str] | None = None
-) -> dict[str, Any]:
-    """The resolved document of a template (or any config file), normalized like live state.
-
-    For ``wscfg export --extends``: what the template says, as plain JSON data (emails
-    lower-cased, numbers in E.164, …) comparable with live items. Values that depend on a
-    variable the template leaves to its targets, or on an unset environment variable, are left
-    out, and so are write-only fields. Raises :class:`ConfigError` if the file is invalid.
-    """
-    from ..model.kinds import KINDS
-
-    env = _LenientEnv(os.environ if environ is None else environ)
-    with _gc_paused():
-        r = resolve(path, path, FileCache(), env)
-        for p, pairs in r.env_paths.items():
-            if any(value == _PLACEHOLDER for _, value in pairs):
-                r.quiet.add(p)
-        _, _, diags = validate_resolved(r)
-        if diags:
-            raise ConfigError(_dedup(diags))
-        data = _prune(r.data, (), r.quiet)
-        out: dict[str, Any] = {"version": 1}
-        for kind in KINDS:
-            value = data.get(kind.name)
-            if value is None:
-                continue
-            skip = kind.write_only | kind.read_only
-            if kind.singleton:
-                out[kind.name] = _normal(kind.model, value, skip, slug=kind.name == "workspace")
-            elif isinstance(value, list):
-                known = [i for i in value if not isinstance(i, dict) or kind.identity in i]
-                out[kind.name] = [_normal(kind.model, item, skip) for item in known]
+def _unset_env(r: Resolved) -> list[Diagnostic]:
+    """A warning per value that uses an unset ``${env:X}``; validation says nothing more about
+    that value (it is only known in plan and apply)."""
+    out = []
+    for p, pairs in r.env_paths.items():
+        names = [name for name, value in pairs if value == _UNSET_IN_VALIDATE]
+        for name in dict.fromkeys(names):
+            r.quiet.add(p)
+            out.append(
+                _at(r, p, f"environment variable {name} is not set; plan and apply will need it")
+            )
     return out
-
-
-def _prune(value: Any, path: Path, drop: set[Path]) -> Any:
-    if isinstance(value, dict):
-        return {k: _prune(v, (*path, k), drop) for k, v in value.items() if (*path, k) not in drop}
-    if isinstance(value, list):
-        return [_prune(v, (*path, i), drop) for i, v in enumerate(value) if (*path, i) not in drop]
-    return value
-
-
-def _normal(model: Any, value: Any, skip: frozenset[str], *, slug: bool = False) -> Any:
-    """One item as the model normalizes it (only the fields it sets); as written if it
-    cannot be validated on its own (e.g. a template's workspace without its slug)."""
-    from pydantic import ValidationError
-
-    body = dict(value) if isinstance(value, dict) else value
-    if isinstance(body, dict):
-        for k in skip:
-            body.pop(k, None)
-        if slug and "slug" not in body:
-            body["slug"] = "template"
-    try:
-        dumped = model.model_validate(body).model_dump(mode="json", exclude_unset=True)
-    except ValidationError:
-        return value
-    if slug and not (isinstance(value, dict) and "slug" in value):
-        dumped.pop("slug", None)
-    return {k: v for k, v in dumped.items() if k not in skip}
 
 
 def expand_paths(paths: Sequence[str]) -> tuple[list[str], list[Diagnostic]]:
@@ -248,7 +221,7 @@ def _walk(top: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """Loading allocates many small objects and no cycles; the cyclic GC only slows it down."""
     was = gc.isenabled()
     gc.disable()
@@ -259,7 +232,7 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _dedup(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+def dedup(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     seen: set[tuple[str, int, int, str]] = set()
     out: list[Diagnostic] = []
     for d in diagnostics:

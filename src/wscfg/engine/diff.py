@@ -63,7 +63,11 @@ def diff(desired: DesiredState, live: LiveState) -> tuple[list[Change], dict[str
             change = _compare(kind, key, want[key], have[key], desired, live)
             if change is not None:
                 changes.append(change)
-            if kind.name == "members" and have[key].get("status") == "expired":
+            if (
+                kind.name == "members"
+                and have[key].get("status") == "expired"
+                and desired.resend_expired
+            ):
                 changes.append(
                     Resend(
                         kind.name,

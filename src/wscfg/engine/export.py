@@ -1,6 +1,8 @@
 """Live state → a config document that plans to zero changes against the same workspace.
 
-Read-only fields (member status, secret fingerprints) are left out; write-only values cannot
+Read-only fields (member status, secret fingerprints) are left out, and a workspace with an
+expired invitation exports ``invitations: {resend_expired: false}`` so the export plans to
+zero changes (re-sending is for a person to decide); write-only values cannot
 be read back, so a webhook's secret is left unmanaged and reported in ``secrets`` (the YAML
 writer turns each into a comment showing the ``${env:…}`` line to add). With a ``base``
 document (a template the export will ``extends:``), only what differs from it is written.
@@ -63,6 +65,10 @@ def export_live(live: LiveState, *, base: dict[str, Any] | None = None) -> Expor
             out.append({kind.identity: key, "$remove": True})
         if out or kind.name not in base:
             doc[kind.name] = out
+    members = live.items.get("members") or {}
+    if any(m.get("status") == "expired" for m in members.values()):
+        # Re-sending is a decision for a person, not a side effect of exporting.
+        doc["invitations"] = {"resend_expired": False}
     return Export(doc, secrets)
 
 

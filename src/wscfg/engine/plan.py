@@ -1,10 +1,11 @@
 """A plan: the ordered changes that make one live workspace match its config.
 
-Safety lives on the plan (``raise_if_unsafe``): a workspace never loses its last active owner,
-and mass changes (more than 30% of a kind holding 10 or more items deleted, or updated) need an
-explicit opt-in. A plan saves to a versioned JSON file holding each touched item's ETag and no
-secret value (write-only fields appear as ``{"env": NAME, "fingerprint": …}``), and
-:func:`check_fresh` refuses a saved plan whose items changed since it was made.
+Safety lives on the plan (``refusals``, with codes; see :mod:`wscfg.engine.safety`): a
+workspace never loses its last active owner, and mass changes (more than 30% of a kind holding
+10 or more items deleted, or updated) need an explicit opt-in. A plan saves to a versioned JSON
+file holding each touched item's ETag, the allowances it was made with and no secret value
+(write-only fields appear as ``{"env": NAME, "fingerprint": …}``), and :func:`check_fresh`
+refuses a saved plan whose items changed since it was made.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ..model.kinds import BY_NAME, KINDS
 from .changes import Change, Create, Delete, Update
 from .diff import KindReport, diff
 from .fields import overlay
+from .safety import ALLOW_MASS, Allowances, Refusal, refusals
 from .state import DesiredState, LiveState
 
 PLAN_FORMAT = "wscfg-plan"
@@ -36,6 +38,8 @@ class Plan:
     reports: dict[str, KindReport] = field(default_factory=dict)
     live_owners: set[str] = field(default_factory=set)  # active owners before the plan
     conflicts: list[str] = field(default_factory=list)  # deletes the platform would refuse
+    invitations: dict[str, str] = field(default_factory=dict)  # declared member -> live status
+    resend_expired: bool = True  # invitations.resend_expired of the config
 
     @property
     def empty(self) -> bool:
@@ -69,15 +73,43 @@ class Plan:
             if rep.declared_ignored:
                 shown = ", ".join(rep.declared_ignored[:5])
                 out.append(f"declared but matching ignore, not touched: {label} {shown}")
+        return out + self._invitation_notes()
+
+    def _invitation_notes(self) -> list[str]:
+        """Each declared member's live state, and what happens to expired invitations."""
+        if not self.invitations:
+            return []
+        by_status: dict[str, list[str]] = {}
+        for email, status in sorted(self.invitations.items()):
+            by_status.setdefault(status, []).append(email)
+        parts = []
+        for status, noun in STATUS_NOUNS:
+            names = by_status.get(status, [])
+            if names:
+                shown = "" if status == "active" else f" ({_few(names)})"
+                parts.append(f"{len(names)} {noun}{'s' if len(names) != 1 else ''}{shown}")
+        out = ["declared members: " + ", ".join(parts)]
+        if by_status.get("expired"):
+            out.append(
+                "expired invitations are re-sent (invitations.resend_expired: true)"
+                if self.resend_expired
+                else "expired invitations are left as they are (invitations.resend_expired: false)"
+            )
         return out
 
     # --- safety --------------------------------------------------------------------------
 
-    def unsafe_reasons(self, *, allow_mass_changes: bool = False) -> list[str]:
-        reasons = self._owner_reasons() + self.conflicts
+    def refusals(self, *, allow_mass_changes: bool = False) -> list[Refusal]:
+        """What apply would refuse in this workspace (see :mod:`wscfg.engine.safety`)."""
+        one = (self.slug,)
+        out = [Refusal("last_owner", r, one) for r in self._owner_reasons()]
+        out += [Refusal("in_use", r, one) for r in self.conflicts]
         if not allow_mass_changes:
-            reasons += self._mass_reasons()
-        return reasons
+            out += [Refusal(code, r, one, ALLOW_MASS) for code, r in self._mass_reasons()]
+        return out
+
+    def unsafe_reasons(self, *, allow_mass_changes: bool = False) -> list[str]:
+        return [r.message for r in self.refusals(allow_mass_changes=allow_mass_changes)]
 
     def raise_if_unsafe(self, *, allow_mass_changes: bool = False) -> None:
         reasons = self.unsafe_reasons(allow_mass_changes=allow_mass_changes)
@@ -111,7 +143,7 @@ class Plan:
             "a new one has accepted their invitation"
         ]
 
-    def _mass_reasons(self) -> list[str]:
+    def _mass_reasons(self) -> list[tuple[str, str]]:
         out = []
         counts = self.counts_by_kind()
         for kind in KINDS:
@@ -123,8 +155,11 @@ class Plan:
                 if n > MASS_SHARE * rep.live:
                     verb = "deletes" if action == "delete" else "updates"
                     out.append(
-                        f"{verb} {n} of {rep.live} {kind.name.replace('_', ' ')} "
-                        f"(more than {MASS_SHARE:.0%}); pass --allow-mass-changes if intended"
+                        (
+                            f"mass_{action}",
+                            f"{verb} {n} of {rep.live} {kind.name.replace('_', ' ')} "
+                            f"(more than {MASS_SHARE:.0%}); pass {ALLOW_MASS} if intended",
+                        )
                     )
         return out
 
@@ -141,6 +176,7 @@ class Plan:
             },
             "live_owners": sorted(self.live_owners),
             "conflicts": self.conflicts,
+            "invitations": {"resend_expired": self.resend_expired, "members": self.invitations},
             "changes": [c.to_dict() for c in self.changes],
         }
 
@@ -156,7 +192,21 @@ class Plan:
             },
             live_owners=set(data.get("live_owners", [])),
             conflicts=list(data.get("conflicts", [])),
+            invitations=dict(data.get("invitations", {}).get("members", {})),
+            resend_expired=data.get("invitations", {}).get("resend_expired", True) is not False,
         )
+
+
+STATUS_NOUNS = (
+    ("active", "active member"),
+    ("pending", "pending invitation"),
+    ("expired", "expired invitation"),
+)
+
+
+def _few(names: list[str], limit: int = 5) -> str:
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
 
 
 def _active_owner(member: dict[str, Any]) -> bool:
@@ -168,7 +218,14 @@ def make_plan(desired: DesiredState, live: LiveState) -> Plan:
     changes, reports = diff(desired, live)
     owners = {k for k, m in live.items.get("members", {}).items() if _active_owner(m)}
     conflicts = still_referenced(changes, live)
-    return Plan(desired.slug, desired.file, changes, reports, owners, conflicts)
+    plan = Plan(desired.slug, desired.file, changes, reports, owners, conflicts)
+    if "members" in desired.items:
+        have = live.items.get("members", {})
+        plan.invitations = {
+            k: have[k].get("status") or "active" for k in desired.items["members"] if k in have
+        }
+        plan.resend_expired = desired.resend_expired
+    return plan
 
 
 def still_referenced(changes: list[Change], live: LiveState) -> list[str]:
@@ -238,13 +295,28 @@ def check_fresh(plan: Plan, live: LiveState) -> None:
         raise StalePlanError([f"{plan.slug}: {s}" for s in stale])
 
 
-def plans_to_document(plans: list[Plan], *, server: str) -> dict[str, Any]:
+def plans_to_document(
+    plans: list[Plan], *, server: str, allowances: Allowances | None = None
+) -> dict[str, Any]:
+    """The saved-plan document: the plans, the allowances they were made with, and what apply
+    would refuse under those allowances."""
+    allow = allowances or Allowances()
     return {
         "format": PLAN_FORMAT,
         "version": PLAN_VERSION,
         "server": server,
+        "allowances": allow.to_dict(),
+        "refusals": [r.to_dict() for r in refusals(plans, allow)],
         "targets": [p.to_dict() for p in plans],
     }
+
+
+def allowances_of(data: dict[str, Any]) -> Allowances:
+    """The allowances a saved plan was made with (none in a file that records none)."""
+    try:
+        return Allowances.from_dict(data.get("allowances"))
+    except (TypeError, ValueError) as exc:
+        raise PlanFileError(f"the plan file is damaged ({exc})") from None
 
 
 def plans_from_document(data: Any) -> tuple[list[Plan], str]:
@@ -267,6 +339,7 @@ __all__ = [
     "Delete",
     "Plan",
     "Update",
+    "allowances_of",
     "check_fresh",
     "make_plan",
     "plans_from_document",

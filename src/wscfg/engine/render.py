@@ -2,32 +2,37 @@
 
 All three share one rule: secret values never appear (write-only fields render as
 ``(sensitive, from ${env:NAME})``), and a large kind is summarized instead of listed in full.
+All three show the same refusals (what apply would refuse), computed once by the caller.
 Markdown is always under GitHub's 65,535-character comment limit and says what it cut.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..model.kinds import BY_NAME
-from .changes import Change, Delete, FieldChange, Resend, Update
+from .changes import Change, Create, Delete, FieldChange, Resend, Update
 from .diff import FINGERPRINT_SUFFIX
 from .plan import Plan, plans_to_document
+from .safety import Allowances, Refusal
 
 MAX_PER_GROUP = 20  # items listed per (kind, action) before "… and N more"
 GITHUB_COMMENT_LIMIT = 65_535
 MARKDOWN_BUDGET = 60_000  # leave room for the truncation notice and CI wrappers
+MAX_REFUSALS_SHOWN = 50  # in markdown, before "… and N more"
 
 
 @dataclass(frozen=True)
 class Failure:
-    """A target that could not be planned (its error, already free of secrets)."""
+    """A target that could not be planned or written (its error, already free of secrets).
+    ``maybe_applied``: a write failed without an answer saying so; it may have landed."""
 
     target: str
     message: str
+    maybe_applied: bool = False
 
 
 _COLOURS = {"+": "32", "~": "33", "-": "31", "!": "31", "dim": "2", "bold": "1"}
@@ -76,10 +81,25 @@ def _file(source: str) -> str:
     return source.rsplit(":", 1)[0]
 
 
+MEMBER_DELETES = {
+    "active": "remove active member",
+    "pending": "cancel pending invitation",
+    "expired": "cancel expired invitation",
+}
+
+
 def headline(change: Change) -> str:
     text = f"{change.symbol} {change.label}"
     if isinstance(change, Resend):
         text += " (resend expired invitation)"
+    elif change.kind == "members":
+        status = (change.before or {}).get("status") or "active"
+        if isinstance(change, Delete):
+            text += f" ({MEMBER_DELETES.get(status, 'remove')})"
+        elif isinstance(change, Create):
+            text += " (invite)"
+        elif status != "active":
+            text += f" ({status} invitation)"
     return text
 
 
@@ -122,13 +142,37 @@ def _from(file: str) -> str:
     return f" ({file})" if file else ""
 
 
-def fleet_text(plans: list[Plan], failures: list[Failure], *, colour: bool = False) -> str:
-    parts = [plan_text(p, colour=colour) for p in plans]
+def fleet_text(
+    plans: list[Plan],
+    failures: list[Failure],
+    *,
+    colour: bool = False,
+    refusals: Sequence[Refusal] = (),
+    skip_unsafe: bool = False,
+    full: bool = False,
+) -> str:
+    limit = FULL if full else MAX_PER_GROUP
+    parts = [plan_text(p, colour=colour, limit=limit) for p in plans]
     for f in failures:
         parts.append(_paint(f"Workspace {f.target}: error: {f.message}", "!", colour))
     if len(plans) + len(failures) > 1:
         parts.append(summary_table(plans, failures))
+    if refusals:
+        lines = [_paint(refusals_title(refusals, skip_unsafe), "!", colour)]
+        lines += [f"  ✗ {r.line()}" for r in refusals]
+        parts.append("\n".join(lines))
     return "\n\n".join(parts)
+
+
+FULL = 1 << 62  # "no limit" for plan_text
+
+
+def refusals_title(refusals: Sequence[Refusal], skip_unsafe: bool) -> str:
+    if skip_unsafe:
+        skipped = sorted({t for r in refusals for t in r.targets})
+        return f"Apply will skip {len(skipped)} workspace(s) (--skip-unsafe): " + ", ".join(skipped)
+    n = len(refusals)
+    return f"Apply will refuse this plan ({n} refusal{'s' if n != 1 else ''}):"
 
 
 def summary_table(plans: list[Plan], failures: list[Failure]) -> str:
@@ -165,20 +209,31 @@ def _totals(plans: list[Plan]) -> dict[str, int]:
     return t
 
 
-def plan_json(plans: list[Plan], failures: list[Failure], *, server: str) -> str:
-    doc = plans_to_document(plans, server=server)
+def plan_json(
+    plans: list[Plan],
+    failures: list[Failure],
+    *,
+    server: str,
+    allowances: Allowances | None = None,
+) -> str:
+    doc = plans_to_document(plans, server=server, allowances=allowances)
     doc["errors"] = [{"target": f.target, "message": f.message} for f in failures]
     return json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=False)
 
 
 def plan_markdown(
-    plans: list[Plan], failures: list[Failure], *, budget: int = MARKDOWN_BUDGET
+    plans: list[Plan],
+    failures: list[Failure],
+    *,
+    budget: int = MARKDOWN_BUDGET,
+    refusals: Sequence[Refusal] = (),
+    skip_unsafe: bool = False,
 ) -> str:
-    """A PR comment: summary table first, each target's details folded, never over budget."""
+    """A PR comment: refusals, then the summary table, each target's details folded, never
+    over budget."""
     t = _totals(plans)
-    head = [
-        "### wscfg plan",
-        "",
+    head = ["### wscfg plan", "", *_md_refusals(refusals, skip_unsafe)]
+    head += [
         f"**{t['create']} to add, {t['update']} to change, {t['delete']} to delete** across "
         f"{len(plans) + len(failures)} workspace(s); {t['changed']} with changes, "
         f"{len(failures)} failed.",
@@ -221,6 +276,18 @@ def plan_markdown(
         )
     assert len(text) <= GITHUB_COMMENT_LIMIT
     return text
+
+
+def _md_refusals(refusals: Sequence[Refusal], skip_unsafe: bool) -> list[str]:
+    if not refusals:
+        return []
+    out = [f"**⛔ {refusals_title(refusals, skip_unsafe)}**", ""]
+    for r in refusals[:MAX_REFUSALS_SHOWN]:
+        where = "fleet" if r.code == "fleet_delete_share" else ", ".join(r.targets)
+        out.append(f"- `{_md_escape(where)}`: {_md_escape(r.message)} (`{r.code}`)")
+    if len(refusals) > MAX_REFUSALS_SHOWN:
+        out.append(f"- … and {len(refusals) - MAX_REFUSALS_SHOWN} more")
+    return [*out, ""]
 
 
 def _folded(plan: Plan, body: str) -> str:

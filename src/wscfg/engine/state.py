@@ -72,6 +72,7 @@ class DesiredState:
     items: dict[str, Items] = field(default_factory=dict)  # only managed kinds are present
     modes: dict[str, str] = field(default_factory=dict)  # kind -> exact | additive
     ignore: dict[str, list[str]] = field(default_factory=dict)  # kind -> globs
+    resend_expired: bool = True  # invitations.resend_expired
     secret_values: dict[tuple[str, str, str], SecretStr] = field(default_factory=dict, repr=False)
     origin: Desired | None = field(default=None, repr=False)  # for provenance, looked up lazily
     positions: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
@@ -111,6 +112,7 @@ def desired_state(desired: Desired) -> DesiredState:
     data = config.model_dump(mode="json", exclude_unset=True)
     state.modes = {k: v for k, v in (data.get("manage") or {}).items() if v is not None}
     state.ignore = {k: v for k, v in (data.get("ignore") or {}).items() if v is not None}
+    state.resend_expired = (data.get("invitations") or {}).get("resend_expired", True)
     for kind in KINDS:
         if kind.name not in data or data[kind.name] is None:
             continue

@@ -38,6 +38,16 @@ class Ignore(Resource):
     webhooks: Globs | None = None
 
 
+class Invitations(Resource):
+    """How wscfg treats member invitations."""
+
+    resend_expired: bool = Field(
+        True,
+        description="Re-send the expired invitation of a declared member (default true). "
+        "false leaves expired invitations as they are; the plan lists them.",
+    )
+
+
 class WorkspaceConfig(Resource):
     """A workspace's settings. A top-level key that is absent is not managed; a collection that
     is present is exact unless ``manage`` says ``additive``."""
@@ -51,6 +61,7 @@ class WorkspaceConfig(Resource):
     )
     manage: Manage | None = None
     ignore: Ignore | None = None
+    invitations: Invitations | None = None
     workspace: Workspace | None = None
     roles: list[Role] | None = Field(None, description="Custom roles.")
     members: list[Member] | None = Field(None, description="Members and invitations.")

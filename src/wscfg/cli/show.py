@@ -1,0 +1,42 @@
+"""`wscfg show PLANFILE`: render a saved plan without touching any server (like
+`terraform show`)."""
+
+from __future__ import annotations
+
+import click
+
+from . import debug_of, handle_errors
+from .flow import render_plans
+
+
+@click.command()
+@click.argument("planfile", type=click.Path(dir_okay=False))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("text", "json", "markdown")),
+    default="text",
+    show_default=True,
+    help="As for `wscfg plan`: text, json (the plan document) or markdown (a PR comment).",
+)
+@click.option("--full", is_flag=True, help="List every change (text lists 20 per kind).")
+@click.pass_context
+def show(ctx: click.Context, planfile: str, fmt: str, full: bool) -> None:
+    """Show a plan saved by `wscfg plan -o PLANFILE`, with what apply would refuse under the
+    allowances it was made with. Reads no server and no environment.
+
+    \b
+    Examples:
+      wscfg show plan.json
+      wscfg show plan.json --format markdown > comment.md
+
+    \b
+    Exit codes: 0 shown, 1 the file is missing, unreadable or not a wscfg plan.
+    """
+    with handle_errors(debug_of(ctx)):
+        from ..engine.safety import refusals
+        from .plan import read_saved_plan
+
+        plans, server, allow = read_saved_plan(planfile)
+        found = refusals(plans, allow)
+        render_plans(plans, [], fmt, server, allow=allow, refusals=found, full=full, summary=False)

@@ -1,0 +1,113 @@
+"""What apply refuses, computed once and read by every renderer and by the exit code.
+
+A :class:`Refusal` has a machine-readable ``code``, the workspaces it concerns and the flag
+that allows it (``""`` when nothing does). :func:`refusals` lists them for a set of plans
+under the :class:`Allowances` a run was given; a saved plan records those allowances, so
+`apply plan.json` refuses exactly what `plan` showed.
+
+Codes:
+
+- ``last_owner``          the plan removes or demotes the last active owner (never allowed);
+- ``in_use``              a role or call tag is deleted while something kept still uses it;
+- ``mass_delete``         more than 30% of a kind holding 10+ items deleted (--allow-mass-changes);
+- ``mass_update``         the same for updates (--allow-mass-changes);
+- ``fleet_delete_share``  too many targets of a fleet delete items (--allow-mass-changes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .plan import Plan
+
+FLEET_DELETE_SHARE = 0.25
+FLEET_MINIMUM = 4
+ALLOW_MASS = "--allow-mass-changes"
+
+
+@dataclass(frozen=True)
+class Allowances:
+    """The opt-ins a plan or apply ran with (recorded in a saved plan)."""
+
+    mass_changes: bool = False
+    fleet_delete_share: float = FLEET_DELETE_SHARE
+    skip_unsafe: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mass_changes": self.mass_changes,
+            "fleet_delete_share": self.fleet_delete_share,
+            "skip_unsafe": self.skip_unsafe,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Allowances:
+        if data is None:
+            return cls()
+        if not isinstance(data, dict):
+            raise TypeError("allowances is not an object")
+        share = data.get("fleet_delete_share", FLEET_DELETE_SHARE)
+        if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
+            raise ValueError("allowances.fleet_delete_share is not a share between 0 and 1")
+        return cls(
+            mass_changes=data.get("mass_changes") is True,
+            fleet_delete_share=float(share),
+            skip_unsafe=data.get("skip_unsafe") is True,
+        )
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """One thing apply would refuse to do."""
+
+    code: str
+    message: str
+    targets: tuple[str, ...]
+    allowed_by: str = ""  # the flag that allows it; "" when nothing does
+
+    def line(self) -> str:
+        """``slug: message`` (a fleet-wide refusal names no single workspace)."""
+        if self.code == "fleet_delete_share":
+            return f"fleet: {self.message}"
+        return f"{', '.join(self.targets)}: {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "targets": list(self.targets),
+            "message": self.message,
+            "allowed_by": self.allowed_by or None,
+        }
+
+
+def refusals(plans: Sequence[Plan], allow: Allowances) -> list[Refusal]:
+    """Every refusal apply would make for ``plans`` under ``allow``: per workspace, then fleet."""
+    out = [r for p in plans for r in p.refusals(allow_mass_changes=allow.mass_changes)]
+    if not allow.mass_changes:
+        out += fleet_refusals(plans, allow.fleet_delete_share)
+    return out
+
+
+def fleet_refusals(
+    plans: Sequence[Plan], share: float = FLEET_DELETE_SHARE, *, minimum: int = FLEET_MINIMUM
+) -> list[Refusal]:
+    """Fleet-wide safety: too many targets deleting at once smells like a broken template."""
+    if len(plans) < minimum:
+        return []
+    deleting = [p.slug for p in plans if p.counts()["delete"]]
+    if len(deleting) <= share * len(plans):
+        return []
+    shown = ", ".join(deleting[:5]) + (", …" if len(deleting) > 5 else "")
+    message = (
+        f"{len(deleting)} of {len(plans)} workspaces would delete items (more than "
+        f"{share:.0%}: {shown}); pass {ALLOW_MASS} if intended"
+    )
+    return [Refusal("fleet_delete_share", message, tuple(deleting), ALLOW_MASS)]
+
+
+def refused_targets(found: Sequence[Refusal]) -> set[str]:
+    """The workspaces ``--skip-unsafe`` leaves out: every one a refusal names."""
+    return {t for r in found for t in r.targets}
