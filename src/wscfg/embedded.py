@@ -24,11 +24,13 @@ BASE_URL = "http://embedded.wscfg"
 class EmbeddedClient:
     """An ApiClient look-alike for the embedded sandbox in ``db_path`` under ``key``."""
 
-    def __init__(self, db_path: Path, db_url: str, key: str) -> None:
+    def __init__(self, db_path: Path, db_url: str, key: str, *, remote: Any = None) -> None:
+        """``remote``: the full path to use instead of the in-process app (an ApiClient to a
+        served sandbox on the same database: tests compare the two paths)."""
         self.local = LocalReader(db_path, key)
         self._db_url = db_url
         self._key = key
-        self._remote: Any = None
+        self._remote: Any = remote
         self.local_reads = 0  # answered in-process (tests and benchmarks look)
 
     def __repr__(self) -> str:
