@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import os
 from pathlib import Path
@@ -18,6 +17,7 @@ from .flow import (
     finish,
     question,
     render_plans,
+    run_coroutine,
     unsafe_reasons,
 )
 
@@ -63,7 +63,7 @@ def export(
         if bool(slug) == all_:
             raise click.UsageError("give either --workspace SLUG or --all")
         base_doc = _load_base(base) if base else None
-        docs = asyncio.run(_export(server, slug, base_doc))
+        docs = run_coroutine(_export(server, slug, base_doc))
         written: list[Path] = []
         if all_:
             folder = Path(out or "export")
@@ -118,7 +118,7 @@ def clone(
         targets = [s.strip() for s in dest.split(",") if s.strip()]
         if not targets:
             raise click.UsageError("--to needs at least one workspace slug")
-        run, server_name = asyncio.run(_clone_plans(server, source, targets, parallel))
+        run, server_name = run_coroutine(_clone_plans(server, source, targets, parallel))
         plans, failures = run.plans, run.failures
         render_plans(plans, failures, "text", server_name)
         if failures:
@@ -132,7 +132,7 @@ def clone(
         for p in plans:
             check_secrets(p, secrets(p))
         confirm(auto_approve, question(plans))
-        reports, apply_failures = asyncio.run(apply_plans(server, plans, secrets, parallel))
+        reports, apply_failures = run_coroutine(apply_plans(server, plans, secrets, parallel))
         finish(reports, apply_failures, [p.slug for p in plans])
 
 

@@ -20,6 +20,7 @@ from .flow import (
     progress,
     question,
     render_plans,
+    run_coroutine,
     unsafe_reasons,
 )
 
@@ -271,7 +272,7 @@ class Selection:
 
 
 def _run(coro: Any) -> Any:
-    return asyncio.run(coro)
+    return run_coroutine(coro)
 
 
 async def _plan(
