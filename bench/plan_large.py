@@ -4,7 +4,7 @@
     python bench/plan_large.py --callers 10000 --members 500 --runs 5
 
 Measures, as whole `wscfg plan` processes (load YAML, read live, diff, render):
-- on the embedded sandbox (SQLite in ./.wscfg of a temp dir, in-process ASGI transport), and
+- on the embedded sandbox (SQLite in ./.wscfg of a temp dir, read in-process), and
 - over HTTP against `wscfg sandbox serve` on loopback,
 the median wall time and peak RSS of several runs, for the full size and for a tenth of it
 (the budget: ten times the items costs at most twelve times the time). Then it applies
@@ -161,6 +161,9 @@ def main() -> None:
                     {
                         "case": f"scaling x10 ({big['case'].split(',')[1].strip()})",
                         "time_ratio": round(ratio, 2),
+                        "budget": 12,
+                        "met": ratio <= 12 and big["peak_rss_mb"] <= 400,
+                        "peak_rss_mb": big["peak_rss_mb"],
                     }
                 )
             )

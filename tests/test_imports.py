@@ -1,9 +1,12 @@
 """`wscfg --help` and `wscfg validate` stay light: no HTTP client, diff engine, web framework
-or database layer is imported (checked in a fresh interpreter)."""
+or database layer is imported (checked in a fresh interpreter). Neither does the README's main
+job, `wscfg plan examples/workspace.yaml` on the embedded sandbox, once the sandbox exists: its
+reads are in-process (wscfg.sandbox.local)."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,17 +28,22 @@ print(json.dumps(heavy), file=sys.stderr)
 """
 
 
-def imported_by(*args: str) -> list[str]:
+def imported_by(*args: str, cwd: Path = ROOT) -> list[str]:
+    return probe(*args, cwd=cwd)[0]
+
+
+def probe(*args: str, cwd: Path = ROOT) -> tuple[list[str], str]:
+    """(the heavy packages a command imported, what it printed on stdout)."""
     proc = subprocess.run(
         [sys.executable, "-c", PROBE % (HEAVY,), *args],
-        cwd=ROOT,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=120,
         env={"PATH": "/usr/bin:/bin", "ACME_WEBHOOK_SECRET": "x", "SMILE_WEBHOOK_SECRET": "y"},
     )
     last = proc.stderr.strip().splitlines()[-1]
-    return list(json.loads(last))
+    return list(json.loads(last)), proc.stdout
 
 
 @pytest.mark.parametrize(
@@ -49,3 +57,15 @@ def imported_by(*args: str) -> list[str]:
 )
 def test_light_commands_import_nothing_heavy(args: tuple[str, ...]) -> None:
     assert imported_by(*args) == []
+
+
+def test_the_main_job_on_the_embedded_sandbox_imports_nothing_heavy(tmp_path):
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    plan = ("plan", "examples/workspace.yaml")
+    # The first run creates the sandbox and the workspace: that takes the database layer.
+    heavy, out = probe(*plan, cwd=tmp_path)
+    assert "sqlalchemy" in heavy
+    assert "Plan: 14 to add, 3 to change, 0 to delete." in out
+    heavy, out = probe(*plan, cwd=tmp_path)
+    assert heavy == []
+    assert "Plan: 14 to add, 3 to change, 0 to delete." in out

@@ -1,8 +1,9 @@
 """Where the live workspaces are: a server given by URL, or the embedded sandbox.
 
 With ``--server``/``WSCFG_SERVER`` wscfg talks HTTP to that server with ``WSCFG_TOKEN``. With
-neither, it runs the reference sandbox in-process (httpx's ASGI transport) over a SQLite file
-in ``./.wscfg/``, under an agency key kept in ``./.wscfg/credentials.json`` (mode 0600), and
+neither, it runs the reference sandbox in-process over a SQLite file in ``./.wscfg/`` (reads
+straight from the file, everything else through the app over httpx's ASGI transport: see
+:mod:`wscfg.embedded`), under an agency key kept in ``./.wscfg/credentials.json`` (mode 0600), and
 creates each target workspace there on first use, so ``wscfg plan`` works on a fresh machine.
 """
 
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
 from .errors import SetupError
 
 EMBEDDED_DIR = ".wscfg"
-EMBEDDED_BASE_URL = "http://embedded.wscfg"
 EMBEDDED_AGENCY = "embedded"
 
 
@@ -34,13 +34,15 @@ class Connection:
     db_url: str | None = None  # the embedded sandbox's database
 
 
+def _embedded_db_path(root: Path) -> Path:
+    return (root / EMBEDDED_DIR / "sandbox.db").resolve()
+
+
 def embedded_db_url(root: Path) -> str:
-    return f"sqlite:///{(root / EMBEDDED_DIR / 'sandbox.db').resolve()}"
+    return f"sqlite:///{_embedded_db_path(root)}"
 
 
 def _embedded_key(root: Path) -> str:
-    from .sandbox import admin
-
     folder = root / EMBEDDED_DIR
     folder.mkdir(exist_ok=True)
     creds = folder / "credentials.json"
@@ -51,6 +53,8 @@ def _embedded_key(root: Path) -> str:
             raise SetupError(
                 f"{creds} is damaged ({type(exc).__name__}); delete {folder}/ to start afresh"
             ) from None
+    from .sandbox import admin  # the database layer: only on first use
+
     key = admin.create_agency(embedded_db_url(root), EMBEDDED_AGENCY)
     fd = os.open(creds, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
@@ -67,27 +71,28 @@ async def connect(
     root: Path | None = None,
 ) -> AsyncIterator[Connection]:
     """Open the API client for a run; the caller closes nothing."""
-    from .api.client import ApiClient
     from .api.settings import server_from_env
 
     configured = server_from_env(server)
     if configured is not None:
+        from .api.client import ApiClient
+
         async with ApiClient(
             configured.url, configured.token, max_concurrency=max(parallel, 1)
         ) as client:
             yield Connection(client, configured.url, embedded=False)
         return
-    import httpx
-
-    from .sandbox.app import create_app
+    from .embedded import EmbeddedClient
 
     root = root or Path.cwd()
     key = _embedded_key(root)
     db_url = embedded_db_url(root)
-    transport = httpx.ASGITransport(app=create_app(db_url))
-    async with ApiClient(EMBEDDED_BASE_URL, key, transport=transport) as client:
+    embedded = EmbeddedClient(_embedded_db_path(root), db_url, key)
+    try:
         name = f"embedded sandbox ({EMBEDDED_DIR}/sandbox.db)"
-        yield Connection(client, name, embedded=True, db_url=db_url)
+        yield Connection(embedded, name, embedded=True, db_url=db_url)
+    finally:
+        await embedded.aclose()
 
 
 async def ensure_workspaces(conn: Connection, targets: Sequence[DesiredState]) -> list[str]:
@@ -98,13 +103,13 @@ async def ensure_workspaces(conn: Connection, targets: Sequence[DesiredState]) -
     """
     if not conn.embedded or conn.db_url is None:
         return []
-    from .sandbox import admin
-
     existing = {w["slug"] for w in await conn.client.list_workspaces()}
     created = []
     for t in targets:
         if t.slug in existing:
             continue
+        from .sandbox import admin  # the database layer: only when creating
+
         admin.create_workspace(conn.db_url, t.slug, agency=EMBEDDED_AGENCY, owner=t.first_owner())
         created.append(t.slug)
     return created

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import os
 from pathlib import Path
@@ -19,6 +18,7 @@ from .flow import (
     parallel_option,
     question,
     render_plans,
+    run_coroutine,
 )
 
 SCHEMA_REF = "https://wscfg.dev/schemas/workspace.schema.json"
@@ -63,7 +63,7 @@ def export(
         if bool(slug) == all_:
             raise click.UsageError("give either --workspace SLUG or --all")
         base_doc = _load_base(base) if base else None
-        docs = asyncio.run(_export(server, slug, base_doc))
+        docs = run_coroutine(_export(server, slug, base_doc))
         written: list[Path] = []
         if all_:
             folder = Path(out or "export")
@@ -128,7 +128,7 @@ def clone(
         targets = [s.strip() for s in dest.split(",") if s.strip()]
         if not targets:
             raise click.UsageError("--to needs at least one workspace slug")
-        run, server_name, uncopied = asyncio.run(_clone_plans(server, source, targets, parallel))
+        run, server_name, uncopied = run_coroutine(_clone_plans(server, source, targets, parallel))
         for name in uncopied:
             echo_err(
                 f"Warning: the secret of webhook {name} cannot be copied (it is write-only); "
@@ -147,7 +147,7 @@ def clone(
         for p in plans:
             check_secrets(p, secrets(p))
         confirm(auto_approve, question(plans))
-        reports, apply_failures = asyncio.run(apply_plans(server, plans, secrets, parallel))
+        reports, apply_failures = run_coroutine(apply_plans(server, plans, secrets, parallel))
         finish(reports, apply_failures, [p.slug for p in plans])
 
 

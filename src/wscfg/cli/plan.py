@@ -22,6 +22,7 @@ from .flow import (
     progress,
     question,
     render_plans,
+    run_coroutine,
 )
 
 FORMATS = ("text", "json", "markdown")
@@ -346,7 +347,7 @@ class Selection:
 
 
 def _run(coro: Any) -> Any:
-    return asyncio.run(coro)
+    return run_coroutine(coro)
 
 
 async def _plan(

@@ -2,7 +2,7 @@
 
 Items are matched on their natural key with set operations (creates and deletes); each pair
 present on both sides is compared on the fields the config sets (an unset field is unmanaged).
-deepdiff names the changed fields inside one changed item only; it never sees whole lists.
+Inside one changed item, :func:`field_changes` names the changed fields.
 """
 
 from __future__ import annotations
@@ -135,15 +135,47 @@ def _compare(
 def field_changes(
     before: dict[str, Any], after: dict[str, Any], model: type[BaseModel]
 ) -> list[FieldChange]:
-    """Name each changed field inside one item (deepdiff); lists and rule trees are values."""
-    from deepdiff import DeepDiff
+    """Name each changed field inside one item; lists and rule trees are values.
 
-    dd = DeepDiff(before, after, threshold_to_diff_deeper=0, view="tree")
-    paths: set[str] = set()
-    for group in dd.values():
-        for node in group:
-            paths.add(_field_path(node.path(output_format="list"), model))
-    return [FieldChange(p, _walk(before, p), _walk(after, p)) for p in sorted(paths)]
+    Nested models are descended into, field by field; any other value that differs in any way
+    (a type change such as ``1`` → ``1.0`` included) is one changed field. This is what
+    deepdiff (``threshold_to_diff_deeper=0``) reports once its paths are cut at the first
+    value that is not a nested model — tests/engine/test_field_changes.py checks the two agree
+    — without importing it: the walk is a few lines, the import a tenth of a second.
+    """
+    paths = sorted(_changed_paths(before, after, model, ""))
+    return [FieldChange(p, _walk(before, p), _walk(after, p)) for p in paths]
+
+
+_MISSING = object()
+
+
+def _changed_paths(
+    before: dict[str, Any], after: dict[str, Any], model: type[BaseModel] | None, prefix: str
+) -> set[str]:
+    subs = submodels(model) if model is not None else {}
+    out: set[str] = set()
+    for key in before.keys() | after.keys():
+        b, a = before.get(key, _MISSING), after.get(key, _MISSING)
+        if _same(b, a):
+            continue
+        path = f"{prefix}{key}"
+        if key in subs and isinstance(b, dict) and isinstance(a, dict):
+            out |= _changed_paths(b, a, subs[key], path + ".")
+        else:
+            out.add(path)
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal with equal types all the way down (``1 == 1.0 == True`` are three values here)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(v, b[k]) for k, v in a.items())
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
 
 
 def _walk(value: Any, path: str) -> Any:
@@ -152,18 +184,6 @@ def _walk(value: Any, path: str) -> Any:
             return None
         value = value.get(name)
     return value
-
-
-def _field_path(parts: list[Any], model: type[BaseModel]) -> str:
-    # Only nested models are descended into; a change inside any other value names the value.
-    names: list[str] = []
-    current: type[BaseModel] | None = model
-    for p in parts:
-        if current is None or isinstance(p, int):
-            break
-        names.append(str(p))
-        current = submodels(current).get(str(p))
-    return ".".join(names)
 
 
 def _matcher(globs: list[str]) -> Any:

@@ -235,8 +235,17 @@ def still_referenced(changes: list[Change], live: LiveState) -> list[str]:
     It happens when the users of the item are not managed by this config (e.g. ``members`` is
     absent or additive) while the item itself is deleted.
     """
+    deleted_roles = {ch.key for ch in changes if isinstance(ch, Delete) and ch.kind == "roles"}
+    deleted_tags = {ch.key for ch in changes if isinstance(ch, Delete) and ch.kind == "call_tags"}
+    if not deleted_roles and not deleted_tags:
+        return []
+    users = ({"members"} if deleted_roles else set()) | (
+        {"call_rules", "webhooks"} if deleted_tags else set()
+    )
     after: dict[tuple[str, str], dict[str, Any] | None] = {}
     for ch in changes:
+        if ch.kind not in users:
+            continue
         if isinstance(ch, Delete):
             after[(ch.kind, ch.key)] = None
         elif ch.after is not None:
@@ -255,8 +264,6 @@ def still_referenced(changes: list[Change], live: LiveState) -> list[str]:
         )
         return out
 
-    deleted_roles = {ch.key for ch in changes if isinstance(ch, Delete) and ch.kind == "roles"}
-    deleted_tags = {ch.key for ch in changes if isinstance(ch, Delete) and ch.kind == "call_tags"}
     out = []
     if deleted_roles:
         for m in final("members"):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import AfterValidator, EmailStr, Field, field_validator
+from pydantic import Field, field_validator
 
 from .base import Name, Resource, read_only
+from .email import Email
 from .notifications import NotificationOverrides
 
 PERMISSIONS: tuple[str, ...] = (
@@ -36,13 +37,6 @@ BUILTIN_ROLES: dict[str, str] = {
 }
 
 Permission = Literal[PERMISSIONS]  # type: ignore[valid-type]
-
-
-def _lower(value: str) -> str:
-    return value.lower()
-
-
-Email = Annotated[EmailStr, AfterValidator(_lower)]
 
 
 class Role(Resource):

@@ -204,7 +204,12 @@ def _prefix_patterns(cc: int) -> tuple[re.Pattern[str], ...] | None:
             return None
         if meta.national_prefix_for_parsing:
             found.add(meta.national_prefix_for_parsing)
-    return tuple(re.compile(p) for p in sorted(found))
+    patterns = sorted(found)
+    if patterns and not any(re.search(r"\\[1-9]", p) for p in patterns):
+        # One alternation matches where any of them does: one call per number, not one per
+        # region (the +1 plan alone has over a dozen).
+        return (re.compile("|".join(f"(?:{p})" for p in patterns)),)
+    return tuple(re.compile(p) for p in patterns)
 
 
 def _e164_fast(value: str) -> str | None:

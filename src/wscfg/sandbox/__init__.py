@@ -5,6 +5,7 @@ function or the OpenAPI document is asked for. Public entry points:
 
 - :func:`wscfg.sandbox.app.create_app` — the ASGI app;
 - :mod:`wscfg.sandbox.admin` — agencies, workspaces and keys without HTTP;
+- :mod:`wscfg.sandbox.local` — the embedded sandbox's in-process reads (``sqlite3`` only);
 - :func:`wscfg.sandbox.testing.running_server` — a real server on a free loopback port;
 - :func:`openapi_document` — the OpenAPI document committed as ``schemas/openapi.json``;
   :func:`openapi_text` — the same as the exact text to write there.

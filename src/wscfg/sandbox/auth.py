@@ -7,27 +7,23 @@ workspace or to one agency; an agency key reaches the agency's own sub-accounts 
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
 from .db import api_keys, workspaces
+from .records import KEY_PREFIX as KEY_PREFIX
+from .records import READ as READ
+from .records import WRITE as WRITE
+from .records import hash_key as hash_key
 
-READ = "settings:read"
-WRITE = "settings:write"
 SCOPES = (READ, WRITE)
-KEY_PREFIX = "wscfg_"
 
 
 def generate_key() -> tuple[str, str]:
     """A new (key id, secret key)."""
     return "key_" + secrets.token_hex(8), KEY_PREFIX + secrets.token_urlsafe(30)
-
-
-def hash_key(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def display_prefix(key: str) -> str:

@@ -43,8 +43,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 
 from ..errors import SetupError
+from .records import SCHEMA_VERSION as SCHEMA_VERSION
 
-SCHEMA_VERSION = 2
 DEFAULT_DB_PATH = ".wscfg/sandbox.db"
 
 metadata = MetaData()

@@ -8,81 +8,22 @@ the stored text instead of parsing it, which keeps the snapshot of 100,000 items
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, insert, select, update
 
 from .db import audit, items, workspaces
-
-SINGLETON = ""  # identity of a singleton item
-_PENDING = '"status":"pending"'
-_EXPIRED = '"status":"expired"'
-
-
-def canonical(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-ETAG_HEX = 16  # 64 bits: ample to tell two versions of one item apart, and compact
-
-
-def etag_of(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:ETAG_HEX]
-
-
-def iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def with_etag(text: str, etag: str) -> str:
-    """The canonical JSON object text with ``"etag"`` added as its last member."""
-    if text == "{}":
-        return '{"etag":"' + etag + '"}'
-    return text[:-1] + ',"etag":"' + etag + '"}'
-
-
-def without_etag(body: str, etag: str) -> str:
-    """The inverse of :func:`with_etag`."""
-    if body.startswith('{"etag":'):
-        return "{}"
-    return body[: -(len(etag) + 11)] + "}"
-
-
-@dataclass(frozen=True)
-class Item:
-    """One stored item as it reads *now* (a pending invitation past its expiry reads
-    ``expired``, with the ETag of that representation). ``body`` is the item's canonical
-    JSON with its ``etag`` as the last member: exactly what the API answers."""
-
-    ident: str
-    body: str
-    etag: str
-    ref: str | None = None
-    expires_at: str | None = None
-
-    @property
-    def text(self) -> str:
-        """The canonical JSON without the ETag (what is hashed and audited)."""
-        return without_etag(self.body, self.etag)
-
-    @property
-    def data(self) -> dict[str, Any]:
-        value: dict[str, Any] = json.loads(self.text)
-        return value
-
-
-def _effective(ident: str, body: str, etag: str, ref: Any, expires_at: Any, now: str) -> Item:
-    if expires_at is not None and expires_at <= now and _PENDING in body:
-        text = without_etag(body, etag).replace(_PENDING, _EXPIRED, 1)
-        etag = etag_of(text)
-        body = with_etag(text, etag)
-    return Item(ident, body, etag, ref, expires_at)
-
+from .records import ETAG_HEX as ETAG_HEX
+from .records import SINGLETON as SINGLETON
+from .records import Item, effective
+from .records import canonical as canonical
+from .records import etag_of as etag_of
+from .records import iso as iso
+from .records import with_etag as with_etag
+from .records import without_etag as without_etag
 
 _COLS = (items.c.ident, items.c.body, items.c.etag, items.c.ref, items.c.expires_at)
 
@@ -93,7 +34,7 @@ def get(conn: Connection, ws_id: int, kind: str, ident: str, now: str) -> Item |
             items.c.workspace_id == ws_id, items.c.kind == kind, items.c.ident == ident
         )
     ).first()
-    return None if row is None else _effective(*row, now)
+    return None if row is None else effective(*row, now)
 
 
 def get_many(
@@ -108,7 +49,7 @@ def get_many(
             )
         )
         for row in rows:
-            out[row[0]] = _effective(*row, now)
+            out[row[0]] = effective(*row, now)
     return out
 
 
@@ -120,7 +61,7 @@ def page(
     if after is not None:
         cond.append(items.c.ident > after)
     rows = conn.execute(select(*_COLS).where(and_(*cond)).order_by(items.c.ident).limit(limit + 1))
-    found = [_effective(*row, now) for row in rows]
+    found = [effective(*row, now) for row in rows]
     if len(found) > limit:
         found = found[:limit]
         return found, encode_cursor(found[-1].ident)
@@ -139,7 +80,7 @@ def bodies(conn: Connection, ws_id: int, kind: str, now: str) -> list[str]:
             .order_by(items.c.ident),
         )
         return [
-            _effective(r[0], r[1], r[2], r[3], r[4], now).body
+            effective(r[0], r[1], r[2], r[3], r[4], now).body
             if r[4] is not None and r[4] <= now
             else r[1]
             for r in rows

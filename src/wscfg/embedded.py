@@ -1,0 +1,111 @@
+"""The API client of the embedded sandbox: reads in-process, everything else over the app.
+
+:class:`EmbeddedClient` has the shape of :class:`wscfg.api.client.ApiClient`. The two reads a
+plan needs — the workspace list and each workspace's snapshot — come from
+:class:`wscfg.sandbox.local.LocalReader` (``sqlite3``, no HTTP framework, ORM or HTTP client
+imported). Any other call, and any read the local path declines (see its docstring), goes to a
+real :class:`ApiClient` over httpx's ASGI transport to the sandbox app, created on first use:
+the same rule code, ETags, idempotency and audit as a served sandbox. See docs/sandbox.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from .errors import NotFoundError
+from .model.base import SLUG_RE
+from .sandbox.local import LocalReader, NotReachable
+
+BASE_URL = "http://embedded.wscfg"
+
+
+class EmbeddedClient:
+    """An ApiClient look-alike for the embedded sandbox in ``db_path`` under ``key``."""
+
+    def __init__(self, db_path: Path, db_url: str, key: str, *, remote: Any = None) -> None:
+        """``remote``: the full path to use instead of the in-process app (an ApiClient to a
+        served sandbox on the same database: tests compare the two paths)."""
+        self.local = LocalReader(db_path, key)
+        self._db_url = db_url
+        self._key = key
+        self._remote: Any = remote
+        self.local_reads = 0  # answered in-process (tests and benchmarks look)
+
+    def __repr__(self) -> str:
+        return f"EmbeddedClient({str(self.local.path)!r})"
+
+    @property
+    def remote(self) -> Any:
+        """The full path: an ApiClient to the sandbox app in-process (created on first use)."""
+        if self._remote is None:
+            import httpx
+
+            from .api.client import ApiClient
+            from .sandbox.app import create_app
+
+            transport = httpx.ASGITransport(app=create_app(self._db_url))
+            self._remote = ApiClient(BASE_URL, self._key, transport=transport)
+        return self._remote
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.remote, name)
+
+    async def aclose(self) -> None:
+        if self._remote is not None:
+            await self._remote.aclose()
+
+    def workspace(self, slug: str) -> EmbeddedWorkspace:
+        return EmbeddedWorkspace(self, slug)
+
+    async def list_workspaces(self) -> list[dict[str, Any]]:
+        found = await asyncio.to_thread(self.local.workspaces)
+        if found is None:
+            result: list[dict[str, Any]] = await self.remote.list_workspaces()
+            return result
+        self.local_reads += 1
+        return found
+
+
+class EmbeddedWorkspace:
+    """One workspace: the snapshot in-process, every other operation over the app."""
+
+    def __init__(self, client: EmbeddedClient, slug: str) -> None:
+        if not isinstance(slug, str) or not SLUG_RE.match(slug):
+            raise ValueError(f"{slug!r} is not a workspace slug")
+        self.client = client
+        self.slug = slug
+        self._remote: Any = None
+
+    def __repr__(self) -> str:
+        return f"EmbeddedWorkspace({self.slug!r})"
+
+    @property
+    def remote(self) -> Any:
+        if self._remote is None:
+            self._remote = self.client.remote.workspace(self.slug)
+        return self._remote
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.remote, name)
+
+    async def snapshot(self) -> dict[str, Any]:
+        try:
+            found = await asyncio.to_thread(self.client.local.snapshot, self.slug)
+        except NotReachable:
+            self.client.local_reads += 1
+            # What the API answers (see wscfg.sandbox.context), as ApiClient reports it.
+            url = f"{BASE_URL}/v1/workspaces/{self.slug}/settings"
+            raise NotFoundError(
+                404, "Not Found", "no such workspace", method="GET", url=url
+            ) from None
+        if found is None:
+            result: dict[str, Any] = await self.remote.snapshot()
+            return result
+        self.client.local_reads += 1
+        return found

@@ -1,0 +1,146 @@
+"""The embedded sandbox's in-process read path: the workspace list and the snapshot, read
+straight from the SQLite file with the standard library's ``sqlite3``.
+
+The HTTP path to the same file costs an HTTP framework, an ORM and an HTTP client at start-up
+(over a second on a small machine) before a byte is read, for what are two indexed range scans.
+Reads here answer with exactly the bytes the API would: the stored item bodies with their
+ETags (:mod:`.records`, shared with :mod:`.store`), expired invitations rendered the same way,
+after the same key check (unknown or revoked keys, scope, which workspaces an agency reaches).
+
+Only the plain case is handled: whenever anything is unusual — no database yet, another schema
+version, an unknown key, a workspace the key does not reach — a method returns ``None`` and
+the caller takes the full HTTP path, which gives the same answer or the same error. Writes
+always take that path, so the platform rules, idempotency and the audit log live in one place.
+See docs/sandbox.md.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..model.kinds import KINDS
+from .records import KEY_PREFIX, READ, SCHEMA_VERSION, SINGLETON, effective, hash_key, iso
+
+
+class NotReachable(Exception):
+    """The key is fine but reaches no workspace of that slug (the API answers 404)."""
+
+
+class LocalReader:
+    """Reads of one SQLite sandbox file under one API key (the embedded agency key)."""
+
+    def __init__(self, path: Path, key: str) -> None:
+        self.path = path
+        self._key = key
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection | None]:
+        """One read transaction (a consistent view, as the server's), or ``None``."""
+        if not self.path.is_file():
+            yield None
+            return
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("BEGIN")
+            try:
+                row = conn.execute("SELECT version FROM wscfg_schema").fetchone()
+            except sqlite3.DatabaseError:
+                row = None
+            yield conn if row is not None and row[0] == SCHEMA_VERSION else None
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    def _scope(self, conn: sqlite3.Connection) -> tuple[str, int] | None:
+        """``("agency_id" | "id", value)``: the workspaces the key reaches, if it may read."""
+        if not self._key.startswith(KEY_PREFIX) or len(self._key) > 200:
+            return None
+        row = conn.execute(
+            "SELECT workspace_id, agency_id, scopes, revoked_at FROM api_keys "
+            "WHERE secret_hash = ?",
+            (hash_key(self._key),),
+        ).fetchone()
+        if row is None or row[3] is not None or READ not in row[2].split():
+            return None
+        if row[0] is not None and row[1] is not None:
+            return None  # reaches two scopes: let the server decide
+        if row[0] is not None:
+            return "id", int(row[0])
+        if row[1] is not None:
+            return "agency_id", int(row[1])
+        return None
+
+    def workspaces(self) -> list[dict[str, Any]] | None:
+        """Every workspace the key reaches (their profiles with ETags), by slug."""
+        with self._snapshot() as conn:
+            scope = None if conn is None else self._scope(conn)
+            if conn is None or scope is None:
+                return None
+            column, value = scope
+            rows = conn.execute(
+                "SELECT i.body FROM workspaces w JOIN items i ON i.workspace_id = w.id "
+                "AND i.kind = 'workspace' AND i.ident = ? "
+                f"WHERE w.{column} = ? ORDER BY w.slug",
+                (SINGLETON, value),
+            ).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def snapshot_text(self, slug: str) -> str | None:
+        """``GET /v1/workspaces/{slug}/settings`` as the server writes it; raises
+        :class:`NotReachable` where the server answers 404."""
+        with self._snapshot() as conn:
+            scope = None if conn is None else self._scope(conn)
+            if conn is None or scope is None:
+                return None
+            column, value = scope
+            row = conn.execute(
+                f"SELECT id FROM workspaces WHERE slug = ? AND {column} = ?", (slug, value)
+            ).fetchone()
+            if row is None:
+                raise NotReachable(slug)
+            ws_id = int(row[0])
+            now = iso(datetime.now(UTC))
+            parts = []
+            for kind in KINDS:
+                bodies = _bodies(conn, ws_id, kind.name, now)
+                if kind.singleton:
+                    value_text = bodies[0] if bodies else "{}"
+                else:
+                    value_text = "[" + ",".join(bodies) + "]"
+                parts.append(json.dumps(kind.name) + ":" + value_text)
+        return "{" + ",".join(parts) + "}"
+
+    def snapshot(self, slug: str) -> dict[str, Any] | None:
+        text = self.snapshot_text(slug)
+        if text is None:
+            return None
+        data: dict[str, Any] = json.loads(text)
+        return data
+
+
+def _bodies(conn: sqlite3.Connection, ws_id: int, kind: str, now: str) -> list[str]:
+    """Item bodies of one kind in identity order, as :func:`.store.bodies` reads them."""
+    if kind == "members":
+        rows = conn.execute(
+            "SELECT ident, body, etag, ref, expires_at FROM items "
+            "WHERE workspace_id = ? AND kind = ? ORDER BY ident",
+            (ws_id, kind),
+        ).fetchall()
+        return [
+            effective(r[0], r[1], r[2], r[3], r[4], now).body
+            if r[4] is not None and r[4] <= now
+            else r[1]
+            for r in rows
+        ]
+    rows = conn.execute(
+        "SELECT body FROM items WHERE workspace_id = ? AND kind = ? ORDER BY ident",
+        (ws_id, kind),
+    ).fetchall()
+    return [r[0] for r in rows]
