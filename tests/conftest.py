@@ -29,6 +29,13 @@ def database_url_for_tests() -> str | None:
     return os.environ.get(TEST_DB_ENV) or None
 
 
+@pytest.fixture(autouse=True)
+def _not_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests choose the server themselves: the CI box's own ``CI=true`` would make every run
+    without --server refuse the embedded sandbox (tests of that rule set it explicitly)."""
+    monkeypatch.delenv("CI", raising=False)
+
+
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[SandboxServer]:
     with running_server(database_url_for_tests()) as server:

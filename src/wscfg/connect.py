@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +24,8 @@ from .errors import SetupError
 EMBEDDED_DIR = ".wscfg"
 EMBEDDED_BASE_URL = "http://embedded.wscfg"
 EMBEDDED_AGENCY = "embedded"
+FORCE_EMBEDDED = "embedded:"  # what `--embedded` passes as the server
+CI_ENV = "CI"
 
 
 @dataclass
@@ -32,6 +34,30 @@ class Connection:
     server: str  # what to call it in messages and plan files
     embedded: bool
     db_url: str | None = None  # the embedded sandbox's database
+
+
+def check_embedded_allowed(environ: Mapping[str, str], *, forced: bool = False) -> None:
+    """Refuse the embedded sandbox unless it is what the user means.
+
+    The embedded sandbox is for a person trying wscfg with no key. With ``WSCFG_TOKEN`` set
+    (a real key) or under ``CI=true`` and no server, a run would report success having changed
+    nothing real, so it is a :class:`SetupError`; ``--embedded`` (``forced``) allows it.
+    """
+    if forced:
+        return
+    from .api.settings import SERVER_ENV, TOKEN_ENV
+
+    if environ.get(TOKEN_ENV, "").strip():
+        raise SetupError(
+            f"{TOKEN_ENV} is set but no server is: pass --server URL or set {SERVER_ENV} to "
+            "the platform this key belongs to (pass --embedded to use the local sandbox "
+            "anyway)"
+        )
+    if environ.get(CI_ENV, "").strip().lower() in ("true", "1", "yes"):
+        raise SetupError(
+            f"no server is configured and {CI_ENV}={environ[CI_ENV].strip()}: pass --server URL "
+            f"or set {SERVER_ENV} (pass --embedded to use a throw-away local sandbox in CI)"
+        )
 
 
 def embedded_db_url(root: Path) -> str:
@@ -66,17 +92,23 @@ async def connect(
     parallel: int = 8,
     root: Path | None = None,
 ) -> AsyncIterator[Connection]:
-    """Open the API client for a run; the caller closes nothing."""
+    """Open the API client for a run; the caller closes nothing.
+
+    ``server`` is ``--server`` (None: ``WSCFG_SERVER``, else the embedded sandbox when
+    :func:`check_embedded_allowed` allows it), or :data:`FORCE_EMBEDDED` for ``--embedded``.
+    """
     from .api.client import ApiClient
     from .api.settings import server_from_env
 
-    configured = server_from_env(server)
+    forced = server == FORCE_EMBEDDED
+    configured = None if forced else server_from_env(server)
     if configured is not None:
         async with ApiClient(
             configured.url, configured.token, max_concurrency=max(parallel, 1)
         ) as client:
             yield Connection(client, configured.url, embedded=False)
         return
+    check_embedded_allowed(os.environ, forced=forced)
     import httpx
 
     from .sandbox.app import create_app

@@ -186,7 +186,7 @@ def test_saved_plan_is_bound_to_its_server(run, cfg, tmp_path, monkeypatch):
     plan_file = tmp_path / "plan.json"
     assert run("plan", "-o", str(plan_file), str(cfg)).exit_code == 0
     monkeypatch.delenv("WSCFG_SERVER")  # now the embedded sandbox
-    result = run("apply", "--auto-approve", str(plan_file))
+    result = run("apply", "--embedded", "--auto-approve", str(plan_file))
     assert result.exit_code == 1
     assert "the plan was made against http://127.0.0.1:" in result.stderr
     assert "nothing was written" in result.stderr

@@ -18,6 +18,7 @@ from .flow import (
     finish,
     question,
     render_plans,
+    server_options,
     unsafe_reasons,
 )
 
@@ -39,7 +40,7 @@ SCHEMA_REF = "https://wscfg.dev/schemas/workspace.schema.json"
     type=click.Path(exists=True, dir_okay=False),
     help="Write only what differs from this template, and extend it.",
 )
-@click.option("--server", metavar="URL", help="API base URL (default: $WSCFG_SERVER or embedded).")
+@server_options
 @click.pass_context
 def export(
     ctx: click.Context,
@@ -90,7 +91,7 @@ def export(
 @click.option(
     "--to", "dest", required=True, metavar="SLUG[,SLUG...]", help="Workspaces to copy onto."
 )
-@click.option("--server", metavar="URL", help="API base URL (default: $WSCFG_SERVER or embedded).")
+@server_options
 @click.option("--parallel", default=8, show_default=True, help="Workspaces handled at once.")
 @click.option("--allow-mass-changes", is_flag=True, help="Allow >30% deletes/updates of a kind.")
 @click.option("--auto-approve", is_flag=True, help="Apply without asking.")

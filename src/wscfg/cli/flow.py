@@ -15,6 +15,42 @@ import click
 
 from . import echo_err
 
+SERVER_HELP = (
+    "Workspace Settings API base URL (default: $WSCFG_SERVER, else the embedded sandbox in "
+    "./.wscfg/). The key is read from $WSCFG_TOKEN."
+)
+EMBEDDED_HELP = (
+    "Use the local embedded sandbox in ./.wscfg/ even though WSCFG_TOKEN is set or CI=true "
+    "(both refuse it otherwise)."
+)
+
+
+def server_options(fn: Any) -> Any:
+    """``--server URL`` and ``--embedded``: the command receives ``server`` only (the
+    :data:`~wscfg.connect.FORCE_EMBEDDED` marker for ``--embedded``)."""
+
+    def remember(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+        ctx.meta["wscfg.embedded"] = value
+
+    def combine(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+        if not ctx.meta.get("wscfg.embedded"):
+            return value
+        if value:
+            raise click.UsageError("give either --server or --embedded, not both")
+        from ..connect import FORCE_EMBEDDED
+
+        return FORCE_EMBEDDED
+
+    fn = click.option("--server", metavar="URL", callback=combine, help=SERVER_HELP)(fn)
+    return click.option(
+        "--embedded",
+        is_flag=True,
+        is_eager=True,
+        expose_value=False,
+        callback=remember,
+        help=EMBEDDED_HELP,
+    )(fn)
+
 
 async def apply_plans(server: str | None, plans: list[Any], secrets: Any, parallel: int) -> Any:
     from ..connect import connect

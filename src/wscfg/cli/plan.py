@@ -20,6 +20,7 @@ from .flow import (
     progress,
     question,
     render_plans,
+    server_options,
     unsafe_reasons,
 )
 
@@ -28,12 +29,7 @@ FORMATS = ("text", "json", "markdown")
 
 def common_options(fn: Any) -> Any:
     options = [
-        click.option(
-            "--server",
-            metavar="URL",
-            help="Workspace Settings API base URL (default: $WSCFG_SERVER, else the embedded "
-            "sandbox in ./.wscfg/). The key is read from $WSCFG_TOKEN.",
-        ),
+        server_options,
         click.option(
             "--target",
             "targets",

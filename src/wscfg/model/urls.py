@@ -43,9 +43,7 @@ class URLRefused(ValueError):
 def check_public_https(url: str) -> str:
     """Return ``url`` unchanged when it is an https URL of a public host; raise otherwise."""
     if _BAD_CHARS_RE.search(url):
-        raise URLRefused(
-            "the URL contains spaces, control characters or '\\'; write it plainly"
-        )
+        raise URLRefused("the URL contains spaces, control characters or '\\'; write it plainly")
     try:
         parts = urlsplit(url)
     except ValueError:
