@@ -47,7 +47,9 @@ HOSTILE: dict[str, str] = {
     "https://[fe80::1]/": f"fe80::1 is a link-local address; {PUBLIC}",
     "https://[fc00::1]/": f"fc00::1 is a private address; {PUBLIC}",
     "https://[ff02::1]/": f"ff02::1 is a multicast address; {PUBLIC}",
-    "https://[fe80::1%25eth0]/": "the host of a webhook URL cannot be percent-encoded; write it plainly",
+    "https://[fe80::1%25eth0]/": (
+        "the host of a webhook URL cannot be percent-encoded; write it plainly"
+    ),
     # full-width digits and dots (UTS-46 maps them to ASCII)
     "https://１２７.０.０.１/": f"'１２７.０.０.１' (127.0.0.1) is a loopback address; {PUBLIC}",
     "https://127。0。0。1/": f"'127。0。0。1' (127.0.0.1) is a loopback address; {PUBLIC}",

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from wscfg.model.urls import URLRefused, check_public_https, normalize_host
-
 from corpus.hostile_urls import ACCEPTED, HOSTILE
+from wscfg.model.urls import URLRefused, check_public_https, normalize_host
 
 
 @pytest.mark.parametrize(("url", "message"), sorted(HOSTILE.items()))

@@ -6,9 +6,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from corpus.hostile_urls import ACCEPTED, HOSTILE
 from wscfg.sandbox.testing import SandboxWorkspace
 
-from corpus.hostile_urls import ACCEPTED, HOSTILE
 from .conftest import problem
 
 

@@ -83,7 +83,7 @@ def export(
             else:
                 click.echo(_rebase(text, base, Path.cwd() / "stdout.yaml"), nl=False)
         if base and written:
-            _check_exported(written)
+            _check_exported(written, base)
 
 
 @click.command()
@@ -171,12 +171,13 @@ def _load_base(path: str) -> dict[str, Any]:
     return load_template_document(path)
 
 
-def _check_exported(paths: list[Path]) -> None:
+def _check_exported(paths: list[Path], base: str) -> None:
     """With --extends, say plainly if the files need something the template leaves open
-    (variables each target must define): export cannot guess their values."""
+    (variables each target must define): export cannot guess their values. The template was
+    named on the command line, so its folder is a config root too."""
     from ..config.validate import check_paths
 
-    report = check_paths([str(p) for p in paths])
+    report = check_paths([str(p) for p in paths], config_roots=[os.path.dirname(base) or "."])
     if report.ok:
         return
     echo_err(

@@ -23,6 +23,7 @@ from .flow import (
     server_options,
     unsafe_reasons,
 )
+from .options import config_root_option
 
 FORMATS = ("text", "json", "markdown")
 
@@ -30,6 +31,7 @@ FORMATS = ("text", "json", "markdown")
 def common_options(fn: Any) -> Any:
     options = [
         server_options,
+        config_root_option,
         click.option(
             "--target",
             "targets",
@@ -75,6 +77,7 @@ def plan(
     ctx: click.Context,
     paths: tuple[str, ...],
     server: str | None,
+    config_roots: tuple[str, ...],
     targets: tuple[str, ...],
     shard: str | None,
     parallel: int,
@@ -100,7 +103,9 @@ def plan(
     2 changes present (with --detailed-exitcode).
     """
     with handle_errors(debug_of(ctx)):
-        run, server_name = _make_plans(paths, server, targets, shard, parallel)
+        run, server_name = _make_plans(
+            paths, server, targets, shard, parallel, config_roots=config_roots
+        )
         plans, failures = run.plans, run.failures
         render_plans(plans, failures, fmt, server_name)
         _warn_unsafe(plans, allow_mass_changes)
@@ -136,6 +141,7 @@ def apply(
     ctx: click.Context,
     paths: tuple[str, ...],
     server: str | None,
+    config_roots: tuple[str, ...],
     targets: tuple[str, ...],
     shard: str | None,
     parallel: int,
@@ -178,6 +184,7 @@ def apply(
                 parallel,
                 create_missing=create_missing,
                 auto_approve=auto_approve,
+                config_roots=config_roots,
             )
             # A target that cannot be read is reported; the others go on.
             plans, failures, secrets = run.plans, run.failures, desired_secrets(run)
@@ -210,6 +217,7 @@ def _make_plans(
     *,
     create_missing: bool = False,
     auto_approve: bool = False,
+    config_roots: tuple[str, ...] = (),
 ) -> tuple[Any, str]:
     """Load and select the targets, read them and plan: (PlanRun, server name)."""
     from ..fleet import parse_shard
@@ -218,7 +226,7 @@ def _make_plans(
         shard_t = parse_shard(shard) if shard else None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--shard") from None
-    selection = Selection(paths, targets, shard_t, shard)
+    selection = Selection(paths, targets, shard_t, shard, config_roots)
     preloaded = None
     if create_missing:
         preloaded = selection.load()
@@ -236,8 +244,10 @@ class Selection:
         patterns: tuple[str, ...],
         shard: tuple[int, int] | None,
         shard_text: str | None,
+        config_roots: tuple[str, ...] = (),
     ) -> None:
         self.paths, self.patterns, self.shard, self.shard_text = paths, patterns, shard, shard_text
+        self.config_roots = config_roots
 
     @property
     def full(self) -> bool:
@@ -258,7 +268,8 @@ class Selection:
         from ..config.validate import load_targets
         from ..engine.state import desired_state
 
-        states = [desired_state(d) for d in load_targets(list(self.paths))]
+        loaded = load_targets(list(self.paths), config_roots=self.config_roots)
+        states = [desired_state(d) for d in loaded]
         chosen = set(self.pick([s.slug for s in states]))
         states = [s for s in states if s.slug in chosen]
         if not states and self.shard is None:
