@@ -216,3 +216,44 @@ def test_hostile_webhook_url_in_a_config(tmp_path: Path, url: str, message: str)
     assert result.exit_code == 1
     assert result.stderr.splitlines()[0] == f"{cfg}:5:10: webhooks[0].url: {message}"
     assert result.stderr.splitlines()[-1] == "Error: 1 problem in 1 file (1 file checked)"
+
+
+# value written for call_rules.rule.duration.at_least -> the exact message
+NUMBERS: dict[str, str] = {
+    "99999999999999999999999999999999999": (
+        "must be at most 86,400, not 99999999999999999999999999999999999"
+    ),
+    "1e308": "must be at most 86,400, not 1e+308",
+    "-1": "must be at least 0, not -1",
+    "true": "must be a number, not true (a boolean)",
+    '"60"': "must be a number, not the text '60'",
+}
+
+
+@pytest.mark.parametrize(("written", "message"), sorted(NUMBERS.items()))
+def test_out_of_range_or_non_numeric_number(tmp_path: Path, written: str, message: str) -> None:
+    cfg = tmp_path / "ws.yaml"
+    cfg.write_text(
+        f"version: 1\nworkspace: {{slug: acme}}\ncall_rules:\n"
+        f"  rule: {{duration: {{at_least: {written}}}}}\n"
+    )
+    result = invoke("validate", str(cfg))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        f"{cfg}:4:31: call_rules.rule.duration.at_least: {message}"
+    )
+    assert result.stderr.splitlines()[-1] == "Error: 1 problem in 1 file (1 file checked)"
+
+
+@pytest.mark.parametrize("written", [".inf", "-.Inf", ".nan"])
+def test_non_finite_number(tmp_path: Path, written: str) -> None:
+    cfg = tmp_path / "ws.yaml"
+    cfg.write_text(
+        f"version: 1\nworkspace: {{slug: acme}}\ncall_rules:\n"
+        f"  rule: {{ai_score: {{at_most: {written}}}}}\n"
+    )
+    result = invoke("validate", str(cfg))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        f"{cfg}:4:30: {written} is not allowed: numbers must be finite"
+    )

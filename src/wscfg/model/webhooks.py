@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, SecretStr, field_validator
 
-from .base import Name, Resource, read_only
+from .base import MAX_SECONDS, Name, Resource, read_only
 from .urls import check_public_https
 
 EVENTS: tuple[str, ...] = (
@@ -40,7 +40,13 @@ class WebhookFilters(Resource):
     """Narrow which events are delivered."""
 
     tags: list[Name] | None = Field(None, description="Only calls carrying one of these tags.")
-    min_duration: int | None = Field(None, ge=0, description="Only calls at least this long (s).")
+    min_duration: int | None = Field(
+        None,
+        strict=True,
+        ge=0,
+        le=MAX_SECONDS,
+        description="Only calls at least this long (seconds, 0 to 86,400).",
+    )
     qualified_only: bool | None = Field(None, description="Only qualified calls.")
 
     @field_validator("tags")
