@@ -64,6 +64,11 @@ def embedded_db_url(root: Path) -> str:
     return f"sqlite:///{(root / EMBEDDED_DIR / 'sandbox.db').resolve()}"
 
 
+def embedded_key(root: Path) -> str:
+    """The embedded sandbox's agency key (created on first use)."""
+    return _embedded_key(root)
+
+
 def _embedded_key(root: Path) -> str:
     from .sandbox import admin
 

@@ -9,6 +9,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import click
@@ -78,15 +79,43 @@ def desired_secrets(run: Any) -> Any:
     return lambda plan: lookups[plan.slug]
 
 
+PLAN_KEY_ENV = "WSCFG_PLAN_KEY"
+
+
+def plan_key() -> bytes:
+    """The key that seals secrets in plan files: ``WSCFG_PLAN_KEY``, else the API key (of the
+    server, or of the embedded sandbox). See :mod:`wscfg.engine.seal`."""
+    from ..api.settings import TOKEN_ENV
+
+    for name in (PLAN_KEY_ENV, TOKEN_ENV):
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value.encode()
+    from ..connect import embedded_key
+
+    return embedded_key(Path.cwd()).encode()
+
+
+def plan_sealer(run: Any) -> Any:
+    """Seal the secrets of plans made from config in this process."""
+    from ..engine.apply import secrets_from_desired
+    from ..engine.seal import Sealer
+
+    lookups = {slug: secrets_from_desired(state) for slug, state in run.desired.items()}
+    return Sealer(plan_key(), lambda slug: lookups[slug])
+
+
 def unsafe_reasons(plan: Any, allow: bool) -> list[str]:
     return [f"{plan.slug}: {r}" for r in plan.unsafe_reasons(allow_mass_changes=allow)]
 
 
-def render_plans(plans: list[Any], failures: list[Any], fmt: str, server: str) -> None:
+def render_plans(
+    plans: list[Any], failures: list[Any], fmt: str, server: str, sealer: Any = None
+) -> None:
     from ..engine import render
 
     if fmt == "json":
-        click.echo(render.plan_json(plans, failures, server=server))
+        click.echo(render.plan_json(plans, failures, server=server, sealer=sealer))
     elif fmt == "markdown":
         click.echo(render.plan_markdown(plans, failures))
     else:

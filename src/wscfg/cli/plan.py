@@ -17,6 +17,8 @@ from .flow import (
     confirm,
     desired_secrets,
     finish,
+    plan_key,
+    plan_sealer,
     progress,
     question,
     render_plans,
@@ -107,14 +109,15 @@ def plan(
             paths, server, targets, shard, parallel, config_roots=config_roots
         )
         plans, failures = run.plans, run.failures
-        render_plans(plans, failures, fmt, server_name)
+        sealer = plan_sealer(run) if (out or fmt == "json") and plans else None
+        render_plans(plans, failures, fmt, server_name, sealer)
         _warn_unsafe(plans, allow_mass_changes)
         if failures:
             if out:
                 echo_err(f"Not saving {out}: {len(failures)} workspace(s) could not be planned.")
             sys.exit(1)
         if out:
-            _save(out, plans, server_name)
+            _save(out, plans, server_name, sealer)
             echo_err(f"Saved the plan to {out}. Apply it with: wscfg apply {out}")
         if detailed_exitcode and any(not p.empty for p in plans):
             sys.exit(2)
@@ -363,7 +366,7 @@ async def _refresh(server: str | None, slugs: list[str], parallel: int) -> Any:
 
 
 def _checked_saved_plan(
-    saved: tuple[list[Any], str],
+    saved: tuple[list[Any], str, str | None],
     server: str | None,
     targets: tuple[str, ...],
     shard: str | None,
@@ -374,7 +377,7 @@ def _checked_saved_plan(
     from ..engine.plan import check_fresh
     from ..errors import PlanFileError
 
-    plans, server_name = saved
+    plans, server_name, key_id = saved
     plans = _filter_plans(plans, targets, shard)
     live, failures, now_server = _run(_refresh(server, [p.slug for p in plans], parallel))
     if now_server != server_name:
@@ -384,7 +387,7 @@ def _checked_saved_plan(
     _fail_on(failures)
     for p in plans:
         check_fresh(p, live[p.slug])
-    lookup = secrets_from_env(dict(os.environ))
+    lookup = secrets_from_env(dict(os.environ), plan_key(), key_id)
     return plans, [], server_name, lambda plan: lookup
 
 
@@ -404,16 +407,16 @@ def _fail_on(failures: list[Any]) -> None:
         )
 
 
-def _save(out: str, plans: list[Any], server: str) -> None:
+def _save(out: str, plans: list[Any], server: str, sealer: Any) -> None:
     from ..engine.plan import plans_to_document
 
-    doc = plans_to_document(plans, server=server)
+    doc = plans_to_document(plans, server=server, sealer=sealer)
     tmp = Path(out + ".tmp")
     tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     tmp.replace(out)
 
 
-def _saved_plan(paths: tuple[str, ...]) -> tuple[list[Any], str] | None:
+def _saved_plan(paths: tuple[str, ...]) -> tuple[list[Any], str, str | None] | None:
     from ..engine.plan import plans_from_document
     from ..errors import PlanFileError
 
@@ -425,7 +428,9 @@ def _saved_plan(paths: tuple[str, ...]) -> tuple[list[Any], str] | None:
         raise PlanFileError(f"cannot read {paths[0]}: {exc.strerror}") from None
     except ValueError:
         raise PlanFileError(f"{paths[0]} is not valid JSON") from None
-    return plans_from_document(data)
+    plans, server = plans_from_document(data)
+    key_id = data.get("plan_key_id")
+    return plans, server, key_id if isinstance(key_id, str) else None
 
 
 def _filter_plans(plans: list[Any], targets: tuple[str, ...], shard: str | None) -> list[Any]:

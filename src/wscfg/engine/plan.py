@@ -19,6 +19,7 @@ from ..model.kinds import BY_NAME, KINDS
 from .changes import Change, Create, Delete, Update
 from .diff import KindReport, diff
 from .fields import overlay
+from .seal import Sealer, seal_change
 from .state import DesiredState, LiveState
 
 PLAN_FORMAT = "wscfg-plan"
@@ -238,13 +239,26 @@ def check_fresh(plan: Plan, live: LiveState) -> None:
         raise StalePlanError([f"{plan.slug}: {s}" for s in stale])
 
 
-def plans_to_document(plans: list[Plan], *, server: str) -> dict[str, Any]:
-    return {
-        "format": PLAN_FORMAT,
-        "version": PLAN_VERSION,
-        "server": server,
-        "targets": [p.to_dict() for p in plans],
-    }
+def plans_to_document(
+    plans: list[Plan], *, server: str, sealer: Sealer | None = None
+) -> dict[str, Any]:
+    """The plan file: secrets sealed with ``sealer``'s key (see :mod:`wscfg.engine.seal`);
+    without one, secrets keep only their ``${env:…}`` reference."""
+    targets = []
+    for p in plans:
+        data = p.to_dict()
+        value_of = sealer.values(p.slug) if sealer is not None else None
+        key = sealer.key if sealer is not None else None
+        data["changes"] = [
+            seal_change(c, d, value_of, key)
+            for c, d in zip(p.changes, data["changes"], strict=True)
+        ]
+        targets.append(data)
+    doc: dict[str, Any] = {"format": PLAN_FORMAT, "version": PLAN_VERSION, "server": server}
+    if sealer is not None:
+        doc["plan_key_id"] = sealer.key_id
+    doc["targets"] = targets
+    return doc
 
 
 def plans_from_document(data: Any) -> tuple[list[Plan], str]:

@@ -16,6 +16,7 @@ from ..model.kinds import BY_NAME
 from .changes import Change, Delete, FieldChange, Resend, Update
 from .diff import FINGERPRINT_SUFFIX
 from .plan import Plan, plans_to_document
+from .seal import Sealer, is_secret_marker
 
 MAX_PER_GROUP = 20  # items listed per (kind, action) before "… and N more"
 GITHUB_COMMENT_LIMIT = 65_535
@@ -40,7 +41,7 @@ def _paint(text: str, style: str, colour: bool) -> str:
 
 
 def show_value(value: Any) -> str:
-    if isinstance(value, dict) and set(value) == {"env", "fingerprint"}:
+    if is_secret_marker(value):
         env = value.get("env")
         return f"(sensitive, from ${{env:{env}}})" if env else "(sensitive)"
     if value is None:
@@ -165,8 +166,10 @@ def _totals(plans: list[Plan]) -> dict[str, int]:
     return t
 
 
-def plan_json(plans: list[Plan], failures: list[Failure], *, server: str) -> str:
-    doc = plans_to_document(plans, server=server)
+def plan_json(
+    plans: list[Plan], failures: list[Failure], *, server: str, sealer: Sealer | None = None
+) -> str:
+    doc = plans_to_document(plans, server=server, sealer=sealer)
     doc["errors"] = [{"target": f.target, "message": f.message} for f in failures]
     return json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=False)
 
