@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,9 @@ from .flow import (
     finish,
     question,
     render_plans,
+    run_async,
     server_options,
+    timeout_option,
     unsafe_reasons,
 )
 
@@ -41,6 +43,7 @@ SCHEMA_REF = "https://wscfg.dev/schemas/workspace.schema.json"
     help="Write only what differs from this template, and extend it.",
 )
 @server_options
+@timeout_option
 @click.pass_context
 def export(
     ctx: click.Context,
@@ -61,10 +64,13 @@ def export(
       wscfg export --all -o clinics/ --extends clinics/base.yaml
     """
     with handle_errors(debug_of(ctx)):
+        from ..errors import WscfgError
+
         if bool(slug) == all_:
             raise click.UsageError("give either --workspace SLUG or --all")
         base_doc = _load_base(base) if base else None
-        docs = asyncio.run(_export(server, slug, base_doc))
+        skipped: list[str] = []
+        docs = run_async(_export(server, slug, base_doc, skipped))
         written: list[Path] = []
         if all_:
             folder = Path(out or "export")
@@ -74,6 +80,8 @@ def export(
                 _write(path, _rebase(text, base, path))
                 written.append(path)
             echo_err(f"Exported {len(docs)} workspace(s) to {folder}/")
+        elif not docs:
+            raise WscfgError(skipped[0] if skipped else "nothing was exported")
         else:
             (text,) = docs.values()
             if out:
@@ -84,6 +92,10 @@ def export(
                 click.echo(_rebase(text, base, Path.cwd() / "stdout.yaml"), nl=False)
         if base and written:
             _check_exported(written, base)
+        if skipped:
+            for why in skipped:
+                echo_err(f"Error: {why}")
+            sys.exit(1)
 
 
 @click.command()
@@ -92,6 +104,7 @@ def export(
     "--to", "dest", required=True, metavar="SLUG[,SLUG...]", help="Workspaces to copy onto."
 )
 @server_options
+@timeout_option
 @click.option("--parallel", default=8, show_default=True, help="Workspaces handled at once.")
 @click.option("--allow-mass-changes", is_flag=True, help="Allow >30% deletes/updates of a kind.")
 @click.option("--auto-approve", is_flag=True, help="Apply without asking.")
@@ -119,7 +132,7 @@ def clone(
         targets = [s.strip() for s in dest.split(",") if s.strip()]
         if not targets:
             raise click.UsageError("--to needs at least one workspace slug")
-        run, server_name = asyncio.run(_clone_plans(server, source, targets, parallel))
+        run, server_name = run_async(_clone_plans(server, source, targets, parallel))
         plans, failures = run.plans, run.failures
         render_plans(plans, failures, "text", server_name)
         if failures:
@@ -133,7 +146,9 @@ def clone(
         for p in plans:
             check_secrets(p, secrets(p))
         confirm(auto_approve, question(plans))
-        reports, apply_failures = asyncio.run(apply_plans(server, plans, secrets, parallel))
+        reports, apply_failures = run_async(
+            apply_plans(server, plans, secrets, parallel), writing=True
+        )
         finish(reports, apply_failures, [p.slug for p in plans])
 
 
@@ -141,12 +156,14 @@ def clone(
 
 
 async def _export(
-    server: str | None, slug: str | None, base: dict[str, Any] | None
+    server: str | None, slug: str | None, base: dict[str, Any] | None, skipped: list[str]
 ) -> dict[str, str]:
+    """YAML per workspace; workspaces that cannot be exported are named in ``skipped``."""
     from ..config.dump import to_yaml
     from ..connect import connect
     from ..engine.export import export_live
     from ..fleet import read_live
+    from ..model.base import SLUG_RE
 
     async with connect(server) as conn:
         if conn.embedded:
@@ -155,6 +172,10 @@ async def _export(
         out = {}
         stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         for s in slugs:
+            if not isinstance(s, str) or not SLUG_RE.match(s):
+                # --all names files after slugs: a server's "../../x" must not become a path
+                skipped.append(f"skipped workspace {_printable(s)}: not a valid workspace slug")
+                continue
             live = await read_live(conn.client, s)
             result = export_live(live, base=base)
             header = [
@@ -163,6 +184,11 @@ async def _export(
             ]
             out[s] = to_yaml(result.document, header=header, secrets=result.secrets)
         return out
+
+
+def _printable(value: Any) -> str:
+    text = repr(value)
+    return "".join(c if c.isprintable() else "?" for c in text[:80])
 
 
 def _load_base(path: str) -> dict[str, Any]:

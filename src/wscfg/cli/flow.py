@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,61 @@ def server_options(fn: Any) -> Any:
         callback=remember,
         help=EMBEDDED_HELP,
     )(fn)
+
+
+DEFAULT_TIMEOUT = 300  # seconds a whole command may spend talking to servers
+_DEADLINE = "wscfg.deadline"
+
+
+def timeout_option(fn: Any) -> Any:
+    """``--timeout SECONDS``: one deadline for everything the command does over the network."""
+
+    def remember(ctx: click.Context, _param: click.Parameter, value: float) -> None:
+        if value < 0:
+            raise click.BadParameter("must be 0 (no limit) or more seconds", param_hint="--timeout")
+        ctx.meta[_DEADLINE] = (value, time.monotonic() + value if value else None)
+
+    return click.option(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        show_default=True,
+        metavar="SECONDS",
+        expose_value=False,
+        is_eager=True,
+        callback=remember,
+        help="Stop when the whole run has talked to the server this long (0: no limit); "
+        "each request also has its own 150 s deadline.",
+    )(fn)
+
+
+def run_async(coro: Any, *, writing: bool = False) -> Any:
+    """Run one step of a command inside what is left of its ``--timeout``."""
+    import asyncio
+
+    from ..errors import ApplyError, WscfgError
+
+    ctx = click.get_current_context(silent=True)
+    seconds, deadline = ctx.meta.get(_DEADLINE, (0, None)) if ctx is not None else (0, None)
+    if deadline is None:
+        return asyncio.run(coro)
+
+    async def bounded() -> Any:
+        return await asyncio.wait_for(coro, max(deadline - time.monotonic(), 0.001))
+
+    try:
+        return asyncio.run(bounded())
+    except TimeoutError:
+        if writing:
+            raise ApplyError(
+                f"apply stopped after --timeout {seconds:g} s; some changes may have been made: "
+                "run `wscfg plan` to see what is left",
+                partial=True,
+            ) from None
+        raise WscfgError(
+            f"gave up after --timeout {seconds:g} s; nothing was written (raise --timeout for "
+            "a slow server or a large fleet)"
+        ) from None
 
 
 async def apply_plans(server: str | None, plans: list[Any], secrets: Any, parallel: int) -> Any:

@@ -22,7 +22,9 @@ from .flow import (
     progress,
     question,
     render_plans,
+    run_async,
     server_options,
+    timeout_option,
     unsafe_reasons,
 )
 from .options import config_root_option
@@ -33,6 +35,7 @@ FORMATS = ("text", "json", "markdown")
 def common_options(fn: Any) -> Any:
     options = [
         server_options,
+        timeout_option,
         config_root_option,
         click.option(
             "--target",
@@ -204,7 +207,7 @@ def apply(
         for p in plans:
             check_secrets(p, secrets(p))
         confirm(auto_approve, question(plans))
-        reports, apply_failures = _run(apply_plans(server, plans, secrets, parallel))
+        reports, apply_failures = _run(apply_plans(server, plans, secrets, parallel), writing=True)
         finish(reports, failures + apply_failures, slugs)
 
 
@@ -280,8 +283,8 @@ class Selection:
         return states
 
 
-def _run(coro: Any) -> Any:
-    return asyncio.run(coro)
+def _run(coro: Any, *, writing: bool = False) -> Any:
+    return run_async(coro, writing=writing)
 
 
 async def _plan(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,7 +80,7 @@ def seal_change(
 def _seal_item(
     change: Change,
     item: dict[str, Any],
-    names: tuple[str, ...],
+    names: Iterable[str],
     value_of: SecretLookup | None,
     key: bytes | None,
 ) -> dict[str, Any]:

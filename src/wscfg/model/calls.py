@@ -68,8 +68,8 @@ class Range(Resource):
 class ScoreRange(Range):
     """AI score bounds, 0 to 100."""
 
-    at_least: Score | None = Field(None, description="Score, 0 to 100.")  # type: ignore[assignment]
-    at_most: Score | None = Field(None, description="Score, 0 to 100.")  # type: ignore[assignment]
+    at_least: Score | None = Field(None, description="Score, 0 to 100.")
+    at_most: Score | None = Field(None, description="Score, 0 to 100.")
 
 
 class DurationCondition(Resource):
