@@ -134,7 +134,7 @@ def clone(
             raise click.UsageError("--to needs at least one workspace slug")
         run, server_name = run_async(_clone_plans(server, source, targets, parallel))
         plans, failures = run.plans, run.failures
-        render_plans(plans, failures, "text", server_name)
+        render_plans(plans, failures, "text", server_name)  # from live data: no ${env:…}
         if failures:
             raise _failed(failures)
         reasons = [r for p in plans for r in unsafe_reasons(p, allow_mass_changes)]
@@ -161,6 +161,7 @@ async def _export(
     """YAML per workspace; workspaces that cannot be exported are named in ``skipped``."""
     from ..config.dump import to_yaml
     from ..connect import connect
+    from ..engine.envmask import env_references
     from ..engine.export import export_live
     from ..fleet import read_live
     from ..model.base import SLUG_RE
@@ -182,7 +183,8 @@ async def _export(
                 f"Exported from {conn.server}, workspace {s}, on {stamp} by `wscfg export`.",
                 "Plans to zero changes against the same workspace. Secrets are never exported.",
             ]
-            out[s] = to_yaml(result.document, header=header, secrets=result.secrets)
+            document = env_references(result.document, os.environ)
+            out[s] = to_yaml(document, header=header, secrets=result.secrets)
         return out
 
 

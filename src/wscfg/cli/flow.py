@@ -109,7 +109,9 @@ def run_async(coro: Any, *, writing: bool = False) -> Any:
         ) from None
 
 
-async def apply_plans(server: str | None, plans: list[Any], secrets: Any, parallel: int) -> Any:
+async def apply_plans(
+    server: str | None, plans: list[Any], secrets: Any, parallel: int, mask: Any = None
+) -> Any:
     from ..connect import connect
     from ..fleet import apply_fleet
 
@@ -119,7 +121,7 @@ async def apply_plans(server: str | None, plans: list[Any], secrets: Any, parall
         if o.detail:
             line += f": {o.detail}"
         if o.status != "done" or o.change.kind != "blocked_callers":
-            click.echo(line)
+            click.echo(masked(mask, line))
 
     async with connect(server, parallel=parallel) as conn:
         return await apply_fleet(
@@ -165,18 +167,50 @@ def unsafe_reasons(plan: Any, allow: bool) -> list[str]:
     return [f"{plan.slug}: {r}" for r in plan.unsafe_reasons(allow_mass_changes=allow)]
 
 
+def env_mask(values: dict[str, str]) -> Any:
+    """The mask for environment values the configs used (None when they used none); the values
+    are also registered for redaction of server messages."""
+    if not values:
+        return None
+    from ..api import redact
+    from ..engine.envmask import MIN_MASKED, EnvMask
+
+    for value in values.values():
+        if len(value) >= MIN_MASKED:
+            redact.register(value)
+    return EnvMask(values, plan_key())
+
+
+def run_env_mask(run: Any) -> Any:
+    values: dict[str, str] = {}
+    for state in run.desired.values():
+        if state.origin is not None:
+            values.update(state.origin.env_values)
+    return env_mask(values)
+
+
+def masked(mask: Any, text: str) -> str:
+    return mask.text(text) if mask else text
+
+
 def render_plans(
-    plans: list[Any], failures: list[Any], fmt: str, server: str, sealer: Any = None
+    plans: list[Any],
+    failures: list[Any],
+    fmt: str,
+    server: str,
+    sealer: Any = None,
+    mask: Any = None,
 ) -> None:
     from ..engine import render
 
     if fmt == "json":
-        click.echo(render.plan_json(plans, failures, server=server, sealer=sealer))
+        text = render.plan_json(plans, failures, server=server, sealer=sealer)
     elif fmt == "markdown":
-        click.echo(render.plan_markdown(plans, failures))
+        text = render.plan_markdown(plans, failures)
     else:
         colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-        click.echo(render.fleet_text(plans, failures, colour=colour))
+        text = render.fleet_text(plans, failures, colour=colour)
+    click.echo(masked(mask, text))
 
 
 def confirm(auto_approve: bool, question: str) -> None:
@@ -191,14 +225,14 @@ def confirm(auto_approve: bool, question: str) -> None:
         sys.exit(0)
 
 
-def finish(reports: list[Any], failures: list[Any], planned: list[str]) -> None:
+def finish(reports: list[Any], failures: list[Any], planned: list[str], mask: Any = None) -> None:
     """Print per-workspace results; raise ApplyError (exit 3 if anything was written, else 1)."""
     from ..errors import ApplyError
 
     for r in reports:
-        click.echo(r.summary())
+        click.echo(masked(mask, r.summary()))
     for f in failures:
-        click.echo(f"{f.target}: error: {f.message}")
+        click.echo(masked(mask, f"{f.target}: error: {f.message}"))
     bad = {r.slug for r in reports if not r.complete} | {f.target for f in failures}
     total = len(set(planned) | {f.target for f in failures})
     if total > 1:

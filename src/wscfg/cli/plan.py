@@ -16,6 +16,7 @@ from .flow import (
     apply_plans,
     confirm,
     desired_secrets,
+    env_mask,
     finish,
     plan_key,
     plan_sealer,
@@ -23,6 +24,7 @@ from .flow import (
     question,
     render_plans,
     run_async,
+    run_env_mask,
     server_options,
     timeout_option,
     unsafe_reasons,
@@ -113,14 +115,15 @@ def plan(
         )
         plans, failures = run.plans, run.failures
         sealer = plan_sealer(run) if (out or fmt == "json") and plans else None
-        render_plans(plans, failures, fmt, server_name, sealer)
+        mask = run_env_mask(run)
+        render_plans(plans, failures, fmt, server_name, sealer, mask)
         _warn_unsafe(plans, allow_mass_changes)
         if failures:
             if out:
                 echo_err(f"Not saving {out}: {len(failures)} workspace(s) could not be planned.")
             sys.exit(1)
         if out:
-            _save(out, plans, server_name, sealer)
+            _save(out, plans, server_name, sealer, mask)
             echo_err(f"Saved the plan to {out}. Apply it with: wscfg apply {out}")
         if detailed_exitcode and any(not p.empty for p in plans):
             sys.exit(2)
@@ -178,8 +181,9 @@ def apply(
 
         saved = _saved_plan(paths)
         if saved is not None:
+            mask = saved[3]
             plans, failures, server_name, secrets = _checked_saved_plan(
-                saved, server, targets, shard, parallel
+                saved[:3], server, targets, shard, parallel
             )
         else:
             run, server_name = _make_plans(
@@ -194,21 +198,24 @@ def apply(
             )
             # A target that cannot be read is reported; the others go on.
             plans, failures, secrets = run.plans, run.failures, desired_secrets(run)
+            mask = run_env_mask(run)
         reasons = [r for p in plans for r in unsafe_reasons(p, allow_mass_changes)]
         if not allow_mass_changes:
             reasons += fleet_unsafe(plans, fleet_delete_share)
-        render_plans(plans, failures, "text", server_name)
+        render_plans(plans, failures, "text", server_name, mask=mask)
         if reasons:
             raise UnsafePlanError(reasons)
         slugs = [p.slug for p in plans]
         if all(p.empty for p in plans):
-            finish([], failures, slugs)
+            finish([], failures, slugs, mask)
             return
         for p in plans:
             check_secrets(p, secrets(p))
         confirm(auto_approve, question(plans))
-        reports, apply_failures = _run(apply_plans(server, plans, secrets, parallel), writing=True)
-        finish(reports, failures + apply_failures, slugs)
+        reports, apply_failures = _run(
+            apply_plans(server, plans, secrets, parallel, mask), writing=True
+        )
+        finish(reports, failures + apply_failures, slugs, mask)
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -410,16 +417,20 @@ def _fail_on(failures: list[Any]) -> None:
         )
 
 
-def _save(out: str, plans: list[Any], server: str, sealer: Any) -> None:
+def _save(out: str, plans: list[Any], server: str, sealer: Any, mask: Any) -> None:
     from ..engine.plan import plans_to_document
 
     doc = plans_to_document(plans, server=server, sealer=sealer)
+    if mask:
+        doc = mask.data(doc)
     tmp = Path(out + ".tmp")
     tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     tmp.replace(out)
 
 
-def _saved_plan(paths: tuple[str, ...]) -> tuple[list[Any], str, str | None] | None:
+def _saved_plan(paths: tuple[str, ...]) -> tuple[list[Any], str, str | None, Any] | None:
+    """The plan file's plans, server and plan key id, with environment values put back (and
+    the mask that hides them again in what apply prints)."""
     from ..engine.plan import plans_from_document
     from ..errors import PlanFileError
 
@@ -431,9 +442,13 @@ def _saved_plan(paths: tuple[str, ...]) -> tuple[list[Any], str, str | None] | N
         raise PlanFileError(f"cannot read {paths[0]}: {exc.strerror}") from None
     except ValueError:
         raise PlanFileError(f"{paths[0]} is not valid JSON") from None
+    from ..engine.envmask import unmask
+
+    used: dict[str, str] = {}
+    data = unmask(data, os.environ, plan_key(), used)
     plans, server = plans_from_document(data)
     key_id = data.get("plan_key_id")
-    return plans, server, key_id if isinstance(key_id, str) else None
+    return plans, server, key_id if isinstance(key_id, str) else None, env_mask(used)
 
 
 def _filter_plans(plans: list[Any], targets: tuple[str, ...], shard: str | None) -> list[Any]:
