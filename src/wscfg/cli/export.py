@@ -15,6 +15,8 @@ from .flow import (
     apply_plans,
     confirm,
     desired_secrets,
+    env_mask,
+    environment_values,
     finish,
     question,
     render_plans,
@@ -134,7 +136,8 @@ def clone(
             raise click.UsageError("--to needs at least one workspace slug")
         run, server_name = run_async(_clone_plans(server, source, targets, parallel))
         plans, failures = run.plans, run.failures
-        render_plans(plans, failures, "text", server_name)  # from live data: no ${env:…}
+        mask = env_mask(environment_values())  # live values may hold environment values
+        render_plans(plans, failures, "text", server_name, mask=mask)
         if failures:
             raise _failed(failures)
         reasons = [r for p in plans for r in unsafe_reasons(p, allow_mass_changes)]
@@ -147,9 +150,9 @@ def clone(
             check_secrets(p, secrets(p))
         confirm(auto_approve, question(plans))
         reports, apply_failures = run_async(
-            apply_plans(server, plans, secrets, parallel), writing=True
+            apply_plans(server, plans, secrets, parallel, mask), writing=True
         )
-        finish(reports, apply_failures, [p.slug for p in plans])
+        finish(reports, apply_failures, [p.slug for p in plans], mask)
 
 
 # --- helpers ---------------------------------------------------------------------------------

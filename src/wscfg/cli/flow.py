@@ -181,6 +181,18 @@ def env_mask(values: dict[str, str]) -> Any:
     return EnvMask(values, plan_key())
 
 
+def environment_values() -> dict[str, str]:
+    """Environment values worth hiding in output made from live data (clone): long enough not
+    to be common words, and not file paths."""
+    from ..engine.envmask import MIN_REFERENCED
+
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if len(value) >= MIN_REFERENCED and not value.startswith(("/", "~", "."))
+    }
+
+
 def run_env_mask(run: Any) -> Any:
     values: dict[str, str] = {}
     for state in run.desired.values():
