@@ -216,6 +216,30 @@ def test_plan_file_secret_is_keyed_by_what_the_file_does_not_hold(
     assert run("apply", "--auto-approve", str(b)).exit_code == 0
 
 
+def test_a_read_only_key_is_refused_once_before_any_write(
+    run, cfg, tmp_path, monkeypatch, sandbox, workspace
+):
+    before = httpx.get(f"{workspace.url}/settings", headers=workspace.headers).json()
+    plan_file = tmp_path / "plan.json"
+    read_only = sandbox.issue_key(workspace=workspace.slug, scopes=["settings:read"])
+    monkeypatch.setenv("WSCFG_TOKEN", read_only)
+    monkeypatch.setenv("WSCFG_PLAN_KEY", "shared-plan-key")  # plan and apply keys differ
+    assert run("plan", "-o", str(plan_file), str(cfg)).exit_code == 0
+    expected = (
+        "Error: the API key cannot change settings (its scopes: settings:read); apply needs a "
+        "key with settings:write. Nothing was written.\n"
+    )
+    for target in (str(cfg), str(plan_file)):
+        result = run("apply", "--auto-approve", target)
+        assert result.exit_code == 1
+        assert result.stderr == expected
+        assert "403" not in result.stdout
+    assert httpx.get(f"{workspace.url}/settings", headers=workspace.headers).json() == before
+    # the write key applies the plan the read-only key made (one WSCFG_PLAN_KEY for both)
+    monkeypatch.setenv("WSCFG_TOKEN", workspace.key)
+    assert run("apply", "--auto-approve", str(plan_file)).exit_code == 0
+
+
 def test_saved_plan_is_bound_to_its_server(run, cfg, tmp_path, monkeypatch):
     plan_file = tmp_path / "plan.json"
     assert run("plan", "-o", str(plan_file), str(cfg)).exit_code == 0

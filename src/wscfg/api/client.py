@@ -202,6 +202,17 @@ class ApiClient:
         """Every workspace this key reaches (all pages)."""
         return await self.paged("/v1/workspaces", route="GET workspaces", workspace=None)
 
+    async def describe_key(self) -> dict[str, Any] | None:
+        """The calling key (``GET /v1/key``): ``scopes`` and the workspace or agency it belongs
+        to; ``None`` from a server that does not describe keys."""
+        from ..errors import NotFoundError
+
+        try:
+            resp = await self.request("GET", "/v1/key", workspace=None, route="GET key")
+        except NotFoundError:
+            return None
+        return resp.json_object()
+
     async def create_workspace(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """Create a sub-account (agency keys). Retried safely: the POST carries an
         Idempotency-Key. The answer must be about the slug asked for, when one was given."""

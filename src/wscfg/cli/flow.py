@@ -124,8 +124,30 @@ async def apply_plans(
             click.echo(masked(mask, line))
 
     async with connect(server, parallel=parallel) as conn:
+        if any(not p.empty for p in plans):
+            await check_can_write(conn.client)
         return await apply_fleet(
             conn.client, plans, secrets, parallel=parallel, on_outcome=on_outcome
+        )
+
+
+WRITE_SCOPE = "settings:write"
+
+
+async def check_can_write(client: Any) -> None:
+    """Once, before the first write: refuse a key that cannot write, instead of collecting a
+    403 for every change."""
+    from ..errors import WscfgError
+
+    key = await client.describe_key()
+    if key is None:
+        return  # a server that does not describe keys: its 403s will say it
+    scopes = key.get("scopes")
+    if isinstance(scopes, list) and WRITE_SCOPE not in scopes:
+        shown = ", ".join(str(s) for s in scopes) or "none"
+        raise WscfgError(
+            f"the API key cannot change settings (its scopes: {shown}); apply needs a key with "
+            f"{WRITE_SCOPE}. Nothing was written."
         )
 
 
