@@ -206,13 +206,9 @@ def env_mask(values: dict[str, str]) -> Any:
 def environment_values() -> dict[str, str]:
     """Environment values worth hiding in output made from live data (clone): long enough not
     to be common words, and not file paths."""
-    from ..engine.envmask import MIN_REFERENCED
+    from ..engine.envmask import referable
 
-    return {
-        name: value
-        for name, value in os.environ.items()
-        if len(value) >= MIN_REFERENCED and not value.startswith(("/", "~", "."))
-    }
+    return {name: value for name, value in os.environ.items() if referable(name, value)}
 
 
 def run_env_mask(run: Any) -> Any:

@@ -96,15 +96,57 @@ def unmask(value: Any, environ: Mapping[str, str], key: bytes, used: dict[str, s
 
 
 MIN_REFERENCED = 8  # export: environment values at least this long become ${env:NAME}
+# Variables that describe the machine, not a secret or a config value: their values (a time
+# zone, a locale, a user name) legitimately appear in settings and are left alone.
+SYSTEM_VARIABLES = frozenset(
+    {
+        "TZ",
+        "LANG",
+        "LANGUAGE",
+        "TERM",
+        "COLORTERM",
+        "SHELL",
+        "USER",
+        "LOGNAME",
+        "USERNAME",
+        "HOSTNAME",
+        "HOME",
+        "PWD",
+        "OLDPWD",
+        "PATH",
+        "EDITOR",
+        "VISUAL",
+        "PAGER",
+        "DISPLAY",
+        "TERM_PROGRAM",
+        "HOSTTYPE",
+        "OSTYPE",
+        "MACHTYPE",
+        "SHLVL",
+        "TMPDIR",
+        "CI",
+    }
+)
+
+
+def referable(name: str, value: str) -> bool:
+    """Whether an environment value is hidden in output made from live data (export, clone):
+    long enough not to be a common word, not a file path, not a machine setting."""
+    return (
+        len(value) >= MIN_REFERENCED
+        and not value.startswith(("/", "~", "."))
+        and name not in SYSTEM_VARIABLES
+        and not name.startswith(("LC_", "XDG_"))
+    )
 
 
 def env_references(value: Any, environ: Mapping[str, str]) -> Any:
-    """Exported data with every environment value (``MIN_REFERENCED`` characters or more, not a
-    file path) written as ``${env:NAME}``, and every literal ``${`` as ``$${``, so the export
-    shows no environment value and still plans to zero changes where that variable is set."""
+    """Exported data with every :func:`referable` environment value written as
+    ``${env:NAME}``, and every literal ``${`` as ``$${``, so the export shows no environment
+    value and still plans to zero changes where that variable is set."""
     names: dict[str, str] = {}
     for name, text in sorted(environ.items()):
-        if len(text) >= MIN_REFERENCED and not text.startswith(("/", "~", ".")):
+        if referable(name, text):
             names.setdefault(text, name)
     pattern = (
         re.compile("|".join(re.escape(v) for v in sorted(names, key=len, reverse=True)))
