@@ -171,8 +171,15 @@ def plan_key() -> bytes:
         value = os.environ.get(name, "").strip()
         if value:
             return value.encode()
-    from ..connect import embedded_key
+    from ..api.settings import server_from_env
+    from ..connect import FORCE_EMBEDDED, check_embedded_allowed, embedded_key
 
+    ctx = click.get_current_context(silent=True)
+    server = ctx.params.get("server") if ctx is not None else None
+    forced = server == FORCE_EMBEDDED
+    if not forced:
+        server_from_env(server)  # a server without WSCFG_TOKEN: the same error connect gives
+    check_embedded_allowed(os.environ, forced=forced)  # never create a sandbox it would refuse
     return embedded_key(Path.cwd()).encode()
 
 
