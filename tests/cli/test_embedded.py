@@ -97,3 +97,14 @@ def test_embedded_and_server_together_is_a_usage_error(tmp_path, monkeypatch):
     )
     assert result.exit_code == 1
     assert result.stderr.endswith("Error: give either --server or --embedded, not both\n")
+
+
+def test_a_saved_plan_in_ci_without_a_server_creates_nothing(tmp_path, monkeypatch):
+    _no_server(monkeypatch, tmp_path)
+    monkeypatch.setenv("CI", "true")
+    plan = tmp_path / "plan.json"
+    plan.write_text('{"format": "wscfg-plan", "version": 1, "server": "x", "targets": []}')
+    result = CliRunner().invoke(cli, ["apply", "--auto-approve", str(plan)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: no server is configured and CI=true")
+    assert not (tmp_path / ".wscfg").exists()
