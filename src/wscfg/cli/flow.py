@@ -243,7 +243,7 @@ def render_plans(
     if fmt == "json":
         text = render.plan_json(plans, failures, server=server, sealer=sealer)
     elif fmt == "markdown":
-        text = render.plan_markdown(plans, failures)
+        text = render.plan_markdown(plans, failures, mask=mask.text if mask else None)
     else:
         colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
         text = render.fleet_text(plans, failures, colour=colour)

@@ -8,7 +8,7 @@ Markdown is always under GitHub's 65,535-character comment limit and says what i
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -175,9 +175,15 @@ def plan_json(
 
 
 def plan_markdown(
-    plans: list[Plan], failures: list[Failure], *, budget: int = MARKDOWN_BUDGET
+    plans: list[Plan],
+    failures: list[Failure],
+    *,
+    budget: int = MARKDOWN_BUDGET,
+    mask: Callable[[str], str] | None = None,
 ) -> str:
-    """A PR comment: summary table first, each target's details folded, never over budget."""
+    """A PR comment: summary table first, each target's details folded, never over budget.
+    ``mask`` (environment values → references) applies before each part is measured."""
+    m = mask or (lambda x: x)
     t = _totals(plans)
     head = [
         "### wscfg plan",
@@ -196,13 +202,13 @@ def plan_markdown(
         head.append(f"| `{p.slug}` | {c['create']} | {changed} | {c['delete']} | {status} |")
     for f in failures:
         head.append(f"| `{f.target}` | – | – | – | **error** |")
-    text = "\n".join(head) + "\n"
+    text = m("\n".join(head) + "\n")
     if len(text) > budget:
         text = text[: budget - 200] + "\n\n_…summary table cut to fit a comment._\n"
         return text
     omitted = 0
     for f in failures:
-        block = f"\n**`{f.target}`: error** — {_md_escape(f.message)}\n"
+        block = m(f"\n**`{f.target}`: error** — {_md_escape(f.message)}\n")
         if len(text) + len(block) > budget:
             omitted += 1
             continue
@@ -210,9 +216,9 @@ def plan_markdown(
     for p in plans:
         if p.empty:
             continue
-        block = _folded(p, plan_text(p, indent=""))
+        block = m(_folded(p, plan_text(p, indent="")))
         if len(text) + len(block) > budget:
-            block = _folded(p, plan_text(p, limit=3, indent=""))
+            block = m(_folded(p, plan_text(p, limit=3, indent="")))
             if len(text) + len(block) > budget:
                 omitted += 1
                 continue
