@@ -94,7 +94,7 @@ def write_configs(folder: Path, slugs: list[str]) -> None:
 
 
 def wscfg_plan(folder: Path, url: str, key: str) -> float:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WSCFG_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WSCFG_") and k != "CI"}
     env |= {"WSCFG_SERVER": url, "WSCFG_TOKEN": key}
     start = time.perf_counter()
     proc = subprocess.run(

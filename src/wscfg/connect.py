@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +24,8 @@ from .errors import SetupError
 
 EMBEDDED_DIR = ".wscfg"
 EMBEDDED_AGENCY = "embedded"
+FORCE_EMBEDDED = "embedded:"  # what `--embedded` passes as the server
+CI_ENV = "CI"
 
 
 @dataclass
@@ -38,8 +40,37 @@ def _embedded_db_path(root: Path) -> Path:
     return (root / EMBEDDED_DIR / "sandbox.db").resolve()
 
 
+def check_embedded_allowed(environ: Mapping[str, str], *, forced: bool = False) -> None:
+    """Refuse the embedded sandbox unless it is what the user means.
+
+    The embedded sandbox is for a person trying wscfg with no key. With ``WSCFG_TOKEN`` set
+    (a real key) or under ``CI=true`` and no server, a run would report success having changed
+    nothing real, so it is a :class:`SetupError`; ``--embedded`` (``forced``) allows it.
+    """
+    if forced:
+        return
+    from .api.settings import SERVER_ENV, TOKEN_ENV
+
+    if environ.get(TOKEN_ENV, "").strip():
+        raise SetupError(
+            f"{TOKEN_ENV} is set but no server is: pass --server URL or set {SERVER_ENV} to "
+            "the platform this key belongs to (pass --embedded to use the local sandbox "
+            "anyway)"
+        )
+    if environ.get(CI_ENV, "").strip().lower() in ("true", "1", "yes"):
+        raise SetupError(
+            f"no server is configured and {CI_ENV}={environ[CI_ENV].strip()}: pass --server URL "
+            f"or set {SERVER_ENV} (pass --embedded to use a throw-away local sandbox in CI)"
+        )
+
+
 def embedded_db_url(root: Path) -> str:
     return f"sqlite:///{_embedded_db_path(root)}"
+
+
+def embedded_key(root: Path) -> str:
+    """The embedded sandbox's agency key (created on first use)."""
+    return _embedded_key(root)
 
 
 def _embedded_key(root: Path) -> str:
@@ -70,10 +101,15 @@ async def connect(
     parallel: int = 8,
     root: Path | None = None,
 ) -> AsyncIterator[Connection]:
-    """Open the API client for a run; the caller closes nothing."""
+    """Open the API client for a run; the caller closes nothing.
+
+    ``server`` is ``--server`` (None: ``WSCFG_SERVER``, else the embedded sandbox when
+    :func:`check_embedded_allowed` allows it), or :data:`FORCE_EMBEDDED` for ``--embedded``.
+    """
     from .api.settings import server_from_env
 
-    configured = server_from_env(server)
+    forced = server == FORCE_EMBEDDED
+    configured = None if forced else server_from_env(server)
     if configured is not None:
         from .api.client import ApiClient
 
@@ -82,6 +118,7 @@ async def connect(
         ) as client:
             yield Connection(client, configured.url, embedded=False)
         return
+    check_embedded_allowed(os.environ, forced=forced)
     from .embedded import EmbeddedClient
 
     root = root or Path.cwd()

@@ -364,3 +364,24 @@ async def test_one_concurrency_limit_across_workspaces(scripted, sleeps):
         )
     assert len(scripted.requests) == 30
     assert scripted.max_in_flight <= 3
+
+
+async def test_a_request_has_one_deadline_for_all_its_attempts(scripted, sleeps):
+    """Each attempt is cut at attempt_timeout, and the request as a whole at request_deadline:
+    a server that trickles forever costs one deadline, not max_attempts × attempt_timeout."""
+    import asyncio
+
+    async def trickle():
+        for _ in range(60):  # 3 s in all: longer than the request's deadline
+            yield b" "
+            await asyncio.sleep(0.05)
+
+    scripted.handler = lambda r: Reply(
+        200, chunks=trickle(), headers={"content-type": "application/json", "wscfg-workspace": SLUG}
+    )
+    async with client(
+        scripted.url, sleeps, max_attempts=50, attempt_timeout=0.4, request_deadline=1.0
+    ) as api:
+        with pytest.raises(TransportError, match=r"the request's deadline of 1 s (has|would) pass"):
+            await api.workspace(SLUG).get_item(TAGS, "x")
+    assert 2 <= len(scripted.requests) < 50

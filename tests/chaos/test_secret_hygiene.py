@@ -226,7 +226,9 @@ def test_no_command_ever_shows_or_stores_a_secret_or_the_key(
     blobs = dict(rec.blobs)
     for value in (SECRET, SECRET_2):  # the secrets were set and sent: only fingerprints remain
         assert fingerprint(value).encode() in blobs["sandbox.db"] + blobs.get("sandbox.db-wal", b"")
-    assert fingerprint(SECRET).encode() in blobs["plan.json"]
+    # the plan file holds a keyed HMAC, not the public fingerprint (no offline guessing)
+    assert fingerprint(SECRET).encode() not in blobs["plan.json"]
+    assert b'"hmac": "hmac-sha256:' in blobs["plan.json"]
     assert rec.hits([SECRET, SECRET_2, agency_key]) == []
 
 

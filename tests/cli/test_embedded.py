@@ -7,6 +7,7 @@ import shutil
 import stat
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from wscfg.cli import cli
@@ -58,3 +59,70 @@ def test_a_fresh_process_prints_no_warning(tmp_path):
     assert len(done.stderr.splitlines()) == 1, done.stderr
     assert done.stderr.startswith("Using the embedded sandbox (.wscfg/sandbox.db): ")
     assert done.stdout.endswith("acme-dental: 17 applied\n")
+
+
+def _no_server(monkeypatch, tmp_path):
+    shutil.copytree(EXAMPLES, tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("WSCFG_SERVER", raising=False)
+    monkeypatch.delenv("WSCFG_TOKEN", raising=False)
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setenv("ACME_WEBHOOK_SECRET", "example-only")
+
+
+TOKEN_REFUSAL = (
+    "Error: WSCFG_TOKEN is set but no server is: pass --server URL or set WSCFG_SERVER to the "
+    "platform this key belongs to (pass --embedded to use the local sandbox anyway)\n"
+)
+
+
+@pytest.mark.parametrize("command", ["plan", "apply --auto-approve"])
+def test_a_real_key_without_a_server_is_refused(tmp_path, monkeypatch, command):
+    _no_server(monkeypatch, tmp_path)
+    monkeypatch.setenv("WSCFG_TOKEN", "wscfg_live_0123456789abcdef")
+    result = CliRunner().invoke(cli, [*command.split(), "examples/workspace.yaml"])
+    assert (result.exit_code, result.stdout, result.stderr) == (1, "", TOKEN_REFUSAL)
+    assert not (tmp_path / ".wscfg").exists()
+
+
+@pytest.mark.parametrize("value", ["true", "TRUE", "1"])
+def test_ci_without_a_server_is_refused(tmp_path, monkeypatch, value):
+    _no_server(monkeypatch, tmp_path)
+    monkeypatch.setenv("CI", value)
+    result = CliRunner().invoke(cli, ["export", "--all"])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: no server is configured and CI={value}: pass --server URL or set WSCFG_SERVER "
+        "(pass --embedded to use a throw-away local sandbox in CI)\n"
+    )
+    assert not (tmp_path / ".wscfg").exists()
+
+
+def test_embedded_flag_forces_the_sandbox_in_ci_and_with_a_token(tmp_path, monkeypatch):
+    _no_server(monkeypatch, tmp_path)
+    monkeypatch.setenv("CI", "true")
+    monkeypatch.setenv("WSCFG_TOKEN", "wscfg_live_0123456789abcdef")
+    result = CliRunner().invoke(cli, ["plan", "--embedded", "examples/workspace.yaml"])
+    assert result.exit_code == 0, result.output
+    assert "Plan: 14 to add, 3 to change, 0 to delete." in result.stdout
+    assert (tmp_path / ".wscfg" / "sandbox.db").exists()
+
+
+def test_embedded_and_server_together_is_a_usage_error(tmp_path, monkeypatch):
+    _no_server(monkeypatch, tmp_path)
+    result = CliRunner().invoke(
+        cli, ["plan", "--server", "http://127.0.0.1:9", "--embedded", "examples/workspace.yaml"]
+    )
+    assert result.exit_code == 1
+    assert result.stderr.endswith("Error: give either --server or --embedded, not both\n")
+
+
+def test_a_saved_plan_in_ci_without_a_server_creates_nothing(tmp_path, monkeypatch):
+    _no_server(monkeypatch, tmp_path)
+    monkeypatch.setenv("CI", "true")
+    plan = tmp_path / "plan.json"
+    plan.write_text('{"format": "wscfg-plan", "version": 1, "server": "x", "targets": []}')
+    result = CliRunner().invoke(cli, ["apply", "--auto-approve", str(plan)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: no server is configured and CI=true")
+    assert not (tmp_path / ".wscfg").exists()

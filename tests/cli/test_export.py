@@ -91,7 +91,9 @@ def test_export_all_with_extends_writes_only_differences(env, sandbox, tmp_path)
     assert "extends: ../clinics/base.yaml" in north
     assert "new-patient" not in north  # inherited from the template, not repeated
     assert "local-0" in north  # what the clinic adds
-    plan = invoke("plan", "--detailed-exitcode", *(str(out / f"{s}.yaml") for s in slugs))
+    # the template is outside the export folder: name its folder as a config root
+    files = (str(out / f"{s}.yaml") for s in slugs)
+    plan = invoke("plan", "--detailed-exitcode", "--config-root", str(clinics), *files)
     assert plan.exit_code == 0, plan.output
 
 

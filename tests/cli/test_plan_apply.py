@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from wscfg.cli import cli
+from wscfg.model import fingerprint
 
 SECRET = "whsec-9f2c1e-never-print-me"
 
@@ -182,11 +183,68 @@ def test_saved_plan_refuses_a_changed_secret(run, cfg, tmp_path, monkeypatch):
     )
 
 
+def _hook_secret(plan_file) -> dict:
+    doc = json.loads(plan_file.read_text())
+    hook = next(c for c in doc["targets"][0]["changes"] if c["kind"] == "webhooks")
+    return hook["after"]["secret"]
+
+
+def test_plan_file_secret_is_keyed_by_what_the_file_does_not_hold(
+    run, cfg, tmp_path, monkeypatch, workspace
+):
+    """The plan file's secret check depends on the plan key (the API key, or WSCFG_PLAN_KEY),
+    so holding the file alone gives nothing to test a guess against."""
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    assert run("plan", "-o", str(a), str(cfg)).exit_code == 0
+    monkeypatch.setenv("WSCFG_PLAN_KEY", "a-shared-plan-key-for-two-jobs")
+    assert run("plan", "-o", str(b), str(cfg)).exit_code == 0
+    assert _hook_secret(a)["hmac"] != _hook_secret(b)["hmac"]
+    for f in (a, b):
+        assert fingerprint(SECRET) not in f.read_text()
+        assert workspace.key not in f.read_text()
+    # apply with another plan key: refused before any write, saying why
+    monkeypatch.setenv("WSCFG_PLAN_KEY", "not-the-key-the-plan-was-made-with")
+    result = run("apply", "--auto-approve", str(b))
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: webhooks[crm].secret: the plan was made with another plan key (WSCFG_PLAN_KEY, "
+        "else the API key), so ${env:ACME_HOOK_SECRET} cannot be checked; use the same "
+        "WSCFG_PLAN_KEY for plan and apply, or make the plan again\n"
+    )
+    # the same plan key applies it, whatever API key the apply job uses
+    monkeypatch.setenv("WSCFG_PLAN_KEY", "a-shared-plan-key-for-two-jobs")
+    assert run("apply", "--auto-approve", str(b)).exit_code == 0
+
+
+def test_a_read_only_key_is_refused_once_before_any_write(
+    run, cfg, tmp_path, monkeypatch, sandbox, workspace
+):
+    before = httpx.get(f"{workspace.url}/settings", headers=workspace.headers).json()
+    plan_file = tmp_path / "plan.json"
+    read_only = sandbox.issue_key(workspace=workspace.slug, scopes=["settings:read"])
+    monkeypatch.setenv("WSCFG_TOKEN", read_only)
+    monkeypatch.setenv("WSCFG_PLAN_KEY", "shared-plan-key")  # plan and apply keys differ
+    assert run("plan", "-o", str(plan_file), str(cfg)).exit_code == 0
+    expected = (
+        "Error: the API key cannot change settings (its scopes: settings:read); apply needs a "
+        "key with settings:write. Nothing was written.\n"
+    )
+    for target in (str(cfg), str(plan_file)):
+        result = run("apply", "--auto-approve", target)
+        assert result.exit_code == 1
+        assert result.stderr == expected
+        assert "403" not in result.stdout
+    assert httpx.get(f"{workspace.url}/settings", headers=workspace.headers).json() == before
+    # the write key applies the plan the read-only key made (one WSCFG_PLAN_KEY for both)
+    monkeypatch.setenv("WSCFG_TOKEN", workspace.key)
+    assert run("apply", "--auto-approve", str(plan_file)).exit_code == 0
+
+
 def test_saved_plan_is_bound_to_its_server(run, cfg, tmp_path, monkeypatch):
     plan_file = tmp_path / "plan.json"
     assert run("plan", "-o", str(plan_file), str(cfg)).exit_code == 0
     monkeypatch.delenv("WSCFG_SERVER")  # now the embedded sandbox
-    result = run("apply", "--auto-approve", str(plan_file))
+    result = run("apply", "--embedded", "--auto-approve", str(plan_file))
     assert result.exit_code == 1
     assert "the plan was made against http://127.0.0.1:" in result.stderr
     assert "nothing was written" in result.stderr
@@ -207,7 +265,8 @@ def test_secret_never_appears_in_outputs_or_plan_files(run, cfg, tmp_path):
     doc = json.loads(plan_file.read_text())
     hook = next(c for c in doc["targets"][0]["changes"] if c["kind"] == "webhooks")
     assert hook["after"]["secret"]["env"] == "ACME_HOOK_SECRET"
-    assert hook["after"]["secret"]["fingerprint"].startswith("sha256:")
+    assert hook["after"]["secret"]["hmac"].startswith("hmac-sha256:")
+    assert "fingerprint" not in hook["after"]["secret"]
 
 
 def test_bad_plan_file_is_a_clear_error(run, tmp_path):

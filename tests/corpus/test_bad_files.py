@@ -222,7 +222,7 @@ EXPECTED: dict[str, tuple[str, int, int, str]] = {
         "webhook_private_ip.yaml",
         5,
         10,
-        "webhooks[0].url: 192.168.1.20 is a private, loopback or reserved address",
+        "webhooks[0].url: 192.168.1.20 is a private address; webhooks must reach a public address",
     ),
     "webhook_unknown_event.yaml": (
         "webhook_unknown_event.yaml",

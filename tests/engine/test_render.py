@@ -142,3 +142,21 @@ def test_markdown_lists_refusals_first_and_caps_them():
     assert lines[4] == "- `ws-0`: owner gone 0 (`last_owner`)"
     assert "- … and 70 more" in lines
     assert sum(line.startswith("- `ws-") for line in lines) == 50
+
+
+def test_markdown_masks_environment_values_before_measuring_the_budget():
+    from wscfg.engine.envmask import EnvMask
+
+    value = "hooks.example.com"
+    mask = EnvMask({"HOOK_HOST": value}, b"k")
+    plan = make_plan(
+        desired({"webhooks": [{"name": "w", "url": f"https://{value}/new"}]}),
+        live({"webhooks": [{"name": "w", "url": "https://old.example.org/"}]}),
+    )
+    unmasked = render.plan_markdown([plan], [])
+    assert value in unmasked
+    text = render.plan_markdown([plan], [], mask=mask.text)
+    assert value not in text
+    assert mask.marker("HOOK_HOST") in text
+    # the budget counts the masked text: a budget that fits it exactly keeps every detail
+    assert render.plan_markdown([plan], [], mask=mask.text, budget=len(text)) == text

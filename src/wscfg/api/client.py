@@ -38,7 +38,8 @@ Responses
     Bodies are read streaming and abandoned past a cap (``max_response_bytes``, 32 MiB;
     ``max_snapshot_bytes``, 256 MiB for ``…/settings``; error bodies are read up to 1 MiB and
     truncated). Each attempt has ``timeout`` (30 s) per network operation and
-    ``attempt_timeout`` (300 s) for the whole exchange, so a trickling answer cannot hang a run.
+    ``attempt_timeout`` (60 s) for the whole exchange, and a request has ``request_deadline``
+    (150 s) for all its attempts and waits together, so a trickling answer cannot hang a run.
     A 2xx body must be JSON (by Content-Type and by parsing; ``NaN``/``Infinity`` refused).
     Every response to a workspace-scoped request must carry ``Wscfg-Workspace`` equal to the
     slug asked for (2xx: required; errors: if present) or it is discarded with a
@@ -136,7 +137,8 @@ class ApiClient:
         max_response_bytes: int = 32 * MiB,
         max_snapshot_bytes: int = 256 * MiB,
         max_redirects: int = 3,
-        attempt_timeout: float | None = 300.0,
+        attempt_timeout: float | None = 60.0,
+        request_deadline: float | None = 150.0,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
@@ -153,6 +155,7 @@ class ApiClient:
         self.max_snapshot_bytes = max_snapshot_bytes
         self.max_redirects = max_redirects
         self.attempt_timeout = attempt_timeout
+        self.request_deadline = request_deadline
         self.stats = ApiStats()
         self.budget = RetryBudget(self.retry.budget_ratio, self.retry.budget_floor)
         self._semaphore = asyncio.Semaphore(max_concurrency)
@@ -198,6 +201,17 @@ class ApiClient:
     async def list_workspaces(self) -> list[dict[str, Any]]:
         """Every workspace this key reaches (all pages)."""
         return await self.paged("/v1/workspaces", route="GET workspaces", workspace=None)
+
+    async def describe_key(self) -> dict[str, Any] | None:
+        """The calling key (``GET /v1/key``): ``scopes`` and the workspace or agency it belongs
+        to; ``None`` from a server that does not describe keys."""
+        from ..errors import NotFoundError
+
+        try:
+            resp = await self.request("GET", "/v1/key", workspace=None, route="GET key")
+        except NotFoundError:
+            return None
+        return resp.json_object()
 
     async def create_workspace(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """Create a sub-account (agency keys). Retried safely: the POST carries an
@@ -326,17 +340,31 @@ class ApiClient:
         shown = str(call.url)
         attempt = 0
         uncertain = False  # did some attempt reach the server without us hearing the outcome?
+        loop = asyncio.get_running_loop()
+        deadline = None if self.request_deadline is None else loop.time() + self.request_deadline
         while True:
             attempt += 1
             retry_after: float | None = None
             last_resp: Response | None = None
             last_exc: BaseException | None = None
+            limit = self.attempt_timeout
+            if deadline is not None:
+                left = max(deadline - loop.time(), 0.0)
+                limit = left if limit is None else min(limit, left)
             try:
-                async with asyncio.timeout(self.attempt_timeout):
+                async with asyncio.timeout(limit):
                     resp = await self._attempt(call, attempt)
-            except TimeoutError as exc:  # the whole attempt took too long (a trickling body)
-                reason = f"no complete answer within {self.attempt_timeout:g} s"
+            except TimeoutError as exc:  # the attempt took too long (a trickling body)
+                reason = f"no complete answer within {limit:g} s"
                 uncertain = True
+                if deadline is not None and loop.time() >= deadline:
+                    raise _transport_error(
+                        call,
+                        f"{reason}; the request's deadline of {self.request_deadline:g} s "
+                        "has passed",
+                        "",
+                        uncertain,
+                    ) from exc
                 if not call.retryable:
                     raise _transport_error(call, reason, "", uncertain) from exc
                 last_exc = None
@@ -378,6 +406,11 @@ class ApiClient:
                     stop = (
                         f"the server asked to wait {_seconds(retry_after)}, more than the "
                         f"{policy.retry_after_cap:g} s this client waits"
+                    )
+                elif deadline is not None and loop.time() + delay >= deadline:
+                    stop = (
+                        f"not retried, the request's deadline of {self.request_deadline:g} s "
+                        f"would pass ({attempt} attempts)"
                     )
                 elif not self.budget.try_spend():
                     stop = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +15,15 @@ from .flow import (
     apply_plans,
     confirm,
     desired_secrets,
+    env_mask,
+    environment_values,
     finish,
     parallel_option,
     question,
     render_plans,
-    run_coroutine,
+    run_async,
+    server_options,
+    timeout_option,
 )
 
 SCHEMA_REF = "https://wscfg.dev/schemas/workspace.schema.json"
@@ -39,7 +44,8 @@ SCHEMA_REF = "https://wscfg.dev/schemas/workspace.schema.json"
     type=click.Path(exists=True, dir_okay=False),
     help="Write only what differs from this template, and extend it.",
 )
-@click.option("--server", metavar="URL", help="API base URL (default: $WSCFG_SERVER or embedded).")
+@server_options
+@timeout_option
 @click.pass_context
 def export(
     ctx: click.Context,
@@ -60,10 +66,13 @@ def export(
       wscfg export --all -o clinics/ --extends clinics/base.yaml
     """
     with handle_errors(debug_of(ctx)):
+        from ..errors import WscfgError
+
         if bool(slug) == all_:
             raise click.UsageError("give either --workspace SLUG or --all")
         base_doc = _load_base(base) if base else None
-        docs = run_coroutine(_export(server, slug, base_doc))
+        skipped: list[str] = []
+        docs = run_async(_export(server, slug, base_doc, skipped))
         written: list[Path] = []
         if all_:
             folder = Path(out or "export")
@@ -73,6 +82,8 @@ def export(
                 _write(path, _rebase(text, base, path))
                 written.append(path)
             echo_err(f"Exported {len(docs)} workspace(s) to {folder}/")
+        elif not docs:
+            raise WscfgError(skipped[0] if skipped else "nothing was exported")
         else:
             (text,) = docs.values()
             if out:
@@ -82,7 +93,11 @@ def export(
             else:
                 click.echo(_rebase(text, base, Path.cwd() / "stdout.yaml"), nl=False)
         if base and written:
-            _check_exported(written)
+            _check_exported(written, base)
+        if skipped:
+            for why in skipped:
+                echo_err(f"Error: {why}")
+            sys.exit(1)
 
 
 @click.command()
@@ -90,7 +105,8 @@ def export(
 @click.option(
     "--to", "dest", required=True, metavar="SLUG[,SLUG...]", help="Workspaces to copy onto."
 )
-@click.option("--server", metavar="URL", help="API base URL (default: $WSCFG_SERVER or embedded).")
+@server_options
+@timeout_option
 @parallel_option
 @click.option("--allow-mass-changes", is_flag=True, help="Allow >30% deletes/updates of a kind.")
 @click.option("--auto-approve", is_flag=True, help="Apply without asking.")
@@ -128,7 +144,7 @@ def clone(
         targets = [s.strip() for s in dest.split(",") if s.strip()]
         if not targets:
             raise click.UsageError("--to needs at least one workspace slug")
-        run, server_name, uncopied = run_coroutine(_clone_plans(server, source, targets, parallel))
+        run, server_name, uncopied = run_async(_clone_plans(server, source, targets, parallel))
         for name in uncopied:
             echo_err(
                 f"Warning: the secret of webhook {name} cannot be copied (it is write-only); "
@@ -136,7 +152,8 @@ def clone(
             )
         plans, failures = run.plans, run.failures
         found = refusals(plans, Allowances(mass_changes=allow_mass_changes))
-        render_plans(plans, failures, "text", server_name, refusals=found)
+        mask = env_mask(environment_values())  # live values may hold environment values
+        render_plans(plans, failures, "text", server_name, refusals=found, mask=mask)
         if failures:
             raise _failed(failures)
         if found:
@@ -147,20 +164,25 @@ def clone(
         for p in plans:
             check_secrets(p, secrets(p))
         confirm(auto_approve, question(plans))
-        reports, apply_failures = run_coroutine(apply_plans(server, plans, secrets, parallel))
-        finish(reports, apply_failures, [p.slug for p in plans])
+        reports, apply_failures = run_async(
+            apply_plans(server, plans, secrets, parallel, mask), writing=True
+        )
+        finish(reports, apply_failures, [p.slug for p in plans], mask)
 
 
 # --- helpers ---------------------------------------------------------------------------------
 
 
 async def _export(
-    server: str | None, slug: str | None, base: dict[str, Any] | None
+    server: str | None, slug: str | None, base: dict[str, Any] | None, skipped: list[str]
 ) -> dict[str, str]:
+    """YAML per workspace; workspaces that cannot be exported are named in ``skipped``."""
     from ..config.dump import to_yaml
     from ..connect import connect
+    from ..engine.envmask import env_references
     from ..engine.export import export_live
     from ..fleet import read_live
+    from ..model.base import SLUG_RE
 
     async with connect(server) as conn:
         if conn.embedded:
@@ -169,14 +191,24 @@ async def _export(
         out = {}
         stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         for s in slugs:
+            if not isinstance(s, str) or not SLUG_RE.match(s):
+                # --all names files after slugs: a server's "../../x" must not become a path
+                skipped.append(f"skipped workspace {_printable(s)}: not a valid workspace slug")
+                continue
             live = await read_live(conn.client, s)
             result = export_live(live, base=base)
             header = [
                 f"Exported from {conn.server}, workspace {s}, on {stamp} by `wscfg export`.",
                 "Plans to zero changes against the same workspace. Secrets are never exported.",
             ]
-            out[s] = to_yaml(result.document, header=header, secrets=result.secrets)
+            document = env_references(result.document, os.environ)
+            out[s] = to_yaml(document, header=header, secrets=result.secrets)
         return out
+
+
+def _printable(value: Any) -> str:
+    text = repr(value)
+    return "".join(c if c.isprintable() else "?" for c in text[:80])
 
 
 def _load_base(path: str) -> dict[str, Any]:
@@ -185,12 +217,13 @@ def _load_base(path: str) -> dict[str, Any]:
     return load_template_document(path)
 
 
-def _check_exported(paths: list[Path]) -> None:
+def _check_exported(paths: list[Path], base: str) -> None:
     """With --extends, say plainly if the files need something the template leaves open
-    (variables each target must define): export cannot guess their values."""
+    (variables each target must define): export cannot guess their values. The template was
+    named on the command line, so its folder is a config root too."""
     from ..config.validate import check_paths
 
-    report = check_paths([str(p) for p in paths])
+    report = check_paths([str(p) for p in paths], config_roots=[os.path.dirname(base) or "."])
     if report.ok:
         return
     echo_err(

@@ -8,7 +8,9 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 from collections.abc import Coroutine, Iterator, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -55,7 +57,101 @@ parallel_option = click.option(
 APPLY_LINES_PER_KIND = 20  # per workspace, kind and status; the rest are counted
 
 
-async def apply_plans(server: str | None, plans: list[Any], secrets: Any, parallel: int) -> Any:
+SERVER_HELP = (
+    "Workspace Settings API base URL (default: $WSCFG_SERVER, else the embedded sandbox in "
+    "./.wscfg/). The key is read from $WSCFG_TOKEN."
+)
+EMBEDDED_HELP = (
+    "Use the local embedded sandbox in ./.wscfg/ even though WSCFG_TOKEN is set or CI=true "
+    "(both refuse it otherwise)."
+)
+
+
+def server_options(fn: Any) -> Any:
+    """``--server URL`` and ``--embedded``: the command receives ``server`` only (the
+    :data:`~wscfg.connect.FORCE_EMBEDDED` marker for ``--embedded``)."""
+
+    def remember(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+        ctx.meta["wscfg.embedded"] = value
+
+    def combine(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+        if not ctx.meta.get("wscfg.embedded"):
+            return value
+        if value:
+            raise click.UsageError("give either --server or --embedded, not both")
+        from ..connect import FORCE_EMBEDDED
+
+        return FORCE_EMBEDDED
+
+    fn = click.option("--server", metavar="URL", callback=combine, help=SERVER_HELP)(fn)
+    return click.option(
+        "--embedded",
+        is_flag=True,
+        is_eager=True,
+        expose_value=False,
+        callback=remember,
+        help=EMBEDDED_HELP,
+    )(fn)
+
+
+DEFAULT_TIMEOUT = 300  # seconds a whole command may spend talking to servers
+_DEADLINE = "wscfg.deadline"
+
+
+def timeout_option(fn: Any) -> Any:
+    """``--timeout SECONDS``: one deadline for everything the command does over the network."""
+
+    def remember(ctx: click.Context, _param: click.Parameter, value: float) -> None:
+        if value < 0:
+            raise click.BadParameter("must be 0 (no limit) or more seconds", param_hint="--timeout")
+        ctx.meta[_DEADLINE] = (value, time.monotonic() + value if value else None)
+
+    return click.option(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        show_default=True,
+        metavar="SECONDS",
+        expose_value=False,
+        is_eager=True,
+        callback=remember,
+        help="Stop when the whole run has talked to the server this long (0: no limit); "
+        "each request also has its own 150 s deadline.",
+    )(fn)
+
+
+def run_async(coro: Any, *, writing: bool = False) -> Any:
+    """Run one step of a command inside what is left of its ``--timeout``."""
+    import asyncio
+
+    from ..errors import ApplyError, WscfgError
+
+    ctx = click.get_current_context(silent=True)
+    seconds, deadline = ctx.meta.get(_DEADLINE, (0, None)) if ctx is not None else (0, None)
+    if deadline is None:
+        return run_coroutine(coro)
+
+    async def bounded() -> Any:
+        return await asyncio.wait_for(coro, max(deadline - time.monotonic(), 0.001))
+
+    try:
+        return run_coroutine(bounded())
+    except TimeoutError:
+        if writing:
+            raise ApplyError(
+                f"apply stopped after --timeout {seconds:g} s; some changes may have been made: "
+                "run `wscfg plan` to see what is left",
+                partial=True,
+            ) from None
+        raise WscfgError(
+            f"gave up after --timeout {seconds:g} s; nothing was written (raise --timeout for "
+            "a slow server or a large fleet)"
+        ) from None
+
+
+async def apply_plans(
+    server: str | None, plans: list[Any], secrets: Any, parallel: int, mask: Any = None
+) -> Any:
     """Apply, printing one line per change (at most 20 per workspace, kind and status, then a
     count), so the lines add up to the "N applied" that follows."""
     from ..connect import connect
@@ -72,9 +168,11 @@ async def apply_plans(server: str | None, plans: list[Any], secrets: Any, parall
         line = f"{marks[o.status]} {slug}: {o.change.symbol} {o.change.label}"
         if o.detail:
             line += f": {o.detail}"
-        click.echo(line)
+        click.echo(masked(mask, line))
 
     async with connect(server, parallel=parallel) as conn:
+        if any(not p.empty for p in plans):
+            await check_can_write(conn.client)
         result = await apply_fleet(
             conn.client, plans, secrets, parallel=parallel, on_outcome=on_outcome
         )
@@ -87,12 +185,99 @@ async def apply_plans(server: str | None, plans: list[Any], secrets: Any, parall
     return result
 
 
+WRITE_SCOPE = "settings:write"
+
+
+async def check_can_write(client: Any) -> None:
+    """Once, before the first write: refuse a key that cannot write, instead of collecting a
+    403 for every change."""
+    from ..errors import WscfgError
+
+    key = await client.describe_key()
+    if key is None:
+        return  # a server that does not describe keys: its 403s will say it
+    scopes = key.get("scopes")
+    if isinstance(scopes, list) and WRITE_SCOPE not in scopes:
+        shown = ", ".join(str(s) for s in scopes) or "none"
+        raise WscfgError(
+            f"the API key cannot change settings (its scopes: {shown}); apply needs a key with "
+            f"{WRITE_SCOPE}. Nothing was written."
+        )
+
+
 def desired_secrets(run: Any) -> Any:
     """Secret values of plans made from config in this process."""
     from ..engine.apply import secrets_from_desired
 
     lookups = {slug: secrets_from_desired(state) for slug, state in run.desired.items()}
     return lambda plan: lookups[plan.slug]
+
+
+PLAN_KEY_ENV = "WSCFG_PLAN_KEY"
+
+
+def plan_key() -> bytes:
+    """The key that seals secrets in plan files: ``WSCFG_PLAN_KEY``, else the API key (of the
+    server, or of the embedded sandbox). See :mod:`wscfg.engine.seal`."""
+    from ..api.settings import TOKEN_ENV
+
+    for name in (PLAN_KEY_ENV, TOKEN_ENV):
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value.encode()
+    from ..api.settings import server_from_env
+    from ..connect import FORCE_EMBEDDED, check_embedded_allowed, embedded_key
+
+    ctx = click.get_current_context(silent=True)
+    server = ctx.params.get("server") if ctx is not None else None
+    forced = server == FORCE_EMBEDDED
+    if not forced:
+        server_from_env(server)  # a server without WSCFG_TOKEN: the same error connect gives
+    check_embedded_allowed(os.environ, forced=forced)  # never create a sandbox it would refuse
+    return embedded_key(Path.cwd()).encode()
+
+
+def plan_sealer(run: Any) -> Any:
+    """Seal the secrets of plans made from config in this process."""
+    from ..engine.apply import secrets_from_desired
+    from ..engine.seal import Sealer
+
+    lookups = {slug: secrets_from_desired(state) for slug, state in run.desired.items()}
+    return Sealer(plan_key(), lambda slug: lookups[slug])
+
+
+def env_mask(values: dict[str, str]) -> Any:
+    """The mask for environment values the configs used (None when they used none); the values
+    are also registered for redaction of server messages."""
+    if not values:
+        return None
+    from ..api import redact
+    from ..engine.envmask import MIN_MASKED, EnvMask
+
+    for value in values.values():
+        if len(value) >= MIN_MASKED:
+            redact.register(value)
+    return EnvMask(values, plan_key())
+
+
+def environment_values() -> dict[str, str]:
+    """Environment values worth hiding in output made from live data (clone): long enough not
+    to be common words, and not file paths."""
+    from ..engine.envmask import referable
+
+    return {name: value for name, value in os.environ.items() if referable(name, value)}
+
+
+def run_env_mask(run: Any) -> Any:
+    values: dict[str, str] = {}
+    for state in run.desired.values():
+        if state.origin is not None:
+            values.update(state.origin.env_values)
+    return env_mask(values)
+
+
+def masked(mask: Any, text: str) -> str:
+    return mask.text(text) if mask else text
 
 
 def render_plans(
@@ -105,28 +290,37 @@ def render_plans(
     refusals: list[Any] | None = None,
     full: bool = False,
     summary: bool = True,
+    sealer: Any = None,
+    mask: Any = None,
 ) -> None:
-    """Print the plans in ``fmt`` with what apply would refuse; markdown also goes to
-    ``$GITHUB_STEP_SUMMARY`` when that is set (the job summary of a GitHub Actions step) and
-    ``summary`` is true."""
+    """Print the plans in ``fmt`` with what apply would refuse, environment values masked;
+    markdown also goes to ``$GITHUB_STEP_SUMMARY`` when that is set (the job summary of a
+    GitHub Actions step) and ``summary`` is true."""
     from ..engine import render
 
     found = refusals or []
     skip = bool(allow is not None and allow.skip_unsafe)
     if fmt == "json":
-        click.echo(render.plan_json(plans, failures, server=server, allowances=allow))
+        text = render.plan_json(plans, failures, server=server, allowances=allow, sealer=sealer)
+        click.echo(masked(mask, text))
     elif fmt == "markdown":
-        text = render.plan_markdown(plans, failures, refusals=found, skip_unsafe=skip)
+        text = render.plan_markdown(
+            plans,
+            failures,
+            refusals=found,
+            skip_unsafe=skip,
+            mask=mask.text if mask else None,
+        )
+        text = masked(mask, text)
         click.echo(text)
         if summary:
             _step_summary(text)
     else:
         colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-        click.echo(
-            render.fleet_text(
-                plans, failures, colour=colour, refusals=found, skip_unsafe=skip, full=full
-            )
+        text = render.fleet_text(
+            plans, failures, colour=colour, refusals=found, skip_unsafe=skip, full=full
         )
+        click.echo(masked(mask, text))
 
 
 def _step_summary(text: str) -> None:
@@ -161,16 +355,21 @@ def confirm(auto_approve: bool, question: str) -> None:
 
 
 def finish(
-    reports: list[Any], failures: list[Any], planned: list[str], *, skipped: Sequence[str] = ()
+    reports: list[Any],
+    failures: list[Any],
+    planned: list[str],
+    mask: Any = None,
+    *,
+    skipped: Sequence[str] = (),
 ) -> None:
     """Print per-workspace results; raise ApplyError (exit 3 if anything was written or a
     target was skipped as unsafe, else 1)."""
     from ..errors import ApplyError
 
     for r in reports:
-        click.echo(r.summary())
+        click.echo(masked(mask, r.summary()))
     for f in failures:
-        click.echo(f"{f.target}: error: {f.message}")
+        click.echo(masked(mask, f"{f.target}: error: {f.message}"))
     for slug in skipped:
         click.echo(f"{slug}: skipped (apply would refuse it; see above)")
     bad = {r.slug for r in reports if not r.complete} | {f.target for f in failures}

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +18,20 @@ from .flow import (
     apply_plans,
     confirm,
     desired_secrets,
+    env_mask,
     finish,
     parallel_option,
+    plan_key,
+    plan_sealer,
     progress,
     question,
     render_plans,
-    run_coroutine,
+    run_async,
+    run_env_mask,
+    server_options,
+    timeout_option,
 )
+from .options import config_root_option
 
 FORMATS = ("text", "json", "markdown")
 ALLOWANCE_FLAGS = {
@@ -35,12 +43,9 @@ ALLOWANCE_FLAGS = {
 
 def common_options(fn: Any) -> Any:
     options = [
-        click.option(
-            "--server",
-            metavar="URL",
-            help="Workspace Settings API base URL (default: $WSCFG_SERVER, else the embedded "
-            "sandbox in ./.wscfg/). The key is read from $WSCFG_TOKEN.",
-        ),
+        server_options,
+        timeout_option,
+        config_root_option,
         click.option(
             "--target",
             "targets",
@@ -100,6 +105,7 @@ def plan(
     ctx: click.Context,
     paths: tuple[str, ...],
     server: str | None,
+    config_roots: tuple[str, ...],
     targets: tuple[str, ...],
     shard: str | None,
     parallel: int,
@@ -137,10 +143,24 @@ def plan(
         from ..errors import PlanError
 
         allow = Allowances(allow_mass_changes, fleet_delete_share, skip_unsafe)
-        run, server_name, _ = _make_plans(paths, server, targets, shard, parallel)
+        run, server_name, _ = _make_plans(
+            paths, server, targets, shard, parallel, config_roots=config_roots
+        )
         plans, failures = run.plans, run.failures
         found = refusals(plans, allow)
-        render_plans(plans, failures, fmt, server_name, allow=allow, refusals=found, full=full)
+        sealer = plan_sealer(run) if (out or fmt == "json") and plans else None
+        mask = run_env_mask(run)
+        render_plans(
+            plans,
+            failures,
+            fmt,
+            server_name,
+            allow=allow,
+            refusals=found,
+            full=full,
+            sealer=sealer,
+            mask=mask,
+        )
         if failures:
             if out:
                 echo_err(f"Not saving {out}: {len(failures)} workspace(s) could not be planned.")
@@ -151,7 +171,7 @@ def plan(
             text += "above)" + (f"; {out} was not saved" if out else "")
             raise PlanError(text)
         if out:
-            _save(out, plans, server_name, allow)
+            _save(out, plans, server_name, allow, sealer, mask)
             echo_err(f"Saved the plan to {out}. Apply it with: wscfg apply {out}")
         if detailed_exitcode and any(not p.empty for p in plans):
             sys.exit(2)
@@ -171,6 +191,7 @@ def apply(
     ctx: click.Context,
     paths: tuple[str, ...],
     server: str | None,
+    config_roots: tuple[str, ...],
     targets: tuple[str, ...],
     shard: str | None,
     parallel: int,
@@ -214,10 +235,11 @@ def apply(
                     f"{', '.join(given)} cannot be given with a saved plan: it applies with the "
                     f"allowances recorded in {paths[0]}; make the plan again with the flag"
                 )
+            mask = saved.mask
             plans, failures, server_name, secrets = _checked_saved_plan(
                 saved, server, targets, shard, parallel
             )
-            allow = saved[2]
+            allow = saved.allowances
         else:
             allow = Allowances(allow_mass_changes, fleet_delete_share, skip_unsafe)
             run, server_name, written = _make_plans(
@@ -228,11 +250,15 @@ def apply(
                 parallel,
                 create_missing=create_missing,
                 auto_approve=auto_approve,
+                config_roots=config_roots,
             )
             # A target that cannot be read is reported; the others go on.
             plans, failures, secrets = run.plans, run.failures, desired_secrets(run)
+            mask = run_env_mask(run)
         with after_writes(*written):
-            _apply(plans, failures, server, server_name, secrets, allow, parallel, auto_approve)
+            _apply(
+                plans, failures, server, server_name, secrets, allow, parallel, auto_approve, mask
+            )
 
 
 def _apply(
@@ -244,13 +270,14 @@ def _apply(
     allow: Any,
     parallel: int,
     auto_approve: bool,
+    mask: Any,
 ) -> None:
     from ..engine.apply import check_secrets
     from ..engine.safety import refusals, refused_targets
     from ..errors import UnsafePlanError
 
     found = refusals(plans, allow)
-    render_plans(plans, failures, "text", server_name, allow=allow, refusals=found)
+    render_plans(plans, failures, "text", server_name, allow=allow, refusals=found, mask=mask)
     skipped: list[str] = []
     if found:
         if not allow.skip_unsafe:
@@ -260,13 +287,15 @@ def _apply(
         plans = [p for p in plans if p.slug not in unsafe]
     slugs = [p.slug for p in plans]
     if all(p.empty for p in plans):
-        finish([], failures, slugs, skipped=skipped)
+        finish([], failures, slugs, mask, skipped=skipped)
         return
     for p in plans:
         check_secrets(p, secrets(p))
     confirm(auto_approve, question(plans))
-    reports, apply_failures = _run(apply_plans(server, plans, secrets, parallel))
-    finish(reports, failures + apply_failures, slugs, skipped=skipped)
+    reports, apply_failures = _run(
+        apply_plans(server, plans, secrets, parallel, mask), writing=True
+    )
+    finish(reports, failures + apply_failures, slugs, mask, skipped=skipped)
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -281,6 +310,7 @@ def _make_plans(
     *,
     create_missing: bool = False,
     auto_approve: bool = False,
+    config_roots: tuple[str, ...] = (),
 ) -> tuple[Any, str, tuple[list[str], list[str]]]:
     """Load and select the targets, read them and plan: (PlanRun, server name, (the slugs of
     workspaces created on the way, those whose create may have landed unheard))."""
@@ -290,7 +320,7 @@ def _make_plans(
         shard_t = parse_shard(shard) if shard else None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--shard") from None
-    selection = Selection(paths, targets, shard_t, shard)
+    selection = Selection(paths, targets, shard_t, shard, config_roots)
     preloaded = None
     created: list[str] = []
     not_created: list[Any] = []
@@ -316,8 +346,10 @@ class Selection:
         patterns: tuple[str, ...],
         shard: tuple[int, int] | None,
         shard_text: str | None,
+        config_roots: tuple[str, ...] = (),
     ) -> None:
         self.paths, self.patterns, self.shard, self.shard_text = paths, patterns, shard, shard_text
+        self.config_roots = config_roots
 
     @property
     def full(self) -> bool:
@@ -338,7 +370,8 @@ class Selection:
         from ..config.validate import load_targets
         from ..engine.state import desired_state
 
-        states = [desired_state(d) for d in load_targets(list(self.paths))]
+        loaded = load_targets(list(self.paths), config_roots=self.config_roots)
+        states = [desired_state(d) for d in loaded]
         chosen = set(self.pick([s.slug for s in states]))
         states = [s for s in states if s.slug in chosen]
         if not states and self.shard is None:
@@ -346,8 +379,8 @@ class Selection:
         return states
 
 
-def _run(coro: Any) -> Any:
-    return run_coroutine(coro)
+def _run(coro: Any, *, writing: bool = False) -> Any:
+    return run_async(coro, writing=writing)
 
 
 async def _plan(
@@ -438,7 +471,7 @@ async def _refresh(server: str | None, slugs: list[str], parallel: int) -> Any:
 
 
 def _checked_saved_plan(
-    saved: tuple[list[Any], str, Any],
+    saved: SavedPlan,
     server: str | None,
     targets: tuple[str, ...],
     shard: str | None,
@@ -449,7 +482,7 @@ def _checked_saved_plan(
     from ..engine.plan import check_fresh
     from ..errors import PlanFileError
 
-    plans, server_name, _allow = saved
+    plans, server_name, key_id = saved.plans, saved.server, saved.key_id
     plans = _filter_plans(plans, targets, shard)
     live, failures, now_server = _run(_refresh(server, [p.slug for p in plans], parallel))
     if now_server != server_name:
@@ -459,7 +492,7 @@ def _checked_saved_plan(
     _fail_on(failures)
     for p in plans:
         check_fresh(p, live[p.slug])
-    lookup = secrets_from_env(dict(os.environ))
+    lookup = secrets_from_env(dict(os.environ), plan_key(), key_id)
     return plans, [], server_name, lambda plan: lookup
 
 
@@ -473,24 +506,40 @@ def _fail_on(failures: list[Any]) -> None:
         )
 
 
-def _save(out: str, plans: list[Any], server: str, allow: Any) -> None:
+def _save(out: str, plans: list[Any], server: str, allow: Any, sealer: Any, mask: Any) -> None:
     from ..engine.plan import plans_to_document
 
-    doc = plans_to_document(plans, server=server, allowances=allow)
+    doc = plans_to_document(plans, server=server, allowances=allow, sealer=sealer)
+    if mask:
+        doc = mask.data(doc)
     tmp = Path(out + ".tmp")
     tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     tmp.replace(out)
 
 
-def _saved_plan(paths: tuple[str, ...]) -> tuple[list[Any], str, Any] | None:
-    """A saved plan named as the only PATH: (plans, server, allowances); None for config."""
+@dataclass
+class SavedPlan:
+    """A plan file read back: its plans, server, the allowances it was made with, the id of
+    the key its secrets were sealed with, and the mask that hides environment values again in
+    what apply prints (``None`` when it held none, or when they were not put back)."""
+
+    plans: list[Any]
+    server: str
+    allowances: Any
+    key_id: str | None
+    mask: Any = None
+
+
+def _saved_plan(paths: tuple[str, ...]) -> SavedPlan | None:
+    """A saved plan named as the only PATH, environment values put back; None for config."""
     if len(paths) != 1 or not paths[0].endswith(".json"):
         return None
-    return read_saved_plan(paths[0])
+    return read_saved_plan(paths[0], with_env=True)
 
 
-def read_saved_plan(path: str) -> tuple[list[Any], str, Any]:
-    """(plans, server, allowances) of a plan file; PlanFileError when it is not one."""
+def read_saved_plan(path: str, *, with_env: bool = False) -> SavedPlan:
+    """A plan file; PlanFileError when it is not one. ``with_env`` puts the environment
+    values it masked back (for apply; ``show`` leaves them masked)."""
     from ..engine.plan import allowances_of, plans_from_document
     from ..errors import PlanFileError
 
@@ -500,8 +549,18 @@ def read_saved_plan(path: str) -> tuple[list[Any], str, Any]:
         raise PlanFileError(f"cannot read {path}: {exc.strerror}") from None
     except ValueError:
         raise PlanFileError(f"{path} is not valid JSON") from None
+    mask = None
+    if with_env:
+        from ..engine.envmask import unmask
+
+        used: dict[str, str] = {}
+        data = unmask(data, os.environ, plan_key(), used)
+        mask = env_mask(used)
     plans, server = plans_from_document(data)
-    return plans, server, allowances_of(data)
+    key_id = data.get("plan_key_id") if isinstance(data, dict) else None
+    return SavedPlan(
+        plans, server, allowances_of(data), key_id if isinstance(key_id, str) else None, mask
+    )
 
 
 def _filter_plans(plans: list[Any], targets: tuple[str, ...], shard: str | None) -> list[Any]:

@@ -37,6 +37,16 @@ def show(ctx: click.Context, planfile: str, fmt: str, full: bool) -> None:
         from ..engine.safety import refusals
         from .plan import read_saved_plan
 
-        plans, server, allow = read_saved_plan(planfile)
-        found = refusals(plans, allow)
-        render_plans(plans, [], fmt, server, allow=allow, refusals=found, full=full, summary=False)
+        saved = read_saved_plan(planfile)
+        allow = saved.allowances
+        found = refusals(saved.plans, allow)
+        render_plans(
+            saved.plans,
+            [],
+            fmt,
+            saved.server,
+            allow=allow,
+            refusals=found,
+            full=full,
+            summary=False,
+        )

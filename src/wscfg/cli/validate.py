@@ -8,6 +8,7 @@ import sys
 import click
 
 from . import debug_of, handle_errors, print_diagnostics
+from .options import config_root_option
 
 FORMATS = ("text", "github", "sarif", "json")
 
@@ -23,14 +24,19 @@ FORMATS = ("text", "github", "sarif", "json")
     help="text for people (problems on stderr); github for workflow-command annotations; "
     "sarif for code scanning (SARIF 2.1.0); json for machines (the last three on stdout).",
 )
+@config_root_option
 @click.pass_context
-def validate(ctx: click.Context, paths: tuple[str, ...], fmt: str) -> None:
+def validate(
+    ctx: click.Context, paths: tuple[str, ...], fmt: str, config_roots: tuple[str, ...]
+) -> None:
     """Check config files offline: YAML, schema, references, variables and environment.
 
     PATH may be a file, a directory (every *.yaml / *.yml below it) or a glob. Every problem
     of every file is reported as `file:line:col: path: message` with the offending line.
     A file whose resolved `workspace.slug` is set is a target; one without is a template,
-    used through `extends:`. No network access.
+    used through `extends:`, which may only name .yaml/.yml wscfg configs inside the config
+    root (the enclosing git work tree, else the folder named; --config-root adds more).
+    No network access.
 
     An unset `${env:NAME}` is a warning here (named and located), so validate works in CI
     without secrets, e.g. on pull requests from forks; plan and apply need the variable.
@@ -47,7 +53,7 @@ def validate(ctx: click.Context, paths: tuple[str, ...], fmt: str) -> None:
     with handle_errors(debug_of(ctx)):
         from ..config.validate import check_paths
 
-        report = check_paths(paths, unset_env_is_warning=True)
+        report = check_paths(paths, config_roots=config_roots, unset_env_is_warning=True)
         if fmt == "json":
             click.echo(json.dumps(report.to_dict(), indent=2))
         elif fmt == "github":

@@ -35,6 +35,8 @@ class Desired:
     config: WorkspaceConfig
     sources: dict[Path, Source] = field(default_factory=dict)
     secret_refs: dict[Path, str] = field(default_factory=dict)
+    # name -> value of every ${env:NAME} the file used: outputs show them only masked
+    env_values: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def slug(self) -> str:

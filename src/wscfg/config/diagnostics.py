@@ -268,7 +268,11 @@ def translate(err: Any, data: Any, root: type[BaseModel]) -> tuple[Path, str, bo
     }
     if typ in bounds:
         word, key = bounds[typ]
-        return path, f"must be {word} {ctx.get(key)}, not {value}", False, False
+        limit = ctx.get(key)
+        if isinstance(limit, float) and limit.is_integer():
+            limit = int(limit)  # "at most 86,400", not "86400.0"
+        bound = f"{limit:,}" if isinstance(limit, int) else str(limit)
+        return path, f"must be {word} {bound}, not {value}", False, False
     if typ == "assertion_error":
         return path, str(err.get("msg", "")).removeprefix("Assertion failed, "), False, False
     msg = str(err.get("msg", "is not valid"))

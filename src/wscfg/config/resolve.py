@@ -27,6 +27,7 @@ from typing import Any
 
 from ..errors import Diagnostic
 from ..model.kinds import COLLECTIONS
+from . import guard
 from .desired import Path, Source
 from .interpolate import Interpolator, quiet
 from .load import LoadedFile, Node, read_file
@@ -166,8 +167,18 @@ def _inspect_extends(info: FileInfo, node: Node) -> None:
             continue
         real = os.path.realpath(os.path.join(here, value))
         name = os.path.normpath(os.path.join(shown, value))
+        bad_suffix = guard.suffix_problem(value, real)
+        if bad_suffix and not os.path.isdir(real):
+            info.problems.append(item.diagnostic(bad_suffix, path))
+            continue
         if not os.path.isfile(real):
-            why = "is a directory" if os.path.isdir(real) else "no such file"
+            why = (
+                "is a directory"
+                if os.path.isdir(real)
+                else "not a regular file"
+                if os.path.exists(real)
+                else "no such file"
+            )
             info.problems.append(item.diagnostic(f"cannot extend '{value}': {why} ({name})", path))
             continue
         info.bases.append((name, real, item))
@@ -239,13 +250,17 @@ class Resolved:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
-def resolve(path: str, name: str, cache: FileCache, environ: Any) -> Resolved:
-    """Resolve one file (as a target or a template) against ``environ``."""
+def resolve(
+    path: str, name: str, cache: FileCache, environ: Any, roots: tuple[str, ...] | None = None
+) -> Resolved:
+    """Resolve one file (as a target or a template) against ``environ``; ``extends`` may only
+    reach files inside ``roots`` (default: :func:`guard.roots_for` the file itself)."""
     info = cache.get(path, name)
     out = Resolved(info.name, None)
     out.diagnostics.extend(cache.take_problems(info))
     chain: list[FileInfo] = []
-    if not _linearize(info, cache, [], chain, out.diagnostics):
+    walk = _Walk(cache, roots if roots is not None else guard.roots_for(path), out.diagnostics)
+    if not walk.linearize(info, [], chain):
         return out
     # 3. vars of the whole chain, later files win
     merged_vars: dict[str, Node] = {}
@@ -272,40 +287,63 @@ def resolve(path: str, name: str, cache: FileCache, environ: Any) -> Resolved:
     return out
 
 
-def _linearize(
-    info: FileInfo,
-    cache: FileCache,
-    stack: list[FileInfo],
-    chain: list[FileInfo],
-    diagnostics: list[Diagnostic],
-) -> bool:
-    """Append ``info``'s chain to ``chain`` (bases first, each file once); False if unusable."""
-    if info.root is None:
-        return False
-    ok = True
-    stack.append(info)
-    for name, real, node in info.bases:
-        base = cache.get(real, name)
-        diagnostics.extend(cache.take_problems(base))
-        if any(s is base for s in stack):
-            ok = False
-            cycle = [s.name for s in stack[[s is base for s in stack].index(True) :]]
-            if frozenset(cycle) in cache.cycles:
+class _Walk:
+    """Follows ``extends`` from one target: each base must be inside the config roots and be
+    a wscfg config (else it is refused without quoting it)."""
+
+    def __init__(
+        self, cache: FileCache, roots: tuple[str, ...], diagnostics: list[Diagnostic]
+    ) -> None:
+        self.cache = cache
+        self.roots = roots
+        self.diagnostics = diagnostics
+
+    def base(self, name: str, real: str, node: Node) -> FileInfo | None:
+        path = "extends"
+        if not guard.inside(real, self.roots):
+            value = node.value if isinstance(node.value, str) else name
+            self.diagnostics.append(node.diagnostic(guard.outside_message(value, self.roots), path))
+            return None
+        base = self.cache.get(real, name)
+        if not guard.looks_like_config(base.loaded.src.text):
+            self.cache.take_problems(base)  # never shown: they could quote the file
+            self.diagnostics.append(node.diagnostic(guard.not_a_config_message(name), path))
+            return None
+        self.diagnostics.extend(self.cache.take_problems(base))
+        return base
+
+    def linearize(self, info: FileInfo, stack: list[FileInfo], chain: list[FileInfo]) -> bool:
+        """Append ``info``'s chain to ``chain`` (bases first, each file once); False if
+        unusable."""
+        if info.root is None:
+            return False
+        ok = True
+        stack.append(info)
+        for name, real, node in info.bases:
+            base = self.base(name, real, node)
+            if base is None:
+                ok = False
                 continue
-            cache.cycles.add(frozenset(cycle))
-            msg = (
-                "a file cannot extend itself"
-                if base is info
-                else "these files extend each other in a cycle: " + " → ".join([*cycle, base.name])
-            )
-            diagnostics.append(node.diagnostic(msg, "extends"))
-            continue
-        if any(c is base for c in chain):
-            continue
-        ok = _linearize(base, cache, stack, chain, diagnostics) and ok
-    stack.pop()
-    chain.append(info)
-    return ok
+            if any(s is base for s in stack):
+                ok = False
+                cycle = [s.name for s in stack[[s is base for s in stack].index(True) :]]
+                if frozenset(cycle) in self.cache.cycles:
+                    continue
+                self.cache.cycles.add(frozenset(cycle))
+                msg = (
+                    "a file cannot extend itself"
+                    if base is info
+                    else "these files extend each other in a cycle: "
+                    + " → ".join([*cycle, base.name])
+                )
+                self.diagnostics.append(node.diagnostic(msg, "extends"))
+                continue
+            if any(c is base for c in chain):
+                continue
+            ok = self.linearize(base, stack, chain) and ok
+        stack.pop()
+        chain.append(info)
+        return ok
 
 
 # --- merging ---------------------------------------------------------------------------------

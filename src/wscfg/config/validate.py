@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConfigError, Diagnostic
+from . import guard
 from .desired import Desired, Path
 from .diagnostics import combine_type_errors, did_you_mean, format_path, has, translate
 from .load import Node
@@ -79,14 +80,17 @@ class Report:
 
 
 def load_targets(
-    paths: Sequence[str], *, environ: Mapping[str, str] | None = None
+    paths: Sequence[str],
+    *,
+    environ: Mapping[str, str] | None = None,
+    config_roots: Sequence[str] = (),
 ) -> list[Desired]:
     """One :class:`Desired` per target in ``paths`` (files, directories, globs), in order.
 
     Templates are validated but not returned. Raises :class:`ConfigError` with the problems of
     all files when anything is wrong.
     """
-    report = check_paths(paths, environ=environ)
+    report = check_paths(paths, environ=environ, config_roots=config_roots)
     if report.diagnostics:
         raise ConfigError(report.diagnostics)
     return report.targets
@@ -96,25 +100,32 @@ def check_paths(
     paths: Sequence[str],
     *,
     environ: Mapping[str, str] | None = None,
+    config_roots: Sequence[str] = (),
     unset_env_is_warning: bool = False,
 ) -> Report:
     """Validate every file under ``paths``; never raises for bad input.
 
-    With ``unset_env_is_warning`` (``wscfg validate``, which must work in CI without secrets),
-    an unset ``${env:X}`` is a located warning instead of an error; plan and apply keep it an
-    error."""
+    ``extends`` stays inside each file's config root (see :mod:`wscfg.config.guard`) plus
+    ``config_roots``; no diagnostic quotes a line holding an environment value. With
+    ``unset_env_is_warning`` (``wscfg validate``, which must work in CI without secrets), an
+    unset ``${env:X}`` is a located warning instead of an error; plan and apply keep it an
+    error.
+    """
     env: Mapping[str, str] = os.environ if environ is None else environ
+    real_env = env
     if unset_env_is_warning:
         env = LenientEnv(env, _UNSET_IN_VALIDATE)
     report = Report()
     with gc_paused():
-        files, problems = expand_paths(paths)
+        named: dict[str, str] = {}
+        files, problems = expand_paths(paths, named)
         report.diagnostics.extend(problems)
         cache = FileCache()
         slugs: dict[str, tuple[str, Desired]] = {}
         for name in files:
             report.files.append(name)
-            resolved = resolve(name, name, cache, env)
+            roots = guard.roots_for(named.get(name, name), config_roots)
+            resolved = resolve(name, name, cache, env, roots)
             if unset_env_is_warning:
                 report.warnings.extend(_unset_env(resolved))
             desired, is_template, diags = validate_resolved(resolved)
@@ -139,8 +150,8 @@ def check_paths(
                 continue
             slugs[desired.slug] = (name, desired)
             report.targets.append(desired)
-    report.diagnostics = dedup(report.diagnostics)
-    report.warnings = dedup(report.warnings)
+    report.diagnostics = guard.guard_diagnostics(dedup(report.diagnostics), real_env)
+    report.warnings = guard.guard_diagnostics(dedup(report.warnings), real_env)
     return report
 
 
@@ -173,18 +184,23 @@ def _unset_env(r: Resolved) -> list[Diagnostic]:
     return out
 
 
-def expand_paths(paths: Sequence[str]) -> tuple[list[str], list[Diagnostic]]:
+def expand_paths(
+    paths: Sequence[str], named: dict[str, str] | None = None
+) -> tuple[list[str], list[Diagnostic]]:
     """Files named by ``paths``: files as given, directories recursively (``*.yaml``/``*.yml``,
-    hidden entries skipped, sorted), globs expanded (sorted). Each file once."""
+    hidden entries skipped, sorted), globs expanded (sorted). Each file once. ``named``, when
+    given, maps each file to the path that named it (itself, or its directory)."""
     out: list[str] = []
     problems: list[Diagnostic] = []
     seen: set[str] = set()
 
-    def add(name: str) -> None:
+    def add(name: str, by: str | None = None) -> None:
         real = os.path.realpath(name)
         if real not in seen:
             seen.add(real)
             out.append(name)
+            if named is not None:
+                named[name] = by or name
 
     for p in paths:
         if os.path.isdir(p):
@@ -192,7 +208,7 @@ def expand_paths(paths: Sequence[str]) -> tuple[list[str], list[Diagnostic]]:
             if not found:
                 problems.append(Diagnostic(p, 0, 0, "", "no .yaml or .yml files in this directory"))
             for f in found:
-                add(f)
+                add(f, p)
         elif os.path.exists(p):
             add(p)
         elif _GLOB_CHARS & set(p):
@@ -202,7 +218,7 @@ def expand_paths(paths: Sequence[str]) -> tuple[list[str], list[Diagnostic]]:
             for m in matches:
                 if os.path.isdir(m):
                     for f in _walk(m):
-                        add(f)
+                        add(f, m)
                 else:
                     add(m)
         else:
@@ -289,8 +305,8 @@ def _redact(d: Diagnostic, env_values: Mapping[str, str]) -> Diagnostic:
     """Replace environment values in a message by their ${env:NAME} references."""
     msg = d.message
     for name, value in sorted(env_values.items(), key=lambda kv: -len(kv[1])):
-        if value and value in msg:
-            msg = msg.replace(value, "${env:" + name + "}")
+        if value and value.lower() in msg.lower():  # a host name is shown lower-cased
+            msg = re.sub(re.escape(value), "${env:" + name + "}", msg, flags=re.IGNORECASE)
     if msg == d.message:
         return d
     return Diagnostic(d.file, d.line, d.column, d.path, msg, d.source_line)
@@ -328,7 +344,7 @@ def validate_resolved(r: Resolved) -> tuple[Desired | None, bool, list[Diagnosti
             _check_duplicates(config, r, report, quiet)
     if not is_target or diags or config is None:
         return None, not is_target, diags
-    return Desired(r.file, config, r.sources, r.secret_refs), False, diags
+    return Desired(r.file, config, r.sources, r.secret_refs, dict(r.env_values)), False, diags
 
 
 def _null_message(path: Path) -> str:

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..errors import PlanError, WscfgError
-from ..model import fingerprint
 from ..model.kinds import BY_NAME, KINDS, Kind
 from .changes import Change, Create, Delete, Resend, Update
 from .plan import Plan
+from .seal import key_id, plan_hmac
 from .state import DesiredState
 
 
@@ -94,8 +94,11 @@ def secrets_from_desired(desired: DesiredState) -> SecretLookup:
     return lookup
 
 
-def secrets_from_env(environ: dict[str, str]) -> SecretLookup:
-    """Secret values for a saved plan: re-read from the environment, checked by fingerprint."""
+def secrets_from_env(
+    environ: dict[str, str], key: bytes, plan_key_id: str | None = None
+) -> SecretLookup:
+    """Secret values for a saved plan: re-read from the environment, checked against the
+    plan's HMAC under the plan ``key`` (see :mod:`wscfg.engine.seal`)."""
 
     def lookup(change: Change, name: str, marker: dict[str, Any]) -> str:
         env = marker.get("env")
@@ -107,7 +110,13 @@ def secrets_from_env(environ: dict[str, str]) -> SecretLookup:
         if env not in environ:
             raise PlanError(f"{change.address}.{name}: environment variable {env} is not set")
         value = environ[env]
-        if fingerprint(value) != marker.get("fingerprint"):
+        if plan_hmac(key, value) != marker.get("hmac"):
+            if plan_key_id is not None and plan_key_id != key_id(key):
+                raise PlanError(
+                    f"{change.address}.{name}: the plan was made with another plan key "
+                    f"(WSCFG_PLAN_KEY, else the API key), so ${{env:{env}}} cannot be checked; "
+                    "use the same WSCFG_PLAN_KEY for plan and apply, or make the plan again"
+                )
             raise PlanError(
                 f"{change.address}.{name}: ${{env:{env}}} holds a different secret than when the "
                 "plan was made; make the plan again"

@@ -21,6 +21,7 @@ from .changes import Change, Create, Delete, Update
 from .diff import KindReport, diff
 from .fields import overlay
 from .safety import ALLOW_MASS, Allowances, Refusal, refusals
+from .seal import Sealer, seal_change
 from .state import DesiredState, LiveState
 
 PLAN_FORMAT = "wscfg-plan"
@@ -303,19 +304,33 @@ def check_fresh(plan: Plan, live: LiveState) -> None:
 
 
 def plans_to_document(
-    plans: list[Plan], *, server: str, allowances: Allowances | None = None
+    plans: list[Plan],
+    *,
+    server: str,
+    allowances: Allowances | None = None,
+    sealer: Sealer | None = None,
 ) -> dict[str, Any]:
-    """The saved-plan document: the plans, the allowances they were made with, and what apply
-    would refuse under those allowances."""
+    """The saved-plan document: the plans, the allowances they were made with, what apply
+    would refuse under those allowances, and secrets sealed with ``sealer``'s key (see
+    :mod:`wscfg.engine.seal`); without one, secrets keep only their ``${env:…}`` reference."""
     allow = allowances or Allowances()
-    return {
-        "format": PLAN_FORMAT,
-        "version": PLAN_VERSION,
-        "server": server,
-        "allowances": allow.to_dict(),
-        "refusals": [r.to_dict() for r in refusals(plans, allow)],
-        "targets": [p.to_dict() for p in plans],
-    }
+    targets = []
+    for p in plans:
+        data = p.to_dict()
+        value_of = sealer.values(p.slug) if sealer is not None else None
+        key = sealer.key if sealer is not None else None
+        data["changes"] = [
+            seal_change(c, d, value_of, key)
+            for c, d in zip(p.changes, data["changes"], strict=True)
+        ]
+        targets.append(data)
+    doc: dict[str, Any] = {"format": PLAN_FORMAT, "version": PLAN_VERSION, "server": server}
+    if sealer is not None:
+        doc["plan_key_id"] = sealer.key_id
+    doc["allowances"] = allow.to_dict()
+    doc["refusals"] = [r.to_dict() for r in refusals(plans, allow)]
+    doc["targets"] = targets
+    return doc
 
 
 def allowances_of(data: dict[str, Any]) -> Allowances:

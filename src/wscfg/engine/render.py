@@ -9,7 +9,7 @@ Markdown is always under GitHub's 65,535-character comment limit and says what i
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,7 @@ from .changes import Change, Create, Delete, FieldChange, Resend, Update
 from .diff import FINGERPRINT_SUFFIX
 from .plan import Plan, plans_to_document
 from .safety import Allowances, Refusal
+from .seal import Sealer, is_secret_marker
 
 MAX_PER_GROUP = 20  # items listed per (kind, action) before "… and N more"
 GITHUB_COMMENT_LIMIT = 65_535
@@ -45,7 +46,7 @@ def _paint(text: str, style: str, colour: bool) -> str:
 
 
 def show_value(value: Any) -> str:
-    if isinstance(value, dict) and set(value) == {"env", "fingerprint"}:
+    if is_secret_marker(value):
         env = value.get("env")
         return f"(sensitive, from ${{env:{env}}})" if env else "(sensitive)"
     if value is None:
@@ -215,8 +216,9 @@ def plan_json(
     *,
     server: str,
     allowances: Allowances | None = None,
+    sealer: Sealer | None = None,
 ) -> str:
-    doc = plans_to_document(plans, server=server, allowances=allowances)
+    doc = plans_to_document(plans, server=server, allowances=allowances, sealer=sealer)
     doc["errors"] = [{"target": f.target, "message": f.message} for f in failures]
     return json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=False)
 
@@ -228,9 +230,12 @@ def plan_markdown(
     budget: int = MARKDOWN_BUDGET,
     refusals: Sequence[Refusal] = (),
     skip_unsafe: bool = False,
+    mask: Callable[[str], str] | None = None,
 ) -> str:
     """A PR comment: refusals, then the summary table, each target's details folded, never
-    over budget."""
+    over budget. ``mask`` (environment values → references) applies before each part is
+    measured."""
+    m = mask or (lambda x: x)
     t = _totals(plans)
     head = ["### wscfg plan", "", *_md_refusals(refusals, skip_unsafe)]
     head += [
@@ -248,13 +253,13 @@ def plan_markdown(
         head.append(f"| `{p.slug}` | {c['create']} | {changed} | {c['delete']} | {status} |")
     for f in failures:
         head.append(f"| `{f.target}` | – | – | – | **error** |")
-    text = "\n".join(head) + "\n"
+    text = m("\n".join(head) + "\n")
     if len(text) > budget:
         text = text[: budget - 200] + "\n\n_…summary table cut to fit a comment._\n"
         return text
     omitted = 0
     for f in failures:
-        block = f"\n**`{f.target}`: error** — {_md_escape(f.message)}\n"
+        block = m(f"\n**`{f.target}`: error** — {_md_escape(f.message)}\n")
         if len(text) + len(block) > budget:
             omitted += 1
             continue
@@ -262,9 +267,9 @@ def plan_markdown(
     for p in plans:
         if p.empty:
             continue
-        block = _folded(p, plan_text(p, indent=""))
+        block = m(_folded(p, plan_text(p, indent="")))
         if len(text) + len(block) > budget:
-            block = _folded(p, plan_text(p, limit=3, indent=""))
+            block = m(_folded(p, plan_text(p, limit=3, indent="")))
             if len(text) + len(block) > budget:
                 omitted += 1
                 continue

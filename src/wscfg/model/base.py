@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9_.-]{0,62}[a-z0-9])?$")
@@ -42,6 +42,30 @@ def read_only(**kwargs: Any) -> Any:
     extra = dict(kwargs.pop("json_schema_extra", {}) or {})
     extra["readOnly"] = True
     return Field(default=None, json_schema_extra=extra, **kwargs)
+
+
+MAX_SECONDS = 86_400  # one day: the longest call duration or filter a rule may name
+MAX_SCORE = 100
+
+
+# Numbers in settings: strict (true or "60" is not a number), finite, and bounded. JSON Schema
+# and the OpenAPI document carry the bounds; docs/config.md lists them.
+def _whole(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
+
+
+def _bounded(top: int) -> Any:
+    """A number from 0 to ``top``: whole or not, never a boolean, text or non-finite value
+    (strict float takes whole numbers too; they are written back as whole numbers)."""
+    return Annotated[
+        float,
+        Field(strict=True, allow_inf_nan=False, ge=0, le=top),
+        PlainSerializer(_whole, return_type=int | float),
+    ]
+
+
+Seconds = _bounded(MAX_SECONDS)
+Score = _bounded(MAX_SCORE)
 
 
 def _slug(value: str) -> str:

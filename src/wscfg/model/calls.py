@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from .base import Name, Resource
+from .base import Name, Resource, Score, Seconds
 
 HEX_RE = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 E164_RE = re.compile(r"^\+[1-9][0-9]{6,14}$")
@@ -49,8 +49,8 @@ class CallTag(Resource):
 class Range(Resource):
     """Bounds for a numeric condition; at least one of them."""
 
-    at_least: int | float | None = Field(None, ge=0)
-    at_most: int | float | None = Field(None, ge=0)
+    at_least: Seconds | None = Field(None, description="Seconds, 0 to 86,400.")
+    at_most: Seconds | None = Field(None, description="Seconds, 0 to 86,400.")
 
     @model_validator(mode="after")
     def _bounds(self) -> Range:
@@ -68,8 +68,8 @@ class Range(Resource):
 class ScoreRange(Range):
     """AI score bounds, 0 to 100."""
 
-    at_least: int | float | None = Field(None, ge=0, le=100)
-    at_most: int | float | None = Field(None, ge=0, le=100)
+    at_least: Score | None = Field(None, description="Score, 0 to 100.")
+    at_most: Score | None = Field(None, description="Score, 0 to 100.")
 
 
 class DurationCondition(Resource):

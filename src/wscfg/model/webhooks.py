@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, SecretStr, field_validator
 
-from .base import Name, Resource, read_only
+from .base import MAX_SECONDS, Name, Resource, read_only
+from .urls import check_public_https
 
 EVENTS: tuple[str, ...] = (
     "call.started",
@@ -27,34 +26,8 @@ EVENTS: tuple[str, ...] = (
 
 Event = Literal[EVENTS]  # type: ignore[valid-type]
 
-_PRIVATE_NAMES = ("localhost", "localhost.localdomain")
-_PRIVATE_SUFFIXES = (".localhost", ".local", ".internal", ".lan", ".home.arpa")
-
-
-def _public_https(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme != "https":
-        raise ValueError("webhook URLs must use https://")
-    host = (parts.hostname or "").lower()
-    if not host:
-        raise ValueError("webhook URL has no host")
-    if parts.username or parts.password:
-        raise ValueError("webhook URL must not carry a user name or password")
-    if host in _PRIVATE_NAMES or host.endswith(_PRIVATE_SUFFIXES):
-        raise ValueError(f"'{host}' is a private host name; webhooks must reach a public address")
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        if "." not in host:
-            raise ValueError(f"'{host}' is not a public host name") from None
-        return value
-    if not ip.is_global:
-        raise ValueError(f"{ip} is a private, loopback or reserved address")
-    return value
-
-
 WebhookURL = Annotated[
-    str, AfterValidator(_public_https), Field(examples=["https://hooks.example.com/x"])
+    str, AfterValidator(check_public_https), Field(examples=["https://hooks.example.com/x"])
 ]
 
 
@@ -67,7 +40,13 @@ class WebhookFilters(Resource):
     """Narrow which events are delivered."""
 
     tags: list[Name] | None = Field(None, description="Only calls carrying one of these tags.")
-    min_duration: int | None = Field(None, ge=0, description="Only calls at least this long (s).")
+    min_duration: int | None = Field(
+        None,
+        strict=True,
+        ge=0,
+        le=MAX_SECONDS,
+        description="Only calls at least this long (seconds, 0 to 86,400).",
+    )
     qualified_only: bool | None = Field(None, description="Only qualified calls.")
 
     @field_validator("tags")

@@ -10,6 +10,8 @@ A spec is a comma-separated list of ``FAULT=PROBABILITY`` plus ``latency=LO-HIms
 - ``429``       answer 429 with ``Retry-After: 1`` before handling;
 - ``reset``     handle the request (the write commits), then drop the connection part-way
                 through the answer: the client never hears how it went;
+- ``drip``      handle the request, then send the answer one byte every ``drip-every``
+                seconds (default 1): a stuck or hostile server that never quite stops;
 - ``latency``   sleep a uniform random time in the range before handling.
 
 Faults apply to ``/v1`` requests only (never to ``/openapi.json``). One draw per request from
@@ -36,7 +38,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..errors import SetupError
 from .problems import PROBLEM_JSON, problem_body
 
-KINDS = ("500", "500after", "429", "reset")
+KINDS = ("500", "500after", "429", "reset", "drip")
 _METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
 _LATENCY_RE = re.compile(r"^(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))?ms$")
 
@@ -51,6 +53,7 @@ class FaultPlan:
     seed: int = 0
     retry_after: int = 1
     methods: frozenset[str] | None = None  # None: every method
+    drip_every: float = 1.0  # seconds between the bytes of a dripped answer
 
     def __str__(self) -> str:
         parts = [f"{k}={p:g}" for k, p in self.rates]
@@ -60,6 +63,8 @@ class FaultPlan:
             parts.append(f"retry-after={self.retry_after}")
         if self.methods is not None:
             parts.append("methods=" + "+".join(sorted(self.methods)))
+        if self.drip_every != 1.0:
+            parts.append(f"drip-every={self.drip_every:g}")
         return ",".join([*parts, f"seed={self.seed}"])
 
 
@@ -70,6 +75,7 @@ def parse_faults(spec: str) -> FaultPlan:
     seed = 0
     retry_after = 1
     methods = None
+    drip_every = 1.0
     for part in filter(None, (p.strip() for p in spec.split(","))):
         name, sep, value = part.partition("=")
         name = name.strip().lower()
@@ -91,6 +97,13 @@ def parse_faults(spec: str) -> FaultPlan:
                 retry_after = -1
             if retry_after < 0:
                 raise SetupError(f"retry-after {value!r}: write whole seconds, e.g. 0 or 1")
+        elif name in ("drip-every", "drip_every"):
+            try:
+                drip_every = float(value)
+            except ValueError:
+                drip_every = -1.0
+            if not 0 < drip_every <= 60:
+                raise SetupError(f"drip-every {value!r}: write seconds between 0 and 60")
         elif name == "latency":
             m = _LATENCY_RE.match(value.strip())
             if not m:
@@ -111,11 +124,11 @@ def parse_faults(spec: str) -> FaultPlan:
         else:
             raise SetupError(
                 f"unknown fault {name!r}; known: {', '.join(KINDS)}, latency, retry-after, "
-                "methods, seed"
+                "methods, drip-every, seed"
             )
     if sum(rates.values()) > 1:
         raise SetupError("fault probabilities add up to more than 1")
-    return FaultPlan(tuple(rates.items()), latency, seed, retry_after, methods)
+    return FaultPlan(tuple(rates.items()), latency, seed, retry_after, methods, drip_every)
 
 
 TRAIL_LIMIT = 100_000
@@ -218,6 +231,9 @@ class FaultMiddleware:
             await self.app(scope, receive, _swallow)
             await _problem(send, 500, "injected fault (after the request was handled)", {})
             return
+        if fault == "drip":
+            await _drip(self.app, scope, receive, send, self.faults.plan.drip_every)
+            return
         if fault == "reset":
             await self.app(scope, receive, _swallow)
             await send(
@@ -233,6 +249,23 @@ class FaultMiddleware:
             await send({"type": "http.response.body", "body": b"{", "more_body": True})
             raise ConnectionResetError("injected fault: connection dropped after the write")
         await self.app(scope, receive, send)
+
+
+async def _drip(app: ASGIApp, scope: Scope, receive: Receive, send: Send, every: float) -> None:
+    """Handle the request, then send its answer one byte at a time."""
+    messages: list[Message] = []
+
+    async def keep(message: Message) -> None:
+        messages.append(message)
+
+    await app(scope, receive, keep)
+    body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+    start = next(m for m in messages if m["type"] == "http.response.start")
+    await send(start)
+    for i in range(len(body)):
+        await send({"type": "http.response.body", "body": body[i : i + 1], "more_body": True})
+        await asyncio.sleep(every)
+    await send({"type": "http.response.body", "body": b""})
 
 
 async def _swallow(_message: Message) -> None:

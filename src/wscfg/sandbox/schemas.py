@@ -159,6 +159,18 @@ class ApiKeyCreated(ApiKey):
     )
 
 
+class KeyInfo(BaseModel):
+    """The key making the request: what it may do and what it reaches (never its secret)."""
+
+    model_config = STRICT
+
+    id: str = Field(description="The key's id (key_…).")
+    name: str | None = Field(None, description="The key's name, when it was given one.")
+    scopes: list[str] = Field(description="settings:read, settings:write.")
+    workspace: str | None = Field(None, description="The workspace of a workspace key.")
+    agency: str | None = Field(None, description="The agency of an agency key.")
+
+
 class ApiKeyPage(BaseModel):
     model_config = STRICT
 

@@ -3,16 +3,16 @@
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Depends, Path
 from sqlalchemy import Connection, and_, select, update
 from starlette.responses import Response
 
 from .. import store
 from ..admin import active_key_count, insert_key
-from ..context import JSON, Ctx, ReadCtx, Reply, WriteCtx, run_write
-from ..db import api_keys, audit, transaction
+from ..context import JSON, Ctx, ReadCtx, Reply, WriteCtx, caller, run_write
+from ..db import agencies, api_keys, audit, transaction, workspaces
 from ..problems import ProblemError, invalid
-from ..schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyPage, AuditPage
+from ..schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyPage, AuditPage, KeyInfo
 from .collections import Cursor, Limit, page_body
 
 KIND = "api_keys"
@@ -28,6 +28,32 @@ def _public(row: Any) -> dict[str, Any]:
     if row.name is not None:
         out["name"] = row.name
     return out
+
+
+def describe_caller(ctx: Ctx) -> Response:
+    who = ctx.who
+    with transaction(ctx.sandbox.engine) as conn:
+        name = conn.execute(select(api_keys.c.name).where(api_keys.c.id == who.key_id)).scalar()
+        slug = (
+            conn.execute(
+                select(workspaces.c.slug).where(workspaces.c.id == who.workspace_id)
+            ).scalar()
+            if who.workspace_id is not None
+            else None
+        )
+        agency = (
+            conn.execute(select(agencies.c.name).where(agencies.c.id == who.agency_id)).scalar()
+            if who.agency_id is not None
+            else None
+        )
+    body = {
+        "id": who.key_id,
+        "name": name,
+        "scopes": sorted(who.scopes),
+        "workspace": slug,
+        "agency": agency,
+    }
+    return Response(json.dumps(body), media_type=JSON)
 
 
 def list_keys(ctx: Ctx) -> Response:
@@ -118,6 +144,16 @@ def read_audit(ctx: Ctx, limit: int | None, cursor: str | None) -> Response:
 
 def build_router() -> APIRouter:
     router = APIRouter()
+
+    @router.get(
+        "/v1/key",
+        response_model=KeyInfo,
+        operation_id="describe_key",
+        summary="The calling key: its scopes and the workspace or agency it belongs to",
+        tags=["api_keys"],
+    )
+    def get_key(ctx: Annotated[Ctx, Depends(caller)]) -> Response:
+        return describe_caller(ctx)
 
     @router.get(
         "/v1/workspaces/{ws}/api-keys",

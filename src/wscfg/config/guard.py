@@ -1,0 +1,144 @@
+"""What a config file may make wscfg read, and what a diagnostic may quote.
+
+- **The config root.** ``extends`` names a ``.yaml``/``.yml`` regular file inside the config
+  root: the nearest git work tree enclosing the file named on the command line, else the
+  directory named on the command line (or the directory of the file named). ``--config-root
+  DIR`` adds more. Symbolic links are followed before the check, so a link inside the root that
+  points outside it is refused too.
+- **Not a config.** A file reached through ``extends`` that has no top-level ``version: 1``
+  line is not a wscfg config; it is refused with one message that quotes none of its content.
+- **Environment values.** No diagnostic quotes a source line that contains the value of an
+  environment variable the run can see (compared case-insensitively; values shorter than
+  :data:`MIN_GUARDED` characters, such as ``true`` or ``1``, are too common to hide), and
+  messages name such values by ``${env:NAME}`` (values that are file paths excepted: messages
+  name files).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+
+from ..errors import Diagnostic
+
+MIN_GUARDED = 6
+YAML_SUFFIXES = (".yaml", ".yml")
+_CONFIG_LINE_RE = re.compile(r"^version:[ \t]*1[ \t]*(?:#.*)?$", re.MULTILINE)
+
+
+# --- the config root -------------------------------------------------------------------------
+
+
+def _git_work_tree(directory: str) -> str | None:
+    here = directory
+    while True:
+        if os.path.exists(os.path.join(here, ".git")):
+            return here
+        parent = os.path.dirname(here)
+        if parent == here:
+            return None
+        here = parent
+
+
+def root_of(named: str) -> str:
+    """The config root of a path named on the command line (a file or a directory)."""
+    real = os.path.realpath(named)
+    directory = real if os.path.isdir(real) else os.path.dirname(real)
+    return _git_work_tree(directory) or directory
+
+
+def roots_for(named: str, extra: Sequence[str] = ()) -> tuple[str, ...]:
+    return (root_of(named), *(os.path.realpath(r) for r in extra))
+
+
+def inside(real: str, roots: Iterable[str]) -> bool:
+    """True when the resolved path ``real`` is one of ``roots`` or below one of them."""
+    for root in roots:
+        prefix = root if root.endswith(os.sep) else root + os.sep
+        if real == root or real.startswith(prefix):
+            return True
+    return False
+
+
+def outside_message(value: str, roots: Sequence[str]) -> str:
+    return (
+        f"cannot extend '{value}': it is outside the config root {roots[0]} (a config may only "
+        "extend files in its own repository or folder; pass --config-root DIR to allow another)"
+    )
+
+
+def suffix_problem(value: str, real: str) -> str | None:
+    """Why ``extends: value`` (resolving to ``real``) names no YAML file, or None."""
+    if not value.lower().endswith(YAML_SUFFIXES) or not real.lower().endswith(YAML_SUFFIXES):
+        return f"cannot extend '{value}': only .yaml or .yml config files can be extended"
+    return None
+
+
+def looks_like_config(text: str) -> bool:
+    """A wscfg config says ``version: 1`` at its top level (checked on the raw text, so a file
+    that does not even parse can be told apart from a config with a typo in it)."""
+    return _CONFIG_LINE_RE.search(text) is not None
+
+
+def not_a_config_message(name: str) -> str:
+    return (
+        f"cannot extend '{name}': it is not a wscfg config file (no `version: 1` at its top "
+        "level); its content is not shown"
+    )
+
+
+# --- environment values in diagnostics --------------------------------------------------------
+
+
+class EnvGuard:
+    """Finds environment values (any case) in text that is about to be shown."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        names: dict[str, str] = {}
+        for name, value in environ.items():
+            if isinstance(value, str) and len(value.strip()) >= MIN_GUARDED:
+                names.setdefault(value.lower(), name)
+        self._names = names
+        self._any = _pattern(names)
+        self._messages = _pattern({v: n for v, n in names.items() if not _is_path(v)})
+
+    def quotes_env(self, text: str) -> bool:
+        return bool(text) and self._any is not None and self._any.search(text) is not None
+
+    def mask(self, text: str) -> str:
+        if not text or self._messages is None:
+            return text
+        return self._messages.sub(self._reference, text)
+
+    def _reference(self, match: re.Match[str]) -> str:
+        return "${env:" + self._names.get(match.group().lower(), "…") + "}"
+
+    def diagnostic(self, d: Diagnostic) -> Diagnostic:
+        quoted = self.quotes_env(d.source_line)
+        message = self.mask(d.message)
+        if not quoted and message == d.message:
+            return d
+        if quoted:
+            return Diagnostic(d.file, d.line, d.column, d.path, message)
+        return Diagnostic(d.file, d.line, d.column, d.path, message, d.source_line, d.source_column)
+
+
+def _is_path(value: str) -> bool:
+    return value.startswith(("/", "~", "./", "../")) or (os.pathsep in value and "/" in value)
+
+
+def _pattern(values: Iterable[str]) -> re.Pattern[str] | None:
+    ordered = sorted(values, key=len, reverse=True)
+    if not ordered:
+        return None
+    return re.compile("|".join(re.escape(v) for v in ordered), re.IGNORECASE)
+
+
+def guard_diagnostics(
+    diagnostics: Sequence[Diagnostic], environ: Mapping[str, str]
+) -> list[Diagnostic]:
+    if not diagnostics:
+        return list(diagnostics)
+    guard = EnvGuard(environ)
+    return [guard.diagnostic(d) for d in diagnostics]
