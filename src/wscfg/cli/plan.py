@@ -528,6 +528,7 @@ class SavedPlan:
     allowances: Any
     key_id: str | None
     mask: Any = None
+    document: Any = None  # the file as read (environment values still masked)
 
 
 def _saved_plan(paths: tuple[str, ...]) -> SavedPlan | None:
@@ -550,6 +551,7 @@ def read_saved_plan(path: str, *, with_env: bool = False) -> SavedPlan:
     except ValueError:
         raise PlanFileError(f"{path} is not valid JSON") from None
     mask = None
+    raw = data
     if with_env:
         from ..engine.envmask import unmask
 
@@ -559,7 +561,7 @@ def read_saved_plan(path: str, *, with_env: bool = False) -> SavedPlan:
     plans, server = plans_from_document(data)
     key_id = data.get("plan_key_id") if isinstance(data, dict) else None
     return SavedPlan(
-        plans, server, allowances_of(data), key_id if isinstance(key_id, str) else None, mask
+        plans, server, allowances_of(data), key_id if isinstance(key_id, str) else None, mask, raw
     )
 
 

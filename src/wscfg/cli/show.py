@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
 from . import debug_of, handle_errors
@@ -38,6 +40,9 @@ def show(ctx: click.Context, planfile: str, fmt: str, full: bool) -> None:
         from .plan import read_saved_plan
 
         saved = read_saved_plan(planfile)
+        if fmt == "json":  # the document itself, as saved
+            click.echo(json.dumps({**saved.document, "errors": []}, indent=2, ensure_ascii=False))
+            return
         allow = saved.allowances
         found = refusals(saved.plans, allow)
         render_plans(
