@@ -229,6 +229,6 @@ def test_a_version_1_file_is_migrated(tmp_path: Path) -> None:
     engine = create_engine(db)
     with engine.connect() as conn:
         assert (
-            conn.execute(text("SELECT version FROM wscfg_schema")).scalar() == SCHEMA_VERSION == 2
+            conn.execute(text("SELECT version FROM wscfg_schema")).scalar() == SCHEMA_VERSION == 3
         )
     engine.dispose()

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from .. import __version__
-from . import openapi, problems
+from . import budget, openapi, problems
 from .context import Sandbox
 from .db import normalize_url
 from .middleware import RequestContextMiddleware
@@ -45,6 +45,7 @@ def create_app(db_url: str, settings: SandboxSettings | None = None) -> Any:
     )
     app.state.sandbox = sandbox
     problems.install(app)
+    budget.install(app)
     for module in (workspaces, singletons, batch, keys, collections):
         app.include_router(module.build_router())
     app.state.faults = None
@@ -54,7 +55,7 @@ def create_app(db_url: str, settings: SandboxSettings | None = None) -> Any:
         faults = settings.faults
         app.state.faults = faults if isinstance(faults, FaultInjector) else FaultInjector(faults)
         app.add_middleware(FaultMiddleware, faults=app.state.faults)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, sandbox=sandbox)
 
     def custom_openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +26,28 @@ _EXPIRED = '"status":"expired"'
 
 
 def canonical(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """The stored text of ``data``; a non-finite number is a ``ValueError`` (never stored:
+    ``Infinity`` is not JSON, and every read would answer invalid JSON)."""
+    return json.dumps(
+        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+
+
+def finite_text(text: str, *, drop: bool) -> str:
+    """``text`` (JSON that may hold ``Infinity``/``NaN``, as older versions stored) with
+    every non-finite number dropped from its object (``drop``) or replaced by ``null``."""
+
+    def clean(node: Any) -> Any:
+        if isinstance(node, float) and not math.isfinite(node):
+            return None
+        if isinstance(node, list):
+            return [clean(v) for v in node]
+        if isinstance(node, dict):
+            out = {k: clean(v) for k, v in node.items()}
+            return {k: v for k, v in out.items() if v is not None} if drop else out
+        return node
+
+    return canonical(clean(json.loads(text)))
 
 
 ETAG_HEX = 16  # 64 bits: ample to tell two versions of one item apart, and compact
@@ -290,6 +312,7 @@ def record(
     actor: str,
     request_id: str | None,
     now: str,
+    client_request_id: str | None = None,
 ) -> None:
     if not changes:
         return
@@ -300,6 +323,7 @@ def record(
                 "workspace_id": ws_id,
                 "at": now,
                 "request_id": request_id,
+                "client_request_id": client_request_id,
                 "actor": actor,
                 "action": c.action,
                 "kind": c.kind,
