@@ -66,9 +66,12 @@ class Limits:
 
 DEFAULT_LIMITS = Limits()
 
-# A JSON string (escapes included), unrolled so a long string is one linear scan.
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_KEEP_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+# A JSON string (escapes included, unrolled so a long string is one linear scan) or one
+# structural character: the tokens that count values and nesting without parsing.
+_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[,\[\]{}]', re.DOTALL)
+_QUOTE, _OPEN, _CLOSE = ord('"'), frozenset(b"[{"), frozenset(b"]}")
+_TOKENS_PER_VALUE = 6  # a value costs at most: its key, itself, a comma, two brackets
+_BYTES_PER_CHAR = 12  # the longest spelling of one character in a JSON string: \uD83D\uDE00
 
 
 class _Refused(Exception):
@@ -77,28 +80,13 @@ class _Refused(Exception):
         self.msg = msg
 
 
-def inspect_body(body: bytes, path: str, limits: Limits) -> None:
+def inspect_body(body: bytes | bytearray, path: str, limits: Limits) -> None:
     """Refuse (``ProblemError`` 422) a body that breaks a bound; do nothing otherwise.
 
     A body that is not JSON at all is left to the route, which answers its usual 422."""
     if not body.strip():
         return
-    skeleton = _STRING.sub(b'""', body)
-    values = skeleton.count(b",") + skeleton.count(b"[") + skeleton.count(b"{") + 1
-    if values > limits.max_values:
-        raise invalid(
-            ["body"],
-            f"the body holds more than {limits.max_values} JSON values; send at most "
-            f"{limits.max_array} entries per list",
-        )
-    brackets = skeleton.translate(None, _KEEP_BRACKETS)
-    if len(brackets) > 2 * limits.max_values:
-        raise invalid(["body"], f"the body holds more than {limits.max_values} JSON values")
-    depth = 0
-    for byte in brackets:
-        depth += 1 if byte in b"[{" else -1
-        if depth > limits.max_depth:
-            raise invalid(["body"], f"the body nests deeper than {limits.max_depth} levels")
+    _count(body, limits)
     try:
         doc = json.loads(
             body,
@@ -114,6 +102,40 @@ def inspect_body(body: bytes, path: str, limits: Limits) -> None:
     for suffix, check in SHAPES.items():
         if path.endswith(suffix):
             check(doc, limits)
+
+
+def _count(body: bytes | bytearray, limits: Limits) -> None:
+    """Values and nesting of a JSON text, by a scan that stops at the first bound passed."""
+    too_many = invalid(
+        ["body"],
+        f"the body holds more than {limits.max_values} JSON values; send at most "
+        f"{limits.max_array} entries per list",
+    )
+    values, depth, tokens = 1, 0, 0
+    budget = _TOKENS_PER_VALUE * limits.max_values
+    longest = _BYTES_PER_CHAR * max(limits.max_string, limits.max_key) + 2  # escapes, quotes
+    for match in _TOKEN.finditer(body):
+        tokens += 1
+        if tokens > budget:
+            raise too_many
+        start = match.start()
+        char = body[start]
+        if char == _QUOTE:
+            if match.end() - start > longest:
+                raise invalid(
+                    ["body"], f"a string in the body is longer than {limits.max_string} characters"
+                )
+            continue
+        if char in _CLOSE:
+            depth -= 1
+            continue
+        values += 1
+        if values > limits.max_values:
+            raise too_many
+        if char in _OPEN:
+            depth += 1
+            if depth > limits.max_depth:
+                raise invalid(["body"], f"the body nests deeper than {limits.max_depth} levels")
 
 
 def _no_constant(name: str) -> Any:
@@ -178,9 +200,7 @@ def _rule_shape(doc: Any, limits: Limits) -> None:
 
 
 # Path suffix -> a check of the parsed body that the generic bounds do not cover.
-SHAPES: Mapping[str, Callable[[Any, Limits], None]] = MappingProxyType(
-    {"/call-rules": _rule_shape}
-)
+SHAPES: Mapping[str, Callable[[Any, Limits], None]] = MappingProxyType({"/call-rules": _rule_shape})
 
 
 def check_room(conn: Connection, ws_id: int, kind: str, adding: int, limits: Limits) -> None:
@@ -206,6 +226,4 @@ def check_agency_room(conn: Connection, agency_id: int, limits: Limits) -> None:
         select(func.count()).select_from(workspaces).where(workspaces.c.agency_id == agency_id)
     ).scalar_one()
     if held >= limits.agency_workspaces:
-        raise ProblemError(
-            409, f"an agency holds at most {limits.agency_workspaces} sub-accounts"
-        )
+        raise ProblemError(409, f"an agency holds at most {limits.agency_workspaces} sub-accounts")

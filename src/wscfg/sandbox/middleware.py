@@ -115,16 +115,14 @@ class RequestContextMiddleware:
                 raise _too_large(cap)
             if not message.get("more_body", False):
                 break
-        data = bytes(body)
-        del body
-        await run_in_threadpool(inspect_body, data, scope.get("path", ""), sandbox.settings.bounds)
+        await run_in_threadpool(inspect_body, body, scope.get("path", ""), sandbox.settings.bounds)
         pending = True
 
         async def replay() -> Message:
             nonlocal pending
             if pending:
                 pending = False
-                return {"type": "http.request", "body": data, "more_body": False}
+                return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
         return replay
