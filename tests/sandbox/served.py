@@ -109,8 +109,8 @@ def raw_request(
     timeout: float = 60,
 ) -> RawAnswer | None:
     """Send a request by hand: ``chunks`` as they come (chunked framing if ``chunked``, ended
-    with the last chunk if ``finish``), stopping early once the server answers or hangs up. ``None`` when the server reset the
-    connection before an answer could be read."""
+    with the last chunk if ``finish``), stopping early once the server answers or hangs up.
+    ``None`` when the server reset the connection before an answer could be read."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     try:
         head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"

@@ -465,3 +465,14 @@ def test_a_tenant_hammering_the_largest_writes_does_not_stall_another(server: Se
     assert not errors, errors
     assert overlapped, "the hammering tenant was not writing while the other one wrote"
     assert max(took) < 20, took
+
+
+def test_unknown_query_parameters_are_refused(
+    api: httpx.Client, workspace: SandboxWorkspace
+) -> None:
+    r = api.get(f"/v1/workspaces/{workspace.slug}/call-tags", params={"limt": 5, "limit": 5})
+    assert problem(r, 422)["errors"] == [
+        {"loc": ["query", "limt"], "msg": "unknown query parameter"}
+    ]
+    ok = api.get(f"/v1/workspaces/{workspace.slug}/call-tags", params={"limit": 5})
+    assert ok.status_code == 200

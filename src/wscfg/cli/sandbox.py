@@ -219,7 +219,9 @@ def revoke(ctx: click.Context, db: str | None, key_id: str) -> None:
         from ..sandbox.db import normalize_url
 
         if key_id == "-":
-            key_id = click.get_text_stream("stdin").readline().strip()
+            import sys
+
+            key_id = sys.stdin.readline().strip()
         elif not key_id.startswith("key_"):
             raise click.UsageError(
                 "give the key's id (key_…), or - to read the key from standard input; "

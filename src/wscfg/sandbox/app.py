@@ -6,12 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from .. import __version__
 from . import budget, openapi, problems
 from .context import Sandbox
 from .db import normalize_url
+from .limits import known_query_only
 from .middleware import RequestContextMiddleware
 from .routes import batch, collections, keys, singletons, workspaces
 from .settings import SandboxSettings
@@ -42,6 +43,7 @@ def create_app(db_url: str, settings: SandboxSettings | None = None) -> Any:
         separate_input_output_schemas=False,
         redirect_slashes=False,
         lifespan=lifespan,
+        dependencies=[Depends(known_query_only)],
     )
     app.state.sandbox = sandbox
     problems.install(app)

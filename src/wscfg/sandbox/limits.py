@@ -28,6 +28,7 @@ from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import Connection, func, select
+from starlette.requests import Request
 
 from .db import items, workspaces
 from .problems import ProblemError, invalid
@@ -227,3 +228,29 @@ def check_agency_room(conn: Connection, agency_id: int, limits: Limits) -> None:
     ).scalar_one()
     if held >= limits.agency_workspaces:
         raise ProblemError(409, f"an agency holds at most {limits.agency_workspaces} sub-accounts")
+
+
+def known_query_only(request: Request) -> None:
+    """422 for a query parameter the route does not declare (a typo must not be ignored)."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None or not request.query_params:
+        return
+    known = _query_names(dependant)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise ProblemError(
+            422,
+            "the request is invalid",
+            errors=[
+                {"loc": ["query", name[:64]], "msg": "unknown query parameter"}
+                for name in unknown[:20]
+            ],
+        )
+
+
+def _query_names(dependant: Any) -> set[str]:
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
