@@ -25,6 +25,53 @@ See docs/api.md.
 """
 
 
+def _limits_text(settings: SandboxSettings) -> str:
+    """The limits section of the description (docs/api.md, "Limits", says the same)."""
+    b = settings.bounds
+    items = ", ".join(f"{kind} {cap:,}" for kind, cap in sorted(b.items.items()))
+    return f"""
+## Limits
+
+A write is authenticated before its body is read. Past a limit the answer is a problem:
+
+- body: at most {settings.max_body_bytes:,} bytes in any framing (`413`); at most
+  {b.max_values:,} JSON values, nested at most {b.max_depth} deep (`422`, checked before
+  the body is parsed);
+- every string at most {b.max_string:,} characters, object keys {b.max_key}; every list at
+  most {b.max_array:,} entries (a batch's `add` plus `remove`: {settings.max_batch:,}); every
+  object at most {b.max_members:,} members (a batch's `if_match`) (`422`);
+- numbers must be finite (no `NaN`, `Infinity`, `1e400`) and integers within ±(2^53 − 1)
+  (`422`); unknown query parameters are refused (`422`);
+- a call rule tree: at most {b.rule_nodes} nodes and {b.rule_depth} nested groups (`422`);
+- items per workspace: {items}; API keys {settings.max_api_keys}; sub-accounts per agency
+  {b.agency_workspaces:,} (`409`);
+- a write waits at most {settings.lock_wait:g} s for the write lock and holds it at most
+  {settings.write_budget:g} s (then it is rolled back): `503` with `Retry-After`.
+"""
+
+
+def _limits_data(settings: SandboxSettings) -> dict[str, Any]:
+    """The limits, machine-readable, as the OpenAPI document's ``info.x-wscfg-limits``."""
+    b = settings.bounds
+    return {
+        "body_bytes": settings.max_body_bytes,
+        "json_values": b.max_values,
+        "json_depth": b.max_depth,
+        "string_chars": b.max_string,
+        "key_chars": b.max_key,
+        "list_entries": b.max_array,
+        "object_members": b.max_members,
+        "batch_entries": settings.max_batch,
+        "rule_nodes": b.rule_nodes,
+        "rule_depth": b.rule_depth,
+        "items_per_workspace": dict(sorted(b.items.items())),
+        "api_keys_per_workspace": settings.max_api_keys,
+        "workspaces_per_agency": b.agency_workspaces,
+        "lock_wait_seconds": settings.lock_wait,
+        "write_budget_seconds": settings.write_budget,
+    }
+
+
 def create_app(db_url: str, settings: SandboxSettings | None = None) -> Any:
     """A sandbox app storing in ``db_url`` (a URL or a SQLite file path). The schema is
     created (or migrated) on start-up, or on the first request when served without one."""
@@ -39,7 +86,7 @@ def create_app(db_url: str, settings: SandboxSettings | None = None) -> Any:
     app = FastAPI(
         title="Workspace Settings API (wscfg sandbox)",
         version=__version__,
-        description=DESCRIPTION,
+        description=DESCRIPTION + _limits_text(settings),
         separate_input_output_schemas=False,
         redirect_slashes=False,
         lifespan=lifespan,
@@ -78,6 +125,7 @@ def create_app(db_url: str, settings: SandboxSettings | None = None) -> Any:
                     routes=app.routes,
                     separate_input_output_schemas=False,
                 )
+            doc["info"]["x-wscfg-limits"] = _limits_data(settings)
             app.openapi_schema = openapi.finish(doc)
         return app.openapi_schema
 
