@@ -230,7 +230,7 @@ def check_agency_room(conn: Connection, agency_id: int, limits: Limits) -> None:
         raise ProblemError(409, f"an agency holds at most {limits.agency_workspaces} sub-accounts")
 
 
-def known_query_only(request: Request) -> None:
+async def known_query_only(request: Request) -> None:
     """422 for a query parameter the route does not declare (a typo must not be ignored)."""
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
