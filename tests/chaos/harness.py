@@ -380,7 +380,8 @@ def check_run(
 
 
 def _by_apply(audit: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Audit entries written by apply (not by the concurrent editor, whose own X-Request-Ids start "ui-")."""
+    """Audit entries written by apply, not by the concurrent editor (its X-Request-Ids start
+    "ui-")."""
     return [e for e in audit if not (e.get("client_request_id") or "").startswith("ui-")]
 
 

@@ -7,10 +7,13 @@ read from /proc/<pid>/status; the rest runs against the session's server on loop
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -377,33 +380,49 @@ def test_slugs_are_one_global_namespace(sandbox: SandboxServer, http: httpx.Clie
 # --- 2b. lock contention and the write budget ---------------------------------------------------
 
 
-def sqlite_file(server: SandboxServer) -> str:
-    if not server.db_url.startswith("sqlite:///"):
-        pytest.skip("holds the SQLite write lock by hand")
-    return server.db_url.removeprefix("sqlite:///")
+def database_url_for_tests() -> str | None:
+    """As tests/conftest.py: PostgreSQL when WSCFG_TEST_DATABASE_URL is set, else SQLite."""
+    return os.environ.get("WSCFG_TEST_DATABASE_URL") or None
+
+
+@contextlib.contextmanager
+def write_lock_held(server: SandboxServer, slug: str) -> Iterator[None]:
+    """Another writer holding the workspace's write lock, straight in the database."""
+    if server.db_url.startswith("sqlite:///"):
+        holder = sqlite3.connect(server.db_url.removeprefix("sqlite:///"), isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # SQLite: the database's one write lock
+        try:
+            yield
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        return
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(server.db_url)
+    with engine.connect() as conn, conn.begin() as tx:
+        conn.execute(text("SELECT id FROM workspaces WHERE slug = :s FOR UPDATE"), {"s": slug})
+        try:
+            yield
+        finally:
+            tx.rollback()
+    engine.dispose()
 
 
 def test_lock_contention_is_503_with_retry_after() -> None:
-    with running_server(lock_wait=0.5) as server:
+    with running_server(database_url_for_tests(), lock_wait=0.5) as server:
         ws = server.new_workspace()
-        holder = sqlite3.connect(sqlite_file(server), isolation_level=None)
-        try:
-            holder.execute("BEGIN IMMEDIATE")  # another writer holds the database's lock
+        with write_lock_held(server, ws.slug):
             r = httpx.post(ws.url + "/call-tags", json={"name": "a"}, headers=ws.headers)
             doc = problem(r, 503)
             assert r.headers["retry-after"] == "1"
             assert doc["detail"] == "the workspace is busy with another write; retry shortly"
-        finally:
-            holder.execute("ROLLBACK")
-            holder.close()
-        assert (
-            httpx.post(ws.url + "/call-tags", json={"name": "a"}, headers=ws.headers).status_code
-            == 201
-        )
+        r = httpx.post(ws.url + "/call-tags", json={"name": "a"}, headers=ws.headers)
+        assert r.status_code == 201
 
 
 def test_a_write_past_its_budget_is_rolled_back_with_503() -> None:
-    with running_server(write_budget=0.0) as server:
+    with running_server(database_url_for_tests(), write_budget=0.0) as server:
         ws = server.new_workspace()
         batch = {"add": [number(i) for i in range(2000)]}
         r = httpx.post(
