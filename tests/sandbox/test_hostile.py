@@ -441,7 +441,7 @@ def test_a_write_past_its_budget_is_rolled_back_with_503() -> None:
 def test_a_tenant_hammering_the_largest_writes_does_not_stall_another(server: Served) -> None:
     """One tenant sends the largest writes allowed (10,000 blocked callers with 500-character
     notes, 5 MB each) back to back from a thread, bounded in count and time; meanwhile another
-    tenant's small writes all succeed, each within 20 s (before: 500 after 30 s)."""
+    tenant's small writes all succeed, each within 25 s (before: 500 after 30 s)."""
     big_key = server.new_workspace("hammer")
     small_key = server.new_workspace("victim")
     stop = threading.Event()
@@ -483,7 +483,7 @@ def test_a_tenant_hammering_the_largest_writes_does_not_stall_another(server: Se
     thread.join(timeout=180)
     assert not errors, errors
     assert overlapped, "the hammering tenant was not writing while the other one wrote"
-    assert max(took) < 20, took
+    assert max(took) < 25, took
 
 
 def test_unknown_query_parameters_are_refused(

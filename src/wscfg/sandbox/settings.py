@@ -34,8 +34,8 @@ class SandboxSettings:
     max_batch: int = 10_000
     max_api_keys: int = 10
     max_body_bytes: int = 16 * 1024 * 1024
-    lock_wait: float = 10.0  # seconds a write waits for the write lock, then 503
-    write_budget: float = 5.0  # seconds a write may hold it, then rolled back and 503
+    lock_wait: float = 20.0  # seconds a write waits for the write lock, then 503
+    write_budget: float = 10.0  # seconds a write may hold it, then rolled back and 503
     limits: Any = field(default=None, compare=False)  # a limits.Limits; None = the defaults
     clock: Callable[[], datetime] = field(default=utcnow, compare=False)
     faults: Any = None
