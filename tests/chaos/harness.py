@@ -380,8 +380,9 @@ def check_run(
 
 
 def _by_apply(audit: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Audit entries written by apply (not by the concurrent editor, whose ids start "ui-")."""
-    return [e for e in audit if not (e.get("request_id") or "").startswith("ui-")]
+    """Audit entries written by apply, not by the concurrent editor (its X-Request-Ids start
+    "ui-")."""
+    return [e for e in audit if not (e.get("client_request_id") or "").startswith("ui-")]
 
 
 def _apply_writes(audit: list[dict[str, Any]]) -> Counter[tuple[str, str]]:

@@ -241,6 +241,75 @@ def test_a_version_1_file_is_migrated(tmp_path: Path) -> None:
     engine = create_engine(db)
     with engine.connect() as conn:
         assert (
-            conn.execute(text("SELECT version FROM wscfg_schema")).scalar() == SCHEMA_VERSION == 2
+            conn.execute(text("SELECT version FROM wscfg_schema")).scalar() == SCHEMA_VERSION == 3
         )
     engine.dispose()
+
+
+def test_cli_key_and_revoke(tmp_path: Path) -> None:
+    """`wscfg sandbox key` issues another key for an existing workspace (printed once, on
+    stdout); `wscfg sandbox revoke` revokes one by id or, from stdin, by the key itself."""
+    runner = CliRunner()
+    db = str(tmp_path / "keys.db")
+    first = runner.invoke(cli, ["sandbox", "init", "--db", db, "--workspace", "acme"])
+    assert first.exit_code == 0, first.output
+    r = runner.invoke(
+        cli, ["sandbox", "key", "--db", db, "--workspace", "acme", "--read-only", "--name", "ci"]
+    )
+    assert r.exit_code == 0, r.output
+    reader = r.stdout.strip()
+    assert reader.startswith("wscfg_") and reader not in r.stderr
+    key_id = r.stderr.split("Issued key ", 1)[1].split(" ", 1)[0]
+    assert r.stderr.startswith(f"Issued key {key_id} (settings:read) for workspace 'acme'")
+    r = runner.invoke(cli, ["sandbox", "key", "--db", db, "--workspace", "acme"])
+    assert r.exit_code == 0, r.output
+    writer = r.stdout.strip()
+    assert "(settings:read settings:write)" in r.stderr
+    with running_server(db) as server:
+        base = server.url + "/v1/workspaces/acme"
+        keys = httpx.get(base + "/api-keys", headers=bearer(writer)).json()["items"]
+        assert {k["id"]: k.get("name") for k in keys}[key_id] == "ci"
+        assert len(keys) == 3
+        assert httpx.get(base, headers=bearer(reader)).status_code == 200
+        problem(httpx.patch(base, json={"name": "x"}, headers=bearer(reader)), 403)
+        r = runner.invoke(cli, ["sandbox", "revoke", "--db", db, key_id])
+        assert (r.exit_code, r.stderr.strip()) == (0, f"Revoked key {key_id} in sqlite:///{db}.")
+        problem(httpx.get(base, headers=bearer(reader)), 401)
+        r = runner.invoke(cli, ["sandbox", "revoke", "--db", db, "-"], input=writer + "\n")
+        assert r.exit_code == 0 and writer not in r.output
+        problem(httpx.get(base, headers=bearer(writer)), 401)
+        audit = httpx.get(base + "/audit", headers=bearer(first.stdout.strip())).json()["items"]
+        assert [(e["action"], e["kind"], e["actor"]) for e in audit[:4]] == [
+            ("revoke", "api_keys", "admin"),
+            ("revoke", "api_keys", "admin"),
+            ("create", "api_keys", "admin"),
+            ("create", "api_keys", "admin"),
+        ]
+    dispose(db)
+    for args, message in (
+        (["key", "--db", db, "--workspace", "nope"], "Error: no workspace 'nope'"),
+        (["revoke", "--db", db, key_id], "Error: no such active API key"),
+        (
+            ["revoke", "--db", db, "wscfg_secret"],
+            "Error: give the key's id (key_…), or - to read the key from standard input; "
+            "a key on the command line would stay in the shell history",
+        ),
+        (
+            ["key", "--db", db, "--workspace", "acme", "--name", " "],
+            "Error: a key's name has 1 to 100 characters",
+        ),
+    ):
+        r = runner.invoke(cli, ["sandbox", *args])
+        assert r.exit_code == 1, r.output
+        assert r.stderr.strip().splitlines()[-1] == message
+        assert "wscfg_secret" not in r.stderr
+    for _ in range(9):
+        assert (
+            runner.invoke(cli, ["sandbox", "key", "--db", db, "--workspace", "acme"]).exit_code == 0
+        )
+    r = runner.invoke(cli, ["sandbox", "key", "--db", db, "--workspace", "acme"])
+    assert (r.exit_code, r.stderr.strip()) == (
+        1,
+        "Error: workspace 'acme' already has 10 active API keys; revoke one first",
+    )
+    dispose(db)

@@ -47,7 +47,8 @@ def test_batch_refusals(
     assert doc["errors"][0]["loc"][:3] == ["body", "add", 0]
     too_many = [f"+1555{n:07d}" for n in range(sandbox.settings.max_batch + 1)]
     doc = problem(api.post(url, json={"remove": too_many}), 422)
-    assert doc["errors"] == [{"loc": ["body"], "msg": "at most 10000 entries per batch; got 10001"}]
+    # refused by the body's bounds, before the numbers are parsed (sandbox/limits.py)
+    assert doc["errors"] == [{"loc": ["body", "remove"], "msg": "at most 10000 entries; got 10001"}]
     assert api.get(f"/v1/workspaces/{workspace.slug}/blocked-callers").json()["items"] == []
 
 
@@ -83,13 +84,18 @@ def test_audit_log_records_every_write(api: httpx.Client, workspace: SandboxWork
         ("create", "workspace", ""),
     ]
     delete, update, create = entries[1], entries[2], entries[3]
-    assert create["request_id"] == "req-create" == created.headers["x-request-id"]
+    # the server's own unique id, and the caller's id in a field of its own
+    assert create["request_id"] == created.headers["x-request-id"] != "req-create"
+    assert len(create["request_id"]) == 32
+    assert create["client_request_id"] == "req-create" == created.headers["x-client-request-id"]
     assert (create["before"], create["after"]) == (None, {"name": "lead"})
     assert (update["before"], update["after"]) == (
         {"name": "lead"},
         {"name": "lead", "color": "#abcdef"},
     )
-    assert (delete["request_id"], delete["after"]) == ("req-delete", None)
+    assert (delete["client_request_id"], delete["after"]) == ("req-delete", None)
+    assert len({e["request_id"] for e in entries}) == len(entries)
+    assert entries[0]["client_request_id"] is None
     assert {e["actor"] for e in entries[:4]} == {key_id}
     assert entries[4]["actor"] == "admin"
     # newest first, paged by cursor

@@ -23,10 +23,16 @@ def test_request_ids(api: httpx.Client, workspace: SandboxWorkspace) -> None:
         len(a.headers["x-request-id"]) == 32
         and a.headers["x-request-id"] != b.headers["x-request-id"]
     )
+    # the caller's id is kept apart: the server's own id stays unique (issue 11 §4)
     mine = api.get(p(workspace), headers={"X-Request-Id": "ci-run-42.step-7"})
-    assert mine.headers["x-request-id"] == "ci-run-42.step-7"
-    odd = api.get(p(workspace), headers={"X-Request-Id": "bad id with spaces"})
-    assert odd.headers["x-request-id"] != "bad id with spaces"
+    assert mine.headers["x-client-request-id"] == "ci-run-42.step-7"
+    assert len(mine.headers["x-request-id"]) == 32
+    again = api.get(p(workspace), headers={"X-Request-Id": "ci-run-42.step-7"})
+    assert again.headers["x-request-id"] != mine.headers["x-request-id"]
+    for odd in ("bad id with spaces", "x" * 65):
+        r = api.get(p(workspace), headers={"X-Request-Id": odd})
+        assert "x-client-request-id" not in r.headers
+        assert len(r.headers["x-request-id"]) == 32
 
 
 def test_errors_are_problems(api: httpx.Client, workspace: SandboxWorkspace) -> None:

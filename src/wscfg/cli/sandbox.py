@@ -1,4 +1,4 @@
-"""``wscfg sandbox serve|init``: run the reference Workspace Settings API locally."""
+"""``wscfg sandbox serve|init|key|revoke``: run the reference Workspace Settings API locally."""
 
 from __future__ import annotations
 
@@ -211,6 +211,71 @@ def init(
             f"Created {what} in {_safe(url)}. The API key above is shown only once; "
             "keep it, e.g. export WSCFG_TOKEN=<key>."
         )
+
+
+@sandbox.command()
+@click.option("--db", "db", default=None, help=DB_HELP + "  [default: .wscfg/sandbox.db]")
+@click.option(
+    "--workspace", "workspace", required=True, metavar="SLUG", help="The existing workspace."
+)
+@click.option("--read-only", is_flag=True, help="Issue a key with settings:read only.")
+@click.option("--name", default=None, help="What the key is for (shown in key lists).")
+@click.pass_context
+def key(
+    ctx: click.Context, db: str | None, workspace: str, read_only: bool, name: str | None
+) -> None:
+    """Issue another API key for an existing workspace and print it (shown once, stored
+    hashed). A workspace holds at most 10 active keys.
+
+    \b
+    Examples:
+      wscfg sandbox key --workspace acme --read-only --name ci-plan
+      wscfg sandbox key --workspace acme --name deploy
+    """
+    with handle_errors(debug_of(ctx)):
+        from ..sandbox import admin
+        from ..sandbox.db import normalize_url
+
+        url = normalize_url(db)
+        scopes = ("settings:read",) if read_only else ("settings:read", "settings:write")
+        issued = admin.new_key(url, admin.KeyRequest(workspace=workspace, scopes=scopes, name=name))
+        click.echo(issued.secret)
+        echo_err(
+            f"Issued key {issued.id} ({' '.join(issued.scopes)}) for workspace {workspace!r} "
+            f"in {_safe(url)}. The API key above is shown only once; keep it, e.g. "
+            "export WSCFG_TOKEN=<key>. Revoke it with: wscfg sandbox revoke " + issued.id
+        )
+
+
+@sandbox.command()
+@click.option("--db", "db", default=None, help=DB_HELP + "  [default: .wscfg/sandbox.db]")
+@click.argument("key_id", metavar="KEY_ID")
+@click.pass_context
+def revoke(ctx: click.Context, db: str | None, key_id: str) -> None:
+    """Revoke an API key by its id (key_…, as `sandbox key` and GET …/api-keys show it), or
+    give - to read the key itself from standard input. A revoked key answers 401.
+
+    \b
+    Examples:
+      wscfg sandbox revoke key_3f9a0c1d2e4b5a69
+      printenv WSCFG_TOKEN | wscfg sandbox revoke -
+    """
+    with handle_errors(debug_of(ctx)):
+        from ..sandbox import admin
+        from ..sandbox.db import normalize_url
+
+        if key_id == "-":
+            import sys
+
+            key_id = sys.stdin.readline().strip()
+        elif not key_id.startswith("key_"):
+            raise click.UsageError(
+                "give the key's id (key_…), or - to read the key from standard input; "
+                "a key on the command line would stay in the shell history"
+            )
+        url = normalize_url(db)
+        revoked = admin.revoke_key(url, key_id)
+        echo_err(f"Revoked key {revoked} in {_safe(url)}.")
 
 
 def _safe(url: str) -> str:

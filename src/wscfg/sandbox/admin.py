@@ -12,6 +12,7 @@ given, notifications on for every category and channel, and call rules
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -97,6 +98,64 @@ def create_workspace(
         return insert_key(conn, ref.id, None, SCOPES, "initial workspace key", now)[1]
 
 
+@dataclass(frozen=True)
+class KeyRequest:
+    """What a new key is for: a workspace (by slug) or an agency (by name or one of its keys),
+    its scopes and an optional display name. (``wscfg sandbox key`` builds one from its
+    options; a new property of keys is a new field here.)"""
+
+    workspace: str | None = None
+    agency: str | None = None
+    scopes: tuple[str, ...] = (READ, WRITE)
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    id: str  # key_…: how lists and the audit log name it, and what `revoke` takes
+    secret: str  # the key itself, shown once
+    scopes: tuple[str, ...]
+
+
+def new_key(db_url: str, request: KeyRequest) -> IssuedKey:
+    """Issue a key as ``request`` says; a workspace's key creation lands in its audit log."""
+    if (request.workspace is None) == (request.agency is None):
+        raise SandboxError("issue a key for exactly one of a workspace or an agency")
+    wanted = tuple(sorted(set(request.scopes)))
+    bad = [s for s in wanted if s not in SCOPES]
+    if bad or not wanted:
+        raise SandboxError(f"scopes must be among {', '.join(SCOPES)}; got {list(request.scopes)}")
+    name = request.name.strip() if request.name is not None else None
+    if name is not None and not 0 < len(name) <= 100:
+        raise SandboxError("a key's name has 1 to 100 characters")
+    engine = get_engine(db_url)
+    with transaction(engine, write=True) as conn:
+        now = _now()
+        if request.workspace is None:
+            assert request.agency is not None
+            agency_id = _agency_id(conn, request.agency)
+            key_id, secret = insert_key(conn, None, agency_id, wanted, name, now)
+            return IssuedKey(key_id, secret, wanted)
+        ref = workspace_ref(conn, request.workspace)
+        lock_workspace(conn, ref.id)
+        if active_key_count(conn, ref.id) >= MAX_API_KEYS:
+            raise SandboxError(
+                f"workspace {request.workspace!r} already has {MAX_API_KEYS} active API keys; "
+                "revoke one first"
+            )
+        key_id, secret = insert_key(conn, ref.id, None, wanted, name, now)
+        public = {"id": key_id, "scopes": list(wanted), **({"name": name} if name else {})}
+        store.record(
+            conn,
+            ref.id,
+            [store.Change("create", "api_keys", key_id, None, store.canonical(public))],
+            actor=ADMIN_ACTOR,
+            request_id=None,
+            now=now,
+        )
+        return IssuedKey(key_id, secret, wanted)
+
+
 def issue_key(
     db_url: str,
     *,
@@ -106,39 +165,38 @@ def issue_key(
     name: str | None = None,
 ) -> str:
     """A new API key for a workspace (by slug) or an agency (by name or one of its keys)."""
-    if (workspace is None) == (agency is None):
-        raise SandboxError("issue a key for exactly one of a workspace or an agency")
-    wanted = tuple(sorted(set(scopes)))
-    bad = [s for s in wanted if s not in SCOPES]
-    if bad or not wanted:
-        raise SandboxError(f"scopes must be among {', '.join(SCOPES)}; got {list(scopes)}")
-    engine = get_engine(db_url)
-    with transaction(engine, write=True) as conn:
-        now = _now()
-        if workspace is not None:
-            ref = workspace_ref(conn, workspace)
-            lock_workspace(conn, ref.id)
-            if active_key_count(conn, ref.id) >= MAX_API_KEYS:
-                raise SandboxError(
-                    f"workspace {workspace!r} already has {MAX_API_KEYS} active API keys"
-                )
-            return insert_key(conn, ref.id, None, wanted, name, now)[1]
-        assert agency is not None
-        return insert_key(conn, None, _agency_id(conn, agency), wanted, name, now)[1]
+    request = KeyRequest(workspace, agency, tuple(scopes), name)
+    return new_key(db_url, request).secret
 
 
-def revoke_key(db_url: str, key: str) -> None:
-    """Revoke a key (given as the secret or as its ``key_…`` id); revoked keys answer 401."""
+def revoke_key(db_url: str, key: str) -> str:
+    """Revoke a key (given as the secret or as its ``key_…`` id); revoked keys answer 401.
+    Returns the key's id; a workspace key's revocation lands in its audit log."""
     engine = get_engine(db_url)
     cond = (
         api_keys.c.id == key if key.startswith("key_") else api_keys.c.secret_hash == hash_key(key)
     )
     with transaction(engine, write=True) as conn:
-        done = conn.execute(
-            update(api_keys).where(cond, api_keys.c.revoked_at.is_(None)).values(revoked_at=_now())
-        )
-        if done.rowcount == 0:
+        row = conn.execute(
+            select(api_keys.c.id, api_keys.c.workspace_id, api_keys.c.scopes).where(
+                cond, api_keys.c.revoked_at.is_(None)
+            )
+        ).first()
+        if row is None:
             raise SandboxError("no such active API key")
+        now = _now()
+        conn.execute(update(api_keys).where(api_keys.c.id == row.id).values(revoked_at=now))
+        if row.workspace_id is not None:
+            before = store.canonical({"id": row.id, "scopes": row.scopes.split()})
+            store.record(
+                conn,
+                row.workspace_id,
+                [store.Change("revoke", "api_keys", row.id, before, None)],
+                actor=ADMIN_ACTOR,
+                request_id=None,
+                now=now,
+            )
+        return str(row.id)
 
 
 def accept_invitation(db_url: str, workspace: str, email: str) -> None:

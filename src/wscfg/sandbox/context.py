@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from starlette.responses import Response
 
-from . import idempotency, store
+from . import budget, idempotency, store
 from .auth import READ, WRITE, Principal, WorkspaceRef, principal_for, reachable
 from .db import get_engine, lock_agency, lock_workspace, transaction
 from .problems import ProblemError
@@ -95,34 +95,56 @@ class Ctx:
     def request_id(self) -> str | None:
         return getattr(self.request.state, "request_id", None)
 
+    @property
+    def client_request_id(self) -> str | None:
+        """The caller's own ``X-Request-Id``, when it sent a sane one."""
+        return getattr(self.request.state, "client_request_id", None)
 
-def _authenticate(
-    request: Request, creds: HTTPAuthorizationCredentials | None, slug: str | None
-) -> Ctx:
-    sandbox: Sandbox = request.app.state.sandbox
-    if creds is None or not creds.credentials:
+
+def authorize(conn: Connection, sandbox: Sandbox, key: str | None, method: str) -> Principal:
+    """The caller behind ``key``, rate-limited and holding the scope ``method`` needs.
+
+    The request-context middleware calls this before it reads a write's body; the route
+    dependencies call it for requests without a body."""
+    if not key:
         raise ProblemError(
             401,
             "send an API key: Authorization: Bearer <key>",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    with transaction(sandbox.engine) as conn:
-        who = principal_for(conn, creds.credentials)
-        if who is None:
+    who = principal_for(conn, key)
+    if who is None:
+        raise ProblemError(
+            401, "the API key is unknown or revoked", headers={"WWW-Authenticate": "Bearer"}
+        )
+    if sandbox.limiter is not None:
+        wait = sandbox.limiter.take(who.key_id, sandbox.settings.ticker())
+        if wait:
             raise ProblemError(
-                401, "the API key is unknown or revoked", headers={"WWW-Authenticate": "Bearer"}
+                429,
+                f"rate limit exceeded; retry in {wait} s",
+                headers={"Retry-After": str(wait)},
             )
-        if sandbox.limiter is not None:
-            wait = sandbox.limiter.take(who.key_id, sandbox.settings.ticker())
-            if wait:
-                raise ProblemError(
-                    429,
-                    f"rate limit exceeded; retry in {wait} s",
-                    headers={"Retry-After": str(wait)},
-                )
-        need = READ if request.method in ("GET", "HEAD") else WRITE
-        if not who.can(need):
-            raise ProblemError(403, f"this API key lacks the {need} scope")
+    need = READ if method in ("GET", "HEAD") else WRITE
+    if not who.can(need):
+        raise ProblemError(403, f"this API key lacks the {need} scope")
+    return who
+
+
+def bearer_key(authorization: str | None) -> str | None:
+    """The key of an ``Authorization: Bearer <key>`` header (as FastAPI's HTTPBearer reads it)."""
+    scheme, _, key = (authorization or "").partition(" ")
+    return key.strip() or None if scheme.lower() == "bearer" else None
+
+
+def _authenticate(
+    request: Request, creds: HTTPAuthorizationCredentials | None, slug: str | None
+) -> Ctx:
+    sandbox: Sandbox = request.app.state.sandbox
+    who: Principal | None = getattr(request.state, "principal", None)  # set by the middleware
+    with transaction(sandbox.engine) as conn:
+        if who is None:
+            who = authorize(conn, sandbox, creds.credentials if creds else None, request.method)
         ws = None
         if slug is not None:
             ws = reachable(conn, who, slug)
@@ -206,8 +228,12 @@ def run_write(ctx: Ctx, work: Callable[[Connection], Reply]) -> Response:
         url = ctx.request.url
         fp = idempotency.fingerprint(ctx.request.method, url.path, url.query, ctx.body)
     cutoff = store.iso(ctx.now - timedelta(seconds=ctx.settings.idempotency_ttl))
+    settings = ctx.settings
     try:
-        with transaction(ctx.sandbox.engine, write=True) as conn:
+        with (
+            transaction(ctx.sandbox.engine, write=True, lock_wait=settings.lock_wait) as conn,
+            budget.write_budget(conn, settings.write_budget) as deadline,
+        ):
             if ctx.ws is not None:
                 lock_workspace(conn, ctx.ws.id)
             elif ctx.who.agency_id is not None:
@@ -227,8 +253,10 @@ def run_write(ctx: Ctx, work: Callable[[Connection], Reply]) -> Response:
                     actor=ctx.who.key_id,
                     request_id=ctx.request_id,
                     now=ctx.now_iso,
+                    client_request_id=ctx.client_request_id,
                 )
                 store.bump(conn, ws_id)
+            budget.check_deadline(deadline)
             response = _response(reply)
             if key is not None:
                 headers = [(k.lower(), v) for k, v in response.headers.items()]

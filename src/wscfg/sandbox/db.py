@@ -38,6 +38,7 @@ from sqlalchemy import (
     bindparam,
     create_engine,
     event,
+    inspect,
     select,
 )
 from sqlalchemy.dialects import postgresql
@@ -46,6 +47,7 @@ from ..errors import SetupError
 from .records import SCHEMA_VERSION as SCHEMA_VERSION
 
 DEFAULT_DB_PATH = ".wscfg/sandbox.db"
+LOCK_WAIT = 30.0  # seconds a write waits for the write lock unless told otherwise
 
 metadata = MetaData()
 
@@ -113,6 +115,7 @@ audit = Table(
     Column("workspace_id", Integer, ForeignKey("workspaces.id"), nullable=False),
     Column("at", Text, nullable=False),
     Column("request_id", Text, nullable=True),
+    Column("client_request_id", Text, nullable=True),
     Column("actor", Text, nullable=False),
     Column("action", Text, nullable=False),
     Column("kind", Text, nullable=False),
@@ -170,8 +173,40 @@ def _v1_to_v2(conn: Connection) -> None:
     conn.exec_driver_sql("ALTER TABLE items DROP COLUMN data")
 
 
+def _v2_to_v3(conn: Connection) -> None:
+    """v3 keeps the caller's ``X-Request-Id`` apart (``audit.client_request_id``) and never
+    stores a non-finite number: ones stored by older versions (``Infinity``, ``NaN``, which
+    made reads answer invalid JSON) are dropped from items and nulled in the audit log."""
+    from .store import etag_of, finite_text, with_etag, without_etag
+
+    if "client_request_id" not in {c["name"] for c in inspect(conn).get_columns("audit")}:
+        conn.exec_driver_sql("ALTER TABLE audit ADD COLUMN client_request_id TEXT")
+    poisoned = "body LIKE '%Infinity%' OR body LIKE '%NaN%'"
+    for ws_id, kind, ident, body, etag in conn.exec_driver_sql(
+        f"SELECT workspace_id, kind, ident, body, etag FROM items WHERE {poisoned}"
+    ).all():
+        text = finite_text(without_etag(body, etag), drop=True)
+        new = etag_of(text)
+        conn.execute(
+            items.update()
+            .where(items.c.workspace_id == ws_id, items.c.kind == kind, items.c.ident == ident)
+            .values(body=with_etag(text, new), etag=new)
+        )
+    for column in ("before", "after"):
+        rows = conn.exec_driver_sql(
+            f"SELECT id, {column} FROM audit WHERE {column} LIKE '%Infinity%'"
+            f" OR {column} LIKE '%NaN%'"
+        ).all()
+        for audit_id, text in rows:
+            conn.execute(
+                audit.update()
+                .where(audit.c.id == audit_id)
+                .values({column: finite_text(text, drop=False)})
+            )
+
+
 # version -> function migrating a database of that version to version + 1
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def normalize_url(url_or_path: str | None) -> str:
@@ -258,8 +293,13 @@ def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    write = conn.get_execution_options().get("wscfg_write", False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+    options = conn.get_execution_options()
+    if options.get("wscfg_write", False):
+        wait_ms = int(options.get("wscfg_lock_wait", LOCK_WAIT) * 1000)
+        conn.exec_driver_sql(f"PRAGMA busy_timeout = {max(1, wait_ms)}")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")
 
 
 def init_schema(engine: Engine) -> None:
@@ -282,13 +322,19 @@ def init_schema(engine: Engine) -> None:
 
 
 @contextmanager
-def transaction(engine: Engine, *, write: bool = False) -> Iterator[Connection]:
+def transaction(
+    engine: Engine, *, write: bool = False, lock_wait: float | None = None
+) -> Iterator[Connection]:
     """One transaction: a consistent snapshot for reads; ``write`` takes the write lock on
-    SQLite at once (``BEGIN IMMEDIATE``) so two writers never dead-lock on an upgrade."""
+    SQLite at once (``BEGIN IMMEDIATE``) so two writers never dead-lock on an upgrade, waiting
+    for it at most ``lock_wait`` seconds (default :data:`LOCK_WAIT`; then "database is
+    locked", which the HTTP layer answers as 503)."""
     with engine.connect() as conn:
         if write:
-            conn.execution_options(wscfg_write=True)
+            conn.execution_options(wscfg_write=True, wscfg_lock_wait=lock_wait or LOCK_WAIT)
         with conn.begin():
+            if write and lock_wait is not None and not is_sqlite(conn):
+                conn.exec_driver_sql(f"SET LOCAL lock_timeout = {max(1, int(lock_wait * 1000))}")
             yield conn
 
 

@@ -1,11 +1,17 @@
-"""The outermost layer of every request: request id, workspace header, size cap, last resort.
+"""The outermost layer of every request: request id, workspace header, body guard, last resort.
 
-- ``X-Request-Id`` on every response (the caller's if it sent a sane one, else a new one);
-  the id is also ``request.state.request_id``, the ``instance`` of problems and the audit
-  log's ``request_id``.
+- ``X-Request-Id`` on every response: always the server's own id (32 hex digits, unique), also
+  ``request.state.request_id``, the ``instance`` of problems and the audit log's
+  ``request_id``. A caller's own ``X-Request-Id`` (1–64 of ``A-Za-z0-9._:-``) is kept apart:
+  echoed as ``X-Client-Request-Id`` and stored as the audit entry's ``client_request_id``.
 - ``Wscfg-Workspace: <slug>`` on every response below ``/v1/workspaces/<slug>``.
-- Bodies larger than the configured cap are refused with 413 before they are read.
-- An unexpected exception becomes a plain 500 problem: never a traceback in a response.
+- A request below ``/v1`` that carries a body (any framing: ``Content-Length`` or chunked) is
+  authenticated *before* a byte of its body is read (401/403/429 otherwise); its body is then
+  read here, counting bytes as they stream in, and refused with 413 past the cap; then
+  :func:`wscfg.sandbox.limits.inspect_body` bounds its shape (422) before any parsing by the
+  route.
+- Lock contention and exhausted write budgets anywhere become 503 with ``Retry-After``; any
+  other unexpected exception becomes a plain 500 problem: never a traceback in a response.
 """
 
 from __future__ import annotations
@@ -13,33 +19,45 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote
 
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..model.base import SLUG_RE
-from .problems import PROBLEM_JSON, problem_body
+from . import budget
+from .context import authorize, bearer_key
+from .db import transaction
+from .limits import inspect_body
+from .problems import PROBLEM_JSON, ProblemError, problem_body
 
 log = logging.getLogger("wscfg.sandbox")
 
-_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _WS_PATH_RE = re.compile(r"^/v1/workspaces/([^/]+)")
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, sandbox: Any) -> None:
         self.app = app
-        self.max_body_bytes = max_body_bytes
+        self.sandbox = sandbox
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _request_id(scope)
-        scope.setdefault("state", {})["request_id"] = request_id
+        request_id = uuid.uuid4().hex
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
         extra: list[tuple[bytes, bytes]] = [(b"x-request-id", request_id.encode())]
-        match = _WS_PATH_RE.match(scope.get("path", ""))
+        client_id = _client_request_id(scope)
+        if client_id is not None:
+            state["client_request_id"] = client_id
+            extra.append((b"x-client-request-id", client_id.encode()))
+        path = scope.get("path", "")
+        match = _WS_PATH_RE.match(path)
         if match:
             slug = unquote(match.group(1))
             if SLUG_RE.match(slug):
@@ -55,53 +73,110 @@ class RequestContextMiddleware:
                 message = {**message, "headers": headers + extra}
             await send(message)
 
-        length = _content_length(scope)
-        if length is not None and length > self.max_body_bytes:
-            await _send_problem(
-                send_wrapper,
-                413,
-                f"the body is larger than {self.max_body_bytes} bytes",
-                request_id,
-            )
-            return
         try:
+            if _has_body(scope) and path.startswith("/v1/"):
+                replay = await self._guard_body(scope, receive)
+                if replay is None:
+                    return  # the client went away mid-body
+                receive = replay
             await self.app(scope, receive, send_wrapper)
-        except Exception:
-            log.exception("unexpected error in request %s", request_id)
+        except Exception as exc:
+            problem = exc if isinstance(exc, ProblemError) else budget.contention(exc)
             if started:
                 raise
-            await _send_problem(send_wrapper, 500, "the server failed unexpectedly", request_id)
+            if problem is None:
+                log.exception("unexpected error in request %s", request_id)
+                problem = ProblemError(500, "the server failed unexpectedly")
+            await _send_problem(send_wrapper, problem, request_id)
 
+    async def _guard_body(self, scope: Scope, receive: Receive) -> Receive | None:
+        """Authenticate, then read the body under the cap and check its bounds; a receive
+        that replays it (``None`` when the client disconnected)."""
+        sandbox = self.sandbox
+        key = _bearer(scope)
+        method = scope.get("method", "POST")
 
-def _request_id(scope: Scope) -> str:
-    for key, value in scope.get("headers", []):
-        if key == b"x-request-id":
-            text = value.decode("latin-1")
-            if _REQUEST_ID_RE.match(text):
-                return text
-    return uuid.uuid4().hex
+        def authenticate() -> Any:
+            with transaction(sandbox.engine) as conn:
+                return authorize(conn, sandbox, key, method)
 
-
-def _content_length(scope: Scope) -> int | None:
-    for key, value in scope.get("headers", []):
-        if key == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
+        scope["state"]["principal"] = await run_in_threadpool(authenticate)
+        cap = sandbox.settings.max_body_bytes
+        length = _content_length(scope)
+        if length is not None and length > cap:
+            raise _too_large(cap)
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
                 return None
+            body += message.get("body", b"")
+            if len(body) > cap:
+                raise _too_large(cap)
+            if not message.get("more_body", False):
+                break
+        await run_in_threadpool(inspect_body, body, scope.get("path", ""), sandbox.settings.bounds)
+        pending = True
+
+        async def replay() -> Message:
+            nonlocal pending
+            if pending:
+                pending = False
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return replay
+
+
+def _too_large(cap: int) -> ProblemError:
+    return ProblemError(413, f"the body is larger than {cap} bytes")
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return bytes(value)
     return None
 
 
-async def _send_problem(send: Any, status: int, detail: str, request_id: str) -> None:
-    body = problem_body(status, detail, instance=request_id)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", PROBLEM_JSON.encode()),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
+def _has_body(scope: Scope) -> bool:
+    if _header(scope, b"transfer-encoding") is not None:
+        return True
+    length = _header(scope, b"content-length")
+    return length is not None and length.strip() not in (b"", b"0")
+
+
+def _bearer(scope: Scope) -> str | None:
+    raw = _header(scope, b"authorization")
+    return bearer_key(raw.decode("latin-1")) if raw is not None else None
+
+
+def _client_request_id(scope: Scope) -> str | None:
+    raw = _header(scope, b"x-request-id")
+    if raw is None:
+        return None
+    text = raw.decode("latin-1")
+    return text if _CLIENT_ID_RE.match(text) else None
+
+
+def _content_length(scope: Scope) -> int | None:
+    raw = _header(scope, b"content-length")
+    try:
+        return int(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
+async def _send_problem(send: Any, problem: ProblemError, request_id: str) -> None:
+    body = problem_body(problem.status, problem.detail, instance=request_id, errors=problem.errors)
+    headers: Sequence[tuple[bytes, bytes]] = [
+        (b"content-type", PROBLEM_JSON.encode()),
+        (b"content-length", str(len(body)).encode()),
+        *_encode(problem.headers),
+    ]
+    await send({"type": "http.response.start", "status": problem.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def _encode(headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]

@@ -15,10 +15,12 @@ _TITLES = {
     "413": "The body is too large",
     "422": "The request is invalid; see errors[]",
     "429": "Rate limited; see Retry-After",
+    "503": "Busy: the write lock was not free in time, or the write ran past its time budget "
+    "and was rolled back; see Retry-After",
     "default": "Unexpected error",
 }
-_READ = ("401", "403", "404", "422", "429")
-_WRITE = ("401", "403", "404", "409", "413", "422", "429")
+_READ = ("401", "403", "404", "422", "429", "503")
+_WRITE = ("401", "403", "404", "409", "413", "422", "429", "503")
 _CONDITIONAL = ("412",)
 
 
@@ -27,7 +29,7 @@ def _problem(code: str) -> dict[str, Any]:
         "description": _TITLES[code],
         "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }
-    if code == "429":
+    if code in ("429", "503"):
         out["headers"] = {
             "Retry-After": {
                 "description": "Seconds to wait before retrying.",

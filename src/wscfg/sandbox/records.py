@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-SCHEMA_VERSION = 2  # of the sandbox database (see db.py for the tables and migrations)
+SCHEMA_VERSION = 3  # of the sandbox database (see db.py for the tables and migrations)
 KEY_PREFIX = "wscfg_"
 READ = "settings:read"  # the scopes of an API key
 WRITE = "settings:write"
@@ -31,7 +31,11 @@ _EXPIRED = '"status":"expired"'
 
 
 def canonical(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """The stored text of ``data``; a non-finite number is a ``ValueError`` (never stored:
+    ``Infinity`` is not JSON, and every read would answer invalid JSON)."""
+    return json.dumps(
+        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
 
 
 ETAG_HEX = 16  # 64 bits: ample to tell two versions of one item apart, and compact

@@ -183,7 +183,13 @@ class AuditEntry(BaseModel):
 
     id: int
     at: str
-    request_id: str | None = None
+    request_id: str | None = Field(
+        None, description="The server's id of the request that wrote (its X-Request-Id)."
+    )
+    client_request_id: str | None = Field(
+        None,
+        description="The X-Request-Id the caller sent, if any (1-64 of A-Za-z0-9._:-).",
+    )
     actor: str = Field(description="The id of the API key that wrote, or 'admin'.")
     action: str = Field(description="create, update, delete, resend, accept, revoke.")
     kind: str

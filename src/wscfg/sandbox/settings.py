@@ -22,6 +22,9 @@ class SandboxSettings:
     ``clock`` returns the current time (aware, UTC) and ``ticker`` seconds on a steady clock
     (the rate limiter's); tests pass controllable ones.
     ``faults`` is a fault-injection spec (see :mod:`wscfg.sandbox.faults`); ``None`` = off.
+    ``lock_wait`` is how long a write waits for the write lock and ``write_budget`` how long
+    it may hold it (see :mod:`wscfg.sandbox.budget`); ``limits`` bounds every input (see
+    :mod:`wscfg.sandbox.limits`).
     """
 
     invite_ttl: float = 7 * 24 * 3600.0  # seconds a member invitation stays pending
@@ -33,9 +36,21 @@ class SandboxSettings:
     max_batch: int = 10_000
     max_api_keys: int = 10
     max_body_bytes: int = 16 * 1024 * 1024
+    lock_wait: float = 20.0  # seconds a write waits for the write lock, then 503
+    write_budget: float = 10.0  # seconds a write may hold it, then rolled back and 503
+    limits: Any = field(default=None, compare=False)  # a limits.Limits; None = the defaults
     clock: Callable[[], datetime] = field(default=utcnow, compare=False)
     ticker: Callable[[], float] = field(default=time.monotonic, compare=False)
     faults: Any = None
+
+    @property
+    def bounds(self) -> Any:
+        """The :class:`~wscfg.sandbox.limits.Limits` in force."""
+        if self.limits is not None:
+            return self.limits
+        from .limits import DEFAULT_LIMITS
+
+        return DEFAULT_LIMITS
 
     @property
     def burst(self) -> int:

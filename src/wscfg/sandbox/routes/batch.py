@@ -14,6 +14,7 @@ from starlette.responses import Response
 from ...model import BY_NAME
 from .. import store
 from ..context import Ctx, Reply, WriteCtx, run_write
+from ..limits import check_room
 from ..problems import invalid
 from ..schemas import Batch, BatchResult
 
@@ -62,6 +63,7 @@ def batch(ctx: Ctx, body: Batch) -> Response:
             else:
                 unchanged += 1
         removed = [n for n in gone if n in existing and n not in skip]
+        check_room(conn, ws, KIND.name, len(inserts) - len(removed), ctx.settings.bounds)
         changes.extend(
             store.Change("delete", KIND.name, n, existing[n].text, None) for n in removed
         )

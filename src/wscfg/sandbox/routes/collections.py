@@ -16,6 +16,7 @@ from ...model import COLLECTIONS, Kind
 from .. import rules, store
 from ..context import JSON, Ctx, ReadCtx, Reply, WriteCtx, check_if_match, run_write
 from ..db import transaction
+from ..limits import check_room
 from ..problems import ProblemError, invalid
 from ..schemas import ITEM, PAGE, PATCH
 
@@ -119,6 +120,7 @@ def create(ctx: Ctx, kind: Kind, body: Any) -> Response:
         if store.get(conn, ctx.workspace.id, kind.name, ident, ctx.now_iso) is not None:
             raise ProblemError(409, f"{kind.label} '{ident}' already exists")
         rules.check_references(conn, ctx.workspace.id, kind, data, ctx.now_iso)
+        check_room(conn, ctx.workspace.id, kind.name, 1, ctx.settings.bounds)
         row = _write_row(ctx, kind, ident, data)
         store.insert_rows(conn, [row])
         item = store.saved(row)

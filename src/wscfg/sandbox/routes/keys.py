@@ -114,7 +114,7 @@ def read_audit(ctx: Ctx, limit: int | None, cursor: str | None) -> Response:
             before = store.decode_cursor(cursor)
         except ValueError:
             raise invalid(["query", "cursor"], "not a cursor this server gave out") from None
-        if not isinstance(before, int) or isinstance(before, bool):
+        if not isinstance(before, int) or isinstance(before, bool) or not 0 < before < 2**63:
             raise invalid(["query", "cursor"], "not a cursor this server gave out")
         cond.append(audit.c.id < before)
     with transaction(ctx.sandbox.engine) as conn:
@@ -131,6 +131,7 @@ def read_audit(ctx: Ctx, limit: int | None, cursor: str | None) -> Response:
             "id": r.id,
             "at": r.at,
             "request_id": r.request_id,
+            "client_request_id": r.client_request_id,
             "actor": r.actor,
             "action": r.action,
             "kind": r.kind,
@@ -138,7 +139,7 @@ def read_audit(ctx: Ctx, limit: int | None, cursor: str | None) -> Response:
             "before": None if r.before is None else json.loads(r.before),
             "after": None if r.after is None else json.loads(r.after),
         }
-        bodies.append(json.dumps(entry, ensure_ascii=False))
+        bodies.append(json.dumps(entry, ensure_ascii=False, allow_nan=False))
     return Response(page_body(bodies, next_cursor), media_type=JSON)
 
 

@@ -10,6 +10,7 @@ from .. import store
 from ..admin import default_owner, provision
 from ..context import JSON, Ctx, Reply, agency_writer, caller, run_write
 from ..db import items, transaction, workspaces
+from ..limits import check_agency_room
 from ..problems import ProblemError
 from ..schemas import ITEM, WorkspaceCreate, WorkspacePage
 from .collections import Cursor, Limit, cursor_position, etag_header, page_body
@@ -64,6 +65,7 @@ def create_workspace(ctx: Ctx, body: WorkspaceCreate) -> Response:
     def work(conn: Connection) -> Reply:
         if conn.execute(select(workspaces.c.id).where(workspaces.c.slug == body.slug)).first():
             raise ProblemError(409, f"the slug '{body.slug}' is taken; choose another")
+        check_agency_room(conn, agency_id, ctx.settings.bounds)
         ref = provision(conn, profile, owner, agency_id, ctx.now_iso)
         item = store.get(conn, ref.id, "workspace", store.SINGLETON, ctx.now_iso)
         assert item is not None
