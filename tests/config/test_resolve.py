@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -239,12 +240,13 @@ def test_env_values_never_appear_in_diagnostics(tmp_path: Path) -> None:
     }
     report = check(tmp_path, "t.yaml", env=env)
     text = "\n".join(lines(report, tmp_path))
-    assert text == (
+    # email-validator's own reason follows ours; its wording is the library's, not asserted
+    ours = re.sub(r"(is not a valid email address): \S[^\n]*", r"\1: …", text)
+    assert ours == (
         "t.yaml:2:32: workspace.timezone: '${env:TZ_VALUE}' is not an IANA time zone (e.g. "
         "'America/Chicago')\n"
         "t.yaml:2:57: workspace.name: must be at most 120 characters (it has 200)\n"
-        "t.yaml:3:19: members[0].email: '${env:EMAIL}' is not a valid email address: An email "
-        "address must have an @-sign.\n"
+        "t.yaml:3:19: members[0].email: '${env:EMAIL}' is not a valid email address: …\n"
         "t.yaml:4:27: webhooks[0].url: webhook URLs must use https://"
     )
     for value in env.values():

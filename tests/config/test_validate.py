@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -97,9 +98,11 @@ def test_all_errors_of_all_files_together(tmp_path: Path) -> None:
         load_targets([str(tmp_path)], environ={})
     assert exc.value.message == "3 problems found in the configuration"
     prefix = str(tmp_path) + "/"
-    assert [d.headline().removeprefix(prefix) for d in exc.value.diagnostics] == [
-        "a.yaml:3:19: members[0].email: 'x' is not a valid email address: An email address must "
-        "have an @-sign.",
+    # email-validator's own reason follows ours; its wording is the library's, not asserted
+    reason = re.compile(r"(is not a valid email address): \S.*")
+    headlines = [reason.sub(r"\1: …", d.headline()) for d in exc.value.diagnostics]
+    assert [h.removeprefix(prefix) for h in headlines] == [
+        "a.yaml:3:19: members[0].email: 'x' is not a valid email address: …",
         "b.yaml:2:22: workspace.nme: unknown key 'nme'; did you mean 'name'?",
         "b.yaml:2:40: workspace.timezone: 'Nowhere' is not an IANA time zone (e.g. "
         "'America/Chicago')",
