@@ -95,23 +95,28 @@ class Watcher:
 
 
 def kill_apply_at_random(
-    cmd: list[str], env: dict[str, str], cwd: Path, rng: random.Random, shown: int, by_delay: bool
+    cmd: list[str],
+    env: dict[str, str],
+    cwd: Path,
+    rng: random.Random,
+    writes: int,
+    by_delay: bool,
+    ws: SandboxWorkspace,
 ) -> tuple[int, int]:
-    """Start `wscfg apply`, SIGKILL it at a seeded point: after a random number of the
-    ``shown`` changes it reports one by one (plus up to 20 ms, so a write may be in flight),
-    or ``by_delay`` after a random time (which may fall inside the blocked-caller batches).
-    Returns (exit status, changes reported done before the kill)."""
+    """Start `wscfg apply`, SIGKILL it at a seeded point: once a random number of its
+    ``writes`` have committed (read from the audit log; plus up to 20 ms, so a write may be in
+    flight), or ``by_delay`` after a random time (which may fall before the first write or
+    inside the blocked-caller batches). Returns (exit status, changes reported done before the
+    kill)."""
+    mark = audit_mark(ws)
     proc = subprocess.Popen(
         cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     watcher = Watcher(proc)
-    deadline = time.monotonic() + 60
-    if by_delay or shown < 2:
+    if by_delay or writes < 2:
         time.sleep(rng.uniform(0.5, 2.0))
     else:
-        after = rng.randint(1, shown - 1)
-        while watcher.done < after and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.001)
+        wait_for_writes(ws, mark, rng.randint(1, min(writes - 1, 120)), proc)
         time.sleep(rng.uniform(0, 0.02))
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
@@ -159,9 +164,9 @@ def test_sigkill_during_a_large_apply_then_plan_and_apply_converge(
         plan = load_plan(plan_file)
         before, mark = sandbox.item_rows(ws.slug), audit_mark(ws)
         cmd = [sys.executable, "-m", "wscfg", "apply", "--auto-approve"]  # as planned
-        shown = sum(1 for c in plan.changes if c.kind != "blocked_callers")
+        writes = sum(1 for c in plan.changes if c.kind != "blocked_callers")
         status, done = kill_apply_at_random(
-            [*cmd, str(plan_file)], env, tmp_path, rng, shown, by_delay=round_ == 0
+            [*cmd, str(plan_file)], env, tmp_path, rng, writes, by_delay=round_ == 0, ws=ws
         )
         kills += status == -signal.SIGKILL
         # The server may still be finishing the killed client's last request: wait for it.
