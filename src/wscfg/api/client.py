@@ -314,7 +314,9 @@ class ApiClient:
             headers["If-Match"] = quote_etag(if_match)
         url = httpx.URL(self.base_url + path)
         if params:
-            pairs = list(params.items()) if isinstance(params, Mapping) else list(params)
+            pairs: list[tuple[str, str | int | float | bool | None]] = (
+                list(params.items()) if isinstance(params, Mapping) else list(params)
+            )
             url = url.copy_merge_params(pairs)
         call = _Call(
             method=method,

@@ -227,7 +227,9 @@ def _v3_to_v4(conn: Connection) -> None:
             conn.exec_driver_sql(f"ALTER TABLE audit ADD COLUMN {column} TEXT")
     if "as_user" not in {c["name"] for c in inspect(conn).get_columns("api_keys")}:
         conn.exec_driver_sql("ALTER TABLE api_keys ADD COLUMN as_user TEXT")
-    names = dict(conn.exec_driver_sql("SELECT id, name FROM api_keys").all())
+    names: dict[str, str | None] = {
+        row[0]: row[1] for row in conn.exec_driver_sql("SELECT id, name FROM api_keys").all()
+    }
     rows = conn.exec_driver_sql("SELECT id, actor, before, after FROM audit").all()
     for audit_id, actor, before, after in rows:
         system = actor == ADMIN_NAME

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from collections.abc import Mapping
 from typing import Any
 
 SCHEMA_VERSION = 4  # of the sandbox database (see db.py for the tables and migrations)
@@ -129,7 +129,7 @@ def client_token(user_agent: str | None) -> str | None:
     if not user_agent:
         return None
     token = user_agent.strip().split(" ", 1)[0][:100]
-    if not token or any(not (c.isascii() and c.isprintable()) or c in "\"<>" for c in token):
+    if not token or any(not (c.isascii() and c.isprintable()) or c in '"<>' for c in token):
         return None
     return token
 

@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, delete, insert, select, update
 
 from .db import audit, items, workspaces
+from .records import ADMIN_NAME, SYSTEM, Item, changed_fields, effective
 from .records import ETAG_HEX as ETAG_HEX
 from .records import SINGLETON as SINGLETON
-from .records import ADMIN_NAME, SYSTEM, Item, changed_fields, effective
 from .records import canonical as canonical
 from .records import etag_of as etag_of
 from .records import iso as iso

@@ -141,17 +141,18 @@ def read_audit(
         rows = rows[:size]
         next_cursor = store.encode_cursor(rows[-1].id)
     bodies = [
-        json.dumps(audit_entry(r._mapping), ensure_ascii=False, allow_nan=False) for r in rows
+        json.dumps(audit_entry(dict(r._mapping)), ensure_ascii=False, allow_nan=False) for r in rows
     ]
     return Response(page_body(bodies, next_cursor), media_type=JSON)
 
 
 def _utc(since: str) -> str:
     """``since`` (RFC 3339) as the log stores times: ``YYYY-MM-DDTHH:MM:SSZ`` in UTC."""
+    example = "e.g. 2026-11-27T14:03:00Z"
     try:
         moment = datetime.fromisoformat(since.replace("z", "Z"))
     except ValueError:
-        raise invalid(["query", "since"], "not an RFC 3339 time, e.g. 2026-11-27T14:03:00Z") from None
+        raise invalid(["query", "since"], f"not an RFC 3339 time, {example}") from None
     if moment.tzinfo is None:
         raise invalid(["query", "since"], "give a UTC offset, e.g. 2026-11-27T14:03:00Z")
     return store.iso(moment.astimezone(UTC))
