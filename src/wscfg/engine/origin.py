@@ -111,8 +111,8 @@ class Origin:
             return ""
         if not self.known:
             return "drift: not written by wscfg"
-        channel = "UI" if self.via == "ui" else "API"
-        return f"reverts a {channel} change by {self.who()}, {self.when()}"
+        channel = "a UI" if self.via == "ui" else "an API"
+        return f"reverts {channel} change by {self.who()}, {self.when()}"
 
 
 def _text(value: Any) -> str | None:

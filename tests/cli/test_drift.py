@@ -1,0 +1,258 @@
+"""Drift that explains itself, end to end over HTTP: wscfg applies a config; a person changes a
+call tag, a member's role and a webhook URL in the UI (an `--as-user` key); another
+integration's key changes a notification; the config changes a fourth item. `plan` classes
+each difference `config` or `drift` with who, via and when; `wscfg drift` reports only drift,
+and a baseline accepts known drift so that only new drift exits 2."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from wscfg.cli import cli
+from wscfg.sandbox import admin
+
+JANE = "jane@acme.example"
+SECRET = "whsec-drift-never-print-me"
+
+
+def config(slug: str, sales: str = "#1f8a70") -> str:
+    return f"""\
+version: 1
+workspace: {{slug: {slug}, name: Acme, timezone: UTC}}
+members:
+  - {{email: {JANE}, role: owner}}
+  - {{email: desk@acme.example, role: member}}
+call_tags:
+  - {{name: spam, color: "#ff0000"}}
+  - {{name: sales, color: "{sales}"}}
+webhooks:
+  - name: crm
+    url: https://hooks.example.com/acme
+    events: [call.completed]
+    secret: ${{env:DRIFT_HOOK_SECRET}}
+notifications:
+  billing: {{email: true, in_app: true}}
+"""
+
+
+@pytest.fixture
+def setup(sandbox, monkeypatch, tmp_path):
+    ws = sandbox.new_workspace(owner=JANE)
+    monkeypatch.setenv("WSCFG_SERVER", sandbox.url)
+    monkeypatch.setenv("WSCFG_TOKEN", ws.key)
+    monkeypatch.setenv("DRIFT_HOOK_SECRET", SECRET)
+    monkeypatch.chdir(tmp_path)
+    cfg = tmp_path / "ws.yaml"
+    cfg.write_text(config(ws.slug))
+    runner = CliRunner()
+
+    def run(*args: str):
+        result = runner.invoke(cli, list(args), catch_exceptions=False)
+        assert "Traceback" not in result.output
+        assert SECRET not in result.output
+        return result
+
+    assert run("apply", "--auto-approve", str(cfg)).exit_code == 0
+    return ws, cfg, run
+
+
+def ui_key(sandbox, slug: str) -> str:
+    got = CliRunner().invoke(
+        cli, ["sandbox", "key", "--db", sandbox.db_url, "--workspace", slug, "--as-user", JANE]
+    )
+    assert got.exit_code == 0, got.output
+    return got.stdout.strip()
+
+
+def patch(url: str, key: str, body: dict, agent: str) -> None:
+    headers = {"Authorization": f"Bearer {key}", "User-Agent": agent}
+    httpx.patch(url, json=body, headers=headers).raise_for_status()
+
+
+def when(ws, kind: str, key: str) -> str:
+    """The audit time of the newest write of an item, as the reports print it."""
+    entries = httpx.get(
+        f"{ws.url}/audit", params={"kind": kind, "key": key}, headers=ws.headers
+    ).json()["items"]
+    at = entries[0]["at"]
+    return f"{at[:10]} {at[11:16]} UTC"
+
+
+def foreign_edits(sandbox, ws) -> str:
+    """A person in the UI and another integration change four items; returns the UI key."""
+    ui = ui_key(sandbox, ws.slug)
+    browser = "Mozilla/5.0 (X11; Linux x86_64)"
+    patch(f"{ws.url}/call-tags/spam", ui, {"color": "#00ff00"}, browser)
+    patch(f"{ws.url}/members/desk@acme.example", ui, {"role": "admin"}, browser)
+    patch(f"{ws.url}/webhooks/crm", ui, {"url": "https://evil.example.com/x"}, browser)
+    other = admin.new_key(sandbox.db_url, admin.KeyRequest(workspace=ws.slug, name="zapier"))
+    patch(
+        f"{ws.url}/notifications",
+        other.secret,
+        {"billing": {"email": False, "in_app": True}},
+        "zapier-sync/2.1",
+    )
+    return ui
+
+
+def test_plan_and_drift_attribute_each_difference(sandbox, setup):
+    ws, cfg, run = setup
+    foreign_edits(sandbox, ws)
+    cfg.write_text(config(ws.slug, sales="#3b82f6"))  # the config changes a fourth item
+    t_tag, t_member = when(ws, "call_tags", "spam"), when(ws, "members", "desk@acme.example")
+    t_hook, t_notif = when(ws, "webhooks", "crm"), when(ws, "notifications", "")
+
+    plan = run("plan", str(cfg))
+    assert plan.exit_code == 0, plan.output
+    lines = plan.stdout.splitlines()
+    assert f'      role: "admin" → "member"  (reverts a UI change by {JANE}, {t_member})' in lines
+    assert f'      color: "#00ff00" → "#ff0000"  (reverts a UI change by {JANE}, {t_tag})' in lines
+    assert (
+        f'      url: "https://evil.example.com/x" → "https://hooks.example.com/acme"  '
+        f"(reverts a UI change by {JANE}, {t_hook})"
+    ) in lines
+    assert (
+        f'      billing.email: false → true  (reverts an API change by API key "zapier", {t_notif})'
+    ) in lines
+    assert '      color: "#1f8a70" → "#3b82f6"' in lines  # config: no note
+    assert "  Origins: 1 from the config, 4 drift." in lines
+
+    doc = json.loads(run("plan", "--format", "json", str(cfg)).stdout)
+    origins = {(c["kind"], c["key"]): c["origin"] for p in doc["targets"] for c in p["changes"]}
+    assert origins[("call_tags", "sales")] == {"source": "config"}
+    ui = {"type": "user", "name": JANE}
+    for item in (("call_tags", "spam"), ("members", "desk@acme.example"), ("webhooks", "crm")):
+        assert (origins[item]["source"], origins[item]["actor"], origins[item]["via"]) == (
+            "drift",
+            ui,
+            "ui",
+        )
+    assert origins[("notifications", "")]["actor"] == {"type": "api_key", "name": "zapier"}
+    assert origins[("notifications", "")]["client"] == "zapier-sync/2.1"
+
+    drift = run("drift", "--format", "json", str(cfg))
+    assert drift.exit_code == 2, drift.output
+    found = json.loads(drift.stdout)["drift"]
+    assert [(d["kind"], d["key"], d["field"], d["actor"], d["via"]) for d in found] == [
+        ("call_tags", "spam", "color", ui, "ui"),
+        ("members", "desk@acme.example", "role", ui, "ui"),
+        ("webhooks", "crm", "url", ui, "ui"),
+        ("notifications", "", "billing.email", {"type": "api_key", "name": "zapier"}, "api"),
+    ]
+    assert all(d["at"].endswith("Z") for d in found)
+
+    text = run("drift", str(cfg))
+    assert text.exit_code == 2
+    assert text.stdout == (
+        f"Workspace {ws.slug}: 4 new drift\n"
+        f'  ~ call tag spam  color: "#00ff00" (config: "#ff0000")  changed in the UI by {JANE}, '
+        f"{t_tag}\n"
+        f'  ~ member desk@acme.example  role: "admin" (config: "member")  changed in the UI by '
+        f"{JANE}, {t_member}\n"
+        f'  ~ webhook crm  url: "https://evil.example.com/x" (config: '
+        f'"https://hooks.example.com/acme")  changed in the UI by {JANE}, {t_hook}\n'
+        f"  ~ notifications  billing.email: false (config: true)  changed through the API by "
+        f'API key "zapier", {t_notif}\n'
+        "4 new drift in 1 of 1 workspace(s).\n"
+    )
+
+
+def test_a_baseline_accepts_known_drift_and_new_drift_exits_2(sandbox, setup):
+    ws, cfg, run = setup
+    ui = foreign_edits(sandbox, ws)
+    base = "drift-baseline.json"
+    missing = run("drift", "--baseline", base, str(cfg))
+    assert missing.exit_code == 1
+    assert missing.stderr == (
+        f"Error: no baseline file {base}; write one with --baseline {base} --update-baseline\n"
+    )
+    updated = run("drift", "--baseline", base, "--update-baseline", str(cfg))
+    assert updated.exit_code == 0, updated.output
+    assert updated.stderr.endswith(f"Wrote 4 fingerprint(s) of known drift to {base}.\n")
+    assert updated.stdout == "No new drift; 4 known (in the baseline), not shown.\n"
+    same = run("drift", "--baseline", base, str(cfg))
+    assert (same.exit_code, same.stdout) == (
+        0,
+        "No new drift; 4 known (in the baseline), not shown.\n",
+    )
+    patch(f"{ws.url}/call-tags/sales", ui, {"color": "#abcdef"}, "Mozilla/5.0")
+    t_tag = when(ws, "call_tags", "sales")
+    new = run("drift", "--baseline", base, str(cfg))
+    assert new.exit_code == 2
+    assert new.stdout == (
+        f"Workspace {ws.slug}: 1 new drift\n"
+        f'  ~ call tag sales  color: "#abcdef" (config: "#1f8a70")  changed in the UI by '
+        f"{JANE}, {t_tag}\n"
+        "1 new drift in 1 of 1 workspace(s); 4 known (in the baseline), not shown.\n"
+    )
+    md = run("drift", "--baseline", base, "--format", "markdown", "-o", "drift.md", str(cfg))
+    assert md.exit_code == 2
+    report = (cfg.parent / "drift.md").read_text()
+    assert (
+        f'| `{ws.slug}` | call tag sales | `color` | "#abcdef" | "#1f8a70" | {JANE} | ui |'
+        in report
+    )
+    (cfg.parent / base).write_text('{"format": "something-else"}')
+    bad = run("drift", "--baseline", base, str(cfg))
+    assert bad.exit_code == 1
+    assert bad.stderr.startswith(f"Error: {base} is not a drift baseline")
+
+
+def test_config_side_changes_are_not_drift(setup):
+    ws, cfg, run = setup
+    cfg.write_text(config(ws.slug, sales="#3b82f6"))
+    result = run("drift", str(cfg))
+    assert (result.exit_code, result.stdout) == (0, "No new drift.\n")
+
+
+def test_one_audit_read_per_workspace_with_differences(sandbox, setup, new_workspace):
+    from wscfg.api.client import ApiClient
+    from wscfg.config.validate import load_targets
+    from wscfg.engine.state import desired_state
+    from wscfg.fleet import plan_fleet
+
+    ws, cfg, run = setup
+    agency = sandbox.new_agency()
+    slugs = []
+    for n in range(3):
+        slug = f"{agency.name}-{n}"
+        sandbox.create_workspace(slug, agency=agency.name, owner=JANE)
+        slugs.append(slug)
+        (cfg.parent / f"{slug}.yaml").write_text(config(slug))
+    paths = [str(cfg.parent / f"{s}.yaml") for s in slugs]
+    states = [desired_state(d) for d in load_targets(paths)]
+
+    async def plan_all(only: list[str]):
+        async with ApiClient(sandbox.url, agency.key) as client:
+            got = await plan_fleet(client, [s for s in states if s.slug in only])
+            return got, client.stats.routes["GET audit"]
+
+    # Three workspaces with differences: one audit read each.
+    done, reads = asyncio.run(plan_all(slugs))
+    assert not done.failures and reads == 3
+
+    async def apply_all():
+        from wscfg.engine.apply import apply_plan, secrets_from_desired
+
+        async with ApiClient(sandbox.url, agency.key) as client:
+            for p in done.plans:
+                await apply_plan(
+                    p, client.workspace(p.slug), secrets_from_desired(done.desired[p.slug])
+                )
+
+    asyncio.run(apply_all())
+    # In sync: no audit read at all; one drifted: exactly one.
+    patch(
+        f"{sandbox.url}/v1/workspaces/{slugs[1]}/call-tags/spam",
+        agency.key,
+        {"color": "#000000"},
+        "curl/8.0",
+    )
+    again, reads = asyncio.run(plan_all(slugs))
+    assert [p.slug for p in again.plans if not p.empty] == [slugs[1]]
+    assert reads == 1
