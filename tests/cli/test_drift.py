@@ -256,3 +256,66 @@ def test_one_audit_read_per_workspace_with_differences(sandbox, setup):
     again, reads = asyncio.run(plan_all(slugs))
     assert [p.slug for p in again.plans if not p.empty] == [slugs[1]]
     assert reads == 1
+
+
+def test_the_same_drift_across_a_fleet_is_one_row(sandbox, monkeypatch, tmp_path):
+    agency = sandbox.new_agency()
+    monkeypatch.setenv("WSCFG_SERVER", sandbox.url)
+    monkeypatch.setenv("WSCFG_TOKEN", agency.key)
+    monkeypatch.setenv("DRIFT_HOOK_SECRET", SECRET)
+    monkeypatch.chdir(tmp_path)
+    slugs = [f"{agency.name}-{n}" for n in range(3)]
+    for slug in slugs:
+        sandbox.create_workspace(slug, agency=agency.name, owner=JANE)
+        (tmp_path / f"{slug}.yaml").write_text(config(slug))
+    runner = CliRunner()
+    assert runner.invoke(cli, ["apply", "--auto-approve", str(tmp_path)]).exit_code == 0
+    times = []
+    for slug in slugs[:2]:
+        url = f"{sandbox.url}/v1/workspaces/{slug}"
+        patch(f"{url}/call-tags/spam", ui_key(sandbox, slug), {"color": "#00ff00"}, "Mozilla/5.0")
+        entries = httpx.get(
+            f"{url}/audit",
+            params={"kind": "call_tags"},
+            headers={"Authorization": f"Bearer {agency.key}"},
+        ).json()["items"]
+        times.append(entries[0]["at"][:10])
+    result = runner.invoke(cli, ["drift", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    lines = result.stdout.splitlines()
+    assert lines[-2:] == [
+        f"  call tag spam: color changed in 2 of 3 workspaces, by 1 person; first {min(times)}, "
+        f"last {max(times)}",
+        "2 new drift in 2 of 3 workspace(s).",
+    ]
+    assert lines[-3] == "Across the fleet:"
+    md = runner.invoke(cli, ["drift", "--format", "markdown", str(tmp_path)])
+    assert md.exit_code == 2
+    folded = ", ".join(f"`{s}`" for s in sorted(slugs[:2]))
+    assert f"| <details><summary>2</summary>{folded}</details> |" in md.stdout
+
+
+def test_a_markdown_report_fits_an_issue():
+    from wscfg.engine.drift import DriftItem, DriftReport, report_markdown
+    from wscfg.engine.origin import Origin
+
+    jane = Origin("drift", "user", JANE, "ui", "2026-11-27T14:03:09Z", "Mozilla/5.0", "update")
+    items = [
+        DriftItem(
+            f"clinic-{n:03}",
+            "call_tags",
+            f"tag-{k}",
+            f"call tag tag-{k}",
+            "color",
+            "changed",
+            "#00ff00",
+            "#ff0000",
+            jane,
+        )
+        for n in range(500)
+        for k in range(4)
+    ]
+    text = report_markdown(DriftReport(items, 0, [f"clinic-{n:03}" for n in range(500)], []))
+    assert len(text) <= 65_535
+    assert text.rstrip().endswith("more rows not shown to fit an issue; see the JSON report._")
+    assert "| call tag tag-0: color changed in 500 of 500 workspaces, by 1 person; first " in text

@@ -19,7 +19,7 @@ from ..errors import WscfgError
 from .changes import Change, Create, Delete, Update
 from .origin import FINGERPRINT_SUFFIX, Origin
 from .plan import Plan
-from .render import Failure, show_value
+from .render import MARKDOWN_BUDGET, Failure, show_value
 
 BASELINE_FORMAT = "wscfg-drift-baseline"
 REPORT_FORMAT = "wscfg-drift"
@@ -252,39 +252,52 @@ def report_json(report: DriftReport) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False)
 
 
-def report_markdown(report: DriftReport) -> str:
+def report_markdown(report: DriftReport, budget: int = MARKDOWN_BUDGET) -> str:
+    """An issue body or job summary: the summary, the fleet's grouped rows (workspaces
+    folded), then one row per drifted field; rows that do not fit ``budget`` (under GitHub's
+    65,535 characters) are counted, not shown."""
     total = len(report.workspaces) + len(report.failures)
-    lines = ["### wscfg drift", "", f"**{summary(report)}**", ""]
+    head = ["### wscfg drift", "", f"**{summary(report)}**", ""]
+    rows: list[str] = []
     groups = report.groups()
     if total > 1 and groups:
-        lines += ["| drift | workspaces |", "|---|---|"]
+        rows += ["| drift | workspaces |", "|---|---|"]
         for g in groups:
             spaces = ", ".join(sorted({f"`{i.workspace}`" for i in g.items}))
             folded = f"<details><summary>{len(g.items)}</summary>{spaces}</details>"
-            lines.append(f"| {_md(g.line(total))} | {folded} |")
-        lines.append("")
+            rows.append(f"| {_md(g.line(total))} | {folded} |")
+        rows.append("")
     if report.new:
-        lines += [
+        rows += [
             "| workspace | item | field | live | config | who | via | when |",
             "|---|---|---|---|---|---|---|---|",
         ]
-        for i in report.new:
-            o = i.origin
-            who = _md(o.who()) if o.known else "not written by wscfg"
-            cells = [
-                f"`{i.workspace}`",
-                _md(i.label),
-                f"`{i.field}`" if i.field else i.what,
-                _md(_value(i.live)),
-                _md(_value(i.config)),
-                who,
-                o.via or "",
-                o.when() if o.at else "",
-            ]
-            lines.append("| " + " | ".join(cells) + " |")
-    for f in report.failures:
-        lines.append(f"\n**`{f.target}`: error** — {_md(f.message)}")
-    return "\n".join(lines) + "\n"
+        rows += [_md_row(i) for i in report.new]
+    rows += [f"\n**`{f.target}`: error** — {_md(f.message)}" for f in report.failures]
+    text = "\n".join(head)
+    for n, row in enumerate(rows):
+        if len(text) + len(row) + 200 > budget:
+            text += (
+                f"\n\n_{len(rows) - n} more rows not shown to fit an issue; see the JSON report._"
+            )
+            break
+        text += "\n" + row
+    return text + "\n"
+
+
+def _md_row(i: DriftItem) -> str:
+    o = i.origin
+    cells = [
+        f"`{i.workspace}`",
+        _md(i.label),
+        f"`{i.field}`" if i.field else i.what,
+        _md(_value(i.live)),
+        _md(_value(i.config)),
+        _md(o.who()) if o.known else "not written by wscfg",
+        o.via or "",
+        o.when() if o.at else "",
+    ]
+    return "| " + " | ".join(cells) + " |"
 
 
 def _md(text: str) -> str:
