@@ -86,11 +86,12 @@ def _note(origin: Origin | None) -> str:
 
 
 def origin_summary(plan: Plan) -> str:
-    """``Origins: 1 from the config, 3 drift.``; empty when the plan was not attributed."""
+    """``Origins: 1 from the config, 3 drift.`` when any change is drift; else empty (a change
+    without a note comes from the config)."""
     found = [c.origin for c in plan.changes if c.origin is not None]
-    if not found:
-        return ""
     drift = sum(1 for o in found if o.drift)
+    if not drift:
+        return ""
     return f"Origins: {len(found) - drift} from the config, {drift} drift."
 
 
