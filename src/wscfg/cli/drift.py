@@ -28,6 +28,7 @@ FORMATS = ("text", "markdown", "json")
     metavar="GLOB",
     help="Only workspaces whose slug matches (repeatable, globs allowed).",
 )
+@click.option("--shard", metavar="I/N", help="Only the I-th of N deterministic shares.")
 @parallel_option
 @click.option(
     "--format",
@@ -58,6 +59,7 @@ def drift(
     server: str | None,
     config_roots: tuple[str, ...],
     targets: tuple[str, ...],
+    shard: str | None,
     parallel: int,
     fmt: str,
     out: str | None,
@@ -77,6 +79,7 @@ def drift(
       wscfg drift clinics/
       wscfg drift clinics/ --baseline drift-baseline.json --format markdown -o drift.md
       wscfg drift clinics/ --baseline drift-baseline.json --update-baseline
+      wscfg drift clinics/ --shard 2/4 --format json -o drift-2.json
 
     \b
     Exit codes: 0 no new drift, 2 new drift, 1 error (bad config or baseline, a workspace
