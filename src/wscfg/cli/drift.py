@@ -13,7 +13,7 @@ from . import debug_of, echo_err, handle_errors
 from .flow import masked, parallel_option, run_env_mask, server_options, timeout_option
 from .options import config_root_option
 
-FORMATS = ("text", "markdown", "json")
+FORMATS = ("text", "markdown", "json", "html")
 
 
 @click.command()
@@ -36,7 +36,8 @@ FORMATS = ("text", "markdown", "json")
     type=click.Choice(FORMATS),
     default="text",
     show_default=True,
-    help="text for logs; markdown for an issue or job summary; json with a `drift` list.",
+    help="text for logs; markdown for an issue or job summary; json with a `drift` list; "
+    "html, one self-contained page (workspaces × kinds matrix, fleet rows, who and when).",
 )
 @click.option(
     "-o", "--out", type=click.Path(dir_okay=False), help="Write the report here, not stdout."
@@ -80,6 +81,7 @@ def drift(
       wscfg drift clinics/ --baseline drift-baseline.json --format markdown -o drift.md
       wscfg drift clinics/ --baseline drift-baseline.json --update-baseline
       wscfg drift clinics/ --shard 2/4 --format json -o drift-2.json
+      wscfg drift clinics/ --format html -o drift.html
 
     \b
     Exit codes: 0 no new drift, 2 new drift, 1 error (bad config or baseline, a workspace
@@ -106,6 +108,10 @@ def drift(
             text = report_mod.report_json(report)
         elif fmt == "markdown":
             text = report_mod.report_markdown(report)
+        elif fmt == "html":
+            from ..engine.drift_html import report_html
+
+            text = report_html(report)
         else:
             text = report_mod.report_text(report)
         text = masked(run_env_mask(run), text)

@@ -192,8 +192,11 @@ class DriftGroup:
         return text
 
 
-def _value(value: Any) -> str:
+def value_text(value: Any) -> str:
     return "(absent)" if value is None else show_value(value)
+
+
+_value = value_text
 
 
 def item_line(i: DriftItem) -> str:
