@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import httpx
 import pytest
@@ -319,3 +320,41 @@ def test_a_markdown_report_fits_an_issue():
     assert len(text) <= 65_535
     assert text.rstrip().endswith("more rows not shown to fit an issue; see the JSON report._")
     assert "| call tag tag-0: color changed in 500 of 500 workspaces, by 1 person; first " in text
+
+
+def fleet_report(workspaces: int, per: int) -> Any:
+    from wscfg.engine.drift import DriftItem, DriftReport
+    from wscfg.engine.origin import Origin
+
+    jane = Origin("drift", "user", JANE, "ui", "2026-11-27T14:03:09Z", "Mozilla/5.0", "update")
+    slugs = [f"clinic-{n:03}" for n in range(workspaces)]
+    items = [
+        DriftItem(
+            s,
+            "call_tags",
+            f"tag-{k}",
+            f"call tag tag-{k}",
+            "color",
+            "changed",
+            "#00ff00",
+            "<b>#ff0000</b>",
+            jane,
+        )
+        for s in slugs[: workspaces // 2]
+        for k in range(per)
+    ]
+    return DriftReport(items, 0, slugs, [])
+
+
+def test_the_html_report_is_one_self_contained_page():
+    from wscfg.engine.drift_html import report_html
+
+    page = report_html(fleet_report(500, 4))
+    assert len(page.encode()) < 3_000_000
+    lowered = page.lower()
+    for external in ("<script", "src=", "href=", "@import", "url("):
+        assert external not in lowered
+    assert page.count('<td class="s drift"') == 250  # 250 drifted workspaces × call_tags
+    assert page.count("<tr><th><code>clinic-") == 500
+    assert "&lt;b&gt;#ff0000&lt;/b&gt;" in page and "<b>#ff0000" not in page
+    assert "call tag tag-0: color changed in 250 of 500 workspaces, by 1 person" in page

@@ -18,7 +18,7 @@ h1{font-size:20px}h2{font-size:16px;margin-top:28px}
 table{border-collapse:collapse;margin:8px 0}
 th,td{border:1px solid #d0d7de;padding:3px 6px;text-align:left;vertical-align:top}
 th{background:#f6f8fa;position:sticky;top:0}
-td.s{width:18px;height:18px;padding:0;text-align:center;font-size:11px}
+td.s{width:18px;height:18px;padding:0;text-align:center;vertical-align:middle;font-size:11px}
 .sync{background:#dafbe1}.drift{background:#ffb3b3}.error{background:#8b949e;color:#fff}
 .legend span{display:inline-block;padding:2px 8px;margin-right:8px;border:1px solid #d0d7de}
 code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace}
