@@ -358,3 +358,24 @@ def test_the_html_report_is_one_self_contained_page():
     assert page.count("<tr><th><code>clinic-") == 500
     assert "&lt;b&gt;#ff0000&lt;/b&gt;" in page and "<b>#ff0000" not in page
     assert "call tag tag-0: color changed in 250 of 500 workspaces, by 1 person" in page
+
+
+def test_bad_drift_input_is_one_clear_line(setup, tmp_path):
+    _, cfg, run = setup
+    no_base = run("drift", "--update-baseline", str(cfg))
+    assert no_base.exit_code == 1
+    assert no_base.stderr.endswith("Error: --update-baseline needs --baseline FILE\n")
+    (tmp_path / "b.json").write_text("[1, 2")
+    broken = run("drift", "--baseline", "b.json", str(cfg))
+    assert (broken.exit_code, broken.stderr) == (
+        1,
+        "Error: b.json is not a drift baseline (not JSON)\n",
+    )
+    (tmp_path / "b.json").write_text(
+        '{"format": "wscfg-drift-baseline", "version": 9, "fingerprints": []}'
+    )
+    newer = run("drift", "--baseline", "b.json", str(cfg))
+    assert (newer.exit_code, newer.stderr) == (1, "Error: b.json: baseline version 9 is not 1\n")
+    nowhere = run("drift", "-o", str(tmp_path / "missing" / "r.md"), str(cfg))
+    assert nowhere.exit_code == 1
+    assert nowhere.stderr.startswith(f"Error: cannot write {tmp_path / 'missing' / 'r.md'}: ")
