@@ -27,6 +27,7 @@ CONFIG = "config"
 DRIFT = "drift"
 FINGERPRINT_SUFFIX = "_fingerprint"
 MAX_AUDIT_KEYS = 100  # more changed items than this: read the kinds' log without a key filter
+MAX_AUDIT_KEY_CHARS = 4000  # likewise past this many characters of keys (a URL stays short)
 WHOLE_ITEM = ("create", "delete")
 
 
@@ -134,7 +135,8 @@ def audit_query(changes: Sequence[Change]) -> tuple[list[str], list[str] | None]
     of those kinds, when there are too many to name)."""
     kinds = sorted({c.kind for c in changes})
     keys = sorted({c.key for c in changes})
-    return kinds, (keys if len(keys) <= MAX_AUDIT_KEYS else None)
+    named = len(keys) <= MAX_AUDIT_KEYS and sum(len(k) for k in keys) <= MAX_AUDIT_KEY_CHARS
+    return kinds, (keys if named else None)
 
 
 def attribute(changes: Iterable[Change], entries: Iterable[Mapping[str, Any]]) -> None:
