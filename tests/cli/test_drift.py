@@ -379,3 +379,26 @@ def test_bad_drift_input_is_one_clear_line(setup, tmp_path):
     nowhere = run("drift", "-o", str(tmp_path / "missing" / "r.md"), str(cfg))
     assert nowhere.exit_code == 1
     assert nowhere.stderr.startswith(f"Error: cannot write {tmp_path / 'missing' / 'r.md'}: ")
+
+
+def test_a_rotated_secret_is_drift_named_never_shown(sandbox, setup):
+    ws, cfg, run = setup
+    clicked = "whsec-typed-in-the-ui-never-shown"
+    patch(f"{ws.url}/webhooks/crm", ui_key(sandbox, ws.slug), {"secret": clicked}, "Mozilla/5.0")
+    t_hook = when(ws, "webhooks", "crm")
+    plan = run("plan", str(cfg))
+    assert (
+        "      secret: changed (sensitive, from ${env:DRIFT_HOOK_SECRET})  "
+        f"(reverts a UI change by {JANE}, {t_hook})"
+    ) in plan.stdout.splitlines()
+    drift = run("drift", "--format", "json", str(cfg))
+    assert drift.exit_code == 2
+    (found,) = json.loads(drift.stdout)["drift"]
+    assert (found["field"], found["live"], found["config"], found["actor"]["name"]) == (
+        "secret",
+        "(sensitive)",
+        "(sensitive)",
+        JANE,
+    )
+    for result in (plan, drift):
+        assert clicked not in result.output
