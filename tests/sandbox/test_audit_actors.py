@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
@@ -176,3 +177,25 @@ def test_a_version_3_file_is_migrated(tmp_path: Path) -> None:
     with create_engine(db).connect() as conn:
         assert conn.execute(text("SELECT version FROM wscfg_schema")).scalar() == 4
     dispose(db)
+
+
+def test_the_embedded_read_path_answers_as_the_server(sandbox, workspace):
+    if not sandbox.db_url.startswith("sqlite:///"):
+        pytest.skip("the in-process path reads SQLite files only; PostgreSQL always takes HTTP")
+    from wscfg.sandbox.local import LocalReader
+
+    for name in ("spam", "vip"):
+        httpx.post(
+            f"{workspace.url}/call-tags", json={"name": name}, headers=workspace.headers
+        ).raise_for_status()
+    httpx.patch(
+        f"{workspace.url}/notifications",
+        json={"billing": {"email": False, "in_app": True}},
+        headers=workspace.headers,
+    ).raise_for_status()
+    reader = LocalReader(Path(sandbox.db_url.removeprefix("sqlite:///")), workspace.key)
+    for kinds, keys in ((["call_tags"], ["vip"]), (["call_tags", "notifications"], ["", "spam"])):
+        query = [("kind", k) for k in kinds] + [("key", k) for k in keys]
+        served = httpx.get(f"{workspace.url}/audit", params=query, headers=workspace.headers)
+        local = reader.audit(workspace.slug, kinds, keys)
+        assert local == served.json()["items"] and local

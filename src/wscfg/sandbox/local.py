@@ -143,12 +143,10 @@ class LocalReader:
                 return None
             sql = "SELECT * FROM audit WHERE workspace_id = ?"
             args: list[Any] = [int(row[0])]
-            for name, values in (("kind", kinds), ("ident", keys)):
-                if values is not None and (values or name == "ident"):
+            for name, values in (("kind", kinds), ("ident", keys or ())):
+                if values:  # as the server: no value, no filter
                     sql += f" AND {name} IN ({','.join('?' * len(values))})"
                     args += list(values)
-            if keys is not None and not keys:
-                return []
             cur = conn.execute(sql + " ORDER BY id DESC", args)
             names = [d[0] for d in cur.description]
             return [audit_entry(dict(zip(names, r, strict=True))) for r in cur.fetchall()]
