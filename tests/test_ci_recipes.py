@@ -36,7 +36,7 @@ EXPECTED = [
     "docs/ci.md",
 ]
 # The commands the recipes and docs rely on: each must exist in the CLI (none is skipped).
-COMMANDS = ["validate", "plan", "apply", "export", "clone"]
+COMMANDS = ["validate", "plan", "apply", "export", "clone", "drift"]
 
 
 def yaml_files() -> list[Path]:
@@ -310,7 +310,8 @@ def test_wscfg_command_lines_match_the_cli(path: Path) -> None:
 
 
 def test_recipes_cover_the_ci_flow() -> None:
-    """plan.yml plans with markdown + detailed exit code; drift.yml shards; apply auto-approves."""
+    """plan.yml plans with markdown + detailed exit code; drift.yml runs `wscfg drift` against
+    a baseline, sharded; apply auto-approves."""
     by_file = {rel(p): all_invocations(p) for p in yaml_files()}
 
     def has(file: str, *words: str) -> bool:
@@ -321,9 +322,14 @@ def test_recipes_cover_the_ci_flow() -> None:
     assert has(github + "plan.yml", "plan", "--format", "markdown", "--detailed-exitcode")
     assert has(github + "plan.yml", "-o")
     assert has(github + "apply.yml", "apply", "--auto-approve")
-    assert has(github + "drift.yml", "plan", "--detailed-exitcode", "--shard")
+    assert has(github + "drift.yml", "drift", "--baseline", "--format", "--shard")
     gitlab = "examples/ci/gitlab/.gitlab-ci.yml"
-    for words in [("validate",), ("plan", "--detailed-exitcode"), ("apply", "--auto-approve")]:
+    for words in [
+        ("validate",),
+        ("plan", "--detailed-exitcode"),
+        ("apply", "--auto-approve"),
+        ("drift", "--baseline", "--shard"),
+    ]:
         assert has(gitlab, *words), words
 
 

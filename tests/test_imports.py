@@ -53,6 +53,7 @@ def probe(*args: str, cwd: Path = ROOT) -> tuple[list[str], str]:
         ("validate", "examples/workspace.yaml", "examples/agency"),
         ("validate", "tests/corpus/bad"),
         ("validate", "--help"),
+        ("drift", "--help"),
     ],
 )
 def test_light_commands_import_nothing_heavy(args: tuple[str, ...]) -> None:

@@ -109,3 +109,16 @@ class EmbeddedWorkspace:
             return result
         self.client.local_reads += 1
         return found
+
+    async def audit(
+        self, kinds: Any = (), keys: Any = None, *, since: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The audit log in-process when it can be (see :meth:`LocalReader.audit`)."""
+        if since is None:
+            kinds_l, keys_l = sorted(set(kinds)), None if keys is None else sorted(set(keys))
+            found = await asyncio.to_thread(self.client.local.audit, self.slug, kinds_l, keys_l)
+            if found is not None:
+                self.client.local_reads += 1
+                return found
+        result: list[dict[str, Any]] = await self.remote.audit(kinds, keys, since=since)
+        return result

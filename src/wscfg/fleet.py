@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from .engine.apply import ApplyReport, Outcome, SecretLookup, apply_plan
+from .engine.origin import attribute, audit_query
 from .engine.plan import Plan, make_plan
 from .engine.render import Failure
 from .engine.state import DesiredState, LiveState
@@ -157,7 +158,9 @@ async def plan_fleet(
             live = LiveState.from_snapshot(target.slug, await task)
         else:
             live = await read_live(client, target.slug)
-        return make_plan(target, live), live
+        plan = make_plan(target, live)
+        await explain(client, plan)
+        return plan, live
 
     results = await _bounded(targets, one, parallel, on_done, lambda t: t.slug)
     for r in results:
@@ -168,6 +171,16 @@ async def plan_fleet(
             run.plans.append(plan)
             run.live[plan.slug] = live
     return run
+
+
+async def explain(client: Any, plan: Plan) -> None:
+    """Say where each difference of ``plan`` came from (config or drift, who, via, when):
+    one filtered audit read, none when the plan is empty."""
+    if plan.empty:
+        return
+    kinds, keys = audit_query(plan.changes)
+    entries = await client.workspace(plan.slug).audit(kinds, keys)
+    attribute(plan.changes, entries)
 
 
 async def refresh(

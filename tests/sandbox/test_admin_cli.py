@@ -241,7 +241,7 @@ def test_a_version_1_file_is_migrated(tmp_path: Path) -> None:
     engine = create_engine(db)
     with engine.connect() as conn:
         assert (
-            conn.execute(text("SELECT version FROM wscfg_schema")).scalar() == SCHEMA_VERSION == 3
+            conn.execute(text("SELECT version FROM wscfg_schema")).scalar() == SCHEMA_VERSION == 4
         )
     engine.dispose()
 
@@ -279,7 +279,7 @@ def test_cli_key_and_revoke(tmp_path: Path) -> None:
         assert r.exit_code == 0 and writer not in r.output
         problem(httpx.get(base, headers=bearer(writer)), 401)
         audit = httpx.get(base + "/audit", headers=bearer(first.stdout.strip())).json()["items"]
-        assert [(e["action"], e["kind"], e["actor"]) for e in audit[:4]] == [
+        assert [(e["action"], e["kind"], e["actor"]["name"]) for e in audit[:4]] == [
             ("revoke", "api_keys", "admin"),
             ("revoke", "api_keys", "admin"),
             ("create", "api_keys", "admin"),

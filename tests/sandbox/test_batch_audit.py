@@ -96,8 +96,9 @@ def test_audit_log_records_every_write(api: httpx.Client, workspace: SandboxWork
     assert (delete["client_request_id"], delete["after"]) == ("req-delete", None)
     assert len({e["request_id"] for e in entries}) == len(entries)
     assert entries[0]["client_request_id"] is None
-    assert {e["actor"] for e in entries[:4]} == {key_id}
-    assert entries[4]["actor"] == "admin"
+    assert {e["actor"]["key_id"] for e in entries[:4]} == {key_id}
+    assert {(e["actor"]["type"], e["via"]) for e in entries[:4]} == {("api_key", "api")}
+    assert entries[4]["actor"] == {"type": "system", "name": "admin"}
     # newest first, paged by cursor
     page1 = api.get(f"{base}/audit", params={"limit": 2}).json()
     page2 = api.get(f"{base}/audit", params={"limit": 2, "cursor": page1["next_cursor"]}).json()

@@ -62,7 +62,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -246,17 +246,19 @@ class ApiClient:
         workspace: str | None,
         limit: int | None = None,
         max_pages: int = 100_000,
+        query: Sequence[tuple[str, str]] = (),
     ) -> list[dict[str, Any]]:
-        """All items of a cursor-paged collection (``{"items": [...], "next_cursor": ...}``)."""
+        """All items of a cursor-paged collection (``{"items": [...], "next_cursor": ...}``);
+        ``query`` holds filters, a name may repeat (``[("key", "a"), ("key", "b")]``)."""
         items: list[dict[str, Any]] = []
         cursor: str | None = None
         seen: set[str] = set()
         for _ in range(max_pages):
-            params: dict[str, str] = {}
+            params: list[tuple[str, str]] = list(query)
             if limit is not None:
-                params["limit"] = str(limit)
+                params.append(("limit", str(limit)))
             if cursor is not None:
-                params["cursor"] = cursor
+                params.append(("cursor", cursor))
             resp = await self.request("GET", path, params=params, workspace=workspace, route=route)
             page = resp.json_object()
             got = page.get("items")
@@ -284,7 +286,7 @@ class ApiClient:
         path: str,
         *,
         json_body: Any = None,
-        params: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
         workspace: str | None,
         route: str,
         idempotency_key: str | None = None,
@@ -312,7 +314,10 @@ class ApiClient:
             headers["If-Match"] = quote_etag(if_match)
         url = httpx.URL(self.base_url + path)
         if params:
-            url = url.copy_merge_params(dict(params))
+            pairs: list[tuple[str, str | int | float | bool | None]] = (
+                list(params.items()) if isinstance(params, Mapping) else list(params)
+            )
+            url = url.copy_merge_params(pairs)
         call = _Call(
             method=method,
             url=url,

@@ -34,6 +34,7 @@ from .wire import Response, new_idempotency_key, with_etag
 if TYPE_CHECKING:
     from .client import ApiClient
 
+AUDIT_PAGE = 5000  # audit entries per page: the API's maximum
 BATCH_LIMIT = 10_000  # entries per batch request, as the API documents
 BLOCKED_CALLERS = "blocked_callers"
 
@@ -181,6 +182,29 @@ class WorkspaceClient:
             workspace=self.slug,
             route=_route("DELETE", kind, key),
             accept_after_retry=(404,),
+        )
+
+    async def audit(
+        self,
+        kinds: Iterable[str] = (),
+        keys: Iterable[str] | None = None,
+        *,
+        since: str | None = None,
+        page_size: int = AUDIT_PAGE,
+    ) -> list[dict[str, Any]]:
+        """The audit log, newest first: entries of ``kinds`` (all when empty) and items ``keys``
+        (all when ``None``), at or after ``since``; one request unless it pages."""
+        query = [("kind", k) for k in sorted(set(kinds))]
+        if keys is not None:
+            query += [("key", k) for k in sorted(set(keys))]
+        if since is not None:
+            query.append(("since", since))
+        return await self.api.paged(
+            f"{self._base}/audit",
+            route="GET audit",
+            workspace=self.slug,
+            limit=page_size,
+            query=query,
         )
 
     async def resend_invitation(self, email: str) -> dict[str, Any]:

@@ -29,6 +29,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "apply",
         "Make the live workspace(s) match the config or a saved plan.",
     ),
+    "drift": (
+        "wscfg.cli.drift",
+        "drift",
+        "Report drift only: who changed what, via what, when; new drift vs a baseline.",
+    ),
     "show": ("wscfg.cli.show", "show", "Render a saved plan file; no server needed."),
     "export": ("wscfg.cli.export", "export", "Write a live workspace's settings as YAML."),
     "clone": ("wscfg.cli.export", "clone", "Copy one workspace's settings onto others."),

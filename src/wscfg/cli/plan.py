@@ -122,6 +122,11 @@ def plan(
     PATHS are YAML files, directories or globs. Each file whose `workspace:` has a `slug` is a
     target; files without one are templates used through `extends`.
 
+    Every difference says where it came from, from the platform's audit log (one read per
+    workspace with differences): a change with no note comes from the config; drift, which
+    someone else wrote, is marked with who, via what and when, e.g. "(reverts a UI change by
+    jane@acme.example, 2026-11-27 14:03 UTC)". `wscfg drift` reports drift alone.
+
     Everything apply would refuse (the last owner removed, a role or tag deleted while in use,
     mass changes, too many fleet targets deleting) is listed in every format, and plan exits 1
     unless the flags that allow it are given to plan too. A saved plan records those flags:

@@ -220,9 +220,22 @@ def init(
 )
 @click.option("--read-only", is_flag=True, help="Issue a key with settings:read only.")
 @click.option("--name", default=None, help="What the key is for (shown in key lists).")
+@click.option(
+    "--as-user",
+    "as_user",
+    default=None,
+    metavar="EMAIL",
+    help="Write as this existing member, through the UI: the audit log names them "
+    "(actor type user, via ui), as if they clicked. The stand-in for a person.",
+)
 @click.pass_context
 def key(
-    ctx: click.Context, db: str | None, workspace: str, read_only: bool, name: str | None
+    ctx: click.Context,
+    db: str | None,
+    workspace: str,
+    read_only: bool,
+    name: str | None,
+    as_user: str | None,
 ) -> None:
     """Issue another API key for an existing workspace and print it (shown once, stored
     hashed). A workspace holds at most 10 active keys.
@@ -231,6 +244,7 @@ def key(
     Examples:
       wscfg sandbox key --workspace acme --read-only --name ci-plan
       wscfg sandbox key --workspace acme --name deploy
+      wscfg sandbox key --workspace acme --as-user jane@acme.example   # clicks as Jane
     """
     with handle_errors(debug_of(ctx)):
         from ..sandbox import admin
@@ -238,10 +252,12 @@ def key(
 
         url = normalize_url(db)
         scopes = ("settings:read",) if read_only else ("settings:read", "settings:write")
-        issued = admin.new_key(url, admin.KeyRequest(workspace=workspace, scopes=scopes, name=name))
+        request = admin.KeyRequest(workspace=workspace, scopes=scopes, name=name, as_user=as_user)
+        issued = admin.new_key(url, request)
         click.echo(issued.secret)
+        who = f" writing as {as_user.strip().lower()} via the UI" if as_user else ""
         echo_err(
-            f"Issued key {issued.id} ({' '.join(issued.scopes)}) for workspace {workspace!r} "
+            f"Issued key {issued.id} ({' '.join(issued.scopes)}){who} for workspace {workspace!r} "
             f"in {_safe(url)}. The API key above is shown only once; keep it, e.g. "
             "export WSCFG_TOKEN=<key>. Revoke it with: wscfg sandbox revoke " + issued.id
         )

@@ -10,10 +10,13 @@ last, in descending order, so nothing is deleted while something still refers to
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model.kinds import BY_NAME
 from .fields import overlay
+
+if TYPE_CHECKING:
+    from .origin import Origin
 
 
 @dataclass(frozen=True)
@@ -22,11 +25,14 @@ class FieldChange:
     before: Any
     after: Any
     source: str | None = None  # where the desired value was written, e.g. "base.yaml:12"
+    origin: Origin | None = None  # where the difference came from (see .origin)
 
     def to_dict(self) -> dict[str, Any]:
         out = {"path": self.path, "before": self.before, "after": self.after}
         if self.source is not None:
             out["source"] = self.source
+        if self.origin is not None:
+            out["origin"] = self.origin.to_dict()
         return out
 
 
@@ -39,6 +45,7 @@ class Change:
     etag: str | None = None
     source: str | None = None
     fields: list[FieldChange] = field(default_factory=list)
+    origin: Origin | None = None  # config or drift (see .origin); None: not attributed
 
     action: ClassVar[str] = ""
     symbol: ClassVar[str] = ""
@@ -77,6 +84,8 @@ class Change:
             out["source"] = self.source
         if self.fields:
             out["fields"] = [f.to_dict() for f in self.fields]
+        if self.origin is not None:
+            out["origin"] = self.origin.to_dict()
         return out
 
     @staticmethod
@@ -90,9 +99,17 @@ class Change:
             etag=data.get("etag"),
             source=data.get("source"),
             fields=[
-                FieldChange(f["path"], f["before"], f["after"]) for f in data.get("fields", [])
+                FieldChange(f["path"], f["before"], f["after"], origin=_origin(f.get("origin")))
+                for f in data.get("fields", [])
             ],
+            origin=_origin(data.get("origin")),
         )
+
+
+def _origin(data: Any) -> Origin | None:
+    from .origin import Origin
+
+    return Origin.from_dict(data) if isinstance(data, dict) else None
 
 
 class Create(Change):

@@ -16,6 +16,7 @@ from typing import Any
 from ..model.kinds import BY_NAME
 from .changes import Change, Create, Delete, FieldChange, Resend, Update
 from .diff import FINGERPRINT_SUFFIX
+from .origin import Origin
 from .plan import Plan, plans_to_document
 from .safety import Allowances, Refusal
 from .seal import Sealer, is_secret_marker
@@ -74,8 +75,24 @@ def _field_line(change: Change, field: FieldChange) -> str:
         marker = (change.after or {}).get(name)
         where = show_value(marker) if isinstance(marker, dict) else "(sensitive)"
         verb = "set" if field.before is None else "changed"
-        return f"{name}: {verb} {where}{origin}"
-    return f"{field.path}: {show_value(field.before)} → {show_value(field.after)}{origin}"
+        return f"{name}: {verb} {where}{origin}{_note(field.origin)}"
+    line = f"{field.path}: {show_value(field.before)} → {show_value(field.after)}{origin}"
+    return line + _note(field.origin)
+
+
+def _note(origin: Origin | None) -> str:
+    """``  (reverts a UI change by jane@acme.example, 2026-11-27 14:03 UTC)`` for drift."""
+    return f"  ({origin.note()})" if origin is not None and origin.drift else ""
+
+
+def origin_summary(plan: Plan) -> str:
+    """``Origins: 1 from the config, 3 drift.`` when any change is drift; else empty (a change
+    without a note comes from the config)."""
+    found = [c.origin for c in plan.changes if c.origin is not None]
+    drift = sum(1 for o in found if o.drift)
+    if not drift:
+        return ""
+    return f"Origins: {len(found) - drift} from the config, {drift} drift."
 
 
 def _file(source: str) -> str:
@@ -125,6 +142,8 @@ def plan_text(
             head = indent + _paint(headline(ch), ch.symbol, colour)
             if ch.source and not isinstance(ch, Delete):
                 head += _paint(f"   (from {ch.source})", "dim", colour)
+            if not isinstance(ch, Update):
+                head += _note(ch.origin)
             lines.append(head)
             lines.extend(f"      {line}" for line in change_lines(ch))
         if len(group) > limit:
@@ -136,6 +155,8 @@ def plan_text(
         lines.append("  No changes. The live workspace matches the configuration.")
     else:
         lines.append("  " + plan.summary())
+        if origin_summary(plan):
+            lines.append("  " + origin_summary(plan))
     return "\n".join(lines)
 
 

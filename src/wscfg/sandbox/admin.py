@@ -91,7 +91,7 @@ def create_workspace(
             conn,
             ref.id,
             [store.Change("create", "workspace", "", None, store.canonical(_dump(profile)))],
-            actor=ADMIN_ACTOR,
+            actor=store.admin_actor(),
             request_id=None,
             now=now,
         )
@@ -108,6 +108,7 @@ class KeyRequest:
     agency: str | None = None
     scopes: tuple[str, ...] = (READ, WRITE)
     name: str | None = None
+    as_user: str | None = None  # a member's email: the key's writes are that person's, via the UI
 
 
 @dataclass(frozen=True)
@@ -133,23 +134,28 @@ def new_key(db_url: str, request: KeyRequest) -> IssuedKey:
         now = _now()
         if request.workspace is None:
             assert request.agency is not None
+            if request.as_user is not None:
+                raise SandboxError("--as-user issues a key of one workspace, not of an agency")
             agency_id = _agency_id(conn, request.agency)
             key_id, secret = insert_key(conn, None, agency_id, wanted, name, now)
             return IssuedKey(key_id, secret, wanted)
         ref = workspace_ref(conn, request.workspace)
         lock_workspace(conn, ref.id)
+        user = _member_email(conn, ref, request.as_user, now)
         if active_key_count(conn, ref.id) >= MAX_API_KEYS:
             raise SandboxError(
                 f"workspace {request.workspace!r} already has {MAX_API_KEYS} active API keys; "
                 "revoke one first"
             )
-        key_id, secret = insert_key(conn, ref.id, None, wanted, name, now)
+        key_id, secret = insert_key(conn, ref.id, None, wanted, name, now, as_user=user)
         public = {"id": key_id, "scopes": list(wanted), **({"name": name} if name else {})}
+        if user is not None:
+            public["as_user"] = user
         store.record(
             conn,
             ref.id,
             [store.Change("create", "api_keys", key_id, None, store.canonical(public))],
-            actor=ADMIN_ACTOR,
+            actor=store.admin_actor(),
             request_id=None,
             now=now,
         )
@@ -192,7 +198,7 @@ def revoke_key(db_url: str, key: str) -> str:
                 conn,
                 row.workspace_id,
                 [store.Change("revoke", "api_keys", row.id, before, None)],
-                actor=ADMIN_ACTOR,
+                actor=store.admin_actor(),
                 request_id=None,
                 now=now,
             )
@@ -219,7 +225,7 @@ def accept_invitation(db_url: str, workspace: str, email: str) -> None:
             conn,
             ref.id,
             [store.Change("accept", "members", item.ident, item.text, row["data"])],
-            actor=ADMIN_ACTOR,
+            actor=store.Actor(ADMIN_ACTOR, "user", item.ident, "ui"),
             request_id=None,
             now=now,
         )
@@ -268,6 +274,8 @@ def insert_key(
     scopes: Iterable[str],
     name: str | None,
     now: str,
+    *,
+    as_user: str | None = None,
 ) -> tuple[str, str]:
     """Store a new key; return (key id, secret). The caller enforces the per-workspace cap."""
     key_id, secret = generate_key()
@@ -281,9 +289,20 @@ def insert_key(
             agency_id=agency_id,
             scopes=" ".join(sorted(set(scopes))),
             created_at=now,
+            as_user=as_user,
         )
     )
     return key_id, secret
+
+
+def _member_email(conn: Connection, ref: WorkspaceRef, email: str | None, now: str) -> str | None:
+    """The stored email of the member ``email`` of ``ref`` (``None`` for ``None``)."""
+    if email is None:
+        return None
+    found = store.get(conn, ref.id, "members", email.strip().lower(), now)
+    if found is None:
+        raise SandboxError(f"{email} is not a member of {ref.slug!r}; invite them first")
+    return found.ident
 
 
 def item_rows(db_url: str, slug: str) -> dict[tuple[str, str], str]:

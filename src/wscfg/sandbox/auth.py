@@ -38,6 +38,8 @@ class Principal:
     workspace_id: int | None
     agency_id: int | None
     scopes: frozenset[str]
+    name: str | None = None  # the key's display name
+    user: str | None = None  # the member the key writes as, through the UI (``--as-user``)
 
     def can(self, scope: str) -> bool:
         return scope in self.scopes
@@ -61,11 +63,20 @@ def principal_for(conn: Connection, key: str) -> Principal | None:
             api_keys.c.agency_id,
             api_keys.c.scopes,
             api_keys.c.revoked_at,
+            api_keys.c.name,
+            api_keys.c.as_user,
         ).where(api_keys.c.secret_hash == hash_key(key))
     ).first()
     if row is None or row.revoked_at is not None:
         return None
-    return Principal(row.id, row.workspace_id, row.agency_id, frozenset(row.scopes.split()))
+    return Principal(
+        row.id,
+        row.workspace_id,
+        row.agency_id,
+        frozenset(row.scopes.split()),
+        row.name,
+        row.as_user,
+    )
 
 
 def reachable(conn: Connection, who: Principal, slug: str) -> WorkspaceRef | None:

@@ -25,6 +25,7 @@ from .auth import READ, WRITE, Principal, WorkspaceRef, principal_for, reachable
 from .db import get_engine, lock_agency, lock_workspace, transaction
 from .problems import ProblemError
 from .ratelimit import RateLimiter
+from .records import client_token
 from .settings import SandboxSettings
 
 JSON = "application/json"
@@ -94,6 +95,16 @@ class Ctx:
     @property
     def request_id(self) -> str | None:
         return getattr(self.request.state, "request_id", None)
+
+    @property
+    def actor(self) -> store.Actor:
+        """Who this request writes as: the member behind an ``--as-user`` key (via the UI),
+        else the key itself (by its name, or its id when it has none), via the API."""
+        who = self.who
+        client = client_token(self.request.headers.get("user-agent"))
+        if who.user is not None:
+            return store.Actor(who.key_id, "user", who.user, "ui", client)
+        return store.Actor(who.key_id, "api_key", who.name or who.key_id, "api", client)
 
     @property
     def client_request_id(self) -> str | None:
@@ -250,7 +261,7 @@ def run_write(ctx: Ctx, work: Callable[[Connection], Reply]) -> Response:
                     conn,
                     ws_id,
                     reply.changes,
-                    actor=ctx.who.key_id,
+                    actor=ctx.actor,
                     request_id=ctx.request_id,
                     now=ctx.now_iso,
                     client_request_id=ctx.client_request_id,

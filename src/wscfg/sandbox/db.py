@@ -90,6 +90,7 @@ api_keys = Table(
     Column("scopes", Text, nullable=False),
     Column("created_at", Text, nullable=False),
     Column("revoked_at", Text, nullable=True),
+    Column("as_user", Text, nullable=True),  # a member's email: the key writes as them, via the UI
 )
 
 items = Table(
@@ -116,13 +117,19 @@ audit = Table(
     Column("at", Text, nullable=False),
     Column("request_id", Text, nullable=True),
     Column("client_request_id", Text, nullable=True),
-    Column("actor", Text, nullable=False),
+    Column("actor", Text, nullable=False),  # the key id, or "admin"
+    Column("actor_type", Text, nullable=True),  # api_key | user | system
+    Column("actor_name", Text, nullable=True),
+    Column("via", Text, nullable=True),  # api | ui
+    Column("client", Text, nullable=True),  # the User-Agent product token
     Column("action", Text, nullable=False),
     Column("kind", Text, nullable=False),
     Column("ident", Text, nullable=False),
+    Column("fields", Text, nullable=True),  # JSON list of the changed field names
     Column("before", Text, nullable=True),
     Column("after", Text, nullable=True),
     Index("audit_ws", "workspace_id", "id"),
+    Index("audit_item", "workspace_id", "kind", "ident"),
 )
 
 idempotency = Table(
@@ -205,8 +212,44 @@ def _v2_to_v3(conn: Connection) -> None:
             )
 
 
+def _v3_to_v4(conn: Connection) -> None:
+    """v4 says who wrote, how and with what: ``audit.actor_type``, ``actor_name``, ``via``,
+    ``client`` and ``fields`` (the changed field names); keys may write as a member
+    (``api_keys.as_user``). Older entries read as written by their key (by its name when it has
+    one) via the API, or by the platform for ``admin``; their fields come from before/after."""
+    import json
+
+    from .records import ADMIN_NAME, SYSTEM, changed_fields
+
+    have = {c["name"] for c in inspect(conn).get_columns("audit")}
+    for column in ("actor_type", "actor_name", "via", "client", "fields"):
+        if column not in have:
+            conn.exec_driver_sql(f"ALTER TABLE audit ADD COLUMN {column} TEXT")
+    if "as_user" not in {c["name"] for c in inspect(conn).get_columns("api_keys")}:
+        conn.exec_driver_sql("ALTER TABLE api_keys ADD COLUMN as_user TEXT")
+    names: dict[str, str | None] = {
+        row[0]: row[1] for row in conn.exec_driver_sql("SELECT id, name FROM api_keys").all()
+    }
+    rows = conn.exec_driver_sql("SELECT id, actor, before, after FROM audit").all()
+    for audit_id, actor, before, after in rows:
+        system = actor == ADMIN_NAME
+        conn.execute(
+            audit.update()
+            .where(audit.c.id == audit_id)
+            .values(
+                actor_type=SYSTEM if system else "api_key",
+                actor_name=actor if system else (names.get(actor) or actor),
+                via="api",
+                fields=json.dumps(changed_fields(before, after)),
+            )
+        )
+    conn.exec_driver_sql(
+        "CREATE INDEX IF NOT EXISTS audit_item ON audit (workspace_id, kind, ident)"
+    )
+
+
 # version -> function migrating a database of that version to version + 1
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
 
 
 def normalize_url(url_or_path: str | None) -> str:

@@ -18,14 +18,23 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ..model.kinds import KINDS
-from .records import KEY_PREFIX, READ, SCHEMA_VERSION, SINGLETON, effective, hash_key, iso
+from .records import (
+    KEY_PREFIX,
+    READ,
+    SCHEMA_VERSION,
+    SINGLETON,
+    audit_entry,
+    effective,
+    hash_key,
+    iso,
+)
 
 
 class NotReachable(Exception):
@@ -116,6 +125,31 @@ class LocalReader:
                     value_text = "[" + ",".join(bodies) + "]"
                 parts.append(json.dumps(kind.name) + ":" + value_text)
         return "{" + ",".join(parts) + "}"
+
+    def audit(
+        self, slug: str, kinds: Sequence[str], keys: Sequence[str] | None
+    ) -> list[dict[str, Any]] | None:
+        """``GET /v1/workspaces/{slug}/audit?kind=…&key=…`` (every page), newest first, as
+        the server answers it; ``None`` where the server should answer."""
+        with self._snapshot() as conn:
+            scope = None if conn is None else self._scope(conn)
+            if conn is None or scope is None:
+                return None
+            column, value = scope
+            row = conn.execute(
+                f"SELECT id FROM workspaces WHERE slug = ? AND {column} = ?", (slug, value)
+            ).fetchone()
+            if row is None:
+                return None
+            sql = "SELECT * FROM audit WHERE workspace_id = ?"
+            args: list[Any] = [int(row[0])]
+            for name, values in (("kind", kinds), ("ident", keys or ())):
+                if values:  # as the server: no value, no filter
+                    sql += f" AND {name} IN ({','.join('?' * len(values))})"
+                    args += list(values)
+            cur = conn.execute(sql + " ORDER BY id DESC", args)
+            names = [d[0] for d in cur.description]
+            return [audit_entry(dict(zip(names, r, strict=True))) for r in cur.fetchall()]
 
     def snapshot(self, slug: str) -> dict[str, Any] | None:
         text = self.snapshot_text(slug)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-SCHEMA_VERSION = 3  # of the sandbox database (see db.py for the tables and migrations)
+SCHEMA_VERSION = 4  # of the sandbox database (see db.py for the tables and migrations)
 KEY_PREFIX = "wscfg_"
 READ = "settings:read"  # the scopes of an API key
 WRITE = "settings:write"
@@ -93,3 +94,68 @@ def effective(ident: str, body: str, etag: str, ref: Any, expires_at: Any, now: 
         etag = etag_of(text)
         body = with_etag(text, etag)
     return Item(ident, body, etag, ref, expires_at)
+
+
+# --- the audit log ------------------------------------------------------------------------------
+
+SYSTEM = "system"  # actor type of the platform's own writes (provisioning, administration)
+ADMIN_NAME = "admin"
+
+
+def changed_fields(before: str | None, after: str | None) -> list[str]:
+    """The changed field names of an audited write, as dotted paths to the leaves that differ
+    (``role``, ``system.email``, ``business_profile.company``); lists count as leaves. A
+    write-only value is named by its field (``secret``), never by its fingerprint."""
+    old = json.loads(before) if before else {}
+    new = json.loads(after) if after else {}
+    out: list[str] = []
+    _walk(old if isinstance(old, dict) else {}, new if isinstance(new, dict) else {}, "", out)
+    return sorted({name.removesuffix("_fingerprint") for name in out})
+
+
+def _walk(old: dict[str, Any], new: dict[str, Any], prefix: str, out: list[str]) -> None:
+    for name in old.keys() | new.keys():
+        a, b = old.get(name), new.get(name)
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            _walk(a, b, f"{prefix}{name}.", out)
+        else:
+            out.append(prefix + name)
+
+
+def client_token(user_agent: str | None) -> str | None:
+    """The product token of a ``User-Agent`` (``wscfg/0.2.0``): its first word, if sane."""
+    if not user_agent:
+        return None
+    token = user_agent.strip().split(" ", 1)[0][:100]
+    if not token or any(not (c.isascii() and c.isprintable()) or c in '"<>' for c in token):
+        return None
+    return token
+
+
+def audit_entry(row: Mapping[str, Any]) -> dict[str, Any]:
+    """An audit row (column name → value) as the API answers it."""
+    system = row["actor"] == ADMIN_NAME
+    actor: dict[str, Any] = {
+        "type": row["actor_type"] or (SYSTEM if system else "api_key"),
+        "name": row["actor_name"] or row["actor"],
+    }
+    if not system:
+        actor["key_id"] = row["actor"]
+    before, after = row["before"], row["after"]
+    return {
+        "id": row["id"],
+        "at": row["at"],
+        "request_id": row["request_id"],
+        "client_request_id": row["client_request_id"],
+        "actor": actor,
+        "via": row["via"] or "api",
+        "client": row["client"],
+        "action": row["action"],
+        "kind": row["kind"],
+        "key": row["ident"],
+        "fields": json.loads(row["fields"]) if row["fields"] else [],
+        "before": None if before is None else json.loads(before),
+        "after": None if after is None else json.loads(after),
+    }

@@ -178,11 +178,22 @@ class ApiKeyPage(BaseModel):
     next_cursor: str | None = None
 
 
+class AuditActor(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["api_key", "user", "system"] = Field(
+        description="api_key: a key by its name (its id when unnamed); user: a member by email; "
+        "system: the platform itself (provisioning, administration)."
+    )
+    name: str
+    key_id: str | None = Field(None, description="The API key the write came with.")
+
+
 class AuditEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: int
-    at: str
+    at: str = Field(description="When, RFC 3339 UTC (YYYY-MM-DDTHH:MM:SSZ).")
     request_id: str | None = Field(
         None, description="The server's id of the request that wrote (its X-Request-Id)."
     )
@@ -190,10 +201,18 @@ class AuditEntry(BaseModel):
         None,
         description="The X-Request-Id the caller sent, if any (1-64 of A-Za-z0-9._:-).",
     )
-    actor: str = Field(description="The id of the API key that wrote, or 'admin'.")
+    actor: AuditActor
+    via: Literal["api", "ui"] = Field(description="api: an integration; ui: a person clicking.")
+    client: str | None = Field(
+        None, description="The User-Agent product token of the writer, e.g. wscfg/0.2.0."
+    )
     action: str = Field(description="create, update, delete, resend, accept, revoke.")
     kind: str
     key: str = Field(description="The item's identity; empty for singletons.")
+    fields: list[str] = Field(
+        description="The changed field names, dotted to the leaves (system.email); a "
+        "write-only field by its name only, never its value."
+    )
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
 

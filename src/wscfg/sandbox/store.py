@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, delete, insert, select, update
 
 from .db import audit, items, workspaces
+from .records import ADMIN_NAME, SYSTEM, Item, changed_fields, effective
 from .records import ETAG_HEX as ETAG_HEX
 from .records import SINGLETON as SINGLETON
-from .records import Item, effective
 from .records import canonical as canonical
 from .records import etag_of as etag_of
 from .records import iso as iso
@@ -242,12 +242,28 @@ class Change:
     after: str | None
 
 
+@dataclass(frozen=True)
+class Actor:
+    """Who wrote, as the audit log names them: ``key_id`` is the key used (``admin`` for the
+    platform's own writes), ``type``/``name`` the key (by its name) or the member behind it."""
+
+    key_id: str
+    type: str  # api_key | user | system
+    name: str
+    via: str = "api"  # api | ui
+    client: str | None = None  # the User-Agent product token
+
+
+def admin_actor() -> Actor:
+    return Actor(ADMIN_NAME, SYSTEM, ADMIN_NAME)
+
+
 def record(
     conn: Connection,
     ws_id: int,
     changes: Sequence[Change],
     *,
-    actor: str,
+    actor: Actor,
     request_id: str | None,
     now: str,
     client_request_id: str | None = None,
@@ -262,10 +278,15 @@ def record(
                 "at": now,
                 "request_id": request_id,
                 "client_request_id": client_request_id,
-                "actor": actor,
+                "actor": actor.key_id,
+                "actor_type": actor.type,
+                "actor_name": actor.name,
+                "via": actor.via,
+                "client": actor.client,
                 "action": c.action,
                 "kind": c.kind,
                 "ident": c.ident,
+                "fields": json.dumps(changed_fields(c.before, c.after)),
                 "before": c.before,
                 "after": c.after,
             }

@@ -1,9 +1,10 @@
 """API keys of a workspace (at most 10 active; the secret is shown once) and the audit log."""
 
 import json
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy import Connection, and_, select, update
 from starlette.responses import Response
 
@@ -12,6 +13,7 @@ from ..admin import active_key_count, insert_key
 from ..context import JSON, Ctx, ReadCtx, Reply, WriteCtx, caller, run_write
 from ..db import agencies, api_keys, audit, transaction, workspaces
 from ..problems import ProblemError, invalid
+from ..records import audit_entry
 from ..schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyPage, AuditPage, KeyInfo
 from .collections import Cursor, Limit, page_body
 
@@ -106,9 +108,22 @@ def revoke(ctx: Ctx, key_id: str) -> Response:
     return run_write(ctx, work)
 
 
-def read_audit(ctx: Ctx, limit: int | None, cursor: str | None) -> Response:
+def read_audit(
+    ctx: Ctx,
+    limit: int | None,
+    cursor: str | None,
+    kinds: list[str] | None = None,
+    keys: list[str] | None = None,
+    since: str | None = None,
+) -> Response:
     size = min(limit or ctx.settings.default_page_size, ctx.settings.max_page_size)
     cond = [audit.c.workspace_id == ctx.workspace.id]
+    if kinds:
+        cond.append(audit.c.kind.in_(kinds))
+    if keys:
+        cond.append(audit.c.ident.in_(keys))
+    if since is not None:
+        cond.append(audit.c.at >= _utc(since))
     if cursor is not None:
         try:
             before = store.decode_cursor(cursor)
@@ -125,22 +140,44 @@ def read_audit(ctx: Ctx, limit: int | None, cursor: str | None) -> Response:
     if len(rows) > size:
         rows = rows[:size]
         next_cursor = store.encode_cursor(rows[-1].id)
-    bodies = []
-    for r in rows:
-        entry = {
-            "id": r.id,
-            "at": r.at,
-            "request_id": r.request_id,
-            "client_request_id": r.client_request_id,
-            "actor": r.actor,
-            "action": r.action,
-            "kind": r.kind,
-            "key": r.ident,
-            "before": None if r.before is None else json.loads(r.before),
-            "after": None if r.after is None else json.loads(r.after),
-        }
-        bodies.append(json.dumps(entry, ensure_ascii=False, allow_nan=False))
+    bodies = [
+        json.dumps(audit_entry(dict(r._mapping)), ensure_ascii=False, allow_nan=False) for r in rows
+    ]
     return Response(page_body(bodies, next_cursor), media_type=JSON)
+
+
+def _utc(since: str) -> str:
+    """``since`` (RFC 3339) as the log stores times: ``YYYY-MM-DDTHH:MM:SSZ`` in UTC."""
+    example = "e.g. 2026-11-27T14:03:00Z"
+    try:
+        moment = datetime.fromisoformat(since.replace("z", "Z"))
+    except ValueError:
+        raise invalid(["query", "since"], f"not an RFC 3339 time, {example}") from None
+    if moment.tzinfo is None:
+        raise invalid(["query", "since"], "give a UTC offset, e.g. 2026-11-27T14:03:00Z")
+    return store.iso(moment.astimezone(UTC))
+
+
+AuditKinds = Annotated[
+    list[str] | None,
+    Query(
+        alias="kind",
+        max_length=50,
+        description="Only entries of these kinds (repeatable: kind=members&kind=webhooks).",
+    ),
+]
+AuditKeys = Annotated[
+    list[str] | None,
+    Query(
+        alias="key",
+        max_length=1000,
+        description="Only entries of items with these identities (repeatable; '' for singletons).",
+    ),
+]
+Since = Annotated[
+    str | None,
+    Query(max_length=40, description="Only entries at or after this RFC 3339 time."),
+]
 
 
 def build_router() -> APIRouter:
@@ -194,10 +231,17 @@ def build_router() -> APIRouter:
         "/v1/workspaces/{ws}/audit",
         response_model=AuditPage,
         operation_id="list_audit",
-        summary="The audit log, newest first",
+        summary="The audit log, newest first; filtered by kind, key and since",
         tags=["audit"],
     )
-    def get_audit(ctx: ReadCtx, limit: Limit = None, cursor: Cursor = None) -> Response:
-        return read_audit(ctx, limit, cursor)
+    def get_audit(
+        ctx: ReadCtx,
+        limit: Limit = None,
+        cursor: Cursor = None,
+        kind: AuditKinds = None,
+        key: AuditKeys = None,
+        since: Since = None,
+    ) -> Response:
+        return read_audit(ctx, limit, cursor, kind, key, since)
 
     return router

@@ -1,0 +1,159 @@
+"""`wscfg drift`: only the differences someone else made, with who, via what and when; new
+drift against a committed baseline of known drift."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from . import debug_of, echo_err, handle_errors
+from .flow import masked, parallel_option, run_env_mask, server_options, timeout_option
+from .options import config_root_option
+
+FORMATS = ("text", "markdown", "json", "html")
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True)
+@server_options
+@timeout_option
+@config_root_option
+@click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="GLOB",
+    help="Only workspaces whose slug matches (repeatable, globs allowed).",
+)
+@click.option("--shard", metavar="I/N", help="Only the I-th of N deterministic shares.")
+@parallel_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="text for logs; markdown for an issue or job summary; json with a `drift` list; "
+    "html, one self-contained page (workspaces × kinds matrix, fleet rows, who and when).",
+)
+@click.option(
+    "-o", "--out", type=click.Path(dir_okay=False), help="Write the report here, not stdout."
+)
+@click.option(
+    "--baseline",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Known drift (a JSON file of fingerprints): reported and exit code ignore it.",
+)
+@click.option(
+    "--update-baseline",
+    is_flag=True,
+    help="Rewrite --baseline FILE to accept every drift found now (exit 0 unless an error).",
+)
+@click.pass_context
+def drift(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    server: str | None,
+    config_roots: tuple[str, ...],
+    targets: tuple[str, ...],
+    shard: str | None,
+    parallel: int,
+    fmt: str,
+    out: str | None,
+    baseline: str | None,
+    update_baseline: bool,
+) -> None:
+    """Report drift in the workspaces of PATHS: live values someone other than wscfg wrote,
+    each with who (a person or an API key), via what (the UI or the API) and when, from the
+    platform's audit log. Differences that come from the config are not drift: `wscfg plan`
+    shows them.
+
+    With --baseline, known drift is left out: a scheduled job alerts on new drift only.
+    --update-baseline accepts the drift found now (commit the file).
+
+    \b
+    Examples:
+      wscfg drift clinics/
+      wscfg drift clinics/ --baseline drift-baseline.json --format markdown -o drift.md
+      wscfg drift clinics/ --baseline drift-baseline.json --update-baseline
+      wscfg drift clinics/ --shard 2/4 --format json -o drift-2.json
+      wscfg drift clinics/ --format html -o drift.html
+
+    \b
+    Exit codes: 0 no new drift, 2 new drift, 1 error (bad config or baseline, a workspace
+    that could not be read).
+    """
+    with handle_errors(debug_of(ctx)):
+        from ..engine import drift as report_mod
+        from .plan import _make_plans
+
+        if update_baseline and not baseline:
+            raise click.UsageError("--update-baseline needs --baseline FILE")
+        known: set[str] = set()
+        if baseline and not update_baseline:
+            known = _read_baseline(baseline)
+        run, _server, _ = _make_plans(
+            paths, server, targets, None, parallel, config_roots=config_roots
+        )
+        report = report_mod.DriftReport.of(run.plans, run.failures, known)
+        if update_baseline and baseline and not run.failures:
+            _write(baseline, report_mod.baseline_text(report.new))
+            echo_err(f"Wrote {len(report.new)} fingerprint(s) of known drift to {baseline}.")
+            report = report_mod.DriftReport.of(run.plans, run.failures, _fingerprints(report))
+        if fmt == "json":
+            text = report_mod.report_json(report)
+        elif fmt == "markdown":
+            text = report_mod.report_markdown(report)
+        elif fmt == "html":
+            from ..engine.drift_html import report_html
+
+            text = report_html(report)
+        else:
+            text = report_mod.report_text(report)
+        text = masked(run_env_mask(run), text)
+        if out:
+            _write(out, text + "\n")
+            echo_err(f"Wrote the drift report to {out}: {report_mod.summary(report)}")
+        else:
+            click.echo(text)
+        if report.failures:
+            sys.exit(1)
+        if report.new:
+            sys.exit(2)
+
+
+def _fingerprints(report: object) -> set[str]:
+    return {i.fingerprint for i in getattr(report, "new", [])}
+
+
+def _read_baseline(path: str) -> set[str]:
+    from ..engine.drift import BaselineError, parse_baseline
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BaselineError(
+            f"no baseline file {path}; write one with --baseline {path} --update-baseline"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BaselineError(f"cannot read the baseline {path}: {_why(exc)}") from None
+    return parse_baseline(text, path)
+
+
+def _write(path: str, text: str) -> None:
+    from ..errors import WscfgError
+
+    tmp = f"{path}.tmp{os.getpid()}"
+    try:
+        Path(tmp).write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise WscfgError(f"cannot write {path}: {_why(exc)}") from None
+
+
+def _why(exc: Exception) -> str:
+    return getattr(exc, "strerror", None) or type(exc).__name__

@@ -1,0 +1,307 @@
+"""Drift only: the differences of attributed plans that someone other than wscfg made, with
+who, via what and when, fingerprinted so a baseline can accept known drift.
+
+A drift item is one field of one item (or a whole item someone added or deleted). Its
+fingerprint hashes the workspace, the item, the field and the live value, so the same drift
+stays known until someone changes it again. Pure: reports are built from plans, baselines are
+parsed from and written to text; the CLI reads and writes files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import WscfgError
+from .changes import Change, Create, Delete, Update
+from .origin import FINGERPRINT_SUFFIX, Origin
+from .plan import Plan
+from .render import MARKDOWN_BUDGET, Failure, show_value
+
+BASELINE_FORMAT = "wscfg-drift-baseline"
+REPORT_FORMAT = "wscfg-drift"
+VERSION = 1
+WHAT = {"create": "deleted", "delete": "added", "update": "changed", "resend": "changed"}
+
+
+class BaselineError(WscfgError):
+    """A drift baseline file that cannot be used."""
+
+
+@dataclass(frozen=True)
+class DriftItem:
+    workspace: str
+    kind: str
+    key: str
+    label: str  # "call tag spam"
+    field: str  # dotted path; "" for the whole item
+    what: str  # changed | added | deleted (what the other party did)
+    live: Any
+    config: Any
+    origin: Origin
+
+    @property
+    def fingerprint(self) -> str:
+        text = json.dumps(
+            [self.workspace, self.kind, self.key, self.field, self.what, self.live],
+            sort_keys=True,
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+    def to_dict(self) -> dict[str, Any]:
+        o = self.origin
+        actor = {"type": o.actor_type, "name": o.actor_name} if o.known else None
+        return {
+            "workspace": self.workspace,
+            "kind": self.kind,
+            "key": self.key,
+            "field": self.field,
+            "what": self.what,
+            "actor": actor,
+            "via": o.via,
+            "at": o.at,
+            "client": o.client,
+            "live": self.live,
+            "config": self.config,
+            "fingerprint": self.fingerprint,
+        }
+
+
+def drift_items(plans: Iterable[Plan]) -> list[DriftItem]:
+    """Every drifted field of ``plans`` (attributed by :mod:`.origin`), in plan order."""
+    out: list[DriftItem] = []
+    for plan in plans:
+        for change in plan.changes:
+            out.extend(_items(plan.slug, change))
+    return out
+
+
+def _items(slug: str, change: Change) -> list[DriftItem]:
+    if isinstance(change, Update):
+        found = []
+        for f in change.fields:
+            if f.origin is None or not f.origin.drift:
+                continue
+            secret = f.path.endswith(FINGERPRINT_SUFFIX)
+            name = f.path.removesuffix(FINGERPRINT_SUFFIX)
+            live = "(sensitive)" if secret else f.before
+            config = "(sensitive)" if secret else f.after
+            item = DriftItem(
+                slug, change.kind, change.key, change.label, name, "changed", live, config, f.origin
+            )
+            found.append(item)
+        return found
+    if change.origin is None or not change.origin.drift:
+        return []
+    live = None if isinstance(change, Create) else _shown(change.before)
+    config = None if isinstance(change, Delete) else _shown(change.after)
+    what = WHAT.get(change.action, "changed")
+    return [
+        DriftItem(
+            slug, change.kind, change.key, change.label, "", what, live, config, change.origin
+        )
+    ]
+
+
+def _shown(item: dict[str, Any] | None) -> Any:
+    """An item without its ETag and write-only fingerprints (never a secret)."""
+    if item is None:
+        return None
+    return {k: v for k, v in item.items() if k != "etag" and not k.endswith(FINGERPRINT_SUFFIX)}
+
+
+# --- baselines -----------------------------------------------------------------------------
+
+
+def parse_baseline(text: str, name: str) -> set[str]:
+    """The fingerprints of a baseline file's text (``name`` for messages)."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise BaselineError(f"{name} is not a drift baseline (not JSON)") from None
+    prints = data.get("fingerprints") if isinstance(data, dict) else None
+    if (
+        not isinstance(data, dict)
+        or data.get("format") != BASELINE_FORMAT
+        or not isinstance(prints, list)
+        or not all(isinstance(p, str) for p in prints)
+    ):
+        raise BaselineError(
+            f'{name} is not a drift baseline (want {{"format": "{BASELINE_FORMAT}", '
+            '"fingerprints": [...]}); write one with --update-baseline'
+        )
+    if data.get("version") != VERSION:
+        raise BaselineError(f"{name}: baseline version {data.get('version')!r} is not {VERSION}")
+    return set(prints)
+
+
+def baseline_text(items: Iterable[DriftItem]) -> str:
+    prints = sorted({i.fingerprint for i in items})
+    doc = {"format": BASELINE_FORMAT, "version": VERSION, "fingerprints": prints}
+    return json.dumps(doc, indent=2) + "\n"
+
+
+# --- the report ----------------------------------------------------------------------------
+
+
+@dataclass
+class DriftReport:
+    """What ``wscfg drift`` shows: the new drift (not in the baseline) of the planned
+    workspaces, how much known drift it leaves out, and the workspaces that failed."""
+
+    new: list[DriftItem]
+    known: int
+    workspaces: list[str]
+    failures: list[Failure]
+
+    @staticmethod
+    def of(plans: Sequence[Plan], failures: Sequence[Failure], baseline: set[str]) -> DriftReport:
+        items = drift_items(plans)
+        new = [i for i in items if i.fingerprint not in baseline]
+        return DriftReport(new, len(items) - len(new), [p.slug for p in plans], list(failures))
+
+    def groups(self) -> list[DriftGroup]:
+        """The same drift (item, field, what) across workspaces is one group, biggest first."""
+        by: dict[tuple[str, str, str, str], list[DriftItem]] = {}
+        for i in self.new:
+            by.setdefault((i.kind, i.key, i.field, i.what), []).append(i)
+        groups = [DriftGroup(v) for v in by.values()]
+        return sorted(groups, key=lambda g: (-len(g.items), g.items[0].label, g.items[0].field))
+
+
+@dataclass
+class DriftGroup:
+    items: list[DriftItem]
+
+    def line(self, total: int) -> str:
+        """``call tag spam: color changed in 40 of 500 workspaces, by 3 people; first
+        2026-11-20, last 2026-11-27``."""
+        first = self.items[0]
+        whats = f"{first.field} {first.what}" if first.field else first.what
+        spaces = len({i.workspace for i in self.items})
+        people = {i.origin.who() for i in self.items}
+        times = sorted(i.origin.at[:10] for i in self.items if i.origin.at)
+        text = f"{first.label}: {whats} in {spaces} of {total} workspaces, by "
+        text += f"{len(people)} {'person' if len(people) == 1 else 'people'}"
+        if times:
+            text += f"; first {times[0]}, last {times[-1]}"
+        return text
+
+
+def value_text(value: Any) -> str:
+    return "(absent)" if value is None else show_value(value)
+
+
+_value = value_text
+
+
+def item_line(i: DriftItem) -> str:
+    """``~ call tag spam  color: "#00ff00" (config: "#ff0000")  changed in the UI by …``."""
+    symbol = {"changed": "~", "added": "+", "deleted": "-"}.get(i.what, "~")
+    o = i.origin
+    channel = "in the UI" if o.via == "ui" else "through the API" if o.via else ""
+    who = f"{i.what} {channel} by {o.who()}, {o.when()}" if o.known else "not written by wscfg"
+    who = " ".join(who.split())
+    if i.field:
+        return (
+            f"{symbol} {i.label}  {i.field}: {_value(i.live)} (config: {_value(i.config)})  {who}"
+        )
+    return f"{symbol} {i.label}  {who}"
+
+
+def report_text(report: DriftReport) -> str:
+    lines: list[str] = []
+    by_ws: dict[str, list[DriftItem]] = {}
+    for i in report.new:
+        by_ws.setdefault(i.workspace, []).append(i)
+    for slug in report.workspaces:
+        found = by_ws.get(slug, [])
+        if found:
+            lines.append(f"Workspace {slug}: {len(found)} new drift")
+            lines += [f"  {item_line(i)}" for i in found]
+    for f in report.failures:
+        lines.append(f"Workspace {f.target}: error: {f.message}")
+    total = len(report.workspaces) + len(report.failures)
+    groups = report.groups()
+    if total > 1 and any(len(g.items) > 1 for g in groups):
+        lines.append("Across the fleet:")
+        lines += [f"  {g.line(total)}" for g in groups]
+    lines.append(summary(report))
+    return "\n".join(lines)
+
+
+def summary(report: DriftReport) -> str:
+    n, spaces = len(report.new), len({i.workspace for i in report.new})
+    total = len(report.workspaces) + len(report.failures)
+    text = "No new drift" if not n else f"{n} new drift in {spaces} of {total} workspace(s)"
+    if report.known:
+        text += f"; {report.known} known (in the baseline), not shown"
+    return text + "."
+
+
+def report_json(report: DriftReport) -> str:
+    doc = {
+        "format": REPORT_FORMAT,
+        "version": VERSION,
+        "workspaces": report.workspaces,
+        "drift": [i.to_dict() for i in report.new],
+        "known": report.known,
+        "errors": [{"target": f.target, "message": f.message} for f in report.failures],
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False)
+
+
+def report_markdown(report: DriftReport, budget: int = MARKDOWN_BUDGET) -> str:
+    """An issue body or job summary: the summary, the fleet's grouped rows (workspaces
+    folded), then one row per drifted field; rows that do not fit ``budget`` (under GitHub's
+    65,535 characters) are counted, not shown."""
+    total = len(report.workspaces) + len(report.failures)
+    head = ["### wscfg drift", "", f"**{summary(report)}**", ""]
+    rows: list[str] = []
+    groups = report.groups()
+    if total > 1 and groups:
+        rows += ["| drift | workspaces |", "|---|---|"]
+        for g in groups:
+            spaces = ", ".join(sorted({f"`{i.workspace}`" for i in g.items}))
+            folded = f"<details><summary>{len(g.items)}</summary>{spaces}</details>"
+            rows.append(f"| {_md(g.line(total))} | {folded} |")
+        rows.append("")
+    if report.new:
+        rows += [
+            "| workspace | item | field | live | config | who | via | when |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        rows += [_md_row(i) for i in report.new]
+    rows += [f"\n**`{f.target}`: error** — {_md(f.message)}" for f in report.failures]
+    text = "\n".join(head)
+    for n, row in enumerate(rows):
+        if len(text) + len(row) + 200 > budget:
+            text += (
+                f"\n\n_{len(rows) - n} more rows not shown to fit an issue; see the JSON report._"
+            )
+            break
+        text += "\n" + row
+    return text + "\n"
+
+
+def _md_row(i: DriftItem) -> str:
+    o = i.origin
+    cells = [
+        f"`{i.workspace}`",
+        _md(i.label),
+        f"`{i.field}`" if i.field else i.what,
+        _md(_value(i.live)),
+        _md(_value(i.config)),
+        _md(o.who()) if o.known else "not written by wscfg",
+        o.via or "",
+        o.when() if o.at else "",
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")

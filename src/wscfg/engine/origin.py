@@ -1,0 +1,192 @@
+"""Where each difference of a plan came from: ``config`` or ``drift``, from the audit log.
+
+A difference comes from the **config** when the live value is what wscfg last wrote (so the
+config changed since); it is **drift** when someone else wrote it after wscfg did, or wscfg
+never wrote it. A write is wscfg's when it came through the API from a client identifying as
+``wscfg/<version>`` (its User-Agent), whichever key it used.
+
+For each changed field the newest audit entry of the item that touched it decides: an update
+touches the fields it names (dotted paths match by prefix, ``system`` covers ``system.email``),
+a create or delete touches every field. A create (the item is missing) is decided by the
+item's newest entry, a delete (the item is undeclared) by the newest entry that created it; an
+item with no entry at all is config for a create (it never existed) and drift otherwise.
+
+Pure: :func:`attribute` takes a plan and the entries :func:`audit_query` asked for (the CLI
+and fleet code read them, one filtered request per workspace with differences).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .changes import Change, Create, Delete, FieldChange, Update
+
+CONFIG = "config"
+DRIFT = "drift"
+FINGERPRINT_SUFFIX = "_fingerprint"
+MAX_AUDIT_KEYS = 100  # more changed items than this: read the kinds' log without a key filter
+MAX_AUDIT_KEY_CHARS = 4000  # likewise past this many characters of keys (a URL stays short)
+WHOLE_ITEM = ("create", "delete")
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a difference came from; for drift, the write that made it (if any is known)."""
+
+    source: str  # config | drift
+    actor_type: str | None = None  # api_key | user | system
+    actor_name: str | None = None
+    via: str | None = None  # api | ui
+    at: str | None = None  # RFC 3339 UTC
+    client: str | None = None
+    action: str | None = None  # the audited action: create, update, delete…
+
+    @property
+    def drift(self) -> bool:
+        return self.source == DRIFT
+
+    @property
+    def known(self) -> bool:
+        return self.actor_name is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"source": self.source}
+        if self.source == DRIFT:
+            actor = None
+            if self.actor_name is not None:
+                actor = {"type": self.actor_type, "name": self.actor_name}
+            out.update(actor=actor, via=self.via, at=self.at, client=self.client)
+            out["action"] = self.action
+        return out
+
+    @staticmethod
+    def from_dict(data: Mapping[str, Any]) -> Origin:
+        actor = data.get("actor") or {}
+        return Origin(
+            str(data.get("source", CONFIG)),
+            actor.get("type"),
+            actor.get("name"),
+            data.get("via"),
+            data.get("at"),
+            data.get("client"),
+            data.get("action"),
+        )
+
+    @staticmethod
+    def of_entry(entry: Mapping[str, Any]) -> Origin:
+        if is_wscfg(entry):
+            return Origin(CONFIG)
+        actor = entry.get("actor") or {}
+        return Origin(
+            DRIFT,
+            _text(actor.get("type")),
+            _text(actor.get("name")),
+            _text(entry.get("via")),
+            _text(entry.get("at")),
+            _text(entry.get("client")),
+            _text(entry.get("action")),
+        )
+
+    def who(self) -> str:
+        """``jane@acme.example``, ``API key "zapier"``, ``the platform``, ``someone``."""
+        if self.actor_name is None:
+            return "someone"
+        if self.actor_type == "api_key":
+            return f'API key "{self.actor_name}"'
+        if self.actor_type == "system":
+            return "the platform"
+        return self.actor_name
+
+    def when(self) -> str:
+        """``2026-11-27 14:03 UTC`` from ``2026-11-27T14:03:09Z``."""
+        at = self.at or ""
+        if len(at) >= 16 and at[10] == "T":
+            return f"{at[:10]} {at[11:16]} UTC"
+        return at or "at an unknown time"
+
+    def note(self) -> str:
+        """``reverts a UI change by jane@acme.example, 2026-11-27 14:03 UTC``; empty for config."""
+        if not self.drift:
+            return ""
+        if not self.known:
+            return "drift: not written by wscfg"
+        channel = "a UI" if self.via == "ui" else "an API"
+        return f"reverts {channel} change by {self.who()}, {self.when()}"
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def is_wscfg(entry: Mapping[str, Any]) -> bool:
+    """A write wscfg made: through the API, from a client identifying as ``wscfg/…``."""
+    client = entry.get("client")
+    return (
+        entry.get("via", "api") == "api"
+        and isinstance(client, str)
+        and (client == "wscfg" or client.startswith("wscfg/"))
+    )
+
+
+def audit_query(changes: Sequence[Change]) -> tuple[list[str], list[str] | None]:
+    """The kinds and keys whose audit entries explain ``changes`` (keys ``None``: every key
+    of those kinds, when there are too many to name)."""
+    kinds = sorted({c.kind for c in changes})
+    keys = sorted({c.key for c in changes})
+    named = len(keys) <= MAX_AUDIT_KEYS and sum(len(k) for k in keys) <= MAX_AUDIT_KEY_CHARS
+    return kinds, (keys if named else None)
+
+
+def attribute(changes: Iterable[Change], entries: Iterable[Mapping[str, Any]]) -> None:
+    """Set ``origin`` on each change and on each field of an update, from ``entries`` (the
+    audit log of the workspace, any order; entries of other items are ignored)."""
+    by_item: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for e in entries:
+        kind, key = e.get("kind"), e.get("key")
+        if isinstance(kind, str) and isinstance(key, str):
+            by_item.setdefault((kind, key), []).append(e)
+    for history in by_item.values():
+        history.sort(key=_order, reverse=True)  # newest first
+    for change in changes:
+        history = by_item.get((change.kind, change.key), [])
+        if isinstance(change, Update):
+            change.fields = [_with_origin(f, _field_origin(history, f.path)) for f in change.fields]
+            drifted = [f.origin for f in change.fields if f.origin is not None and f.origin.drift]
+            change.origin = max(drifted, key=lambda o: o.at or "") if drifted else Origin(CONFIG)
+        elif isinstance(change, Create):
+            change.origin = Origin.of_entry(history[0]) if history else Origin(CONFIG)
+        elif isinstance(change, Delete):
+            made = [e for e in history if e.get("action") == "create"]
+            change.origin = Origin.of_entry(made[0]) if made else Origin(DRIFT)
+        else:  # a re-sent invitation: whoever last wrote the member
+            change.origin = Origin.of_entry(history[0]) if history else Origin(DRIFT)
+
+
+def _order(entry: Mapping[str, Any]) -> tuple[str, int]:
+    at, ident = entry.get("at"), entry.get("id")
+    return (at if isinstance(at, str) else "", ident if isinstance(ident, int) else 0)
+
+
+def _with_origin(field: FieldChange, origin: Origin) -> FieldChange:
+    return FieldChange(field.path, field.before, field.after, field.source, origin)
+
+
+def _field_origin(history: Sequence[Mapping[str, Any]], path: str) -> Origin:
+    name = path.removesuffix(FINGERPRINT_SUFFIX)
+    for entry in history:
+        if entry.get("action") in WHOLE_ITEM or _touches(entry.get("fields"), name):
+            return Origin.of_entry(entry)
+    return Origin(DRIFT)
+
+
+def _touches(fields: Any, path: str) -> bool:
+    if not isinstance(fields, list):
+        return False
+    for f in fields:
+        if not isinstance(f, str):
+            continue
+        if f == path or f.startswith(path + ".") or path.startswith(f + "."):
+            return True
+    return False
