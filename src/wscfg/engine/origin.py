@@ -107,11 +107,17 @@ class Origin:
         return at or "at an unknown time"
 
     def note(self) -> str:
-        """``reverts a UI change by jane@acme.example, 2026-11-27 14:03 UTC``; empty for config."""
+        """``reverts a UI change by jane@acme.example, 2026-11-27 14:03 UTC``; empty for config.
+
+        Values the platform itself set (a new workspace's defaults) are drift by the rule
+        ("wscfg never wrote it"), but nobody changed anything: the note says so, so a first
+        plan does not read as a list of reverted edits."""
         if not self.drift:
             return ""
         if not self.known:
-            return "drift: not written by wscfg"
+            return "never written by wscfg"
+        if self.actor_type == "system":
+            return f"replaces the platform's default, set {self.when()}"
         channel = "a UI" if self.via == "ui" else "an API"
         return f"reverts {channel} change by {self.who()}, {self.when()}"
 
