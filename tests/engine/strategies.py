@@ -144,6 +144,8 @@ def workspace_doc(draw: Any, slug: str) -> dict[str, Any]:
     if draw(st.booleans()):
         doc["notifications"] = draw(notifications)
     if draw(st.booleans()):
+        doc["security"] = _drop_none({"require_2fa": draw(maybe(st.booleans()))})
+    if draw(st.booleans()):
         additive = draw(
             subset([k for k in ("blocked_callers", "call_tags", "webhooks") if k in doc])
         )

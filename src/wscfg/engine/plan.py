@@ -41,6 +41,7 @@ class Plan:
     conflicts: list[str] = field(default_factory=list)  # deletes the platform would refuse
     invitations: dict[str, str] = field(default_factory=dict)  # declared member -> live status
     resend_expired: bool = True  # invitations.resend_expired of the config
+    without_2fa: list[str] | None = None  # active members without 2FA, when 2FA is required
 
     @property
     def empty(self) -> bool:
@@ -74,7 +75,19 @@ class Plan:
             if rep.declared_ignored:
                 shown = ", ".join(rep.declared_ignored[:5])
                 out.append(f"declared but matching ignore, not touched: {label} {shown}")
-        return out + self._invitation_notes()
+        return out + self._invitation_notes() + self._two_factor_notes()
+
+    def _two_factor_notes(self) -> list[str]:
+        """With ``security.require_2fa``, who would be asked to set up 2FA (a note, not a
+        failure: the platform asks them at their next login)."""
+        if not self.without_2fa:
+            return []
+        n = len(self.without_2fa)
+        return [
+            f"security.require_2fa: {n} active member{'s' if n != 1 else ''} "
+            f"{'have' if n != 1 else 'has'} no two-factor authentication yet "
+            f"({_few(self.without_2fa)}); they are asked to set it up at their next login"
+        ]
 
     def _invitation_notes(self) -> list[str]:
         """Each declared member's live state, and what happens to expired invitations."""
@@ -178,6 +191,7 @@ class Plan:
             "live_owners": sorted(self.live_owners),
             "conflicts": self.conflicts,
             "invitations": {"resend_expired": self.resend_expired, "members": self.invitations},
+            "without_2fa": self.without_2fa,
             "changes": [c.to_dict() for c in self.changes],
         }
 
@@ -195,6 +209,7 @@ class Plan:
             conflicts=list(data.get("conflicts", [])),
             invitations=dict(data.get("invitations", {}).get("members", {})),
             resend_expired=data.get("invitations", {}).get("resend_expired", True) is not False,
+            without_2fa=_names(data.get("without_2fa")),
         )
 
 
@@ -226,7 +241,21 @@ def make_plan(desired: DesiredState, live: LiveState) -> Plan:
             k: have[k].get("status") or "active" for k in desired.items["members"] if k in have
         }
         plan.resend_expired = desired.resend_expired
+    if (desired.items.get("security", {}).get("") or {}).get("require_2fa") is True:
+        plan.without_2fa = sorted(
+            k
+            for k, m in live.items.get("members", {}).items()
+            if m.get("status", "active") == "active" and m.get("two_factor") is not True
+        )
     return plan
+
+
+def _names(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise PlanFileError("without_2fa is not a list of member emails")
+    return list(value)
 
 
 def still_referenced(changes: list[Change], live: LiveState) -> list[str]:

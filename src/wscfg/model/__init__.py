@@ -6,6 +6,7 @@ from .calls import BlockedCaller, CallRules, CallTag, e164, rule_tags
 from .document import Ignore, Manage, WorkspaceConfig
 from .kinds import BY_NAME, COLLECTIONS, KINDS, SINGLETONS, Kind, get
 from .notifications import CATEGORIES, CHANNELS, NotificationOverrides, Notifications
+from .security import Security
 from .webhooks import EVENTS, Webhook, WebhookFilters, fingerprint
 from .workspace import BusinessProfile, Workspace
 
@@ -31,6 +32,7 @@ __all__ = [
     "Notifications",
     "Resource",
     "Role",
+    "Security",
     "Webhook",
     "WebhookFilters",
     "Workspace",

@@ -10,6 +10,7 @@ from .access import Member, Role
 from .base import Resource
 from .calls import BlockedCaller, CallRules, CallTag
 from .notifications import Notifications
+from .security import Security
 from .webhooks import Webhook
 from .workspace import Workspace
 
@@ -72,3 +73,4 @@ class WorkspaceConfig(Resource):
     )
     webhooks: list[Webhook] | None = None
     notifications: Notifications | None = None
+    security: Security | None = Field(None, description="The security policy (require_2fa).")

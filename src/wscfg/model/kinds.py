@@ -15,6 +15,7 @@ from .access import Member, Role
 from .base import Resource, read_only_fields
 from .calls import BlockedCaller, CallRules, CallTag
 from .notifications import Notifications
+from .security import Security
 from .webhooks import Webhook
 from .workspace import Workspace
 
@@ -72,6 +73,7 @@ KINDS: tuple[Kind, ...] = (
         bulk=True,
     ),
     Kind("notifications", Notifications, "notifications", None, 70, "notifications"),
+    Kind("security", Security, "security", None, 80, "security policy"),
 )
 
 BY_NAME: dict[str, Kind] = {k.name: k for k in KINDS}

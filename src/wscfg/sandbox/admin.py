@@ -41,6 +41,11 @@ def default_notifications() -> dict[str, Any]:
     return {c: {"email": True, "in_app": True} for c in CATEGORIES}
 
 
+DEFAULT_SECURITY: dict[str, Any] = {"require_2fa": False}
+# Singletons added after the first release: a workspace made before reads these defaults.
+LATER_SINGLETONS: dict[str, dict[str, Any]] = {"security": DEFAULT_SECURITY}
+
+
 def _now() -> str:
     return store.iso(datetime.now(UTC))
 
@@ -226,6 +231,38 @@ def accept_invitation(db_url: str, workspace: str, email: str) -> None:
         store.bump(conn, ref.id)
 
 
+def set_two_factor(db_url: str, workspace: str, email: str, enabled: bool) -> None:
+    """Mark a member as having set up two-factor authentication (or not), as if they did it
+    in the UI. The flag is the member's read-only ``two_factor`` field."""
+    engine = get_engine(db_url)
+    with transaction(engine, write=True) as conn:
+        ref = workspace_ref(conn, workspace)
+        lock_workspace(conn, ref.id)
+        now = _now()
+        item = store.get(conn, ref.id, "members", email.strip().lower(), now)
+        if item is None:
+            raise SandboxError(f"{email} is not a member of {workspace!r}")
+        data = item.data
+        if data.get("status", "active") != "active":
+            raise SandboxError(f"{email} has not accepted their invitation yet")
+        data.pop("two_factor", None)
+        if enabled:
+            data["two_factor"] = True
+        row = store.row_values(ref.id, "members", item.ident, data, now, ref=data["role"])
+        if row["data"] == item.text:
+            return
+        store.update_rows(conn, [row])
+        store.record(
+            conn,
+            ref.id,
+            [store.Change("two_factor", "members", item.ident, item.text, row["data"])],
+            actor=ADMIN_ACTOR,
+            request_id=None,
+            now=now,
+        )
+        store.bump(conn, ref.id)
+
+
 # --- building blocks shared with the HTTP routes -----------------------------------------------
 
 
@@ -245,6 +282,7 @@ def provision(
             store.row_values(ws_id, "workspace", store.SINGLETON, _dump(profile), now),
             store.row_values(ws_id, "call_rules", store.SINGLETON, {"auto_unqualify": False}, now),
             store.row_values(ws_id, "notifications", store.SINGLETON, default_notifications(), now),
+            store.row_values(ws_id, "security", store.SINGLETON, DEFAULT_SECURITY, now),
             store.row_values(ws_id, "members", owner_email, owner, now, ref="owner"),
         ],
     )
