@@ -6,7 +6,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from wscfg.model import CATEGORIES, EVENTS, PERMISSIONS
+from wscfg.model import CATEGORIES, EVENTS, HELPDESK, PERMISSIONS
 
 ROLE_NAMES = ["desk", "billing", "nurse"]
 TAG_NAMES = ["lead", "spam", "vip", "follow-up"]
@@ -57,7 +57,12 @@ def rule_tree(draw: Any, tags: list[str], depth: int = 2) -> dict[str, Any]:
 channels = st.builds(
     lambda a, b: _drop_none({"in_app": a, "email": b}), maybe(st.booleans()), maybe(st.booleans())
 ).filter(bool)
-notifications = st.dictionaries(st.sampled_from(list(CATEGORIES)), channels, max_size=3)
+email_only = st.builds(lambda b: {"email": b}, st.booleans())
+notifications = st.builds(
+    lambda a, b: a | b,
+    st.dictionaries(st.sampled_from(list(CATEGORIES)), channels, max_size=3),
+    st.dictionaries(st.sampled_from(list(HELPDESK)), email_only, max_size=2),
+)
 
 
 @st.composite

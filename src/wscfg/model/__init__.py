@@ -5,7 +5,13 @@ from .base import Resource
 from .calls import BlockedCaller, CallRules, CallTag, e164, rule_tags
 from .document import Ignore, Manage, WorkspaceConfig
 from .kinds import BY_NAME, COLLECTIONS, KINDS, SINGLETONS, Kind, get
-from .notifications import CATEGORIES, CHANNELS, NotificationOverrides, Notifications
+from .notifications import (
+    CATEGORIES,
+    CHANNELS,
+    HELPDESK,
+    NotificationOverrides,
+    Notifications,
+)
 from .security import Security
 from .webhooks import EVENTS, Webhook, WebhookFilters, fingerprint
 from .workspace import BusinessProfile, Workspace
@@ -17,6 +23,7 @@ __all__ = [
     "CHANNELS",
     "COLLECTIONS",
     "EVENTS",
+    "HELPDESK",
     "KINDS",
     "PERMISSIONS",
     "SINGLETONS",

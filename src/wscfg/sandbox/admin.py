@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection, func, insert, select, update
 
 from ..errors import WscfgError
-from ..model import CATEGORIES, Member, Workspace
+from ..model import CATEGORIES, HELPDESK, Member, Workspace
 from . import store
 from .auth import READ, SCOPES, WRITE, WorkspaceRef, display_prefix, generate_key, hash_key
 from .db import agencies, api_keys, get_engine, lock_workspace, transaction, workspaces
@@ -38,7 +38,8 @@ def default_owner(slug: str) -> str:
 
 
 def default_notifications() -> dict[str, Any]:
-    return {c: {"email": True, "in_app": True} for c in CATEGORIES}
+    out: dict[str, Any] = {c: {"email": True, "in_app": True} for c in CATEGORIES}
+    return out | {c: {"email": True} for c in HELPDESK}
 
 
 DEFAULT_SECURITY: dict[str, Any] = {"require_2fa": False}
