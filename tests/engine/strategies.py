@@ -15,6 +15,7 @@ NUMBERS = ["+1 555 010 0100", "+15550100101", "+44 20 7183 8750", "+15550100199"
 HOOKS = ["crm", "zap", "slack"]
 SECRETS = ["alpha-secret-1", "beta-secret-2"]
 TIMEZONES = ["UTC", "America/Chicago", "Europe/Berlin"]
+THRESHOLDS = [1, 50, 80, 100, 1000]
 
 text = st.text(st.characters(codec="utf-8", categories=["L", "N", "Zs"]), max_size=12).map(
     str.strip
@@ -151,8 +152,29 @@ def workspace_doc(draw: Any, slug: str) -> dict[str, Any]:
     if draw(st.booleans()):
         doc["security"] = _drop_none({"require_2fa": draw(maybe(st.booleans()))})
     if draw(st.booleans()):
+        # Recipients exist in any live workspace (built-in roles, the first owner) or are
+        # declared in this config; unknown ones are a refusal with its own test.
+        who = ["admin", "owner", "member", f"owner@{slug}.example"]
+        who += roles if manage_roles else []
+        doc["usage_alerts"] = [
+            _drop_none(
+                {
+                    "threshold": t,
+                    "channels": draw(maybe(subset(["email", "in_app"]))),
+                    "recipients": draw(maybe(subset(who))),
+                }
+            )
+            for t in draw(st.lists(st.sampled_from(THRESHOLDS), unique=True, max_size=3))
+        ]
+    if draw(st.booleans()):
         additive = draw(
-            subset([k for k in ("blocked_callers", "call_tags", "webhooks") if k in doc])
+            subset(
+                [
+                    k
+                    for k in ("blocked_callers", "call_tags", "webhooks", "usage_alerts")
+                    if k in doc
+                ]
+            )
         )
         if additive:
             doc["manage"] = dict.fromkeys(additive, "additive")

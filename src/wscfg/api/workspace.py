@@ -349,7 +349,9 @@ def check_snapshot(data: Mapping[str, Any], slug: str, resp: Response) -> None:
 
 def _require_identity(kind: Kind, item: object, url: str, what: str = "list") -> None:
     assert kind.identity is not None
-    if not isinstance(item, dict) or not isinstance(item.get(kind.identity), str):
+    ident = item.get(kind.identity) if isinstance(item, dict) else None
+    # identities are text, or whole numbers (a usage alert's threshold)
+    if not isinstance(item, dict) or not isinstance(ident, str | int) or isinstance(ident, bool):
         raise ProtocolError(
             f"the {what} holds a {kind.label} without a '{kind.identity}'; it was discarded",
             method="GET",

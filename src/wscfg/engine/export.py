@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..model.kinds import KINDS
+from .diff import key_order
 from .state import LiveState
 
 
@@ -48,8 +49,11 @@ def export_live(live: LiveState, *, base: dict[str, Any] | None = None) -> Expor
             continue
         base_items = {kind.key_of(i): i for i in _as_items(base.get(kind.name))}
         out = []
-        for key in sorted(items):
+        for key in sorted(items, key=key_order):
             body = {k: v for k, v in items[key].items() if k not in drop}
+            ident = kind.identity or ""
+            if isinstance(body.get(ident), int):  # a threshold reads best first
+                body = {ident: body.pop(ident)} | body
             if kind.write_only and any(items[key].get(f + "_fingerprint") for f in kind.write_only):
                 secrets[key] = secret_env_name(live.slug, key)
             if key in base_items:
@@ -61,8 +65,9 @@ def export_live(live: LiveState, *, base: dict[str, Any] | None = None) -> Expor
             else:
                 out.append(body)
         missing = set(base_items) - set(items)
-        for key in sorted(missing):
-            out.append({kind.identity: key, "$remove": True})
+        for key in sorted(missing, key=key_order):
+            ident = kind.identity or ""
+            out.append({ident: base_items[key][ident], "$remove": True})
         if out or kind.name not in base:
             doc[kind.name] = out
     members = live.items.get("members") or {}

@@ -20,6 +20,7 @@ from ..model.kinds import BY_NAME, KINDS
 from .changes import Change, Create, Delete, Update
 from .diff import KindReport, diff
 from .fields import overlay
+from .preconditions import preconditions
 from .safety import ALLOW_MASS, Allowances, Refusal, refusals
 from .seal import Sealer, seal_change
 from .state import DesiredState, LiveState
@@ -42,6 +43,7 @@ class Plan:
     invitations: dict[str, str] = field(default_factory=dict)  # declared member -> live status
     resend_expired: bool = True  # invitations.resend_expired of the config
     without_2fa: list[str] | None = None  # active members without 2FA, when 2FA is required
+    checks: list[tuple[str, str]] = field(default_factory=list)  # failed preconditions
 
     @property
     def empty(self) -> bool:
@@ -118,6 +120,7 @@ class Plan:
         one = (self.slug,)
         out = [Refusal("last_owner", r, one) for r in self._owner_reasons()]
         out += [Refusal("in_use", r, one) for r in self.conflicts]
+        out += [Refusal(code, r, one) for code, r in self.checks]
         if not allow_mass_changes:
             out += [Refusal(code, r, one, ALLOW_MASS) for code, r in self._mass_reasons()]
         return out
@@ -192,6 +195,7 @@ class Plan:
             "conflicts": self.conflicts,
             "invitations": {"resend_expired": self.resend_expired, "members": self.invitations},
             "without_2fa": self.without_2fa,
+            "checks": [{"code": c, "message": m} for c, m in self.checks],
             "changes": [c.to_dict() for c in self.changes],
         }
 
@@ -210,6 +214,7 @@ class Plan:
             invitations=dict(data.get("invitations", {}).get("members", {})),
             resend_expired=data.get("invitations", {}).get("resend_expired", True) is not False,
             without_2fa=_names(data.get("without_2fa")),
+            checks=[(str(c["code"]), str(c["message"])) for c in data.get("checks", [])],
         )
 
 
@@ -235,6 +240,7 @@ def make_plan(desired: DesiredState, live: LiveState) -> Plan:
     owners = {k for k, m in live.items.get("members", {}).items() if _active_owner(m)}
     conflicts = still_referenced(changes, live)
     plan = Plan(desired.slug, desired.file, changes, reports, owners, conflicts)
+    plan.checks = preconditions(desired, live)
     if "members" in desired.items:
         have = live.items.get("members", {})
         plan.invitations = {

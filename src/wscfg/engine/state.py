@@ -122,8 +122,8 @@ def desired_state(desired: Desired) -> DesiredState:
         ident = kind.identity
         assert ident is not None
         bodies = data[kind.name]
-        items: Items = {body[ident]: body for body in bodies}
-        state.positions[kind.name] = {body[ident]: i for i, body in enumerate(bodies)}
+        items: Items = {str(body[ident]): body for body in bodies}
+        state.positions[kind.name] = {str(body[ident]): i for i, body in enumerate(bodies)}
         for name in kind.write_only:
             for index, model in enumerate(getattr(config, kind.name)):
                 secret = getattr(model, name, None)

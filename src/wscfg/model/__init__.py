@@ -1,6 +1,7 @@
 """Pydantic models of every resource kind, shared by config, engine, API client and sandbox."""
 
 from .access import BUILTIN_ROLES, PERMISSIONS, Member, Role
+from .alerts import UsageAlert
 from .base import Resource
 from .calls import BlockedCaller, CallRules, CallTag, e164, rule_tags
 from .document import Ignore, Manage, WorkspaceConfig
@@ -40,6 +41,7 @@ __all__ = [
     "Resource",
     "Role",
     "Security",
+    "UsageAlert",
     "Webhook",
     "WebhookFilters",
     "Workspace",

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from .access import Member, Role
+from .alerts import UsageAlert
 from .base import Resource, read_only_fields
 from .calls import BlockedCaller, CallRules, CallTag
 from .notifications import Notifications
@@ -74,6 +75,15 @@ KINDS: tuple[Kind, ...] = (
     ),
     Kind("notifications", Notifications, "notifications", None, 70, "notifications"),
     Kind("security", Security, "security", None, 80, "security policy"),
+    Kind(
+        "usage_alerts",
+        UsageAlert,
+        "usage-alerts",
+        "threshold",
+        90,
+        "usage alert",
+        depends_on=("roles", "members"),
+    ),
 )
 
 BY_NAME: dict[str, Kind] = {k.name: k for k in KINDS}
