@@ -16,6 +16,7 @@ HOOKS = ["crm", "zap", "slack"]
 SECRETS = ["alpha-secret-1", "beta-secret-2"]
 TIMEZONES = ["UTC", "America/Chicago", "Europe/Berlin"]
 THRESHOLDS = [1, 50, 80, 100, 1000]
+INTEGRATIONS = ["hubspot", "wordpress", "slack"]  # the tests connect them all (read-only kind)
 
 text = st.text(st.characters(codec="utf-8", categories=["L", "N", "Zs"]), max_size=12).map(
     str.strip
@@ -166,6 +167,8 @@ def workspace_doc(draw: Any, slug: str) -> dict[str, Any]:
             )
             for t in draw(st.lists(st.sampled_from(THRESHOLDS), unique=True, max_size=3))
         ]
+    if draw(st.booleans()):
+        doc["integrations"] = {"required": draw(subset(INTEGRATIONS))}
     if draw(st.booleans()):
         additive = draw(
             subset(

@@ -25,7 +25,7 @@ from urllib.parse import quote
 
 from wscfg.errors import ApiError, NotFoundError, ProtocolError
 from wscfg.model.base import SLUG_RE
-from wscfg.model.kinds import BY_NAME, COLLECTIONS, SINGLETONS, Kind
+from wscfg.model.kinds import BY_NAME, COLLECTIONS, OBSERVED, SINGLETONS, Kind
 from wscfg.model.webhooks import fingerprint
 
 from .problems import scrub
@@ -341,6 +341,12 @@ def check_snapshot(data: Mapping[str, Any], slug: str, resp: Response) -> None:
             raise bad(f"has no '{kind.name}' object")
     for kind in COLLECTIONS:
         items = data.get(kind.name)
+        if not isinstance(items, list):
+            raise bad(f"has no '{kind.name}' list")
+        for item in items:
+            _require_identity(kind, item, resp.url, what="snapshot")
+    for kind in OBSERVED:  # optional: a server without them shows none
+        items = data.get(kind.name, [])
         if not isinstance(items, list):
             raise bad(f"has no '{kind.name}' list")
         for item in items:

@@ -4,7 +4,9 @@ Each check returns ``(code, message)`` pairs; the plan turns them into refusals 
 :mod:`wscfg.engine.safety`), so every renderer and the exit code show them:
 
 - ``unknown_recipient``  a usage alert names a member or role that neither the config nor the
-  live workspace has.
+  live workspace has;
+- ``integration_not_connected``  ``integrations.required`` names an integration the live
+  workspace has not connected (integrations are connected through OAuth in the UI).
 """
 
 from __future__ import annotations
@@ -16,7 +18,25 @@ from .state import DesiredState, LiveState
 
 
 def preconditions(desired: DesiredState, live: LiveState) -> list[tuple[str, str]]:
-    return _recipients(desired, live)
+    return _recipients(desired, live) + _integrations(desired, live)
+
+
+def _integrations(desired: DesiredState, live: LiveState) -> list[tuple[str, str]]:
+    have = live.items.get("integrations") or {}
+    out = []
+    for name in desired.required_integrations:
+        status = (have.get(name) or {}).get("status")
+        if status == "connected":
+            continue
+        state = f"it is {status}" if status else "it is not set up"
+        out.append(
+            (
+                "integration_not_connected",
+                f"required integration '{name}' is not connected ({state}); connect it in "
+                "Settings > Integrations before applying",
+            )
+        )
+    return out
 
 
 def _known(desired: DesiredState, live: LiveState, kind: str) -> set[str]:

@@ -5,7 +5,8 @@ from .alerts import UsageAlert
 from .base import Resource
 from .calls import BlockedCaller, CallRules, CallTag, e164, rule_tags
 from .document import Ignore, Manage, WorkspaceConfig
-from .kinds import BY_NAME, COLLECTIONS, KINDS, SINGLETONS, Kind, get
+from .integrations import Integration, Integrations
+from .kinds import BY_NAME, COLLECTIONS, KINDS, OBSERVED, SINGLETONS, SNAPSHOT_KINDS, Kind, get
 from .notifications import (
     CATEGORIES,
     CHANNELS,
@@ -26,13 +27,17 @@ __all__ = [
     "EVENTS",
     "HELPDESK",
     "KINDS",
+    "OBSERVED",
     "PERMISSIONS",
     "SINGLETONS",
+    "SNAPSHOT_KINDS",
     "BlockedCaller",
     "BusinessProfile",
     "CallRules",
     "CallTag",
     "Ignore",
+    "Integration",
+    "Integrations",
     "Kind",
     "Manage",
     "Member",

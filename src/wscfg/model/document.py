@@ -10,6 +10,7 @@ from .access import Member, Role
 from .alerts import UsageAlert
 from .base import Resource
 from .calls import BlockedCaller, CallRules, CallTag
+from .integrations import Integrations
 from .notifications import Notifications
 from .security import Security
 from .webhooks import Webhook
@@ -79,4 +80,9 @@ class WorkspaceConfig(Resource):
     security: Security | None = Field(None, description="The security policy (require_2fa).")
     usage_alerts: list[UsageAlert] | None = Field(
         None, description="Alerts at a share of the included minutes, by threshold."
+    )
+    integrations: Integrations | None = Field(
+        None,
+        description="Integrations are connected in the UI; `required` ones must be connected "
+        "before the plan may run.",
     )

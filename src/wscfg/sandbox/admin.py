@@ -264,6 +264,40 @@ def set_two_factor(db_url: str, workspace: str, email: str, enabled: bool) -> No
         store.bump(conn, ref.id)
 
 
+def set_integration(db_url: str, workspace: str, name: str, status: str) -> None:
+    """Set an integration's status as if someone connected (OAuth), half-set-up or
+    disconnected it in the UI; wscfg itself never writes integrations."""
+    from ..model import Integration
+
+    try:
+        obj = Integration.model_validate({"name": name, "status": status})
+    except ValidationError as exc:
+        raise SandboxError(_first_error(exc)) from None
+    engine = get_engine(db_url)
+    with transaction(engine, write=True) as conn:
+        ref = workspace_ref(conn, workspace)
+        lock_workspace(conn, ref.id)
+        now = _now()
+        item = store.get(conn, ref.id, "integrations", obj.name, now)
+        row = store.row_values(ref.id, "integrations", obj.name, _dump(obj), now)
+        if item is not None and row["data"] == item.text:
+            return
+        if item is None:
+            store.insert_rows(conn, [row])
+        else:
+            store.update_rows(conn, [row])
+        before = None if item is None else item.text
+        store.record(
+            conn,
+            ref.id,
+            [store.Change(status, "integrations", obj.name, before, row["data"])],
+            actor=ADMIN_ACTOR,
+            request_id=None,
+            now=now,
+        )
+        store.bump(conn, ref.id)
+
+
 # --- building blocks shared with the HTTP routes -----------------------------------------------
 
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header
 from sqlalchemy import Connection
 from starlette.responses import Response
 
-from ...model import KINDS, SINGLETONS, Kind
+from ...model import SINGLETONS, SNAPSHOT_KINDS, Kind
 from .. import rules, store
 from ..admin import LATER_SINGLETONS
 from ..context import JSON, Ctx, ReadCtx, Reply, WriteCtx, check_if_match, run_write
@@ -70,7 +70,7 @@ def snapshot(ctx: Ctx) -> Response:
     one indexed range scan per kind, concatenated without parsing."""
     parts = []
     with transaction(ctx.sandbox.engine) as conn:
-        for kind in KINDS:
+        for kind in SNAPSHOT_KINDS:
             bodies = store.bodies(conn, ctx.workspace.id, kind.name, ctx.now_iso)
             if kind.singleton:
                 value = bodies[0] if bodies else "{}"
