@@ -148,3 +148,15 @@ def test_duplicate_threshold_is_a_validate_error(tmp_path):
     result = invoke("validate", str(path))
     assert result.exit_code == 1
     assert "usage_alerts[1].threshold: duplicate usage alert '80'" in result.output
+
+
+def test_the_sandbox_caps_usage_alerts(setup):
+    ws, _ = setup
+    with httpx.Client(base_url=ws.url, headers=ws.headers) as c:
+        for threshold in range(1, 101):
+            assert c.post("/usage-alerts", json={"threshold": threshold}).status_code == 201
+        r = c.post("/usage-alerts", json={"threshold": 101})
+    assert r.status_code == 409
+    assert r.json()["detail"] == (
+        "a workspace holds at most 100 usage alerts; it holds 100 and this request adds 1"
+    )

@@ -256,7 +256,7 @@ def set_two_factor(db_url: str, workspace: str, email: str, enabled: bool) -> No
         store.record(
             conn,
             ref.id,
-            [store.Change("two_factor", "members", item.ident, item.text, row["data"])],
+            [store.Change("update", "members", item.ident, item.text, row["data"])],
             actor=ADMIN_ACTOR,
             request_id=None,
             now=now,
@@ -287,10 +287,11 @@ def set_integration(db_url: str, workspace: str, name: str, status: str) -> None
         else:
             store.update_rows(conn, [row])
         before = None if item is None else item.text
+        action = "create" if item is None else "update"
         store.record(
             conn,
             ref.id,
-            [store.Change(status, "integrations", obj.name, before, row["data"])],
+            [store.Change(action, "integrations", obj.name, before, row["data"])],
             actor=ADMIN_ACTOR,
             request_id=None,
             now=now,
