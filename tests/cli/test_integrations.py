@@ -134,3 +134,17 @@ def test_the_sandbox_helper_refuses_bad_names(setup):
     unknown = invoke("sandbox", "integration", "--db", sandbox.db_url, "--workspace", "nope", "x")
     assert unknown.exit_code == 1
     assert "no workspace 'nope'" in unknown.stderr
+
+
+def test_a_refused_plan_is_not_saved(setup):
+    _, ws, path = setup
+    path.write_text(
+        f"version: 1\nworkspace: {{slug: {ws.slug}}}\nintegrations: {{required: [crm]}}\n"
+    )
+    planned = invoke("plan", "-o", "plan.json", str(path))
+    assert planned.exit_code == 1
+    assert (
+        f"{ws.slug}: required integration 'crm' is not connected (it is not set up); connect "
+        "it in Settings > Integrations before applying"
+    ) in planned.output
+    assert not (path.parent / "plan.json").exists()
