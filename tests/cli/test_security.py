@@ -121,3 +121,27 @@ def test_security_is_validated(setup):
     assert f"{path}:3:25: security.require_2fa: must be true or false, not the number 1" in (
         result.output
     )
+
+
+def test_a_workspace_made_before_security_existed(setup):
+    """Its security row is missing: the API reads the default, the first write stores it."""
+    from sqlalchemy import delete, select
+
+    from wscfg.sandbox.db import get_engine, items, transaction, workspaces
+
+    sandbox, ws, path = setup
+    ws_id = select(workspaces.c.id).where(workspaces.c.slug == ws.slug).scalar_subquery()
+    with transaction(get_engine(sandbox.db_url), write=True) as conn:
+        conn.execute(
+            delete(items).where(
+                items.c.workspace_id == ws_id, items.c.kind == "security", items.c.ident == ""
+            )
+        )
+    assert ("security", "") not in sandbox.item_rows(ws.slug)
+    r = httpx.get(f"{ws.url}/security", headers=ws.headers)
+    assert r.status_code == 200
+    assert r.json()["require_2fa"] is False
+    path.write_text(config(ws.slug, True))
+    assert invoke("apply", "--auto-approve", str(path)).exit_code == 0
+    assert '"require_2fa":true' in sandbox.item_rows(ws.slug)[("security", "")]
+    assert invoke("plan", "--detailed-exitcode", str(path)).exit_code == 0
