@@ -66,7 +66,7 @@ def test_the_main_job_on_the_embedded_sandbox_imports_nothing_heavy(tmp_path):
     # The first run creates the sandbox and the workspace: that takes the database layer.
     heavy, out = probe(*plan, cwd=tmp_path)
     assert "sqlalchemy" in heavy
-    assert "Plan: 14 to add, 3 to change, 0 to delete." in out
+    assert "Plan: 17 to add, 4 to change, 0 to delete." in out
     heavy, out = probe(*plan, cwd=tmp_path)
     assert heavy == []
-    assert "Plan: 14 to add, 3 to change, 0 to delete." in out
+    assert "Plan: 17 to add, 4 to change, 0 to delete." in out

@@ -37,6 +37,8 @@ def snapshot_body(slug=SLUG):
         "webhooks": [],
         "call_rules": {"auto_unqualify": False, "etag": "r1"},
         "notifications": {"etag": "n1"},
+        "security": {"etag": "s1"},
+        "usage_alerts": [],
     }
 
 

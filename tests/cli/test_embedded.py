@@ -28,14 +28,14 @@ def test_readme_flow_on_the_embedded_sandbox(tmp_path, monkeypatch):
     assert first.stderr.startswith(
         "Using the embedded sandbox (.wscfg/sandbox.db): no --server or WSCFG_SERVER set."
     )
-    assert "Plan: 14 to add, 3 to change, 0 to delete." in first.stdout
+    assert "Plan: 17 to add, 4 to change, 0 to delete." in first.stdout
     creds = tmp_path / ".wscfg" / "credentials.json"
     assert stat.S_IMODE(creds.stat().st_mode) == 0o600
     assert (tmp_path / ".wscfg" / ".gitignore").read_text() == "*\n"
 
     applied = runner.invoke(cli, ["apply", "--auto-approve", "examples/workspace.yaml"])
     assert applied.exit_code == 0, applied.output
-    assert "acme-dental: 17 applied" in applied.stdout
+    assert "acme-dental: 21 applied" in applied.stdout
 
     again = runner.invoke(cli, ["plan", "--detailed-exitcode", "examples/workspace.yaml"])
     assert again.exit_code == 0, again.output
@@ -58,7 +58,7 @@ def test_a_fresh_process_prints_no_warning(tmp_path):
     assert done.returncode == 0, done.stderr
     assert len(done.stderr.splitlines()) == 1, done.stderr
     assert done.stderr.startswith("Using the embedded sandbox (.wscfg/sandbox.db): ")
-    assert done.stdout.endswith("acme-dental: 17 applied\n")
+    assert done.stdout.endswith("acme-dental: 21 applied\n")
 
 
 def _no_server(monkeypatch, tmp_path):
@@ -104,7 +104,7 @@ def test_embedded_flag_forces_the_sandbox_in_ci_and_with_a_token(tmp_path, monke
     monkeypatch.setenv("WSCFG_TOKEN", "wscfg_live_0123456789abcdef")
     result = CliRunner().invoke(cli, ["plan", "--embedded", "examples/workspace.yaml"])
     assert result.exit_code == 0, result.output
-    assert "Plan: 14 to add, 3 to change, 0 to delete." in result.stdout
+    assert "Plan: 17 to add, 4 to change, 0 to delete." in result.stdout
     assert (tmp_path / ".wscfg" / "sandbox.db").exists()
 
 

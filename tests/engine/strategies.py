@@ -6,7 +6,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from wscfg.model import CATEGORIES, EVENTS, PERMISSIONS
+from wscfg.model import CATEGORIES, EVENTS, HELPDESK, PERMISSIONS
 
 ROLE_NAMES = ["desk", "billing", "nurse"]
 TAG_NAMES = ["lead", "spam", "vip", "follow-up"]
@@ -15,6 +15,8 @@ NUMBERS = ["+1 555 010 0100", "+15550100101", "+44 20 7183 8750", "+15550100199"
 HOOKS = ["crm", "zap", "slack"]
 SECRETS = ["alpha-secret-1", "beta-secret-2"]
 TIMEZONES = ["UTC", "America/Chicago", "Europe/Berlin"]
+THRESHOLDS = [1, 50, 80, 100, 1000]
+INTEGRATIONS = ["hubspot", "wordpress", "slack"]  # the tests connect them all (read-only kind)
 
 text = st.text(st.characters(codec="utf-8", categories=["L", "N", "Zs"]), max_size=12).map(
     str.strip
@@ -57,7 +59,12 @@ def rule_tree(draw: Any, tags: list[str], depth: int = 2) -> dict[str, Any]:
 channels = st.builds(
     lambda a, b: _drop_none({"in_app": a, "email": b}), maybe(st.booleans()), maybe(st.booleans())
 ).filter(bool)
-notifications = st.dictionaries(st.sampled_from(list(CATEGORIES)), channels, max_size=3)
+email_only = st.builds(lambda b: {"email": b}, st.booleans())
+notifications = st.builds(
+    lambda a, b: a | b,
+    st.dictionaries(st.sampled_from(list(CATEGORIES)), channels, max_size=3),
+    st.dictionaries(st.sampled_from(list(HELPDESK)), email_only, max_size=2),
+)
 
 
 @st.composite
@@ -144,8 +151,33 @@ def workspace_doc(draw: Any, slug: str) -> dict[str, Any]:
     if draw(st.booleans()):
         doc["notifications"] = draw(notifications)
     if draw(st.booleans()):
+        doc["security"] = _drop_none({"require_2fa": draw(maybe(st.booleans()))})
+    if draw(st.booleans()):
+        # Recipients exist in any live workspace (built-in roles, the first owner) or are
+        # declared in this config; unknown ones are a refusal with its own test.
+        who = ["admin", "owner", "member", f"owner@{slug}.example"]
+        who += roles if manage_roles else []
+        doc["usage_alerts"] = [
+            _drop_none(
+                {
+                    "threshold": t,
+                    "channels": draw(maybe(subset(["email", "in_app"]))),
+                    "recipients": draw(maybe(subset(who))),
+                }
+            )
+            for t in draw(st.lists(st.sampled_from(THRESHOLDS), unique=True, max_size=3))
+        ]
+    if draw(st.booleans()):
+        doc["integrations"] = {"required": draw(subset(INTEGRATIONS))}
+    if draw(st.booleans()):
         additive = draw(
-            subset([k for k in ("blocked_callers", "call_tags", "webhooks") if k in doc])
+            subset(
+                [
+                    k
+                    for k in ("blocked_callers", "call_tags", "webhooks", "usage_alerts")
+                    if k in doc
+                ]
+            )
         )
         if additive:
             doc["manage"] = dict.fromkeys(additive, "additive")

@@ -22,7 +22,7 @@ from wscfg.fleet import read_live
 from wscfg.sandbox.testing import unique
 
 from .helpers import desired
-from .strategies import workspace_doc
+from .strategies import INTEGRATIONS, workspace_doc
 
 EXAMPLES = int(os.environ.get("WSCFG_CONVERGENCE_EXAMPLES", "200"))
 
@@ -34,6 +34,7 @@ async def converge(client, doc: dict, check=None) -> tuple:
         await check(slug)
     plan = make_plan(d, await read_live(client, slug))
     assert plan.conflicts == [], plan.conflicts
+    assert plan.checks == [], plan.checks
     assert plan._owner_reasons() == []
     report = await apply_plan(plan, client.workspace(slug), secrets_from_desired(d))
     if check is not None:
@@ -55,6 +56,8 @@ def test_apply_then_plan_is_empty(sandbox, path, data):
         pytest.skip("the in-process path reads the embedded sandbox's SQLite file")
     slug = unique("conv")
     key = sandbox.create_workspace(slug)
+    for name in INTEGRATIONS:  # connected in the UI: what `integrations.required` may name
+        sandbox.set_integration(slug, name)
     live_doc = data.draw(workspace_doc(slug), label="live")
     want_doc = data.draw(workspace_doc(slug), label="desired")
 

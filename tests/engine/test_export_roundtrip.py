@@ -21,7 +21,7 @@ from wscfg.fleet import read_live
 from wscfg.sandbox.testing import unique
 
 from .helpers import desired
-from .strategies import workspace_doc
+from .strategies import INTEGRATIONS, workspace_doc
 
 EXAMPLES = int(os.environ.get("WSCFG_EXPORT_EXAMPLES", "60"))
 
@@ -36,6 +36,11 @@ def test_export_plans_to_zero_changes(sandbox, tmp_path_factory, data):
     slug = unique("exp")
     key = sandbox.create_workspace(slug)
     live_doc = data.draw(workspace_doc(slug), label="live")
+    # integrations are read-only: connected (or not) in the UI, listed by export as comments
+    statuses = st.sampled_from(["connected", "setup_incomplete", "disconnected"])
+    connected = data.draw(st.dictionaries(st.sampled_from(INTEGRATIONS), statuses), label="ui")
+    for name in INTEGRATIONS:
+        sandbox.set_integration(slug, name, connected.get(name, "connected"))
     folder = tmp_path_factory.mktemp("export")
 
     async def run():
@@ -50,11 +55,15 @@ def test_export_plans_to_zero_changes(sandbox, tmp_path_factory, data):
             live = await read_live(client, slug)
             exported = export_live(live)
             path = folder / f"{slug}.yaml"
-            path.write_text(to_yaml(exported.document, secrets=exported.secrets))
+            footer = exported.read_only_section()
+            text = to_yaml(exported.document, secrets=exported.secrets, footer=footer)
+            path.write_text(text)
             (target,) = load_targets([str(path)], environ={})
             return make_plan(desired_state(target), live), exported
 
     plan, exported = asyncio.run(run())
     assert plan.empty, [c.to_dict() for c in plan.changes]
+    assert plan.checks == []
+    assert exported.integrations == {n: connected.get(n, "connected") for n in INTEGRATIONS}
     hooks = {h["name"] for h in exported.document.get("webhooks", [])}
     assert set(exported.secrets) <= hooks

@@ -29,7 +29,8 @@ class Target:
     secrets: list[str]  # strings that must never show up in a refused answer
 
 
-def fill(ws: SandboxWorkspace) -> Target:
+def fill(ws: SandboxWorkspace, sandbox: SandboxServer) -> Target:
+    sandbox.set_integration(ws.slug, "secret-integration")
     with httpx.Client(base_url=ws.url, headers=ws.headers) as c:
         assert (
             c.post(
@@ -56,6 +57,8 @@ def fill(ws: SandboxWorkspace) -> Target:
             ).status_code
             == 201
         )
+        alert = {"threshold": 80, "recipients": ["secret-role"]}
+        assert c.post("/usage-alerts", json=alert).status_code == 201
         key_id = c.get("/api-keys").json()["items"][0]["id"]
     return Target(
         ws,
@@ -68,6 +71,7 @@ def fill(ws: SandboxWorkspace) -> Target:
             "secret-hook",
             "victim-hook-secret",
             "15550100777",
+            "secret-integration",
             key_id,
         ],
     )
@@ -96,6 +100,15 @@ def routes(target: Target) -> list[tuple[str, str, str, Any]]:
             f"{w}/blocked-callers:batch",
             {"remove": [NUMBER]},
         ),
+        ("GET", "/v1/workspaces/{ws}/security", f"{w}/security", None),
+        ("PATCH", "/v1/workspaces/{ws}/security", f"{w}/security", {"require_2fa": True}),
+        ("GET", "/v1/workspaces/{ws}/integrations", f"{w}/integrations", None),
+        (
+            "GET",
+            "/v1/workspaces/{ws}/integrations/{key}",
+            f"{w}/integrations/secret-integration",
+            None,
+        ),
         ("GET", "/v1/workspaces/{ws}/api-keys", f"{w}/api-keys", None),
         ("POST", "/v1/workspaces/{ws}/api-keys", f"{w}/api-keys", {"name": "stolen"}),
         ("DELETE", "/v1/workspaces/{ws}/api-keys/{key_id}", f"{w}/api-keys/{target.key_id}", None),
@@ -113,6 +126,7 @@ def routes(target: Target) -> list[tuple[str, str, str, Any]]:
         "members": ("hidden@victim.example", {"email": "intruder@x.example", "role": "admin"}),
         "webhooks": ("secret-hook", {"name": "new-hook", "url": "https://hooks.example.com/x"}),
         "blocked-callers": ("%2B15550100777", {"number": "+15550100888"}),
+        "usage-alerts": ("80", {"threshold": 50}),
     }
     for path, (ident, new) in items.items():
         out += [
@@ -135,8 +149,8 @@ def world(sandbox: SandboxServer) -> dict[str, Any]:
         "attacker": sandbox.new_workspace("attacker"),
         "agency": agency,
         "sub": sub,
-        "victim": fill(victim),
-        "other_sub": fill(other_sub),
+        "victim": fill(victim, sandbox),
+        "other_sub": fill(other_sub, sandbox),
     }
 
 

@@ -197,11 +197,24 @@ def test_workspace_profile(api: httpx.Client, workspace: SandboxWorkspace) -> No
 def test_defaults_of_a_new_workspace(api: httpx.Client, workspace: SandboxWorkspace) -> None:
     notifications = api.get(ws_path(workspace, "/notifications")).json()
     categories = ("system", "automations", "contacts", "workspace", "security", "billing")
+    helpdesk = (
+        "assigned_conversations",
+        "assigned_tickets",
+        "notes_in_assigned_conversations",
+        "assigned_reminders",
+        "assigned_inquiries",
+    )
     assert {k: v for k, v in notifications.items() if k != "etag"} == {
         c: {"in_app": True, "email": True} for c in categories
-    }
+    } | {c: {"email": True} for c in helpdesk}
     rules = api.get(ws_path(workspace, "/call-rules")).json()
     assert rules == {"auto_unqualify": False, "etag": rules["etag"]}
+    security = api.get(ws_path(workspace, "/security")).json()
+    assert security == {"require_2fa": False, "etag": security["etag"]}
+    assert api.get(ws_path(workspace, "/integrations")).json() == {
+        "items": [],
+        "next_cursor": None,
+    }
     members = api.get(ws_path(workspace, "/members")).json()["items"]
     assert members == [
         {
@@ -310,6 +323,9 @@ def test_snapshot_holds_every_kind_with_etags(
         "webhooks",
         "blocked_callers",
         "notifications",
+        "security",
+        "usage_alerts",
+        "integrations",
     ]
     assert [t["name"] for t in data["call_tags"]] == ["a-tag", "b-tag"]
     assert [b["number"] for b in data["blocked_callers"]] == ["+15550100100", "+15550100199"]

@@ -25,7 +25,7 @@ from urllib.parse import quote
 
 from wscfg.errors import ApiError, NotFoundError, ProtocolError
 from wscfg.model.base import SLUG_RE
-from wscfg.model.kinds import BY_NAME, COLLECTIONS, SINGLETONS, Kind
+from wscfg.model.kinds import BY_NAME, COLLECTIONS, OBSERVED, SINGLETONS, Kind
 from wscfg.model.webhooks import fingerprint
 
 from .problems import scrub
@@ -369,11 +369,19 @@ def check_snapshot(data: Mapping[str, Any], slug: str, resp: Response) -> None:
             raise bad(f"has no '{kind.name}' list")
         for item in items:
             _require_identity(kind, item, resp.url, what="snapshot")
+    for kind in OBSERVED:  # optional: a server without them shows none
+        items = data.get(kind.name, [])
+        if not isinstance(items, list):
+            raise bad(f"has no '{kind.name}' list")
+        for item in items:
+            _require_identity(kind, item, resp.url, what="snapshot")
 
 
 def _require_identity(kind: Kind, item: object, url: str, what: str = "list") -> None:
     assert kind.identity is not None
-    if not isinstance(item, dict) or not isinstance(item.get(kind.identity), str):
+    ident = item.get(kind.identity) if isinstance(item, dict) else None
+    # identities are text, or whole numbers (a usage alert's threshold)
+    if not isinstance(item, dict) or not isinstance(ident, str | int) or isinstance(ident, bool):
         raise ProtocolError(
             f"the {what} holds a {kind.label} without a '{kind.identity}'; it was discarded",
             method="GET",

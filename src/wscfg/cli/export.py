@@ -202,7 +202,12 @@ async def _export(
                 "Plans to zero changes against the same workspace. Secrets are never exported.",
             ]
             document = env_references(result.document, os.environ)
-            out[s] = to_yaml(document, header=header, secrets=result.secrets)
+            out[s] = to_yaml(
+                document,
+                header=header,
+                secrets=result.secrets,
+                footer=result.read_only_section(),
+            )
         return out
 
 

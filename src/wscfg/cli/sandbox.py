@@ -1,4 +1,4 @@
-"""``wscfg sandbox serve|init|key|revoke``: run the reference Workspace Settings API locally."""
+"""``wscfg sandbox serve|init|key|revoke|two-factor|integration``: the reference API."""
 
 from __future__ import annotations
 
@@ -292,6 +292,65 @@ def revoke(ctx: click.Context, db: str | None, key_id: str) -> None:
         url = normalize_url(db)
         revoked = admin.revoke_key(url, key_id)
         echo_err(f"Revoked key {revoked} in {_safe(url)}.")
+
+
+@sandbox.command("two-factor")
+@click.option("--db", "db", default=None, help=DB_HELP + "  [default: .wscfg/sandbox.db]")
+@click.option(
+    "--workspace", "workspace", required=True, metavar="SLUG", help="The existing workspace."
+)
+@click.option("--off", is_flag=True, help="Mark two-factor authentication as not set up.")
+@click.argument("email")
+@click.pass_context
+def two_factor(ctx: click.Context, db: str | None, workspace: str, off: bool, email: str) -> None:
+    """Mark an active member as having set up two-factor authentication (or not, with --off),
+    as if they did it in the UI: what `security.require_2fa` plans count.
+
+    \b
+    Examples:
+      wscfg sandbox two-factor --workspace acme ann@acme.example
+      wscfg sandbox two-factor --workspace acme ann@acme.example --off
+    """
+    with handle_errors(debug_of(ctx)):
+        from ..sandbox import admin
+        from ..sandbox.db import normalize_url
+
+        url = normalize_url(db)
+        admin.set_two_factor(url, workspace, email, not off)
+        state = "off" if off else "on"
+        echo_err(f"Two-factor authentication of {email} in {workspace!r} is {state}.")
+
+
+@sandbox.command()
+@click.option("--db", "db", default=None, help=DB_HELP + "  [default: .wscfg/sandbox.db]")
+@click.option(
+    "--workspace", "workspace", required=True, metavar="SLUG", help="The existing workspace."
+)
+@click.option(
+    "--status",
+    type=click.Choice(["connected", "setup_incomplete", "disconnected"]),
+    default="connected",
+    show_default=True,
+    help="The integration's new status.",
+)
+@click.argument("name")
+@click.pass_context
+def integration(ctx: click.Context, db: str | None, workspace: str, status: str, name: str) -> None:
+    """Connect (or disconnect) an integration, as someone would through OAuth in the UI: what
+    `integrations.required` and `wscfg export` read. wscfg itself never writes integrations.
+
+    \b
+    Examples:
+      wscfg sandbox integration --workspace acme hubspot
+      wscfg sandbox integration --workspace acme wordpress --status disconnected
+    """
+    with handle_errors(debug_of(ctx)):
+        from ..sandbox import admin
+        from ..sandbox.db import normalize_url
+
+        url = normalize_url(db)
+        admin.set_integration(url, workspace, name, status)
+        echo_err(f"Integration {name} of {workspace!r} is {status}.")
 
 
 def _safe(url: str) -> str:

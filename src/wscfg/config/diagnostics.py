@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel
 
 from ..model.base import read_only_fields
+from ..model.notifications import EMAIL_ONLY_MESSAGE, EmailOnly
 from .desired import Path
 
 MAX_LISTED = 20  # list the valid values when there are at most this many
@@ -287,6 +288,8 @@ def _unknown_key(key: str, loc: tuple[str | int, ...], root: type[BaseModel]) ->
         )
     model = type_at(root, loc[:-1])
     keys: tuple[str, ...] = ()
+    if model is EmailOnly and key == "in_app":
+        return EMAIL_ONLY_MESSAGE.format(name=str(loc[-2]))
     if isinstance(model, type) and issubclass(model, BaseModel):
         keys = allowed_keys(model)
         if key in model.model_fields:  # a read-only field

@@ -15,6 +15,7 @@ def to_yaml(
     header: list[str] = (),  # type: ignore[assignment]
     schema: str | None = None,
     secrets: Mapping[str, str] | None = None,
+    footer: list[str] = (),  # type: ignore[assignment]
 ) -> str:
     """YAML text for ``document``; ``secrets`` maps webhook names to the env var to suggest."""
     from ruamel.yaml import YAML
@@ -52,4 +53,5 @@ def to_yaml(
     buf = io.StringIO()
     yaml.dump(root, buf)
     prefix = "".join(f"{line}\n" if line.startswith("#") else f"# {line}\n" for line in lines)
-    return prefix + buf.getvalue()
+    suffix = "".join(f"# {line}\n" for line in footer)
+    return prefix + buf.getvalue() + ("#\n" + suffix if suffix else "")

@@ -450,6 +450,8 @@ class _Merger:
             raw = n.value if n is not None else None
         else:
             raw = item.value if kind == "blocked_callers" else None
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            return str(raw)  # a number as identity (usage_alerts[].threshold)
         if not isinstance(raw, str):
             return None
         return identity_key(kind, raw)

@@ -49,14 +49,14 @@ def diff(desired: DesiredState, live: LiveState) -> tuple[list[Change], dict[str
             continue
         globs = desired.ignore.get(kind.name, [])
         ignored = _matcher(globs)
-        for key in sorted(want.keys() - have.keys()):
+        for key in sorted(want.keys() - have.keys(), key=key_order):
             if ignored(key):
                 report.declared_ignored.append(key)
                 continue
             changes.append(
                 Create(kind.name, key, after=want[key], source=desired.source(kind.name, key))
             )
-        for key in sorted(want.keys() & have.keys()):
+        for key in sorted(want.keys() & have.keys(), key=key_order):
             if ignored(key):
                 report.declared_ignored.append(key)
                 continue
@@ -78,7 +78,7 @@ def diff(desired: DesiredState, live: LiveState) -> tuple[list[Change], dict[str
                         source=desired.source(kind.name, key),
                     )
                 )
-        undeclared = sorted(have.keys() - want.keys())
+        undeclared = sorted(have.keys() - want.keys(), key=key_order)
         report.ignored = sum(1 for k in have if ignored(k))
         for key in undeclared:
             if ignored(key):
@@ -191,3 +191,8 @@ def _matcher(globs: list[str]) -> Any:
         return lambda key: False
     lowered = [g.lower() for g in globs]
     return lambda key: any(fnmatch.fnmatchcase(key.lower(), g) for g in lowered)
+
+
+def key_order(key: str) -> tuple[int, str]:
+    """Numeric identities (usage alert thresholds) in numeric order, text in text order."""
+    return (int(key), "") if key.isdigit() else (-1, key)

@@ -4,7 +4,9 @@ Read-only fields (member status, secret fingerprints) are left out, and a worksp
 expired invitation exports ``invitations: {resend_expired: false}`` so the export plans to
 zero changes (re-sending is for a person to decide); write-only values cannot
 be read back, so a webhook's secret is left unmanaged and reported in ``secrets`` (the YAML
-writer turns each into a comment showing the ``${env:…}`` line to add). With a ``base``
+writer turns each into a comment showing the ``${env:…}`` line to add). Integrations are
+read-only: :meth:`Export.read_only_section` lists them and their status (the YAML writer adds
+it as comments at the end). With a ``base``
 document (a template the export will ``extends:``), only what differs from it is written.
 """
 
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..model.kinds import KINDS
+from .diff import key_order
 from .state import LiveState
 
 
@@ -22,6 +25,16 @@ from .state import LiveState
 class Export:
     document: dict[str, Any]
     secrets: dict[str, str] = field(default_factory=dict)  # webhook name -> suggested env var
+    integrations: dict[str, str] = field(default_factory=dict)  # name -> status (read-only)
+
+    def read_only_section(self) -> list[str]:
+        """Comment lines listing what the platform shows but wscfg never writes."""
+        if not self.integrations:
+            return []
+        out = ["Read-only: integrations are connected in the UI (Settings > Integrations)."]
+        out += [f"  {name}: {status}" for name, status in sorted(self.integrations.items())]
+        out.append("To require some before a rollout: integrations: {required: [NAME, ...]}")
+        return out
 
 
 def secret_env_name(slug: str, name: str) -> str:
@@ -48,8 +61,11 @@ def export_live(live: LiveState, *, base: dict[str, Any] | None = None) -> Expor
             continue
         base_items = {kind.key_of(i): i for i in _as_items(base.get(kind.name))}
         out = []
-        for key in sorted(items):
+        for key in sorted(items, key=key_order):
             body = {k: v for k, v in items[key].items() if k not in drop}
+            ident = kind.identity or ""
+            if isinstance(body.get(ident), int):  # a threshold reads best first
+                body = {ident: body.pop(ident)} | body
             if kind.write_only and any(items[key].get(f + "_fingerprint") for f in kind.write_only):
                 secrets[key] = secret_env_name(live.slug, key)
             if key in base_items:
@@ -61,15 +77,18 @@ def export_live(live: LiveState, *, base: dict[str, Any] | None = None) -> Expor
             else:
                 out.append(body)
         missing = set(base_items) - set(items)
-        for key in sorted(missing):
-            out.append({kind.identity: key, "$remove": True})
+        for key in sorted(missing, key=key_order):
+            ident = kind.identity or ""
+            out.append({ident: base_items[key][ident], "$remove": True})
         if out or kind.name not in base:
             doc[kind.name] = out
     members = live.items.get("members") or {}
     if any(m.get("status") == "expired" for m in members.values()):
         # Re-sending is a decision for a person, not a side effect of exporting.
         doc["invitations"] = {"resend_expired": False}
-    return Export(doc, secrets)
+    observed = live.items.get("integrations") or {}
+    integrations = {k: str(v.get("status") or "unknown") for k, v in observed.items()}
+    return Export(doc, secrets, integrations)
 
 
 def _as_items(value: Any) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from ..model.kinds import BY_NAME, KINDS
 from .changes import Change, Create, Delete, Update
 from .diff import KindReport, diff
 from .fields import overlay
+from .preconditions import preconditions
 from .safety import ALLOW_MASS, Allowances, Refusal, refusals
 from .seal import Sealer, seal_change
 from .state import DesiredState, LiveState
@@ -41,6 +42,8 @@ class Plan:
     conflicts: list[str] = field(default_factory=list)  # deletes the platform would refuse
     invitations: dict[str, str] = field(default_factory=dict)  # declared member -> live status
     resend_expired: bool = True  # invitations.resend_expired of the config
+    without_2fa: list[str] | None = None  # active members without 2FA, when 2FA is required
+    checks: list[tuple[str, str]] = field(default_factory=list)  # failed preconditions
 
     @property
     def empty(self) -> bool:
@@ -74,7 +77,19 @@ class Plan:
             if rep.declared_ignored:
                 shown = ", ".join(rep.declared_ignored[:5])
                 out.append(f"declared but matching ignore, not touched: {label} {shown}")
-        return out + self._invitation_notes()
+        return out + self._invitation_notes() + self._two_factor_notes()
+
+    def _two_factor_notes(self) -> list[str]:
+        """With ``security.require_2fa``, who would be asked to set up 2FA (a note, not a
+        failure: the platform asks them at their next login)."""
+        if not self.without_2fa:
+            return []
+        n = len(self.without_2fa)
+        return [
+            f"security.require_2fa: {n} active member{'s' if n != 1 else ''} "
+            f"{'have' if n != 1 else 'has'} no two-factor authentication yet "
+            f"({_few(self.without_2fa)}); they are asked to set it up at their next login"
+        ]
 
     def _invitation_notes(self) -> list[str]:
         """Each declared member's live state, and what happens to expired invitations."""
@@ -105,6 +120,7 @@ class Plan:
         one = (self.slug,)
         out = [Refusal("last_owner", r, one) for r in self._owner_reasons()]
         out += [Refusal("in_use", r, one) for r in self.conflicts]
+        out += [Refusal(code, r, one) for code, r in self.checks]
         if not allow_mass_changes:
             out += [Refusal(code, r, one, ALLOW_MASS) for code, r in self._mass_reasons()]
         return out
@@ -178,6 +194,8 @@ class Plan:
             "live_owners": sorted(self.live_owners),
             "conflicts": self.conflicts,
             "invitations": {"resend_expired": self.resend_expired, "members": self.invitations},
+            "without_2fa": self.without_2fa,
+            "checks": [{"code": c, "message": m} for c, m in self.checks],
             "changes": [c.to_dict() for c in self.changes],
         }
 
@@ -195,6 +213,8 @@ class Plan:
             conflicts=list(data.get("conflicts", [])),
             invitations=dict(data.get("invitations", {}).get("members", {})),
             resend_expired=data.get("invitations", {}).get("resend_expired", True) is not False,
+            without_2fa=_names(data.get("without_2fa")),
+            checks=[(str(c["code"]), str(c["message"])) for c in data.get("checks", [])],
         )
 
 
@@ -220,13 +240,28 @@ def make_plan(desired: DesiredState, live: LiveState) -> Plan:
     owners = {k for k, m in live.items.get("members", {}).items() if _active_owner(m)}
     conflicts = still_referenced(changes, live)
     plan = Plan(desired.slug, desired.file, changes, reports, owners, conflicts)
+    plan.checks = preconditions(desired, live)
     if "members" in desired.items:
         have = live.items.get("members", {})
         plan.invitations = {
             k: have[k].get("status") or "active" for k in desired.items["members"] if k in have
         }
         plan.resend_expired = desired.resend_expired
+    if (desired.items.get("security", {}).get("") or {}).get("require_2fa") is True:
+        plan.without_2fa = sorted(
+            k
+            for k, m in live.items.get("members", {}).items()
+            if m.get("status", "active") == "active" and m.get("two_factor") is not True
+        )
     return plan
+
+
+def _names(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise PlanFileError("without_2fa is not a list of member emails")
+    return list(value)
 
 
 def still_referenced(changes: list[Change], live: LiveState) -> list[str]:

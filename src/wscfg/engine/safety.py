@@ -11,7 +11,11 @@ Codes:
 - ``in_use``              a role or call tag is deleted while something kept still uses it;
 - ``mass_delete``         more than 30% of a kind holding 10+ items deleted (--allow-mass-changes);
 - ``mass_update``         the same for updates (--allow-mass-changes);
-- ``fleet_delete_share``  too many targets of a fleet delete items (--allow-mass-changes).
+- ``fleet_delete_share``  too many targets of a fleet delete items (--allow-mass-changes);
+- ``unknown_recipient``   a usage alert names a member or role that neither the config nor the
+  live workspace has (never allowed; see :mod:`wscfg.engine.preconditions`);
+- ``integration_not_connected``  ``integrations.required`` names an integration that is not
+  connected in the live workspace (never allowed; connect it in the UI).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..model import KINDS, fingerprint
+from ..model import KINDS, SNAPSHOT_KINDS, fingerprint
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
@@ -32,7 +32,7 @@ class LiveState:
     @classmethod
     def from_snapshot(cls, slug: str, snapshot: dict[str, Any]) -> LiveState:
         state = cls(slug)
-        for kind in KINDS:
+        for kind in SNAPSHOT_KINDS:  # observed kinds (integrations) too: plans read them
             raw = snapshot.get(kind.name)
             items: Items = {}
             etags: dict[str, str] = {}
@@ -73,6 +73,7 @@ class DesiredState:
     modes: dict[str, str] = field(default_factory=dict)  # kind -> exact | additive
     ignore: dict[str, list[str]] = field(default_factory=dict)  # kind -> globs
     resend_expired: bool = True  # invitations.resend_expired
+    required_integrations: list[str] = field(default_factory=list)  # integrations.required
     secret_values: dict[tuple[str, str, str], SecretStr] = field(default_factory=dict, repr=False)
     origin: Desired | None = field(default=None, repr=False)  # for provenance, looked up lazily
     positions: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
@@ -113,6 +114,7 @@ def desired_state(desired: Desired) -> DesiredState:
     state.modes = {k: v for k, v in (data.get("manage") or {}).items() if v is not None}
     state.ignore = {k: v for k, v in (data.get("ignore") or {}).items() if v is not None}
     state.resend_expired = (data.get("invitations") or {}).get("resend_expired", True)
+    state.required_integrations = list((data.get("integrations") or {}).get("required") or [])
     for kind in KINDS:
         if kind.name not in data or data[kind.name] is None:
             continue
@@ -122,8 +124,8 @@ def desired_state(desired: Desired) -> DesiredState:
         ident = kind.identity
         assert ident is not None
         bodies = data[kind.name]
-        items: Items = {body[ident]: body for body in bodies}
-        state.positions[kind.name] = {body[ident]: i for i, body in enumerate(bodies)}
+        items: Items = {str(body[ident]): body for body in bodies}
+        state.positions[kind.name] = {str(body[ident]): i for i, body in enumerate(bodies)}
         for name in kind.write_only:
             for index, model in enumerate(getattr(config, kind.name)):
                 secret = getattr(model, name, None)

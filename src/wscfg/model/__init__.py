@@ -1,11 +1,20 @@
 """Pydantic models of every resource kind, shared by config, engine, API client and sandbox."""
 
 from .access import BUILTIN_ROLES, PERMISSIONS, Member, Role
+from .alerts import UsageAlert
 from .base import Resource
 from .calls import BlockedCaller, CallRules, CallTag, e164, rule_tags
 from .document import Ignore, Manage, WorkspaceConfig
-from .kinds import BY_NAME, COLLECTIONS, KINDS, SINGLETONS, Kind, get
-from .notifications import CATEGORIES, CHANNELS, NotificationOverrides, Notifications
+from .integrations import Integration, Integrations
+from .kinds import BY_NAME, COLLECTIONS, KINDS, OBSERVED, SINGLETONS, SNAPSHOT_KINDS, Kind, get
+from .notifications import (
+    CATEGORIES,
+    CHANNELS,
+    HELPDESK,
+    NotificationOverrides,
+    Notifications,
+)
+from .security import Security
 from .webhooks import EVENTS, Webhook, WebhookFilters, fingerprint
 from .workspace import BusinessProfile, Workspace
 
@@ -16,14 +25,19 @@ __all__ = [
     "CHANNELS",
     "COLLECTIONS",
     "EVENTS",
+    "HELPDESK",
     "KINDS",
+    "OBSERVED",
     "PERMISSIONS",
     "SINGLETONS",
+    "SNAPSHOT_KINDS",
     "BlockedCaller",
     "BusinessProfile",
     "CallRules",
     "CallTag",
     "Ignore",
+    "Integration",
+    "Integrations",
     "Kind",
     "Manage",
     "Member",
@@ -31,6 +45,8 @@ __all__ = [
     "Notifications",
     "Resource",
     "Role",
+    "Security",
+    "UsageAlert",
     "Webhook",
     "WebhookFilters",
     "Workspace",

@@ -75,3 +75,6 @@ class Member(Resource):
     status: MemberStatus | None = read_only(description="active, pending (invited) or expired.")
     invited_at: str | None = read_only(description="When the last invitation was sent (UTC).")
     expires_at: str | None = read_only(description="When a pending invitation expires (UTC).")
+    two_factor: bool | None = read_only(
+        description="true once the member has set up two-factor authentication."
+    )

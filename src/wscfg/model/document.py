@@ -7,9 +7,12 @@ from typing import Literal
 from pydantic import Field
 
 from .access import Member, Role
+from .alerts import UsageAlert
 from .base import Resource
 from .calls import BlockedCaller, CallRules, CallTag
+from .integrations import Integrations
 from .notifications import Notifications
+from .security import Security
 from .webhooks import Webhook
 from .workspace import Workspace
 
@@ -26,6 +29,7 @@ class Manage(Resource):
     call_tags: Mode | None = None
     blocked_callers: Mode | None = None
     webhooks: Mode | None = None
+    usage_alerts: Mode | None = None
 
 
 class Ignore(Resource):
@@ -36,6 +40,7 @@ class Ignore(Resource):
     call_tags: Globs | None = None
     blocked_callers: Globs | None = None
     webhooks: Globs | None = None
+    usage_alerts: Globs | None = None
 
 
 class Invitations(Resource):
@@ -72,3 +77,12 @@ class WorkspaceConfig(Resource):
     )
     webhooks: list[Webhook] | None = None
     notifications: Notifications | None = None
+    security: Security | None = Field(None, description="The security policy (require_2fa).")
+    usage_alerts: list[UsageAlert] | None = Field(
+        None, description="Alerts at a share of the included minutes, by threshold."
+    )
+    integrations: Integrations | None = Field(
+        None,
+        description="Integrations are connected in the UI; `required` ones must be connected "
+        "before the plan may run.",
+    )

@@ -12,9 +12,12 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from .access import Member, Role
+from .alerts import UsageAlert
 from .base import Resource, read_only_fields
 from .calls import BlockedCaller, CallRules, CallTag
+from .integrations import Integration
 from .notifications import Notifications
+from .security import Security
 from .webhooks import Webhook
 from .workspace import Workspace
 
@@ -72,7 +75,24 @@ KINDS: tuple[Kind, ...] = (
         bulk=True,
     ),
     Kind("notifications", Notifications, "notifications", None, 70, "notifications"),
+    Kind("security", Security, "security", None, 80, "security policy"),
+    Kind(
+        "usage_alerts",
+        UsageAlert,
+        "usage-alerts",
+        "threshold",
+        90,
+        "usage alert",
+        depends_on=("roles", "members"),
+    ),
 )
+
+# Kinds the platform shows but wscfg never writes: they are in the snapshot and in export (as a
+# read-only section), never diffed or applied. The config says only what it requires of them.
+OBSERVED: tuple[Kind, ...] = (
+    Kind("integrations", Integration, "integrations", "name", 100, "integration"),
+)
+SNAPSHOT_KINDS: tuple[Kind, ...] = KINDS + OBSERVED
 
 BY_NAME: dict[str, Kind] = {k.name: k for k in KINDS}
 BY_PATH: dict[str, Kind] = {k.path: k for k in KINDS if k.path}

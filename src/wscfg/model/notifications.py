@@ -1,4 +1,5 @@
-"""Notification preferences: six categories, two channels each."""
+"""Notification preferences: six categories with two channels each, and the helpdesk's five
+email-only notifications (they control email only; in-app visibility is not theirs to change)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,29 @@ CATEGORIES: tuple[str, ...] = (
     "billing",
 )
 CHANNELS: tuple[str, ...] = ("in_app", "email")
+HELPDESK: tuple[str, ...] = (
+    "assigned_conversations",
+    "assigned_tickets",
+    "notes_in_assigned_conversations",
+    "assigned_reminders",
+    "assigned_inquiries",
+)
+EMAIL_ONLY_MESSAGE = (
+    "{name} controls email notifications only; in-app visibility is not a setting "
+    "(use {{email: true}} or {{email: false}})"
+)
 
 
 class Channels(Resource):
     """Which channels a category is delivered on."""
 
     in_app: bool | None = Field(None, description="Show in the app.")
+    email: bool | None = Field(None, description="Send by email.")
+
+
+class EmailOnly(Resource):
+    """A helpdesk notification: email on or off (there is no in-app channel to set)."""
+
     email: bool | None = Field(None, description="Send by email.")
 
 
@@ -31,6 +49,21 @@ class _Categories(Resource):
     workspace: Channels | None = Field(None, description="Members and settings changes.")
     security: Channels | None = Field(None, description="Logins, password changes.")
     billing: Channels | None = Field(None, description="Payments, plan and credit usage.")
+    assigned_conversations: EmailOnly | None = Field(
+        None, description="Helpdesk: a conversation is assigned to me (email only)."
+    )
+    assigned_tickets: EmailOnly | None = Field(
+        None, description="Helpdesk: a ticket is assigned to me (email only)."
+    )
+    notes_in_assigned_conversations: EmailOnly | None = Field(
+        None, description="Helpdesk: a note is added to a conversation assigned to me (email only)."
+    )
+    assigned_reminders: EmailOnly | None = Field(
+        None, description="Helpdesk: a reminder is assigned to me (email only)."
+    )
+    assigned_inquiries: EmailOnly | None = Field(
+        None, description="Helpdesk: an inquiry is assigned to me (email only)."
+    )
 
 
 class Notifications(_Categories):

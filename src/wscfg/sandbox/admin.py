@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection, func, insert, select, update
 
 from ..errors import WscfgError
-from ..model import CATEGORIES, Member, Workspace
+from ..model import CATEGORIES, HELPDESK, Member, Workspace
 from . import store
 from .auth import READ, SCOPES, WRITE, WorkspaceRef, display_prefix, generate_key, hash_key
 from .db import agencies, api_keys, get_engine, lock_workspace, transaction, workspaces
@@ -38,7 +38,13 @@ def default_owner(slug: str) -> str:
 
 
 def default_notifications() -> dict[str, Any]:
-    return {c: {"email": True, "in_app": True} for c in CATEGORIES}
+    out: dict[str, Any] = {c: {"email": True, "in_app": True} for c in CATEGORIES}
+    return out | {c: {"email": True} for c in HELPDESK}
+
+
+DEFAULT_SECURITY: dict[str, Any] = {"require_2fa": False}
+# Singletons added after the first release: a workspace made before reads these defaults.
+LATER_SINGLETONS: dict[str, dict[str, Any]] = {"security": DEFAULT_SECURITY}
 
 
 def _now() -> str:
@@ -232,6 +238,73 @@ def accept_invitation(db_url: str, workspace: str, email: str) -> None:
         store.bump(conn, ref.id)
 
 
+def set_two_factor(db_url: str, workspace: str, email: str, enabled: bool) -> None:
+    """Mark a member as having set up two-factor authentication (or not), as if they did it
+    in the UI. The flag is the member's read-only ``two_factor`` field."""
+    engine = get_engine(db_url)
+    with transaction(engine, write=True) as conn:
+        ref = workspace_ref(conn, workspace)
+        lock_workspace(conn, ref.id)
+        now = _now()
+        item = store.get(conn, ref.id, "members", email.strip().lower(), now)
+        if item is None:
+            raise SandboxError(f"{email} is not a member of {workspace!r}")
+        data = item.data
+        if data.get("status", "active") != "active":
+            raise SandboxError(f"{email} has not accepted their invitation yet")
+        data.pop("two_factor", None)
+        if enabled:
+            data["two_factor"] = True
+        row = store.row_values(ref.id, "members", item.ident, data, now, ref=data["role"])
+        if row["data"] == item.text:
+            return
+        store.update_rows(conn, [row])
+        store.record(
+            conn,
+            ref.id,
+            [store.Change("update", "members", item.ident, item.text, row["data"])],
+            actor=store.Actor(ADMIN_ACTOR, "user", item.ident, "ui"),  # the member, in the UI
+            request_id=None,
+            now=now,
+        )
+        store.bump(conn, ref.id)
+
+
+def set_integration(db_url: str, workspace: str, name: str, status: str) -> None:
+    """Set an integration's status as if someone connected (OAuth), half-set-up or
+    disconnected it in the UI; wscfg itself never writes integrations."""
+    from ..model import Integration
+
+    try:
+        obj = Integration.model_validate({"name": name, "status": status})
+    except ValidationError as exc:
+        raise SandboxError(_first_error(exc)) from None
+    engine = get_engine(db_url)
+    with transaction(engine, write=True) as conn:
+        ref = workspace_ref(conn, workspace)
+        lock_workspace(conn, ref.id)
+        now = _now()
+        item = store.get(conn, ref.id, "integrations", obj.name, now)
+        row = store.row_values(ref.id, "integrations", obj.name, _dump(obj), now)
+        if item is not None and row["data"] == item.text:
+            return
+        if item is None:
+            store.insert_rows(conn, [row])
+        else:
+            store.update_rows(conn, [row])
+        before = None if item is None else item.text
+        action = "create" if item is None else "update"
+        store.record(
+            conn,
+            ref.id,
+            [store.Change(action, "integrations", obj.name, before, row["data"])],
+            actor=store.admin_actor(),
+            request_id=None,
+            now=now,
+        )
+        store.bump(conn, ref.id)
+
+
 # --- building blocks shared with the HTTP routes -----------------------------------------------
 
 
@@ -251,6 +324,7 @@ def provision(
             store.row_values(ws_id, "workspace", store.SINGLETON, _dump(profile), now),
             store.row_values(ws_id, "call_rules", store.SINGLETON, {"auto_unqualify": False}, now),
             store.row_values(ws_id, "notifications", store.SINGLETON, default_notifications(), now),
+            store.row_values(ws_id, "security", store.SINGLETON, DEFAULT_SECURITY, now),
             store.row_values(ws_id, "members", owner_email, owner, now, ref="owner"),
         ],
     )

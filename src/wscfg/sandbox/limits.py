@@ -42,6 +42,7 @@ DEFAULT_ITEMS: Mapping[str, int] = MappingProxyType(
         "members": 10_000,
         "webhooks": 100,
         "blocked_callers": 200_000,
+        "usage_alerts": 100,
     }
 )
 

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..model.kinds import KINDS
+from ..model.kinds import SNAPSHOT_KINDS
 from .records import (
     KEY_PREFIX,
     READ,
@@ -117,7 +117,7 @@ class LocalReader:
             ws_id = int(row[0])
             now = iso(datetime.now(UTC))
             parts = []
-            for kind in KINDS:
+            for kind in SNAPSHOT_KINDS:
                 bodies = _bodies(conn, ws_id, kind.name, now)
                 if kind.singleton:
                     value_text = bodies[0] if bodies else "{}"

@@ -95,7 +95,7 @@ def stored_form(
 
 def check_identity(kind: Kind, obj: BaseModel, ident: str) -> None:
     assert kind.identity is not None
-    if getattr(obj, kind.identity) != ident:
+    if str(getattr(obj, kind.identity)) != ident:
         raise invalid(
             ["body", kind.identity],
             f"the {kind.identity} of an existing {kind.label} cannot change; "

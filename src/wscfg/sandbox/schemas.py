@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from ..model import KINDS, BlockedCaller, Kind
+from ..model import KINDS, SNAPSHOT_KINDS, BlockedCaller, Kind
 from ..model.access import Email
 from ..model.base import Resource
 from ..model.calls import PhoneNumber
@@ -50,7 +50,7 @@ def _patch_model(kind: Kind) -> type[BaseModel]:
     )
 
 
-ITEM: dict[str, type[BaseModel]] = {k.name: _item_model(k) for k in KINDS}
+ITEM: dict[str, type[BaseModel]] = {k.name: _item_model(k) for k in SNAPSHOT_KINDS}
 PATCH: dict[str, type[BaseModel]] = {k.name: _patch_model(k) for k in KINDS}
 
 
@@ -64,12 +64,14 @@ def _page_model(kind: Kind) -> type[BaseModel]:
     )
 
 
-PAGE: dict[str, type[BaseModel]] = {k.name: _page_model(k) for k in KINDS if not k.singleton}
+PAGE: dict[str, type[BaseModel]] = {
+    k.name: _page_model(k) for k in SNAPSHOT_KINDS if not k.singleton
+}
 
 
 def _snapshot_model() -> type[BaseModel]:
     fields: dict[str, Any] = {}
-    for kind in KINDS:
+    for kind in SNAPSHOT_KINDS:
         if kind.singleton:
             fields[kind.name] = (ITEM[kind.name], ...)
         else:

@@ -78,6 +78,12 @@ class SandboxServer:
     def issue_key(self, **kwargs: Any) -> str:
         return admin.issue_key(self.db_url, **kwargs)
 
+    def set_two_factor(self, slug: str, email: str, enabled: bool = True) -> None:
+        admin.set_two_factor(self.db_url, slug, email, enabled)
+
+    def set_integration(self, slug: str, name: str, status: str = "connected") -> None:
+        admin.set_integration(self.db_url, slug, name, status)
+
     def revoke_key(self, key: str) -> None:
         admin.revoke_key(self.db_url, key)
 

@@ -1,5 +1,6 @@
-"""Collection kinds (roles, call tags, members, webhooks, blocked callers): list, create, get,
-patch, delete, generic over the registry, plus members' ``resend``.
+"""Collection kinds (roles, call tags, members, webhooks, blocked callers, usage alerts): list,
+create, get, patch, delete, generic over the registry, plus members' ``resend``; observed kinds
+(integrations) are list and get only.
 
 (No ``from __future__ import annotations`` here: FastAPI reads the per-kind body types from
 the handlers' annotations at definition time.)
@@ -12,7 +13,7 @@ from fastapi import APIRouter, Header, Path, Query
 from sqlalchemy import Connection
 from starlette.responses import Response
 
-from ...model import COLLECTIONS, Kind
+from ...model import COLLECTIONS, OBSERVED, Kind
 from .. import rules, store
 from ..context import JSON, Ctx, ReadCtx, Reply, WriteCtx, check_if_match, run_write
 from ..db import transaction
@@ -260,6 +261,34 @@ def _register(router: APIRouter, kind: Kind) -> None:
         return remove(ctx, kind, key, if_match)
 
 
+def _register_observed(router: APIRouter, kind: Kind) -> None:
+    """A kind wscfg only reads (integrations: connected in the UI): list and get, no writes."""
+    base = f"/v1/workspaces/{{ws}}/{kind.path}"
+    what = kind.name.replace("_", " ")
+
+    @router.get(
+        base,
+        response_model=PAGE[kind.name],
+        operation_id=f"list_{kind.name}",
+        summary=f"List {what} and their status (read-only: connected in the UI)",
+        tags=[kind.name],
+    )
+    def list_observed(ctx: ReadCtx, limit: Limit = None, cursor: Cursor = None) -> Response:
+        return read_page(ctx, kind.name, limit, cursor)
+
+    @router.get(
+        base + "/{key:path}",
+        response_model=ITEM[kind.name],
+        operation_id=f"get_{kind.name}",
+        summary=f"Get a {kind.label} and its status",
+        tags=[kind.name],
+    )
+    def get_observed(ctx: ReadCtx, key: KeyParam) -> Response:
+        with transaction(ctx.sandbox.engine) as conn:
+            item = _current(conn, ctx, kind, key)
+        return item_response(item)
+
+
 def build_router() -> APIRouter:
     router = APIRouter()
 
@@ -277,4 +306,6 @@ def build_router() -> APIRouter:
 
     for kind in COLLECTIONS:
         _register(router, kind)
+    for kind in OBSERVED:
+        _register_observed(router, kind)
     return router

@@ -10,8 +10,9 @@ from fastapi import APIRouter, Header
 from sqlalchemy import Connection
 from starlette.responses import Response
 
-from ...model import KINDS, SINGLETONS, Kind
+from ...model import SINGLETONS, SNAPSHOT_KINDS, Kind
 from .. import rules, store
+from ..admin import LATER_SINGLETONS
 from ..context import JSON, Ctx, ReadCtx, Reply, WriteCtx, check_if_match, run_write
 from ..db import transaction
 from ..problems import ProblemError, invalid
@@ -24,11 +25,19 @@ IfMatch = Annotated[
 ]
 
 
-def _current(conn: Connection, ctx: Ctx, kind: Kind) -> store.Item:
+def _current(conn: Connection, ctx: Ctx, kind: Kind, *, write: bool = False) -> store.Item:
     item = store.get(conn, ctx.workspace.id, kind.name, store.SINGLETON, ctx.now_iso)
-    if item is None:  # every workspace is created with its singletons
+    if item is not None:
+        return item
+    # Every workspace is created with its singletons; one made before a singleton kind existed
+    # reads its default, and gets it stored on the first write.
+    default = LATER_SINGLETONS.get(kind.name)
+    if default is None:
         raise ProblemError(404, f"no {kind.label}")
-    return item
+    row = store.row_values(ctx.workspace.id, kind.name, store.SINGLETON, default, ctx.now_iso)
+    if write:
+        store.insert_rows(conn, [row])
+    return store.saved(row)
 
 
 def read(ctx: Ctx, kind: Kind) -> Response:
@@ -40,7 +49,7 @@ def update(ctx: Ctx, kind: Kind, body: Any, if_match: str | None) -> Response:
     patch = rules.sent_fields(body)
 
     def work(conn: Connection) -> Reply:
-        item = _current(conn, ctx, kind)
+        item = _current(conn, ctx, kind, write=True)
         check_if_match(if_match, item.etag)
         writable, owned = rules.split_current(kind, item.data)
         if kind.name == "workspace" and patch.get("slug", writable["slug"]) != writable["slug"]:
@@ -61,7 +70,7 @@ def snapshot(ctx: Ctx) -> Response:
     one indexed range scan per kind, concatenated without parsing."""
     parts = []
     with transaction(ctx.sandbox.engine) as conn:
-        for kind in KINDS:
+        for kind in SNAPSHOT_KINDS:
             bodies = store.bodies(conn, ctx.workspace.id, kind.name, ctx.now_iso)
             if kind.singleton:
                 value = bodies[0] if bodies else "{}"

@@ -1,0 +1,17 @@
+"""The workspace security policy (a singleton)."""
+
+from __future__ import annotations
+
+from pydantic import Field, StrictBool
+
+from .base import Resource
+
+
+class Security(Resource):
+    """Workspace-wide security policy."""
+
+    require_2fa: StrictBool | None = Field(
+        None,
+        description="Require two-factor authentication for every member. The plan notes how "
+        "many active members have not set it up yet; it does not fail for them.",
+    )
