@@ -294,6 +294,15 @@ def test_the_same_drift_across_a_fleet_is_one_row(sandbox, monkeypatch, tmp_path
     assert md.exit_code == 2
     folded = ", ".join(f"`{s}`" for s in sorted(slugs[:2]))
     assert f"| <details><summary>2</summary>{folded}</details> |" in md.stdout
+    # shards split the fleet: each drifted workspace is reported by exactly one shard
+    seen: list[str] = []
+    for i in (1, 2, 3):
+        part = runner.invoke(cli, ["drift", "--format", "json", "--shard", f"{i}/3", str(tmp_path)])
+        assert part.exit_code in (0, 2), part.output
+        seen += [d["workspace"] for d in json.loads(part.stdout)["drift"]]
+    assert sorted(seen) == sorted(slugs[:2])
+    bad = runner.invoke(cli, ["drift", "--shard", "5/4", str(tmp_path)])
+    assert bad.exit_code == 1
 
 
 def test_a_markdown_report_fits_an_issue():

@@ -143,3 +143,11 @@ def test_export_needs_a_workspace_or_all(env, sandbox):
     result = invoke("export")
     assert result.exit_code == 1
     assert "Error: give either --workspace SLUG or --all" in result.stderr
+
+
+def test_export_to_a_folder_that_does_not_exist_is_a_clear_error(env, sandbox, workspace, tmp_path):
+    env.setenv("WSCFG_TOKEN", workspace.key)
+    out = tmp_path / "no-such-folder" / "x.yaml"
+    result = invoke("export", "--workspace", workspace.slug, "-o", str(out))
+    assert result.exit_code == 1
+    assert result.stderr.endswith(f"Error: cannot write {out}: No such file or directory\n")

@@ -42,7 +42,11 @@ def test_defaults_and_overrides_apply_and_converge(setup):
     )
     plan = invoke("plan", str(path))
     assert plan.exit_code == 0
-    assert "      assigned_tickets.email: true → false" in plan.stdout.splitlines()
+    # a default nobody wrote yet: drift by the rule, said plainly
+    assert (
+        "      assigned_tickets.email: true → false  (never written by wscfg)"
+        in plan.stdout.splitlines()
+    )
     assert "Plan: 1 to add, 1 to change, 0 to delete." in plan.stdout
     assert invoke("apply", "--auto-approve", str(path)).exit_code == 0
 

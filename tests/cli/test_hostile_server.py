@@ -41,8 +41,9 @@ def test_a_dripping_server_is_cut_by_the_run_timeout(tmp_path: Path, monkeypatch
         assert result.stdout == ""
 
 
-def test_negative_timeout_is_a_usage_error(tmp_path: Path) -> None:
-    result = invoke("plan", "--timeout", "-1", str(tmp_path / "x.yaml"))
+@pytest.mark.parametrize("value", ["-1", "nan", "inf"])
+def test_negative_timeout_is_a_usage_error(tmp_path: Path, value: str) -> None:
+    result = invoke("plan", "--timeout", value, str(tmp_path / "x.yaml"))
     assert result.exit_code == 1
     assert "--timeout: must be 0 (no limit) or more seconds" in result.stderr
 

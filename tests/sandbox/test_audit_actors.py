@@ -199,3 +199,10 @@ def test_the_embedded_read_path_answers_as_the_server(sandbox, workspace):
         served = httpx.get(f"{workspace.url}/audit", params=query, headers=workspace.headers)
         local = reader.audit(workspace.slug, kinds, keys)
         assert local == served.json()["items"] and local
+
+
+@pytest.mark.parametrize("since", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-01:00"])
+def test_a_since_outside_the_calendar_in_utc_is_422(workspace, since):
+    r = httpx.get(f"{workspace.url}/audit", params={"since": since}, headers=workspace.headers)
+    doc = problem(r, 422)
+    assert [e["loc"] for e in doc["errors"]] == [["query", "since"]]

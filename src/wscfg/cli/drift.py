@@ -97,7 +97,7 @@ def drift(
         if baseline and not update_baseline:
             known = _read_baseline(baseline)
         run, _server, _ = _make_plans(
-            paths, server, targets, None, parallel, config_roots=config_roots
+            paths, server, targets, shard, parallel, config_roots=config_roots
         )
         report = report_mod.DriftReport.of(run.plans, run.failures, known)
         if update_baseline and baseline and not run.failures:

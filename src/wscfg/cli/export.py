@@ -248,9 +248,14 @@ def _rebase(text: str, base: str | None, dest: Path) -> str:
 
 
 def _write(path: Path, text: str) -> None:
+    from ..errors import WscfgError
+
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+    try:
+        tmp.write_text(text)
+        tmp.replace(path)
+    except OSError as exc:
+        raise WscfgError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _failed(failures: list[Any]) -> Exception:

@@ -6,6 +6,7 @@ Only the cli package prints; these helpers print and raise the errors that set e
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sys
 import time
@@ -102,7 +103,7 @@ def timeout_option(fn: Any) -> Any:
     """``--timeout SECONDS``: one deadline for everything the command does over the network."""
 
     def remember(ctx: click.Context, _param: click.Parameter, value: float) -> None:
-        if value < 0:
+        if not math.isfinite(value) or value < 0:
             raise click.BadParameter("must be 0 (no limit) or more seconds", param_hint="--timeout")
         ctx.meta[_DEADLINE] = (value, time.monotonic() + value if value else None)
 

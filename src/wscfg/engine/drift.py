@@ -183,10 +183,10 @@ class DriftGroup:
         first = self.items[0]
         whats = f"{first.field} {first.what}" if first.field else first.what
         spaces = len({i.workspace for i in self.items})
-        people = {i.origin.who() for i in self.items}
+        writers = {(i.origin.actor_type, i.origin.who()) for i in self.items}
         times = sorted(i.origin.at[:10] for i in self.items if i.origin.at)
         text = f"{first.label}: {whats} in {spaces} of {total} workspaces, by "
-        text += f"{len(people)} {'person' if len(people) == 1 else 'people'}"
+        text += _writers(writers)
         if times:
             text += f"; first {times[0]}, last {times[-1]}"
         return text
@@ -305,3 +305,19 @@ def _md_row(i: DriftItem) -> str:
 
 def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _writers(writers: set[tuple[str | None, str]]) -> str:
+    """``1 person``, ``2 people and 1 API key``, ``the platform``: who made a row's drift,
+    people (UI users) apart from keys and the platform."""
+    count = {kind: sum(1 for k, _ in writers if k == kind) for kind in ("user", "api_key")}
+    parts = []
+    if count["user"]:
+        parts.append(f"{count['user']} {'person' if count['user'] == 1 else 'people'}")
+    if count["api_key"]:
+        parts.append(f"{count['api_key']} API key{'' if count['api_key'] == 1 else 's'}")
+    if any(k == "system" for k, _ in writers):
+        parts.append("the platform")
+    if any(k not in ("user", "api_key", "system") for k, _ in writers):
+        parts.append("someone unknown")
+    return " and ".join(parts)

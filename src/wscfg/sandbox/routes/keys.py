@@ -155,7 +155,10 @@ def _utc(since: str) -> str:
         raise invalid(["query", "since"], f"not an RFC 3339 time, {example}") from None
     if moment.tzinfo is None:
         raise invalid(["query", "since"], "give a UTC offset, e.g. 2026-11-27T14:03:00Z")
-    return store.iso(moment.astimezone(UTC))
+    try:
+        return store.iso(moment.astimezone(UTC))
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+14:00 is before year 1 in UTC
+        raise invalid(["query", "since"], f"out of range, {example}") from None
 
 
 AuditKinds = Annotated[
