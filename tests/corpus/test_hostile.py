@@ -26,7 +26,8 @@ PLANTED = {
 }
 ONLY_YAML = "only .yaml or .yml config files can be extended"
 NOT_CONFIG = (
-    "it is not a wscfg config file (no `version: 1` at its top level); its content is not shown"
+    "it is not a wscfg config file (no `version: 1` at its top level, or top-level keys no "
+    "config has); its content is not shown"
 )
 
 # case -> (line, column, path, message)
@@ -62,6 +63,13 @@ CASES: dict[str, tuple[int, int, str, str]] = {
         "extends",
         f"cannot extend '{REL}/_data/broken.yml': {NOT_CONFIG}",
     ),
+    # says `version: 1`, but its other keys are no config's: still never quoted
+    "extends_versioned_not_a_config.yaml": (
+        2,
+        10,
+        "extends",
+        f"cannot extend '{REL}/_data/versioned.yaml': {NOT_CONFIG}",
+    ),
 }
 
 
@@ -90,7 +98,13 @@ def test_hostile_config_is_refused_without_quoting(case: str, in_root: None) -> 
     err = result.stderr.splitlines()
     assert err[0] == f"{REL}/{case}:{line}:{column}: {path}: {message}"
     assert err[-1] == "Error: 1 problem in 1 file (1 file checked)"
-    assert_nothing_leaked(result, "AKIAPLANTEDEXAMPLE42", "hunter2-planted-line", "root:x:0:0")
+    assert_nothing_leaked(
+        result,
+        "AKIAPLANTEDEXAMPLE42",
+        "hunter2-planted-line",
+        "root:x:0:0",
+        "wJalrXUtnFEMI-versioned-planted",
+    )
 
 
 def test_every_case_has_an_expectation() -> None:

@@ -81,10 +81,23 @@ def looks_like_config(text: str) -> bool:
     return _CONFIG_LINE_RE.search(text) is not None
 
 
+def foreign_keys(keys: list[str]) -> bool:
+    """True when a top-level key is one no config has, nor a likely typo of one (``x-``
+    keys are a config's own): a file that merely says ``version: 1`` (a secrets file with a
+    version line) is still not a config, and its lines must not be quoted."""
+    from ..model.document import WorkspaceConfig
+    from .diagnostics import did_you_mean
+
+    known = tuple(WorkspaceConfig.model_fields)
+    return any(
+        not (k in known or k.startswith("x-") or did_you_mean(k, known)) for k in map(str, keys)
+    )
+
+
 def not_a_config_message(name: str) -> str:
     return (
         f"cannot extend '{name}': it is not a wscfg config file (no `version: 1` at its top "
-        "level); its content is not shown"
+        "level, or top-level keys no config has); its content is not shown"
     )
 
 

@@ -305,7 +305,9 @@ class _Walk:
             self.diagnostics.append(node.diagnostic(guard.outside_message(value, self.roots), path))
             return None
         base = self.cache.get(real, name)
-        if not guard.looks_like_config(base.loaded.src.text):
+        root = base.loaded.root
+        keys = list(root.value) if root is not None and isinstance(root.value, dict) else []
+        if not guard.looks_like_config(base.loaded.src.text) or guard.foreign_keys(keys):
             self.cache.take_problems(base)  # never shown: they could quote the file
             self.diagnostics.append(node.diagnostic(guard.not_a_config_message(name), path))
             return None
