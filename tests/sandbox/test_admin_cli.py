@@ -313,3 +313,23 @@ def test_cli_key_and_revoke(tmp_path: Path) -> None:
         "Error: workspace 'acme' already has 10 active API keys; revoke one first",
     )
     dispose(db)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["key", "--workspace", "acme"],
+        ["revoke", "key_0123"],
+        ["two-factor", "--workspace", "acme", "a@x.example"],
+        ["integration", "--workspace", "acme", "hubspot"],
+    ],
+)
+def test_admin_commands_never_create_a_database(tmp_path: Path, args: list[str]) -> None:
+    """A mistyped --db is an error, not a new empty database (only init and serve make one)."""
+    db = tmp_path / "typo" / "sandbox.db"
+    result = CliRunner().invoke(cli, ["sandbox", *args[:1], "--db", str(db), *args[1:]])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: no sandbox database at {db} (create one with `wscfg sandbox init`, or pass --db)\n"
+    )
+    assert not (tmp_path / "typo").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import socket
 
 import click
@@ -248,9 +249,8 @@ def key(
     """
     with handle_errors(debug_of(ctx)):
         from ..sandbox import admin
-        from ..sandbox.db import normalize_url
 
-        url = normalize_url(db)
+        url = existing_db(db)
         scopes = ("settings:read",) if read_only else ("settings:read", "settings:write")
         request = admin.KeyRequest(workspace=workspace, scopes=scopes, name=name, as_user=as_user)
         issued = admin.new_key(url, request)
@@ -278,7 +278,6 @@ def revoke(ctx: click.Context, db: str | None, key_id: str) -> None:
     """
     with handle_errors(debug_of(ctx)):
         from ..sandbox import admin
-        from ..sandbox.db import normalize_url
 
         if key_id == "-":
             import sys
@@ -289,7 +288,7 @@ def revoke(ctx: click.Context, db: str | None, key_id: str) -> None:
                 "give the key's id (key_…), or - to read the key from standard input; "
                 "a key on the command line would stay in the shell history"
             )
-        url = normalize_url(db)
+        url = existing_db(db)
         revoked = admin.revoke_key(url, key_id)
         echo_err(f"Revoked key {revoked} in {_safe(url)}.")
 
@@ -313,9 +312,8 @@ def two_factor(ctx: click.Context, db: str | None, workspace: str, off: bool, em
     """
     with handle_errors(debug_of(ctx)):
         from ..sandbox import admin
-        from ..sandbox.db import normalize_url
 
-        url = normalize_url(db)
+        url = existing_db(db)
         admin.set_two_factor(url, workspace, email, not off)
         state = "off" if off else "on"
         echo_err(f"Two-factor authentication of {email} in {workspace!r} is {state}.")
@@ -346,9 +344,8 @@ def integration(ctx: click.Context, db: str | None, workspace: str, status: str,
     """
     with handle_errors(debug_of(ctx)):
         from ..sandbox import admin
-        from ..sandbox.db import normalize_url
 
-        url = normalize_url(db)
+        url = existing_db(db)
         admin.set_integration(url, workspace, name, status)
         echo_err(f"Integration {name} of {workspace!r} is {status}.")
 
@@ -360,4 +357,23 @@ def _safe(url: str) -> str:
         creds, host = rest.rsplit("@", 1)
         user = creds.split(":", 1)[0]
         return f"{scheme}://{user}:***@{host}"
+    return url
+
+
+def existing_db(db: str | None) -> str:
+    """The URL of a sandbox database that must exist already (key, revoke and the admin
+    helpers change one; only init and serve create one): a mistyped --db is an error, not a
+    new empty database."""
+    from ..errors import SetupError
+    from ..sandbox.db import DEFAULT_DB_PATH, normalize_url
+
+    url = normalize_url(db)
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        if not os.path.isfile(path):
+            shown = db or DEFAULT_DB_PATH
+            raise SetupError(
+                f"no sandbox database at {shown} (create one with `wscfg sandbox init`, or "
+                "pass --db)"
+            )
     return url
