@@ -174,7 +174,8 @@ AuditKeys = Annotated[
     Query(
         alias="key",
         max_length=1000,
-        description="Only entries of items with these identities (repeatable; '' for singletons).",
+        description="Only entries of items with these identities (repeatable, at most 1,000; "
+        "'' for singletons).",
     ),
 ]
 Since = Annotated[
