@@ -34,6 +34,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "drift",
         "Report drift only: who changed what, via what, when; new drift vs a baseline.",
     ),
+    "adopt": (
+        "wscfg.cli.adopt",
+        "adopt",
+        "Write live values (changes made in the UI) back into the YAML, comments kept.",
+    ),
     "show": ("wscfg.cli.show", "show", "Render a saved plan file; no server needed."),
     "export": ("wscfg.cli.export", "export", "Write a live workspace's settings as YAML."),
     "clone": ("wscfg.cli.export", "clone", "Copy one workspace's settings onto others."),

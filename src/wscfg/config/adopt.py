@@ -1,0 +1,296 @@
+"""Write live values back into a config file (``wscfg adopt``), comments kept. Pure: text in,
+text out; the CLI reads, prints and writes.
+
+The file is edited with ruamel.yaml round-trip (comments, key order, quoting and flow/block
+style kept; the indentation guessed from the file). For each change of a plan:
+
+- a changed field (an update) is rewritten where it was declared, with the live value;
+- an item the config declares but the workspace lacks (deleted in the UI) is removed;
+- a live item the config lacks (created in the UI) is appended to its kind's list.
+
+Refused, each by name: write-only fields (a webhook's secret: the platform never shows it), a
+value that came from ``${env:X}`` (writing it would put an environment value in the file in
+clear) and, for now, a value declared in another file (a template).
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..model.kinds import BY_NAME
+from .desired import Desired
+
+ENV_REF = "${env:"
+
+
+class AdoptError(Exception):
+    """The file cannot be edited (not a mapping, or not YAML ruamel can round-trip)."""
+
+
+@dataclass
+class Refusal:
+    address: str  # e.g. "webhooks[crm].secret"
+    reason: str
+
+    def message(self) -> str:
+        return f"cannot adopt {self.address}: {self.reason}"
+
+
+@dataclass
+class Adoption:
+    text: str  # the new file text (== the old one when nothing was adopted)
+    adopted: list[str] = field(default_factory=list)  # addresses written
+    refusals: list[Refusal] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _yaml(text: str) -> tuple[Any, Any]:
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    mapping, offset = guess_indent(text)
+    yaml.indent(mapping=mapping, sequence=offset + 2, offset=offset)
+    try:
+        return yaml, yaml.load(text)
+    except Exception as exc:  # ruamel raises many kinds; the loader already checked the file
+        raise AdoptError(f"cannot edit the file: {type(exc).__name__}") from None
+
+
+def guess_indent(text: str) -> tuple[int, int]:
+    """(mapping indent, offset of a block sequence's dash) as the file writes them."""
+    mapping: int | None = None
+    offset: int | None = None
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    for here, nxt in itertools.pairwise(lines):
+        head = here.split(" #", 1)[0].rstrip()
+        if not head.endswith(":"):
+            continue
+        col = len(here) - len(here.lstrip())
+        if head.lstrip().startswith("- "):
+            col += 2
+        depth = len(nxt) - len(nxt.lstrip()) - col
+        if depth < 0:
+            continue
+        if nxt.lstrip().startswith("- "):
+            offset = depth if offset is None else offset
+        elif depth > 0:
+            mapping = depth if mapping is None else mapping
+    return mapping or 2, offset or 0
+
+
+def adopt(text: str, file: str, desired: Desired, changes: list[Any]) -> Adoption:
+    """Edit ``text`` (the file ``file`` of ``desired``) so it declares the live values of
+    ``changes`` (a plan's changes for this workspace)."""
+    yaml, doc = _yaml(text)
+    if not hasattr(doc, "get"):
+        raise AdoptError("the file is not a mapping")
+    out = Adoption(text)
+    removals: list[tuple[str, int, str]] = []
+    for change in changes:
+        if change.action == "resend":
+            continue
+        kind = BY_NAME[change.kind]
+        pos = _position(desired, change.kind, change.key)
+        if change.action == "update":
+            for fc in change.fields:
+                _field(out, doc, desired, file, change, pos, fc)
+        elif change.action == "create":  # declared, deleted in the UI: remove it
+            here = _declared_here(desired, file, (change.kind, pos))
+            if not here:
+                out.refusals.append(Refusal(change.address, _elsewhere(desired, change.kind, pos)))
+                continue
+            removals.append((change.kind, pos if pos is not None else -1, change.address))
+        elif change.action == "delete":  # created in the UI: append it
+            body = {k: v for k, v in (change.before or {}).items() if k not in kind.read_only}
+            for name in kind.write_only:
+                body.pop(name, None)
+                if (change.before or {}).get(name + "_fingerprint"):
+                    out.notes.append(
+                        f"{change.address}: its {name} is write-only and was not adopted; "
+                        f"add `{name}: ${{env:NAME}}` to manage it"
+                    )
+            seq = doc.get(change.kind)
+            if seq is None:
+                from ruamel.yaml.comments import CommentedSeq
+
+                seq = CommentedSeq()
+                doc[change.kind] = seq
+            seq.append(_styled_item(seq, _ordered(body, kind.identity or "", seq)))
+            out.adopted.append(change.address)
+    for kind_name, index, address in sorted(removals, key=lambda r: -r[1]):
+        seq = doc.get(kind_name)
+        if index < 0 or seq is None or index >= len(seq):
+            out.refusals.append(Refusal(address, "its declaration was not found"))
+            continue
+        del seq[index]
+        out.adopted.append(address)
+    if out.adopted:
+        buf = io.StringIO()
+        yaml.dump(doc, buf)
+        out.text = buf.getvalue()
+    return out
+
+
+def _field(
+    out: Adoption, doc: Any, desired: Desired, file: str, change: Any, pos: int | None, fc: Any
+) -> None:
+    kind = BY_NAME[change.kind]
+    name = fc.path.removesuffix("_fingerprint")
+    address = f"{change.address}.{name}"
+    top = name.split(".", 1)[0]
+    if top in kind.write_only:
+        out.refusals.append(
+            Refusal(
+                address,
+                "it is write-only (the platform never shows it); the reference is left as it is",
+            )
+        )
+        return
+    base: tuple[str | int, ...] = (change.kind,) if pos is None else (change.kind, pos)
+    parts = tuple(name.split("."))
+    src = desired.source_of(base + parts)
+    if src is not None and not _same_file(src.file, file):
+        out.refusals.append(Refusal(address, _elsewhere(desired, change.kind, pos, parts)))
+        return
+    node = doc.get(change.kind)
+    if pos is not None:
+        node = node[pos] if node is not None and pos < len(node) else None
+    if node is None or not hasattr(node, "get"):
+        out.refusals.append(Refusal(address, "its declaration was not found"))
+        return
+    for part in parts[:-1]:
+        nxt = node.get(part)
+        if nxt is None:
+            from ruamel.yaml.comments import CommentedMap
+
+            nxt = CommentedMap()
+            node[part] = nxt
+        node = nxt
+    last = parts[-1]
+    old = node.get(last)
+    if _mentions_env(old):
+        out.refusals.append(
+            Refusal(
+                address,
+                "its value comes from an environment variable (${env:…}); adopting would "
+                "write that value into the file in clear: change the variable, or edit "
+                "the file by hand",
+            )
+        )
+        return
+    if fc.before is None:
+        if last in node:
+            del node[last]
+    else:
+        node[last] = _styled(old, fc.before)
+    out.adopted.append(address)
+
+
+def _position(desired: Desired, kind: str, key: str) -> int | None:
+    if BY_NAME[kind].singleton:
+        return None
+    ident = BY_NAME[kind].identity
+    items = getattr(desired.config, kind, None) or []
+    for i, item in enumerate(items):
+        if str(getattr(item, ident or "", None)) == key:
+            return i
+    return None
+
+
+def _declared_here(desired: Desired, file: str, path: tuple[str | int | None, ...]) -> bool:
+    if path[-1] is None:
+        return False
+    src = desired.source_of(tuple(p for p in path if p is not None))
+    return src is None or _same_file(src.file, file)
+
+
+def _elsewhere(desired: Desired, kind: str, pos: int | None, parts: tuple[str, ...] = ()) -> str:
+    path: tuple[str | int, ...] = (kind,) if pos is None else (kind, pos)
+    src = desired.source_of(path + parts)
+    where = f" ({src})" if src is not None else ""
+    return (
+        f"it is declared in another file{where}; adopting values from a template is "
+        "not supported yet: edit that file by hand"
+    )
+
+
+def _same_file(a: str, b: str) -> bool:
+    import os
+
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _mentions_env(value: Any) -> bool:
+    if isinstance(value, str):
+        return ENV_REF in value
+    if isinstance(value, dict):
+        return any(_mentions_env(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_mentions_env(v) for v in value)
+    return False
+
+
+def _styled(old: Any, new: Any) -> Any:
+    """``new`` in the style of ``old``: the same quotes for a string, flow or block for a
+    mapping or list."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
+
+    if isinstance(new, str):
+        if isinstance(old, DoubleQuotedScalarString):
+            return DoubleQuotedScalarString(new)
+        if isinstance(old, SingleQuotedScalarString):
+            return SingleQuotedScalarString(new)
+        return new
+    if isinstance(new, dict):
+        if isinstance(old, CommentedMap):  # in place: keeps comments and style
+            for k in [k for k in old if k not in new]:
+                del old[k]
+            for k, v in new.items():
+                if k not in old or not _equal(old[k], v):
+                    old[k] = _styled(old.get(k), v)
+            return old
+        m = CommentedMap()
+        for k, v in new.items():
+            m[k] = _styled(None, v)
+        return m
+    if isinstance(new, list):
+        s = CommentedSeq(_styled(None, v) for v in new)
+        if isinstance(old, CommentedSeq) and old.fa.flow_style():
+            s.fa.set_flow_style()
+        return s
+    return new
+
+
+def _equal(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and bool(a == b) if not isinstance(a, str) else a == b
+
+
+def _ordered(body: dict[str, Any], ident: str, seq: Any) -> dict[str, Any]:
+    """The identity first, then the keys in the order of the list's last item, then the rest."""
+    last = seq[-1] if len(seq) and hasattr(seq[-1], "keys") else {}
+    order = [ident, *[k for k in last if k != ident]]
+    out = {k: body[k] for k in order if k in body}
+    out.update({k: v for k, v in body.items() if k not in out})
+    return out
+
+
+def _styled_item(seq: Any, body: dict[str, Any]) -> Any:
+    """A new list item styled like the list's last item (flow or block)."""
+    last = seq[-1] if len(seq) else None
+    if isinstance(last, str) and set(body) == {"number"}:
+        return body["number"]
+    from ruamel.yaml.comments import CommentedMap
+
+    like = last if isinstance(last, CommentedMap) else CommentedMap()
+    item = CommentedMap()
+    for k, v in body.items():  # strings quoted as the last item quotes them; never mutate it
+        item[k] = _styled(like.get(k) if isinstance(v, str) else None, v)
+    if like.fa.flow_style():
+        item.fa.set_flow_style()
+    return item

@@ -1,0 +1,210 @@
+"""`wscfg adopt` end to end over HTTP: wscfg applies a config; a person changes a call tag, a
+member's role and notifications, creates a tag and deletes one in the UI (a second key);
+`adopt` writes the live values back into the YAML (comments, quoting and flow/block style
+kept; untouched lines byte-identical); then `plan` shows no changes and `validate` passes.
+Write-only secrets and ${env:X} values are refused by name."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from wscfg.cli import cli
+
+JANE = "jane@acme.example"
+SECRET = "whsec-adopt-never-print-me"
+
+
+def config(slug: str) -> str:
+    return f"""\
+# The Acme workspace: reviewed in pull requests.
+version: 1
+workspace: {{slug: {slug}, name: Acme, timezone: UTC}}
+members:
+  - {{email: {JANE}, role: owner}}   # the owner
+  - email: desk@acme.example
+    role: member
+call_tags:
+  - {{name: spam, color: "#ff0000"}}
+  # sales leads
+  - name: sales
+    color: '#1f8a70'
+  - {{name: old, color: "#000000"}}
+webhooks:
+  - name: crm
+    url: https://hooks.example.com/acme
+    events: [call.completed]
+    secret: ${{env:ADOPT_HOOK_SECRET}}
+notifications:
+  billing: {{email: true, in_app: true}}   # finance reads these
+"""
+
+
+@pytest.fixture
+def setup(sandbox, monkeypatch, tmp_path):
+    ws = sandbox.new_workspace(owner=JANE)
+    monkeypatch.setenv("WSCFG_SERVER", sandbox.url)
+    monkeypatch.setenv("WSCFG_TOKEN", ws.key)
+    monkeypatch.setenv("ADOPT_HOOK_SECRET", SECRET)
+    monkeypatch.chdir(tmp_path)
+    cfg = tmp_path / "ws.yaml"
+    cfg.write_text(config(ws.slug))
+    runner = CliRunner()
+
+    def run(*args: str):
+        result = runner.invoke(cli, list(args), catch_exceptions=False)
+        assert "Traceback" not in result.output
+        assert SECRET not in result.output
+        return result
+
+    got = run("apply", "--auto-approve", "ws.yaml")
+    assert got.exit_code == 0, got.output
+    return ws, cfg, run
+
+
+def ui_key(sandbox, slug: str) -> str:
+    got = CliRunner().invoke(
+        cli, ["sandbox", "key", "--db", sandbox.db_url, "--workspace", slug, "--as-user", JANE]
+    )
+    assert got.exit_code == 0, got.output
+    return got.stdout.strip()
+
+
+def ui_edits(sandbox, ws) -> None:
+    key = ui_key(sandbox, ws.slug)
+    headers = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(base_url=ws.url, headers=headers) as c:
+        c.patch("/call-tags/spam", json={"color": "#00ff00"}).raise_for_status()
+        c.patch("/members/desk@acme.example", json={"role": "admin"}).raise_for_status()
+        c.patch(
+            "/notifications", json={"billing": {"email": False, "in_app": True}}
+        ).raise_for_status()
+        c.post("/call-tags", json={"name": "vip", "color": "#123456"}).raise_for_status()
+        c.delete("/call-tags/old").raise_for_status()
+
+
+EXPECTED_DIFF = """\
+--- a/ws.yaml
++++ b/ws.yaml
+@@ -4,17 +4,17 @@
+ members:
+   - {{email: jane@acme.example, role: owner}}   # the owner
+   - email: desk@acme.example
+-    role: member
++    role: admin
+ call_tags:
+-  - {{name: spam, color: "#ff0000"}}
++  - {{name: spam, color: "#00ff00"}}
+   # sales leads
+   - name: sales
+     color: '#1f8a70'
+-  - {{name: old, color: "#000000"}}
++  - {{name: vip, color: "#123456"}}
+ webhooks:
+   - name: crm
+     url: https://hooks.example.com/acme
+     events: [call.completed]
+     secret: ${{env:ADOPT_HOOK_SECRET}}
+ notifications:
+-  billing: {{email: true, in_app: true}}   # finance reads these
++  billing: {{email: false, in_app: true}}  # finance reads these
+"""
+
+
+def test_adopt_writes_live_values_then_plan_is_empty(sandbox, setup):
+    ws, cfg, run = setup
+    ui_edits(sandbox, ws)
+    before = cfg.read_text()
+
+    dry = run("adopt", "ws.yaml", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert dry.stdout == EXPECTED_DIFF.format(slug=ws.slug)
+    assert "ws.yaml: Would adopt 5 change(s); 0 refused." in dry.stderr
+    assert cfg.read_text() == before
+
+    got = run("adopt", "ws.yaml")
+    assert got.exit_code == 0, got.output
+    assert got.stdout == EXPECTED_DIFF.format(slug=ws.slug)
+    assert "ws.yaml: Adopted 5 change(s); 0 refused." in got.stderr
+    after = cfg.read_text()
+    # Every line the edit did not need is byte-identical.
+    changed = {"    role: member", '  - {name: spam, color: "#ff0000"}'}
+    changed |= {'  - {name: old, color: "#000000"}'}
+    changed |= {"  billing: {email: true, in_app: true}   # finance reads these"}
+    kept = [line for line in before.splitlines() if line not in changed]
+    assert [line for line in after.splitlines() if line in kept] == kept
+
+    plan = run("plan", "ws.yaml", "--detailed-exitcode")
+    assert plan.exit_code == 0, plan.output
+    assert run("validate", "ws.yaml").exit_code == 0
+
+    again = run("adopt", "ws.yaml")
+    assert again.exit_code == 0
+    assert again.stdout == ""
+    assert "ws.yaml: nothing to adopt." in again.stderr
+    assert cfg.read_text() == after
+
+
+def test_adopt_only_one_item(sandbox, setup):
+    ws, _cfg, run = setup
+    ui_edits(sandbox, ws)
+    got = run("adopt", "ws.yaml", "--only", "call_tags:spam")
+    assert got.exit_code == 0, got.output
+    assert got.stdout == (
+        "--- a/ws.yaml\n+++ b/ws.yaml\n@@ -6,7 +6,7 @@\n"
+        "   - email: desk@acme.example\n     role: member\n call_tags:\n"
+        '-  - {name: spam, color: "#ff0000"}\n+  - {name: spam, color: "#00ff00"}\n'
+        "   # sales leads\n   - name: sales\n     color: '#1f8a70'\n"
+    )
+
+
+def test_adopt_refuses_write_only_secret(sandbox, setup):
+    ws, cfg, run = setup
+    key = ui_key(sandbox, ws.slug)
+    httpx.patch(
+        f"{ws.url}/webhooks/crm",
+        json={"secret": "rotated-in-the-ui"},
+        headers={"Authorization": f"Bearer {key}"},
+    ).raise_for_status()
+    before = cfg.read_text()
+    got = run("adopt", "ws.yaml")
+    assert got.exit_code == 1
+    assert got.stdout == ""
+    assert got.stderr.splitlines()[-2:] == [
+        "Error: cannot adopt webhooks[crm].secret: it is write-only (the platform never "
+        "shows it); the reference is left as it is",
+        "ws.yaml: Adopted 0 change(s); 1 refused.",
+    ]
+    assert cfg.read_text() == before
+    assert "rotated-in-the-ui" not in got.output
+
+
+def test_adopt_refuses_env_value(sandbox, setup, monkeypatch):
+    ws, cfg, run = setup
+    monkeypatch.setenv("ADOPT_SALES_COLOR", "#1f8a70")
+    text = cfg.read_text().replace("color: '#1f8a70'", "color: ${env:ADOPT_SALES_COLOR}")
+    cfg.write_text(text)
+    key = ui_key(sandbox, ws.slug)
+    httpx.patch(
+        f"{ws.url}/call-tags/sales",
+        json={"color": "#abcdef"},
+        headers={"Authorization": f"Bearer {key}"},
+    ).raise_for_status()
+    got = run("adopt", "ws.yaml")
+    assert got.exit_code == 1
+    assert got.stdout == ""
+    assert got.stderr.splitlines()[-2:] == [
+        "Error: cannot adopt call_tags[sales].color: its value comes from an environment "
+        "variable (${env:…}); adopting would write that value into the file in clear: "
+        "change the variable, or edit the file by hand",
+        "ws.yaml: Adopted 0 change(s); 1 refused.",
+    ]
+    assert cfg.read_text() == text
+
+
+def test_adopt_bad_only_is_a_usage_error(setup):
+    _ws, _cfg, run = setup
+    got = run("adopt", "ws.yaml", "--only", "tags:spam")
+    assert got.exit_code == 1
+    assert "unknown kind 'tags'" in got.output
