@@ -208,3 +208,38 @@ def test_adopt_bad_only_is_a_usage_error(setup):
     got = run("adopt", "ws.yaml", "--only", "tags:spam")
     assert got.exit_code == 1
     assert "unknown kind 'tags'" in got.output
+
+
+def test_adopt_block_style_append_and_remove_keeps_comments(sandbox, setup):
+    ws, _cfg, run = setup
+    key = ui_key(sandbox, ws.slug)
+    with httpx.Client(base_url=ws.url, headers={"Authorization": f"Bearer {key}"}) as c:
+        c.delete("/call-tags/spam").raise_for_status()
+        c.post(
+            "/webhooks",
+            json={
+                "name": "billing",
+                "url": "https://hooks.example.com/billing",
+                "events": ["call.completed"],
+                "secret": "ui-made-secret",
+            },
+        ).raise_for_status()
+    got = run("adopt", "ws.yaml")
+    assert got.exit_code == 0, got.output
+    assert "ui-made-secret" not in got.output
+    assert got.stdout == (
+        "--- a/ws.yaml\n+++ b/ws.yaml\n@@ -6,7 +6,6 @@\n"
+        "   - email: desk@acme.example\n     role: member\n call_tags:\n"
+        '-  - {name: spam, color: "#ff0000"}\n'
+        "   # sales leads\n   - name: sales\n     color: '#1f8a70'\n"
+        "@@ -16,5 +15,8 @@\n"
+        "     url: https://hooks.example.com/acme\n     events: [call.completed]\n"
+        "     secret: ${env:ADOPT_HOOK_SECRET}\n"
+        "+  - name: billing\n+    url: https://hooks.example.com/billing\n"
+        "+    events: [call.completed]\n"
+        " notifications:\n   billing: {email: true, in_app: true}   # finance reads these\n"
+    )
+    assert "Note: webhooks[billing]: its secret is write-only and was not adopted; add " in (
+        got.stderr
+    )
+    assert run("plan", "ws.yaml", "--detailed-exitcode").exit_code == 0

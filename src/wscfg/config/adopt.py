@@ -127,13 +127,53 @@ def adopt(text: str, file: str, desired: Desired, changes: list[Any]) -> Adoptio
         if index < 0 or seq is None or index >= len(seq):
             out.refusals.append(Refusal(address, "its declaration was not found"))
             continue
-        del seq[index]
+        if not _remove(seq, index):
+            out.refusals.append(
+                Refusal(address, "removing it would drop the comment below it: remove it by hand")
+            )
+            continue
         out.adopted.append(address)
     if out.adopted:
         buf = io.StringIO()
         yaml.dump(doc, buf)
         out.text = buf.getvalue()
     return out
+
+
+def _remove(seq: Any, index: int) -> bool:
+    """Delete ``seq[index]``, keeping the comment lines that stood below it (ruamel stores
+    them on the item's last key: they belong to what follows)."""
+    from ruamel.yaml.error import CommentMark
+    from ruamel.yaml.tokens import CommentToken
+
+    item = seq[index]
+    below = ""
+    ca = getattr(item, "ca", None)
+    if ca is not None and len(item) and hasattr(item, "keys"):
+        last = list(item.keys())[-1]
+        token = (ca.items.get(last) or [None, None, None])[2]
+        if token is not None and "\n" in token.value.rstrip("\n"):
+            below = token.value.split("\n", 1)[1]
+    lines = [ln for ln in below.splitlines() if ln.strip()]
+    if not lines:
+        del seq[index]
+        return True
+    if index + 1 < len(seq):
+        del seq[index]
+        tokens = [
+            CommentToken(ln.strip() + "\n", CommentMark(len(ln) - len(ln.lstrip()))) for ln in lines
+        ]
+        entry = seq.ca.items.setdefault(index, [None, None, None, None])
+        entry[1] = tokens + list(entry[1] or [])
+        return True
+    prev: Any = seq[index - 1] if index > 0 else {}
+    key = list(prev.keys())[-1] if hasattr(prev, "ca") and len(prev) else None
+    entry = prev.ca.items.get(key) if key is not None else None
+    if entry is None or len(entry) < 3 or entry[2] is None:
+        return False
+    del seq[index]
+    entry[2].value += "".join(ln + "\n" for ln in lines)
+    return True
 
 
 def _field(
@@ -289,8 +329,8 @@ def _styled_item(seq: Any, body: dict[str, Any]) -> Any:
 
     like = last if isinstance(last, CommentedMap) else CommentedMap()
     item = CommentedMap()
-    for k, v in body.items():  # strings quoted as the last item quotes them; never mutate it
-        item[k] = _styled(like.get(k) if isinstance(v, str) else None, v)
+    for k, v in body.items():  # quotes and list style of the last item; never mutate it
+        item[k] = _styled(like.get(k) if isinstance(v, str | list) else None, v)
     if like.fa.flow_style():
         item.fa.set_flow_style()
     return item
