@@ -5,45 +5,12 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
 from . import debug_of, echo_err, handle_errors
 from .flow import masked, run_env_mask, server_options, timeout_option
-from .options import config_root_option
-
-
-def parse_only(values: tuple[str, ...]) -> list[tuple[str, str | None]]:
-    """``KIND`` or ``KIND:KEY`` → (kind, key or None); an unknown kind is a usage error."""
-    from ..model.kinds import BY_NAME
-
-    out: list[tuple[str, str | None]] = []
-    for value in values:
-        kind, sep, key = value.partition(":")
-        if kind not in BY_NAME:
-            raise click.BadParameter(
-                f"unknown kind {kind!r}; one of: {', '.join(BY_NAME)}", param_hint="--only"
-            )
-        if sep and not key:
-            raise click.BadParameter(f"{value!r} names no item after ':'", param_hint="--only")
-        out.append((kind, key if sep else None))
-    return out
-
-
-def selected(change: Any, only: list[tuple[str, str | None]]) -> bool:
-    if not only:
-        return True
-    return any(change.kind == k and (key is None or change.key == key) for k, key in only)
-
-
-only_option = click.option(
-    "--only",
-    "only",
-    multiple=True,
-    metavar="KIND[:KEY]",
-    help="Only these items (repeatable): a kind (`webhooks`) or one item (`call_tags:spam`).",
-)
+from .options import config_root_option, only_option, parse_only, selected
 
 
 @click.command()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 CONFIG_ROOT_HELP = (
@@ -17,3 +19,43 @@ config_root_option = click.option(
     type=click.Path(exists=True, file_okay=False),
     help=CONFIG_ROOT_HELP,
 )
+
+
+def parse_only(values: tuple[str, ...]) -> list[tuple[str, str | None]]:
+    """``KIND`` or ``KIND:KEY`` → (kind, key or None); an unknown kind is a usage error."""
+    from ..model.kinds import BY_NAME
+
+    out: list[tuple[str, str | None]] = []
+    for value in values:
+        kind, sep, key = value.partition(":")
+        if kind not in BY_NAME:
+            raise click.BadParameter(
+                f"unknown kind {kind!r}; one of: {', '.join(BY_NAME)}", param_hint="--only"
+            )
+        if sep and not key:
+            raise click.BadParameter(f"{value!r} names no item after ':'", param_hint="--only")
+        out.append((kind, key if sep else None))
+    return out
+
+
+def selected(change: Any, only: list[tuple[str, str | None]]) -> bool:
+    if not only:
+        return True
+    return any(change.kind == k and (key is None or change.key == key) for k, key in only)
+
+
+only_option = click.option(
+    "--only",
+    "only",
+    multiple=True,
+    metavar="KIND[:KEY]",
+    help="Only these items (repeatable): a kind (`webhooks`) or one item (`call_tags:spam`); "
+    "Terraform-style targeting.",
+)
+
+
+def narrow(plans: list[Any], only: tuple[str, ...]) -> None:
+    """Keep only the selected changes in each plan (in place)."""
+    picked = parse_only(only)
+    for p in plans:
+        p.changes = [c for c in p.changes if selected(c, picked)]

@@ -31,7 +31,7 @@ from .flow import (
     server_options,
     timeout_option,
 )
-from .options import config_root_option
+from .options import config_root_option, narrow, only_option, parse_only
 
 FORMATS = ("text", "json", "markdown")
 ALLOWANCE_FLAGS = {
@@ -55,6 +55,7 @@ def common_options(fn: Any) -> Any:
         ),
         click.option("--shard", metavar="I/N", help="Only the I-th of N deterministic shares."),
         parallel_option,
+        only_option,
         click.option(
             "--allow-mass-changes",
             is_flag=True,
@@ -109,6 +110,7 @@ def plan(
     targets: tuple[str, ...],
     shard: str | None,
     parallel: int,
+    only: tuple[str, ...],
     allow_mass_changes: bool,
     fleet_delete_share: float,
     skip_unsafe: bool,
@@ -137,6 +139,7 @@ def plan(
       wscfg plan examples/workspace.yaml
       wscfg plan examples/agency/ --format markdown --detailed-exitcode
       wscfg plan examples/workspace.yaml -o plan.json   # then: wscfg apply plan.json
+      wscfg plan ws.yaml --only call_tags:spam --only webhooks   # a partial plan
 
     \b
     Exit codes: 0 no changes (or changes, without --detailed-exitcode),
@@ -148,9 +151,13 @@ def plan(
         from ..errors import PlanError
 
         allow = Allowances(allow_mass_changes, fleet_delete_share, skip_unsafe)
+        parse_only(only)
         run, server_name, _ = _make_plans(
             paths, server, targets, shard, parallel, config_roots=config_roots
         )
+        if only:
+            narrow(run.plans, only)
+            echo_err(partial_note(only))
         plans, failures = run.plans, run.failures
         found = refusals(plans, allow)
         sealer = plan_sealer(run) if (out or fmt == "json") and plans else None
@@ -200,6 +207,7 @@ def apply(
     targets: tuple[str, ...],
     shard: str | None,
     parallel: int,
+    only: tuple[str, ...],
     allow_mass_changes: bool,
     fleet_delete_share: float,
     skip_unsafe: bool,
@@ -218,6 +226,7 @@ def apply(
       wscfg apply plan.json --auto-approve           # exactly the reviewed plan, in CI
       wscfg apply clinics/ --create-missing          # a fleet, creating new sub-accounts
       wscfg apply clinics/ --skip-unsafe             # apply the safe targets only
+      wscfg apply ws.yaml --only call_tags:spam      # only that item (a partial plan)
 
     \b
     Exit codes: 0 applied (or nothing to do), 1 error before any write,
@@ -235,6 +244,11 @@ def apply(
                 for name, flag in ALLOWANCE_FLAGS.items()
                 if ctx.get_parameter_source(name) != click.core.ParameterSource.DEFAULT
             ]
+            if only:
+                raise click.UsageError(
+                    f"--only cannot be given with a saved plan: {paths[0]} applies exactly the "
+                    "items it holds; make the plan again with --only"
+                )
             if given:
                 raise click.UsageError(
                     f"{', '.join(given)} cannot be given with a saved plan: it applies with the "
@@ -247,6 +261,7 @@ def apply(
             allow = saved.allowances
         else:
             allow = Allowances(allow_mass_changes, fleet_delete_share, skip_unsafe)
+            parse_only(only)
             run, server_name, written = _make_plans(
                 paths,
                 server,
@@ -257,6 +272,9 @@ def apply(
                 auto_approve=auto_approve,
                 config_roots=config_roots,
             )
+            if only:
+                narrow(run.plans, only)
+                echo_err(partial_note(only))
             # A target that cannot be read is reported; the others go on.
             plans, failures, secrets = run.plans, run.failures, desired_secrets(run)
             mask = run_env_mask(run)
@@ -304,6 +322,12 @@ def _apply(
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+
+def partial_note(only: tuple[str, ...]) -> str:
+    return (
+        f"Partial plan (--only {', '.join(only)}): other differences are neither shown nor applied."
+    )
 
 
 def _make_plans(
