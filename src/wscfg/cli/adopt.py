@@ -36,9 +36,13 @@ def adopt(
     to its kind's list; an item deleted in the UI is removed. Comments, key order, quoting and
     flow/block style are kept, and lines the edit did not need are left byte for byte.
 
+    A value a template (`extends`) declared is written as an override in the target's own
+    file (an item the UI deleted: `$remove: true`); the template and the other targets that
+    use it are left alone.
+
     Refused, by name (exit 1; the rest is still adopted): write-only fields (a webhook's
-    secret: its reference stays), values that come from ${env:X} (they would be written in
-    clear), and values declared in a template (edit the template by hand for now).
+    secret: its reference stays) and values that come from ${env:X} (they would be written
+    in clear).
 
     \b
     Examples:
@@ -73,7 +77,7 @@ def adopt(
                 continue
             try:
                 old = Path(file).read_text(encoding="utf-8")
-                result = adopt_file(old, file, desired, changes)
+                result = adopt_file(old, file, desired, changes, _read)
             except (OSError, UnicodeDecodeError) as exc:
                 raise WscfgError(f"cannot read {file}: {type(exc).__name__}") from None
             except AdoptError as exc:
@@ -92,6 +96,10 @@ def adopt(
             echo_err(f"{file}: {verb} {n} change(s); {len(result.refusals)} refused.")
         if refused:
             sys.exit(1)
+
+
+def _read(path: str) -> str:
+    return Path(path).read_text(encoding="utf-8")
 
 
 def _diff(old: str, new: str, file: str) -> str:

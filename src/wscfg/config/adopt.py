@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,11 @@ from ..model.kinds import BY_NAME
 from .desired import Desired
 
 ENV_REF = "${env:"
+ENV_REASON = (
+    "its value comes from an environment variable (${env:…}); adopting would "
+    "write that value into the file in clear: change the variable, or edit "
+    "the file by hand"
+)
 
 
 class AdoptError(Exception):
@@ -83,9 +89,17 @@ def guess_indent(text: str) -> tuple[int, int]:
     return mapping or 2, offset or 0
 
 
-def adopt(text: str, file: str, desired: Desired, changes: list[Any]) -> Adoption:
+def adopt(
+    text: str,
+    file: str,
+    desired: Desired,
+    changes: list[Any],
+    read: Callable[[str], str] | None = None,
+) -> Adoption:
     """Edit ``text`` (the file ``file`` of ``desired``) so it declares the live values of
-    ``changes`` (a plan's changes for this workspace)."""
+    ``changes`` (a plan's changes for this workspace). A value a template (``extends``)
+    declared becomes an override in ``file``; ``read(path)`` gives a template's text, to
+    refuse a value that came from ``${env:X}`` there."""
     yaml, doc = _yaml(text)
     if not hasattr(doc, "get"):
         raise AdoptError("the file is not a mapping")
@@ -98,13 +112,22 @@ def adopt(text: str, file: str, desired: Desired, changes: list[Any]) -> Adoptio
         pos = _position(desired, change.kind, change.key)
         if change.action == "update":
             for fc in change.fields:
-                _field(out, doc, desired, file, change, pos, fc)
+                _field(out, doc, desired, file, change, pos, fc, read)
         elif change.action == "create":  # declared, deleted in the UI: remove it
-            here = _declared_here(desired, file, (change.kind, pos))
-            if not here:
-                out.refusals.append(Refusal(change.address, _elsewhere(desired, change.kind, pos)))
+            own = _own_index(doc, change.kind, change.key)
+            if _declared_here(desired, file, (change.kind, pos)) and own is not None:
+                removals.append((change.kind, own, change.address))
                 continue
-            removals.append((change.kind, pos if pos is not None else -1, change.address))
+            marker = _remove_marker(kind.identity or "", doc.get(change.kind), change.key)
+            if own is not None:
+                doc[change.kind][own] = marker
+            else:
+                _own_seq(doc, change.kind).append(marker)
+            out.notes.append(
+                f"{change.address} comes from {_where(desired, change.kind, pos)}: "
+                f"removed with `$remove: true` in {file}"
+            )
+            out.adopted.append(change.address)
         elif change.action == "delete":  # created in the UI: append it
             body = {k: v for k, v in (change.before or {}).items() if k not in kind.read_only}
             for name in kind.write_only:
@@ -114,12 +137,7 @@ def adopt(text: str, file: str, desired: Desired, changes: list[Any]) -> Adoptio
                         f"{change.address}: its {name} is write-only and was not adopted; "
                         f"add `{name}: ${{env:NAME}}` to manage it"
                     )
-            seq = doc.get(change.kind)
-            if seq is None:
-                from ruamel.yaml.comments import CommentedSeq
-
-                seq = CommentedSeq()
-                doc[change.kind] = seq
+            seq = _own_seq(doc, change.kind)
             seq.append(_styled_item(seq, _ordered(body, kind.identity or "", seq)))
             out.adopted.append(change.address)
     for kind_name, index, address in sorted(removals, key=lambda r: -r[1]):
@@ -132,11 +150,19 @@ def adopt(text: str, file: str, desired: Desired, changes: list[Any]) -> Adoptio
                 Refusal(address, "removing it would drop the comment below it: remove it by hand")
             )
             continue
+        if not len(seq):  # an empty list reads `kind: []`; its comments went with its items
+            seq.ca.items.clear()
+            seq.fa.set_flow_style()
         out.adopted.append(address)
     if out.adopted:
         buf = io.StringIO()
         yaml.dump(doc, buf)
         out.text = buf.getvalue()
+        try:  # never hand back text that does not read back
+            yaml.load(out.text)
+        except Exception as exc:  # ruamel raises many kinds
+            why = type(exc).__name__
+            raise AdoptError(f"the edited file would not read back ({why})") from None
     return out
 
 
@@ -177,7 +203,14 @@ def _remove(seq: Any, index: int) -> bool:
 
 
 def _field(
-    out: Adoption, doc: Any, desired: Desired, file: str, change: Any, pos: int | None, fc: Any
+    out: Adoption,
+    doc: Any,
+    desired: Desired,
+    file: str,
+    change: Any,
+    pos: int | None,
+    fc: Any,
+    read: Callable[[str], str] | None,
 ) -> None:
     kind = BY_NAME[change.kind]
     name = fc.path.removesuffix("_fingerprint")
@@ -194,15 +227,32 @@ def _field(
     base: tuple[str | int, ...] = (change.kind,) if pos is None else (change.kind, pos)
     parts = tuple(name.split("."))
     src = desired.source_of(base + parts)
-    if src is not None and not _same_file(src.file, file):
-        out.refusals.append(Refusal(address, _elsewhere(desired, change.kind, pos, parts)))
+    template = src is not None and not _same_file(src.file, file)
+    if template and src is not None and read is not None and ENV_REF in _line(read, src):
+        out.refusals.append(Refusal(address, ENV_REASON))
         return
-    node = doc.get(change.kind)
-    if pos is not None:
-        node = node[pos] if node is not None and pos < len(node) else None
+    from ruamel.yaml.comments import CommentedMap
+
+    node: Any
+    if kind.singleton:
+        node = doc.get(change.kind)
+        if node is None and template:
+            node = doc[change.kind] = CommentedMap()
+    else:
+        own = _own_index(doc, change.kind, change.key)
+        node = doc[change.kind][own] if own is not None else None
+        if node is None and template:
+            node = CommentedMap()
+            ident = kind.identity or ""
+            node[ident] = _identity_value(change.before, ident, change.key)
+            seq = _own_seq(doc, change.kind)
+            node = _styled_item(seq, dict(node))
+            seq.append(node)
     if node is None or not hasattr(node, "get"):
         out.refusals.append(Refusal(address, "its declaration was not found"))
         return
+    if template:
+        out.notes.append(f"{address} comes from {src}: written as an override in {file}")
     for part in parts[:-1]:
         nxt = node.get(part)
         if nxt is None:
@@ -214,14 +264,7 @@ def _field(
     last = parts[-1]
     old = node.get(last)
     if _mentions_env(old):
-        out.refusals.append(
-            Refusal(
-                address,
-                "its value comes from an environment variable (${env:…}); adopting would "
-                "write that value into the file in clear: change the variable, or edit "
-                "the file by hand",
-            )
-        )
+        out.refusals.append(Refusal(address, ENV_REASON))
         return
     if fc.before is None:
         if last in node:
@@ -229,6 +272,55 @@ def _field(
     else:
         node[last] = _styled(old, fc.before)
     out.adopted.append(address)
+
+
+def _own_seq(doc: Any, kind: str) -> Any:
+    seq = doc.get(kind)
+    if seq is None:
+        from ruamel.yaml.comments import CommentedSeq
+
+        seq = doc[kind] = CommentedSeq()
+    return seq
+
+
+def _own_index(doc: Any, kind: str, key: str) -> int | None:
+    """Where the file itself declares the item ``key`` of ``kind`` (None: it does not)."""
+    from .resolve import identity_key
+
+    ident = BY_NAME[kind].identity or ""
+    seq = doc.get(kind)
+    if not isinstance(seq, list):
+        return None
+    for i, item in enumerate(seq):
+        raw = item.get(ident) if hasattr(item, "get") else item
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            raw = str(raw)
+        if isinstance(raw, str) and identity_key(kind, raw) == key:
+            return i
+    return None
+
+
+def _identity_value(before: Any, ident: str, key: str) -> Any:
+    value = (before or {}).get(ident)
+    return value if value is not None else key
+
+
+def _remove_marker(ident: str, seq: Any, key: str) -> Any:
+    return _styled_item(seq if isinstance(seq, list) else [], {ident: key, "$remove": True})
+
+
+def _line(read: Callable[[str], str], src: Any) -> str:
+    try:
+        lines = read(src.file).splitlines()
+    except (OSError, UnicodeDecodeError):
+        return ENV_REF  # cannot tell: treat as an environment value (never write it)
+    return lines[src.line - 1] if 0 < src.line <= len(lines) else ""
+
+
+def _where(desired: Desired, kind: str, pos: int | None) -> str:
+    path: tuple[str | int, ...] = (kind,) if pos is None else (kind, pos)
+    src = desired.source_of(path)
+    return str(src) if src is not None else "a template"
 
 
 def _position(desired: Desired, kind: str, key: str) -> int | None:
@@ -247,16 +339,6 @@ def _declared_here(desired: Desired, file: str, path: tuple[str | int | None, ..
         return False
     src = desired.source_of(tuple(p for p in path if p is not None))
     return src is None or _same_file(src.file, file)
-
-
-def _elsewhere(desired: Desired, kind: str, pos: int | None, parts: tuple[str, ...] = ()) -> str:
-    path: tuple[str | int, ...] = (kind,) if pos is None else (kind, pos)
-    src = desired.source_of(path + parts)
-    where = f" ({src})" if src is not None else ""
-    return (
-        f"it is declared in another file{where}; adopting values from a template is "
-        "not supported yet: edit that file by hand"
-    )
 
 
 def _same_file(a: str, b: str) -> bool:
