@@ -1,0 +1,104 @@
+"""`wscfg adopt` with a template (`extends`): a value the template declared becomes an
+override in the target's own file (an item deleted in the UI: `$remove: true`); the template
+is not touched, and `plan` is then empty."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from wscfg.cli import cli
+
+JANE = "jane@acme.example"
+
+BASE = """\
+# Shared by every clinic.
+version: 1
+call_tags:
+  - {name: spam, color: "#ff0000"}
+  - {name: old, color: "#000000"}
+notifications:
+  billing: {email: true, in_app: true}
+"""
+
+
+def target(slug: str) -> str:
+    return f"""\
+version: 1
+extends: base.yaml
+workspace: {{slug: {slug}, name: Acme, timezone: UTC}}   # this clinic
+members:
+  - {{email: {JANE}, role: owner}}
+"""
+
+
+@pytest.fixture
+def setup(sandbox, monkeypatch, tmp_path):
+    ws = sandbox.new_workspace(owner=JANE)
+    monkeypatch.setenv("WSCFG_SERVER", sandbox.url)
+    monkeypatch.setenv("WSCFG_TOKEN", ws.key)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "base.yaml").write_text(BASE)
+    (tmp_path / "ws.yaml").write_text(target(ws.slug))
+    runner = CliRunner()
+
+    def run(*args: str):
+        result = runner.invoke(cli, list(args), catch_exceptions=False)
+        assert "Traceback" not in result.output
+        return result
+
+    got = run("apply", "--auto-approve", "ws.yaml")
+    assert got.exit_code == 0, got.output
+    return ws, tmp_path, run
+
+
+def test_template_values_become_overrides(setup):
+    ws, tmp, run = setup
+    with httpx.Client(base_url=ws.url, headers=ws.headers) as c:
+        c.patch("/call-tags/spam", json={"color": "#00ff00"}).raise_for_status()
+        c.delete("/call-tags/old").raise_for_status()
+        billing = {"billing": {"email": False, "in_app": True}}
+        c.patch("/notifications", json=billing).raise_for_status()
+    got = run("adopt", "ws.yaml")
+    assert got.exit_code == 0, got.output
+    assert got.stdout == (
+        "--- a/ws.yaml\n+++ b/ws.yaml\n@@ -3,3 +3,11 @@\n"
+        f" workspace: {{slug: {ws.slug}, name: Acme, timezone: UTC}}   # this clinic\n"
+        " members:\n"
+        f"   - {{email: {JANE}, role: owner}}\n"
+        "+call_tags:\n+  - name: old\n+    $remove: true\n"
+        "+  - name: spam\n+    color: '#00ff00'\n"
+        "+notifications:\n+  billing:\n+    email: false\n"
+    )
+    assert got.stderr.splitlines() == [
+        "Note: call_tags[old] comes from base.yaml:5: removed with `$remove: true` in ws.yaml",
+        "Note: call_tags[spam].color comes from base.yaml:4: written as an override in ws.yaml",
+        "Note: notifications.billing.email comes from base.yaml:7: written as an override in "
+        "ws.yaml",
+        "ws.yaml: Adopted 3 change(s); 0 refused.",
+    ]
+    assert (tmp / "base.yaml").read_text() == BASE
+    plan = run("plan", "ws.yaml", "--detailed-exitcode")
+    assert plan.exit_code == 0, plan.output
+
+
+def test_template_env_value_is_refused(setup, monkeypatch):
+    ws, tmp, run = setup
+    monkeypatch.setenv("ADOPT_SPAM_COLOR", "#ff0000")
+    base = BASE.replace('"#ff0000"', '"${env:ADOPT_SPAM_COLOR}"')
+    (tmp / "base.yaml").write_text(base)
+    with httpx.Client(base_url=ws.url, headers=ws.headers) as c:
+        c.patch("/call-tags/spam", json={"color": "#00ff00"}).raise_for_status()
+    before = (tmp / "ws.yaml").read_text()
+    got = run("adopt", "ws.yaml")
+    assert got.exit_code == 1
+    assert got.stdout == ""
+    assert got.stderr.splitlines()[-2:] == [
+        "Error: cannot adopt call_tags[spam].color: its value comes from an environment "
+        "variable (${env:…}); adopting would write that value into the file in clear: "
+        "change the variable, or edit the file by hand",
+        "ws.yaml: Adopted 0 change(s); 1 refused.",
+    ]
+    assert (tmp / "ws.yaml").read_text() == before
+    assert (tmp / "base.yaml").read_text() == base
