@@ -102,3 +102,44 @@ def test_template_env_value_is_refused(setup, monkeypatch):
     ]
     assert (tmp / "ws.yaml").read_text() == before
     assert (tmp / "base.yaml").read_text() == base
+
+
+def test_into_template_edits_the_template(setup):
+    ws, tmp, run = setup
+    with httpx.Client(base_url=ws.url, headers=ws.headers) as c:
+        c.patch("/call-tags/spam", json={"color": "#00ff00"}).raise_for_status()
+    before = (tmp / "ws.yaml").read_text()
+    got = run("adopt", "ws.yaml", "--into-template")
+    assert got.exit_code == 0, got.output
+    assert got.stdout == (
+        "--- a/base.yaml\n+++ b/base.yaml\n@@ -1,7 +1,7 @@\n"
+        " # Shared by every clinic.\n version: 1\n call_tags:\n"
+        '-  - {name: spam, color: "#ff0000"}\n+  - {name: spam, color: "#00ff00"}\n'
+        '   - {name: old, color: "#000000"}\n notifications:\n'
+        "   billing: {email: true, in_app: true}\n"
+    )
+    assert got.stderr.splitlines() == [
+        "base.yaml is used by 0 other target(s) in PATHS and its folder; only this target changes.",
+        "base.yaml: Adopted 1 change(s); 0 refused.",
+    ]
+    assert (tmp / "ws.yaml").read_text() == before
+    assert run("plan", "ws.yaml", "--detailed-exitcode").exit_code == 0
+
+
+def test_into_template_refuses_a_fleet_change(sandbox, setup):
+    ws, tmp, run = setup
+    other = sandbox.new_workspace(owner=JANE)
+    (tmp / "other.yaml").write_text(target(other.slug))
+    with httpx.Client(base_url=ws.url, headers=ws.headers) as c:
+        c.patch("/call-tags/spam", json={"color": "#00ff00"}).raise_for_status()
+    got = run("adopt", "ws.yaml", "--into-template", "--only", "call_tags:spam")
+    assert got.exit_code == 1
+    assert got.stdout == ""
+    assert got.stderr.splitlines()[-2:] == [
+        "base.yaml is used by 1 other target(s) in PATHS and its folder: "
+        f"{other.slug}; adopting into it changes them too.",
+        "Error: refusing to edit base.yaml: 1 other target(s) use it; give "
+        "--allow-fleet-change to change them too, or adopt without --into-template (an "
+        "override in the target's own file)",
+    ]
+    assert (tmp / "base.yaml").read_text() == BASE

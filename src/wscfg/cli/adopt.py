@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -19,6 +20,17 @@ from .options import config_root_option, only_option, parse_only, selected
 @timeout_option
 @config_root_option
 @only_option
+@click.option(
+    "--into-template",
+    is_flag=True,
+    help="Edit the template (`extends`) that declared a value instead of writing an override; "
+    "first says how many other targets (in PATHS and its folder) use it.",
+)
+@click.option(
+    "--allow-fleet-change",
+    is_flag=True,
+    help="With --into-template: edit a template other targets use too (they change as well).",
+)
 @click.option("--dry-run", is_flag=True, help="Print the diff; write nothing.")
 @click.pass_context
 def adopt(
@@ -27,6 +39,8 @@ def adopt(
     server: str | None,
     config_roots: tuple[str, ...],
     only: tuple[str, ...],
+    into_template: bool,
+    allow_fleet_change: bool,
     dry_run: bool,
 ) -> None:
     """Accept what changed in the live workspace into the config: edit the YAML of PATHS so it
@@ -50,12 +64,14 @@ def adopt(
       wscfg adopt ws.yaml                          # accept every live change
       wscfg adopt ws.yaml --only call_tags:spam    # accept one item
       wscfg adopt ws.yaml --only members --only notifications
+      wscfg adopt clinics/ --into-template --dry-run   # edit base.yaml; how many targets change
+      wscfg adopt clinics/ --into-template --allow-fleet-change
 
     \b
     Exit codes: 0 adopted (or nothing to adopt), 1 error or a refusal.
     """
     with handle_errors(debug_of(ctx)):
-        from ..config.adopt import AdoptError
+        from ..config.adopt import AdoptError, split_by_file
         from ..config.adopt import adopt as adopt_file
         from ..errors import WscfgError
         from .plan import _make_plans
@@ -68,13 +84,37 @@ def adopt(
             sys.exit(1)
         mask = run_env_mask(run)
         refused = 0
+        edits: list[tuple[str, Any, list[Any]]] = []  # (file, desired, changes)
         for plan in run.plans:
             desired = run.desired[plan.slug].origin
             changes = [c for c in plan.changes if selected(c, picked)]
-            file = desired.file
             if not changes:
-                echo_err(f"{file}: nothing to adopt.")
+                echo_err(f"{desired.file}: nothing to adopt.")
                 continue
+            if not into_template:
+                edits.append((desired.file, desired, changes))
+                continue
+            for file, part in split_by_file(desired, changes, desired.file).items():
+                if file != desired.file:
+                    users = _users(file, plan.slug, paths, config_roots)
+                    n = len(users)
+                    echo_err(
+                        f"{file} is used by {n} other target(s) in PATHS and its folder"
+                        + (f": {', '.join(users)}" if users else "")
+                        + (
+                            "; adopting into it changes them too."
+                            if users
+                            else "; only this target changes."
+                        )
+                    )
+                    if users and not allow_fleet_change:
+                        raise WscfgError(
+                            f"refusing to edit {file}: {n} other target(s) use it; "
+                            "give --allow-fleet-change to change them too, or adopt without "
+                            "--into-template (an override in the target's own file)"
+                        )
+                edits.append((file, desired, part))
+        for file, desired, changes in edits:
             try:
                 old = Path(file).read_text(encoding="utf-8")
                 result = adopt_file(old, file, desired, changes, _read)
@@ -96,6 +136,18 @@ def adopt(
             echo_err(f"{file}: {verb} {n} change(s); {len(result.refusals)} refused.")
         if refused:
             sys.exit(1)
+
+
+def _users(
+    template: str, slug: str, paths: tuple[str, ...], config_roots: tuple[str, ...]
+) -> list[str]:
+    """The other targets, in PATHS and in the template's folder, whose config reads it."""
+    from ..config.adopt import users_of
+    from ..config.validate import load_targets
+
+    folder = os.path.dirname(template) or "."
+    loaded = load_targets([*paths, folder], config_roots=config_roots)
+    return sorted({s for s in users_of(template, loaded) if s != slug})
 
 
 def _read(path: str) -> str:

@@ -274,6 +274,36 @@ def _field(
     out.adopted.append(address)
 
 
+def split_by_file(desired: Desired, changes: list[Any], own: str) -> dict[str, list[Any]]:
+    """For ``--into-template``: each change (or each field of an update) under the file that
+    declared it; items created in the UI go to ``own``. Files in first-seen order."""
+    import dataclasses
+
+    out: dict[str, list[Any]] = {own: []}
+    for change in changes:
+        pos = _position(desired, change.kind, change.key)
+        base: tuple[str | int, ...] = (change.kind,) if pos is None else (change.kind, pos)
+        if change.action == "update":
+            groups: dict[str, list[Any]] = {}
+            for fc in change.fields:
+                parts = tuple(fc.path.removesuffix("_fingerprint").split("."))
+                src = desired.source_of(base + parts)
+                groups.setdefault(src.file if src is not None else own, []).append(fc)
+            for file, fields in groups.items():
+                out.setdefault(file, []).append(dataclasses.replace(change, fields=fields))
+        elif change.action == "create":
+            src = desired.source_of(base) if pos is not None else None
+            out.setdefault(src.file if src is not None else own, []).append(change)
+        else:
+            out[own].append(change)
+    return {f: c for f, c in out.items() if c}
+
+
+def users_of(template: str, others: list[Desired]) -> list[str]:
+    """The slugs of ``others`` whose config reads ``template`` (through ``extends``)."""
+    return [d.slug for d in others if any(_same_file(s.file, template) for s in d.sources.values())]
+
+
 def _own_seq(doc: Any, kind: str) -> Any:
     seq = doc.get(kind)
     if seq is None:
