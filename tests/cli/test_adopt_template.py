@@ -143,3 +143,22 @@ def test_into_template_refuses_a_fleet_change(sandbox, setup):
         "override in the target's own file)",
     ]
     assert (tmp / "base.yaml").read_text() == BASE
+
+
+def test_into_template_with_allow_fleet_change(sandbox, setup):
+    ws, tmp, run = setup
+    other = sandbox.new_workspace(owner=JANE)
+    (tmp / "other.yaml").write_text(target(other.slug))
+    with httpx.Client(base_url=ws.url, headers=ws.headers) as c:
+        c.patch("/call-tags/spam", json={"color": "#00ff00"}).raise_for_status()
+    got = run("adopt", "ws.yaml", "--into-template", "--allow-fleet-change")
+    assert got.exit_code == 0, got.output
+    assert got.stderr.splitlines() == [
+        "base.yaml is used by 1 other target(s) in PATHS and its folder: "
+        f"{other.slug}; adopting into it changes them too.",
+        "base.yaml: Adopted 1 change(s); 0 refused.",
+    ]
+    assert (tmp / "base.yaml").read_text() == BASE.replace(
+        '{name: spam, color: "#ff0000"}', '{name: spam, color: "#00ff00"}'
+    )
+    assert run("plan", "ws.yaml", "--detailed-exitcode").exit_code == 0

@@ -8,9 +8,12 @@ style kept; the indentation guessed from the file). For each change of a plan:
 - an item the config declares but the workspace lacks (deleted in the UI) is removed;
 - a live item the config lacks (created in the UI) is appended to its kind's list.
 
-Refused, each by name: write-only fields (a webhook's secret: the platform never shows it), a
-value that came from ``${env:X}`` (writing it would put an environment value in the file in
-clear) and, for now, a value declared in another file (a template).
+A value a template (``extends``) declared becomes an override in the edited file (an item:
+``$remove: true``); :func:`split_by_file` serves ``--into-template``, which edits the template.
+
+Refused, each by name: write-only fields (a webhook's secret: the platform never shows it) and
+a value that came from ``${env:X}`` (writing it would put an environment value in the file in
+clear).
 """
 
 from __future__ import annotations
