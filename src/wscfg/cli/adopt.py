@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -167,12 +168,18 @@ def _diff(old: str, new: str, file: str) -> str:
 
 
 def _write(path: str, text: str) -> None:
+    """Atomically: a temporary file beside it (with its mode), then a rename."""
+    import shutil
+
     from ..errors import WscfgError
 
     tmp = f"{path}.tmp{os.getpid()}"
     try:
         with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(text)
+        shutil.copymode(path, tmp)
         os.replace(tmp, path)
     except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
         raise WscfgError(f"cannot write {path}: {exc.strerror or type(exc).__name__}") from None
