@@ -199,6 +199,10 @@ class Harness:
         result = RunResult(seed, mode, editor)
         slug = live_doc["workspace"]["slug"]
         key = self.server.create_workspace(slug)
+        from engine.strategies import INTEGRATIONS
+
+        for name in INTEGRATIONS:  # connected in the UI: what `integrations.required` may name
+            self.server.set_integration(slug, name)
         ws = SandboxWorkspace(slug, key, self.server.url)
         ui_key = self.server.issue_key(workspace=slug, name="the UI")
         start = self.server.faults.counts()
@@ -414,7 +418,8 @@ def _landed(change: Change, secrets: Any, before: str | None, row: str | None) -
         if isinstance(body.get(name), dict):
             body[name] = secrets(change, name, body[name])
     if kind.identity and kind.identity not in body and not kind.singleton:
-        body[kind.identity] = change.key
+        stored = current.get(kind.identity)  # keys are text; an identity may be a number
+        body[kind.identity] = stored if str(stored) == change.key else change.key
     return matches(body, current, kind.write_only)
 
 
@@ -498,7 +503,7 @@ class Editor:
 
     def after(self, outcome: Outcome) -> None:
         self.pending = [c for c in self.pending if c is not outcome.change]
-        if not self.pending or self.rng.random() > 0.4:
+        if not self.pending or self.rng.random() > 0.9:
             return
         target = self.rng.choice(self.pending)
         name, value_of = EDITABLE[target.kind]

@@ -35,7 +35,7 @@ COLLECTIONS = {
     "blocked-callers": "number",
 }
 SINGLETONS = {"": "workspace", "/call-rules": "call_rules", "/notifications": "notifications"}
-SCENARIOS = int(os.environ.get("WSCFG_STATEFUL_EXAMPLES", "40"))
+SCENARIOS = int(os.environ.get("WSCFG_STATEFUL_EXAMPLES", "60"))
 
 
 # Rules the server enforces that the document cannot state (real phone numbers, public https
