@@ -21,6 +21,7 @@ selects them. Other suites use SQLite.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -43,8 +44,32 @@ POSTGRES_SUITES = frozenset({"sandbox", "api", "engine", "chaos"})
 
 
 def postgres_url() -> str | None:
-    """The PostgreSQL database of this run (``WSCFG_TEST_DATABASE_URL``), if any."""
-    return os.environ.get(TEST_DB_ENV) or None
+    """The PostgreSQL database of this run (``WSCFG_TEST_DATABASE_URL``), if any.
+
+    Under pytest-xdist each worker gets a database of its own (``wscfg_gw0``, …, made fresh
+    on first use), so two workers never race to create the sandbox's tables."""
+    base = os.environ.get(TEST_DB_ENV) or None
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if base is None or worker is None:
+        return base
+    return _worker_database(base, worker)
+
+
+@functools.cache
+def _worker_database(base: str, worker: str) -> str:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    url = make_url(base)
+    name = f"{url.database}_{worker}"
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

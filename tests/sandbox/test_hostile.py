@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sqlite3
 import threading
 import time
@@ -380,11 +379,6 @@ def test_slugs_are_one_global_namespace(sandbox: SandboxServer, http: httpx.Clie
 # --- 2b. lock contention and the write budget ---------------------------------------------------
 
 
-def database_url_for_tests() -> str | None:
-    """As tests/conftest.py: PostgreSQL when WSCFG_TEST_DATABASE_URL is set, else SQLite."""
-    return os.environ.get("WSCFG_TEST_DATABASE_URL") or None
-
-
 @contextlib.contextmanager
 def write_lock_held(server: SandboxServer, slug: str) -> Iterator[None]:
     """Another writer holding the workspace's write lock, straight in the database."""
@@ -409,8 +403,8 @@ def write_lock_held(server: SandboxServer, slug: str) -> Iterator[None]:
     engine.dispose()
 
 
-def test_lock_contention_is_503_with_retry_after() -> None:
-    with running_server(database_url_for_tests(), lock_wait=0.5) as server:
+def test_lock_contention_is_503_with_retry_after(db_url: str | None) -> None:
+    with running_server(db_url, lock_wait=0.5) as server:
         ws = server.new_workspace()
         with write_lock_held(server, ws.slug):
             r = httpx.post(ws.url + "/call-tags", json={"name": "a"}, headers=ws.headers)
@@ -421,8 +415,8 @@ def test_lock_contention_is_503_with_retry_after() -> None:
         assert r.status_code == 201
 
 
-def test_a_write_past_its_budget_is_rolled_back_with_503() -> None:
-    with running_server(database_url_for_tests(), write_budget=0.0) as server:
+def test_a_write_past_its_budget_is_rolled_back_with_503(db_url: str | None) -> None:
+    with running_server(db_url, write_budget=0.0) as server:
         ws = server.new_workspace()
         batch = {"add": [number(i) for i in range(2000)]}
         r = httpx.post(
