@@ -211,3 +211,17 @@ def test_secret_hygiene_end_to_end(setup):
     others = [p for p in folder.iterdir() if p.is_file() and p.name != "new.env"]
     for other in others:
         assert created not in other.read_text() and rotated not in other.read_text()
+
+
+def test_the_example_shows_a_valid_api_keys_block(tmp_path):
+    """examples/workspace.yaml keeps api_keys commented out (a create needs --new-secrets-to,
+    and the README's main job runs with no options); uncommented, the block is valid."""
+    from pathlib import Path
+
+    lines = (Path(__file__).parents[2] / "examples" / "workspace.yaml").read_text().splitlines()
+    start = lines.index("# api_keys:")
+    block = [line.removeprefix("# ") for line in lines[start:]]
+    path = tmp_path / "keys.yaml"
+    path.write_text("version: 1\nworkspace: {slug: acme}\n" + "\n".join(block) + "\n")
+    result = invoke("validate", str(path))
+    assert result.exit_code == 0, result.output
