@@ -5,6 +5,7 @@ FILE, mode 0600, and nowhere else: not in any output format, plan file or the au
 from __future__ import annotations
 
 import json
+import logging
 import stat
 
 import httpx
@@ -104,6 +105,10 @@ def test_the_key_wscfg_runs_with_is_never_revoked_or_rotated(setup, monkeypatch)
     rotate = invoke("plan", str(path), "--new-secrets-to", "s2.env")
     assert rotate.exit_code == 1
     assert (
+        "      rotation: 0 → 1   (re-issues the key: a new secret, the old key revoked)"
+        in rotate.stdout.splitlines()
+    )
+    assert (
         f"  ✗ {ws.slug}: API key 'deploy' is the key wscfg runs with; a plan never rotates it "
         "(run with another key to rotate it)"
     ) in rotate.stdout.splitlines()
@@ -118,6 +123,25 @@ def test_the_key_wscfg_runs_with_is_never_revoked_or_rotated(setup, monkeypatch)
     assert not (path.parent / "s3.env").exists()
     names = httpx.get(f"{ws.url}/settings", headers=ws.headers).json()["api_keys"]
     assert [k["name"] for k in names] == ["deploy"]
+
+
+def test_a_saved_plan_applied_with_the_key_it_revokes_is_refused(setup, monkeypatch):
+    ws, path = setup
+    deploy = "  - {name: deploy, mode: live, scopes: [settings:read, settings:write]}\n"
+    path.write_text(config(ws, deploy))
+    assert invoke("apply", "--auto-approve", str(path), "--new-secrets-to", "s.env").exit_code == 0
+    path.write_text(config(ws, "").replace("api_keys:\n", "api_keys: []\n"))
+    made = invoke("plan", "-o", "plan.json", str(path))  # made with the workspace's own key
+    assert made.exit_code == 0, made.output
+    secret = (path.parent / "s.env").read_text().strip().split("=", 1)[1]
+    monkeypatch.setenv("WSCFG_TOKEN", secret)
+    refused = invoke("apply", "--auto-approve", "plan.json")
+    assert refused.exit_code == 1
+    assert refused.stderr == (
+        f"Error: the plan is unsafe:\n  - {ws.slug}: API key 'deploy' is the key wscfg runs "
+        "with; a plan never revokes it (keep it declared, or run with another key to revoke it)\n"
+    )
+    assert httpx.get(ws.url, headers={"Authorization": f"Bearer {secret}"}).status_code == 200
 
 
 def test_more_than_ten_active_keys_are_refused(setup, sandbox):
@@ -160,9 +184,11 @@ def test_a_saved_plan_needs_new_secrets_to_again_at_apply(setup):
     assert (path.parent / "s.env").read_text().startswith("crm=wscfg_")
 
 
-def test_secret_hygiene_end_to_end(setup):
-    """Create, plan files, every output format, rotate, export, the audit log: each secret is
-    in the secrets file (mode 0600) and nowhere else."""
+def test_secret_hygiene_end_to_end(setup, caplog):
+    """Create, plan files, every output format, rotate, export, the log records (DEBUG, every
+    logger, httpx and httpcore included), the audit log: each secret is in the secrets file
+    (mode 0600) and nowhere else."""
+    caplog.set_level(logging.DEBUG)
     ws, path = setup
     folder = path.parent
     path.write_text(config(ws, CRM))
@@ -205,6 +231,8 @@ def test_secret_hygiene_end_to_end(setup):
     audit = httpx.get(f"{ws.url}/audit", headers=ws.headers, params={"limit": 5000})
     seen.append(audit.text)
     assert '"kind": "api_keys"' in audit.text
+    assert "wscfg.api" in {r.name for r in caplog.records}  # the client did log, at DEBUG
+    seen.append(caplog.text)
     everything = "\n".join(seen)
     for secret in (created, rotated):
         assert secret not in everything

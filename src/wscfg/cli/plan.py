@@ -536,6 +536,7 @@ def _checked_saved_plan(
     parallel: int,
 ) -> tuple[list[Any], list[Any], str, Any]:
     """A saved plan, refused unless its server and every item it touches are as planned."""
+    from ..engine.apikeys import key_checks
     from ..engine.apply import secrets_from_env
     from ..engine.plan import check_fresh
     from ..errors import PlanFileError
@@ -550,6 +551,8 @@ def _checked_saved_plan(
     _fail_on(failures)
     for p in plans:
         check_fresh(p, live[p.slug])
+        # the key running apply may not be the one that made the plan: check it again
+        p.checks += [c for c in key_checks(p.changes, live[p.slug]) if c not in p.checks]
     lookup = secrets_from_env(dict(os.environ), plan_key(), key_id)
     return plans, [], server_name, lambda plan: lookup
 

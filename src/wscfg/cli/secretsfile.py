@@ -70,6 +70,9 @@ class SecretsFile:
                     self.values[name] = value
 
     def add(self, slug: str, name: str, secret: str) -> None:
+        from ..api import redact
+
+        redact.register(secret)  # any later log line (httpx, httpcore, wscfg.api) hides it
         self.values[f"{slug}/{name}" if self.prefixed else name] = secret
         self._write()
 
