@@ -253,3 +253,25 @@ def test_the_example_shows_a_valid_api_keys_block(tmp_path):
     path.write_text("version: 1\nworkspace: {slug: acme}\n" + "\n".join(block) + "\n")
     result = invoke("validate", str(path))
     assert result.exit_code == 0, result.output
+
+
+def test_a_fleet_writes_one_file_with_slug_prefixed_lines(sandbox, monkeypatch, tmp_path):
+    from wscfg.sandbox.testing import unique
+
+    agency = sandbox.new_agency()
+    slugs = sorted(unique("fleet") for _ in range(2))
+    for slug in slugs:
+        sandbox.create_workspace(slug, agency=agency.name)
+        (tmp_path / f"{slug}.yaml").write_text(
+            f"version: 1\nworkspace: {{slug: {slug}}}\napi_keys:\n{CRM}"
+        )
+    monkeypatch.setenv("WSCFG_SERVER", sandbox.url)
+    monkeypatch.setenv("WSCFG_TOKEN", agency.key)
+    monkeypatch.chdir(tmp_path)
+    done = invoke("apply", "--auto-approve", str(tmp_path), "--new-secrets-to", "fleet.env")
+    assert done.exit_code == 0, done.output
+    assert "Wrote 2 API key secret(s) to fleet.env (mode 0600)." in done.stderr
+    lines = (tmp_path / "fleet.env").read_text().splitlines()
+    assert sorted(line.split("=", 1)[0] for line in lines) == [f"{s}/crm" for s in slugs]
+    assert all(line.split("=", 1)[1].startswith("wscfg_") for line in lines)
+    assert stat.S_IMODE((tmp_path / "fleet.env").stat().st_mode) == 0o600
