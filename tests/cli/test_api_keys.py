@@ -275,3 +275,26 @@ def test_a_fleet_writes_one_file_with_slug_prefixed_lines(sandbox, monkeypatch, 
     assert sorted(line.split("=", 1)[0] for line in lines) == [f"{s}/crm" for s in slugs]
     assert all(line.split("=", 1)[1].startswith("wscfg_") for line in lines)
     assert stat.S_IMODE((tmp_path / "fleet.env").stat().st_mode) == 0o600
+
+
+def test_clone_copies_no_api_keys(sandbox, monkeypatch, tmp_path):
+    from wscfg.sandbox.testing import unique
+
+    agency = sandbox.new_agency()
+    source, target = unique("src"), unique("dst")
+    for slug in (source, target):
+        sandbox.create_workspace(slug, agency=agency.name)
+    monkeypatch.setenv("WSCFG_SERVER", sandbox.url)
+    monkeypatch.setenv("WSCFG_TOKEN", agency.key)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "src.yaml").write_text(
+        f"version: 1\nworkspace: {{slug: {source}}}\napi_keys:\n{CRM}"
+    )
+    made = invoke("apply", "--auto-approve", "src.yaml", "--new-secrets-to", "s.env")
+    assert made.exit_code == 0, made.output
+    done = invoke("clone", "--from", source, "--to", target, "--auto-approve")
+    assert done.exit_code == 0, done.output
+    assert "API key" not in done.stdout
+    url = f"{sandbox.url}/v1/workspaces/{target}/settings"
+    headers = {"Authorization": f"Bearer {agency.key}"}
+    assert httpx.get(url, headers=headers).json()["api_keys"] == []
