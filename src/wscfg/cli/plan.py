@@ -239,6 +239,7 @@ def apply(
       wscfg apply clinics/ --create-missing          # a fleet, creating new sub-accounts
       wscfg apply clinics/ --skip-unsafe             # apply the safe targets only
       wscfg apply ws.yaml --only call_tags:spam      # only that item (a partial plan)
+      wscfg apply ws.yaml --new-secrets-to keys.env  # new API key secrets, 0600, once
 
     \b
     Exit codes: 0 applied (or nothing to do), 1 error before any write,
