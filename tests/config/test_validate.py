@@ -40,6 +40,11 @@ def test_example_uses_every_kind(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
     (d,) = load_targets(["examples/workspace.yaml"], environ=EXAMPLE_ENV)
     for kind in KINDS:
+        if kind.name == "api_keys":
+            # commented out: a key's creation needs --new-secrets-to, and the README's main
+            # job runs with no options (tests/cli/test_api_keys.py validates the block)
+            assert d.config.api_keys is None
+            continue
         assert getattr(d.config, kind.name), kind.name
     assert d.config.manage is not None and d.config.ignore is not None
     first = (ROOT / "examples/workspace.yaml").read_text().splitlines()[0]

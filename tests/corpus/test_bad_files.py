@@ -185,7 +185,7 @@ EXPECTED: dict[str, tuple[str, int, int, str]] = {
         "unknown_kind.yaml",
         3,
         1,
-        "api_keys: unknown top-level key 'api_keys'; valid keys here: version, extends, vars",
+        "billing: unknown top-level key 'billing'; valid keys here: version, extends, vars",
     ),
     "unknown_permission.yaml": (
         "unknown_permission.yaml",

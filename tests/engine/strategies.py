@@ -17,6 +17,9 @@ SECRETS = ["alpha-secret-1", "beta-secret-2"]
 TIMEZONES = ["UTC", "America/Chicago", "Europe/Berlin"]
 THRESHOLDS = [1, 50, 80, 100, 1000]
 INTEGRATIONS = ["hubspot", "wordpress", "slack"]  # the tests connect them all (read-only kind)
+KEY_NAMES = ["crm", "ci", "reports-export"]  # with the workspace's own key: 4 of 10 at most
+KEY_SCOPES = ["calls:read", "contacts:write", "settings:read", "settings:write"]
+EXPIRY = ["2099-12-31", "2100-06-01"]
 
 text = st.text(st.characters(codec="utf-8", categories=["L", "N", "Zs"]), max_size=12).map(
     str.strip
@@ -170,15 +173,22 @@ def workspace_doc(draw: Any, slug: str) -> dict[str, Any]:
     if draw(st.booleans()):
         doc["integrations"] = {"required": draw(subset(INTEGRATIONS))}
     if draw(st.booleans()):
-        additive = draw(
-            subset(
-                [
-                    k
-                    for k in ("blocked_callers", "call_tags", "webhooks", "usage_alerts")
-                    if k in doc
-                ]
+        doc["api_keys"] = [
+            _drop_none(
+                {
+                    "name": name,
+                    "mode": draw(st.sampled_from(["live", "test"])),
+                    "scopes": draw(subset(KEY_SCOPES, min_size=1)),
+                    "description": draw(maybe(text)),
+                    "expires": draw(maybe(st.sampled_from(EXPIRY))),
+                    "rotation": draw(maybe(st.integers(0, 3))),
+                }
             )
-        )
+            for name in draw(subset(KEY_NAMES))
+        ]
+    if draw(st.booleans()):
+        kinds = ("blocked_callers", "call_tags", "webhooks", "usage_alerts", "api_keys")
+        additive = draw(subset([k for k in kinds if k in doc]))
         if additive:
             doc["manage"] = dict.fromkeys(additive, "additive")
     return doc

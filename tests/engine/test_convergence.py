@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from wscfg.api.client import ApiClient
 from wscfg.embedded import EmbeddedClient
+from wscfg.engine.apikeys import secret_keys
 from wscfg.engine.apply import apply_plan, secrets_from_desired
 from wscfg.engine.plan import make_plan
 from wscfg.fleet import read_live
@@ -36,7 +37,11 @@ async def converge(client, doc: dict, check=None) -> tuple:
     assert plan.conflicts == [], plan.conflicts
     assert plan.checks == [], plan.checks
     assert plan._owner_reasons() == []
-    report = await apply_plan(plan, client.workspace(slug), secrets_from_desired(d))
+    issued: dict[str, str] = {}  # new API key secrets: one per key created or re-issued
+    report = await apply_plan(
+        plan, client.workspace(slug), secrets_from_desired(d), on_secret=issued.__setitem__
+    )
+    assert sorted(issued) == sorted(secret_keys(plan.changes))
     if check is not None:
         await check(slug)
     again = make_plan(d, await read_live(client, slug))

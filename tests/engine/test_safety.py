@@ -84,6 +84,7 @@ def test_saved_document_records_allowances_and_refusals():
         "mass_changes": False,
         "fleet_delete_share": 0.25,
         "skip_unsafe": False,
+        "new_secrets": False,
     }
     assert [r["code"] for r in doc["refusals"]] == ["fleet_delete_share"]
     assert allowances_of(doc) == Allowances()

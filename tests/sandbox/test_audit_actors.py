@@ -17,6 +17,7 @@ from wscfg.api.client import USER_AGENT
 from wscfg.cli import cli
 from wscfg.sandbox import admin
 from wscfg.sandbox.db import dispose
+from wscfg.sandbox.records import SCHEMA_VERSION
 from wscfg.sandbox.testing import running_server
 
 from .conftest import bearer, problem
@@ -153,6 +154,8 @@ def test_a_version_3_file_is_migrated(tmp_path: Path) -> None:
         for column in ("actor_type", "actor_name", "via", "client", "fields"):
             conn.execute(text(f"ALTER TABLE audit DROP COLUMN {column}"))
         conn.execute(text("ALTER TABLE api_keys DROP COLUMN as_user"))
+        for column in ("managed", "mode", "description", "expires", "rotation"):  # version 5
+            conn.execute(text(f"ALTER TABLE api_keys DROP COLUMN {column}"))
         conn.execute(
             text(
                 "INSERT INTO audit (workspace_id, at, actor, action, kind, ident, before, after)"
@@ -175,7 +178,7 @@ def test_a_version_3_file_is_migrated(tmp_path: Path) -> None:
         assert (old["via"], old["client"], old["fields"]) == ("api", None, ["color"])
         assert r.json()["items"][-1]["actor"] == {"type": "system", "name": "admin"}
     with create_engine(db).connect() as conn:
-        assert conn.execute(text("SELECT version FROM wscfg_schema")).scalar() == 4
+        assert conn.execute(text("SELECT version FROM wscfg_schema")).scalar() == SCHEMA_VERSION
     dispose(db)
 
 

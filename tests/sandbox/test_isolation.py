@@ -60,6 +60,8 @@ def fill(ws: SandboxWorkspace, sandbox: SandboxServer) -> Target:
         alert = {"threshold": 80, "recipients": ["secret-role"]}
         assert c.post("/usage-alerts", json=alert).status_code == 201
         key_id = c.get("/api-keys").json()["items"][0]["id"]
+        managed = {"name": "secret-apikey", "mode": "live", "scopes": ["calls:read"]}
+        assert c.post("/api-keys", json=managed).status_code == 201
     return Target(
         ws,
         "hidden@victim.example",
@@ -73,6 +75,7 @@ def fill(ws: SandboxWorkspace, sandbox: SandboxServer) -> Target:
             "15550100777",
             "secret-integration",
             key_id,
+            "secret-apikey",
         ],
     )
 
@@ -111,7 +114,14 @@ def routes(target: Target) -> list[tuple[str, str, str, Any]]:
         ),
         ("GET", "/v1/workspaces/{ws}/api-keys", f"{w}/api-keys", None),
         ("POST", "/v1/workspaces/{ws}/api-keys", f"{w}/api-keys", {"name": "stolen"}),
-        ("DELETE", "/v1/workspaces/{ws}/api-keys/{key_id}", f"{w}/api-keys/{target.key_id}", None),
+        ("DELETE", "/v1/workspaces/{ws}/api-keys/{key}", f"{w}/api-keys/{target.key_id}", None),
+        ("GET", "/v1/workspaces/{ws}/api-keys/{name}", f"{w}/api-keys/secret-apikey", None),
+        (
+            "PATCH",
+            "/v1/workspaces/{ws}/api-keys/{name}",
+            f"{w}/api-keys/secret-apikey",
+            {"rotation": 7},
+        ),
         ("GET", "/v1/workspaces/{ws}/audit", f"{w}/audit", None),
         (
             "POST",

@@ -325,8 +325,13 @@ def test_snapshot_holds_every_kind_with_etags(
         "notifications",
         "security",
         "usage_alerts",
+        "api_keys",
         "integrations",
+        "api_key_use",
     ]
+    # the key the workspace was made with is the platform's own: not in the kind
+    assert data["api_keys"] == []
+    assert data["api_key_use"] == {"caller": None, "unmanaged": 1, "limit": 10}
     assert [t["name"] for t in data["call_tags"]] == ["a-tag", "b-tag"]
     assert [b["number"] for b in data["blocked_callers"]] == ["+15550100100", "+15550100199"]
     assert data["webhooks"] == []

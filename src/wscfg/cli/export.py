@@ -123,7 +123,8 @@ def clone(
     """Copy one workspace's settings onto other workspaces: export, plan, confirm, apply.
 
     Copies roles, call tags, call rules, blocked callers, webhooks, notification defaults,
-    time zone and business profile. Members are not copied (people belong to each workspace);
+    time zone and business profile. Members are not copied (people belong to each workspace),
+    nor API keys (each key belongs to its workspace, and its secret exists once);
     the targets keep their slug and name; webhook secrets cannot be copied (they are
     unreadable) and stay as they are on each target: clone names each such webhook.
 
@@ -283,6 +284,7 @@ async def _clone_plans(
         doc = exported.document
         doc.pop("members", None)  # people belong to each workspace, not to its settings
         doc.pop("invitations", None)
+        doc.pop("api_keys", None)  # a key belongs to its workspace; its secret exists once
         profile = {k: v for k, v in doc.get("workspace", {}).items() if k not in ("slug", "name")}
         states = []
         for slug in targets:

@@ -151,7 +151,12 @@ def run_async(coro: Any, *, writing: bool = False) -> Any:
 
 
 async def apply_plans(
-    server: str | None, plans: list[Any], secrets: Any, parallel: int, mask: Any = None
+    server: str | None,
+    plans: list[Any],
+    secrets: Any,
+    parallel: int,
+    mask: Any = None,
+    on_secret: Any = None,
 ) -> Any:
     """Apply, printing one line per change (at most 20 per workspace, kind and status, then a
     count), so the lines add up to the "N applied" that follows."""
@@ -175,7 +180,12 @@ async def apply_plans(
         if any(not p.empty for p in plans):
             await check_can_write(conn.client)
         result = await apply_fleet(
-            conn.client, plans, secrets, parallel=parallel, on_outcome=on_outcome
+            conn.client,
+            plans,
+            secrets,
+            parallel=parallel,
+            on_outcome=on_outcome,
+            on_secret=on_secret,
         )
     verbs = {"done": "applied", "failed": "failed", "skipped": "not attempted"}
     for (slug, kind, status), n in shown.items():

@@ -6,7 +6,7 @@ import asyncio
 import json
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from .flow import (
     timeout_option,
 )
 from .options import config_root_option, narrow, only_option, parse_only
+from .secretsfile import force_option, new_secrets_option, secrets_file
 
 FORMATS = ("text", "json", "markdown")
 ALLOWANCE_FLAGS = {
@@ -75,6 +76,8 @@ def common_options(fn: Any) -> Any:
             help="Apply the safe targets of a fleet and skip the ones apply would refuse "
             "(exit 3 when any is skipped).",
         ),
+        new_secrets_option,
+        force_option,
     ]
     for opt in reversed(options):
         fn = opt(fn)
@@ -114,6 +117,8 @@ def plan(
     allow_mass_changes: bool,
     fleet_delete_share: float,
     skip_unsafe: bool,
+    new_secrets_to: str | None,
+    force: bool,
     out: str | None,
     fmt: str,
     detailed_exitcode: bool,
@@ -130,9 +135,11 @@ def plan(
     jane@acme.example, 2026-11-27 14:03 UTC)". `wscfg drift` reports drift alone.
 
     Everything apply would refuse (the last owner removed, a role or tag deleted while in use,
-    mass changes, too many fleet targets deleting) is listed in every format, and plan exits 1
-    unless the flags that allow it are given to plan too. A saved plan records those flags:
-    `wscfg apply plan.json` uses exactly them.
+    mass changes, too many fleet targets deleting, an API key created or rotated without
+    --new-secrets-to, the key wscfg runs with revoked) is listed in every format, and plan
+    exits 1 unless the flags that allow it are given to plan too. A saved plan records those
+    flags: `wscfg apply plan.json` uses exactly them (and needs --new-secrets-to again: apply
+    writes the file).
 
     \b
     Examples:
@@ -150,7 +157,9 @@ def plan(
         from ..engine.safety import Allowances, refusals
         from ..errors import PlanError
 
-        allow = Allowances(allow_mass_changes, fleet_delete_share, skip_unsafe)
+        allow = Allowances(
+            allow_mass_changes, fleet_delete_share, skip_unsafe, new_secrets_to is not None
+        )
         parse_only(only)
         run, server_name, _ = _make_plans(
             paths, server, targets, shard, parallel, config_roots=config_roots
@@ -159,6 +168,7 @@ def plan(
             narrow(run.plans, only)
             echo_err(partial_note(only))
         plans, failures = run.plans, run.failures
+        secrets_file(new_secrets_to, force, plans, opening=False)
         found = refusals(plans, allow)
         sealer = plan_sealer(run) if (out or fmt == "json") and plans else None
         mask = run_env_mask(run)
@@ -211,6 +221,8 @@ def apply(
     allow_mass_changes: bool,
     fleet_delete_share: float,
     skip_unsafe: bool,
+    new_secrets_to: str | None,
+    force: bool,
     auto_approve: bool,
     create_missing: bool,
 ) -> None:
@@ -227,6 +239,7 @@ def apply(
       wscfg apply clinics/ --create-missing          # a fleet, creating new sub-accounts
       wscfg apply clinics/ --skip-unsafe             # apply the safe targets only
       wscfg apply ws.yaml --only call_tags:spam      # only that item (a partial plan)
+      wscfg apply ws.yaml --new-secrets-to keys.env  # new API key secrets, 0600, once
 
     \b
     Exit codes: 0 applied (or nothing to do), 1 error before any write,
@@ -258,9 +271,12 @@ def apply(
             plans, failures, server_name, secrets = _checked_saved_plan(
                 saved, server, targets, shard, parallel
             )
-            allow = saved.allowances
+            # the file is apply's to write: the plan's record of the option is not enough
+            allow = replace(saved.allowances, new_secrets=new_secrets_to is not None)
         else:
-            allow = Allowances(allow_mass_changes, fleet_delete_share, skip_unsafe)
+            allow = Allowances(
+                allow_mass_changes, fleet_delete_share, skip_unsafe, new_secrets_to is not None
+            )
             parse_only(only)
             run, server_name, written = _make_plans(
                 paths,
@@ -280,7 +296,16 @@ def apply(
             mask = run_env_mask(run)
         with after_writes(*written):
             _apply(
-                plans, failures, server, server_name, secrets, allow, parallel, auto_approve, mask
+                plans,
+                failures,
+                server,
+                server_name,
+                secrets,
+                allow,
+                parallel,
+                auto_approve,
+                mask,
+                (new_secrets_to, force),
             )
 
 
@@ -294,6 +319,7 @@ def _apply(
     parallel: int,
     auto_approve: bool,
     mask: Any,
+    new_secrets: tuple[str | None, bool] = (None, False),
 ) -> None:
     from ..engine.apply import check_secrets
     from ..engine.safety import refusals, refused_targets
@@ -314,10 +340,14 @@ def _apply(
         return
     for p in plans:
         check_secrets(p, secrets(p))
+    keep = secrets_file(new_secrets[0], new_secrets[1], plans, opening=True)
     confirm(auto_approve, question(plans))
     reports, apply_failures = _run(
-        apply_plans(server, plans, secrets, parallel, mask), writing=True
+        apply_plans(server, plans, secrets, parallel, mask, keep.add if keep else None),
+        writing=True,
     )
+    if keep is not None and keep.values:
+        echo_err(f"Wrote {len(keep.values)} API key secret(s) to {keep.path} (mode 0600).")
     finish(reports, failures + apply_failures, slugs, mask, skipped=skipped)
 
 
@@ -507,6 +537,7 @@ def _checked_saved_plan(
     parallel: int,
 ) -> tuple[list[Any], list[Any], str, Any]:
     """A saved plan, refused unless its server and every item it touches are as planned."""
+    from ..engine.apikeys import key_checks
     from ..engine.apply import secrets_from_env
     from ..engine.plan import check_fresh
     from ..errors import PlanFileError
@@ -521,6 +552,8 @@ def _checked_saved_plan(
     _fail_on(failures)
     for p in plans:
         check_fresh(p, live[p.slug])
+        # the key running apply may not be the one that made the plan: check it again
+        p.checks += [c for c in key_checks(p.changes, live[p.slug]) if c not in p.checks]
     lookup = secrets_from_env(dict(os.environ), plan_key(), key_id)
     return plans, [], server_name, lambda plan: lookup
 

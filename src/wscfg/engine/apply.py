@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from ..errors import PlanError, WscfgError
 from ..model.kinds import BY_NAME, KINDS, Kind
+from .apikeys import NEW_SECRETS_FLAG, issues_secret, secret_keys
 from .changes import Change, Create, Delete, Resend, Update
 from .plan import Plan
 from .seal import key_id, plan_hmac
@@ -47,6 +48,7 @@ class Writer(Protocol):
 
 
 SecretLookup = Callable[[Change, str, dict[str, Any]], str]
+NewSecret = Callable[[str, str], None]  # (API key name, its new secret): only the CLI keeps it
 
 
 @dataclass
@@ -152,8 +154,17 @@ async def apply_plan(
     secrets: SecretLookup,
     *,
     on_outcome: Callable[[Outcome], None] | None = None,
+    on_secret: NewSecret | None = None,
 ) -> ApplyReport:
-    """Apply ``plan`` through ``writer``; never raises for a failed change (see the report)."""
+    """Apply ``plan`` through ``writer``; never raises for a failed change (see the report).
+
+    A new API key secret (a key created or re-issued) goes to ``on_secret`` the moment it
+    arrives; a plan that issues one is refused before any write without ``on_secret``."""
+    if on_secret is None and secret_keys(plan.changes):
+        raise PlanError(
+            f"{plan.slug}: API keys would get a new secret and there is nowhere to write it "
+            f"({NEW_SECRETS_FLAG}); nothing was written"
+        )
     report = ApplyReport(plan.slug)
     blocked_kinds: dict[str, str] = {}  # kind -> why its remaining changes are skipped
     blocked_deletes: dict[str, str] = {}  # kind -> why its deletes are skipped
@@ -187,7 +198,7 @@ async def apply_plan(
             record(Outcome(change, "skipped", why))
             continue
         try:
-            await _apply_one(kind, change, writer, secrets)
+            await _apply_one(kind, change, writer, secrets, on_secret)
         except WscfgError as exc:
             fail(change, _reason(exc), getattr(exc, "maybe_applied", False))
             continue
@@ -195,18 +206,33 @@ async def apply_plan(
     return report
 
 
-async def _apply_one(kind: Kind, change: Change, writer: Writer, secrets: SecretLookup) -> None:
+async def _apply_one(
+    kind: Kind,
+    change: Change,
+    writer: Writer,
+    secrets: SecretLookup,
+    on_secret: NewSecret | None = None,
+) -> None:
     body = _with_secrets(change, change.body(), secrets)
+    answer: dict[str, Any] | None = None
     if isinstance(change, Create):
-        await writer.create(kind, body)
+        answer = await writer.create(kind, body)
     elif isinstance(change, Update):
-        await writer.update(kind, change.key, body, etag=change.etag)
+        answer = await writer.update(kind, change.key, body, etag=change.etag)
     elif isinstance(change, Resend):
         await writer.resend_invitation(change.key)
     elif isinstance(change, Delete):
         await writer.delete(kind, change.key, etag=change.etag)
     else:  # pragma: no cover - every action is handled above
         raise PlanError(f"unknown change {change.action}")
+    if issues_secret(change):
+        secret = (answer or {}).pop("secret", None)
+        if not isinstance(secret, str) or not secret or on_secret is None:
+            raise PlanError(
+                f"the key was issued but its secret was not in the answer (an earlier attempt "
+                f"landed unheard); raise {change.address}.rotation to issue another"
+            )
+        on_secret(change.key, secret)
 
 
 async def _apply_bulk(

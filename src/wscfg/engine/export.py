@@ -64,7 +64,7 @@ def export_live(live: LiveState, *, base: dict[str, Any] | None = None) -> Expor
         for key in sorted(items, key=key_order):
             body = {k: v for k, v in items[key].items() if k not in drop}
             ident = kind.identity or ""
-            if isinstance(body.get(ident), int):  # a threshold reads best first
+            if isinstance(body.get(ident), int) or kind.name == "api_keys":  # reads best first
                 body = {ident: body.pop(ident)} | body
             if kind.write_only and any(items[key].get(f + "_fingerprint") for f in kind.write_only):
                 secrets[key] = secret_env_name(live.slug, key)

@@ -17,6 +17,7 @@ from typing import Any
 from ..errors import PlanFileError, StalePlanError, UnsafePlanError
 from ..model import rule_tags
 from ..model.kinds import BY_NAME, KINDS
+from .apikeys import key_checks
 from .changes import Change, Create, Delete, Update
 from .diff import KindReport, diff
 from .fields import overlay
@@ -240,7 +241,7 @@ def make_plan(desired: DesiredState, live: LiveState) -> Plan:
     owners = {k for k, m in live.items.get("members", {}).items() if _active_owner(m)}
     conflicts = still_referenced(changes, live)
     plan = Plan(desired.slug, desired.file, changes, reports, owners, conflicts)
-    plan.checks = preconditions(desired, live)
+    plan.checks = preconditions(desired, live) + key_checks(changes, live)
     if "members" in desired.items:
         have = live.items.get("members", {})
         plan.invitations = {

@@ -77,6 +77,8 @@ def _field_line(change: Change, field: FieldChange) -> str:
         verb = "set" if field.before is None else "changed"
         return f"{name}: {verb} {where}{origin}{_note(field.origin)}"
     line = f"{field.path}: {show_value(field.before)} → {show_value(field.after)}{origin}"
+    if change.kind == "api_keys" and field.path == "rotation":
+        line += "   (re-issues the key: a new secret, the old key revoked)"
     return line + _note(field.origin)
 
 

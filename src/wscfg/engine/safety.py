@@ -15,7 +15,12 @@ Codes:
 - ``unknown_recipient``   a usage alert names a member or role that neither the config nor the
   live workspace has (never allowed; see :mod:`wscfg.engine.preconditions`);
 - ``integration_not_connected``  ``integrations.required`` names an integration that is not
-  connected in the live workspace (never allowed; connect it in the UI).
+  connected in the live workspace (never allowed; connect it in the UI);
+- ``new_secret_file``     API keys would be created or re-issued, and the run has no
+  ``--new-secrets-to FILE`` to write their secrets to (each is shown once);
+- ``own_api_key``         the plan revokes or rotates the API key wscfg runs with (never);
+- ``api_key_limit``       the plan needs more active API keys than a workspace may have (never;
+  see :mod:`wscfg.engine.apikeys`).
 """
 
 from __future__ import annotations
@@ -39,12 +44,14 @@ class Allowances:
     mass_changes: bool = False
     fleet_delete_share: float = FLEET_DELETE_SHARE
     skip_unsafe: bool = False
+    new_secrets: bool = False  # --new-secrets-to FILE was given (apply must be given it again)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "mass_changes": self.mass_changes,
             "fleet_delete_share": self.fleet_delete_share,
             "skip_unsafe": self.skip_unsafe,
+            "new_secrets": self.new_secrets,
         }
 
     @classmethod
@@ -60,6 +67,7 @@ class Allowances:
             mass_changes=data.get("mass_changes") is True,
             fleet_delete_share=float(share),
             skip_unsafe=data.get("skip_unsafe") is True,
+            new_secrets=data.get("new_secrets") is True,
         )
 
 
@@ -90,6 +98,8 @@ class Refusal:
 def refusals(plans: Sequence[Plan], allow: Allowances) -> list[Refusal]:
     """Every refusal apply would make for ``plans`` under ``allow``: per workspace, then fleet."""
     out = [r for p in plans for r in p.refusals(allow_mass_changes=allow.mass_changes)]
+    if not allow.new_secrets:
+        out += [r for p in plans if (r := new_secret_refusal(p)) is not None]
     if not allow.mass_changes:
         out += fleet_refusals(plans, allow.fleet_delete_share)
     return out
@@ -115,3 +125,19 @@ def fleet_refusals(
 def refused_targets(found: Sequence[Refusal]) -> set[str]:
     """The workspaces ``--skip-unsafe`` leaves out: every one a refusal names."""
     return {t for r in found for t in r.targets}
+
+
+def new_secret_refusal(plan: Plan) -> Refusal | None:
+    """API keys would get a secret (shown once) and the run has nowhere to write it."""
+    from .apikeys import NEW_SECRETS_FLAG, secret_keys
+
+    names = secret_keys(plan.changes)
+    if not names:
+        return None
+    n = len(names)
+    message = (
+        f"{n} API key{'s' if n != 1 else ''} would get a new secret ({', '.join(names)}), shown "
+        f"once: give {NEW_SECRETS_FLAG} to write {'them' if n != 1 else 'it'} to a file "
+        "(mode 0600)"
+    )
+    return Refusal("new_secret_file", message, (plan.slug,), "--new-secrets-to")

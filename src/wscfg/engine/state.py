@@ -28,10 +28,20 @@ class LiveState:
     slug: str
     items: dict[str, Items] = field(default_factory=dict)  # kind -> key -> fields (no etag)
     etags: dict[str, dict[str, str]] = field(default_factory=dict)  # kind -> key -> etag
+    # the snapshot's api_key_use: {caller: name of the managed key making the request or None,
+    # unmanaged: active keys outside the kind, limit: active keys a workspace may have}
+    key_use: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_snapshot(cls, slug: str, snapshot: dict[str, Any]) -> LiveState:
         state = cls(slug)
+        use = snapshot.get("api_key_use")
+        if isinstance(use, dict):
+            state.key_use = {
+                "caller": use["caller"] if isinstance(use.get("caller"), str) else None,
+                "unmanaged": _count(use.get("unmanaged")),
+                "limit": _count(use.get("limit")) if use.get("limit") is not None else None,
+            }
         for kind in SNAPSHOT_KINDS:  # observed kinds (integrations) too: plans read them
             raw = snapshot.get(kind.name)
             items: Items = {}
@@ -63,6 +73,10 @@ class LiveState:
 
     def etag(self, kind: str, key: str) -> str | None:
         return self.etags.get(kind, {}).get(key)
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from .access import BUILTIN_ROLES, PERMISSIONS, Member, Role
 from .alerts import UsageAlert
+from .apikeys import API_SCOPES, MAX_API_KEYS, ApiKey
 from .base import Resource
 from .calls import BlockedCaller, CallRules, CallTag, e164, rule_tags
 from .document import Ignore, Manage, WorkspaceConfig
@@ -19,6 +20,7 @@ from .webhooks import EVENTS, Webhook, WebhookFilters, fingerprint
 from .workspace import BusinessProfile, Workspace
 
 __all__ = [
+    "API_SCOPES",
     "BUILTIN_ROLES",
     "BY_NAME",
     "CATEGORIES",
@@ -27,10 +29,12 @@ __all__ = [
     "EVENTS",
     "HELPDESK",
     "KINDS",
+    "MAX_API_KEYS",
     "OBSERVED",
     "PERMISSIONS",
     "SINGLETONS",
     "SNAPSHOT_KINDS",
+    "ApiKey",
     "BlockedCaller",
     "BusinessProfile",
     "CallRules",

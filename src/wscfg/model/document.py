@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from .access import Member, Role
 from .alerts import UsageAlert
+from .apikeys import MAX_API_KEYS, ApiKey
 from .base import Resource
 from .calls import BlockedCaller, CallRules, CallTag
 from .integrations import Integrations
@@ -30,6 +31,7 @@ class Manage(Resource):
     blocked_callers: Mode | None = None
     webhooks: Mode | None = None
     usage_alerts: Mode | None = None
+    api_keys: Mode | None = None
 
 
 class Ignore(Resource):
@@ -41,6 +43,7 @@ class Ignore(Resource):
     blocked_callers: Globs | None = None
     webhooks: Globs | None = None
     usage_alerts: Globs | None = None
+    api_keys: Globs | None = None
 
 
 class Invitations(Resource):
@@ -81,8 +84,23 @@ class WorkspaceConfig(Resource):
     usage_alerts: list[UsageAlert] | None = Field(
         None, description="Alerts at a share of the included minutes, by threshold."
     )
+    api_keys: list[ApiKey] | None = Field(
+        None,
+        description=f"API keys (at most {MAX_API_KEYS}); a new key's secret is written only to "
+        "--new-secrets-to FILE.",
+    )
     integrations: Integrations | None = Field(
         None,
         description="Integrations are connected in the UI; `required` ones must be connected "
         "before the plan may run.",
     )
+
+    @field_validator("api_keys")
+    @classmethod
+    def _at_most_ten(cls, value: list[ApiKey] | None) -> list[ApiKey] | None:
+        if value is not None and len(value) > MAX_API_KEYS:
+            raise ValueError(
+                f"a workspace can have at most {MAX_API_KEYS} active API keys; "
+                f"{len(value)} are declared"
+            )
+        return value

@@ -13,6 +13,7 @@ from functools import cached_property
 
 from .access import Member, Role
 from .alerts import UsageAlert
+from .apikeys import ApiKey
 from .base import Resource, read_only_fields
 from .calls import BlockedCaller, CallRules, CallTag
 from .integrations import Integration
@@ -85,6 +86,9 @@ KINDS: tuple[Kind, ...] = (
         "usage alert",
         depends_on=("roles", "members"),
     ),
+    # Creating or re-issuing one returns its secret once (see wscfg.engine.apply); the kind
+    # lists managed keys only: keys the platform issued itself are never touched.
+    Kind("api_keys", ApiKey, "api-keys", "name", 95, "API key"),
 )
 
 # Kinds the platform shows but wscfg never writes: they are in the snapshot and in export (as a

@@ -199,11 +199,15 @@ def revoke_key(db_url: str, key: str) -> str:
         now = _now()
         conn.execute(update(api_keys).where(api_keys.c.id == row.id).values(revoked_at=now))
         if row.workspace_id is not None:
+            from .routes.managed_keys import forget
+
             before = store.canonical({"id": row.id, "scopes": row.scopes.split()})
+            changes = [store.Change("revoke", "api_keys", row.id, before, None)]
+            gone = forget(conn, row.workspace_id, row.id, now)
             store.record(
                 conn,
                 row.workspace_id,
-                [store.Change("revoke", "api_keys", row.id, before, None)],
+                changes + ([gone] if gone else []),
                 actor=store.admin_actor(),
                 request_id=None,
                 now=now,
@@ -350,9 +354,12 @@ def insert_key(
     now: str,
     *,
     as_user: str | None = None,
+    managed: dict[str, Any] | None = None,
 ) -> tuple[str, str]:
-    """Store a new key; return (key id, secret). The caller enforces the per-workspace cap."""
+    """Store a new key; return (key id, secret). The caller enforces the per-workspace cap.
+    ``managed`` holds the settings of a key of the api_keys kind (mode, description…)."""
     key_id, secret = generate_key()
+    extra = managed or {}
     conn.execute(
         insert(api_keys).values(
             id=key_id,
@@ -364,6 +371,11 @@ def insert_key(
             scopes=" ".join(sorted(set(scopes))),
             created_at=now,
             as_user=as_user,
+            managed=1 if managed is not None else 0,
+            mode=extra.get("mode", "live"),
+            description=extra.get("description"),
+            expires=extra.get("expires"),
+            rotation=extra.get("rotation"),
         )
     )
     return key_id, secret

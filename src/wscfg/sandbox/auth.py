@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection, select
 
@@ -65,10 +66,13 @@ def principal_for(conn: Connection, key: str) -> Principal | None:
             api_keys.c.revoked_at,
             api_keys.c.name,
             api_keys.c.as_user,
+            api_keys.c.expires,
         ).where(api_keys.c.secret_hash == hash_key(key))
     ).first()
     if row is None or row.revoked_at is not None:
         return None
+    if row.expires is not None and row.expires < datetime.now(UTC).date().isoformat():
+        return None  # past the last day it works
     return Principal(
         row.id,
         row.workspace_id,

@@ -91,6 +91,12 @@ api_keys = Table(
     Column("created_at", Text, nullable=False),
     Column("revoked_at", Text, nullable=True),
     Column("as_user", Text, nullable=True),  # a member's email: the key writes as them, via the UI
+    # v5: keys managed as settings (the api_keys kind; their item holds the same values)
+    Column("managed", Integer, nullable=True),  # 1: created through the settings API by name
+    Column("mode", Text, nullable=True),  # live | test
+    Column("description", Text, nullable=True),
+    Column("expires", Text, nullable=True),  # YYYY-MM-DD: the last day the key works
+    Column("rotation", Integer, nullable=True),
 )
 
 items = Table(
@@ -248,8 +254,30 @@ def _v3_to_v4(conn: Connection) -> None:
     )
 
 
+def _v4_to_v5(conn: Connection) -> None:
+    """v5 manages API keys as settings: ``api_keys.managed``, ``mode``, ``description``,
+    ``expires`` and ``rotation``. Older keys were issued by the platform (``wscfg sandbox``):
+    they stay unmanaged, live keys that never expire."""
+    have = {c["name"] for c in inspect(conn).get_columns("api_keys")}
+    for column, kind in (
+        ("managed", "INTEGER"),
+        ("mode", "TEXT"),
+        ("description", "TEXT"),
+        ("expires", "TEXT"),
+        ("rotation", "INTEGER"),
+    ):
+        if column not in have:
+            conn.exec_driver_sql(f"ALTER TABLE api_keys ADD COLUMN {column} {kind}")
+    conn.exec_driver_sql("UPDATE api_keys SET managed = 0, mode = 'live' WHERE managed IS NULL")
+
+
 # version -> function migrating a database of that version to version + 1
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {
+    1: _v1_to_v2,
+    2: _v2_to_v3,
+    3: _v3_to_v4,
+    4: _v4_to_v5,
+}
 
 
 def normalize_url(url_or_path: str | None) -> str:

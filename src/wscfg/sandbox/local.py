@@ -124,7 +124,19 @@ class LocalReader:
                 else:
                     value_text = "[" + ",".join(bodies) + "]"
                 parts.append(json.dumps(kind.name) + ":" + value_text)
+            parts.append('"api_key_use":' + json.dumps(self._key_use(conn, ws_id)))
         return "{" + ",".join(parts) + "}"
+
+    def _key_use(self, conn: sqlite3.Connection, ws_id: int) -> dict[str, Any]:
+        """As the server's ``api_key_use`` (routes/singletons.py), under the default limit."""
+        rows = conn.execute(
+            "SELECT secret_hash, name, managed FROM api_keys "
+            "WHERE workspace_id = ? AND revoked_at IS NULL",
+            (ws_id,),
+        ).fetchall()
+        mine = hash_key(self._key)
+        caller = next((r[1] for r in rows if r[0] == mine and r[2]), None)
+        return {"caller": caller, "unmanaged": sum(1 for r in rows if not r[2]), "limit": 10}
 
     def audit(
         self, slug: str, kinds: Sequence[str], keys: Sequence[str] | None

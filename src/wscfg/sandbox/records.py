@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-SCHEMA_VERSION = 4  # of the sandbox database (see db.py for the tables and migrations)
+SCHEMA_VERSION = 5  # of the sandbox database (see db.py for the tables and migrations)
 KEY_PREFIX = "wscfg_"
 READ = "settings:read"  # the scopes of an API key
 WRITE = "settings:write"

@@ -3,12 +3,14 @@ snapshot, batch, API keys and audit entries. Items themselves are the shared mod
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from ..model import KINDS, SNAPSHOT_KINDS, BlockedCaller, Kind
 from ..model.access import Email
+from ..model.apikeys import MAX_ROTATION, ApiScope, KeyMode
 from ..model.base import Resource
 from ..model.calls import PhoneNumber
 from ..model.workspace import Workspace
@@ -69,6 +71,18 @@ PAGE: dict[str, type[BaseModel]] = {
 }
 
 
+class ApiKeyUse(BaseModel):
+    """How the workspace's keys stand, for a plan: the limit and the calling key."""
+
+    model_config = STRICT
+
+    caller: str | None = Field(
+        None, description="The name of the managed key making the request, if it is one."
+    )
+    unmanaged: int = Field(description="Active keys outside the api_keys kind.")
+    limit: int = Field(description="Active keys a workspace may have.")
+
+
 def _snapshot_model() -> type[BaseModel]:
     fields: dict[str, Any] = {}
     for kind in SNAPSHOT_KINDS:
@@ -76,6 +90,7 @@ def _snapshot_model() -> type[BaseModel]:
             fields[kind.name] = (ITEM[kind.name], ...)
         else:
             fields[kind.name] = (_list_of(ITEM[kind.name]), ...)
+    fields["api_key_use"] = (ApiKeyUse | None, None)
     return create_model(
         "Snapshot",
         __config__=STRICT,
@@ -130,18 +145,26 @@ class BatchResult(BaseModel):
     )
 
 
-Scope = Literal["settings:read", "settings:write"]
-SCOPES: tuple[Scope, ...] = ("settings:read", "settings:write")
+SCOPES: tuple[str, ...] = ("settings:read", "settings:write")
 
 
 class ApiKeyCreate(Resource):
+    """A new key. With a ``mode`` it is a managed key (the api_keys kind: ``name`` is its
+    identity and required, as are ``scopes``); without one, an unmanaged key as the platform
+    issues them (name optional, free text)."""
+
     name: str | None = Field(None, max_length=100, description="What the key is for.")
-    scopes: list[Scope] = Field(
+    scopes: list[ApiScope] = Field(
         default_factory=lambda: list(SCOPES),
         min_length=1,
-        description="settings:read and/or settings:write.",
+        description="resource:read or resource:write (settings:read and/or settings:write "
+        "reach this API).",
         examples=[["settings:read"]],
     )
+    mode: KeyMode | None = Field(None, description="live or test: makes the key a managed one.")
+    description: str | None = Field(None, max_length=500)
+    expires: date | None = Field(None, description="The last day the key works (YYYY-MM-DD).")
+    rotation: int | None = Field(None, strict=True, ge=0, le=MAX_ROTATION)
 
 
 class ApiKey(BaseModel):
@@ -152,6 +175,11 @@ class ApiKey(BaseModel):
     prefix: str = Field(description="The first characters of the key, to recognize it.")
     scopes: list[str]
     created_at: str
+    managed: bool | None = Field(None, description="true for a key of the api_keys kind.")
+    mode: KeyMode | None = None
+    description: str | None = None
+    expires: str | None = None
+    rotation: int | None = None
 
 
 class ApiKeyCreated(ApiKey):
@@ -159,6 +187,7 @@ class ApiKeyCreated(ApiKey):
         None,
         description="The API key: in the first answer only (absent from an idempotent replay).",
     )
+    etag: str | None = Field(None, description="The managed key's ETag.")
 
 
 class KeyInfo(BaseModel):

@@ -8,16 +8,20 @@ from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy import Connection, and_, select, update
 from starlette.responses import Response
 
-from .. import store
+from .. import rules, store
 from ..admin import active_key_count, insert_key
 from ..context import JSON, Ctx, ReadCtx, Reply, WriteCtx, caller, run_write
 from ..db import agencies, api_keys, audit, transaction, workspaces
 from ..problems import ProblemError, invalid
 from ..records import audit_entry
-from ..schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyPage, AuditPage, KeyInfo
-from .collections import Cursor, Limit, page_body
+from ..schemas import ITEM, PATCH, ApiKeyCreate, ApiKeyCreated, ApiKeyPage, AuditPage, KeyInfo
+from . import managed_keys
+from .collections import Cursor, IfMatch, Limit, page_body
 
 KIND = "api_keys"
+PATCH_MODEL = PATCH[KIND]
+ITEM_MODEL = ITEM[KIND]
+KeyName = Annotated[str, Path(description="The managed key's name.")]
 
 
 def _public(row: Any) -> dict[str, Any]:
@@ -29,6 +33,11 @@ def _public(row: Any) -> dict[str, Any]:
     }
     if row.name is not None:
         out["name"] = row.name
+    if row.managed:
+        out["managed"] = True
+        for name in managed_keys.SETTINGS:
+            if getattr(row, name) is not None:
+                out[name] = getattr(row, name)
     return out
 
 
@@ -69,6 +78,8 @@ def list_keys(ctx: Ctx) -> Response:
 
 
 def create_key(ctx: Ctx, body: ApiKeyCreate) -> Response:
+    if body.mode is not None:  # a managed key: the api_keys kind
+        return managed_keys.create(ctx, body.model_dump(exclude_unset=True))
     limit = ctx.settings.max_api_keys
 
     def work(conn: Connection) -> Reply:
@@ -103,7 +114,9 @@ def revoke(ctx: Ctx, key_id: str) -> Response:
             raise ProblemError(404, f"no active API key '{key_id}'")
         conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(revoked_at=ctx.now_iso))
         before = store.canonical(_public(row))
-        return Reply(204, changes=[store.Change("revoke", KIND, key_id, before, None)])
+        changes = [store.Change("revoke", KIND, key_id, before, None)]
+        gone = managed_keys.forget(conn, ctx.workspace.id, key_id, ctx.now_iso)
+        return Reply(204, changes=changes + ([gone] if gone else []))
 
     return run_write(ctx, work)
 
@@ -218,18 +231,49 @@ def build_router() -> APIRouter:
     def post_key(ctx: WriteCtx, body: ApiKeyCreate) -> Response:
         return create_key(ctx, body)
 
+    @router.get(
+        "/v1/workspaces/{ws}/api-keys/{name}",
+        response_model=ITEM_MODEL,
+        operation_id="get_api_keys",
+        summary="A managed API key by name (never its secret)",
+        tags=["api_keys"],
+    )
+    def get_key_item(ctx: ReadCtx, name: KeyName) -> Response:
+        return managed_keys.read(ctx, name)
+
+    @router.patch(
+        "/v1/workspaces/{ws}/api-keys/{name}",
+        response_model=ApiKeyCreated,
+        operation_id="update_api_keys",
+        summary="Change a managed API key; a changed rotation re-issues it (new secret in this "
+        "answer only, the old key revoked)",
+        tags=["api_keys"],
+    )
+    def patch_key(
+        ctx: WriteCtx,
+        name: KeyName,
+        body: PATCH_MODEL,  # type: ignore[valid-type]
+        if_match: IfMatch = None,
+    ) -> Response:
+        sent = rules.sent_fields(body)
+        return managed_keys.change(ctx, name, sent, if_match)
+
     @router.delete(
-        "/v1/workspaces/{ws}/api-keys/{key_id}",
+        "/v1/workspaces/{ws}/api-keys/{key}",
         status_code=204,
         response_class=Response,
         operation_id="revoke_api_key",
-        summary="Revoke an API key",
+        summary="Revoke an API key: by its id (key_…), or a managed key by its name",
         tags=["api_keys"],
     )
     def delete_key(
-        ctx: WriteCtx, key_id: Annotated[str, Path(description="The key's id (key_…).")]
+        ctx: WriteCtx,
+        key: Annotated[str, Path(description="The key's id (key_…) or a managed key's name.")],
+        if_match: IfMatch = None,
     ) -> Response:
-        return revoke(ctx, key_id)
+        if key.startswith("key_"):
+            return revoke(ctx, key)
+        return managed_keys.revoke(ctx, key, if_match)
 
     @router.get(
         "/v1/workspaces/{ws}/audit",

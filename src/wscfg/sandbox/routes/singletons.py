@@ -7,14 +7,14 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 from starlette.responses import Response
 
 from ...model import SINGLETONS, SNAPSHOT_KINDS, Kind
 from .. import rules, store
 from ..admin import LATER_SINGLETONS
 from ..context import JSON, Ctx, ReadCtx, Reply, WriteCtx, check_if_match, run_write
-from ..db import transaction
+from ..db import api_keys, transaction
 from ..problems import ProblemError, invalid
 from ..schemas import ITEM, PATCH, Snapshot
 from .collections import etag_header, item_response, write_update
@@ -77,7 +77,25 @@ def snapshot(ctx: Ctx) -> Response:
             else:
                 value = "[" + ",".join(bodies) + "]"
             parts.append(json.dumps(kind.name) + ":" + value)
+        use = key_use(conn, ctx.workspace.id, ctx.who.key_id, ctx.settings.max_api_keys)
+    parts.append('"api_key_use":' + json.dumps(use))
     return Response("{" + ",".join(parts) + "}", media_type=JSON)
+
+
+def key_use(conn: Connection, ws_id: int, caller_id: str, limit: int) -> dict[str, Any]:
+    """The snapshot's ``api_key_use``: the calling key's name when it is a managed key of this
+    workspace, the count of active unmanaged keys, and the limit."""
+    rows = conn.execute(
+        select(api_keys.c.id, api_keys.c.name, api_keys.c.managed).where(
+            api_keys.c.workspace_id == ws_id, api_keys.c.revoked_at.is_(None)
+        )
+    ).all()
+    caller = next((r.name for r in rows if r.id == caller_id and r.managed), None)
+    return {
+        "caller": caller,
+        "unmanaged": sum(1 for r in rows if not r.managed),
+        "limit": limit,
+    }
 
 
 def _register(router: APIRouter, kind: Kind) -> None:

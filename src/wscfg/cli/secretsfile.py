@@ -1,0 +1,107 @@
+"""``--new-secrets-to FILE``: where the secret of a new or re-issued API key is written, once.
+
+The file is ``NAME=value`` lines (``SLUG/NAME=value`` when a run reaches several workspaces),
+mode 0600, rewritten whole through a temporary file of mode 0600 after each secret arrives,
+so a run stopped half-way keeps the secrets already issued. An existing file is refused
+unless ``--force`` is given; with it, its lines for other keys are kept and a re-issued key's
+line replaced. Nothing else in wscfg ever sees a secret: it is not printed, logged or saved.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import WscfgError
+
+new_secrets_option = click.option(
+    "--new-secrets-to",
+    "new_secrets_to",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Write the secret of each API key created or re-issued (rotation raised) to FILE "
+    "(NAME=value lines, mode 0600): the only place it is ever written. Required when a plan "
+    "creates or rotates a key.",
+)
+force_option = click.option(
+    "--force",
+    is_flag=True,
+    help="With --new-secrets-to: overwrite an existing FILE (its other keys' lines are kept).",
+)
+
+
+class SecretsFile:
+    """The secrets file of one run."""
+
+    def __init__(self, path: str, *, force: bool, prefixed: bool) -> None:
+        self.path = Path(path)
+        self.force = force
+        self.prefixed = prefixed
+        self.values: dict[str, str] = {}
+
+    def check(self) -> None:
+        """Before anything is written: refuse an existing file without --force."""
+        if not self.path.parent.is_dir():
+            raise WscfgError(
+                f"--new-secrets-to {self.path}: the folder {self.path.parent} does not exist"
+            )
+        if self.path.is_dir():
+            raise WscfgError(f"--new-secrets-to {self.path}: is a folder")
+        if self.path.exists() and not self.force:
+            raise WscfgError(
+                f"--new-secrets-to {self.path}: the file exists; pass --force to overwrite it "
+                "(nothing was written)"
+            )
+
+    def open(self) -> None:
+        """Check, and keep the lines of an existing file (``--force``)."""
+        self.check()
+        if self.path.exists():
+            try:
+                text = self.path.read_text()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise WscfgError(f"--new-secrets-to {self.path}: cannot read it ({exc})") from None
+            for line in text.splitlines():
+                name, sep, value = line.partition("=")
+                if sep and name:
+                    self.values[name] = value
+
+    def add(self, slug: str, name: str, secret: str) -> None:
+        from ..api import redact
+
+        redact.register(secret)  # any later log line (httpx, httpcore, wscfg.api) hides it
+        self.values[f"{slug}/{name}" if self.prefixed else name] = secret
+        self._write()
+
+    def _write(self) -> None:
+        text = "".join(f"{k}={v}\n" for k, v in self.values.items())
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.fchmod(fd, 0o600)
+            os.write(fd, text.encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, self.path)
+
+
+def secrets_file(
+    path: str | None, force: bool, plans: list[Any], *, opening: bool
+) -> SecretsFile | None:
+    """The run's secrets file when a plan issues a secret and a path was given; checked (and,
+    with ``opening``, its kept lines read) before anything is written."""
+    from ..engine.apikeys import secret_keys
+
+    issuing = [p.slug for p in plans if secret_keys(p.changes)]
+    if path is None or not issuing:
+        return None
+    out = SecretsFile(path, force=force, prefixed=len(plans) > 1)
+    if opening:
+        out.open()
+    else:
+        out.check()
+    return out

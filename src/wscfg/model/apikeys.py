@@ -1,0 +1,75 @@
+"""API keys of a workspace: live or test, scoped over a fixed catalog, re-issued by rotation.
+
+The secret of a key is never part of the model: the platform returns it once, in the answer
+that creates (or re-issues) the key, and wscfg writes it only to ``--new-secrets-to FILE``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from .base import Name, Resource, read_only
+
+MAX_API_KEYS = 10  # active keys per workspace: the platform's limit
+MAX_ROTATION = 1_000_000
+API_RESOURCES: tuple[str, ...] = (
+    "billing",
+    "calls",
+    "contacts",
+    "integrations",
+    "members",
+    "reports",
+    "settings",
+    "webhooks",
+)
+# resource:read | resource:write; settings:read and settings:write are what the Workspace
+# Settings API itself checks.
+API_SCOPES: tuple[str, ...] = tuple(f"{r}:{a}" for r in API_RESOURCES for a in ("read", "write"))
+
+ApiScope = Literal[API_SCOPES]  # type: ignore[valid-type]
+KeyMode = Literal["live", "test"]
+RESERVED_PREFIX = "key_"  # how the platform names key ids
+
+
+class ApiKey(Resource):
+    """An API key the workspace hands to another system."""
+
+    name: Name = Field(description="Key name (its identity).", examples=["crm-sync"])
+    mode: KeyMode = Field(description="live (real data) or test (the test environment).")
+    scopes: list[ApiScope] = Field(
+        description="resource:read or resource:write from the fixed catalog; order does not "
+        "matter. settings:read / settings:write reach this settings API.",
+        examples=[["calls:read", "contacts:read"]],
+    )
+    description: str | None = Field(None, max_length=500, description="What the key is for.")
+    expires: date | None = Field(
+        None, description="The last day the key works (YYYY-MM-DD); none: it never expires."
+    )
+    rotation: int | None = Field(
+        None,
+        strict=True,
+        ge=0,
+        le=MAX_ROTATION,
+        description="Raise it to re-issue the key: a new secret (to --new-secrets-to FILE), the "
+        "old key revoked.",
+    )
+    id: str | None = read_only(description="The platform's id of the current key (key_…).")
+    prefix: str | None = read_only(description="The first characters of the secret.")
+    created_at: str | None = read_only(description="When the current key was issued (UTC).")
+
+    @field_validator("name")
+    @classmethod
+    def _not_an_id(cls, value: str) -> str:
+        if value.startswith(RESERVED_PREFIX):
+            raise ValueError(f"names starting with '{RESERVED_PREFIX}' are the platform's key ids")
+        return value
+
+    @field_validator("scopes")
+    @classmethod
+    def _sorted_set(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("a key needs at least one scope (e.g. 'settings:read')")
+        return sorted(set(value))
