@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import sys
@@ -396,16 +397,20 @@ class Selection:
 
     def load(self) -> list[Any]:
         """Load, validate and select (raises ConfigError / UsageError); may run in a thread."""
-        from ..config.validate import load_targets
+        from ..config.validate import gc_paused, load_targets
         from ..engine.state import desired_state
 
         loaded = load_targets(list(self.paths), config_roots=self.config_roots)
-        states = [desired_state(d) for d in loaded]
+        with gc_paused():
+            states = [desired_state(d) for d in loaded]
         chosen = set(self.pick([s.slug for s in states]))
         states = [s for s in states if s.slug in chosen]
         if not states and self.shard is None:
             raise click.UsageError("no target workspace selected (check PATHS and --target)")
         return states
+
+
+LOAD_SWITCH_INTERVAL = 0.0002  # seconds, while the configs load in a thread beside the reads
 
 
 def _run(coro: Any, *, writing: bool = False) -> Any:
@@ -427,7 +432,17 @@ async def _plan(
         try:
             states = preloaded
             if states is None:
-                states = await asyncio.to_thread(selection.load)
+                # The load holds the GIL; by default the loop, back from each system call
+                # of the reads, would wait for it up to 5 ms (and the reads crawl).
+                was = sys.getswitchinterval()
+                sys.setswitchinterval(LOAD_SWITCH_INTERVAL)
+                try:
+                    states = await asyncio.to_thread(selection.load)
+                finally:
+                    sys.setswitchinterval(was)
+            # The configs live until the command ends: out of the cyclic GC's walks while the
+            # snapshots are decoded and diffed (unfrozen on the way out).
+            gc.freeze()
             if not states:
                 echo_err(f"No workspace falls in shard {selection.shard_text}; nothing to do.")
                 return PlanRun(), "(none)"
@@ -447,6 +462,7 @@ async def _plan(
                     conn.client, states, parallel=parallel, on_done=tick, prefetched=early
                 )
         finally:
+            gc.unfreeze()
             await discard(early)
         return run, conn.server
 
