@@ -41,7 +41,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WSCFG_")}
+    # As installed: .pyc files written (the first run of each case warms them), so not
+    # PYTHONDONTWRITEBYTECODE from the caller's shell; no WSCFG_ settings.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("WSCFG_") and k != "PYTHONDONTWRITEBYTECODE"
+    }
     env.update(ACME_WEBHOOK_SECRET="bench-only", CI="")
     work = Path(tempfile.mkdtemp(prefix="wscfg-startup-"))
     warm = work / "warm"

@@ -396,13 +396,21 @@ class Selection:
         return self.pick(guess_target_slugs(list(self.paths)))
 
     def load(self) -> list[Any]:
-        """Load, validate and select (raises ConfigError / UsageError); may run in a thread."""
+        """Load, validate and select (raises ConfigError / UsageError); may run in a thread.
+
+        The cyclic GC stays off throughout, and what was built is then frozen out of it
+        (:func:`_plan` unfreezes it on the way out): it lives until the command ends, and a
+        collection of it, at the first allocation once the GC is back on and again while the
+        snapshots are decoded and diffed, would walk every loaded node and item."""
+        import gc
+
         from ..config.validate import gc_paused, load_targets
         from ..engine.state import desired_state
 
-        loaded = load_targets(list(self.paths), config_roots=self.config_roots)
         with gc_paused():
+            loaded = load_targets(list(self.paths), config_roots=self.config_roots)
             states = [desired_state(d) for d in loaded]
+            gc.freeze()
         chosen = set(self.pick([s.slug for s in states]))
         states = [s for s in states if s.slug in chosen]
         if not states and self.shard is None:
@@ -440,9 +448,6 @@ async def _plan(
                     states = await asyncio.to_thread(selection.load)
                 finally:
                     sys.setswitchinterval(was)
-            # The configs live until the command ends: out of the cyclic GC's walks while the
-            # snapshots are decoded and diffed (unfrozen on the way out).
-            gc.freeze()
             if not states:
                 echo_err(f"No workspace falls in shard {selection.shard_text}; nothing to do.")
                 return PlanRun(), "(none)"
@@ -462,7 +467,7 @@ async def _plan(
                     conn.client, states, parallel=parallel, on_done=tick, prefetched=early
                 )
         finally:
-            gc.unfreeze()
+            gc.unfreeze()  # frozen by Selection.load
             await discard(early)
         return run, conn.server
 
