@@ -8,7 +8,8 @@ Budgets (DESIGN §8), as ratios to `python -c "import click"` measured in the sa
 ≤ 8×. "plan, embedded" runs in a directory where an earlier plan created the sandbox (every
 later run of a newcomer); "plan, embedded, first run" starts each time from an empty directory
 (it creates the SQLite file, the agency key and the workspace). "import click, pydantic" is the
-floor of validate: importing the libraries its models are made of.
+floor of validate: importing the libraries its models are made of; "import click, pydantic,
+yaml, phonenumbers" adds the YAML parser and the phone number library the example needs.
 """
 
 from __future__ import annotations
@@ -58,6 +59,15 @@ def main() -> None:
         # What validate cannot avoid: the models are pydantic models.
         "import click, pydantic": (
             [sys.executable, "-c", "import click; from pydantic import BaseModel, Field"],
+            ROOT,
+        ),
+        # ... and the other libraries validating the example needs (YAML, phone numbers).
+        "import click, pydantic, yaml, phonenumbers": (
+            [
+                sys.executable,
+                "-c",
+                "import click, yaml, phonenumbers; from pydantic import BaseModel, Field",
+            ],
             ROOT,
         ),
         "wscfg --help": ([*WSCFG, "--help"], ROOT),
