@@ -14,6 +14,11 @@ from pathlib import Path
 
 import httpx
 
+# Left out of the environment of the processes a bench times: its own settings, CI, and
+# PYTHONDONTWRITEBYTECODE (with it, wscfg's modules would be compiled again at every start,
+# unlike an installed wscfg's, while the libraries' .pyc files were written at install).
+DROP = frozenset({"CI", "PYTHONDONTWRITEBYTECODE"})
+
 
 def cpu_model() -> str:
     with contextlib.suppress(OSError):

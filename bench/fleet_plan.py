@@ -28,7 +28,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import httpx
-from common import cpu_model, serve
+from common import DROP, cpu_model, serve
 
 from wscfg.model.kinds import BY_NAME
 from wscfg.sandbox import admin, store
@@ -94,7 +94,7 @@ def write_configs(folder: Path, slugs: list[str]) -> None:
 
 
 def wscfg_plan(folder: Path, url: str, key: str) -> float:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WSCFG_") and k != "CI"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WSCFG_") and k not in DROP}
     env |= {"WSCFG_SERVER": url, "WSCFG_TOKEN": key}
     start = time.perf_counter()
     proc = subprocess.run(

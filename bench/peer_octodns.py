@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import cpu_model
+from common import DROP, cpu_model
 
 OCTODNS = "octodns>=1.22,<1.23"
 SLUG = "peer-clinic"
@@ -121,7 +121,7 @@ def main() -> None:
     args = parser.parse_args()
     sync = octodns_sync(args.venv)
     version = subprocess.run([str(sync), "--version"], capture_output=True, text=True).stdout
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WSCFG_") and k != "CI"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WSCFG_") and k not in DROP}
     root = Path(tempfile.mkdtemp(prefix="wscfg-peer-"))
     results = []
     try:

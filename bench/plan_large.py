@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import cpu_model, fill, serve
+from common import DROP, cpu_model, fill, serve
 
 from wscfg.sandbox import admin
 from wscfg.sandbox.db import dispose
@@ -91,7 +91,7 @@ def scenario(root: Path, callers: int, members: int, runs: int) -> list[dict]:
         fill(base, agency_key, [number(i) for i in range(callers)], emails)
     config = folder / "big.yaml"
     write_config(config, callers, members, extra=10)  # 10 numbers to add: a real, small plan
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WSCFG_") and k != "CI"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WSCFG_") and k not in DROP}
     cmd = [sys.executable, "-m", "wscfg", "plan", "big.yaml"]
     size = f"{callers:,} callers + {members:,} members"
     out = [measure(f"plan, embedded, {size}", cmd, folder, env, runs)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import sys
@@ -425,17 +426,29 @@ class Selection:
         return self.pick(guess_target_slugs(list(self.paths)))
 
     def load(self) -> list[Any]:
-        """Load, validate and select (raises ConfigError / UsageError); may run in a thread."""
-        from ..config.validate import load_targets
+        """Load, validate and select (raises ConfigError / UsageError); may run in a thread.
+
+        The cyclic GC stays off throughout, and what was built is then frozen out of it
+        (:func:`_plan` unfreezes it on the way out): it lives until the command ends, and a
+        collection of it, at the first allocation once the GC is back on and again while the
+        snapshots are decoded and diffed, would walk every loaded node and item."""
+        import gc
+
+        from ..config.validate import gc_paused, load_targets
         from ..engine.state import desired_state
 
-        loaded = load_targets(list(self.paths), config_roots=self.config_roots)
-        states = [desired_state(d) for d in loaded]
+        with gc_paused():
+            loaded = load_targets(list(self.paths), config_roots=self.config_roots)
+            states = [desired_state(d) for d in loaded]
+            gc.freeze()
         chosen = set(self.pick([s.slug for s in states]))
         states = [s for s in states if s.slug in chosen]
         if not states and self.shard is None:
             raise click.UsageError("no target workspace selected (check PATHS and --target)")
         return states
+
+
+LOAD_SWITCH_INTERVAL = 0.0002  # seconds, while the configs load in a thread beside the reads
 
 
 def _run(coro: Any, *, writing: bool = False) -> Any:
@@ -457,7 +470,14 @@ async def _plan(
         try:
             states = preloaded
             if states is None:
-                states = await asyncio.to_thread(selection.load)
+                # The load holds the GIL; by default the loop, back from each system call
+                # of the reads, would wait for it up to 5 ms (and the reads crawl).
+                was = sys.getswitchinterval()
+                sys.setswitchinterval(LOAD_SWITCH_INTERVAL)
+                try:
+                    states = await asyncio.to_thread(selection.load)
+                finally:
+                    sys.setswitchinterval(was)
             if not states:
                 echo_err(f"No workspace falls in shard {selection.shard_text}; nothing to do.")
                 return PlanRun(), "(none)"
@@ -477,6 +497,7 @@ async def _plan(
                     conn.client, states, parallel=parallel, on_done=tick, prefetched=early
                 )
         finally:
+            gc.unfreeze()  # frozen by Selection.load
             await discard(early)
         return run, conn.server
 

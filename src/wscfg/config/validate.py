@@ -122,9 +122,13 @@ def check_paths(
         report.diagnostics.extend(problems)
         cache = FileCache()
         slugs: dict[str, tuple[str, Desired]] = {}
+        roots_of: dict[str, tuple[str, ...]] = {}  # a directory named: one look-up, not per file
         for name in files:
             report.files.append(name)
-            roots = guard.roots_for(named.get(name, name), config_roots)
+            by = named.get(name, name)
+            roots = roots_of.get(by)
+            if roots is None:
+                roots = roots_of[by] = guard.roots_for(by, config_roots)
             resolved = resolve(name, name, cache, env, roots)
             if unset_env_is_warning:
                 report.warnings.extend(_unset_env(resolved))

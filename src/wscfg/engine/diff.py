@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from ..model.base import submodels
 from ..model.kinds import KINDS, Kind
 from .changes import Change, Create, Delete, FieldChange, Resend, Update
-from .fields import project
+from .fields import project, submodels_of
 from .state import DesiredState, LiveState
 
 FINGERPRINT_SUFFIX = "_fingerprint"
@@ -50,14 +50,14 @@ def diff(desired: DesiredState, live: LiveState) -> tuple[list[Change], dict[str
         globs = desired.ignore.get(kind.name, [])
         ignored = _matcher(globs)
         for key in sorted(want.keys() - have.keys(), key=key_order):
-            if ignored(key):
+            if globs and ignored(key):
                 report.declared_ignored.append(key)
                 continue
             changes.append(
                 Create(kind.name, key, after=want[key], source=desired.source(kind.name, key))
             )
         for key in sorted(want.keys() & have.keys(), key=key_order):
-            if ignored(key):
+            if globs and ignored(key):
                 report.declared_ignored.append(key)
                 continue
             change = _compare(kind, key, want[key], have[key], desired, live)
@@ -79,9 +79,9 @@ def diff(desired: DesiredState, live: LiveState) -> tuple[list[Change], dict[str
                     )
                 )
         undeclared = sorted(have.keys() - want.keys(), key=key_order)
-        report.ignored = sum(1 for k in have if ignored(k))
+        report.ignored = sum(1 for k in have if ignored(k)) if globs else 0
         for key in undeclared:
-            if ignored(key):
+            if globs and ignored(key):
                 continue
             if desired.mode(kind.name) == "additive":
                 report.kept += 1
@@ -109,6 +109,8 @@ def _compare(
     desired: DesiredState,
     live: LiveState,
 ) -> Change | None:
+    if not kind.write_only and _unchanged(have, want, kind.model, _skipped(kind)):
+        return None  # the common case, decided without building the projection
     target = comparable(kind, want)
     if kind.identity:
         target.pop(kind.identity, None)
@@ -130,6 +132,29 @@ def _compare(
         source=desired.source(kind.name, key),
         fields=fields,
     )
+
+
+def _skipped(kind: Kind) -> tuple[str, ...]:
+    """Fields of a desired item that are not compared: its identity (the workspace's slug)."""
+    skip: tuple[str, ...] = (kind.identity,) if kind.identity else ()
+    return (*skip, "slug") if kind.name == "workspace" else skip
+
+
+def _unchanged(
+    have: dict[str, Any], want: dict[str, Any], model: type[BaseModel], skip: tuple[str, ...]
+) -> bool:
+    """``project(have, want) == want`` (minus ``skip``), without building the projection."""
+    subs = submodels_of(model)
+    for k, v in want.items():
+        if k in skip:
+            continue
+        got = have.get(k)
+        if k in subs and isinstance(v, dict):
+            if not _unchanged(got if isinstance(got, dict) else {}, v, subs[k], ()):
+                return False
+        elif got is not v and got != v:
+            return False
+    return True
 
 
 def field_changes(

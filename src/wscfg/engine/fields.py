@@ -16,7 +16,8 @@ from ..model.base import submodels
 
 
 @cache
-def _subs(model: type[BaseModel]) -> dict[str, type[BaseModel]]:
+def submodels_of(model: type[BaseModel]) -> dict[str, type[BaseModel]]:
+    """:func:`wscfg.model.base.submodels`, computed once per model."""
     return submodels(model)
 
 
@@ -25,7 +26,7 @@ def project(live: Any, desired: Any, model: type[BaseModel]) -> Any:
     if not isinstance(desired, dict):
         return live
     live = live if isinstance(live, dict) else {}
-    subs = _subs(model)
+    subs = submodels_of(model)
     out = {}
     for k, v in desired.items():
         if k in subs and isinstance(v, dict):
@@ -39,7 +40,7 @@ def overlay(base: Any, top: Any, model: type[BaseModel]) -> Any:
     """``top`` written over ``base``: nested models merge, every other value replaces."""
     if not isinstance(top, dict) or not isinstance(base, dict):
         return top
-    subs = _subs(model)
+    subs = submodels_of(model)
     merged = dict(base)
     for k, v in top.items():
         merged[k] = overlay(base.get(k), v, subs[k]) if k in subs else v
