@@ -7,9 +7,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from click.testing import CliRunner
 
-from wscfg.cli import cli
+from .runner import invoke
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SECRET = "export-secret-never-shown"
@@ -22,12 +21,6 @@ def env(sandbox, monkeypatch, tmp_path):
     monkeypatch.setenv("SMILE_WEBHOOK_SECRET", SECRET)
     monkeypatch.chdir(tmp_path)
     return monkeypatch
-
-
-def invoke(*args: str):
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    assert "Traceback" not in result.output
-    return result
 
 
 def example_for(slug: str, tmp_path: Path) -> Path:

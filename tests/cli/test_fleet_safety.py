@@ -5,10 +5,10 @@ real sandbox over HTTP, with an agency key."""
 from __future__ import annotations
 
 import pytest
-from click.testing import CliRunner
 
-from wscfg.cli import cli
 from wscfg.sandbox.testing import unique
+
+from .runner import invoke
 
 
 def config(slug: str, tags: list[str]) -> str:
@@ -33,12 +33,6 @@ def fleet(sandbox, tmp_path, monkeypatch):
     for i, slug in enumerate(slugs):
         (tmp_path / f"{slug}.yaml").write_text(config(slug, ["new"] if i < 2 else ["keep", "new"]))
     return slugs
-
-
-def invoke(*args: str):
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    assert "Traceback" not in result.output
-    return result
 
 
 def fleet_refusal(slugs: list[str]) -> str:

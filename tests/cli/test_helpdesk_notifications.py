@@ -6,25 +6,15 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from click.testing import CliRunner
 
-from wscfg.cli import cli
 from wscfg.model import HELPDESK
 
-
-def invoke(*args: str):
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    assert "Traceback" not in result.output
-    return result
+from .runner import invoke
 
 
 @pytest.fixture
-def setup(sandbox, monkeypatch, tmp_path):
-    ws = sandbox.new_workspace(owner="owner@x.example")
-    monkeypatch.setenv("WSCFG_SERVER", sandbox.url)
-    monkeypatch.setenv("WSCFG_TOKEN", ws.key)
-    monkeypatch.chdir(tmp_path)
-    return ws, tmp_path / "ws.yaml"
+def setup(served_workspace):
+    return served_workspace
 
 
 def test_defaults_and_overrides_apply_and_converge(setup):

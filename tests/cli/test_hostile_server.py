@@ -7,18 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import select, update
 
-from wscfg.cli import cli
 from wscfg.sandbox.db import get_engine, items, workspaces
 from wscfg.sandbox.testing import running_server
 
-
-def invoke(*args: str):
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    assert "Traceback" not in result.output
-    return result
+from .runner import invoke
 
 
 @pytest.mark.timeout(120)

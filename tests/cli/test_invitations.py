@@ -8,10 +8,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from click.testing import CliRunner
 
-from wscfg.cli import cli
 from wscfg.sandbox.testing import running_server
+
+from .runner import invoke
 
 
 class Clock:
@@ -48,12 +48,6 @@ def members(slug: str, *emails: str, extra: str = "") -> str:
         f"version: 1\nworkspace: {{slug: {slug}}}\n{extra}members:\n"
         f"  - {{email: owner@x.example, role: owner}}\n{lines}"
     )
-
-
-def invoke(*args: str):
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    assert "Traceback" not in result.output
-    return result
 
 
 def test_invitation_lifecycle_in_the_plan(setup):

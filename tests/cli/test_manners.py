@@ -11,15 +11,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from click.testing import CliRunner
 
 from wscfg.cli import cli
 
-
-def invoke(*args: str):
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    assert "Traceback" not in result.output
-    return result
+from .runner import invoke
 
 
 def apply_on_a_terminal(answer: str, path: str, env: dict[str, str]) -> tuple[int, str]:

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from click.testing import CliRunner
 
-from wscfg.cli import cli
+from .runner import invoke
 
 ROOT = Path(__file__).resolve().parents[2]
 SARIF_SCHEMA = json.loads((Path(__file__).parent / "sarif-schema-2.1.0.json").read_text())
@@ -24,12 +23,6 @@ def no_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
     for name in SECRETS:
         monkeypatch.delenv(name, raising=False)
-
-
-def invoke(*args: str):
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    assert "Traceback" not in result.output
-    return result
 
 
 def bad_file(tmp_path: Path) -> Path:
