@@ -41,20 +41,37 @@ ALLOWANCE_FLAGS = {
 }
 
 
+def _decorate(fn: Any, options: list[Any]) -> Any:
+    for opt in reversed(options):
+        fn = opt(fn)
+    return fn
+
+
+WORKSPACE_OPTIONS = [
+    server_options,
+    timeout_option,
+    config_root_option,
+    click.option(
+        "--target",
+        "targets",
+        multiple=True,
+        metavar="GLOB",
+        help="Only workspaces whose slug matches (repeatable, globs allowed).",
+    ),
+    click.option("--shard", metavar="I/N", help="Only the I-th of N deterministic shares."),
+    parallel_option,
+]
+
+
+def workspace_options(fn: Any) -> Any:
+    """The server and which workspaces to read: shared by plan, apply and drift."""
+    return _decorate(fn, WORKSPACE_OPTIONS)
+
+
 def common_options(fn: Any) -> Any:
+    """plan and apply: :func:`workspace_options`, --only and the allowances."""
     options = [
-        server_options,
-        timeout_option,
-        config_root_option,
-        click.option(
-            "--target",
-            "targets",
-            multiple=True,
-            metavar="GLOB",
-            help="Only workspaces whose slug matches (repeatable, globs allowed).",
-        ),
-        click.option("--shard", metavar="I/N", help="Only the I-th of N deterministic shares."),
-        parallel_option,
+        *WORKSPACE_OPTIONS,
         only_option,
         click.option(
             "--allow-mass-changes",
@@ -76,9 +93,7 @@ def common_options(fn: Any) -> Any:
             "(exit 3 when any is skipped).",
         ),
     ]
-    for opt in reversed(options):
-        fn = opt(fn)
-    return fn
+    return _decorate(fn, options)
 
 
 @click.command()
