@@ -293,16 +293,20 @@ def render_plans(
     summary: bool = True,
     sealer: Any = None,
     mask: Any = None,
+    only: tuple[str, ...] = (),
 ) -> None:
     """Print the plans in ``fmt`` with what apply would refuse, environment values masked;
     markdown also goes to ``$GITHUB_STEP_SUMMARY`` when that is set (the job summary of a
-    GitHub Actions step) and ``summary`` is true."""
+    GitHub Actions step) and ``summary`` is true. ``only``: the ``--only`` selection of a
+    partial plan, recorded in the json document."""
     from ..engine import render
 
     found = refusals or []
     skip = bool(allow is not None and allow.skip_unsafe)
     if fmt == "json":
-        text = render.plan_json(plans, failures, server=server, allowances=allow, sealer=sealer)
+        text = render.plan_json(
+            plans, failures, server=server, allowances=allow, sealer=sealer, only=only
+        )
         click.echo(masked(mask, text))
     elif fmt == "markdown":
         text = render.plan_markdown(

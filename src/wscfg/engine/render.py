@@ -238,8 +238,9 @@ def plan_json(
     server: str,
     allowances: Allowances | None = None,
     sealer: Sealer | None = None,
+    only: Sequence[str] = (),
 ) -> str:
-    doc = plans_to_document(plans, server=server, allowances=allowances, sealer=sealer)
+    doc = plans_to_document(plans, server=server, allowances=allowances, sealer=sealer, only=only)
     doc["errors"] = [{"target": f.target, "message": f.message} for f in failures]
     return json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=False)
 
