@@ -13,7 +13,8 @@ A value a template (``extends``) declared becomes an override in the edited file
 
 Refused, each by name: write-only fields (a webhook's secret: the platform never shows it) and
 a value that came from ``${env:X}`` (writing it would put an environment value in the file in
-clear).
+clear), and, as an override, a template's value the workspace no longer has (an override can
+change a value, not unset it; ``--into-template`` can).
 """
 
 from __future__ import annotations
@@ -233,6 +234,15 @@ def _field(
     template = src is not None and not _same_file(src.file, file)
     if template and src is not None and read is not None and ENV_REF in _line(read, src):
         out.refusals.append(Refusal(address, ENV_REASON))
+        return
+    if template and fc.before is None:  # an override can change a template's value, not unset it
+        out.refusals.append(
+            Refusal(
+                address,
+                f"the workspace has no value for it and an override cannot unset the value "
+                f"{src} declares: adopt it with --into-template, or remove it there by hand",
+            )
+        )
         return
     from ruamel.yaml.comments import CommentedMap
 
