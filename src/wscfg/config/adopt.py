@@ -155,7 +155,7 @@ def adopt(
             )
             continue
         if not len(seq):  # an empty list reads `kind: []`; its comments went with its items
-            seq.ca.items.clear()
+            _clear_comments(doc, kind_name, seq)
             seq.fa.set_flow_style()
         out.adopted.append(address)
     if out.adopted:
@@ -168,6 +168,19 @@ def adopt(
             why = type(exc).__name__
             raise AdoptError(f"the edited file would not read back ({why})") from None
     return out
+
+
+def _clear_comments(doc: Any, key: str, seq: Any) -> None:
+    """Drop every comment of the list ``doc[key]``, also those above its first item (ruamel
+    keeps them on the list and on the key: left there, they would print between `key:` and
+    `[]` and the file would not read back)."""
+    seq.ca.items.clear()
+    seq.ca.comment = None
+    entry = doc.ca.items.get(key)
+    if entry is not None and len(entry) > 3:
+        entry[3] = None
+    if entry is not None and len(entry) > 2 and entry[2] is not None:  # `key:  # note` keeps it
+        entry[2].value = entry[2].value.split("\n", 1)[0] + "\n"
 
 
 def _remove(seq: Any, index: int) -> bool:
