@@ -271,3 +271,36 @@ def test_adopt_empties_a_list_whose_first_item_has_a_comment(setup, eol):
     assert got.stderr == "ws.yaml: Adopted 1 change(s); 0 refused.\n"
     assert run("plan", "ws.yaml", "--detailed-exitcode").exit_code == 0
     assert run("validate", "ws.yaml").exit_code == 0
+
+
+def test_adopt_removes_single_line_items_keeping_the_comments_below_them(setup):
+    """A number (a scalar item) or a flow mapping removed: the comment lines below it belong
+    to what follows, and stay (also below the last item, which used to be refused)."""
+    ws, cfg, run = setup
+    cfg.write_text(
+        config(ws.slug) + "blocked_callers:\n"
+        '  - "+15550100100"\n'
+        "  # caller 101\n"
+        '  - {number: "+15550100101", note: spam}\n'
+        '  - "+15550100102"\n'
+        "  # more to come\n"
+    )
+    assert run("apply", "--auto-approve", "ws.yaml").exit_code == 0
+    with httpx.Client(base_url=ws.url, headers=ws.headers) as c:
+        gone = {"remove": ["+15550100100", "+15550100102"]}
+        c.post("/blocked-callers:batch", json=gone).raise_for_status()
+    got = run("adopt", "ws.yaml")
+    assert got.exit_code == 0, got.output
+    assert got.stdout == (
+        "--- a/ws.yaml\n+++ b/ws.yaml\n@@ -19,8 +19,6 @@\n"
+        " notifications:\n"
+        "   billing: {email: true, in_app: true}   # finance reads these\n"
+        " blocked_callers:\n"
+        '-  - "+15550100100"\n'
+        "   # caller 101\n"
+        '   - {number: "+15550100101", note: spam}\n'
+        '-  - "+15550100102"\n'
+        "   # more to come\n"
+    )
+    assert got.stderr == "ws.yaml: Adopted 2 change(s); 0 refused.\n"
+    assert run("plan", "ws.yaml", "--detailed-exitcode").exit_code == 0

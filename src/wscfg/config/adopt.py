@@ -183,20 +183,32 @@ def _clear_comments(doc: Any, key: str, seq: Any) -> None:
         entry[2].value = entry[2].value.split("\n", 1)[0] + "\n"
 
 
+def _tail(seq: Any, index: int) -> Any:
+    """The comment token after ``seq[index]``: its end-of-line comment and the comment lines
+    below it, where ruamel keeps them (a block mapping's last key; the list itself for a
+    scalar item); None when there is none."""
+    item = seq[index]
+    if hasattr(item, "ca") and hasattr(item, "keys"):
+        if not len(item):
+            return None
+        entry = item.ca.items.get(list(item.keys())[-1])
+        return entry[2] if entry is not None and len(entry) > 2 else None
+    if hasattr(item, "ca"):  # a nested list: left alone
+        return None
+    entry = seq.ca.items.get(index)
+    return entry[0] if entry is not None else None
+
+
 def _remove(seq: Any, index: int) -> bool:
     """Delete ``seq[index]``, keeping the comment lines that stood below it (ruamel stores
-    them on the item's last key: they belong to what follows)."""
+    them with the item: they belong to what follows)."""
     from ruamel.yaml.error import CommentMark
     from ruamel.yaml.tokens import CommentToken
 
-    item = seq[index]
+    token = _tail(seq, index)
     below = ""
-    ca = getattr(item, "ca", None)
-    if ca is not None and len(item) and hasattr(item, "keys"):
-        last = list(item.keys())[-1]
-        token = (ca.items.get(last) or [None, None, None])[2]
-        if token is not None and "\n" in token.value.rstrip("\n"):
-            below = token.value.split("\n", 1)[1]
+    if token is not None and "\n" in token.value.rstrip("\n"):
+        below = token.value.split("\n", 1)[1]
     lines = [ln for ln in below.splitlines() if ln.strip()]
     if not lines:
         del seq[index]
@@ -209,13 +221,25 @@ def _remove(seq: Any, index: int) -> bool:
         entry = seq.ca.items.setdefault(index, [None, None, None, None])
         entry[1] = tokens + list(entry[1] or [])
         return True
-    prev: Any = seq[index - 1] if index > 0 else {}
-    key = list(prev.keys())[-1] if hasattr(prev, "ca") and len(prev) else None
-    entry = prev.ca.items.get(key) if key is not None else None
-    if entry is None or len(entry) < 3 or entry[2] is None:
+    if index == 0:
         return False
-    del seq[index]
-    entry[2].value += "".join(ln + "\n" for ln in lines)
+    text = "".join(ln + "\n" for ln in lines)
+    prev = _tail(seq, index - 1)
+    if prev is not None:
+        del seq[index]
+        prev.value += text
+        return True
+    # The item before has no comment after it: give it one, where ruamel looks for it.
+    before = seq[index - 1]
+    token = CommentToken("\n" + text, CommentMark(0))
+    if hasattr(before, "keys") and len(before) and not before.fa.flow_style():
+        del seq[index]
+        before.ca.items.setdefault(list(before.keys())[-1], [None, None, None, None])[2] = token
+        return True
+    if hasattr(before, "ca") and not hasattr(before, "keys"):  # a nested list: left alone
+        return False
+    del seq[index]  # a scalar or a flow mapping: the comment goes after it, on the list
+    seq.ca.items.setdefault(index - 1, [None, None, None, None])[0] = token
     return True
 
 
