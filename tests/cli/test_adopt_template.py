@@ -197,3 +197,33 @@ def test_a_template_value_unset_live_is_refused_as_an_override(setup):
         "-  billing: {email: true, in_app: true}\n+  billing: {email: true}\n"
     )
     assert run("plan", "ws.yaml", "--detailed-exitcode").exit_code == 0
+
+
+def test_an_item_the_template_also_declares_becomes_a_remove_marker(setup):
+    """The target overrides spam's color; spam is deleted in the UI. Removing the target's
+    item would leave the template's (and plan would create it again): it becomes
+    `$remove: true`."""
+    ws, tmp, run = setup
+    (tmp / "ws.yaml").write_text(
+        target(ws.slug) + 'call_tags:\n  - {name: spam, color: "#00ff00"}   # ours\n'
+    )
+    assert run("apply", "--auto-approve", "ws.yaml").exit_code == 0
+    with httpx.Client(base_url=ws.url, headers=ws.headers) as c:
+        c.delete("/call-tags/spam").raise_for_status()
+    got = run("adopt", "ws.yaml")
+    assert got.exit_code == 0, got.output
+    assert got.stdout == (
+        "--- a/ws.yaml\n+++ b/ws.yaml\n@@ -4,4 +4,4 @@\n"
+        " members:\n"
+        f"   - {{email: {JANE}, role: owner}}\n"
+        " call_tags:\n"
+        '-  - {name: spam, color: "#00ff00"}   # ours\n'
+        "+  - {name: spam, $remove: true}      # ours\n"  # the comment keeps its column
+    )
+    assert got.stderr.splitlines() == [
+        "Note: call_tags[spam] comes from a template it extends: removed with `$remove: true` "
+        "in ws.yaml",
+        "ws.yaml: Adopted 1 change(s); 0 refused.",
+    ]
+    assert (tmp / "base.yaml").read_text() == BASE
+    assert run("plan", "ws.yaml", "--detailed-exitcode").exit_code == 0

@@ -119,7 +119,15 @@ def adopt(
                 _field(out, doc, desired, file, change, pos, fc, read)
         elif change.action == "create":  # declared, deleted in the UI: remove it
             own = _own_index(doc, change.kind, change.key)
-            if _declared_here(desired, file, (change.kind, pos)) and own is not None:
+            # Declared here and by a template too: removing ours would leave the template's.
+            inherited = (change.kind, change.key) in desired.inherited and _same_file(
+                file, desired.file
+            )
+            if (
+                own is not None
+                and not inherited
+                and _declared_here(desired, file, (change.kind, pos))
+            ):
                 removals.append((change.kind, own, change.address))
                 continue
             marker = _remove_marker(kind.identity or "", doc.get(change.kind), change.key)
@@ -127,9 +135,11 @@ def adopt(
                 doc[change.kind][own] = marker
             else:
                 _own_seq(doc, change.kind).append(marker)
+            where = _where(desired, change.kind, pos)
+            if inherited and own is not None:  # the item's source is our own declaration
+                where = "a template it extends"
             out.notes.append(
-                f"{change.address} comes from {_where(desired, change.kind, pos)}: "
-                f"removed with `$remove: true` in {file}"
+                f"{change.address} comes from {where}: removed with `$remove: true` in {file}"
             )
             out.adopted.append(change.address)
         elif change.action == "delete":  # created in the UI: append it
