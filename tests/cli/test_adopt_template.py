@@ -227,3 +227,31 @@ def test_an_item_the_template_also_declares_becomes_a_remove_marker(setup):
     ]
     assert (tmp / "base.yaml").read_text() == BASE
     assert run("plan", "ws.yaml", "--detailed-exitcode").exit_code == 0
+
+
+def test_a_block_item_replaced_by_a_remove_marker_keeps_the_comment_below_it(setup):
+    ws, tmp, run = setup
+    (tmp / "ws.yaml").write_text(
+        target(ws.slug) + "call_tags:\n"
+        "  - name: spam\n"
+        '    color: "#00ff00"\n'
+        "  # our own tags\n"
+        '  - {name: sales, color: "#1f8a70"}\n'
+    )
+    assert run("apply", "--auto-approve", "ws.yaml").exit_code == 0
+    with httpx.Client(base_url=ws.url, headers=ws.headers) as c:
+        c.delete("/call-tags/spam").raise_for_status()
+    got = run("adopt", "ws.yaml")
+    assert got.exit_code == 0, got.output
+    assert got.stdout == (
+        "--- a/ws.yaml\n+++ b/ws.yaml\n@@ -4,7 +4,6 @@\n"
+        " members:\n"
+        f"   - {{email: {JANE}, role: owner}}\n"
+        " call_tags:\n"
+        "-  - name: spam\n"
+        '-    color: "#00ff00"\n'
+        "+  - {name: spam, $remove: true}\n"  # styled like the list's last item
+        "   # our own tags\n"
+        '   - {name: sales, color: "#1f8a70"}\n'
+    )
+    assert run("plan", "ws.yaml", "--detailed-exitcode").exit_code == 0

@@ -132,7 +132,7 @@ def adopt(
                 continue
             marker = _remove_marker(kind.identity or "", doc.get(change.kind), change.key)
             if own is not None:
-                doc[change.kind][own] = marker
+                _replace(doc[change.kind], own, marker)
             else:
                 _own_seq(doc, change.kind).append(marker)
             where = _where(desired, change.kind, pos)
@@ -207,6 +207,22 @@ def _tail(seq: Any, index: int) -> Any:
         return None
     entry = seq.ca.items.get(index)
     return entry[0] if entry is not None else None
+
+
+def _replace(seq: Any, index: int, new: Any) -> None:
+    """``seq[index] = new``, keeping the comment after the old item (a block mapping holds
+    it on its last key, which goes with it)."""
+    old = seq[index]
+    token = _tail(seq, index) if hasattr(old, "keys") and not old.fa.flow_style() else None
+    seq[index] = new
+    if token is None:
+        return
+    if hasattr(new, "keys") and len(new) and not new.fa.flow_style():
+        new.ca.items.setdefault(list(new.keys())[-1], [None, None, None, None])[2] = token
+    else:
+        entry = seq.ca.items.setdefault(index, [None, None, None, None])
+        if entry[0] is None:
+            entry[0] = token
 
 
 def _remove(seq: Any, index: int) -> bool:
