@@ -126,18 +126,25 @@ def test_a_recorded_selection_is_all_apply_writes(setup):
     assert changes == [("call_tags", "sales")]
 
 
-def test_a_damaged_selection_is_refused(setup):
+@pytest.mark.parametrize(
+    ("only", "why"),
+    [
+        ("call_tags:spam", '"only" is not a list of KIND[:KEY]'),
+        (["call_tags:"], "\"only\": 'call_tags:' names no item after ':'"),
+    ],
+)
+def test_a_damaged_selection_is_refused(setup, only, why):
     _ws, _cfg, run = setup
     assert run("plan", "ws.yaml", "--out", "plan.json").exit_code == 0
     doc = json.loads(Path("plan.json").read_text())
-    doc["only"] = "call_tags:spam"
+    doc["only"] = only
     Path("plan.json").write_text(json.dumps(doc))
     for args in (["show", "plan.json"], ["apply", "plan.json", "--auto-approve"]):
         got = run(*args)
         assert (got.exit_code, got.stdout, got.stderr) == (
             1,
             "",
-            'Error: the plan file is damaged ("only" is not a list of KIND[:KEY])\n',
+            f"Error: the plan file is damaged ({why})\n",
         )
 
 

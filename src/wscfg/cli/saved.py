@@ -8,7 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import click
+
 from .flow import env_mask, plan_key
+from .options import parse_only
 
 
 @dataclass(frozen=True)
@@ -53,11 +56,16 @@ def read_saved_plan(path: str) -> SavedPlan:
     except ValueError:
         raise PlanFileError(f"{path} is not valid JSON") from None
     data = plan_document(data)
+    only = only_of(data)
+    try:
+        parse_only(only)
+    except click.BadParameter as exc:
+        raise PlanFileError(f'the plan file is damaged ("only": {exc.message})') from None
     key_id = data.get("plan_key_id")
     return SavedPlan(
         data,
         str(data.get("server", "")),
         allowances_of(data),
-        only_of(data),
+        only,
         key_id if isinstance(key_id, str) else None,
     )
