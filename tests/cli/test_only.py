@@ -102,6 +102,20 @@ def test_a_saved_partial_plan_records_its_selection_and_says_so(setup):
     assert applied.stdout == shown_plan + (f"✓ {ws.slug}: ~ call tag spam\n{ws.slug}: 1 applied\n")
 
 
+def test_a_partial_plan_says_so_in_markdown_too(setup):
+    """A PR comment shows what stderr says: the plan is partial."""
+    _ws, _cfg, run = setup
+    made = run(
+        "plan", "ws.yaml", "--only", "call_tags:spam", "--format", "markdown", "-o", "p.json"
+    )
+    assert made.exit_code == 0, made.output
+    assert made.stdout.splitlines()[:4] == ["### wscfg plan", "", f"> {NOTE}", ""]
+    shown = run("show", "p.json", "--format", "markdown")
+    assert (shown.exit_code, shown.stdout, shown.stderr) == (0, made.stdout, NOTE + "\n")
+    full = run("plan", "ws.yaml", "--format", "markdown")
+    assert "Partial plan" not in full.stdout
+
+
 def test_a_full_plan_records_no_selection(setup):
     _ws, _cfg, run = setup
     made = run("plan", "ws.yaml", "--out", "plan.json")

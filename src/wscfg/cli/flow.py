@@ -298,8 +298,9 @@ def render_plans(
     """Print the plans in ``fmt`` with what apply would refuse, environment values masked;
     markdown also goes to ``$GITHUB_STEP_SUMMARY`` when that is set (the job summary of a
     GitHub Actions step) and ``summary`` is true. ``only``: the ``--only`` selection of a
-    partial plan, recorded in the json document."""
+    partial plan, recorded in the json document and noted at the top of markdown."""
     from ..engine import render
+    from .options import partial_note
 
     found = refusals or []
     skip = bool(allow is not None and allow.skip_unsafe)
@@ -315,6 +316,7 @@ def render_plans(
             refusals=found,
             skip_unsafe=skip,
             mask=mask.text if mask else None,
+            note=partial_note(only) if only else None,
         )
         text = masked(mask, text)
         click.echo(text)

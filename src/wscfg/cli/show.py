@@ -58,4 +58,5 @@ def show(ctx: click.Context, planfile: str, fmt: str, full: bool) -> None:
             refusals=found,
             full=full,
             summary=False,
+            only=saved.only,
         )

@@ -253,13 +253,15 @@ def plan_markdown(
     refusals: Sequence[Refusal] = (),
     skip_unsafe: bool = False,
     mask: Callable[[str], str] | None = None,
+    note: str | None = None,
 ) -> str:
-    """A PR comment: refusals, then the summary table, each target's details folded, never
-    over budget. ``mask`` (environment values → references) applies before each part is
-    measured."""
+    """A PR comment: ``note`` (a partial plan says so), refusals, then the summary table,
+    each target's details folded, never over budget. ``mask`` (environment values →
+    references) applies before each part is measured."""
     m = mask or (lambda x: x)
     t = _totals(plans)
-    head = ["### wscfg plan", "", *_md_refusals(refusals, skip_unsafe)]
+    head = ["### wscfg plan", "", *([f"> {note}", ""] if note else [])]
+    head += _md_refusals(refusals, skip_unsafe)
     head += [
         f"**{t['create']} to add, {t['update']} to change, {t['delete']} to delete** across "
         f"{len(plans) + len(failures)} workspace(s); {t['changed']} with changes, "
