@@ -243,3 +243,64 @@ def test_adopt_block_style_append_and_remove_keeps_comments(sandbox, setup):
         got.stderr
     )
     assert run("plan", "ws.yaml", "--detailed-exitcode").exit_code == 0
+
+
+@pytest.mark.parametrize("eol", ["", "   # numbers we refuse"])
+def test_adopt_empties_a_list_whose_first_item_has_a_comment(setup, eol):
+    """The last item goes and the list reads `[]`: the comments above the first item go with
+    it (left in place they printed between `blocked_callers:` and `[]`, which does not read
+    back)."""
+    ws, cfg, run = setup
+    text = config(ws.slug) + f'blocked_callers:{eol}\n  # a robocaller\n  - "+15550100100"\n'
+    cfg.write_text(text)
+    assert run("apply", "--auto-approve", "ws.yaml").exit_code == 0
+    with httpx.Client(base_url=ws.url, headers=ws.headers) as c:
+        c.post("/blocked-callers:batch", json={"remove": ["+15550100100"]}).raise_for_status()
+    got = run("adopt", "ws.yaml")
+    assert got.exit_code == 0, got.output
+    assert got.stdout == (
+        "--- a/ws.yaml\n+++ b/ws.yaml\n@@ -18,6 +18,4 @@\n"
+        "     secret: ${env:ADOPT_HOOK_SECRET}\n"
+        " notifications:\n"
+        "   billing: {email: true, in_app: true}   # finance reads these\n"
+        f"-blocked_callers:{eol}\n-  # a robocaller\n"
+        '-  - "+15550100100"\n'
+        # an end-of-line comment stays, at its column where the line leaves room
+        + ("+blocked_callers: [] # numbers we refuse\n" if eol else "+blocked_callers: []\n")
+    )
+    assert got.stderr == "ws.yaml: Adopted 1 change(s); 0 refused.\n"
+    assert run("plan", "ws.yaml", "--detailed-exitcode").exit_code == 0
+    assert run("validate", "ws.yaml").exit_code == 0
+
+
+def test_adopt_removes_single_line_items_keeping_the_comments_below_them(setup):
+    """A number (a scalar item) or a flow mapping removed: the comment lines below it belong
+    to what follows, and stay (also below the last item, which used to be refused)."""
+    ws, cfg, run = setup
+    cfg.write_text(
+        config(ws.slug) + "blocked_callers:\n"
+        '  - "+15550100100"\n'
+        "  # caller 101\n"
+        '  - {number: "+15550100101", note: spam}\n'
+        '  - "+15550100102"\n'
+        "  # more to come\n"
+    )
+    assert run("apply", "--auto-approve", "ws.yaml").exit_code == 0
+    with httpx.Client(base_url=ws.url, headers=ws.headers) as c:
+        gone = {"remove": ["+15550100100", "+15550100102"]}
+        c.post("/blocked-callers:batch", json=gone).raise_for_status()
+    got = run("adopt", "ws.yaml")
+    assert got.exit_code == 0, got.output
+    assert got.stdout == (
+        "--- a/ws.yaml\n+++ b/ws.yaml\n@@ -19,8 +19,6 @@\n"
+        " notifications:\n"
+        "   billing: {email: true, in_app: true}   # finance reads these\n"
+        " blocked_callers:\n"
+        '-  - "+15550100100"\n'
+        "   # caller 101\n"
+        '   - {number: "+15550100101", note: spam}\n'
+        '-  - "+15550100102"\n'
+        "   # more to come\n"
+    )
+    assert got.stderr == "ws.yaml: Adopted 2 change(s); 0 refused.\n"
+    assert run("plan", "ws.yaml", "--detailed-exitcode").exit_code == 0

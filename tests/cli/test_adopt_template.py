@@ -162,3 +162,96 @@ def test_into_template_with_allow_fleet_change(sandbox, setup):
         '{name: spam, color: "#ff0000"}', '{name: spam, color: "#00ff00"}'
     )
     assert run("plan", "ws.yaml", "--detailed-exitcode").exit_code == 0
+
+
+def test_a_template_value_unset_live_is_refused_as_an_override(setup):
+    """The workspace lost a field the template declares (billing.in_app): an override in the
+    target cannot unset it, so adopt says so instead of claiming it; --into-template can."""
+    ws, tmp, run = setup
+    with httpx.Client(base_url=ws.url, headers=ws.headers) as c:
+        c.patch("/notifications", json={"billing": {"email": False}}).raise_for_status()
+    got = run("adopt", "ws.yaml")
+    assert got.exit_code == 1
+    assert got.stdout == (
+        "--- a/ws.yaml\n+++ b/ws.yaml\n@@ -3,3 +3,6 @@\n"
+        f" workspace: {{slug: {ws.slug}, name: Acme, timezone: UTC}}   # this clinic\n"
+        " members:\n"
+        f"   - {{email: {JANE}, role: owner}}\n"
+        "+notifications:\n+  billing:\n+    email: false\n"
+    )
+    assert got.stderr.splitlines() == [
+        "Note: notifications.billing.email comes from base.yaml:7: written as an override in "
+        "ws.yaml",
+        "Error: cannot adopt notifications.billing.in_app: the workspace has no value for it "
+        "and an override cannot unset the value base.yaml:7 declares: adopt it with "
+        "--into-template, or remove it there by hand",
+        "ws.yaml: Adopted 1 change(s); 1 refused.",
+    ]
+    assert (tmp / "base.yaml").read_text() == BASE
+    got = run("adopt", "ws.yaml", "--into-template")
+    assert got.exit_code == 0, got.output
+    assert got.stdout == (
+        "--- a/base.yaml\n+++ b/base.yaml\n@@ -4,4 +4,4 @@\n"
+        '   - {name: spam, color: "#ff0000"}\n   - {name: old, color: "#000000"}\n'
+        " notifications:\n"
+        "-  billing: {email: true, in_app: true}\n+  billing: {email: true}\n"
+    )
+    assert run("plan", "ws.yaml", "--detailed-exitcode").exit_code == 0
+
+
+def test_an_item_the_template_also_declares_becomes_a_remove_marker(setup):
+    """The target overrides spam's color; spam is deleted in the UI. Removing the target's
+    item would leave the template's (and plan would create it again): it becomes
+    `$remove: true`."""
+    ws, tmp, run = setup
+    (tmp / "ws.yaml").write_text(
+        target(ws.slug) + 'call_tags:\n  - {name: spam, color: "#00ff00"}   # ours\n'
+    )
+    assert run("apply", "--auto-approve", "ws.yaml").exit_code == 0
+    with httpx.Client(base_url=ws.url, headers=ws.headers) as c:
+        c.delete("/call-tags/spam").raise_for_status()
+    got = run("adopt", "ws.yaml")
+    assert got.exit_code == 0, got.output
+    assert got.stdout == (
+        "--- a/ws.yaml\n+++ b/ws.yaml\n@@ -4,4 +4,4 @@\n"
+        " members:\n"
+        f"   - {{email: {JANE}, role: owner}}\n"
+        " call_tags:\n"
+        '-  - {name: spam, color: "#00ff00"}   # ours\n'
+        "+  - {name: spam, $remove: true}      # ours\n"  # the comment keeps its column
+    )
+    assert got.stderr.splitlines() == [
+        "Note: call_tags[spam] comes from a template it extends: removed with `$remove: true` "
+        "in ws.yaml",
+        "ws.yaml: Adopted 1 change(s); 0 refused.",
+    ]
+    assert (tmp / "base.yaml").read_text() == BASE
+    assert run("plan", "ws.yaml", "--detailed-exitcode").exit_code == 0
+
+
+def test_a_block_item_replaced_by_a_remove_marker_keeps_the_comment_below_it(setup):
+    ws, tmp, run = setup
+    (tmp / "ws.yaml").write_text(
+        target(ws.slug) + "call_tags:\n"
+        "  - name: spam\n"
+        '    color: "#00ff00"\n'
+        "  # our own tags\n"
+        '  - {name: sales, color: "#1f8a70"}\n'
+    )
+    assert run("apply", "--auto-approve", "ws.yaml").exit_code == 0
+    with httpx.Client(base_url=ws.url, headers=ws.headers) as c:
+        c.delete("/call-tags/spam").raise_for_status()
+    got = run("adopt", "ws.yaml")
+    assert got.exit_code == 0, got.output
+    assert got.stdout == (
+        "--- a/ws.yaml\n+++ b/ws.yaml\n@@ -4,7 +4,6 @@\n"
+        " members:\n"
+        f"   - {{email: {JANE}, role: owner}}\n"
+        " call_tags:\n"
+        "-  - name: spam\n"
+        '-    color: "#00ff00"\n'
+        "+  - {name: spam, $remove: true}\n"  # styled like the list's last item
+        "   # our own tags\n"
+        '   - {name: sales, color: "#1f8a70"}\n'
+    )
+    assert run("plan", "ws.yaml", "--detailed-exitcode").exit_code == 0

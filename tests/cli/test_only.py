@@ -5,6 +5,7 @@ the plan says it is partial, shows only the selected items, and a saved plan mad
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -73,6 +74,92 @@ def test_saved_plan_with_only_applies_only_those_items(setup):
     doc = json.loads(left.stdout)
     changes = [(c["kind"], c["key"]) for w in doc["targets"] for c in w["changes"]]
     assert changes == [("call_tags", "sales")]
+
+
+def test_a_saved_partial_plan_records_its_selection_and_says_so(setup):
+    ws, _cfg, run = setup
+    made = run("plan", "ws.yaml", "--only", "call_tags:spam", "--out", "plan.json")
+    assert made.exit_code == 0, made.output
+    assert json.loads(Path("plan.json").read_text())["only"] == ["call_tags:spam"]
+    shown_plan = (
+        f"Workspace {ws.slug} (ws.yaml)\n"
+        "  ~ call tag spam   (from ws.yaml:6)\n"
+        '      color: "#ff0000" → "#00ff00"\n'
+        "  Note: declared members: 1 active member\n"
+        "  Plan: 0 to add, 1 to change, 0 to delete.\n"
+    )
+    assert (made.stdout, made.stderr) == (
+        shown_plan,
+        NOTE + "\nSaved the plan to plan.json. Apply it with: wscfg apply plan.json\n",
+    )
+    shown = run("show", "plan.json")
+    assert (shown.exit_code, shown.stdout, shown.stderr) == (0, shown_plan, NOTE + "\n")
+    as_json = run("show", "plan.json", "--format", "json")
+    assert (as_json.exit_code, as_json.stderr) == (0, NOTE + "\n")
+    assert json.loads(as_json.stdout)["only"] == ["call_tags:spam"]
+    applied = run("apply", "plan.json", "--auto-approve")
+    assert (applied.exit_code, applied.stderr) == (0, NOTE + "\n")
+    assert applied.stdout == shown_plan + (f"✓ {ws.slug}: ~ call tag spam\n{ws.slug}: 1 applied\n")
+
+
+def test_a_partial_plan_says_so_in_markdown_too(setup):
+    """A PR comment shows what stderr says: the plan is partial."""
+    _ws, _cfg, run = setup
+    made = run(
+        "plan", "ws.yaml", "--only", "call_tags:spam", "--format", "markdown", "-o", "p.json"
+    )
+    assert made.exit_code == 0, made.output
+    assert made.stdout.splitlines()[:4] == ["### wscfg plan", "", f"> {NOTE}", ""]
+    shown = run("show", "p.json", "--format", "markdown")
+    assert (shown.exit_code, shown.stdout, shown.stderr) == (0, made.stdout, NOTE + "\n")
+    full = run("plan", "ws.yaml", "--format", "markdown")
+    assert "Partial plan" not in full.stdout
+
+
+def test_a_full_plan_records_no_selection(setup):
+    _ws, _cfg, run = setup
+    made = run("plan", "ws.yaml", "--out", "plan.json")
+    assert made.exit_code == 0, made.output
+    assert "only" not in json.loads(Path("plan.json").read_text())
+    shown = run("show", "plan.json")
+    assert (shown.exit_code, shown.stderr) == (0, "")
+
+
+def test_a_recorded_selection_is_all_apply_writes(setup):
+    """Whatever else the file holds, a plan that records `only` applies only those items."""
+    _ws, _cfg, run = setup
+    assert run("plan", "ws.yaml", "--out", "plan.json").exit_code == 0
+    doc = json.loads(Path("plan.json").read_text())
+    assert [c["key"] for c in doc["targets"][0]["changes"]] == ["sales", "spam"]
+    doc["only"] = ["call_tags:spam"]
+    Path("plan.json").write_text(json.dumps(doc))
+    applied = run("apply", "plan.json", "--auto-approve")
+    assert (applied.exit_code, applied.stderr) == (0, NOTE + "\n")
+    left = json.loads(run("plan", "ws.yaml", "--format", "json").stdout)
+    changes = [(c["kind"], c["key"]) for w in left["targets"] for c in w["changes"]]
+    assert changes == [("call_tags", "sales")]
+
+
+@pytest.mark.parametrize(
+    ("only", "why"),
+    [
+        ("call_tags:spam", '"only" is not a list of KIND[:KEY]'),
+        (["call_tags:"], "\"only\": 'call_tags:' names no item after ':'"),
+    ],
+)
+def test_a_damaged_selection_is_refused(setup, only, why):
+    _ws, _cfg, run = setup
+    assert run("plan", "ws.yaml", "--out", "plan.json").exit_code == 0
+    doc = json.loads(Path("plan.json").read_text())
+    doc["only"] = only
+    Path("plan.json").write_text(json.dumps(doc))
+    for args in (["show", "plan.json"], ["apply", "plan.json", "--auto-approve"]):
+        got = run(*args)
+        assert (got.exit_code, got.stdout, got.stderr) == (
+            1,
+            "",
+            f"Error: the plan file is damaged ({why})\n",
+        )
 
 
 def test_apply_only_a_kind(setup):

@@ -131,6 +131,20 @@ def test_a_workspace_made_before_security_existed(setup):
     r = httpx.get(f"{ws.url}/security", headers=ws.headers)
     assert r.status_code == 200
     assert r.json()["require_2fa"] is False
+    # The snapshot agrees with GET, ETag included (over HTTP and on the in-process read path).
+    snap = httpx.get(f"{ws.url}/settings", headers=ws.headers)
+    assert snap.status_code == 200
+    assert snap.json()["security"] == r.json()
+    assert snap.json()["security"]["etag"] == r.headers["ETag"].strip('"')
+    if sandbox.db_url.startswith("sqlite:///"):
+        from pathlib import Path
+
+        from wscfg.sandbox.local import LocalReader
+
+        db = Path(sandbox.db_url.removeprefix("sqlite:///"))
+        assert LocalReader(db, ws.key).snapshot_text(ws.slug) == snap.text
+    path.write_text(config(ws.slug, False))  # the default: nothing to change
+    assert invoke("plan", "--detailed-exitcode", str(path)).exit_code == 0
     path.write_text(config(ws.slug, True))
     assert invoke("apply", "--auto-approve", str(path)).exit_code == 0
     assert '"require_2fa":true' in sandbox.item_rows(ws.slug)[("security", "")]

@@ -10,26 +10,15 @@ from pathlib import Path
 import click
 
 from . import debug_of, echo_err, handle_errors
-from .flow import masked, parallel_option, run_env_mask, server_options, timeout_option
-from .options import config_root_option
+from .flow import masked, run_env_mask
+from .plan import _make_plans, workspace_options
 
 FORMATS = ("text", "markdown", "json", "html")
 
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True)
-@server_options
-@timeout_option
-@config_root_option
-@click.option(
-    "--target",
-    "targets",
-    multiple=True,
-    metavar="GLOB",
-    help="Only workspaces whose slug matches (repeatable, globs allowed).",
-)
-@click.option("--shard", metavar="I/N", help="Only the I-th of N deterministic shares.")
-@parallel_option
+@workspace_options
 @click.option(
     "--format",
     "fmt",
@@ -89,7 +78,6 @@ def drift(
     """
     with handle_errors(debug_of(ctx)):
         from ..engine import drift as report_mod
-        from .plan import _make_plans
 
         if update_baseline and not baseline:
             raise click.UsageError("--update-baseline needs --baseline FILE")

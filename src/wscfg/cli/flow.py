@@ -303,16 +303,21 @@ def render_plans(
     summary: bool = True,
     sealer: Any = None,
     mask: Any = None,
+    only: tuple[str, ...] = (),
 ) -> None:
     """Print the plans in ``fmt`` with what apply would refuse, environment values masked;
     markdown also goes to ``$GITHUB_STEP_SUMMARY`` when that is set (the job summary of a
-    GitHub Actions step) and ``summary`` is true."""
+    GitHub Actions step) and ``summary`` is true. ``only``: the ``--only`` selection of a
+    partial plan, recorded in the json document and noted at the top of markdown."""
     from ..engine import render
+    from .options import partial_note
 
     found = refusals or []
     skip = bool(allow is not None and allow.skip_unsafe)
     if fmt == "json":
-        text = render.plan_json(plans, failures, server=server, allowances=allow, sealer=sealer)
+        text = render.plan_json(
+            plans, failures, server=server, allowances=allow, sealer=sealer, only=only
+        )
         click.echo(masked(mask, text))
     elif fmt == "markdown":
         text = render.plan_markdown(
@@ -321,6 +326,7 @@ def render_plans(
             refusals=found,
             skip_unsafe=skip,
             mask=mask.text if mask else None,
+            note=partial_note(only) if only else None,
         )
         text = masked(mask, text)
         click.echo(text)

@@ -59,3 +59,10 @@ def narrow(plans: list[Any], only: tuple[str, ...]) -> None:
     picked = parse_only(only)
     for p in plans:
         p.changes = [c for c in p.changes if selected(c, picked)]
+
+
+def partial_note(only: tuple[str, ...]) -> str:
+    """What plan, apply and show say (on stderr) of a plan made with ``--only``."""
+    return (
+        f"Partial plan (--only {', '.join(only)}): other differences are neither shown nor applied."
+    )

@@ -7,7 +7,7 @@ import gc
 import json
 import os
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,6 @@ from .flow import (
     apply_plans,
     confirm,
     desired_secrets,
-    env_mask,
     finish,
     parallel_option,
     plan_key,
@@ -32,7 +31,8 @@ from .flow import (
     server_options,
     timeout_option,
 )
-from .options import config_root_option, narrow, only_option, parse_only
+from .options import config_root_option, narrow, only_option, parse_only, partial_note
+from .saved import SavedPlan, read_saved_plan
 from .secretsfile import force_option, new_secrets_option, secrets_file
 
 FORMATS = ("text", "json", "markdown")
@@ -43,20 +43,37 @@ ALLOWANCE_FLAGS = {
 }
 
 
+def _decorate(fn: Any, options: list[Any]) -> Any:
+    for opt in reversed(options):
+        fn = opt(fn)
+    return fn
+
+
+WORKSPACE_OPTIONS = [
+    server_options,
+    timeout_option,
+    config_root_option,
+    click.option(
+        "--target",
+        "targets",
+        multiple=True,
+        metavar="GLOB",
+        help="Only workspaces whose slug matches (repeatable, globs allowed).",
+    ),
+    click.option("--shard", metavar="I/N", help="Only the I-th of N deterministic shares."),
+    parallel_option,
+]
+
+
+def workspace_options(fn: Any) -> Any:
+    """The server and which workspaces to read: shared by plan, apply and drift."""
+    return _decorate(fn, WORKSPACE_OPTIONS)
+
+
 def common_options(fn: Any) -> Any:
+    """plan and apply: :func:`workspace_options`, --only and the allowances."""
     options = [
-        server_options,
-        timeout_option,
-        config_root_option,
-        click.option(
-            "--target",
-            "targets",
-            multiple=True,
-            metavar="GLOB",
-            help="Only workspaces whose slug matches (repeatable, globs allowed).",
-        ),
-        click.option("--shard", metavar="I/N", help="Only the I-th of N deterministic shares."),
-        parallel_option,
+        *WORKSPACE_OPTIONS,
         only_option,
         click.option(
             "--allow-mass-changes",
@@ -80,9 +97,7 @@ def common_options(fn: Any) -> Any:
         new_secrets_option,
         force_option,
     ]
-    for opt in reversed(options):
-        fn = opt(fn)
-    return fn
+    return _decorate(fn, options)
 
 
 @click.command()
@@ -183,6 +198,7 @@ def plan(
             full=full,
             sealer=sealer,
             mask=mask,
+            only=only,
         )
         if failures:
             if out:
@@ -194,7 +210,7 @@ def plan(
             text += "above)" + (f"; {out} was not saved" if out else "")
             raise PlanError(text)
         if out:
-            _save(out, plans, server_name, allow, sealer, mask)
+            _save(out, plans, server_name, allow, sealer, mask, only)
             echo_err(f"Saved the plan to {out}. Apply it with: wscfg apply {out}")
         if detailed_exitcode and any(not p.empty for p in plans):
             sys.exit(2)
@@ -268,9 +284,11 @@ def apply(
                     f"{', '.join(given)} cannot be given with a saved plan: it applies with the "
                     f"allowances recorded in {paths[0]}; make the plan again with the flag"
                 )
-            mask = saved.mask
+            if saved.only:
+                echo_err(partial_note(saved.only))
+            plans, mask = saved.with_env()
             plans, failures, server_name, secrets = _checked_saved_plan(
-                saved, server, targets, shard, parallel
+                saved, plans, server, targets, shard, parallel
             )
             # the file is apply's to write: the plan's record of the option is not enough
             allow = replace(saved.allowances, new_secrets=new_secrets_to is not None)
@@ -353,12 +371,6 @@ def _apply(
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def partial_note(only: tuple[str, ...]) -> str:
-    return (
-        f"Partial plan (--only {', '.join(only)}): other differences are neither shown nor applied."
-    )
 
 
 def _make_plans(
@@ -552,6 +564,7 @@ async def _refresh(server: str | None, slugs: list[str], parallel: int) -> Any:
 
 def _checked_saved_plan(
     saved: SavedPlan,
+    plans: list[Any],
     server: str | None,
     targets: tuple[str, ...],
     shard: str | None,
@@ -563,7 +576,9 @@ def _checked_saved_plan(
     from ..engine.plan import check_fresh
     from ..errors import PlanFileError
 
-    plans, server_name, key_id = saved.plans, saved.server, saved.key_id
+    server_name, key_id = saved.server, saved.key_id
+    if saved.only:  # a partial plan applies only its selection, whatever else the file holds
+        narrow(plans, saved.only)
     plans = _filter_plans(plans, targets, shard)
     live, failures, now_server = _run(_refresh(server, [p.slug for p in plans], parallel))
     if now_server != server_name:
@@ -589,10 +604,18 @@ def _fail_on(failures: list[Any]) -> None:
         )
 
 
-def _save(out: str, plans: list[Any], server: str, allow: Any, sealer: Any, mask: Any) -> None:
+def _save(
+    out: str,
+    plans: list[Any],
+    server: str,
+    allow: Any,
+    sealer: Any,
+    mask: Any,
+    only: tuple[str, ...],
+) -> None:
     from ..engine.plan import plans_to_document
 
-    doc = plans_to_document(plans, server=server, allowances=allow, sealer=sealer)
+    doc = plans_to_document(plans, server=server, allowances=allow, sealer=sealer, only=only)
     if mask:
         doc = mask.data(doc)
     tmp = Path(out + ".tmp")
@@ -600,52 +623,11 @@ def _save(out: str, plans: list[Any], server: str, allow: Any, sealer: Any, mask
     tmp.replace(out)
 
 
-@dataclass
-class SavedPlan:
-    """A plan file read back: its plans, server, the allowances it was made with, the id of
-    the key its secrets were sealed with, and the mask that hides environment values again in
-    what apply prints (``None`` when it held none, or when they were not put back)."""
-
-    plans: list[Any]
-    server: str
-    allowances: Any
-    key_id: str | None
-    mask: Any = None
-    document: Any = None  # the file as read (environment values still masked)
-
-
 def _saved_plan(paths: tuple[str, ...]) -> SavedPlan | None:
-    """A saved plan named as the only PATH, environment values put back; None for config."""
+    """A saved plan named as the only PATH; None for config."""
     if len(paths) != 1 or not paths[0].endswith(".json"):
         return None
-    return read_saved_plan(paths[0], with_env=True)
-
-
-def read_saved_plan(path: str, *, with_env: bool = False) -> SavedPlan:
-    """A plan file; PlanFileError when it is not one. ``with_env`` puts the environment
-    values it masked back (for apply; ``show`` leaves them masked)."""
-    from ..engine.plan import allowances_of, plans_from_document
-    from ..errors import PlanFileError
-
-    try:
-        data = json.loads(Path(path).read_text())
-    except OSError as exc:
-        raise PlanFileError(f"cannot read {path}: {exc.strerror}") from None
-    except ValueError:
-        raise PlanFileError(f"{path} is not valid JSON") from None
-    mask = None
-    raw = data
-    if with_env:
-        from ..engine.envmask import unmask
-
-        used: dict[str, str] = {}
-        data = unmask(data, os.environ, plan_key(), used)
-        mask = env_mask(used)
-    plans, server = plans_from_document(data)
-    key_id = data.get("plan_key_id") if isinstance(data, dict) else None
-    return SavedPlan(
-        plans, server, allowances_of(data), key_id if isinstance(key_id, str) else None, mask, raw
-    )
+    return read_saved_plan(paths[0])
 
 
 def _filter_plans(plans: list[Any], targets: tuple[str, ...], shard: str | None) -> list[Any]:

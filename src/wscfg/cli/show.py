@@ -7,7 +7,7 @@ import json
 
 import click
 
-from . import debug_of, handle_errors
+from . import debug_of, echo_err, handle_errors
 from .flow import render_plans
 
 
@@ -37,16 +37,20 @@ def show(ctx: click.Context, planfile: str, fmt: str, full: bool) -> None:
     """
     with handle_errors(debug_of(ctx)):
         from ..engine.safety import refusals
-        from .plan import read_saved_plan
+        from .options import partial_note
+        from .saved import read_saved_plan
 
         saved = read_saved_plan(planfile)
+        plans = saved.plans()
+        if saved.only:
+            echo_err(partial_note(saved.only))
         if fmt == "json":  # the document itself, as saved
             click.echo(json.dumps({**saved.document, "errors": []}, indent=2, ensure_ascii=False))
             return
         allow = saved.allowances
-        found = refusals(saved.plans, allow)
+        found = refusals(plans, allow)
         render_plans(
-            saved.plans,
+            plans,
             [],
             fmt,
             saved.server,
@@ -54,4 +58,5 @@ def show(ctx: click.Context, planfile: str, fmt: str, full: bool) -> None:
             refusals=found,
             full=full,
             summary=False,
+            only=saved.only,
         )

@@ -13,7 +13,8 @@ A value a template (``extends``) declared becomes an override in the edited file
 
 Refused, each by name: write-only fields (a webhook's secret: the platform never shows it) and
 a value that came from ``${env:X}`` (writing it would put an environment value in the file in
-clear).
+clear), and, as an override, a template's value the workspace no longer has (an override can
+change a value, not unset it; ``--into-template`` can).
 """
 
 from __future__ import annotations
@@ -118,17 +119,27 @@ def adopt(
                 _field(out, doc, desired, file, change, pos, fc, read)
         elif change.action == "create":  # declared, deleted in the UI: remove it
             own = _own_index(doc, change.kind, change.key)
-            if _declared_here(desired, file, (change.kind, pos)) and own is not None:
+            # Declared here and by a template too: removing ours would leave the template's.
+            inherited = (change.kind, change.key) in desired.inherited and _same_file(
+                file, desired.file
+            )
+            if (
+                own is not None
+                and not inherited
+                and _declared_here(desired, file, (change.kind, pos))
+            ):
                 removals.append((change.kind, own, change.address))
                 continue
             marker = _remove_marker(kind.identity or "", doc.get(change.kind), change.key)
             if own is not None:
-                doc[change.kind][own] = marker
+                _replace(doc[change.kind], own, marker)
             else:
                 _own_seq(doc, change.kind).append(marker)
+            where = _where(desired, change.kind, pos)
+            if inherited and own is not None:  # the item's source is our own declaration
+                where = "a template it extends"
             out.notes.append(
-                f"{change.address} comes from {_where(desired, change.kind, pos)}: "
-                f"removed with `$remove: true` in {file}"
+                f"{change.address} comes from {where}: removed with `$remove: true` in {file}"
             )
             out.adopted.append(change.address)
         elif change.action == "delete":  # created in the UI: append it
@@ -154,7 +165,7 @@ def adopt(
             )
             continue
         if not len(seq):  # an empty list reads `kind: []`; its comments went with its items
-            seq.ca.items.clear()
+            _clear_comments(doc, kind_name, seq)
             seq.fa.set_flow_style()
         out.adopted.append(address)
     if out.adopted:
@@ -169,20 +180,61 @@ def adopt(
     return out
 
 
+def _clear_comments(doc: Any, key: str, seq: Any) -> None:
+    """Drop every comment of the list ``doc[key]``, also those above its first item (ruamel
+    keeps them on the list and on the key: left there, they would print between `key:` and
+    `[]` and the file would not read back)."""
+    seq.ca.items.clear()
+    seq.ca.comment = None
+    entry = doc.ca.items.get(key)
+    if entry is not None and len(entry) > 3:
+        entry[3] = None
+    if entry is not None and len(entry) > 2 and entry[2] is not None:  # `key:  # note` keeps it
+        entry[2].value = entry[2].value.split("\n", 1)[0] + "\n"
+
+
+def _tail(seq: Any, index: int) -> Any:
+    """The comment token after ``seq[index]``: its end-of-line comment and the comment lines
+    below it, where ruamel keeps them (a block mapping's last key; the list itself for a
+    scalar item); None when there is none."""
+    item = seq[index]
+    if hasattr(item, "ca") and hasattr(item, "keys"):
+        if not len(item):
+            return None
+        entry = item.ca.items.get(list(item.keys())[-1])
+        return entry[2] if entry is not None and len(entry) > 2 else None
+    if hasattr(item, "ca"):  # a nested list: left alone
+        return None
+    entry = seq.ca.items.get(index)
+    return entry[0] if entry is not None else None
+
+
+def _replace(seq: Any, index: int, new: Any) -> None:
+    """``seq[index] = new``, keeping the comment after the old item (a block mapping holds
+    it on its last key, which goes with it)."""
+    old = seq[index]
+    token = _tail(seq, index) if hasattr(old, "keys") and not old.fa.flow_style() else None
+    seq[index] = new
+    if token is None:
+        return
+    if hasattr(new, "keys") and len(new) and not new.fa.flow_style():
+        new.ca.items.setdefault(list(new.keys())[-1], [None, None, None, None])[2] = token
+    else:
+        entry = seq.ca.items.setdefault(index, [None, None, None, None])
+        if entry[0] is None:
+            entry[0] = token
+
+
 def _remove(seq: Any, index: int) -> bool:
     """Delete ``seq[index]``, keeping the comment lines that stood below it (ruamel stores
-    them on the item's last key: they belong to what follows)."""
+    them with the item: they belong to what follows)."""
     from ruamel.yaml.error import CommentMark
     from ruamel.yaml.tokens import CommentToken
 
-    item = seq[index]
+    token = _tail(seq, index)
     below = ""
-    ca = getattr(item, "ca", None)
-    if ca is not None and len(item) and hasattr(item, "keys"):
-        last = list(item.keys())[-1]
-        token = (ca.items.get(last) or [None, None, None])[2]
-        if token is not None and "\n" in token.value.rstrip("\n"):
-            below = token.value.split("\n", 1)[1]
+    if token is not None and "\n" in token.value.rstrip("\n"):
+        below = token.value.split("\n", 1)[1]
     lines = [ln for ln in below.splitlines() if ln.strip()]
     if not lines:
         del seq[index]
@@ -195,13 +247,25 @@ def _remove(seq: Any, index: int) -> bool:
         entry = seq.ca.items.setdefault(index, [None, None, None, None])
         entry[1] = tokens + list(entry[1] or [])
         return True
-    prev: Any = seq[index - 1] if index > 0 else {}
-    key = list(prev.keys())[-1] if hasattr(prev, "ca") and len(prev) else None
-    entry = prev.ca.items.get(key) if key is not None else None
-    if entry is None or len(entry) < 3 or entry[2] is None:
+    if index == 0:
         return False
-    del seq[index]
-    entry[2].value += "".join(ln + "\n" for ln in lines)
+    text = "".join(ln + "\n" for ln in lines)
+    prev = _tail(seq, index - 1)
+    if prev is not None:
+        del seq[index]
+        prev.value += text
+        return True
+    # The item before has no comment after it: give it one, where ruamel looks for it.
+    before = seq[index - 1]
+    token = CommentToken("\n" + text, CommentMark(0))
+    if hasattr(before, "keys") and len(before) and not before.fa.flow_style():
+        del seq[index]
+        before.ca.items.setdefault(list(before.keys())[-1], [None, None, None, None])[2] = token
+        return True
+    if hasattr(before, "ca") and not hasattr(before, "keys"):  # a nested list: left alone
+        return False
+    del seq[index]  # a scalar or a flow mapping: the comment goes after it, on the list
+    seq.ca.items.setdefault(index - 1, [None, None, None, None])[0] = token
     return True
 
 
@@ -233,6 +297,15 @@ def _field(
     template = src is not None and not _same_file(src.file, file)
     if template and src is not None and read is not None and ENV_REF in _line(read, src):
         out.refusals.append(Refusal(address, ENV_REASON))
+        return
+    if template and fc.before is None:  # an override can change a template's value, not unset it
+        out.refusals.append(
+            Refusal(
+                address,
+                f"the workspace has no value for it and an override cannot unset the value "
+                f"{src} declares: adopt it with --into-template, or remove it there by hand",
+            )
+        )
         return
     from ruamel.yaml.comments import CommentedMap
 

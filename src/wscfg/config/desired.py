@@ -37,6 +37,8 @@ class Desired:
     secret_refs: dict[Path, str] = field(default_factory=dict)
     # name -> value of every ${env:NAME} the file used: outputs show them only masked
     env_values: dict[str, str] = field(default_factory=dict, repr=False)
+    # (kind, identity key) of every collection item a file it extends declares
+    inherited: frozenset[tuple[str, str]] = frozenset()
 
     @property
     def slug(self) -> str:

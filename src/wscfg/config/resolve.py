@@ -246,6 +246,8 @@ class Resolved:
     var_paths: dict[Path, tuple[str, ...]] = field(default_factory=dict)
     var_nodes: dict[str, Node] = field(default_factory=dict)
     nulls: list[Path] = field(default_factory=list)  # values written empty (null)
+    # (kind, identity key) of every collection item a file this one extends declares
+    inherited: set[tuple[str, str]] = field(default_factory=set)
     var_names: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
@@ -273,7 +275,9 @@ def resolve(
     # 4. merge
     merger = _Merger(out.diagnostics)
     root: Node | None = None
-    for tree in trees:
+    for n, tree in enumerate(trees):
+        if n == len(trees) - 1 and root is not None:
+            out.inherited = merger.items(root)  # what the bases declare
         root = merger.document(root, tree)
     assert root is not None
     if merged_vars:
@@ -367,6 +371,16 @@ class _Merger:
             else:
                 out[key] = node
         return child.copy(out)
+
+    def items(self, root: Node) -> set[tuple[str, str]]:
+        """(kind, identity key) of every collection item of a merged document."""
+        out: set[tuple[str, str]] = set()
+        for kind in IDENTITY:
+            node = root.value.get(kind) if isinstance(root.value, dict) else None
+            if node is not None and node.is_seq:
+                keys = (self.key(kind, item) for item in node.value)
+                out.update((kind, k) for k in keys if k is not None)
+        return out
 
     def collection(self, kind: str, base: Node | None, child: Node) -> Node:
         if not child.is_seq:

@@ -348,7 +348,10 @@ def validate_resolved(r: Resolved) -> tuple[Desired | None, bool, list[Diagnosti
             _check_duplicates(config, r, report, quiet)
     if not is_target or diags or config is None:
         return None, not is_target, diags
-    return Desired(r.file, config, r.sources, r.secret_refs, dict(r.env_values)), False, diags
+    desired = Desired(
+        r.file, config, r.sources, r.secret_refs, dict(r.env_values), frozenset(r.inherited)
+    )
+    return desired, False, diags
 
 
 def _null_message(path: Path) -> str:

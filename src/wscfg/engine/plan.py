@@ -11,6 +11,7 @@ refuses a saved plan whose items changed since it was made.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -345,9 +346,11 @@ def plans_to_document(
     server: str,
     allowances: Allowances | None = None,
     sealer: Sealer | None = None,
+    only: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The saved-plan document: the plans, the allowances they were made with, what apply
-    would refuse under those allowances, and secrets sealed with ``sealer``'s key (see
+    """The saved-plan document: the plans, the allowances they were made with, the ``--only``
+    selection of a partial plan (``"only"``, absent from a full one), what apply would refuse
+    under those allowances, and secrets sealed with ``sealer``'s key (see
     :mod:`wscfg.engine.seal`); without one, secrets keep only their ``${env:…}`` reference."""
     allow = allowances or Allowances()
     targets = []
@@ -364,6 +367,8 @@ def plans_to_document(
     if sealer is not None:
         doc["plan_key_id"] = sealer.key_id
     doc["allowances"] = allow.to_dict()
+    if only:
+        doc["only"] = list(only)
     doc["refusals"] = [r.to_dict() for r in refusals(plans, allow)]
     doc["targets"] = targets
     return doc
@@ -377,7 +382,16 @@ def allowances_of(data: dict[str, Any]) -> Allowances:
         raise PlanFileError(f"the plan file is damaged ({exc})") from None
 
 
-def plans_from_document(data: Any) -> tuple[list[Plan], str]:
+def only_of(data: dict[str, Any]) -> tuple[str, ...]:
+    """The ``--only`` selection a saved plan was made with (empty: a full plan)."""
+    only = data.get("only", [])
+    if not isinstance(only, list) or not all(isinstance(o, str) and o for o in only):
+        raise PlanFileError('the plan file is damaged ("only" is not a list of KIND[:KEY])')
+    return tuple(only)
+
+
+def plan_document(data: Any) -> dict[str, Any]:
+    """``data`` if it is a saved-plan document of the version this wscfg reads."""
     if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
         raise PlanFileError('not a wscfg plan file (missing "format": "wscfg-plan")')
     if data.get("version") != PLAN_VERSION:
@@ -385,6 +399,11 @@ def plans_from_document(data: Any) -> tuple[list[Plan], str]:
             f"plan file version {data.get('version')!r} is not supported "
             f"(this wscfg reads version {PLAN_VERSION}); make the plan again"
         )
+    return data
+
+
+def plans_from_document(data: Any) -> tuple[list[Plan], str]:
+    data = plan_document(data)
     try:
         plans = [Plan.from_dict(t) for t in data["targets"]]
     except (KeyError, TypeError, ValueError) as exc:
@@ -400,6 +419,8 @@ __all__ = [
     "allowances_of",
     "check_fresh",
     "make_plan",
+    "only_of",
+    "plan_document",
     "plans_from_document",
     "plans_to_document",
 ]

@@ -240,8 +240,9 @@ def plan_json(
     server: str,
     allowances: Allowances | None = None,
     sealer: Sealer | None = None,
+    only: Sequence[str] = (),
 ) -> str:
-    doc = plans_to_document(plans, server=server, allowances=allowances, sealer=sealer)
+    doc = plans_to_document(plans, server=server, allowances=allowances, sealer=sealer, only=only)
     doc["errors"] = [{"target": f.target, "message": f.message} for f in failures]
     return json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=False)
 
@@ -254,13 +255,15 @@ def plan_markdown(
     refusals: Sequence[Refusal] = (),
     skip_unsafe: bool = False,
     mask: Callable[[str], str] | None = None,
+    note: str | None = None,
 ) -> str:
-    """A PR comment: refusals, then the summary table, each target's details folded, never
-    over budget. ``mask`` (environment values → references) applies before each part is
-    measured."""
+    """A PR comment: ``note`` (a partial plan says so), refusals, then the summary table,
+    each target's details folded, never over budget. ``mask`` (environment values →
+    references) applies before each part is measured."""
     m = mask or (lambda x: x)
     t = _totals(plans)
-    head = ["### wscfg plan", "", *_md_refusals(refusals, skip_unsafe)]
+    head = ["### wscfg plan", "", *([f"> {note}", ""] if note else [])]
+    head += _md_refusals(refusals, skip_unsafe)
     head += [
         f"**{t['create']} to add, {t['update']} to change, {t['delete']} to delete** across "
         f"{len(plans) + len(failures)} workspace(s); {t['changed']} with changes, "

@@ -24,6 +24,7 @@ from ..model import CATEGORIES, HELPDESK, Member, Workspace
 from . import store
 from .auth import READ, SCOPES, WRITE, WorkspaceRef, display_prefix, generate_key, hash_key
 from .db import agencies, api_keys, get_engine, lock_workspace, transaction, workspaces
+from .records import LATER_SINGLETONS
 
 ADMIN_ACTOR = "admin"
 MAX_API_KEYS = 10
@@ -42,9 +43,7 @@ def default_notifications() -> dict[str, Any]:
     return out | {c: {"email": True} for c in HELPDESK}
 
 
-DEFAULT_SECURITY: dict[str, Any] = {"require_2fa": False}
-# Singletons added after the first release: a workspace made before reads these defaults.
-LATER_SINGLETONS: dict[str, dict[str, Any]] = {"security": DEFAULT_SECURITY}
+DEFAULT_SECURITY: dict[str, Any] = LATER_SINGLETONS["security"]
 
 
 def _now() -> str:

@@ -31,6 +31,7 @@ from .records import (
     SCHEMA_VERSION,
     SINGLETON,
     audit_entry,
+    default_body,
     effective,
     hash_key,
     iso,
@@ -120,7 +121,7 @@ class LocalReader:
             for kind in SNAPSHOT_KINDS:
                 bodies = _bodies(conn, ws_id, kind.name, now)
                 if kind.singleton:
-                    value_text = bodies[0] if bodies else "{}"
+                    value_text = bodies[0] if bodies else (default_body(kind.name) or "{}")
                 else:
                     value_text = "[" + ",".join(bodies) + "]"
                 parts.append(json.dumps(kind.name) + ":" + value_text)

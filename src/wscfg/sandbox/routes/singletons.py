@@ -12,10 +12,10 @@ from starlette.responses import Response
 
 from ...model import SINGLETONS, SNAPSHOT_KINDS, Kind
 from .. import rules, store
-from ..admin import LATER_SINGLETONS
 from ..context import JSON, Ctx, ReadCtx, Reply, WriteCtx, check_if_match, run_write
 from ..db import api_keys, transaction
 from ..problems import ProblemError, invalid
+from ..records import LATER_SINGLETONS, default_body
 from ..schemas import ITEM, PATCH, Snapshot
 from .collections import etag_header, item_response, write_update
 
@@ -73,7 +73,7 @@ def snapshot(ctx: Ctx) -> Response:
         for kind in SNAPSHOT_KINDS:
             bodies = store.bodies(conn, ctx.workspace.id, kind.name, ctx.now_iso)
             if kind.singleton:
-                value = bodies[0] if bodies else "{}"
+                value = bodies[0] if bodies else (default_body(kind.name) or "{}")
             else:
                 value = "[" + ",".join(bodies) + "]"
             parts.append(json.dumps(kind.name) + ":" + value)
