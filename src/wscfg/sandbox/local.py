@@ -37,6 +37,8 @@ from .records import (
     iso,
 )
 
+Scoped = tuple[sqlite3.Connection, str, int]  # a read transaction, and what its key reaches
+
 
 class NotReachable(Exception):
     """The key is fine but reaches no workspace of that slug (the API answers 404)."""
@@ -68,6 +70,14 @@ class LocalReader:
         finally:
             conn.close()
 
+    @contextmanager
+    def _scoped(self) -> Iterator[Scoped | None]:
+        """A read transaction and what the key reaches (``column = value`` of ``workspaces``),
+        or ``None`` where the server should answer."""
+        with self._snapshot() as conn:
+            scope = None if conn is None else self._scope(conn)
+            yield None if conn is None or scope is None else (conn, *scope)
+
     def _scope(self, conn: sqlite3.Connection) -> tuple[str, int] | None:
         """``("agency_id" | "id", value)``: the workspaces the key reaches, if it may read."""
         if not self._key.startswith(KEY_PREFIX) or len(self._key) > 200:
@@ -89,11 +99,10 @@ class LocalReader:
 
     def workspaces(self) -> list[dict[str, Any]] | None:
         """Every workspace the key reaches (their profiles with ETags), by slug."""
-        with self._snapshot() as conn:
-            scope = None if conn is None else self._scope(conn)
-            if conn is None or scope is None:
+        with self._scoped() as scoped:
+            if scoped is None:
                 return None
-            column, value = scope
+            conn, column, value = scoped
             rows = conn.execute(
                 "SELECT i.body FROM workspaces w JOIN items i ON i.workspace_id = w.id "
                 "AND i.kind = 'workspace' AND i.ident = ? "
@@ -105,17 +114,13 @@ class LocalReader:
     def snapshot_text(self, slug: str) -> str | None:
         """``GET /v1/workspaces/{slug}/settings`` as the server writes it; raises
         :class:`NotReachable` where the server answers 404."""
-        with self._snapshot() as conn:
-            scope = None if conn is None else self._scope(conn)
-            if conn is None or scope is None:
+        with self._scoped() as scoped:
+            if scoped is None:
                 return None
-            column, value = scope
-            row = conn.execute(
-                f"SELECT id FROM workspaces WHERE slug = ? AND {column} = ?", (slug, value)
-            ).fetchone()
-            if row is None:
+            conn = scoped[0]
+            ws_id = _reached(scoped, slug)
+            if ws_id is None:
                 raise NotReachable(slug)
-            ws_id = int(row[0])
             now = iso(datetime.now(UTC))
             parts = []
             for kind in SNAPSHOT_KINDS:
@@ -144,18 +149,13 @@ class LocalReader:
     ) -> list[dict[str, Any]] | None:
         """``GET /v1/workspaces/{slug}/audit?kind=…&key=…`` (every page), newest first, as
         the server answers it; ``None`` where the server should answer."""
-        with self._snapshot() as conn:
-            scope = None if conn is None else self._scope(conn)
-            if conn is None or scope is None:
+        with self._scoped() as scoped:
+            ws_id = None if scoped is None else _reached(scoped, slug)
+            if scoped is None or ws_id is None:
                 return None
-            column, value = scope
-            row = conn.execute(
-                f"SELECT id FROM workspaces WHERE slug = ? AND {column} = ?", (slug, value)
-            ).fetchone()
-            if row is None:
-                return None
+            conn = scoped[0]
             sql = "SELECT * FROM audit WHERE workspace_id = ?"
-            args: list[Any] = [int(row[0])]
+            args: list[Any] = [ws_id]
             for name, values in (("kind", kinds), ("ident", keys or ())):
                 if values:  # as the server: no value, no filter
                     sql += f" AND {name} IN ({','.join('?' * len(values))})"
@@ -170,6 +170,15 @@ class LocalReader:
             return None
         data: dict[str, Any] = json.loads(text)
         return data
+
+
+def _reached(scoped: Scoped, slug: str) -> int | None:
+    """The id of workspace ``slug`` when the key reaches it."""
+    conn, column, value = scoped
+    row = conn.execute(
+        f"SELECT id FROM workspaces WHERE slug = ? AND {column} = ?", (slug, value)
+    ).fetchone()
+    return None if row is None else int(row[0])
 
 
 def _bodies(conn: sqlite3.Connection, ws_id: int, kind: str, now: str) -> list[str]:
