@@ -287,3 +287,35 @@ def test_clone_copies_no_api_keys(sandbox, monkeypatch, tmp_path):
     url = f"{sandbox.url}/v1/workspaces/{target}/settings"
     headers = {"Authorization": f"Bearer {agency.key}"}
     assert httpx.get(url, headers=headers).json()["api_keys"] == []
+
+
+def test_only_leaves_out_the_key_checks_of_changes_it_does_not_select(setup, monkeypatch):
+    """--only call_tags applies no API key change: the key wscfg runs with, revoked by the
+    full plan, is no reason to refuse the partial one."""
+    ws, path = setup
+    deploy = "  - {name: deploy, mode: live, scopes: [settings:read, settings:write]}\n"
+    path.write_text(config(ws, deploy))
+    assert invoke("apply", "--auto-approve", str(path), "--new-secrets-to", "s.env").exit_code == 0
+    secret = (path.parent / "s.env").read_text().strip().split("=", 1)[1]
+    monkeypatch.setenv("WSCFG_TOKEN", secret)
+    path.write_text(
+        config(ws, "").replace("api_keys:\n", "api_keys: []\ncall_tags: [{name: spam}]\n")
+    )
+    for args in (["plan"], ["apply", "--auto-approve"]):
+        result = invoke(*args, str(path), "--only", "call_tags")
+        assert result.exit_code == 0, result.output
+        assert "is the key wscfg runs with" not in result.output
+    live = httpx.get(f"{ws.url}/settings", headers=ws.headers).json()
+    assert [t["name"] for t in live["call_tags"]] == ["spam"]
+    assert [k["name"] for k in live["api_keys"]] == ["deploy"]
+
+
+def test_only_counts_the_new_keys_it_selects_against_the_limit(setup, sandbox):
+    ws, path = setup
+    for i in range(7):  # with the workspace's own key: 8 keys wscfg does not manage
+        sandbox.issue_key(workspace=ws.slug, name=f"other {i}")
+    keys = "".join(f"  - {{name: k{i}, mode: test, scopes: [calls:read]}}\n" for i in range(3))
+    path.write_text(config(ws, keys))
+    result = invoke("plan", str(path), "--only", "api_keys:k0", "--new-secrets-to", "s.env")
+    assert result.exit_code == 0, result.output
+    assert "active API keys" not in result.output

@@ -54,11 +54,18 @@ only_option = click.option(
 )
 
 
-def narrow(plans: list[Any], only: tuple[str, ...]) -> None:
-    """Keep only the selected changes in each plan (in place)."""
+def narrow(plans: list[Any], only: tuple[str, ...], live: dict[str, Any] | None = None) -> None:
+    """Keep only the selected changes in each plan (in place). With ``live`` (slug → live
+    state), the API key checks are made again over the changes kept: a key the selection
+    does not touch is no reason to refuse it."""
+    from ..engine.apikeys import CODES, key_checks
+
     picked = parse_only(only)
     for p in plans:
         p.changes = [c for c in p.changes if selected(c, picked)]
+        if live is not None and p.slug in live:
+            p.checks = [c for c in p.checks if c[0] not in CODES]
+            p.checks += key_checks(p.changes, live[p.slug])
 
 
 def partial_note(only: tuple[str, ...]) -> str:

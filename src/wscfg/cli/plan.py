@@ -181,7 +181,7 @@ def plan(
             paths, server, targets, shard, parallel, config_roots=config_roots
         )
         if only:
-            narrow(run.plans, only)
+            narrow(run.plans, only, run.live)
             echo_err(partial_note(only))
         plans, failures = run.plans, run.failures
         secrets_file(new_secrets_to, force, plans, opening=False)
@@ -308,7 +308,7 @@ def apply(
                 config_roots=config_roots,
             )
             if only:
-                narrow(run.plans, only)
+                narrow(run.plans, only, run.live)
                 echo_err(partial_note(only))
             # A target that cannot be read is reported; the others go on.
             plans, failures, secrets = run.plans, run.failures, desired_secrets(run)

@@ -21,6 +21,7 @@ from .state import LiveState
 
 KIND = "api_keys"
 NEW_SECRETS_FLAG = "--new-secrets-to FILE"
+CODES = ("own_api_key", "api_key_limit")  # the codes of :func:`key_checks`
 
 
 def issues_secret(change: Change) -> bool:
