@@ -319,3 +319,24 @@ def test_only_counts_the_new_keys_it_selects_against_the_limit(setup, sandbox):
     result = invoke("plan", str(path), "--only", "api_keys:k0", "--new-secrets-to", "s.env")
     assert result.exit_code == 0, result.output
     assert "active API keys" not in result.output
+
+
+def test_the_secrets_file_is_written_through_no_planted_temporary_file(setup):
+    """A link planted where the temporary file would go does not carry the secret elsewhere:
+    the secret lands in FILE, a regular file of mode 0600, and the link's target is unchanged."""
+    import os
+
+    ws, path = setup
+    path.write_text(config(ws, CRM))
+    elsewhere = path.parent / "elsewhere.txt"
+    elsewhere.write_text("untouched\n")
+    elsewhere.chmod(0o644)
+    (path.parent / f".s.env.{os.getpid()}.tmp").symlink_to(elsewhere)
+    done = invoke("apply", "--auto-approve", str(path), "--new-secrets-to", "s.env")
+    assert done.exit_code == 0, done.output
+    kept = path.parent / "s.env"
+    assert not kept.is_symlink()
+    assert kept.read_text().startswith("crm=wscfg_")
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert elsewhere.read_text() == "untouched\n"
+    assert stat.S_IMODE(elsewhere.stat().st_mode) == 0o644
