@@ -340,3 +340,19 @@ def test_the_secrets_file_is_written_through_no_planted_temporary_file(setup):
     assert stat.S_IMODE(kept.stat().st_mode) == 0o600
     assert elsewhere.read_text() == "untouched\n"
     assert stat.S_IMODE(elsewhere.stat().st_mode) == 0o644
+
+
+def test_a_dangling_link_at_the_secrets_file_needs_force(setup):
+    """FILE as a link to a file not there yet is an existing FILE: not replaced without --force."""
+    ws, path = setup
+    path.write_text(config(ws, CRM))
+    link = path.parent / "s.env"
+    link.symlink_to(path.parent / "not-yet.env")
+    result = invoke("apply", "--auto-approve", str(path), "--new-secrets-to", "s.env")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: --new-secrets-to s.env: the file exists; pass --force to overwrite it "
+        "(nothing was written)\n"
+    )
+    assert link.is_symlink()
+    assert httpx.get(f"{ws.url}/settings", headers=ws.headers).json()["api_keys"] == []

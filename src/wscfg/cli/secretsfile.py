@@ -52,7 +52,7 @@ class SecretsFile:
             )
         if self.path.is_dir():
             raise WscfgError(f"--new-secrets-to {self.path}: is a folder")
-        if self.path.exists() and not self.force:
+        if os.path.lexists(self.path) and not self.force:  # a link, even to nothing, too
             raise WscfgError(
                 f"--new-secrets-to {self.path}: the file exists; pass --force to overwrite it "
                 "(nothing was written)"
