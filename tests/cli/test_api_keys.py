@@ -356,3 +356,17 @@ def test_a_dangling_link_at_the_secrets_file_needs_force(setup):
     )
     assert link.is_symlink()
     assert httpx.get(f"{ws.url}/settings", headers=ws.headers).json()["api_keys"] == []
+
+
+def test_a_secrets_file_that_cannot_be_written_is_refused_before_any_key_is_issued(setup):
+    """Where FILE cannot be written (procfs takes no new file, even from root), apply stops
+    before the key is created: a secret issued and then lost would be a key nobody holds."""
+    ws, path = setup
+    path.write_text(config(ws, CRM))
+    result = invoke("apply", "--auto-approve", str(path), "--new-secrets-to", "/proc/wscfg.env")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: --new-secrets-to /proc/wscfg.env: cannot write a file in /proc (No such file "
+        "or directory); nothing was written\n"
+    )
+    assert httpx.get(f"{ws.url}/settings", headers=ws.headers).json()["api_keys"] == []

@@ -59,8 +59,18 @@ class SecretsFile:
             )
 
     def open(self) -> None:
-        """Check, and keep the lines of an existing file (``--force``)."""
+        """Check, make sure a file can be written there (a secret issued and then not saved is
+        lost), and keep the lines of an existing file (``--force``)."""
         self.check()
+        try:
+            fd, tmp = self._temp()
+            os.close(fd)
+            os.unlink(tmp)
+        except OSError as exc:
+            raise WscfgError(
+                f"--new-secrets-to {self.path}: cannot write a file in {self.path.parent} "
+                f"({exc.strerror}); nothing was written"
+            ) from None
         if self.path.exists():
             try:
                 text = self.path.read_text()
@@ -76,15 +86,22 @@ class SecretsFile:
 
         redact.register(secret)  # any later log line (httpx, httpcore, wscfg.api) hides it
         self.values[f"{slug}/{name}" if self.prefixed else name] = secret
-        self._write()
+        try:
+            self._write()
+        except OSError as exc:  # the key's change fails (named by apply); the run goes on
+            raise WscfgError(
+                f"the key was issued but its secret could not be written to {self.path} "
+                f"({exc.strerror}); raise its rotation to issue another"
+            ) from None
+
+    def _temp(self) -> tuple[int, str]:
+        # mkstemp: a new file (O_EXCL, no link followed) of mode 0600 under a name nobody
+        # could plant beforehand
+        return tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
 
     def _write(self) -> None:
         text = "".join(f"{k}={v}\n" for k, v in self.values.items())
-        # mkstemp: a new file (O_EXCL, no link followed) of mode 0600 under a name nobody
-        # could plant beforehand; removed again if anything fails before it becomes FILE
-        fd, tmp = tempfile.mkstemp(
-            dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp"
-        )
+        fd, tmp = self._temp()  # removed again if anything fails before it becomes FILE
         try:
             with os.fdopen(fd, "wb") as out:
                 os.fchmod(out.fileno(), 0o600)
