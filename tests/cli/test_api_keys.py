@@ -77,6 +77,7 @@ def test_an_existing_secrets_file_needs_force(setup):
         "apply", "--auto-approve", str(path), "--new-secrets-to", "secrets.env", "--force"
     )
     assert done.exit_code == 0, done.output
+    assert "Wrote 1 API key secret(s) to secrets.env (mode 0600)." in done.stderr
     lines = kept.read_text().splitlines()
     assert lines[0] == "other=value" and lines[1].startswith("crm=wscfg_")
     assert stat.S_IMODE(kept.stat().st_mode) == 0o600

@@ -365,8 +365,8 @@ def _apply(
         apply_plans(server, plans, secrets, parallel, mask, keep.add if keep else None),
         writing=True,
     )
-    if keep is not None and keep.values:
-        echo_err(f"Wrote {len(keep.values)} API key secret(s) to {keep.path} (mode 0600).")
+    if keep is not None and keep.written:
+        echo_err(f"Wrote {keep.written} API key secret(s) to {keep.path} (mode 0600).")
     finish(reports, failures + apply_failures, slugs, mask, skipped=skipped)
 
 

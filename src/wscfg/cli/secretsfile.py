@@ -42,7 +42,8 @@ class SecretsFile:
         self.path = Path(path)
         self.force = force
         self.prefixed = prefixed
-        self.values: dict[str, str] = {}
+        self.values: dict[str, str] = {}  # the file's lines: kept ones (--force) and new ones
+        self.written = 0  # secrets this run wrote
 
     def check(self) -> None:
         """Before anything is written: refuse an existing file without --force."""
@@ -88,6 +89,7 @@ class SecretsFile:
         self.values[f"{slug}/{name}" if self.prefixed else name] = secret
         try:
             self._write()
+            self.written += 1
         except OSError as exc:  # the key's change fails (named by apply); the run goes on
             raise WscfgError(
                 f"the key was issued but its secret could not be written to {self.path} "
