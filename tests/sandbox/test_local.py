@@ -164,3 +164,26 @@ def test_the_embedded_client_reads_in_process_and_fails_like_the_app(sandbox, wo
             "/settings)",
         )
     )
+
+
+def test_an_expired_key_is_declined_as_the_api_refuses_it(sandbox, workspace, db_path):
+    """A managed key past its last day gets 401 from the API; the in-process path declines
+    it (the full path answers), never reads with it."""
+    headers = {"Authorization": f"Bearer {workspace.key}"}
+    made = httpx.post(
+        f"{sandbox.url}/v1/workspaces/{workspace.slug}/api-keys",
+        headers=headers,
+        json={"name": "old", "mode": "live", "scopes": ["settings:read"]},
+    )
+    assert made.status_code == 201, made.text
+    secret = made.json()["secret"]
+    with sqlite3.connect(db_path) as conn:  # its last day passes, as time would
+        conn.execute("UPDATE api_keys SET expires = '2001-01-01' WHERE name = 'old'")
+    served = httpx.get(
+        f"{sandbox.url}/v1/workspaces/{workspace.slug}/settings",
+        headers={"Authorization": f"Bearer {secret}"},
+    )
+    assert served.status_code == 401
+    reader = LocalReader(db_path, secret)
+    assert reader.snapshot_text(workspace.slug) is None
+    assert reader.workspaces() is None

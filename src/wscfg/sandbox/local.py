@@ -83,12 +83,14 @@ class LocalReader:
         if not self._key.startswith(KEY_PREFIX) or len(self._key) > 200:
             return None
         row = conn.execute(
-            "SELECT workspace_id, agency_id, scopes, revoked_at FROM api_keys "
+            "SELECT workspace_id, agency_id, scopes, revoked_at, expires FROM api_keys "
             "WHERE secret_hash = ?",
             (hash_key(self._key),),
         ).fetchone()
         if row is None or row[3] is not None or READ not in row[2].split():
             return None
+        if row[4] is not None and row[4] < datetime.now(UTC).date().isoformat():
+            return None  # past its last day: the server refuses it (auth.principal_for)
         if row[0] is not None and row[1] is not None:
             return None  # reaches two scopes: let the server decide
         if row[0] is not None:
