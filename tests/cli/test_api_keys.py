@@ -371,3 +371,30 @@ def test_a_secrets_file_that_cannot_be_written_is_refused_before_any_key_is_issu
         "or directory); nothing was written\n"
     )
     assert httpx.get(f"{ws.url}/settings", headers=ws.headers).json()["api_keys"] == []
+
+
+def test_a_fleet_with_a_target_skipped_still_prefixes_its_lines(sandbox, monkeypatch, tmp_path):
+    """The lines are SLUG/NAME=value whenever the run has several target workspaces, even
+    when --skip-unsafe leaves all but one out: which ones apply does not change the format."""
+    from wscfg.sandbox.testing import unique
+
+    agency = sandbox.new_agency()
+    good, refused = unique("good"), unique("refused")
+    for slug in (good, refused):
+        sandbox.create_workspace(slug, agency=agency.name)
+    (tmp_path / "good.yaml").write_text(
+        f"version: 1\nworkspace: {{slug: {good}}}\napi_keys:\n{CRM}"
+    )
+    (tmp_path / "refused.yaml").write_text(
+        f"version: 1\nworkspace: {{slug: {refused}}}\nintegrations: {{required: [hubspot]}}\n"
+        f"api_keys:\n{CRM}"
+    )
+    monkeypatch.setenv("WSCFG_SERVER", sandbox.url)
+    monkeypatch.setenv("WSCFG_TOKEN", agency.key)
+    monkeypatch.chdir(tmp_path)
+    done = invoke(
+        "apply", "--auto-approve", "--skip-unsafe", str(tmp_path), "--new-secrets-to", "fleet.env"
+    )
+    assert done.exit_code == 3, done.output
+    lines = (tmp_path / "fleet.env").read_text().splitlines()
+    assert [line.split("=", 1)[0] for line in lines] == [f"{good}/crm"]

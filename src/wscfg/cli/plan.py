@@ -346,6 +346,7 @@ def _apply(
 
     found = refusals(plans, allow)
     render_plans(plans, failures, "text", server_name, allow=allow, refusals=found, mask=mask)
+    targets = len(plans) + len(failures)  # before --skip-unsafe leaves any out
     skipped: list[str] = []
     if found:
         if not allow.skip_unsafe:
@@ -359,7 +360,7 @@ def _apply(
         return
     for p in plans:
         check_secrets(p, secrets(p))
-    keep = secrets_file(new_secrets[0], new_secrets[1], plans, opening=True)
+    keep = secrets_file(new_secrets[0], new_secrets[1], plans, opening=True, targets=targets)
     confirm(auto_approve, question(plans))
     reports, apply_failures = _run(
         apply_plans(server, plans, secrets, parallel, mask, keep.add if keep else None),

@@ -118,16 +118,18 @@ class SecretsFile:
 
 
 def secrets_file(
-    path: str | None, force: bool, plans: list[Any], *, opening: bool
+    path: str | None, force: bool, plans: list[Any], *, opening: bool, targets: int = 0
 ) -> SecretsFile | None:
     """The run's secrets file when a plan issues a secret and a path was given; checked (and,
-    with ``opening``, its kept lines read) before anything is written."""
+    with ``opening``, its kept lines read) before anything is written. ``targets``: how many
+    target workspaces the run has (those skipped or not planned too; at least ``plans``):
+    with several, the lines are ``SLUG/NAME=value``."""
     from ..engine.apikeys import secret_keys
 
     issuing = [p.slug for p in plans if secret_keys(p.changes)]
     if path is None or not issuing:
         return None
-    out = SecretsFile(path, force=force, prefixed=len(plans) > 1)
+    out = SecretsFile(path, force=force, prefixed=max(targets, len(plans)) > 1)
     if opening:
         out.open()
     else:
