@@ -129,6 +129,25 @@ def test_filters_by_kind_key_and_since_with_cursor_paging(sandbox, workspace):
         problem(httpx.get(f"{base}/audit", params=bad, headers=workspace.headers), 422)
 
 
+def test_a_filter_no_entry_can_match_is_422_on_every_database(sandbox, workspace):
+    """An unknown kind, and a key with a NUL character (which PostgreSQL cannot even compare
+    with text), are refused as invalid: never a 500, never a silent empty page."""
+    from wscfg.sandbox.local import LocalReader
+
+    base = workspace.url
+    for params, loc in (
+        ([("kind", "call_tags"), ("kind", "calltags")], ["query", "kind", 1]),
+        ([("kind", "call_tags"), ("key", "a"), ("key", "sp\x00am")], ["query", "key", 1]),
+    ):
+        doc = problem(httpx.get(f"{base}/audit", params=params, headers=workspace.headers), 422)
+        assert [e["loc"] for e in doc["errors"]] == [loc]
+    if sandbox.db_url.startswith("sqlite:///"):  # the in-process reader leaves them to the API
+        reader = LocalReader(Path(sandbox.db_url.removeprefix("sqlite:///")), workspace.key)
+        assert reader.audit(workspace.slug, ["calltags"], None) is None
+        assert reader.audit(workspace.slug, ["call_tags"], ["sp\x00am"]) is None
+        assert reader.audit(workspace.slug, ["call_tags"], ["spam"]) == []
+
+
 def test_as_user_needs_an_existing_member(sandbox, workspace, tmp_path):
     runner = CliRunner()
     args = ["sandbox", "key", "--db", sandbox.db_url, "--workspace", workspace.slug]

@@ -1,6 +1,7 @@
 """API keys of a workspace (at most 10 active; the secret is shown once) and the audit log."""
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -8,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy import Connection, and_, select, update
 from starlette.responses import Response
 
+from ...model.kinds import BY_NAME
 from .. import rules, store
 from ..admin import active_key_count, insert_key
 from ..context import JSON, Ctx, ReadCtx, Reply, WriteCtx, caller, run_write
@@ -130,6 +132,7 @@ def read_audit(
     since: str | None = None,
 ) -> Response:
     size = min(limit or ctx.settings.default_page_size, ctx.settings.max_page_size)
+    check_audit_filters(kinds or (), keys or ())
     cond = [audit.c.workspace_id == ctx.workspace.id]
     if kinds:
         cond.append(audit.c.kind.in_(kinds))
@@ -159,6 +162,17 @@ def read_audit(
     return Response(page_body(bodies, next_cursor), media_type=JSON)
 
 
+def check_audit_filters(kinds: Sequence[str], keys: Sequence[str]) -> None:
+    """422 for a ``kind`` the API does not have, and for a ``key`` no item can have (a NUL
+    character: no database stores one in text)."""
+    for i, kind in enumerate(kinds):
+        if kind not in BY_NAME:
+            raise invalid(["query", "kind", i], f"not a kind; one of {', '.join(BY_NAME)}")
+    for i, key in enumerate(keys):
+        if "\x00" in key:
+            raise invalid(["query", "key", i], "a key cannot contain a NUL character")
+
+
 def _utc(since: str) -> str:
     """``since`` (RFC 3339) as the log stores times: ``YYYY-MM-DDTHH:MM:SSZ`` in UTC."""
     example = "e.g. 2026-11-27T14:03:00Z"
@@ -179,7 +193,8 @@ AuditKinds = Annotated[
     Query(
         alias="kind",
         max_length=50,
-        description="Only entries of these kinds (repeatable: kind=members&kind=webhooks).",
+        description="Only entries of these kinds (repeatable: kind=members&kind=webhooks); "
+        "a kind the API does not have is 422.",
     ),
 ]
 AuditKeys = Annotated[
