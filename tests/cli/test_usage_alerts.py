@@ -34,6 +34,8 @@ def test_alerts_apply_converge_and_export(setup):
     plan = invoke("plan", str(path))
     assert plan.exit_code == 0, plan.output
     assert f"  + usage alert 80   (from {path}:5)" in plan.stdout.splitlines()
+    listed = [line.split()[3] for line in plan.stdout.splitlines() if "+ usage alert" in line]
+    assert listed == ["50", "80", "100"]  # thresholds in numeric order, not text order
     assert "Plan: 4 to add, 0 to change, 0 to delete." in plan.stdout
     assert invoke("apply", "--auto-approve", str(path)).exit_code == 0
 

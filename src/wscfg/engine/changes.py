@@ -63,7 +63,12 @@ class Change:
 
     def sort_key(self) -> tuple[Any, ...]:
         order = BY_NAME[self.kind].order
-        return (self.phase, order if self.phase == 0 else -order, self._within(), self.key)
+        return (
+            self.phase,
+            order if self.phase == 0 else -order,
+            self._within(),
+            key_order(self.key),
+        )
 
     def _within(self) -> int:
         return 0
@@ -166,3 +171,8 @@ class Delete(Change):
 
 
 ACTIONS: dict[str, type[Change]] = {c.action: c for c in (Create, Update, Resend, Delete)}
+
+
+def key_order(key: str) -> tuple[int, str]:
+    """Numeric identities (usage alert thresholds) in numeric order, text in text order."""
+    return (int(key), "") if key.isascii() and key.isdigit() else (-1, key)

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from ..model.base import submodels
 from ..model.kinds import KINDS, Kind
-from .changes import Change, Create, Delete, FieldChange, Resend, Update
+from .changes import Change, Create, Delete, FieldChange, Resend, Update, key_order
 from .fields import project, submodels_of
 from .state import DesiredState, LiveState
 
@@ -216,8 +216,3 @@ def _matcher(globs: list[str]) -> Any:
         return lambda key: False
     lowered = [g.lower() for g in globs]
     return lambda key: any(fnmatch.fnmatchcase(key.lower(), g) for g in lowered)
-
-
-def key_order(key: str) -> tuple[int, str]:
-    """Numeric identities (usage alert thresholds) in numeric order, text in text order."""
-    return (int(key), "") if key.isdigit() else (-1, key)
