@@ -12,6 +12,8 @@ from click.testing import CliRunner
 
 from wscfg.cli import cli
 
+from .runner import invoke
+
 JANE = "jane@acme.example"
 SECRET = "whsec-adopt-never-print-me"
 
@@ -50,11 +52,9 @@ def setup(sandbox, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     cfg = tmp_path / "ws.yaml"
     cfg.write_text(config(ws.slug))
-    runner = CliRunner()
 
     def run(*args: str):
-        result = runner.invoke(cli, list(args), catch_exceptions=False)
-        assert "Traceback" not in result.output
+        result = invoke(*args)
         assert SECRET not in result.output
         return result
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from click.testing import CliRunner
 
-from wscfg.cli import cli
+from .runner import invoke
 
 JANE = "jane@acme.example"
 
@@ -41,13 +40,7 @@ def setup(sandbox, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "base.yaml").write_text(BASE)
     (tmp_path / "ws.yaml").write_text(target(ws.slug))
-    runner = CliRunner()
-
-    def run(*args: str):
-        result = runner.invoke(cli, list(args), catch_exceptions=False)
-        assert "Traceback" not in result.output
-        return result
-
+    run = invoke
     got = run("apply", "--auto-approve", "ws.yaml")
     assert got.exit_code == 0, got.output
     return ws, tmp_path, run

@@ -8,9 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from wscfg.cli import cli
+from .runner import invoke
 
 JANE = "jane@acme.example"
 
@@ -37,13 +36,7 @@ def setup(sandbox, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     cfg = tmp_path / "ws.yaml"
     cfg.write_text(config(ws.slug))
-    runner = CliRunner()
-
-    def run(*args: str):
-        result = runner.invoke(cli, list(args), catch_exceptions=False)
-        assert "Traceback" not in result.output
-        return result
-
+    run = invoke
     got = run("apply", "--auto-approve", "ws.yaml")
     assert got.exit_code == 0, got.output
     cfg.write_text(config(ws.slug, spam="#00ff00", sales="#0000ff"))
