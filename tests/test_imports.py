@@ -1,5 +1,6 @@
 """`wscfg --help` and `wscfg validate` stay light: no HTTP client, diff engine, web framework
-or database layer is imported (checked in a fresh interpreter). Neither does the README's main
+or database layer is imported (checked in a fresh interpreter), and validating a valid target
+does not import pydantic. Neither does the README's main
 job, `wscfg plan examples/workspace.yaml` on the embedded sandbox, once the sandbox exists: its
 reads are in-process (wscfg.sandbox.local)."""
 
@@ -28,14 +29,14 @@ print(json.dumps(heavy), file=sys.stderr)
 """
 
 
-def imported_by(*args: str, cwd: Path = ROOT) -> list[str]:
-    return probe(*args, cwd=cwd)[0]
+def imported_by(*args: str, cwd: Path = ROOT, heavy: tuple[str, ...] = HEAVY) -> list[str]:
+    return probe(*args, cwd=cwd, heavy=heavy)[0]
 
 
-def probe(*args: str, cwd: Path = ROOT) -> tuple[list[str], str]:
+def probe(*args: str, cwd: Path = ROOT, heavy: tuple[str, ...] = HEAVY) -> tuple[list[str], str]:
     """(the heavy packages a command imported, what it printed on stdout)."""
     proc = subprocess.run(
-        [sys.executable, "-c", PROBE % (HEAVY,), *args],
+        [sys.executable, "-c", PROBE % (heavy,), *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -58,6 +59,14 @@ def probe(*args: str, cwd: Path = ROOT) -> tuple[list[str], str]:
 )
 def test_light_commands_import_nothing_heavy(args: tuple[str, ...]) -> None:
     assert imported_by(*args) == []
+
+
+def test_validate_of_valid_targets_builds_no_models() -> None:
+    """A valid target is checked against the packaged JSON Schema (wscfg.config.schemacheck):
+    pydantic is imported only to word problems (and for templates with open variables)."""
+    files = ("examples/workspace.yaml", "examples/agency/harbor.yaml")
+    assert imported_by("validate", *files, heavy=("pydantic",)) == []
+    assert imported_by("validate", "tests/corpus/bad", heavy=("pydantic",)) == ["pydantic"]
 
 
 def test_the_main_job_on_the_embedded_sandbox_imports_nothing_heavy(tmp_path):

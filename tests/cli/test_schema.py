@@ -128,11 +128,13 @@ def test_schema_command_writes_and_checks(tmp_path: Path) -> None:
 
 
 def test_schema_check_of_the_repository(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Both committed documents (workspace schema and OpenAPI) are current."""
+    """The committed documents (workspace schema, OpenAPI, the packaged check schema) are
+    current."""
     pytest.importorskip("fastapi")
     monkeypatch.chdir(ROOT)
     result = CliRunner().invoke(cli, ["schema", "--check"])
     assert result.exit_code == 0, result.output
     assert result.stdout == (
         "schemas/workspace.schema.json is up to date\nschemas/openapi.json is up to date\n"
+        "src/wscfg/config/document.schema.json is up to date\n"
     )

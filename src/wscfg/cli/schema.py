@@ -28,11 +28,28 @@ def _openapi() -> str:
     return dump_json(sandbox.openapi_document())
 
 
-# name -> (file under the schemas directory, producer)
+def _check() -> str:
+    from ..config.schema import check_schema, dump_json
+
+    return dump_json(check_schema())
+
+
+# The schema `wscfg validate` reads at run time (wscfg.config.schemacheck): in the package.
+PACKAGED = os.path.join(
+    os.path.dirname(os.path.dirname(__file__)), "config", "document.schema.json"
+)
+
+# name -> (file under the schemas directory, or PACKAGED; producer)
 DOCUMENTS: dict[str, tuple[str, Callable[[], str]]] = {
     "workspace": ("workspace.schema.json", _workspace),
     "openapi": ("openapi.json", _openapi),
+    "check": (PACKAGED, _check),
 }
+
+
+def _shown(path: str) -> str:
+    rel = os.path.relpath(path)
+    return path if rel.startswith(os.pardir) else rel
 
 
 @click.command()
@@ -52,31 +69,35 @@ def schema(ctx: click.Context, names: tuple[str, ...], check: bool, directory: s
 
     workspace.schema.json is the JSON Schema of a config file (for editors: add
     `# yaml-language-server: $schema=<path>/workspace.schema.json` to a file); openapi.json
-    describes the Workspace Settings API served by `wscfg sandbox`. NAME limits the run to
-    `workspace` or `openapi`.
+    describes the Workspace Settings API served by `wscfg sandbox`. `check` is the schema
+    `wscfg validate` checks a resolved file against before it needs the models; it lives in the
+    package (wscfg/config/document.schema.json), whatever --dir says. NAME limits the run to
+    `workspace`, `openapi` or `check`.
     """
     with handle_errors(debug_of(ctx)):
         stale: list[str] = []
         for name in names or tuple(DOCUMENTS):
             filename, produce = DOCUMENTS[name]
-            path = os.path.join(directory, filename)
+            packaged = filename == PACKAGED
+            path = filename if packaged else os.path.join(directory, filename)
             text = produce()
+            shown = _shown(path)
             current = _read(path)
             if check:
                 if current != text:
                     stale.append(path)
                     why = "missing" if current is None else "out of date"
-                    echo_err(f"{path} is {why}; run `wscfg schema` to regenerate it")
+                    echo_err(f"{shown} is {why}; run `wscfg schema` to regenerate it")
                 else:
-                    click.echo(f"{path} is up to date")
+                    click.echo(f"{shown} is up to date")
                 continue
             if current == text:
-                click.echo(f"{path} is up to date")
+                click.echo(f"{shown} is up to date")
                 continue
-            os.makedirs(directory, exist_ok=True)
+            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
             with open(path, "w", encoding="utf-8", newline="\n") as fh:
                 fh.write(text)
-            click.echo(f"wrote {path}")
+            click.echo(f"wrote {shown}")
         if stale:
             sys.exit(1)
 

@@ -53,7 +53,9 @@ def validate(
     with handle_errors(debug_of(ctx)):
         from ..config.validate import check_paths
 
-        report = check_paths(paths, config_roots=config_roots, unset_env_is_warning=True)
+        report = check_paths(
+            paths, config_roots=config_roots, unset_env_is_warning=True, models=False
+        )
         if fmt == "json":
             click.echo(json.dumps(report.to_dict(), indent=2))
         elif fmt == "github":

@@ -12,13 +12,12 @@ from __future__ import annotations
 import difflib
 import types
 from functools import cache
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel
-
-from ..model.base import read_only_fields
-from ..model.notifications import EMAIL_ONLY_MESSAGE, EmailOnly
 from .desired import Path
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 MAX_LISTED = 20  # list the valid values when there are at most this many
 
@@ -103,6 +102,8 @@ def _tag_of(tp: Any) -> str | None:
 
 
 def _step(tp: Any, elem: str | int) -> Any:
+    from pydantic import BaseModel
+
     tp = _unwrap(tp)
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         f = tp.model_fields.get(str(elem))
@@ -138,6 +139,8 @@ def type_at(root: type[BaseModel], loc: tuple[str | int, ...]) -> Any:
 
 @cache
 def allowed_keys(model: type[BaseModel]) -> tuple[str, ...]:
+    from ..model.base import read_only_fields
+
     ro = read_only_fields(model)
     return tuple(k for k in model.model_fields if k not in ro)
 
@@ -286,6 +289,10 @@ def _unknown_key(key: str, loc: tuple[str | int, ...], root: type[BaseModel]) ->
             "$remove: true is only allowed on an item of roles, members, call_tags, "
             "blocked_callers or webhooks in a file that extends another"
         )
+    from pydantic import BaseModel
+
+    from ..model.notifications import EMAIL_ONLY_MESSAGE, EmailOnly
+
     model = type_at(root, loc[:-1])
     keys: tuple[str, ...] = ()
     if model is EmailOnly and key == "in_app":

@@ -85,10 +85,10 @@ def foreign_keys(keys: list[str]) -> bool:
     """True when a top-level key is one no config has, nor a likely typo of one (``x-``
     keys are a config's own): a file that merely says ``version: 1`` (a secrets file with a
     version line) is still not a config, and its lines must not be quoted."""
-    from ..model.document import WorkspaceConfig
     from .diagnostics import did_you_mean
+    from .schemacheck import document_keys
 
-    known = tuple(WorkspaceConfig.model_fields)
+    known = document_keys()
     return any(
         not (k in known or k.startswith("x-") or did_you_mean(k, known)) for k in map(str, keys)
     )

@@ -157,3 +157,100 @@ def _drop_nulls(node: Any) -> None:
 def dump_json(document: dict[str, Any]) -> str:
     """How schemas/*.json are written: 2-space indent, UTF-8, trailing newline."""
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+# --- the schema `wscfg validate` checks a resolved document against ---------------------------
+
+CHECK_KEY = "x-wscfg-check"  # the checks (wscfg.model.values.CHECKS) to run on a value, in order
+_ANNOTATIONS = ("title", "description", "examples", "default")
+
+
+def check_schema() -> dict[str, Any]:
+    """The JSON Schema of a *resolved* document (after extends, vars and env), as the models
+    validate it, for :mod:`wscfg.config.schemacheck`: ``wscfg/config/document.schema.json``.
+
+    Every validator function the models run is marked at its place with ``x-wscfg-check`` (the
+    names in :data:`wscfg.model.values.CHECKS`, in the order pydantic runs them); a validator
+    without a mark is an error here, so the schema cannot silently check less than the models.
+    Also: a blocked caller may be its bare number (what ``BlockedCaller``'s before-validator
+    accepts); ``x-wscfg-identities`` gives the checks that normalize each collection's identity
+    (to find duplicates) and ``x-wscfg-read-only`` the fields the platform sets.
+    """
+    from ..model import WorkspaceConfig
+    from ..model.kinds import COLLECTIONS, KINDS
+
+    schema = WorkspaceConfig.model_json_schema(
+        mode="validation", schema_generator=marking_generator()
+    )
+    defs: dict[str, Any] = schema["$defs"]
+    _drop_annotations(schema)
+
+    def item_def(kind_name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        (array,) = [b for b in schema["properties"][kind_name]["anyOf"] if b.get("type") == "array"]
+        ref: str = array["items"]["$ref"]
+        return array, defs[ref.rsplit("/", 1)[-1]]
+
+    identities: dict[str, list[str]] = {}
+    for kind in COLLECTIONS:
+        assert kind.identity is not None
+        _, d = item_def(kind.name)
+        identities[kind.name] = list(d["properties"][kind.identity].get(CHECK_KEY, []))
+    schema["x-wscfg-identities"] = identities
+
+    array, caller = item_def("blocked_callers")
+    number = copy.deepcopy(caller["properties"]["number"])
+    array["items"] = {"anyOf": [number, array["items"]]}
+    schema["x-wscfg-read-only"] = {k.name: sorted(k.read_only) for k in KINDS if k.read_only}
+    return {"$schema": DRAFT, **schema}
+
+
+def marking_generator() -> Any:
+    """A pydantic JSON Schema generator that puts each validator's mark where it runs."""
+    from pydantic.json_schema import GenerateJsonSchema
+
+    from ..model.values import CHECKS
+
+    class Marking(GenerateJsonSchema):
+        def _mark(self, core: Any, out: Any, *, before: bool) -> Any:
+            fn = core["function"]["function"]
+            mark = getattr(fn, "__wscfg_check__", None)
+            if mark not in CHECKS:
+                name = getattr(fn, "__qualname__", repr(fn))
+                raise RuntimeError(
+                    f"validator {name} has no check mark: decorate it with "
+                    "wscfg.model.values.marked(NAME) and give NAME a check in CHECKS"
+                )
+            marks = out.setdefault(CHECK_KEY, [])
+            marks.insert(0, mark) if before else marks.append(mark)
+            return out
+
+        def function_after_schema(self, schema: Any) -> Any:
+            return self._mark(schema, super().function_after_schema(schema), before=False)
+
+        def function_before_schema(self, schema: Any) -> Any:
+            return self._mark(schema, super().function_before_schema(schema), before=True)
+
+        def function_wrap_schema(self, schema: Any) -> Any:
+            raise RuntimeError("a wrap validator has no check on plain values")
+
+        def function_plain_schema(self, schema: Any) -> Any:
+            raise RuntimeError("a plain validator has no check on plain values")
+
+    return Marking
+
+
+def _drop_annotations(node: Any) -> None:
+    """Titles, descriptions, examples and defaults: not checks, and most of the file."""
+    if isinstance(node, list):
+        for x in node:
+            _drop_annotations(x)
+    elif isinstance(node, dict):
+        for key in _ANNOTATIONS:
+            if key in node and not isinstance(node[key], dict):
+                del node[key]
+        for key, value in node.items():
+            if key not in ("properties", "$defs"):
+                _drop_annotations(value)
+            else:
+                for sub in value.values():
+                    _drop_annotations(sub)

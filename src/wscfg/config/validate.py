@@ -35,12 +35,23 @@ YAML_SUFFIXES = (".yaml", ".yml")
 _GLOB_CHARS = frozenset("*?[")
 
 
+@dataclass(frozen=True)
+class Target:
+    """A valid target file: the workspace it configures and, when the models ran (always
+    for plan and apply), the validated settings."""
+
+    file: str
+    slug: str
+    desired: Desired | None = None
+
+
 @dataclass
 class Report:
     """What ``wscfg validate`` found."""
 
     files: list[str] = field(default_factory=list)
-    targets: list[Desired] = field(default_factory=list)
+    checked: list[Target] = field(default_factory=list)  # every valid target
+    targets: list[Desired] = field(default_factory=list)  # their settings, when models ran
     templates: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     warnings: list[Diagnostic] = field(default_factory=list)  # unset ${env:X}, in validate
@@ -53,7 +64,7 @@ class Report:
         n = len(self.files)
         files = f"{n} file{'s' if n != 1 else ''}"
         if self.ok:
-            t, p = len(self.targets), len(self.templates)
+            t, p = len(self.checked), len(self.templates)
             w = len(self.warnings)
             warned = f" ({w} warning{'s' if w != 1 else ''})" if w else ""
             return (
@@ -72,7 +83,7 @@ class Report:
             "valid": self.ok,
             "summary": self.summary(),
             "files": list(self.files),
-            "targets": [{"file": t.file, "workspace": t.slug} for t in self.targets],
+            "targets": [{"file": t.file, "workspace": t.slug} for t in self.checked],
             "templates": list(self.templates),
             "diagnostics": [d.to_dict() for d in self.diagnostics],
             "warnings": [d.to_dict() for d in self.warnings],
@@ -102,8 +113,13 @@ def check_paths(
     environ: Mapping[str, str] | None = None,
     config_roots: Sequence[str] = (),
     unset_env_is_warning: bool = False,
+    models: bool = True,
 ) -> Report:
     """Validate every file under ``paths``; never raises for bad input.
+
+    Without ``models`` (``wscfg validate``), a document the JSON Schema check finds valid is
+    not given to the pydantic models (:mod:`wscfg.config.schemacheck`): the report then lists
+    its target, not its settings. Every other document is validated by the models.
 
     ``extends`` stays inside each file's config root (see :mod:`wscfg.config.guard`) plus
     ``config_roots``; no diagnostic quotes a line holding an environment value. With
@@ -121,7 +137,7 @@ def check_paths(
         files, problems = expand_paths(paths, named)
         report.diagnostics.extend(problems)
         cache = FileCache()
-        slugs: dict[str, tuple[str, Desired]] = {}
+        slugs: dict[str, str] = {}
         roots_of: dict[str, tuple[str, ...]] = {}  # a directory named: one look-up, not per file
         for name in files:
             report.files.append(name)
@@ -132,28 +148,30 @@ def check_paths(
             resolved = resolve(name, name, cache, env, roots)
             if unset_env_is_warning:
                 report.warnings.extend(_unset_env(resolved))
-            desired, is_template, diags = validate_resolved(resolved)
+            target, is_template, diags = validate_resolved(resolved, models=models)
             report.diagnostics.extend(diags)
             if is_template:
                 report.templates.append(name)
-            if desired is None:
+            if target is None:
                 continue
-            other = slugs.get(desired.slug)
+            other = slugs.get(target.slug)
             if other is not None:
-                src = desired.sources.get(("workspace", "slug"))
+                src = resolved.sources.get(("workspace", "slug"))
                 report.diagnostics.append(
                     _at(
                         resolved,
                         ("workspace", "slug"),
-                        f"workspace '{desired.slug}' is already the target of {other[0]}; "
+                        f"workspace '{target.slug}' is already the target of {other}; "
                         "each workspace must be configured by one file",
                     )
                     if src
                     else Diagnostic(name, 0, 0, "workspace.slug", "duplicate target")
                 )
                 continue
-            slugs[desired.slug] = (name, desired)
-            report.targets.append(desired)
+            slugs[target.slug] = name
+            report.checked.append(target)
+            if target.desired is not None:
+                report.targets.append(target.desired)
     report.diagnostics = guard.guard_diagnostics(dedup(report.diagnostics), real_env)
     report.warnings = guard.guard_diagnostics(dedup(report.warnings), real_env)
     return report
@@ -316,8 +334,11 @@ def _redact(d: Diagnostic, env_values: Mapping[str, str]) -> Diagnostic:
     return Diagnostic(d.file, d.line, d.column, d.path, msg, d.source_line)
 
 
-def validate_resolved(r: Resolved) -> tuple[Desired | None, bool, list[Diagnostic]]:
-    """(the Desired of a valid target, whether the file is a template, problems)."""
+def validate_resolved(
+    r: Resolved, *, models: bool = True
+) -> tuple[Target | None, bool, list[Diagnostic]]:
+    """(a valid target, whether the file is a template, problems). Without ``models``, a
+    document the JSON Schema check accepts is not given to the models (see check_paths)."""
     long_env = _env_near(r, ("",))
     diags = [_redact(d, long_env) for d in r.diagnostics]
     if r.root is None:
@@ -334,13 +355,19 @@ def validate_resolved(r: Resolved) -> tuple[Desired | None, bool, list[Diagnosti
 
     for path in r.nulls:
         report(path, _null_message(path))
-    _check_read_only(data, report)
+    _check_read_only(data, report, models)
     if is_target:
         for path, (node, names) in r.unresolved.items():
             for name in names:
                 d = node.diagnostic(_undefined_var(r, node, name), format_path(path))
                 diags.append(_redact(d, _env_near(r, path)))
 
+    if not models and not diags and _conforms(data, is_target):
+        if is_target:
+            _check_references(data, report)
+        if not is_target or diags:
+            return None, not is_target, diags
+        return Target(r.file, data["workspace"]["slug"].strip()), False, diags
     config = _model(r, data, quiet, is_target, diags)
     if is_target:
         _check_references(data, report)
@@ -351,7 +378,17 @@ def validate_resolved(r: Resolved) -> tuple[Desired | None, bool, list[Diagnosti
     desired = Desired(
         r.file, config, r.sources, r.secret_refs, dict(r.env_values), frozenset(r.inherited)
     )
-    return desired, False, diags
+    return Target(r.file, desired.slug, desired), False, diags
+
+
+def _conforms(data: dict[str, Any], is_target: bool) -> bool:
+    from .schemacheck import conforms
+
+    ws = data.get("workspace")
+    if not is_target and isinstance(ws, dict) and "slug" not in ws:
+        # A template has no slug, and the models' "slug is missing" is not reported for one.
+        data = {**data, "workspace": {**ws, "slug": "template"}}
+    return conforms(data)
 
 
 def _null_message(path: Path) -> str:
@@ -416,19 +453,24 @@ def _model(
     return None
 
 
-def _check_read_only(data: dict[str, Any], report: Any) -> None:
-    from ..model.kinds import KINDS
+def _check_read_only(data: dict[str, Any], report: Any, models: bool) -> None:
+    if models:
+        from ..model.kinds import KINDS
 
-    for kind in KINDS:
-        ro = kind.read_only
-        value = data.get(kind.name)
+        read_only = {kind.name: kind.read_only for kind in KINDS}
+    else:  # the same fields, without importing the models
+        from .schemacheck import read_only as schema_read_only
+
+        read_only = schema_read_only()
+    for name, ro in read_only.items():
+        value = data.get(name)
         if not ro or value is None:
             continue
         items = enumerate(value) if isinstance(value, list) else [(None, value)]
         for i, item in items:
             if not isinstance(item, dict):
                 continue
-            base: Path = (kind.name,) if i is None else (kind.name, i)
+            base: Path = (name,) if i is None else (name, i)
             for key in item:
                 if key in ro:
                     report(
@@ -449,7 +491,7 @@ def _names(data: dict[str, Any], kind: str) -> list[str] | None:
 
 
 def _check_references(data: dict[str, Any], report: Any) -> None:
-    from ..model.access import BUILTIN_ROLES
+    from ..model.values import BUILTIN_ROLES
 
     roles = _names(data, "roles")
     valid_roles = [*BUILTIN_ROLES, *(roles or [])]

@@ -9,6 +9,8 @@ from pydantic import Field, field_validator
 from .base import Name, Resource, read_only
 from .email import Email
 from .notifications import NotificationOverrides
+from .values import BUILTIN_ROLES as BUILTIN_ROLES
+from .values import marked, not_builtin_role
 
 PERMISSIONS: tuple[str, ...] = (
     "api_keys:manage",
@@ -29,12 +31,6 @@ PERMISSIONS: tuple[str, ...] = (
     "webhooks:manage",
 )
 
-BUILTIN_ROLES: dict[str, str] = {
-    "owner": "Everything, including billing and deleting the workspace.",
-    "admin": "Full access to settings, billing and team members.",
-    "member": "Access to calls, contacts and automations.",
-    "client": "Limited access, view only.",
-}
 
 Permission = Literal[PERMISSIONS]  # type: ignore[valid-type]
 
@@ -50,13 +46,13 @@ class Role(Resource):
 
     @field_validator("name")
     @classmethod
+    @marked("not-builtin-role")
     def _not_builtin(cls, value: str) -> str:
-        if value in BUILTIN_ROLES:
-            raise ValueError(f"'{value}' is a built-in role and cannot be redefined")
-        return value
+        return not_builtin_role(value)
 
     @field_validator("permissions")
     @classmethod
+    @marked("sorted-set")
     def _sorted_set(cls, value: list[str] | None) -> list[str] | None:
         return None if value is None else sorted(set(value))
 

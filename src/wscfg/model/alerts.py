@@ -6,27 +6,15 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator
 
-from .base import NAME_RE, Resource
-from .email import _email
+from .base import Resource
+from .values import marked, recipient
 
 MAX_THRESHOLD = 1000  # percent of the included minutes
 MAX_RECIPIENTS = 100
 AlertChannel = Literal["email", "in_app"]
 
 
-def _recipient(value: str) -> str:
-    """A member's email (lower-cased) or a role's name (built-in or custom)."""
-    if "@" in value:
-        return _email(value)
-    if not NAME_RE.match(value):
-        raise ValueError(
-            f"'{value}' is neither an email address nor a role name (e.g. "
-            "'ann@acme.example' or 'admin')"
-        )
-    return value
-
-
-Recipient = Annotated[str, AfterValidator(_recipient)]
+Recipient = Annotated[str, AfterValidator(recipient)]
 
 
 class UsageAlert(Resource):
@@ -50,5 +38,6 @@ class UsageAlert(Resource):
 
     @field_validator("channels", "recipients")
     @classmethod
+    @marked("sorted-set")
     def _sorted_set(cls, value: list[str] | None) -> list[str] | None:
         return None if value is None else sorted(set(value))

@@ -12,8 +12,10 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from .base import Name, Resource, read_only
+from .values import MAX_API_KEYS as MAX_API_KEYS
+from .values import RESERVED_PREFIX as RESERVED_PREFIX
+from .values import marked, not_a_key_id, some_scopes
 
-MAX_API_KEYS = 10  # active keys per workspace: the platform's limit
 MAX_ROTATION = 1_000_000
 API_RESOURCES: tuple[str, ...] = (
     "billing",
@@ -31,7 +33,6 @@ API_SCOPES: tuple[str, ...] = tuple(f"{r}:{a}" for r in API_RESOURCES for a in (
 
 ApiScope = Literal[API_SCOPES]  # type: ignore[valid-type]
 KeyMode = Literal["live", "test"]
-RESERVED_PREFIX = "key_"  # how the platform names key ids
 
 
 class ApiKey(Resource):
@@ -62,14 +63,12 @@ class ApiKey(Resource):
 
     @field_validator("name")
     @classmethod
+    @marked("not-a-key-id")
     def _not_an_id(cls, value: str) -> str:
-        if value.startswith(RESERVED_PREFIX):
-            raise ValueError(f"names starting with '{RESERVED_PREFIX}' are the platform's key ids")
-        return value
+        return not_a_key_id(value)
 
     @field_validator("scopes")
     @classmethod
+    @marked("some-scopes")
     def _sorted_set(cls, value: list[str]) -> list[str]:
-        if not value:
-            raise ValueError("a key needs at least one scope (e.g. 'settings:read')")
-        return sorted(set(value))
+        return sorted(set(some_scopes(value)))

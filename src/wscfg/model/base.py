@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
-SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9_.-]{0,62}[a-z0-9])?$")
+from .values import NAME_RE as NAME_RE  # the API client and the sandbox use both
+from .values import SLUG_RE as SLUG_RE
+from .values import name as _name
+from .values import slug as _slug
 
 
 class Resource(BaseModel):
@@ -66,24 +67,6 @@ def _bounded(top: int) -> Any:
 
 Seconds = _bounded(MAX_SECONDS)
 Score = _bounded(MAX_SCORE)
-
-
-def _slug(value: str) -> str:
-    if not SLUG_RE.match(value):
-        raise ValueError(
-            "must be 1-63 lower-case letters, digits or '-', starting and ending with a "
-            "letter or digit (e.g. 'acme-north')"
-        )
-    return value
-
-
-def _name(value: str) -> str:
-    if not NAME_RE.match(value):
-        raise ValueError(
-            "must be 1-64 lower-case letters, digits, '-', '_' or '.', starting and ending "
-            "with a letter or digit (e.g. 'front-desk')"
-        )
-    return value
 
 
 Slug = Annotated[str, AfterValidator(_slug), Field(examples=["acme-north"])]

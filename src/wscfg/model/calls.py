@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
-from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import (
@@ -18,21 +16,10 @@ from pydantic import (
 )
 
 from .base import Name, Resource, Score, Seconds
+from .values import E164_RE as E164_RE
+from .values import bounds, colour, e164, marked, phone_not_number
 
-HEX_RE = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
-E164_RE = re.compile(r"^\+[1-9][0-9]{6,14}$")
-
-
-def _colour(value: str) -> str:
-    if not HEX_RE.match(value):
-        raise ValueError("must be a hex colour like '#1f8a70' or '#f80'")
-    value = value.lower()
-    if len(value) == 4:
-        value = "#" + "".join(c * 2 for c in value[1:])
-    return value
-
-
-Colour = Annotated[str, AfterValidator(_colour), Field(examples=["#1f8a70"])]
+Colour = Annotated[str, AfterValidator(colour), Field(examples=["#1f8a70"])]
 
 
 class CallTag(Resource):
@@ -53,11 +40,9 @@ class Range(Resource):
     at_most: Seconds | None = Field(None, description="Seconds, 0 to 86,400.")
 
     @model_validator(mode="after")
+    @marked("range")
     def _bounds(self) -> Range:
-        if self.at_least is None and self.at_most is None:
-            raise ValueError("give at_least, at_most or both")
-        if self.at_least is not None and self.at_most is not None and self.at_least > self.at_most:
-            raise ValueError("at_least must not be greater than at_most")
+        bounds(self.at_least, self.at_most)
         for name in ("at_least", "at_most"):
             v = getattr(self, name)
             if isinstance(v, float) and v.is_integer():
@@ -107,6 +92,7 @@ class AllGroup(Resource):
 
     @field_validator("all")
     @classmethod
+    @marked("rule-order")
     def _order(cls, v: list[Any]) -> list[Any]:
         return _canonical(v)
 
@@ -118,6 +104,7 @@ class AnyGroup(Resource):
 
     @field_validator("any")
     @classmethod
+    @marked("rule-order")
     def _order(cls, v: list[Any]) -> list[Any]:
         return _canonical(v)
 
@@ -189,87 +176,9 @@ class CallRules(Resource):
 # --- blocked callers -------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1024)
-def _prefix_patterns(cc: int) -> tuple[re.Pattern[str], ...] | None:
-    """National-prefix patterns the parser may strip for a country code; None if unknown."""
-    import phonenumbers
-
-    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(cc)
-    if not regions:
-        return None
-    found = set()
-    for region in regions:
-        meta = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(cc, region)
-        if meta is None:
-            return None
-        if meta.national_prefix_for_parsing:
-            found.add(meta.national_prefix_for_parsing)
-    patterns = sorted(found)
-    if patterns and not any(re.search(r"\\[1-9]", p) for p in patterns):
-        # One alternation matches where any of them does: one call per number, not one per
-        # region (the +1 plan alone has over a dozen).
-        return (re.compile("|".join(f"(?:{p})" for p in patterns)),)
-    return tuple(re.compile(p) for p in patterns)
-
-
-def _e164_fast(value: str) -> str | None:
-    """Numbers already written as E.164 skip the full parser (100,000 of them in a config is
-    common): split off the country code with the library's own table, make sure no national
-    prefix rule of that country applies, then ask the library whether a number of that length
-    is possible there. ``None`` means "use the full parser"."""
-    if not E164_RE.match(value):
-        return None
-
-    digits = value[1:]
-    for n in (1, 2, 3):
-        cc = int(digits[:n])
-        patterns = _prefix_patterns(cc)
-        if patterns is None:
-            continue
-        national = digits[n:]
-        if any(p.match(national) for p in patterns) or national.startswith("0"):
-            return None
-        return value if _possible_length(cc, len(national)) else None
-    return None
-
-
-@lru_cache(maxsize=4096)
-def _possible_length(cc: int, length: int) -> bool:
-    # The library decides "possible" from the country's possible lengths only, so one
-    # representative number per (country code, length) answers for all of them.
-    import phonenumbers
-
-    number = phonenumbers.PhoneNumber(country_code=cc, national_number=int("1" * length))
-    return bool(phonenumbers.is_possible_number(number))
-
-
-def e164(value: str) -> str:
-    """Normalize a phone number written in international format to E.164."""
-    fast = _e164_fast(value)
-    if fast is not None:
-        return fast
-    import phonenumbers
-
-    try:
-        parsed = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException:
-        raise ValueError(
-            f"'{value}' is not a phone number in international format (e.g. '+1 555 010 0100')"
-        ) from None
-    if not phonenumbers.is_possible_number(parsed):
-        raise ValueError(f"'{value}' is not a possible phone number (wrong length for its country)")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-
-
-def _phone(value: Any) -> Any:
-    if isinstance(value, int) and not isinstance(value, bool):
-        raise ValueError("write phone numbers as quoted strings starting with '+'")
-    return value
-
-
 PhoneNumber = Annotated[
     str,
-    BeforeValidator(_phone),
+    BeforeValidator(phone_not_number),
     AfterValidator(e164),
     Field(examples=["+15550100199"], description="Phone number, normalized to E.164."),
 ]
@@ -283,6 +192,7 @@ class BlockedCaller(Resource):
 
     @model_validator(mode="before")
     @classmethod
+    @marked("bare-caller")
     def _bare(cls, value: Any) -> Any:
         if isinstance(value, str):
             return {"number": value}

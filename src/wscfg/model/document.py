@@ -14,6 +14,7 @@ from .calls import BlockedCaller, CallRules, CallTag
 from .integrations import Integrations
 from .notifications import Notifications
 from .security import Security
+from .values import at_most_ten_keys, marked
 from .webhooks import Webhook
 from .workspace import Workspace
 
@@ -97,10 +98,6 @@ class WorkspaceConfig(Resource):
 
     @field_validator("api_keys")
     @classmethod
+    @marked("at-most-ten-keys")
     def _at_most_ten(cls, value: list[ApiKey] | None) -> list[ApiKey] | None:
-        if value is not None and len(value) > MAX_API_KEYS:
-            raise ValueError(
-                f"a workspace can have at most {MAX_API_KEYS} active API keys; "
-                f"{len(value)} are declared"
-            )
-        return value
+        return at_most_ten_keys(value)

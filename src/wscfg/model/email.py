@@ -17,8 +17,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
-from pydantic_core import core_schema
+if TYPE_CHECKING:
+    from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+    from pydantic_core import CoreSchema
 
 _LOCAL = r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -65,12 +66,14 @@ else:
         @classmethod
         def __get_pydantic_core_schema__(
             cls, _source: type[Any], _handler: GetCoreSchemaHandler
-        ) -> core_schema.CoreSchema:
+        ) -> CoreSchema:
+            from pydantic_core import core_schema
+
             return core_schema.no_info_after_validator_function(_email, core_schema.str_schema())
 
         @classmethod
         def __get_pydantic_json_schema__(
-            cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+            cls, schema: CoreSchema, handler: GetJsonSchemaHandler
         ) -> dict[str, Any]:
             field_schema: dict[str, Any] = handler(schema)
             field_schema.update(type="string", format="email")

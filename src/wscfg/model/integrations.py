@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from .base import Name, Resource, read_only
+from .values import marked
 
 IntegrationStatus = Literal["connected", "setup_incomplete", "disconnected"]
 MAX_REQUIRED = 100
@@ -38,5 +39,6 @@ class Integrations(Resource):
 
     @field_validator("required")
     @classmethod
+    @marked("sorted-set")
     def _sorted_set(cls, value: list[str] | None) -> list[str] | None:
         return None if value is None else sorted(set(value))

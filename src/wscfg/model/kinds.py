@@ -8,25 +8,19 @@ over this table; adding a kind is one model, one entry here and its server route
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from .access import Member, Role
-from .alerts import UsageAlert
-from .apikeys import ApiKey
-from .base import Resource, read_only_fields
-from .calls import BlockedCaller, CallRules, CallTag
-from .integrations import Integration
-from .notifications import Notifications
-from .security import Security
-from .webhooks import Webhook
-from .workspace import Workspace
+if TYPE_CHECKING:
+    from .base import Resource
 
 
 @dataclass(frozen=True)
 class Kind:
     name: str  # the config key, e.g. "blocked_callers"
-    model: type[Resource]
+    model_ref: str  # "module:Class" below wscfg.model, imported on first use of .model
     path: str  # below /v1/workspaces/{ws}; "" is the workspace itself
     identity: str | None  # None for singletons
     order: int  # creates and updates run in ascending order, deletes in descending
@@ -40,7 +34,17 @@ class Kind:
         return self.identity is None
 
     @cached_property
+    def model(self) -> type[Resource]:
+        """The pydantic model of one item (imported on first use: the registry itself does not
+        import pydantic, so loading a config and its JSON Schema check need no models)."""
+        module, name = self.model_ref.split(":")
+        model: type[Resource] = getattr(importlib.import_module(f"wscfg.model.{module}"), name)
+        return model
+
+    @cached_property
     def read_only(self) -> frozenset[str]:
+        from .base import read_only_fields
+
         return read_only_fields(self.model)
 
     def key_of(self, item: dict[str, object]) -> str:
@@ -51,14 +55,22 @@ class Kind:
 
 
 KINDS: tuple[Kind, ...] = (
-    Kind("workspace", Workspace, "", None, 0, "workspace"),
-    Kind("roles", Role, "roles", "name", 10, "role"),
-    Kind("call_tags", CallTag, "call-tags", "name", 20, "call tag"),
-    Kind("members", Member, "members", "email", 30, "member", depends_on=("roles",)),
-    Kind("call_rules", CallRules, "call-rules", None, 40, "call rules", depends_on=("call_tags",)),
+    Kind("workspace", "workspace:Workspace", "", None, 0, "workspace"),
+    Kind("roles", "access:Role", "roles", "name", 10, "role"),
+    Kind("call_tags", "calls:CallTag", "call-tags", "name", 20, "call tag"),
+    Kind("members", "access:Member", "members", "email", 30, "member", depends_on=("roles",)),
+    Kind(
+        "call_rules",
+        "calls:CallRules",
+        "call-rules",
+        None,
+        40,
+        "call rules",
+        depends_on=("call_tags",),
+    ),
     Kind(
         "webhooks",
-        Webhook,
+        "webhooks:Webhook",
         "webhooks",
         "name",
         50,
@@ -68,18 +80,20 @@ KINDS: tuple[Kind, ...] = (
     ),
     Kind(
         "blocked_callers",
-        BlockedCaller,
+        "calls:BlockedCaller",
         "blocked-callers",
         "number",
         60,
         "blocked caller",
         bulk=True,
     ),
-    Kind("notifications", Notifications, "notifications", None, 70, "notifications"),
-    Kind("security", Security, "security", None, 80, "security policy"),
+    Kind(
+        "notifications", "notifications:Notifications", "notifications", None, 70, "notifications"
+    ),
+    Kind("security", "security:Security", "security", None, 80, "security policy"),
     Kind(
         "usage_alerts",
-        UsageAlert,
+        "alerts:UsageAlert",
         "usage-alerts",
         "threshold",
         90,
@@ -88,13 +102,13 @@ KINDS: tuple[Kind, ...] = (
     ),
     # Creating or re-issuing one returns its secret once (see wscfg.engine.apply); the kind
     # lists managed keys only: keys the platform issued itself are never touched.
-    Kind("api_keys", ApiKey, "api-keys", "name", 95, "API key"),
+    Kind("api_keys", "apikeys:ApiKey", "api-keys", "name", 95, "API key"),
 )
 
 # Kinds the platform shows but wscfg never writes: they are in the snapshot and in export (as a
 # read-only section), never diffed or applied. The config says only what it requires of them.
 OBSERVED: tuple[Kind, ...] = (
-    Kind("integrations", Integration, "integrations", "name", 100, "integration"),
+    Kind("integrations", "integrations:Integration", "integrations", "name", 100, "integration"),
 )
 SNAPSHOT_KINDS: tuple[Kind, ...] = KINDS + OBSERVED
 

@@ -9,6 +9,7 @@ from pydantic import AfterValidator, Field, SecretStr, field_validator
 
 from .base import MAX_SECONDS, Name, Resource, read_only
 from .urls import check_public_https
+from .values import marked
 
 EVENTS: tuple[str, ...] = (
     "call.started",
@@ -27,7 +28,9 @@ EVENTS: tuple[str, ...] = (
 Event = Literal[EVENTS]  # type: ignore[valid-type]
 
 WebhookURL = Annotated[
-    str, AfterValidator(check_public_https), Field(examples=["https://hooks.example.com/x"])
+    str,
+    AfterValidator(marked("public-https")(check_public_https)),
+    Field(examples=["https://hooks.example.com/x"]),
 ]
 
 
@@ -51,6 +54,7 @@ class WebhookFilters(Resource):
 
     @field_validator("tags")
     @classmethod
+    @marked("sorted-set")
     def _sorted(cls, v: list[str] | None) -> list[str] | None:
         return None if v is None else sorted(set(v))
 
@@ -72,5 +76,6 @@ class Webhook(Resource):
 
     @field_validator("events")
     @classmethod
+    @marked("sorted-set")
     def _sorted(cls, v: list[str] | None) -> list[str] | None:
         return None if v is None else sorted(set(v))

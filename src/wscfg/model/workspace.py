@@ -2,35 +2,14 @@
 
 from __future__ import annotations
 
-import difflib
-from functools import cache
 from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
 from .base import Resource, Slug
+from .values import timezone
 
-
-@cache
-def _zones() -> frozenset[str]:
-    import zoneinfo
-
-    return frozenset(zoneinfo.available_timezones())
-
-
-def _timezone(value: str) -> str:
-    zones = _zones()
-    if value in zones:
-        return value
-    folded = {z.lower(): z for z in zones}
-    if value.lower() in folded:
-        return folded[value.lower()]
-    close = difflib.get_close_matches(value, sorted(zones), n=1)
-    hint = f"; did you mean '{close[0]}'?" if close else " (e.g. 'America/Chicago')"
-    raise ValueError(f"'{value}' is not an IANA time zone{hint}")
-
-
-Timezone = Annotated[str, AfterValidator(_timezone), Field(examples=["America/Chicago"])]
+Timezone = Annotated[str, AfterValidator(timezone), Field(examples=["America/Chicago"])]
 
 
 class BusinessProfile(Resource):
