@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-SCHEMA_FILE = Path(__file__).with_name("document.schema.json")
+SCHEMA_FILE = os.path.join(os.path.dirname(__file__), "document.schema.json")
 _ASCII_SPACE = " \t\r\n"
 
 
