@@ -62,6 +62,7 @@ TRICKY = [
     "Mars/Base",
     "2099-12-31",
     "2099-02-30",
+    "\udcff",
     "settings:read",
     "call.completed",
     "x" * 70,
@@ -327,3 +328,29 @@ def test_without_jsonschema_rs_the_models_decide(
     report = check_paths([str(path)], models=False)
     assert report.ok and [t.slug for t in report.checked] == ["acme-north"]
     assert len(report.targets) == 1  # the models ran
+
+
+# --- found in review: values JSON Schema (or jsonschema-rs) reads differently from pydantic --
+
+
+@pytest.mark.parametrize("where", [("workspace", "name"), ("roles", 0, "description")])
+def test_text_that_is_not_unicode_goes_to_the_models(where: tuple[Any, ...]) -> None:
+    """A lone surrogate (an environment value that is not UTF-8: os.environ decodes it with
+    surrogateescape) is text to Python but not to pydantic, and jsonschema-rs reads it
+    lossily."""
+    doc = copy.deepcopy(FULL)
+    put(doc, where, "\udcff")
+    assert not models_accept(doc)
+    assert not schemacheck.conforms(copy.deepcopy(doc))
+
+
+def test_an_environment_value_that_is_not_unicode_is_reported_the_same(tmp_path: Path) -> None:
+    path = tmp_path / "ws.yaml"
+    path.write_text(
+        'version: 1\nworkspace: {slug: acme-north, name: "${env:WS_NAME}"}\n', encoding="utf-8"
+    )
+    env = {"WS_NAME": "\udcff"}
+    quick = check_paths([str(path)], environ=env, unset_env_is_warning=True, models=False)
+    full = check_paths([str(path)], environ=env, unset_env_is_warning=True)
+    assert not full.ok
+    assert quick.to_dict() == full.to_dict()

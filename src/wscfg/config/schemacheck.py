@@ -14,8 +14,8 @@ models": the caller then validates with pydantic as before, which finds and word
 problem. So a wrong ``False`` only costs time, and everything here leans that way: strings are
 checked as written and as pydantic strips them, and a document holding what JSON cannot say
 the same way (a float such as ``60.0`` where an integer may be strict, a non-finite number, a
-key that is not text) is left to the models. tests/config/test_schemacheck.py checks that
-``True`` is never wrong, on generated documents.
+key that is not text, text with a lone surrogate) is left to the models.
+tests/config/test_schemacheck.py checks that ``True`` is never wrong, on generated documents.
 """
 
 from __future__ import annotations
@@ -100,6 +100,8 @@ def conforms(data: dict[str, Any]) -> bool:
 def _stripped(value: Any) -> Any:
     """``value`` with every string stripped of surrounding spaces as pydantic strips them."""
     if isinstance(value, str):
+        if not value.isascii():
+            _unicode(value)
         out = value.strip(_ASCII_SPACE)
         if out != out.strip():  # other whitespace at an end: Python and pydantic may differ
             raise _Unsure
@@ -113,10 +115,23 @@ def _stripped(value: Any) -> Any:
     if isinstance(value, list):
         return [_stripped(x) for x in value]
     if isinstance(value, dict):
-        if not all(isinstance(k, str) for k in value):
-            raise _Unsure
+        for k in value:
+            if not isinstance(k, str):
+                raise _Unsure
+            if not k.isascii():
+                _unicode(k)
         return {k: _stripped(v) for k, v in value.items()}
     raise _Unsure  # not a JSON value
+
+
+def _unicode(text: str) -> None:
+    """Text Python holds but Unicode cannot: a lone surrogate (``os.environ`` decodes bytes that
+    are not UTF-8 into them, and ``${env:X}`` brings them in). pydantic refuses such a string;
+    jsonschema-rs reads it lossily."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _Unsure from None
 
 
 def _unique_identities(data: dict[str, Any]) -> bool:
