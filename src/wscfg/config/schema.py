@@ -172,9 +172,12 @@ def check_schema() -> dict[str, Any]:
     Every validator function the models run is marked at its place with ``x-wscfg-check`` (the
     names in :data:`wscfg.model.values.CHECKS`, in the order pydantic runs them); a validator
     without a mark is an error here, so the schema cannot silently check less than the models.
-    Also: a blocked caller may be its bare number (what ``BlockedCaller``'s before-validator
-    accepts); ``x-wscfg-identities`` gives the checks that normalize each collection's identity
-    (to find duplicates) and ``x-wscfg-read-only`` the fields the platform sets.
+    A ``date`` carries the ``date`` check too (pydantic reads fewer dates than JSON Schema's
+    ``format: date``), and a type whose format pydantic reads differently (datetime, time,
+    URL, ...) is an error until it has one. Also: a blocked caller may be its bare number (what
+    ``BlockedCaller``'s before-validator accepts); ``x-wscfg-identities`` gives the checks that
+    normalize each collection's identity (to find duplicates) and ``x-wscfg-read-only`` the
+    fields the platform sets.
     """
     from ..model import WorkspaceConfig
     from ..model.kinds import COLLECTIONS, KINDS
@@ -229,6 +232,21 @@ def marking_generator() -> Any:
 
         def function_before_schema(self, schema: Any) -> Any:
             return self._mark(schema, super().function_before_schema(schema), before=True)
+
+        def date_schema(self, schema: Any) -> Any:
+            # JSON Schema's format: date takes year 0000; pydantic's date does not.
+            out = super().date_schema(schema)
+            out[CHECK_KEY] = ["date"]
+            return out
+
+        def _unchecked(self, schema: Any) -> Any:
+            raise RuntimeError(
+                f"a {schema['type']} field: pydantic reads it differently from JSON Schema's "
+                "format; give it a check in CHECKS (as date_schema does) before using it"
+            )
+
+        datetime_schema = time_schema = timedelta_schema = _unchecked
+        uuid_schema = decimal_schema = url_schema = multi_host_url_schema = _unchecked
 
         def function_wrap_schema(self, schema: Any) -> Any:
             raise RuntimeError("a wrap validator has no check on plain values")

@@ -244,6 +244,20 @@ def bounds(at_least: float | None, at_most: float | None) -> None:
         raise ValueError("at_least must not be greater than at_most")
 
 
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def date_text(value: str) -> str:
+    """A ``date`` field written as text: pydantic reads ``YYYY-MM-DD`` of a real day in years
+    1 to 9999. JSON Schema's ``format: date`` also takes year 0000, which pydantic refuses."""
+    import datetime
+
+    if not _DATE_RE.fullmatch(value):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    datetime.date(int(value[:4]), int(value[5:7]), int(value[8:]))  # ValueError if no such day
+    return value
+
+
 def _range(value: dict[str, Any]) -> dict[str, Any]:
     bounds(value.get("at_least"), value.get("at_most"))
     return value
@@ -277,6 +291,9 @@ CHECKS: dict[str, Callable[[Any], Any]] = {
     "not-a-key-id": not_a_key_id,
     "some-scopes": some_scopes,
     "at-most-ten-keys": at_most_ten_keys,
+    # Not a validator of the models: pydantic's own reading of a date, which JSON Schema's
+    # format does not match (the schema generator puts it on every date).
+    "date": date_text,
     # Reshaping only. "bare-caller" (a blocked caller written as its number) is also a schema
     # rewrite: the schema check accepts the bare number there (wscfg.config.schema).
     "sorted-set": _same,
