@@ -416,3 +416,13 @@ def test_extends_shape_errors(tmp_path: Path) -> None:
         "t.yaml:2:18: extends[2]: extends paths cannot use ${...} references",
         f"t.yaml:2:35: extends[3]: cannot extend '.': is a directory ({tmp_path})",
     ]
+
+
+@pytest.mark.parametrize(("text", "kind"), [("[1]", "a list"), ("{v: 1}", "a mapping")])
+def test_a_version_that_is_a_list_or_mapping_is_named_not_dumped(
+    tmp_path: Path, text: str, kind: str
+) -> None:
+    write(tmp_path, "t.yaml", f"version: {text}\nworkspace: {{slug: acme}}\n")
+    first = lines(check(tmp_path, "t.yaml"), tmp_path)
+    assert first == [f"t.yaml:1:10: version: the format version must be 1, not {kind}"]
+    assert lines(check(tmp_path, "t.yaml"), tmp_path) == first  # no object address in it

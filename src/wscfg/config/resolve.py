@@ -133,12 +133,13 @@ def _inspect(loaded: LoadedFile) -> FileInfo:
             )
         )
     elif version.value != 1 or isinstance(version.value, bool):
-        info.problems.append(
-            version.diagnostic(
-                f"unsupported format version {version.value!r}; this wscfg reads `version: 1`",
-                "version",
-            )
-        )
+        v = version.value
+        if isinstance(v, list | dict):  # its items are nodes: say what it is, not its repr
+            kind = "a list" if isinstance(v, list) else "a mapping"
+            message = f"the format version must be 1, not {kind}"
+        else:
+            message = f"unsupported format version {v!r}; this wscfg reads `version: 1`"
+        info.problems.append(version.diagnostic(message, "version"))
     if "extends" in top:
         _inspect_extends(info, top["extends"])
     if "vars" in top:
