@@ -3,7 +3,9 @@
 Each kind says which model describes it, how its items are identified, where it lives in the
 API, in which order changes apply, and which fields are write-only (never read back) or
 read-only (set by the platform). Diff, plan, render, apply, export and the sandbox are generic
-over this table; adding a kind is one model, one entry here and its server routes.
+over this table; adding a kind is one model, one entry here and its server routes (then
+`wscfg schema` regenerates the JSON documents, including the one `wscfg validate` checks with;
+a validator the model adds needs a mark from wscfg.model.values: see docs/performance.md).
 """
 
 from __future__ import annotations
