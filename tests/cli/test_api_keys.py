@@ -134,12 +134,18 @@ def test_a_saved_plan_applied_with_the_key_it_revokes_is_refused(setup, monkeypa
     assert httpx.get(ws.url, headers={"Authorization": f"Bearer {secret}"}).status_code == 200
 
 
-def test_more_than_ten_active_keys_are_refused(setup, sandbox):
-    ws, path = setup
-    for i in range(7):  # with the workspace's own key: 8 keys wscfg does not manage
+def crowd(ws, path, sandbox) -> None:
+    """8 keys wscfg does not manage (7 and the workspace's own), and a config declaring 3 new
+    ones (k0, k1, k2): 11 at once, one over the limit."""
+    for i in range(7):
         sandbox.issue_key(workspace=ws.slug, name=f"other {i}")
     keys = "".join(f"  - {{name: k{i}, mode: test, scopes: [calls:read]}}\n" for i in range(3))
     path.write_text(config(ws, keys))
+
+
+def test_more_than_ten_active_keys_are_refused(setup, sandbox):
+    ws, path = setup
+    crowd(ws, path, sandbox)
     result = invoke("plan", str(path), "--new-secrets-to", "s.env")
     assert result.exit_code == 1
     assert (
@@ -313,10 +319,7 @@ def test_only_leaves_out_the_key_checks_of_changes_it_does_not_select(setup, mon
 
 def test_only_counts_the_new_keys_it_selects_against_the_limit(setup, sandbox):
     ws, path = setup
-    for i in range(7):  # with the workspace's own key: 8 keys wscfg does not manage
-        sandbox.issue_key(workspace=ws.slug, name=f"other {i}")
-    keys = "".join(f"  - {{name: k{i}, mode: test, scopes: [calls:read]}}\n" for i in range(3))
-    path.write_text(config(ws, keys))
+    crowd(ws, path, sandbox)
     result = invoke("plan", str(path), "--only", "api_keys:k0", "--new-secrets-to", "s.env")
     assert result.exit_code == 0, result.output
     assert "active API keys" not in result.output

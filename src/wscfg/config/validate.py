@@ -355,26 +355,25 @@ def validate_resolved(
 
     for path in r.nulls:
         report(path, _null_message(path))
-    _check_read_only(data, report, models)
+    _check_read_only(data, report)
     if is_target:
         for path, (node, names) in r.unresolved.items():
             for name in names:
                 d = node.diagnostic(_undefined_var(r, node, name), format_path(path))
                 diags.append(_redact(d, _env_near(r, path)))
 
-    if not models and not diags and _conforms(data, is_target):
-        if is_target:
-            _check_references(data, report)
-        if not is_target or diags:
-            return None, not is_target, diags
-        return Target(r.file, data["workspace"]["slug"].strip()), False, diags
-    config = _model(r, data, quiet, is_target, diags)
+    # The schema check answers for a valid document (it also finds no duplicate identities);
+    # anything else goes to the models, which word every problem.
+    quick = not models and not diags and _conforms(data, is_target)
+    config = None if quick else _model(r, data, quiet, is_target, diags)
     if is_target:
         _check_references(data, report)
         if config is not None:
             _check_duplicates(config, r, report, quiet)
-    if not is_target or diags or config is None:
+    if not is_target or diags or (config is None and not quick):
         return None, not is_target, diags
+    if config is None:
+        return Target(r.file, data["workspace"]["slug"].strip()), False, diags
     desired = Desired(
         r.file, config, r.sources, r.secret_refs, dict(r.env_values), frozenset(r.inherited)
     )
@@ -453,16 +452,12 @@ def _model(
     return None
 
 
-def _check_read_only(data: dict[str, Any], report: Any, models: bool) -> None:
-    if models:
-        from ..model.kinds import KINDS
+def _check_read_only(data: dict[str, Any], report: Any) -> None:
+    # The models' read-only fields, as the generated schema lists them (no models imported;
+    # tests/config/test_schemacheck.py checks they are the models' own).
+    from .schemacheck import read_only
 
-        read_only = {kind.name: kind.read_only for kind in KINDS}
-    else:  # the same fields, without importing the models
-        from .schemacheck import read_only as schema_read_only
-
-        read_only = schema_read_only()
-    for name, ro in read_only.items():
+    for name, ro in read_only().items():
         value = data.get(name)
         if not ro or value is None:
             continue

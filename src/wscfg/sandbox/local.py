@@ -24,13 +24,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..model.kinds import BY_NAME, SNAPSHOT_KINDS
+from ..model.kinds import SNAPSHOT_KINDS
 from .records import (
     KEY_PREFIX,
     READ,
     SCHEMA_VERSION,
     SINGLETON,
     audit_entry,
+    audit_filter_problem,
     default_body,
     effective,
     hash_key,
@@ -151,7 +152,7 @@ class LocalReader:
     ) -> list[dict[str, Any]] | None:
         """``GET /v1/workspaces/{slug}/audit?kind=…&key=…`` (every page), newest first, as
         the server answers it; ``None`` where the server should answer."""
-        if any(k not in BY_NAME for k in kinds) or any("\x00" in k for k in keys or ()):
+        if audit_filter_problem(kinds, keys or ()) is not None:
             return None  # the server's 422
         with self._scoped() as scoped:
             ws_id = None if scoped is None else _reached(scoped, slug)

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from ..model.kinds import BY_NAME
 
 SCHEMA_VERSION = 5  # of the sandbox database (see db.py for the tables and migrations)
 KEY_PREFIX = "wscfg_"
@@ -174,3 +176,18 @@ def audit_entry(row: Mapping[str, Any]) -> dict[str, Any]:
         "before": None if before is None else json.loads(before),
         "after": None if after is None else json.loads(after),
     }
+
+
+def audit_filter_problem(
+    kinds: Sequence[str], keys: Sequence[str]
+) -> tuple[list[str | int], str] | None:
+    """Where and why the audit log's filters are refused (a 422), or None: a ``kind`` the API
+    does not have, or a ``key`` no item can have (a NUL character: no database stores one in
+    text). The API answers the 422; the in-process reader leaves such a read to it."""
+    for i, kind in enumerate(kinds):
+        if kind not in BY_NAME:
+            return ["query", "kind", i], f"not a kind; one of {', '.join(BY_NAME)}"
+    for i, key in enumerate(keys):
+        if "\x00" in key:
+            return ["query", "key", i], "a key cannot contain a NUL character"
+    return None
