@@ -14,12 +14,14 @@ from . import debug_of, echo_err, handle_errors
 from .flow import (
     apply_plans,
     confirm,
+    current_rate_limit,
     desired_secrets,
     env_mask,
     environment_values,
     finish,
     parallel_option,
     question,
+    rate_limit_option,
     render_plans,
     run_async,
     server_options,
@@ -46,6 +48,7 @@ SCHEMA_REF = "https://wscfg.dev/schemas/workspace.schema.json"
 )
 @server_options
 @timeout_option
+@rate_limit_option
 @click.pass_context
 def export(
     ctx: click.Context,
@@ -107,6 +110,7 @@ def export(
 )
 @server_options
 @timeout_option
+@rate_limit_option
 @parallel_option
 @click.option("--allow-mass-changes", is_flag=True, help="Allow >30% deletes/updates of a kind.")
 @click.option("--auto-approve", is_flag=True, help="Apply without asking.")
@@ -185,7 +189,7 @@ async def _export(
     from ..fleet import read_live
     from ..model.base import SLUG_RE
 
-    async with connect(server) as conn:
+    async with connect(server, rate_limit=current_rate_limit()) as conn:
         if conn.embedded:
             echo_err(f"Using the {conn.server}: no --server or WSCFG_SERVER set.")
         slugs = [slug] if slug else sorted(w["slug"] for w in await conn.client.list_workspaces())
@@ -277,7 +281,7 @@ async def _clone_plans(
     from ..fleet import plan_fleet, read_live
     from ..model import WorkspaceConfig
 
-    async with connect(server, parallel=parallel) as conn:
+    async with connect(server, parallel=parallel, rate_limit=current_rate_limit()) as conn:
         if conn.embedded:
             echo_err(f"Using the {conn.server}: no --server or WSCFG_SERVER set.")
         exported = export_live(await read_live(conn.client, source))
