@@ -69,6 +69,7 @@ def run(coro):
 def test_unpaced_without_a_limit_or_a_policy():
     clock = Clock()
     pacer = Pacer(clock=clock, sleep=clock.sleep)
+    pacer.heard()  # the run's first answer has come
 
     async def go():
         for _ in range(100):
@@ -81,6 +82,7 @@ def test_unpaced_without_a_limit_or_a_policy():
 def test_rate_limit_option_paces_at_n_per_second_after_a_burst_of_n():
     clock = Clock()
     pacer = Pacer(5, clock=clock, sleep=clock.sleep)
+    pacer.heard()  # the run's first answer has come
 
     async def go():
         for _ in range(25):
@@ -94,6 +96,7 @@ def test_rate_limit_option_paces_at_n_per_second_after_a_burst_of_n():
 def test_advertised_policy_paces_under_the_server_rate_with_a_margin():
     clock = Clock()
     pacer = Pacer(clock=clock, sleep=clock.sleep)
+    pacer.heard()  # the run's first answer has come
     pacer.observe({"ratelimit-policy": '"default";q=20;w=1'})
 
     async def go():
@@ -108,6 +111,7 @@ def test_advertised_policy_paces_under_the_server_rate_with_a_margin():
 
 def test_the_tighter_of_the_option_and_the_policy_wins():
     pacer = Pacer(2)
+    pacer.heard()  # the run's first answer has come
     pacer.observe({"RateLimit-Policy": '"default";q=20;w=1'.lower()})
     assert pacer.rate == 2
     assert Pacer(50, clock=Clock()).rate == 50
@@ -116,6 +120,7 @@ def test_the_tighter_of_the_option_and_the_policy_wins():
 def test_remaining_lowers_what_the_client_thinks_is_left():
     clock = Clock()
     pacer = Pacer(clock=clock, sleep=clock.sleep)
+    pacer.heard()  # the run's first answer has come
     pacer.observe({"ratelimit-policy": '"d";q=10;w=1', "ratelimit": '"d";r=0;t=1'})
 
     async def go():
@@ -128,6 +133,7 @@ def test_remaining_lowers_what_the_client_thinks_is_left():
 def test_hold_stops_every_request_until_the_retry_after():
     clock = Clock()
     pacer = Pacer(clock=clock, sleep=clock.sleep)
+    pacer.heard()  # the run's first answer has come
     pacer.hold(3.0)
 
     async def go():
@@ -144,6 +150,7 @@ def test_concurrent_callers_are_served_in_order_one_slot_each():
         await asyncio.sleep(0)
 
     pacer = Pacer(4, clock=clock, sleep=nap)
+    pacer.heard()  # the run's first answer has come
     pacer.hold(0.0)  # an empty bucket
 
     async def go():
@@ -156,6 +163,7 @@ def test_concurrent_callers_are_served_in_order_one_slot_each():
 def test_a_refund_gives_one_token_back():
     clock = Clock()
     pacer = Pacer(1, clock=clock, sleep=clock.sleep)
+    pacer.heard()  # the run's first answer has come
 
     async def go():
         first = await pacer.acquire()
@@ -171,3 +179,39 @@ def test_a_refund_gives_one_token_back():
 def test_a_bad_limit_is_refused(bad):
     with pytest.raises(ValueError, match="positive number of requests per second"):
         Pacer(bad)
+
+
+def test_nothing_else_goes_out_before_the_first_answer():
+    """The first answer may carry the policy: until it comes, one request at a time."""
+    clock = Clock()
+    pacer = Pacer(clock=clock, sleep=clock.sleep)
+    order: list[str] = []
+
+    async def request(name: str, answer: dict[str, str] | None) -> None:
+        await pacer.acquire()
+        order.append(name)
+        if answer is not None:
+            await asyncio.sleep(0)
+            pacer.observe(answer)
+            pacer.heard()
+
+    async def go():
+        first = asyncio.ensure_future(request("first", {"ratelimit-policy": '"d";q=4;w=1'}))
+        others = [asyncio.ensure_future(request(f"r{i}", None)) for i in range(6)]
+        await asyncio.gather(first, *others)
+
+    run(go())
+    assert order[0] == "first"
+    # the others were paced by the policy the first answer brought: 3 at once (a quarter of 4
+    # kept back), then one every 1 / 3.8 s
+    assert clock.now - 100.0 == pytest.approx(3 / 3.8)
+
+
+def test_a_policy_slower_than_the_client_waits_is_not_paced_to():
+    """A daily quota (or 7 requests per 700 s) would hold each request longer than the 30 s
+    a Retry-After may ask: the run does not crawl at it; the server's 429 tells instead."""
+    pacer = Pacer(min_rate=1 / 30)
+    pacer.observe({"ratelimit-policy": '"d";q=7;w=700'})
+    assert pacer.rate is None and pacer.advertised is None
+    pacer.observe({"ratelimit-policy": '"d";q=2;w=1'})
+    assert pacer.rate == pytest.approx(1.9)

@@ -160,7 +160,8 @@ class ApiClient:
         self.request_deadline = request_deadline
         self.stats = ApiStats()
         self.budget = RetryBudget(self.retry.budget_ratio, self.retry.budget_floor)
-        self.pacer = Pacer(rate_limit, sleep=self.retry.sleep)
+        cap = self.retry.retry_after_cap
+        self.pacer = Pacer(rate_limit, min_rate=1 / cap if cap > 0 else 0.0, sleep=self.retry.sleep)
         self._reached = False  # has the server answered anything yet in this run?
         self._semaphore = asyncio.Semaphore(max_concurrency)
         self._http = httpx.AsyncClient(
@@ -367,7 +368,10 @@ class ApiClient:
                 limit = left if limit is None else min(limit, left)
             try:
                 async with asyncio.timeout(limit):
-                    resp = await self._attempt(call, attempt)
+                    try:
+                        resp = await self._attempt(call, attempt)
+                    finally:
+                        self.pacer.heard()
             except TimeoutError as exc:  # the attempt took too long (a trickling body)
                 reason = f"no complete answer within {limit:g} s"
                 uncertain = True

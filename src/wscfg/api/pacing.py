@@ -8,6 +8,9 @@ workspace, reads and writes, retries included) takes one token before it is sent
 run stays under the server's limit instead of running into it; a ``429`` holds the whole
 bucket for its ``Retry-After`` (every request of the run waits, not just the one refused).
 
+Until the first answer of the run arrives, no other request is sent: that answer may carry the
+policy, and a fleet of requests sent before it would spend the burst blind.
+
 The client keeps a margin under what the server advertises (:data:`RATE_MARGIN` of the rate,
 :data:`BURST_MARGIN` of the burst), so requests that reach the server a little out of the
 order they were sent in (a busy machine, a slow proxy) do not run its bucket dry.
@@ -77,6 +80,9 @@ class Pacer:
     """A token bucket shared by every request of one client (see the module docs).
 
     ``limit`` is ``--rate-limit`` (requests per second, ``None``: no cap of our own).
+    ``min_rate``: an advertised policy slower than this (one request per ``retry_after_cap``
+    seconds, a daily quota…) is not paced to; its ``429`` fails the request instead, as a
+    ``Retry-After`` above the cap does.
     ``clock`` and ``sleep`` are seams for tests.
     """
 
@@ -84,18 +90,23 @@ class Pacer:
         self,
         limit: float | None = None,
         *,
+        min_rate: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         if limit is not None and not (math.isfinite(limit) and limit > 0):
             raise ValueError("the rate limit must be a positive number of requests per second")
         self.limit = limit
+        self.min_rate = min_rate
         self.advertised: tuple[float, int] | None = None  # (rate, burst) the server announced
         self._clock = clock
         self._sleep = sleep
         self._tokens: float | None = None
         self._at = clock()
         self._resume = 0.0
+        # Until the first answer, one request at a time: it may carry the server's policy.
+        self._heard = False
+        self._probe: asyncio.Event | None = None
         self.waited = 0.0  # seconds requests spent waiting here, summed
 
     def __repr__(self) -> str:
@@ -124,6 +135,10 @@ class Pacer:
         Each caller reserves the next free slot with no ``await`` in between, then sleeps
         until it: first come, first served, no lock. The bucket holds ``_tokens`` at the
         time ``_at`` (which a reservation may put in the future)."""
+        if self._probe is not None:
+            await self._probe.wait()  # the first request is out: learn the policy from it
+        elif not self._heard:
+            self._probe = asyncio.Event()  # this is the first request of the run
         now = self._clock()
         rate = self.rate
         if rate is None:
@@ -143,6 +158,13 @@ class Pacer:
             self.waited += wait
         return wait
 
+    def heard(self) -> None:
+        """The first request of the run is over (answered or failed): let the others go."""
+        self._heard = True
+        if self._probe is not None:
+            self._probe.set()
+            self._probe = None
+
     def _catch_up(self) -> None:
         """Bring the bucket to now (refilled), unless a reservation lies ahead."""
         now = self._clock()
@@ -161,6 +183,8 @@ class Pacer:
     def observe(self, headers: Mapping[str, str]) -> None:
         """Learn the server's policy and what is left of its quota from an answer."""
         policy = parse_policy(headers.get("ratelimit-policy"))
+        if policy is not None and policy[0] * RATE_MARGIN < self.min_rate:
+            policy = None  # slower than this client waits for a turn: the 429 will say so
         if policy is not None and policy != self.advertised:
             self._catch_up()
             self.advertised = policy

@@ -54,7 +54,7 @@ class RateLimiter:
         """The ``RateLimit-Policy`` value: a quota ``q`` per whole-second window ``w``
         with ``q / w`` never above the rate and ``q`` never above the burst."""
         window = max(1, math.floor(self.burst / self.rate), math.ceil(1 / self.rate - 1e-9))
-        quota = max(1, math.floor(self.rate * window + 1e-9))
+        quota = max(1, min(self.burst, math.floor(self.rate * window + 1e-9)))
         return f'"{POLICY}";q={quota};w={window}'
 
     def state(self, key: str, now: float | None = None) -> str:
