@@ -46,7 +46,7 @@ def github_command(d: Diagnostic, level: str) -> str:
         props.append(f"line={d.line}")
         if d.column:
             props.append(f"col={d.column}")
-    props.append("title=wscfg validate")
+    props.append(f"title={_prop(d.rule)}" if d.rule else "title=wscfg validate")
     return f"::{level} {','.join(props)}::{_data(_message(d))}"
 
 
@@ -91,11 +91,17 @@ def _result(d: Diagnostic, level: str) -> dict[str, Any]:
     if not _uri(d.file).startswith("file:"):
         location["artifactLocation"]["uriBaseId"] = "%SRCROOT%"
     return {
-        "ruleId": RULES[level][0],
+        "ruleId": d.rule or RULES[level][0],
         "level": level,
         "message": {"text": _message(d)},
         "locations": [{"physicalLocation": location}],
     }
+
+
+def _policy_rules(diagnostics: Sequence[Diagnostic]) -> list[dict[str, Any]]:
+    """One SARIF rule per policy a result breaks: the policy's name is the rule id."""
+    names = dict.fromkeys(d.rule for d in diagnostics if d.rule)
+    return [{"id": name, "shortDescription": {"text": f"wscfg policy {name}"}} for name in names]
 
 
 def sarif_log(
@@ -118,7 +124,8 @@ def sarif_log(
                                 "defaultConfiguration": {"level": level},
                             }
                             for level, (rule_id, text) in RULES.items()
-                        ],
+                        ]
+                        + _policy_rules([*errors, *warnings]),
                     }
                 },
                 "results": [_result(d, "error") for d in errors]
