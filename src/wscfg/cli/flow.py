@@ -354,7 +354,8 @@ def _step_summary(text: str) -> None:
 
 
 def confirm(auto_approve: bool, question: str) -> None:
-    """Ask, Terraform style: only ``yes`` in full goes ahead."""
+    """Ask, Terraform style: only ``yes`` in full goes ahead; anything else is "Apply
+    cancelled." and exit 1 (as Terraform does), so a script never reads a decline as success."""
     if auto_approve:
         return
     if not sys.stdin.isatty():
@@ -367,8 +368,8 @@ def confirm(auto_approve: bool, question: str) -> None:
         show_default=False,
     )
     if answer.strip() != "yes":
-        echo_err("Nothing applied.")
-        sys.exit(0)
+        echo_err("Apply cancelled.")
+        sys.exit(1)
 
 
 def finish(
