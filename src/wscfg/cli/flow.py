@@ -59,8 +59,8 @@ APPLY_LINES_PER_KIND = 20  # per workspace, kind and status; the rest are counte
 
 
 SERVER_HELP = (
-    "Workspace Settings API base URL (default: $WSCFG_SERVER, else the embedded sandbox in "
-    "./.wscfg/). The key is read from $WSCFG_TOKEN."
+    "Workspace Settings API base URL, with or without its /v1 (default: $WSCFG_SERVER, else "
+    "the embedded sandbox in ./.wscfg/). The key is read from $WSCFG_TOKEN."
 )
 EMBEDDED_HELP = (
     "Use the local embedded sandbox in ./.wscfg/ even though WSCFG_TOKEN is set or CI=true "
