@@ -63,8 +63,8 @@ SERVER_HELP = (
     "the embedded sandbox in ./.wscfg/). The key is read from $WSCFG_TOKEN."
 )
 EMBEDDED_HELP = (
-    "Use the local embedded sandbox in ./.wscfg/ even though WSCFG_TOKEN is set or CI=true "
-    "(both refuse it otherwise)."
+    "Use the local embedded sandbox in ./.wscfg/ even though WSCFG_TOKEN is set or this is a "
+    "CI job (both refuse it otherwise)."
 )
 
 
