@@ -109,8 +109,16 @@ class UnsafePlanError(PlanError):
 class StalePlanError(PlanError):
     """The live workspace changed since the saved plan was made; nothing was written."""
 
-    def __init__(self, changed: Sequence[str]) -> None:
+    def __init__(self, changed: Sequence[str], *, applied: bool = False) -> None:
         self.changed = list(changed)
+        self.applied = applied  # every item already reads as the plan would leave it
+        if applied:
+            super().__init__(
+                "the saved plan was already applied (or someone made the same changes since): "
+                "every item it touches is as it would leave it; nothing was written.\n"
+                "Run `wscfg plan` again for a new plan."
+            )
+            return
         super().__init__(
             "the saved plan is stale: these items changed since it was made, nothing was written:"
             "\n  - " + "\n  - ".join(self.changed) + "\nRun `wscfg plan` again and review it."

@@ -119,7 +119,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
       wscfg apply plan.json                  # apply exactly what was reviewed
 
     With no --server / WSCFG_SERVER, wscfg uses an embedded sandbox in ./.wscfg/, for
-    trying it out; with WSCFG_TOKEN set or CI=true it refuses instead (--embedded forces it).
+    trying it out; with WSCFG_TOKEN set or in a CI job (CI, GITHUB_ACTIONS, JENKINS_URL, …)
+    it refuses instead (--embedded forces it).
     Exit codes: 0 ok / no changes, 1 error, 2 changes present (--detailed-exitcode),
     3 apply stopped part-way.
     """

@@ -245,7 +245,8 @@ def apply(
 ) -> None:
     """Make live workspaces match PATHS, or apply a saved PLANFILE exactly.
 
-    Shows the plan and asks before changing anything (answer `yes` in full). A saved plan
+    Shows the plan and asks before changing anything (answer `yes` in full; anything else
+    is "Apply cancelled.", exit 1). A saved plan
     (from `wscfg plan -o`) is checked first: if anything it touches changed since, nothing is
     written; it applies with the allowances it was made with and takes no others.
 
@@ -259,7 +260,7 @@ def apply(
       wscfg apply ws.yaml --new-secrets-to keys.env  # new API key secrets, 0600, once
 
     \b
-    Exit codes: 0 applied (or nothing to do), 1 error before any write,
+    Exit codes: 0 applied (or nothing to do), 1 error before any write (or declined),
     3 stopped part-way (some changes were made, or --skip-unsafe skipped a target;
     run plan again to see what is left).
     """
