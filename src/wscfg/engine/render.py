@@ -244,9 +244,11 @@ def plan_json(
     allowances: Allowances | None = None,
     sealer: Sealer | None = None,
     only: Sequence[str] = (),
+    violations: Sequence[dict[str, Any]] = (),
 ) -> str:
     doc = plans_to_document(plans, server=server, allowances=allowances, sealer=sealer, only=only)
     doc["errors"] = [{"target": f.target, "message": f.message} for f in failures]
+    doc["violations"] = list(violations)  # live policy violations, outside the sealed plan
     return json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=False)
 
 
