@@ -26,45 +26,71 @@ from pathlib import Path
 from common import cpu_model, serve
 from fleet_plan import seed, write_configs, wscfg_plan
 
-POLICIES = r"""
-policies:
-  - name: require-owner
-    description: Every workspace keeps an owner.
-    schema: {properties: {members: {contains: {required: [role], properties: {role: {const: owner}}}}}}
-  - name: member-domains
-    description: Members sign in with an agency or clinic address.
-    schema: {properties: {members: {items: {properties: {email: {pattern: "@(agency|clinic[0-9]+)\\.example$"}}}}}}
-  - name: webhook-hosts
-    description: Webhooks call only the agency's hosts.
-    schema: {properties: {webhooks: {items: {properties: {url: {pattern: "^https://hooks\\.example\\.com/"}}}}}}
-  - name: tag-colours
-    description: Tag colours are lower-case hex.
-    schema: {properties: {call_tags: {items: {properties: {color: {pattern: "^#[0-9a-f]{6}$"}}}}}}
-  - name: no-billing-write
-    description: No API key may change billing.
-    schema: {properties: {api_keys: {items: {properties: {scopes: {not: {contains: {const: "billing:write"}}}}}}}}
-  - name: api-key-scopes
-    description: API keys may only read.
-    schema: {properties: {api_keys: {items: {properties: {scopes: {items: {pattern: ":read$"}}}}}}}
-  - name: few-webhooks
-    description: At most ten webhooks.
-    schema: {properties: {webhooks: {maxItems: 10}}}
-  - name: blocked-numbers
-    description: Blocked numbers are E.164.
-    schema:
-      properties:
-        blocked_callers:
-          items:
-            anyOf:
-              - {type: string, pattern: "^\\+?[0-9 ]+$"}
-              - {type: object, properties: {number: {pattern: "^\\+[0-9]+$"}}}
-  - name: clinic-slugs
-    description: Sub-accounts are named clinic-NNNN.
-    schema: {properties: {workspace: {properties: {slug: {pattern: "^clinic-[0-9]{4}$"}}}}}
-  - name: team-size
-    description: At most 100 members.
-    schema: {properties: {members: {maxItems: 100}}}
-"""
+
+def _items(prop: str, schema: dict) -> dict:
+    return {"properties": {prop: {"items": schema}}}
+
+
+def _field(kind: str, name: str, schema: dict) -> dict:
+    return _items(kind, {"properties": {name: schema}})
+
+
+TEN = [
+    (
+        "require-owner",
+        "Every workspace keeps an owner.",
+        {"properties": {"members": {"contains": {"properties": {"role": {"const": "owner"}}}}}},
+    ),
+    (
+        "member-domains",
+        "Members sign in with an agency or clinic address.",
+        _field("members", "email", {"pattern": "@(agency|clinic[0-9]+)\\.example$"}),
+    ),
+    (
+        "webhook-hosts",
+        "Webhooks call only the agency's hosts.",
+        _field("webhooks", "url", {"pattern": "^https://hooks\\.example\\.com/"}),
+    ),
+    (
+        "tag-colours",
+        "Tag colours are lower-case hex.",
+        _field("call_tags", "color", {"pattern": "^#[0-9a-f]{6}$"}),
+    ),
+    (
+        "no-billing-write",
+        "No API key may change billing.",
+        _field("api_keys", "scopes", {"not": {"contains": {"const": "billing:write"}}}),
+    ),
+    (
+        "api-key-scopes",
+        "API keys may only read.",
+        _field("api_keys", "scopes", {"items": {"pattern": ":read$"}}),
+    ),
+    ("few-webhooks", "At most ten webhooks.", {"properties": {"webhooks": {"maxItems": 10}}}),
+    (
+        "blocked-numbers",
+        "Blocked numbers are E.164.",
+        _items(
+            "blocked_callers",
+            {
+                "anyOf": [
+                    {"type": "string", "pattern": "^\\+?[0-9 ]+$"},
+                    {"type": "object", "properties": {"number": {"pattern": "^\\+[0-9]+$"}}},
+                ]
+            },
+        ),
+    ),
+    (
+        "clinic-slugs",
+        "Sub-accounts are named clinic-NNNN.",
+        {"properties": {"workspace": {"properties": {"slug": {"pattern": "^clinic-[0-9]{4}$"}}}}},
+    ),
+    ("team-size", "At most 100 members.", {"properties": {"members": {"maxItems": 100}}}),
+]
+# JSON is YAML: one flow mapping per policy
+POLICIES = "\npolicies:\n" + "".join(
+    "  - " + json.dumps({"name": n, "description": d, "schema": s}) + "\n" for n, d, s in TEN
+)
 
 
 def main() -> None:

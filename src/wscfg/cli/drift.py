@@ -96,10 +96,10 @@ def drift(
         if update_baseline and baseline and not run.failures:
             accepted: list[Any] = [*report.new, *report.violations]
             _write(baseline, report_mod.baseline_text(accepted))
-            echo_err(
-                f"Wrote {len(accepted)} fingerprint(s) of known drift and policy violations "
-                f"to {baseline}."
+            also = (
+                f" and {len(report.violations)} of policy violations" if report.violations else ""
             )
+            echo_err(f"Wrote {len(report.new)} fingerprint(s) of known drift{also} to {baseline}.")
             report = report_mod.DriftReport.of(
                 run.plans, run.failures, _fingerprints(report), run.violations
             )
