@@ -145,6 +145,13 @@ def clone(
         targets = [s.strip() for s in dest.split(",") if s.strip()]
         if not targets:
             raise click.UsageError("--to needs at least one workspace slug")
+        if source in targets:
+            raise click.UsageError(
+                f"--to names {source}, the workspace --from copies: it cannot be cloned onto itself"
+            )
+        twice = sorted({t for t in targets if targets.count(t) > 1})
+        if twice:
+            raise click.UsageError(f"--to names {', '.join(twice)} twice")
         run, server_name, uncopied = run_async(_clone_plans(server, source, targets, parallel))
         for name in uncopied:
             echo_err(
