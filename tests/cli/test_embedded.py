@@ -192,3 +192,16 @@ def test_a_saved_plan_in_ci_without_a_server_creates_nothing(tmp_path, monkeypat
     assert result.exit_code == 1
     assert result.stderr == ci_refusal("CI")
     assert not (tmp_path / ".wscfg").exists()
+
+
+def test_an_embedded_error_names_the_sandbox_not_an_internal_url(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("WSCFG_SERVER", "WSCFG_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    result = CliRunner().invoke(cli, ["export", "--workspace", "no-such-workspace"])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (
+        "Error: 404 Not Found: no such workspace "
+        "(GET /v1/workspaces/no-such-workspace/settings on the embedded sandbox)"
+    )
+    assert "embedded.wscfg" not in result.output
