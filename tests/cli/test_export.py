@@ -191,3 +191,32 @@ def test_clone_onto_itself_is_refused(env, sandbox):
     twice = invoke("clone", "--from", src, "--to", f"{other},{other}", "--auto-approve")
     assert twice.exit_code == 1
     assert f"Error: --to names {other} twice" in twice.stderr
+
+
+def test_clone_says_which_targets_keep_a_secret_and_which_have_none(env, sandbox):
+    agency = sandbox.new_agency()
+    env.setenv("WSCFG_TOKEN", agency.key)
+    src, keeps, bare = (f"{agency.name}-{n}" for n in ("src", "keeps", "bare"))
+    for slug in (src, keeps, bare):
+        sandbox.create_workspace(slug, agency=agency.name)
+    headers = {"Authorization": f"Bearer {agency.key}"}
+    hook = {
+        "name": "crm",
+        "url": "https://hooks.example.com/crm",
+        "events": ["call.completed"],
+        "secret": "source-secret-never-shown",
+    }
+    for slug in (src, keeps):
+        httpx.post(
+            f"{sandbox.url}/v1/workspaces/{slug}/webhooks", json=hook, headers=headers
+        ).raise_for_status()
+    result = invoke("clone", "--from", src, "--to", f"{keeps},{bare}", "--auto-approve")
+    assert result.exit_code == 0, result.output
+    head = "Warning: the secret of webhook crm cannot be copied (it is write-only); "
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning:")]
+    assert warnings == [
+        head + f"{keeps} keeps its own secret: set it there if it differs",
+        head + f"{bare} gets the webhook without a secret: set one there "
+        "(secret: ${env:NAME} in its config)",
+    ]
+    assert "source-secret-never-shown" not in result.output
