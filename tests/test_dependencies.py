@@ -27,6 +27,7 @@ NOT_IMPORTED = {
     "email-validator": "pydantic's validate_email (model/email.py) imports it",
     "tzdata": "zoneinfo's time zone data where the system has none (Windows, slim images)",
     "sniffio": "httpcore asks it which event loop runs, on every request",
+    "publicsuffixlist": "model/urls.py reads the Public Suffix List it ships, as data",
 }
 # Imported by src/ but shipped by a declared dependency that pins their version.
 INSIDE = {"starlette": "fastapi", "pydantic-core": "pydantic"}

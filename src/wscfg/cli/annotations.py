@@ -16,6 +16,7 @@ from pathlib import PurePath
 from typing import Any
 
 from ..errors import Diagnostic
+from ..escape import gh_data, gh_prop, sarif_text, text
 
 GITHUB_ANNOTATIONS_PER_STEP = 10  # per severity
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -28,26 +29,18 @@ RULES = {
 }
 
 
-def _data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _prop(text: str) -> str:
-    return _data(text).replace(":", "%3A").replace(",", "%2C")
-
-
 def _message(d: Diagnostic) -> str:
     return f"{d.path}: {d.message}" if d.path else d.message
 
 
 def github_command(d: Diagnostic, level: str) -> str:
-    props = [f"file={_prop(d.file)}"]
+    props = [f"file={gh_prop(d.file)}"]
     if d.line:
         props.append(f"line={d.line}")
         if d.column:
             props.append(f"col={d.column}")
-    props.append("title=wscfg validate")
-    return f"::{level} {','.join(props)}::{_data(_message(d))}"
+    props.append(f"title={gh_prop(d.rule)}" if d.rule else "title=wscfg validate")
+    return f"::{level} {','.join(props)}::{gh_data(_message(d))}"
 
 
 def github_lines(errors: Sequence[Diagnostic], warnings: Sequence[Diagnostic]) -> list[str]:
@@ -59,7 +52,7 @@ def github_lines(errors: Sequence[Diagnostic], warnings: Sequence[Diagnostic]) -
             if i < GITHUB_ANNOTATIONS_PER_STEP:
                 out.append(github_command(d, level))
             else:
-                rest.append(f"{level}: {d.headline()}")
+                rest.append(f"{level}: {text(d.headline())}")
     if rest:
         out.append(
             f"::notice title=wscfg validate::{len(rest)} more problem(s) not annotated (GitHub "
@@ -86,16 +79,22 @@ def _result(d: Diagnostic, level: str) -> dict[str, Any]:
         if d.column:
             region["startColumn"] = d.column
         if d.source_line and not d.source_column:
-            region["snippet"] = {"text": d.source_line.rstrip("\n")}
+            region["snippet"] = {"text": text(d.source_line.rstrip("\n"))}
         location["region"] = region
     if not _uri(d.file).startswith("file:"):
         location["artifactLocation"]["uriBaseId"] = "%SRCROOT%"
     return {
-        "ruleId": RULES[level][0],
+        "ruleId": d.rule or RULES[level][0],
         "level": level,
-        "message": {"text": _message(d)},
+        "message": {"text": sarif_text(_message(d))},
         "locations": [{"physicalLocation": location}],
     }
+
+
+def _policy_rules(diagnostics: Sequence[Diagnostic]) -> list[dict[str, Any]]:
+    """One SARIF rule per policy a result breaks: the policy's name is the rule id."""
+    names = dict.fromkeys(d.rule for d in diagnostics if d.rule)
+    return [{"id": name, "shortDescription": {"text": f"wscfg policy {name}"}} for name in names]
 
 
 def sarif_log(
@@ -118,7 +117,8 @@ def sarif_log(
                                 "defaultConfiguration": {"level": level},
                             }
                             for level, (rule_id, text) in RULES.items()
-                        ],
+                        ]
+                        + _policy_rules([*errors, *warnings]),
                     }
                 },
                 "results": [_result(d, "error") for d in errors]

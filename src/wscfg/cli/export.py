@@ -267,7 +267,8 @@ def _write(path: Path, text: str) -> None:
 def _uncopied_secret(name: str, live: dict[str, Any]) -> list[str]:
     """What clone says of a webhook whose secret it cannot copy, by what each target has: its
     own secret (kept), or no secret at all (the webhook is created or left without one)."""
-    keeps, bare = [], []
+    keeps: list[str] = []
+    bare: list[str] = []
     for slug, state in sorted(live.items()):
         hook = (state.items.get("webhooks") or {}).get(name) or {}
         (keeps if hook.get("secret_fingerprint") else bare).append(slug)

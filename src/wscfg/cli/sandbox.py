@@ -98,7 +98,7 @@ def serve(
         import uvicorn
 
         from ..sandbox.app import create_app
-        from ..sandbox.db import get_engine, normalize_url
+        from ..sandbox.db import get_engine
         from ..sandbox.settings import SandboxSettings
 
         url = new_db(db)
