@@ -61,6 +61,7 @@ class Diagnostic:
     message: str
     source_line: str = ""  # the offending line of the file (a window of a long one), for display
     source_column: int = 0  # the caret's column within source_line; 0: same as ``column``
+    rule: str = ""  # the policy a violation breaks (its name is the rule id in CI reports)
 
     def location(self) -> str:
         if self.line:
@@ -74,13 +75,16 @@ class Diagnostic:
         return f"{where}: {self.message}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "file": self.file,
             "line": self.line,
             "column": self.column,
             "path": self.path,
             "message": self.message,
         }
+        if self.rule:
+            out["rule"] = self.rule
+        return out
 
 
 class ConfigError(WscfgError):

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import Diagnostic
+from ..escape import gh_data, gh_prop, sarif_text, text
 from .reportpaths import report_path, report_root, sarif_location
 
 GITHUB_ANNOTATIONS_PER_STEP = 10  # per severity
@@ -31,14 +32,6 @@ RULES = {
 }
 
 
-def _data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _prop(text: str) -> str:
-    return _data(text).replace(":", "%3A").replace(",", "%2C")
-
-
 def _message(d: Diagnostic) -> str:
     return f"{d.path}: {d.message}" if d.path else d.message
 
@@ -46,13 +39,13 @@ def _message(d: Diagnostic) -> str:
 def github_command(d: Diagnostic, level: str, root: str | None = None) -> str:
     """One workflow command; ``file=`` is the path from the repository root ``root``
     (default: :func:`~.reportpaths.report_root` of the current directory)."""
-    props = [f"file={_prop(report_path(d.file, root or report_root()))}"]
+    props = [f"file={gh_prop(report_path(d.file, root or report_root()))}"]
     if d.line:
         props.append(f"line={d.line}")
         if d.column:
             props.append(f"col={d.column}")
-    props.append("title=wscfg validate")
-    return f"::{level} {','.join(props)}::{_data(_message(d))}"
+    props.append(f"title={gh_prop(d.rule)}" if d.rule else "title=wscfg validate")
+    return f"::{level} {','.join(props)}::{gh_data(_message(d))}"
 
 
 def github_lines(
@@ -67,7 +60,7 @@ def github_lines(
             if i < GITHUB_ANNOTATIONS_PER_STEP:
                 out.append(github_command(d, level, root))
             else:
-                rest.append(f"{level}: {d.headline()}")
+                rest.append(f"{level}: {text(d.headline())}")
     if rest:
         out.append(
             f"::notice title=wscfg validate::{len(rest)} more problem(s) not annotated (GitHub "
@@ -84,14 +77,20 @@ def _result(d: Diagnostic, level: str, root: str) -> dict[str, Any]:
         if d.column:
             region["startColumn"] = d.column
         if d.source_line and not d.source_column:
-            region["snippet"] = {"text": d.source_line.rstrip("\n")}
+            region["snippet"] = {"text": text(d.source_line.rstrip("\n"))}
         location["region"] = region
     return {
-        "ruleId": RULES[level][0],
+        "ruleId": d.rule or RULES[level][0],
         "level": level,
-        "message": {"text": _message(d)},
+        "message": {"text": sarif_text(_message(d))},
         "locations": [{"physicalLocation": location}],
     }
+
+
+def _policy_rules(diagnostics: Sequence[Diagnostic]) -> list[dict[str, Any]]:
+    """One SARIF rule per policy a result breaks: the policy's name is the rule id."""
+    names = dict.fromkeys(d.rule for d in diagnostics if d.rule)
+    return [{"id": name, "shortDescription": {"text": f"wscfg policy {name}"}} for name in names]
 
 
 def sarif_left_out(errors: Sequence[Diagnostic], warnings: Sequence[Diagnostic]) -> int:
@@ -107,7 +106,8 @@ def sarif_log(
     root: str | None = None,
 ) -> dict[str, Any]:
     """A SARIF 2.1.0 log of one validate run: at most :data:`SARIF_MAX_RESULTS` results
-    (errors first), and a notification saying how many more were left out."""
+    (errors first), and a notification saying how many more were left out. Paths are from
+    the repository root ``root`` (default: :func:`~.reportpaths.report_root`)."""
     root = root or report_root()
     picked = [(d, "error") for d in errors[:SARIF_MAX_RESULTS]]
     picked += [(d, "warning") for d in warnings[: SARIF_MAX_RESULTS - len(picked)]]
@@ -124,7 +124,8 @@ def sarif_log(
                         "defaultConfiguration": {"level": level},
                     }
                     for level, (rule_id, text) in RULES.items()
-                ],
+                ]
+                + _policy_rules([d for d, _level in picked]),
             }
         },
         "results": [_result(d, level, root) for d, level in picked],
@@ -134,10 +135,7 @@ def sarif_log(
             {
                 "executionSuccessful": True,
                 "toolExecutionNotifications": [
-                    {
-                        "level": "warning",
-                        "message": {"text": left_out_note(left_out)},
-                    }
+                    {"level": "warning", "message": {"text": left_out_note(left_out)}}
                 ],
             }
         ]

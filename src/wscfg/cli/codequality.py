@@ -10,7 +10,8 @@ widget, matched across pipelines by ``fingerprint``:
   a problem with none, its line and column) and the message: the same problem gives the same
   fingerprint on every run, and a line moved by an edit elsewhere does not make it new. Two
   problems that would share one are told apart by their order, so each is unique in a report.
-- errors are ``major``, warnings ``minor``.
+- ``check_name`` is the broken policy's name, else ``config-invalid`` / ``env-unset`` (as the
+  SARIF rule ids); errors are ``major``, warnings ``minor``.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ def code_quality(
     seen: dict[str, int] = {}
     out: list[dict[str, Any]] = []
     for level, items in (("error", errors), ("warning", warnings)):
-        check = RULES[level][0]
         for d in items:
+            check = d.rule or RULES[level][0]  # a policy's name, else the kind of problem
             path = report_path(d.file, root)
             where = d.path if d.path else f"{d.line}:{d.column}"
             basis = "\0".join((check, path, where, d.message))

@@ -134,8 +134,10 @@ class EnvGuard:
         if not quoted and message == d.message:
             return d
         if quoted:
-            return Diagnostic(d.file, d.line, d.column, d.path, message)
-        return Diagnostic(d.file, d.line, d.column, d.path, message, d.source_line, d.source_column)
+            return Diagnostic(d.file, d.line, d.column, d.path, message, rule=d.rule)
+        return Diagnostic(
+            d.file, d.line, d.column, d.path, message, d.source_line, d.source_column, d.rule
+        )
 
 
 def _is_path(value: str) -> bool:
