@@ -20,7 +20,9 @@ from .runner import invoke
 
 SARIF_SCHEMA = json.loads((Path(__file__).parent / "sarif-schema-2.1.0.json").read_text())
 # format checks on: `uri-reference` is what code scanning rejects a bad path for
-SARIF = jsonschema_rs.Draft7Validator(SARIF_SCHEMA, validate_formats=True)  # draft-04 has no uri-reference
+SARIF = jsonschema_rs.Draft7Validator(
+    SARIF_SCHEMA, validate_formats=True
+)  # draft-04 has no uri-reference
 BAD = "version: 1\nworkspace: {slug: acme, nmae: x}\n"
 MESSAGE = "workspace.nmae: unknown key 'nmae'; did you mean 'name'?"
 
@@ -45,7 +47,9 @@ def sarif_locations(stdout: str) -> list[dict[str, str]]:
 
 
 def annotated_files(stdout: str) -> list[str]:
-    return [line.split("file=", 1)[1].split(",", 1)[0] for line in stdout.splitlines() if "::" in line]
+    return [
+        line.split("file=", 1)[1].split(",", 1)[0] for line in stdout.splitlines() if "::" in line
+    ]
 
 
 def test_from_a_subdirectory_paths_are_from_the_repository_root(repo, monkeypatch):
