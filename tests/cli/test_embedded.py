@@ -29,6 +29,15 @@ def test_readme_flow_on_the_embedded_sandbox(tmp_path, monkeypatch):
         "Using the embedded sandbox (.wscfg/sandbox.db): no --server or WSCFG_SERVER set."
     )
     assert "Plan: 17 to add, 4 to change, 0 to delete." in first.stdout
+    # a brand-new workspace shows no drift: its values are the platform's defaults, and the
+    # README shows the plan's last lines as they are printed
+    assert "drift" not in first.stdout
+    assert "never written" not in first.stdout
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    tail = "\n".join(first.stdout.splitlines()[-2:])
+    assert f"```\n{tail}\n```" in readme
+    fresh = runner.invoke(cli, ["drift", "examples/workspace.yaml"])
+    assert (fresh.exit_code, fresh.stdout) == (0, "No new drift.\n")
     creds = tmp_path / ".wscfg" / "credentials.json"
     assert stat.S_IMODE(creds.stat().st_mode) == 0o600
     assert (tmp_path / ".wscfg" / ".gitignore").read_text() == "*\n"
