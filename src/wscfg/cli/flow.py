@@ -161,6 +161,7 @@ async def apply_plans(
     """Apply, printing one line per change (at most 20 per workspace, kind and status, then a
     count), so the lines add up to the "N applied" that follows."""
     from ..connect import connect
+    from ..escape import text
     from ..fleet import apply_fleet
 
     shown: dict[tuple[str, str, str], int] = {}
@@ -174,7 +175,7 @@ async def apply_plans(
         line = f"{marks[o.status]} {slug}: {o.change.symbol} {o.change.label}"
         if o.detail:
             line += f": {o.detail}"
-        click.echo(masked(mask, line))
+        click.echo(text(masked(mask, line)))
 
     async with connect(server, parallel=parallel) as conn:
         if any(not p.empty for p in plans):
@@ -192,7 +193,7 @@ async def apply_plans(
         if n > APPLY_LINES_PER_KIND:
             more = n - APPLY_LINES_PER_KIND
             noun = kind.replace("_", " ")
-            click.echo(f"{marks[status]} {slug}: … and {more} more {noun} {verbs[status]}")
+            click.echo(text(f"{marks[status]} {slug}: … and {more} more {noun} {verbs[status]}"))
     return result
 
 

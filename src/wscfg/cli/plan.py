@@ -31,7 +31,14 @@ from .flow import (
     server_options,
     timeout_option,
 )
-from .options import config_root_option, narrow, only_option, parse_only, partial_note
+from .options import (
+    check_only,
+    config_root_option,
+    narrow,
+    only_option,
+    parse_only,
+    partial_note,
+)
 from .saved import SavedPlan, read_saved_plan
 from .secretsfile import force_option, new_secrets_option, secrets_file
 
@@ -181,6 +188,7 @@ def plan(
             paths, server, targets, shard, parallel, config_roots=config_roots
         )
         if only:
+            check_only(only, run.desired, run.live)
             narrow(run.plans, only, run.live)
             echo_err(partial_note(only))
         plans, failures = run.plans, run.failures
@@ -309,6 +317,7 @@ def apply(
                 config_roots=config_roots,
             )
             if only:
+                check_only(only, run.desired, run.live)
                 narrow(run.plans, only, run.live)
                 echo_err(partial_note(only))
             # A target that cannot be read is reported; the others go on.
