@@ -126,7 +126,7 @@ def test_stale_saved_plan_is_refused_naming_what_changed():
     [
         ({"format": "other"}, 'not a wscfg plan file (missing "format": "wscfg-plan")'),
         ({"format": "wscfg-plan", "version": 99}, "plan file version 99 is not supported"),
-        ({"format": "wscfg-plan", "version": 1, "targets": [{}]}, "the plan file is damaged"),
+        ({"format": "wscfg-plan", "version": 2, "targets": [{}]}, "the plan file is damaged"),
     ],
 )
 def test_bad_plan_files_are_refused(doc, message):
