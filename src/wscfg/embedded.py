@@ -46,7 +46,7 @@ class EmbeddedClient:
             from .sandbox.app import create_app
 
             transport = httpx.ASGITransport(app=create_app(self._db_url))
-            self._remote = ApiClient(BASE_URL, self._key, transport=transport)
+            self._remote = ApiClient(BASE_URL, self._key, transport=transport, hint_base_url=False)
         return self._remote
 
     def __getattr__(self, name: str) -> Any:
