@@ -144,8 +144,20 @@ class ApiError(WscfgError):
     def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
         self.method = method
         self.url = url
-        where = f" ({method} {url})" if method else ""
+        where = f" ({method} {shown_url(url)})" if method else ""
         super().__init__(f"{message}{where}")
+
+
+# The embedded sandbox is reached at this base URL in-process (no network; `.wscfg` is no real
+# top-level domain). Messages name it as the embedded sandbox, not as a URL nobody can open.
+EMBEDDED_BASE_URL = "http://embedded.wscfg"
+
+
+def shown_url(url: str) -> str:
+    """``url`` as a message shows it: a request to the embedded sandbox by its path."""
+    if url.startswith(EMBEDDED_BASE_URL + "/"):
+        return url.removeprefix(EMBEDDED_BASE_URL) + " on the embedded sandbox"
+    return url
 
 
 class TransportError(ApiError):

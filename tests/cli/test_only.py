@@ -84,7 +84,6 @@ def test_a_saved_partial_plan_records_its_selection_and_says_so(setup):
         f"Workspace {ws.slug} (ws.yaml)\n"
         "  ~ call tag spam   (from ws.yaml:6)\n"
         '      color: "#ff0000" → "#00ff00"\n'
-        "  Note: declared members: 1 active member\n"
         "  Plan: 0 to add, 1 to change, 0 to delete.\n"
     )
     assert (made.stdout, made.stderr) == (

@@ -101,13 +101,15 @@ class Plan:
         by_status: dict[str, list[str]] = {}
         for email, status in sorted(self.invitations.items()):
             by_status.setdefault(status, []).append(email)
+        if set(by_status) <= {"active"}:
+            return []  # everyone in the config has joined: nothing to say
         parts = []
-        for status, noun in STATUS_NOUNS:
+        for status, one, many in STATUS_NOUNS:
             names = by_status.get(status, [])
             if names:
                 shown = "" if status == "active" else f" ({_few(names)})"
-                parts.append(f"{len(names)} {noun}{'s' if len(names) != 1 else ''}{shown}")
-        out = ["declared members: " + ", ".join(parts)]
+                parts.append(f"{len(names)} {one if len(names) == 1 else many}{shown}")
+        out = ["members in the config: " + "; ".join(parts)]
         if by_status.get("expired"):
             out.append(
                 "expired invitations are re-sent (invitations.resend_expired: true)"
@@ -223,10 +225,10 @@ class Plan:
         )
 
 
-STATUS_NOUNS = (
-    ("active", "active member"),
-    ("pending", "pending invitation"),
-    ("expired", "expired invitation"),
+STATUS_NOUNS = (  # a declared member's live status: (status, one, many)
+    ("active", "joined", "joined"),
+    ("pending", "invited, not joined yet", "invited, not joined yet"),
+    ("expired", "invitation expired", "invitations expired"),
 )
 
 
