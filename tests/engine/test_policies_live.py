@@ -241,3 +241,18 @@ def test_drift_text_markdown_and_html_group_violations_by_policy_across_a_fleet(
     assert page.index("<h3>policy require-2fa (error)") < page.index(
         "<h3>policy webhook-hosts (warning)"
     )
+
+
+def test_the_markdown_section_fits_its_budget() -> None:
+    from wscfg.engine.violations import Violation, report_markdown
+
+    found = [
+        Violation(f"clinic-{i:04d}", "p", "error", "d", "members[0].email", "must match", "x" * 50)
+        for i in range(5000)
+    ]
+    lines = report_markdown(found, 5000, budget=20_000)
+    text = "\n".join(lines)
+    assert len(text) <= 20_000
+    assert text.count("<details>") == text.count("</details>") == 1
+    assert lines[-1].endswith("more lines not shown; see the JSON report._")
+    assert len("\n".join(report_markdown(found, 5000))) > 20_000

@@ -157,11 +157,35 @@ def report_text(violations: Sequence[Violation], total: int) -> list[str]:
     return lines
 
 
-def report_markdown(violations: Sequence[Violation], total: int) -> list[str]:
-    """A markdown section: one folded table per policy, across the fleet."""
+def report_markdown(
+    violations: Sequence[Violation], total: int, budget: int | None = None
+) -> list[str]:
+    """A markdown section: one folded table per policy, across the fleet; rows past
+    ``budget`` characters are counted, not shown (a PR comment has a size limit)."""
     if not violations:
         return []
     out = ["#### Policy violations (live)", "", f"**{md_text(summary(violations, total))}**", ""]
+    if budget is not None:
+        return _cut(out, _sections(violations, total), budget)
+    return out + _sections(violations, total)
+
+
+def _cut(head: list[str], rows: list[str], budget: int) -> list[str]:
+    size = sum(len(x) + 1 for x in head)
+    out = list(head)
+    for n, row in enumerate(rows):
+        if size + len(row) + 200 > budget:
+            if sum(x.startswith("<details>") for x in out) > out.count("</details>"):
+                out += ["", "</details>"]
+            out += ["", f"_{len(rows) - n} more lines not shown; see the JSON report._"]
+            break
+        out.append(row)
+        size += len(row) + 1
+    return out
+
+
+def _sections(violations: Sequence[Violation], total: int) -> list[str]:
+    out: list[str] = []
     for policy, items in by_policy(violations):
         out.append(f"<details><summary>{html(_group_head(policy, items, total))}</summary>")
         out += ["", "| workspace | path | violation | live |", "|---|---|---|---|"]
