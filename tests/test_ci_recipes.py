@@ -334,6 +334,7 @@ def test_recipes_cover_the_ci_flow() -> None:
     gitlab = "examples/ci/gitlab/.gitlab-ci.yml"
     for words in [
         ("validate",),
+        ("validate", "--format", "gitlab"),
         ("plan", "--detailed-exitcode"),
         ("apply", "--auto-approve"),
         ("drift", "--baseline", "--shard"),

@@ -14,11 +14,11 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from .errors import NotFoundError
+from .errors import EMBEDDED_BASE_URL, NotFoundError
 from .model.base import SLUG_RE
 from .sandbox.local import LocalReader, NotReachable
 
-BASE_URL = "http://embedded.wscfg"
+BASE_URL = EMBEDDED_BASE_URL
 
 
 class EmbeddedClient:

@@ -87,18 +87,26 @@ def _field_line(change: Change, field: FieldChange) -> str:
 
 
 def _note(origin: Origin | None) -> str:
-    """``  (reverts a UI change by jane@acme.example, 2026-11-27 14:03 UTC)`` for drift."""
-    return f"  ({origin.note()})" if origin is not None and origin.drift else ""
+    """``  (reverts a UI change by jane@acme.example, 2026-11-27 14:03 UTC)`` for drift,
+    ``  (replaces the platform's default)`` for a value nobody wrote."""
+    shown = origin is not None and (origin.drift or origin.default)
+    return f"  ({origin.note()})" if shown and origin is not None else ""
 
 
 def origin_summary(plan: Plan) -> str:
-    """``Origins: 1 from the config, 3 drift.`` when any change is drift; else empty (a change
-    without a note comes from the config)."""
+    """``Origins: 1 from the config, 3 drift.`` when any change is drift or replaces a platform
+    default; else empty (a change without a note comes from the config)."""
     found = [c.origin for c in plan.changes if c.origin is not None]
     drift = sum(1 for o in found if o.drift)
-    if not drift:
+    default = sum(1 for o in found if o.default)
+    if not drift and not default:
         return ""
-    return f"Origins: {len(found) - drift} from the config, {drift} drift."
+    parts = [f"{len(found) - drift - default} from the config"]
+    if default:
+        parts.append(f"{default} replacing the platform's default")
+    if drift:
+        parts.append(f"{drift} drift")
+    return f"Origins: {', '.join(parts)}."
 
 
 def _file(source: str) -> str:
@@ -244,9 +252,19 @@ def plan_json(
     allowances: Allowances | None = None,
     sealer: Sealer | None = None,
     only: Sequence[str] = (),
+    mask: Callable[[Any], Any] | None = None,
 ) -> str:
-    doc = plans_to_document(plans, server=server, allowances=allowances, sealer=sealer, only=only)
-    doc["errors"] = [{"target": f.target, "message": f.message} for f in failures]
+    """The saved-plan document (sealed with ``sealer``'s key), ``mask`` applied before the
+    seal: what ``-o`` writes, with the targets that failed."""
+    doc = plans_to_document(
+        plans,
+        server=server,
+        allowances=allowances,
+        sealer=sealer,
+        only=only,
+        errors=[{"target": f.target, "message": f.message} for f in failures],
+        mask=mask,
+    )
     return json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=False)
 
 
