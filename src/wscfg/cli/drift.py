@@ -12,6 +12,7 @@ import click
 
 from . import debug_of, echo_err, handle_errors
 from .flow import masked, run_env_mask
+from .options import check_only, narrow, only_option, parse_only
 from .plan import _make_plans, workspace_options
 
 FORMATS = ("text", "markdown", "json", "html")
@@ -20,6 +21,7 @@ FORMATS = ("text", "markdown", "json", "html")
 @click.command()
 @click.argument("paths", nargs=-1, required=True)
 @workspace_options
+@only_option
 @click.option(
     "--format",
     "fmt",
@@ -52,6 +54,7 @@ def drift(
     targets: tuple[str, ...],
     shard: str | None,
     parallel: int,
+    only: tuple[str, ...],
     fmt: str,
     out: str | None,
     baseline: str | None,
@@ -76,6 +79,7 @@ def drift(
       wscfg drift clinics/ --baseline drift-baseline.json --update-baseline
       wscfg drift clinics/ --shard 2/4 --format json -o drift-2.json
       wscfg drift clinics/ --format html -o drift.html
+      wscfg drift clinics/ --only webhooks --only security   # drift of these kinds only
 
     \b
     Exit codes: 0 no new drift, 2 new drift or a new error-policy violation, 1 error (bad
@@ -86,12 +90,22 @@ def drift(
 
         if update_baseline and not baseline:
             raise click.UsageError("--update-baseline needs --baseline FILE")
+        if update_baseline and only:
+            raise click.UsageError(
+                "--update-baseline cannot be given with --only: the baseline accepts all the "
+                "drift found now; run it without --only"
+            )
+        parse_only(only)
         known: set[str] = set()
         if baseline and not update_baseline:
             known = _read_baseline(baseline)
         run, _server, _ = _make_plans(
             paths, server, targets, shard, parallel, config_roots=config_roots
         )
+        if only:
+            check_only(only, run.desired, run.live)
+            narrow(run.plans, only)
+            echo_err(f"Partial drift report (--only {', '.join(only)}): other drift is not shown.")
         report = report_mod.DriftReport.of(run.plans, run.failures, known, run.violations)
         if update_baseline and baseline and not run.failures:
             accepted: list[Any] = [*report.new, *report.violations]

@@ -51,6 +51,7 @@ parallel_option = click.option(
     default=8,
     show_default=True,
     type=int,
+    metavar="N",
     callback=_at_least_one,
     help="Workspaces handled at once (1 or more).",
 )
