@@ -14,11 +14,11 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from .errors import NotFoundError
+from .errors import EMBEDDED_BASE_URL, NotFoundError
 from .model.base import SLUG_RE
 from .sandbox.local import LocalReader, NotReachable
 
-BASE_URL = "http://embedded.wscfg"
+BASE_URL = EMBEDDED_BASE_URL
 
 
 class EmbeddedClient:
@@ -56,7 +56,11 @@ class EmbeddedClient:
 
             transport = httpx.ASGITransport(app=create_app(self._db_url))
             self._remote = ApiClient(
-                BASE_URL, self._key, transport=transport, rate_limit=self._rate_limit
+                BASE_URL,
+                self._key,
+                transport=transport,
+                hint_base_url=False,
+                rate_limit=self._rate_limit,
             )
         return self._remote
 

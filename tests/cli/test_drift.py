@@ -195,8 +195,8 @@ def test_a_baseline_accepts_known_drift_and_new_drift_exits_2(sandbox, setup):
     assert md.exit_code == 2
     report = (cfg.parent / "drift.md").read_text()
     assert (
-        f'| `{ws.slug}` | call tag sales | `color` | "#abcdef" | "#1f8a70" | {JANE} | ui |'
-        in report
+        f'| `{ws.slug}` | call tag sales | `color` | `"#abcdef"` | `"#1f8a70"` | {JANE} | ui | '
+        f"{t_tag} |" in report
     )
     (cfg.parent / base).write_text('{"format": "something-else"}')
     bad = run("drift", "--baseline", base, str(cfg))
@@ -292,7 +292,7 @@ def test_the_same_drift_across_a_fleet_is_one_row(sandbox, monkeypatch, tmp_path
     assert lines[-3] == "Across the fleet:"
     md = runner.invoke(cli, ["drift", "--format", "markdown", str(tmp_path)])
     assert md.exit_code == 2
-    folded = ", ".join(f"`{s}`" for s in sorted(slugs[:2]))
+    folded = ", ".join(f"<code>{s}</code>" for s in sorted(slugs[:2]))
     assert f"| <details><summary>2</summary>{folded}</details> |" in md.stdout
     # shards split the fleet: each drifted workspace is reported by exactly one shard
     seen: list[str] = []
@@ -411,3 +411,30 @@ def test_a_rotated_secret_is_drift_named_never_shown(sandbox, setup):
     )
     for result in (plan, drift):
         assert clicked not in result.output
+
+
+def test_drift_only_reports_the_selected_items(sandbox, setup):
+    ws, cfg, run = setup
+    foreign_edits(sandbox, ws)
+    full = run("drift", str(cfg))
+    assert full.exit_code == 2
+    some = run("drift", "--only", "call_tags", "--only", "webhooks:crm", str(cfg))
+    assert some.exit_code == 2
+    assert "call tag spam" in some.stdout and "webhook crm" in some.stdout
+    assert "member desk@acme.example" in full.stdout
+    assert "member" not in some.stdout and "notifications" not in some.stdout
+    assert some.stderr.endswith(
+        "Partial drift report (--only call_tags, webhooks:crm): other drift is not shown.\n"
+    )
+    typo = run("drift", "--only", "call_tags:spma", str(cfg))
+    assert typo.exit_code == 1
+    assert typo.stderr.endswith(
+        "Error: --only call_tags:spma matches no declared or live item; "
+        "did you mean 'call_tags:spam'?\n"
+    )
+    both = run(
+        "drift", "--only", "call_tags", "--baseline", "b.json", "--update-baseline", str(cfg)
+    )
+    assert both.exit_code == 1
+    assert "--update-baseline cannot be given with --only" in both.stderr
+    assert not (cfg.parent / "b.json").exists()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .runner import invoke
+from .runner import invoke, reseal
 
 JANE = "jane@acme.example"
 
@@ -26,6 +26,12 @@ call_tags:
 notifications:
   billing: {{email: true, in_app: true}}
 """
+
+
+def seal_note(path: str) -> str:
+    """What `wscfg show` says on stderr of a plan file whose seal verified."""
+    key_id = json.loads(Path(path).read_text())["seal"]["key_id"]
+    return f"The plan file's seal verified (plan key id {key_id}).\n"
 
 
 @pytest.fixture
@@ -78,7 +84,6 @@ def test_a_saved_partial_plan_records_its_selection_and_says_so(setup):
         f"Workspace {ws.slug} (ws.yaml)\n"
         "  ~ call tag spam   (from ws.yaml:6)\n"
         '      color: "#ff0000" → "#00ff00"\n'
-        "  Note: declared members: 1 active member\n"
         "  Plan: 0 to add, 1 to change, 0 to delete.\n"
     )
     assert (made.stdout, made.stderr) == (
@@ -86,9 +91,10 @@ def test_a_saved_partial_plan_records_its_selection_and_says_so(setup):
         NOTE + "\nSaved the plan to plan.json. Apply it with: wscfg apply plan.json\n",
     )
     shown = run("show", "plan.json")
-    assert (shown.exit_code, shown.stdout, shown.stderr) == (0, shown_plan, NOTE + "\n")
+    verified = seal_note("plan.json")
+    assert (shown.exit_code, shown.stdout, shown.stderr) == (0, shown_plan, verified + NOTE + "\n")
     as_json = run("show", "plan.json", "--format", "json")
-    assert (as_json.exit_code, as_json.stderr) == (0, NOTE + "\n")
+    assert (as_json.exit_code, as_json.stderr) == (0, verified + NOTE + "\n")
     assert json.loads(as_json.stdout)["only"] == ["call_tags:spam"]
     applied = run("apply", "plan.json", "--auto-approve")
     assert (applied.exit_code, applied.stderr) == (0, NOTE + "\n")
@@ -104,7 +110,11 @@ def test_a_partial_plan_says_so_in_markdown_too(setup):
     assert made.exit_code == 0, made.output
     assert made.stdout.splitlines()[:4] == ["### wscfg plan", "", f"> {NOTE}", ""]
     shown = run("show", "p.json", "--format", "markdown")
-    assert (shown.exit_code, shown.stdout, shown.stderr) == (0, made.stdout, NOTE + "\n")
+    assert (shown.exit_code, shown.stdout, shown.stderr) == (
+        0,
+        made.stdout,
+        seal_note("p.json") + NOTE + "\n",
+    )
     full = run("plan", "ws.yaml", "--format", "markdown")
     assert "Partial plan" not in full.stdout
 
@@ -115,17 +125,18 @@ def test_a_full_plan_records_no_selection(setup):
     assert made.exit_code == 0, made.output
     assert "only" not in json.loads(Path("plan.json").read_text())
     shown = run("show", "plan.json")
-    assert (shown.exit_code, shown.stderr) == (0, "")
+    assert (shown.exit_code, shown.stderr) == (0, seal_note("plan.json"))
 
 
 def test_a_recorded_selection_is_all_apply_writes(setup):
-    """Whatever else the file holds, a plan that records `only` applies only those items."""
-    _ws, _cfg, run = setup
+    """Whatever else the file holds, a plan that records `only` applies only those items
+    (a file edited and sealed again by someone who holds the plan key)."""
+    ws, _cfg, run = setup
     assert run("plan", "ws.yaml", "--out", "plan.json").exit_code == 0
     doc = json.loads(Path("plan.json").read_text())
     assert [c["key"] for c in doc["targets"][0]["changes"]] == ["sales", "spam"]
     doc["only"] = ["call_tags:spam"]
-    Path("plan.json").write_text(json.dumps(doc))
+    reseal("plan.json", doc, ws.key)
     applied = run("apply", "plan.json", "--auto-approve")
     assert (applied.exit_code, applied.stderr) == (0, NOTE + "\n")
     left = json.loads(run("plan", "ws.yaml", "--format", "json").stdout)
@@ -141,11 +152,11 @@ def test_a_recorded_selection_is_all_apply_writes(setup):
     ],
 )
 def test_a_damaged_selection_is_refused(setup, only, why):
-    _ws, _cfg, run = setup
+    ws, _cfg, run = setup
     assert run("plan", "ws.yaml", "--out", "plan.json").exit_code == 0
     doc = json.loads(Path("plan.json").read_text())
     doc["only"] = only
-    Path("plan.json").write_text(json.dumps(doc))
+    reseal("plan.json", doc, ws.key)
     for args in (["show", "plan.json"], ["apply", "plan.json", "--auto-approve"]):
         got = run(*args)
         assert (got.exit_code, got.stdout, got.stderr) == (
@@ -184,3 +195,61 @@ def test_only_unknown_kind(setup):
     got = run("plan", "ws.yaml", "--only", "tags")
     assert got.exit_code == 1
     assert "unknown kind 'tags'" in got.output
+
+
+@pytest.mark.parametrize("command", ["plan", "apply", "adopt"])
+@pytest.mark.parametrize(
+    ("only", "message"),
+    [
+        (
+            "call_tags:spma",
+            "Error: --only call_tags:spma matches no declared or live item; did you mean "
+            "'call_tags:spam'?\n",
+        ),
+        (
+            "call_tags:SALES",
+            "Error: --only call_tags:SALES matches no declared or live item; did you mean "
+            "'call_tags:sales'?\n",
+        ),
+        (
+            "call_tags:nonexistent",
+            "Error: --only call_tags:nonexistent matches no declared or live item "
+            "(call_tags: sales, spam)\n",
+        ),
+        (
+            "webhooks:crm",
+            "Error: --only webhooks:crm matches no declared or live item (no target declares "
+            "or has any webhooks)\n",
+        ),
+        (
+            "webhooks",
+            "Error: --only webhooks matches no declared or live item: no target declares or "
+            "has any webhooks\n",
+        ),
+    ],
+)
+def test_a_selector_that_matches_nothing_is_an_error(setup, command, only, message):
+    """A typo in --only is not an empty plan ("No changes", exit 0): nothing is written."""
+    _ws, cfg, run = setup
+    before = cfg.read_text()
+    extra = ["--auto-approve"] if command == "apply" else []
+    got = run(command, "ws.yaml", "--only", only, *extra)
+    assert (got.exit_code, got.stdout, got.stderr) == (1, "", message)
+    assert cfg.read_text() == before
+    left = json.loads(run("plan", "ws.yaml", "--format", "json").stdout)
+    assert len([c for w in left["targets"] for c in w["changes"]]) == 2  # nothing applied
+
+
+def test_a_selector_of_a_live_only_item_is_accepted(setup, sandbox):
+    """An item that is live but not declared (a delete in the plan) is a valid selector."""
+    ws, _cfg, run = setup
+    import httpx
+
+    httpx.post(
+        f"{ws.url}/call-tags", json={"name": "ui-only"}, headers=ws.headers
+    ).raise_for_status()
+    got = run("plan", "ws.yaml", "--only", "call_tags:ui-only", "--format", "json")
+    assert got.exit_code == 0, got.output
+    doc = json.loads(got.stdout)
+    changes = [(c["action"], c["key"]) for w in doc["targets"] for c in w["changes"]]
+    assert changes == [("delete", "ui-only")]

@@ -101,7 +101,7 @@ def test_stale_saved_plan_is_refused_naming_what_changed():
         desired(
             {
                 "members": [{"email": "owner@acme.example", "role": "owner"}],
-                "call_tags": [{"name": "a", "color": "#000"}, {"name": "c"}],
+                "call_tags": [{"name": "a", "color": "#000"}, {"name": "c", "color": "#111"}],
             }
         ),
         before,
@@ -110,7 +110,11 @@ def test_stale_saved_plan_is_refused_naming_what_changed():
     after = live(
         {
             "members": [OWNER],
-            "call_tags": [{"name": "a", "etag": "2"}, {"name": "b"}, {"name": "c"}],
+            "call_tags": [
+                {"name": "a", "etag": "2"},
+                {"name": "b"},
+                {"name": "c", "color": "#222222"},
+            ],
         }
     )
     with pytest.raises(StalePlanError) as err:
@@ -119,6 +123,52 @@ def test_stale_saved_plan_is_refused_naming_what_changed():
         "acme: call_tags[c] was created by someone else",
         "acme: call_tags[a] changed (ETag 1 is now 2)",
     ]
+    assert not err.value.applied
+
+
+def test_a_plan_whose_every_item_is_in_place_was_applied_already():
+    before = live({"members": [OWNER], "call_tags": [{"name": "a", "etag": "1"}, {"name": "b"}]})
+    plan = make_plan(
+        desired(
+            {
+                "members": [{"email": "owner@acme.example", "role": "owner"}],
+                "call_tags": [{"name": "a", "color": "#000"}, {"name": "c", "color": "#111"}],
+            }
+        ),
+        before,
+    )
+    assert {c.action for c in plan.changes} == {"create", "update", "delete"}
+    applied = live(
+        {
+            "members": [OWNER],
+            "call_tags": [
+                {"name": "a", "color": "#000000", "etag": "2"},
+                {"name": "c", "color": "#111111"},
+            ],
+        }
+    )
+    with pytest.raises(StalePlanError) as err:
+        check_fresh(plan, applied)
+    assert err.value.applied
+    assert str(err.value).startswith("the saved plan was already applied")
+    # one item not as planned (c's colour): stale, the others named as in place
+    almost = live(
+        {
+            "members": [OWNER],
+            "call_tags": [
+                {"name": "a", "color": "#000000", "etag": "2"},
+                {"name": "c", "color": "#999999"},
+            ],
+        }
+    )
+    with pytest.raises(StalePlanError) as err:
+        check_fresh(plan, almost)
+    assert not err.value.applied
+    assert err.value.changed == [
+        "acme: call_tags[c] was created by someone else",
+        "acme: call_tags[a] is already as this plan would leave it",
+        "acme: call_tags[b] is already as this plan would leave it",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -126,7 +176,7 @@ def test_stale_saved_plan_is_refused_naming_what_changed():
     [
         ({"format": "other"}, 'not a wscfg plan file (missing "format": "wscfg-plan")'),
         ({"format": "wscfg-plan", "version": 99}, "plan file version 99 is not supported"),
-        ({"format": "wscfg-plan", "version": 1, "targets": [{}]}, "the plan file is damaged"),
+        ({"format": "wscfg-plan", "version": 2, "targets": [{}]}, "the plan file is damaged"),
     ],
 )
 def test_bad_plan_files_are_refused(doc, message):

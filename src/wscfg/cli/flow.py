@@ -6,6 +6,7 @@ Only the cli package prints; these helpers print and raise the errors that set e
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import sys
@@ -50,6 +51,7 @@ parallel_option = click.option(
     default=8,
     show_default=True,
     type=int,
+    metavar="N",
     callback=_at_least_one,
     help="Workspaces handled at once (1 or more).",
 )
@@ -59,12 +61,12 @@ APPLY_LINES_PER_KIND = 20  # per workspace, kind and status; the rest are counte
 
 
 SERVER_HELP = (
-    "Workspace Settings API base URL (default: $WSCFG_SERVER, else the embedded sandbox in "
-    "./.wscfg/). The key is read from $WSCFG_TOKEN."
+    "Workspace Settings API base URL, with or without its /v1 (default: $WSCFG_SERVER, else "
+    "the embedded sandbox in ./.wscfg/). The key is read from $WSCFG_TOKEN."
 )
 EMBEDDED_HELP = (
-    "Use the local embedded sandbox in ./.wscfg/ even though WSCFG_TOKEN is set or CI=true "
-    "(both refuse it otherwise)."
+    "Use the local embedded sandbox in ./.wscfg/ even though WSCFG_TOKEN is set or this is a "
+    "CI job (both refuse it otherwise)."
 )
 
 
@@ -194,6 +196,7 @@ async def apply_plans(
     """Apply, printing one line per change (at most 20 per workspace, kind and status, then a
     count), so the lines add up to the "N applied" that follows."""
     from ..connect import connect
+    from ..escape import text
     from ..fleet import apply_fleet
 
     shown: dict[tuple[str, str, str], int] = {}
@@ -207,7 +210,7 @@ async def apply_plans(
         line = f"{marks[o.status]} {slug}: {o.change.symbol} {o.change.label}"
         if o.detail:
             line += f": {o.detail}"
-        click.echo(masked(mask, line))
+        click.echo(text(masked(mask, line)))
 
     async with connect(server, parallel=parallel, rate_limit=current_rate_limit()) as conn:
         if any(not p.empty for p in plans):
@@ -225,7 +228,7 @@ async def apply_plans(
         if n > APPLY_LINES_PER_KIND:
             more = n - APPLY_LINES_PER_KIND
             noun = kind.replace("_", " ")
-            click.echo(f"{marks[status]} {slug}: … and {more} more {noun} {verbs[status]}")
+            click.echo(text(f"{marks[status]} {slug}: … and {more} more {noun} {verbs[status]}"))
     return result
 
 
@@ -279,6 +282,25 @@ def plan_key() -> bytes:
         server_from_env(server)  # a server without WSCFG_TOKEN: the same error connect gives
     check_embedded_allowed(os.environ, forced=forced)  # never create a sandbox it would refuse
     return embedded_key(Path.cwd()).encode()
+
+
+def plan_key_here() -> bytes | None:
+    """The plan key if this environment has one without connecting or creating anything:
+    ``WSCFG_PLAN_KEY``, ``WSCFG_TOKEN``, or the key of an embedded sandbox that exists here
+    (``wscfg show`` checks a seal with it)."""
+    from ..api.settings import TOKEN_ENV
+    from ..connect import EMBEDDED_DIR
+
+    for name in (PLAN_KEY_ENV, TOKEN_ENV):
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value.encode()
+    creds = Path.cwd() / EMBEDDED_DIR / "credentials.json"
+    try:
+        key = json.loads(creds.read_text())["agency_key"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return str(key).encode()
 
 
 def plan_sealer(run: Any) -> Any:
@@ -337,21 +359,34 @@ def render_plans(
     sealer: Any = None,
     mask: Any = None,
     only: tuple[str, ...] = (),
+    violations: Sequence[Any] = (),
 ) -> None:
-    """Print the plans in ``fmt`` with what apply would refuse, environment values masked;
+    """Print the plans in ``fmt`` with what apply would refuse and the policy ``violations``
+    of the live workspaces (reported only: they add no change), environment values masked;
     markdown also goes to ``$GITHUB_STEP_SUMMARY`` when that is set (the job summary of a
     GitHub Actions step) and ``summary`` is true. ``only``: the ``--only`` selection of a
     partial plan, recorded in the json document and noted at the top of markdown."""
     from ..engine import render
+    from ..engine.violations import report_markdown as violations_markdown
+    from ..engine.violations import report_text as violations_text
     from .options import partial_note
+
+    total = len(plans) + len(failures)
 
     found = refusals or []
     skip = bool(allow is not None and allow.skip_unsafe)
     if fmt == "json":
         text = render.plan_json(
-            plans, failures, server=server, allowances=allow, sealer=sealer, only=only
+            plans,
+            failures,
+            server=server,
+            allowances=allow,
+            sealer=sealer,
+            only=only,
+            mask=mask.data if mask else None,
+            violations=[v.to_dict() for v in violations],
         )
-        click.echo(masked(mask, text))
+        click.echo(text)  # masked before it was sealed
     elif fmt == "markdown":
         text = render.plan_markdown(
             plans,
@@ -361,6 +396,9 @@ def render_plans(
             mask=mask.text if mask else None,
             note=partial_note(only) if only else None,
         )
+        if violations:
+            room = render.MARKDOWN_BUDGET - len(text)
+            text += "\n" + "\n".join(violations_markdown(violations, total, room)) + "\n"
         text = masked(mask, text)
         click.echo(text)
         if summary:
@@ -370,6 +408,8 @@ def render_plans(
         text = render.fleet_text(
             plans, failures, colour=colour, refusals=found, skip_unsafe=skip, full=full
         )
+        if violations:
+            text += "\n" + "\n".join(violations_text(violations, total))
         click.echo(masked(mask, text))
 
 
@@ -387,7 +427,8 @@ def _step_summary(text: str) -> None:
 
 
 def confirm(auto_approve: bool, question: str) -> None:
-    """Ask, Terraform style: only ``yes`` in full goes ahead."""
+    """Ask, Terraform style: only ``yes`` in full goes ahead; anything else is "Apply
+    cancelled." and exit 1 (as Terraform does), so a script never reads a decline as success."""
     if auto_approve:
         return
     if not sys.stdin.isatty():
@@ -400,8 +441,8 @@ def confirm(auto_approve: bool, question: str) -> None:
         show_default=False,
     )
     if answer.strip() != "yes":
-        echo_err("Nothing applied.")
-        sys.exit(0)
+        echo_err("Apply cancelled.")
+        sys.exit(1)
 
 
 def finish(

@@ -21,6 +21,42 @@ config_root_option = click.option(
 )
 
 
+# Which workspaces a fleet command works on, and the allowances of apply: one definition each,
+# shared by plan, apply, drift, adopt and clone (tests/cli/test_option_vocabulary.py).
+target_option = click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="GLOB",
+    help="Only workspaces whose slug matches (repeatable, globs allowed).",
+)
+shard_option = click.option(
+    "--shard", metavar="I/N", help="Only the I-th of N deterministic shares."
+)
+allow_mass_changes_option = click.option(
+    "--allow-mass-changes",
+    is_flag=True,
+    help="Allow deleting or updating more than 30% of a kind holding 10+ items.",
+)
+fleet_delete_share_option = click.option(
+    "--fleet-delete-share",
+    default=0.25,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    metavar="SHARE",
+    help="Refuse when more than this share of 4+ targets would delete items.",
+)
+skip_unsafe_option = click.option(
+    "--skip-unsafe",
+    is_flag=True,
+    help="Apply the safe targets of a fleet and skip the ones apply would refuse "
+    "(exit 3 when any is skipped).",
+)
+auto_approve_option = click.option(
+    "--auto-approve", is_flag=True, help="Apply without asking (required without a TTY)."
+)
+
+
 def parse_only(values: tuple[str, ...]) -> list[tuple[str, str | None]]:
     """``KIND`` or ``KIND:KEY`` → (kind, key or None); an unknown kind is a usage error."""
     from ..model.kinds import BY_NAME
@@ -50,7 +86,7 @@ only_option = click.option(
     multiple=True,
     metavar="KIND[:KEY]",
     help="Only these items (repeatable): a kind (`webhooks`) or one item (`call_tags:spam`); "
-    "Terraform-style targeting.",
+    "Terraform-style targeting. A selector matching no declared or live item is an error.",
 )
 
 
@@ -66,6 +102,42 @@ def narrow(plans: list[Any], only: tuple[str, ...], live: dict[str, Any] | None 
         if live is not None and p.slug in live:
             p.checks = [c for c in p.checks if c[0] not in CODES]
             p.checks += key_checks(p.changes, live[p.slug])
+
+
+def check_only(only: tuple[str, ...], desired: Any, live: Any) -> None:
+    """A typo in ``--only`` is an error, not an empty plan: each selector must name a kind
+    some target declares or has, or an item some target declares or has (``desired`` and
+    ``live``: slug → DesiredState / LiveState). Suggests the closest item."""
+    import difflib
+
+    from ..errors import WscfgError
+
+    for text, (kind, key) in zip(only, parse_only(only), strict=True):
+        known: set[str] = set()
+        for state in (*desired.values(), *live.values()):
+            known.update(state.items.get(kind, {}))
+        if key is None:
+            if known:
+                continue
+            raise WscfgError(
+                f"--only {text} matches no declared or live item: no target declares or has "
+                f"any {kind}"
+            )
+        if key in known:
+            continue
+        names = sorted(known)
+        close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+        if not close:
+            lowered = {n.lower(): n for n in names}
+            close = [lowered[c] for c in difflib.get_close_matches(key.lower(), lowered, n=1)]
+        if close:
+            hint = f"; did you mean '{kind}:{close[0]}'?"
+        elif names:
+            shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+            hint = f" ({kind}: {shown})"
+        else:
+            hint = f" (no target declares or has any {kind})"
+        raise WscfgError(f"--only {text} matches no declared or live item{hint}")
 
 
 def partial_note(only: tuple[str, ...]) -> str:

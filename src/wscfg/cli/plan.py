@@ -33,7 +33,20 @@ from .flow import (
     server_options,
     timeout_option,
 )
-from .options import config_root_option, narrow, only_option, parse_only, partial_note
+from .options import (
+    allow_mass_changes_option,
+    auto_approve_option,
+    check_only,
+    config_root_option,
+    fleet_delete_share_option,
+    narrow,
+    only_option,
+    parse_only,
+    partial_note,
+    shard_option,
+    skip_unsafe_option,
+    target_option,
+)
 from .saved import SavedPlan, read_saved_plan
 from .secretsfile import force_option, new_secrets_option, secrets_file
 
@@ -56,14 +69,8 @@ WORKSPACE_OPTIONS = [
     timeout_option,
     rate_limit_option,
     config_root_option,
-    click.option(
-        "--target",
-        "targets",
-        multiple=True,
-        metavar="GLOB",
-        help="Only workspaces whose slug matches (repeatable, globs allowed).",
-    ),
-    click.option("--shard", metavar="I/N", help="Only the I-th of N deterministic shares."),
+    target_option,
+    shard_option,
     parallel_option,
 ]
 
@@ -78,25 +85,9 @@ def common_options(fn: Any) -> Any:
     options = [
         *WORKSPACE_OPTIONS,
         only_option,
-        click.option(
-            "--allow-mass-changes",
-            is_flag=True,
-            help="Allow deleting or updating more than 30% of a kind holding 10+ items.",
-        ),
-        click.option(
-            "--fleet-delete-share",
-            default=0.25,
-            show_default=True,
-            type=click.FloatRange(0, 1),
-            metavar="SHARE",
-            help="Refuse when more than this share of 4+ targets would delete items.",
-        ),
-        click.option(
-            "--skip-unsafe",
-            is_flag=True,
-            help="Apply the safe targets of a fleet and skip the ones apply would refuse "
-            "(exit 3 when any is skipped).",
-        ),
+        allow_mass_changes_option,
+        fleet_delete_share_option,
+        skip_unsafe_option,
         new_secrets_option,
         force_option,
     ]
@@ -160,6 +151,10 @@ def plan(
     flags: `wscfg apply plan.json` uses exactly them (and needs --new-secrets-to again: apply
     writes the file).
 
+    The live workspaces are also checked against the `policies:` of their configs
+    (docs/policies.md): violations are listed in every format (json: a `violations` list);
+    they add no change and do not change the exit code (`wscfg drift` exits 2 on new ones).
+
     \b
     Examples:
       wscfg plan examples/workspace.yaml
@@ -184,12 +179,13 @@ def plan(
             paths, server, targets, shard, parallel, config_roots=config_roots
         )
         if only:
+            check_only(only, run.desired, run.live)
             narrow(run.plans, only, run.live)
             echo_err(partial_note(only))
         plans, failures = run.plans, run.failures
         secrets_file(new_secrets_to, force, plans, opening=False)
         found = refusals(plans, allow)
-        sealer = plan_sealer(run) if (out or fmt == "json") and plans else None
+        sealer = plan_sealer(run) if out or fmt == "json" else None
         mask = run_env_mask(run)
         render_plans(
             plans,
@@ -202,6 +198,7 @@ def plan(
             sealer=sealer,
             mask=mask,
             only=only,
+            violations=run.violations,
         )
         if failures:
             if out:
@@ -222,7 +219,7 @@ def plan(
 @click.command()
 @click.argument("paths", nargs=-1, required=True)
 @common_options
-@click.option("--auto-approve", is_flag=True, help="Apply without asking (required without a TTY).")
+@auto_approve_option
 @click.option(
     "--create-missing",
     is_flag=True,
@@ -248,7 +245,8 @@ def apply(
 ) -> None:
     """Make live workspaces match PATHS, or apply a saved PLANFILE exactly.
 
-    Shows the plan and asks before changing anything (answer `yes` in full). A saved plan
+    Shows the plan and asks before changing anything (answer `yes` in full; anything else
+    is "Apply cancelled.", exit 1). A saved plan
     (from `wscfg plan -o`) is checked first: if anything it touches changed since, nothing is
     written; it applies with the allowances it was made with and takes no others.
 
@@ -262,7 +260,7 @@ def apply(
       wscfg apply ws.yaml --new-secrets-to keys.env  # new API key secrets, 0600, once
 
     \b
-    Exit codes: 0 applied (or nothing to do), 1 error before any write,
+    Exit codes: 0 applied (or nothing to do), 1 error before any write (or declined),
     3 stopped part-way (some changes were made, or --skip-unsafe skipped a target;
     run plan again to see what is left).
     """
@@ -311,6 +309,7 @@ def apply(
                 config_roots=config_roots,
             )
             if only:
+                check_only(only, run.desired, run.live)
                 narrow(run.plans, only, run.live)
                 echo_err(partial_note(only))
             # A target that cannot be read is reported; the others go on.
@@ -619,9 +618,14 @@ def _save(
 ) -> None:
     from ..engine.plan import plans_to_document
 
-    doc = plans_to_document(plans, server=server, allowances=allow, sealer=sealer, only=only)
-    if mask:
-        doc = mask.data(doc)
+    doc = plans_to_document(
+        plans,
+        server=server,
+        allowances=allow,
+        sealer=sealer,
+        only=only,
+        mask=mask.data if mask else None,
+    )
     tmp = Path(out + ".tmp")
     tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     tmp.replace(out)
@@ -631,7 +635,7 @@ def _saved_plan(paths: tuple[str, ...]) -> SavedPlan | None:
     """A saved plan named as the only PATH; None for config."""
     if len(paths) != 1 or not paths[0].endswith(".json"):
         return None
-    return read_saved_plan(paths[0])
+    return read_saved_plan(paths[0], plan_key())
 
 
 def _filter_plans(plans: list[Any], targets: tuple[str, ...], shard: str | None) -> list[Any]:

@@ -48,21 +48,41 @@ def _parse_duration(value: str) -> float:
 
 @click.group()
 def sandbox() -> None:
-    """Run the reference Workspace Settings API locally (SQLite by default)."""
+    """Run the reference Workspace Settings API locally (SQLite by default).
+
+    `serve` runs the API; `init` creates an agency or a workspace and prints its key; `key`,
+    `revoke`, `two-factor` and `integration` change an existing sandbox database the way the
+    platform's UI would. See docs/sandbox.md.
+
+    \b
+    Examples:
+      wscfg sandbox init --workspace acme            # prints the workspace's API key
+      wscfg sandbox serve --port 0                   # prints http://127.0.0.1:PORT/v1
+      WSCFG_SERVER=http://127.0.0.1:8787 WSCFG_TOKEN=<key> wscfg plan acme.yaml
+    """
 
 
 @sandbox.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, metavar="HOST", help="Interface to listen on."
+)
 @click.option(
     "--port",
     default=8787,
+    metavar="PORT",
     show_default=True,
     type=click.IntRange(0, 65535),
     help="Port to listen on; 0 picks a free one (the address is printed).",
 )
-@click.option("--db", "db", default=None, help=DB_HELP + "  [default: .wscfg/sandbox.db]")
 @click.option(
-    "--invite-ttl", default="7d", show_default=True, help="How long invitations stay pending."
+    "--db", "db", default=None, metavar="URL", help=DB_HELP + "  [default: .wscfg/sandbox.db]"
+)
+@click.option(
+    "--invite-ttl",
+    default="7d",
+    show_default=True,
+    metavar="DURATION",
+    help="How long invitations stay pending.",
 )
 @click.option(
     "--rate-limit",
@@ -107,10 +127,10 @@ def serve(
         import uvicorn
 
         from ..sandbox.app import create_app
-        from ..sandbox.db import get_engine, normalize_url
+        from ..sandbox.db import get_engine
         from ..sandbox.settings import SandboxSettings
 
-        url = normalize_url(db)
+        url = new_db(db)
         fault_plan = None
         if faults:
             from ..sandbox.faults import parse_faults
@@ -180,15 +200,27 @@ def _listen(host: str, port: int) -> socket.socket:
 
 
 @sandbox.command()
-@click.option("--db", "db", default=None, help=DB_HELP + "  [default: .wscfg/sandbox.db]")
-@click.option("--agency", "agency", default=None, help="Create an agency with this name.")
-@click.option("--workspace", "workspace", default=None, help="Create a workspace with this slug.")
-@click.option("--name", default=None, help="Display name of the workspace.")
-@click.option("--timezone", default="UTC", show_default=True, help="IANA time zone.")
-@click.option("--owner", default=None, help="First owner's email [default: owner@SLUG.example].")
+@click.option(
+    "--db", "db", default=None, metavar="URL", help=DB_HELP + "  [default: .wscfg/sandbox.db]"
+)
+@click.option(
+    "--agency", "agency", default=None, metavar="NAME", help="Create an agency with this name."
+)
+@click.option("--workspace", "workspace", default=None, metavar="SLUG", help="Create a workspace.")
+@click.option("--name", default=None, metavar="NAME", help="Display name of the workspace.")
+@click.option(
+    "--timezone", default="UTC", show_default=True, metavar="ZONE", help="IANA time zone."
+)
+@click.option(
+    "--owner",
+    default=None,
+    metavar="EMAIL",
+    help="First owner's email [default: owner@SLUG.example].",
+)
 @click.option(
     "--parent",
     default=None,
+    metavar="NAME",
     help="Make the workspace a sub-account of this agency (its name).",
 )
 @click.option("--read-only", is_flag=True, help="Issue a key with settings:read only.")
@@ -216,9 +248,8 @@ def init(
         raise click.UsageError("give exactly one of --agency NAME or --workspace SLUG")
     with handle_errors(debug_of(ctx)):
         from ..sandbox import admin
-        from ..sandbox.db import normalize_url
 
-        url = normalize_url(db)
+        url = new_db(db)
         if agency is not None:
             key = admin.create_agency(url, agency)
             what = f"agency {agency!r}"
@@ -242,12 +273,16 @@ def init(
 
 
 @sandbox.command()
-@click.option("--db", "db", default=None, help=DB_HELP + "  [default: .wscfg/sandbox.db]")
+@click.option(
+    "--db", "db", default=None, metavar="URL", help=DB_HELP + "  [default: .wscfg/sandbox.db]"
+)
 @click.option(
     "--workspace", "workspace", required=True, metavar="SLUG", help="The existing workspace."
 )
 @click.option("--read-only", is_flag=True, help="Issue a key with settings:read only.")
-@click.option("--name", default=None, help="What the key is for (shown in key lists).")
+@click.option(
+    "--name", default=None, metavar="NAME", help="What the key is for (shown in key lists)."
+)
 @click.option(
     "--as-user",
     "as_user",
@@ -291,7 +326,9 @@ def key(
 
 
 @sandbox.command()
-@click.option("--db", "db", default=None, help=DB_HELP + "  [default: .wscfg/sandbox.db]")
+@click.option(
+    "--db", "db", default=None, metavar="URL", help=DB_HELP + "  [default: .wscfg/sandbox.db]"
+)
 @click.argument("key_id", metavar="KEY_ID")
 @click.pass_context
 def revoke(ctx: click.Context, db: str | None, key_id: str) -> None:
@@ -321,7 +358,9 @@ def revoke(ctx: click.Context, db: str | None, key_id: str) -> None:
 
 
 @sandbox.command("two-factor")
-@click.option("--db", "db", default=None, help=DB_HELP + "  [default: .wscfg/sandbox.db]")
+@click.option(
+    "--db", "db", default=None, metavar="URL", help=DB_HELP + "  [default: .wscfg/sandbox.db]"
+)
 @click.option(
     "--workspace", "workspace", required=True, metavar="SLUG", help="The existing workspace."
 )
@@ -347,7 +386,9 @@ def two_factor(ctx: click.Context, db: str | None, workspace: str, off: bool, em
 
 
 @sandbox.command()
-@click.option("--db", "db", default=None, help=DB_HELP + "  [default: .wscfg/sandbox.db]")
+@click.option(
+    "--db", "db", default=None, metavar="URL", help=DB_HELP + "  [default: .wscfg/sandbox.db]"
+)
 @click.option(
     "--workspace", "workspace", required=True, metavar="SLUG", help="The existing workspace."
 )
@@ -384,6 +425,24 @@ def _safe(url: str) -> str:
         creds, host = rest.rsplit("@", 1)
         user = creds.split(":", 1)[0]
         return f"{scheme}://{user}:***@{host}"
+    return url
+
+
+def new_db(db: str | None) -> str:
+    """The URL of a sandbox database that init and serve may create. Only the default folder
+    (``.wscfg/``) is made for it: a --db in a folder that does not exist is a typo to report,
+    not a tree of folders to create."""
+    from ..errors import SetupError
+    from ..sandbox.db import normalize_url
+
+    url = normalize_url(db)
+    if db is not None and url.startswith("sqlite:///"):
+        folder = os.path.dirname(url.removeprefix("sqlite:///")) or "."
+        if not os.path.isdir(folder):
+            raise SetupError(
+                f"no folder {folder} for the sandbox database {db} (create it first, or pick "
+                "another --db)"
+            )
     return url
 
 

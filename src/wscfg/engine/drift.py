@@ -12,14 +12,18 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import WscfgError
+from ..escape import html, md_code, md_text, text
 from .changes import Change, Create, Delete, Update
 from .origin import FINGERPRINT_SUFFIX, Origin
 from .plan import Plan
 from .render import MARKDOWN_BUDGET, Failure, show_value
+from .violations import Violation, new_violations
+from .violations import report_markdown as violations_markdown
+from .violations import report_text as violations_text
 
 BASELINE_FORMAT = "wscfg-drift-baseline"
 REPORT_FORMAT = "wscfg-drift"
@@ -139,7 +143,7 @@ def parse_baseline(text: str, name: str) -> set[str]:
     return set(prints)
 
 
-def baseline_text(items: Iterable[DriftItem]) -> str:
+def baseline_text(items: Iterable[DriftItem | Violation]) -> str:
     prints = sorted({i.fingerprint for i in items})
     doc = {"format": BASELINE_FORMAT, "version": VERSION, "fingerprints": prints}
     return json.dumps(doc, indent=2) + "\n"
@@ -151,18 +155,34 @@ def baseline_text(items: Iterable[DriftItem]) -> str:
 @dataclass
 class DriftReport:
     """What ``wscfg drift`` shows: the new drift (not in the baseline) of the planned
-    workspaces, how much known drift it leaves out, and the workspaces that failed."""
+    workspaces, how much known drift it leaves out, and the workspaces that failed; and the
+    new policy violations of the live workspaces (:mod:`.violations`), baselined the same way."""
 
     new: list[DriftItem]
     known: int
     workspaces: list[str]
     failures: list[Failure]
+    violations: list[Violation] = field(default_factory=list)
+    known_violations: int = 0
 
     @staticmethod
-    def of(plans: Sequence[Plan], failures: Sequence[Failure], baseline: set[str]) -> DriftReport:
+    def of(
+        plans: Sequence[Plan],
+        failures: Sequence[Failure],
+        baseline: set[str],
+        violations: Sequence[Violation] = (),
+    ) -> DriftReport:
         items = drift_items(plans)
         new = [i for i in items if i.fingerprint not in baseline]
-        return DriftReport(new, len(items) - len(new), [p.slug for p in plans], list(failures))
+        found, known = new_violations(violations, baseline)
+        return DriftReport(
+            new, len(items) - len(new), [p.slug for p in plans], list(failures), found, known
+        )
+
+    @property
+    def failing_violations(self) -> list[Violation]:
+        """The new violations of error policies: they make drift exit 2 (warnings report)."""
+        return [v for v in self.violations if v.severity == "error"]
 
     def groups(self) -> list[DriftGroup]:
         """The same drift (item, field, what) across workspaces is one group, biggest first."""
@@ -176,6 +196,9 @@ class DriftReport:
 @dataclass
 class DriftGroup:
     items: list[DriftItem]
+
+    def workspaces(self) -> set[str]:
+        return {i.workspace for i in self.items}
 
     def line(self, total: int) -> str:
         """``call tag spam: color changed in 40 of 500 workspaces, by 3 people; first
@@ -221,15 +244,16 @@ def report_text(report: DriftReport) -> str:
     for slug in report.workspaces:
         found = by_ws.get(slug, [])
         if found:
-            lines.append(f"Workspace {slug}: {len(found)} new drift")
-            lines += [f"  {item_line(i)}" for i in found]
+            lines.append(text(f"Workspace {slug}: {len(found)} new drift"))
+            lines += [f"  {text(item_line(i))}" for i in found]
     for f in report.failures:
-        lines.append(f"Workspace {f.target}: error: {f.message}")
+        lines.append(text(f"Workspace {f.target}: error: {f.message}"))
     total = len(report.workspaces) + len(report.failures)
     groups = report.groups()
     if total > 1 and any(len(g.items) > 1 for g in groups):
         lines.append("Across the fleet:")
-        lines += [f"  {g.line(total)}" for g in groups]
+        lines += [f"  {text(g.line(total))}" for g in groups]
+    lines += violations_text(report.violations, total)
     lines.append(summary(report))
     return "\n".join(lines)
 
@@ -240,6 +264,11 @@ def summary(report: DriftReport) -> str:
     text = "No new drift" if not n else f"{n} new drift in {spaces} of {total} workspace(s)"
     if report.known:
         text += f"; {report.known} known (in the baseline), not shown"
+    if report.violations:
+        n = len(report.violations)
+        text += f"; {n} new policy violation{'s' if n != 1 else ''}"
+    if report.known_violations:
+        text += f"; {report.known_violations} known policy violation(s), not shown"
     return text + "."
 
 
@@ -251,6 +280,8 @@ def report_json(report: DriftReport) -> str:
         "drift": [i.to_dict() for i in report.new],
         "known": report.known,
         "errors": [{"target": f.target, "message": f.message} for f in report.failures],
+        "violations": [v.to_dict() for v in report.violations],
+        "known_violations": report.known_violations,
     }
     return json.dumps(doc, indent=2, ensure_ascii=False)
 
@@ -266,9 +297,9 @@ def report_markdown(report: DriftReport, budget: int = MARKDOWN_BUDGET) -> str:
     if total > 1 and groups:
         rows += ["| drift | workspaces |", "|---|---|"]
         for g in groups:
-            spaces = ", ".join(sorted({f"`{i.workspace}`" for i in g.items}))
+            spaces = ", ".join(f"<code>{html(w)}</code>" for w in sorted(g.workspaces()))
             folded = f"<details><summary>{len(g.items)}</summary>{spaces}</details>"
-            rows.append(f"| {_md(g.line(total))} | {folded} |")
+            rows.append(f"| {md_text(g.line(total))} | {folded} |")
         rows.append("")
     if report.new:
         rows += [
@@ -276,7 +307,9 @@ def report_markdown(report: DriftReport, budget: int = MARKDOWN_BUDGET) -> str:
             "|---|---|---|---|---|---|---|---|",
         ]
         rows += [_md_row(i) for i in report.new]
-    rows += [f"\n**`{f.target}`: error** — {_md(f.message)}" for f in report.failures]
+    rows += [f"\n**{md_code(f.target)}: error** — {md_text(f.message)}" for f in report.failures]
+    if report.violations:
+        rows += ["", *violations_markdown(report.violations, total)]
     text = "\n".join(head)
     for n, row in enumerate(rows):
         if len(text) + len(row) + 200 > budget:
@@ -291,20 +324,16 @@ def report_markdown(report: DriftReport, budget: int = MARKDOWN_BUDGET) -> str:
 def _md_row(i: DriftItem) -> str:
     o = i.origin
     cells = [
-        f"`{i.workspace}`",
-        _md(i.label),
-        f"`{i.field}`" if i.field else i.what,
-        _md(_value(i.live)),
-        _md(_value(i.config)),
-        _md(o.who()) if o.known else "not written by wscfg",
-        o.via or "",
-        o.when() if o.at else "",
+        md_code(i.workspace, cell=True),
+        md_text(i.label),
+        md_code(i.field, cell=True) if i.field else md_text(i.what),
+        md_code(_value(i.live), cell=True),
+        md_code(_value(i.config), cell=True),
+        md_text(o.who()) if o.known else "not written by wscfg",
+        md_text(o.via or ""),
+        md_text(o.when()) if o.at else "",
     ]
     return "| " + " | ".join(cells) + " |"
-
-
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def _writers(writers: set[tuple[str | None, str]]) -> str:

@@ -11,7 +11,7 @@ refuses a saved plan whose items changed since it was made.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,14 +21,14 @@ from ..model.kinds import BY_NAME, KINDS
 from .apikeys import key_checks
 from .changes import Change, Create, Delete, Update
 from .diff import KindReport, diff
-from .fields import overlay
+from .fields import overlay, project
 from .preconditions import preconditions
 from .safety import ALLOW_MASS, Allowances, Refusal, refusals
-from .seal import Sealer, seal_change
+from .seal import Sealer, seal_change, seal_document
 from .state import DesiredState, LiveState
 
 PLAN_FORMAT = "wscfg-plan"
-PLAN_VERSION = 1
+PLAN_VERSION = 2  # 2: sealed (the whole document), workspaces bound to their server-side id
 MASS_SHARE = 0.30
 MASS_MIN_ITEMS = 10
 ACTION_ORDER = ("create", "update", "resend", "delete")
@@ -46,6 +46,7 @@ class Plan:
     resend_expired: bool = True  # invitations.resend_expired of the config
     without_2fa: list[str] | None = None  # active members without 2FA, when 2FA is required
     checks: list[tuple[str, str]] = field(default_factory=list)  # failed preconditions
+    workspace_id: str | None = None  # the server-side identity of the workspace planned
 
     @property
     def empty(self) -> bool:
@@ -100,13 +101,15 @@ class Plan:
         by_status: dict[str, list[str]] = {}
         for email, status in sorted(self.invitations.items()):
             by_status.setdefault(status, []).append(email)
+        if set(by_status) <= {"active"}:
+            return []  # everyone in the config has joined: nothing to say
         parts = []
-        for status, noun in STATUS_NOUNS:
+        for status, one, many in STATUS_NOUNS:
             names = by_status.get(status, [])
             if names:
                 shown = "" if status == "active" else f" ({_few(names)})"
-                parts.append(f"{len(names)} {noun}{'s' if len(names) != 1 else ''}{shown}")
-        out = ["declared members: " + ", ".join(parts)]
+                parts.append(f"{len(names)} {one if len(names) == 1 else many}{shown}")
+        out = ["members in the config: " + "; ".join(parts)]
         if by_status.get("expired"):
             out.append(
                 "expired invitations are re-sent (invitations.resend_expired: true)"
@@ -187,6 +190,7 @@ class Plan:
     def to_dict(self) -> dict[str, Any]:
         return {
             "workspace": self.slug,
+            "workspace_id": self.workspace_id,
             "file": self.file,
             "summary": self.counts(),
             "reports": {
@@ -217,14 +221,21 @@ class Plan:
             resend_expired=data.get("invitations", {}).get("resend_expired", True) is not False,
             without_2fa=_names(data.get("without_2fa")),
             checks=[(str(c["code"]), str(c["message"])) for c in data.get("checks", [])],
+            workspace_id=_text_or_none(data.get("workspace_id")),
         )
 
 
-STATUS_NOUNS = (
-    ("active", "active member"),
-    ("pending", "pending invitation"),
-    ("expired", "expired invitation"),
+STATUS_NOUNS = (  # a declared member's live status: (status, one, many)
+    ("active", "joined", "joined"),
+    ("pending", "invited, not joined yet", "invited, not joined yet"),
+    ("expired", "invitation expired", "invitations expired"),
 )
+
+
+def _text_or_none(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise ValueError(f"a workspace id is a string, not {type(value).__name__}")
 
 
 def _few(names: list[str], limit: int = 5) -> str:
@@ -242,6 +253,7 @@ def make_plan(desired: DesiredState, live: LiveState) -> Plan:
     owners = {k for k, m in live.items.get("members", {}).items() if _active_owner(m)}
     conflicts = still_referenced(changes, live)
     plan = Plan(desired.slug, desired.file, changes, reports, owners, conflicts)
+    plan.workspace_id = live.workspace_id
     plan.checks = preconditions(desired, live) + key_checks(changes, live)
     if "members" in desired.items:
         have = live.items.get("members", {})
@@ -324,12 +336,28 @@ def still_referenced(changes: list[Change], live: LiveState) -> list[str]:
 
 
 def check_fresh(plan: Plan, live: LiveState) -> None:
-    """Refuse a saved plan if anything it touches changed since it was made."""
+    """Refuse a saved plan if anything it touches changed since it was made.
+
+    When every item it touches already reads as the plan would leave it, the plan was
+    applied already (the usual cause: the same plan applied twice), and the error says so;
+    an item in that state among others that changed is named as such."""
+    if plan.workspace_id is not None and live.workspace_id != plan.workspace_id:
+        raise StalePlanError(
+            [
+                f"{plan.slug}: is not the workspace the plan was made for (workspace id "
+                f"{plan.workspace_id}, now {live.workspace_id or 'none'})"
+            ]
+        )
     stale = []
+    in_place = 0
     for ch in plan.changes:
         now = live.etag(ch.kind, ch.key)
         exists = live.get(ch.kind, ch.key) is not None
-        if isinstance(ch, Create):
+        done = is_in_place(ch, live)
+        in_place += done
+        if done and (isinstance(ch, Create | Delete) or now != ch.etag):
+            stale.append(f"{ch.address} is already as this plan would leave it")
+        elif isinstance(ch, Create):
             if exists:
                 stale.append(f"{ch.address} was created by someone else")
         elif not exists:
@@ -337,7 +365,25 @@ def check_fresh(plan: Plan, live: LiveState) -> None:
         elif now != ch.etag:
             stale.append(f"{ch.address} changed (ETag {ch.etag} is now {now})")
     if stale:
-        raise StalePlanError([f"{plan.slug}: {s}" for s in stale])
+        applied = in_place == len(plan.changes)
+        raise StalePlanError([f"{plan.slug}: {s}" for s in stale], applied=applied)
+
+
+def is_in_place(change: Change, live: LiveState) -> bool:
+    """Does ``live`` already read as ``change`` would leave it? (A delete: the item is gone;
+    otherwise every field the change sets has that value. Write-only values cannot be read
+    back and are left out; a re-sent invitation is never in place.)"""
+    item = live.get(change.kind, change.key)
+    if isinstance(change, Delete):
+        return item is None
+    if item is None or not isinstance(change, Create | Update) or change.after is None:
+        return False
+    kind = BY_NAME[change.kind]
+    skip = {kind.identity, *kind.write_only, *(n + "_fingerprint" for n in kind.write_only)}
+    if kind.name == "workspace":
+        skip.add("slug")
+    target = {k: v for k, v in change.after.items() if k not in skip}
+    return bool(project(item, target, kind.model) == target)
 
 
 def plans_to_document(
@@ -347,11 +393,17 @@ def plans_to_document(
     allowances: Allowances | None = None,
     sealer: Sealer | None = None,
     only: Sequence[str] = (),
+    errors: Sequence[dict[str, str]] = (),
+    mask: Callable[[Any], Any] | None = None,
+    violations: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
-    """The saved-plan document: the plans, the allowances they were made with, the ``--only``
-    selection of a partial plan (``"only"``, absent from a full one), what apply would refuse
-    under those allowances, and secrets sealed with ``sealer``'s key (see
-    :mod:`wscfg.engine.seal`); without one, secrets keep only their ``${env:…}`` reference."""
+    """The saved-plan document: the plans (each with its workspace's server-side identity),
+    the allowances they were made with, the ``--only`` selection of a partial plan (``"only"``,
+    absent from a full one), what apply would refuse under those allowances, the targets that
+    could not be planned (``errors``), and secrets sealed with ``sealer``'s key (see
+    :mod:`wscfg.engine.seal`); without one, secrets keep only their ``${env:…}`` reference.
+    ``mask`` (environment values → references) applies to the whole document, then, with a
+    sealer, the document itself is sealed (:func:`~wscfg.engine.seal.seal_document`)."""
     allow = allowances or Allowances()
     targets = []
     for p in plans:
@@ -371,7 +423,12 @@ def plans_to_document(
         doc["only"] = list(only)
     doc["refusals"] = [r.to_dict() for r in refusals(plans, allow)]
     doc["targets"] = targets
-    return doc
+    doc["errors"] = [dict(e) for e in errors]
+    if violations:  # live policy violations (docs/policies.md): reported, never applied
+        doc["violations"] = [dict(v) for v in violations]
+    if mask is not None:
+        doc = mask(doc)
+    return seal_document(doc, sealer.key) if sealer is not None else doc
 
 
 def allowances_of(data: dict[str, Any]) -> Allowances:
@@ -418,6 +475,7 @@ __all__ = [
     "Update",
     "allowances_of",
     "check_fresh",
+    "is_in_place",
     "make_plan",
     "only_of",
     "plan_document",
