@@ -29,6 +29,15 @@ def test_readme_flow_on_the_embedded_sandbox(tmp_path, monkeypatch):
         "Using the embedded sandbox (.wscfg/sandbox.db): no --server or WSCFG_SERVER set."
     )
     assert "Plan: 17 to add, 4 to change, 0 to delete." in first.stdout
+    # a brand-new workspace shows no drift: its values are the platform's defaults, and the
+    # README shows the plan's last lines as they are printed
+    assert "drift" not in first.stdout
+    assert "never written" not in first.stdout
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    tail = "\n".join(first.stdout.splitlines()[-2:])
+    assert f"```\n{tail}\n```" in readme
+    fresh = runner.invoke(cli, ["drift", "examples/workspace.yaml"])
+    assert (fresh.exit_code, fresh.stdout) == (0, "No new drift.\n")
     creds = tmp_path / ".wscfg" / "credentials.json"
     assert stat.S_IMODE(creds.stat().st_mode) == 0o600
     assert (tmp_path / ".wscfg" / ".gitignore").read_text() == "*\n"
@@ -192,3 +201,16 @@ def test_a_saved_plan_in_ci_without_a_server_creates_nothing(tmp_path, monkeypat
     assert result.exit_code == 1
     assert result.stderr == ci_refusal("CI")
     assert not (tmp_path / ".wscfg").exists()
+
+
+def test_an_embedded_error_names_the_sandbox_not_an_internal_url(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("WSCFG_SERVER", "WSCFG_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    result = CliRunner().invoke(cli, ["export", "--workspace", "no-such-workspace"])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (
+        "Error: 404 Not Found: no such workspace "
+        "(GET /v1/workspaces/no-such-workspace/settings on the embedded sandbox)"
+    )
+    assert "embedded.wscfg" not in result.output
