@@ -10,6 +10,7 @@ from __future__ import annotations
 from ..escape import html as escape
 from ..model.kinds import KINDS
 from .drift import DriftItem, DriftReport, summary, value_text
+from .violations import report_html as violations_html
 
 STYLE = """
 body{font:14px/1.4 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1f2328}
@@ -104,6 +105,7 @@ def report_html(report: DriftReport, *, server: str = "", generated: str = "") -
                 + "</tr>"
             )
         out.append("</tbody></table>")
+    out += violations_html(report.violations, len(report.workspaces) + len(report.failures))
     if report.failures:
         out += ["<h2>Errors</h2>", "<ul>"]
         out += [
