@@ -122,9 +122,12 @@ def drift(
         elif fmt == "markdown":
             text = report_mod.report_markdown(report)
         elif fmt == "html":
+            from datetime import UTC, datetime
+
             from ..engine.drift_html import report_html
 
-            text = report_html(report)
+            now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            text = report_html(report, server=_server, generated=now)
         else:
             text = report_mod.report_text(report)
         text = masked(run_env_mask(run), text)
