@@ -304,3 +304,32 @@ def test_adopt_removes_single_line_items_keeping_the_comments_below_them(setup):
     )
     assert got.stderr == "ws.yaml: Adopted 2 change(s); 0 refused.\n"
     assert run("plan", "ws.yaml", "--detailed-exitcode").exit_code == 0
+
+
+def test_adopt_target_edits_only_the_chosen_workspaces(sandbox, monkeypatch, tmp_path):
+    agency = sandbox.new_agency()
+    monkeypatch.setenv("WSCFG_SERVER", sandbox.url)
+    monkeypatch.setenv("WSCFG_TOKEN", agency.key)
+    monkeypatch.chdir(tmp_path)
+    slugs = [f"{agency.name}-north", f"{agency.name}-south"]
+    files = {}
+    for slug in slugs:
+        sandbox.create_workspace(slug, agency=agency.name)
+        files[slug] = tmp_path / f"{slug}.yaml"
+        files[slug].write_text(
+            f"version: 1\nworkspace: {{slug: {slug}}}\n"
+            'call_tags:\n  - {name: spam, color: "#ff0000"}\n'
+        )
+    assert invoke("apply", "--auto-approve", str(tmp_path)).exit_code == 0
+    headers = {"Authorization": f"Bearer {agency.key}"}
+    for slug in slugs:
+        httpx.patch(
+            f"{sandbox.url}/v1/workspaces/{slug}/call-tags/spam",
+            json={"color": "#00ff00"},
+            headers=headers,
+        ).raise_for_status()
+    before = {slug: f.read_text() for slug, f in files.items()}
+    done = invoke("adopt", str(tmp_path), "--target", "*-north")
+    assert done.exit_code == 0, done.output
+    assert files[slugs[0]].read_text() == before[slugs[0]].replace("#ff0000", "#00ff00")
+    assert files[slugs[1]].read_text() == before[slugs[1]]

@@ -21,6 +21,42 @@ config_root_option = click.option(
 )
 
 
+# Which workspaces a fleet command works on, and the allowances of apply: one definition each,
+# shared by plan, apply, drift, adopt and clone (tests/cli/test_option_vocabulary.py).
+target_option = click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="GLOB",
+    help="Only workspaces whose slug matches (repeatable, globs allowed).",
+)
+shard_option = click.option(
+    "--shard", metavar="I/N", help="Only the I-th of N deterministic shares."
+)
+allow_mass_changes_option = click.option(
+    "--allow-mass-changes",
+    is_flag=True,
+    help="Allow deleting or updating more than 30% of a kind holding 10+ items.",
+)
+fleet_delete_share_option = click.option(
+    "--fleet-delete-share",
+    default=0.25,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    metavar="SHARE",
+    help="Refuse when more than this share of 4+ targets would delete items.",
+)
+skip_unsafe_option = click.option(
+    "--skip-unsafe",
+    is_flag=True,
+    help="Apply the safe targets of a fleet and skip the ones apply would refuse "
+    "(exit 3 when any is skipped).",
+)
+auto_approve_option = click.option(
+    "--auto-approve", is_flag=True, help="Apply without asking (required without a TTY)."
+)
+
+
 def parse_only(values: tuple[str, ...]) -> list[tuple[str, str | None]]:
     """``KIND`` or ``KIND:KEY`` → (kind, key or None); an unknown kind is a usage error."""
     from ..model.kinds import BY_NAME

@@ -32,12 +32,18 @@ from .flow import (
     timeout_option,
 )
 from .options import (
+    allow_mass_changes_option,
+    auto_approve_option,
     check_only,
     config_root_option,
+    fleet_delete_share_option,
     narrow,
     only_option,
     parse_only,
     partial_note,
+    shard_option,
+    skip_unsafe_option,
+    target_option,
 )
 from .saved import SavedPlan, read_saved_plan
 from .secretsfile import force_option, new_secrets_option, secrets_file
@@ -60,14 +66,8 @@ WORKSPACE_OPTIONS = [
     server_options,
     timeout_option,
     config_root_option,
-    click.option(
-        "--target",
-        "targets",
-        multiple=True,
-        metavar="GLOB",
-        help="Only workspaces whose slug matches (repeatable, globs allowed).",
-    ),
-    click.option("--shard", metavar="I/N", help="Only the I-th of N deterministic shares."),
+    target_option,
+    shard_option,
     parallel_option,
 ]
 
@@ -82,25 +82,9 @@ def common_options(fn: Any) -> Any:
     options = [
         *WORKSPACE_OPTIONS,
         only_option,
-        click.option(
-            "--allow-mass-changes",
-            is_flag=True,
-            help="Allow deleting or updating more than 30% of a kind holding 10+ items.",
-        ),
-        click.option(
-            "--fleet-delete-share",
-            default=0.25,
-            show_default=True,
-            type=click.FloatRange(0, 1),
-            metavar="SHARE",
-            help="Refuse when more than this share of 4+ targets would delete items.",
-        ),
-        click.option(
-            "--skip-unsafe",
-            is_flag=True,
-            help="Apply the safe targets of a fleet and skip the ones apply would refuse "
-            "(exit 3 when any is skipped).",
-        ),
+        allow_mass_changes_option,
+        fleet_delete_share_option,
+        skip_unsafe_option,
         new_secrets_option,
         force_option,
     ]
@@ -164,6 +148,10 @@ def plan(
     flags: `wscfg apply plan.json` uses exactly them (and needs --new-secrets-to again: apply
     writes the file).
 
+    The live workspaces are also checked against the `policies:` of their configs
+    (docs/policies.md): violations are listed in every format (json: a `violations` list);
+    they add no change and do not change the exit code (`wscfg drift` exits 2 on new ones).
+
     \b
     Examples:
       wscfg plan examples/workspace.yaml
@@ -207,6 +195,7 @@ def plan(
             sealer=sealer,
             mask=mask,
             only=only,
+            violations=run.violations,
         )
         if failures:
             if out:
@@ -227,7 +216,7 @@ def plan(
 @click.command()
 @click.argument("paths", nargs=-1, required=True)
 @common_options
-@click.option("--auto-approve", is_flag=True, help="Apply without asking (required without a TTY).")
+@auto_approve_option
 @click.option(
     "--create-missing",
     is_flag=True,
