@@ -326,13 +326,19 @@ def render_plans(
     sealer: Any = None,
     mask: Any = None,
     only: tuple[str, ...] = (),
+    violations: Sequence[Any] = (),
 ) -> None:
-    """Print the plans in ``fmt`` with what apply would refuse, environment values masked;
+    """Print the plans in ``fmt`` with what apply would refuse and the policy ``violations``
+    of the live workspaces (reported only: they add no change), environment values masked;
     markdown also goes to ``$GITHUB_STEP_SUMMARY`` when that is set (the job summary of a
     GitHub Actions step) and ``summary`` is true. ``only``: the ``--only`` selection of a
     partial plan, recorded in the json document and noted at the top of markdown."""
     from ..engine import render
+    from ..engine.violations import report_markdown as violations_markdown
+    from ..engine.violations import report_text as violations_text
     from .options import partial_note
+
+    total = len(plans) + len(failures)
 
     found = refusals or []
     skip = bool(allow is not None and allow.skip_unsafe)
@@ -345,6 +351,7 @@ def render_plans(
             sealer=sealer,
             only=only,
             mask=mask.data if mask else None,
+            violations=[v.to_dict() for v in violations],
         )
         click.echo(text)  # masked before it was sealed
     elif fmt == "markdown":
@@ -356,6 +363,9 @@ def render_plans(
             mask=mask.text if mask else None,
             note=partial_note(only) if only else None,
         )
+        if violations:
+            room = render.MARKDOWN_BUDGET - len(text)
+            text += "\n" + "\n".join(violations_markdown(violations, total, room)) + "\n"
         text = masked(mask, text)
         click.echo(text)
         if summary:
@@ -365,6 +375,8 @@ def render_plans(
         text = render.fleet_text(
             plans, failures, colour=colour, refusals=found, skip_unsafe=skip, full=full
         )
+        if violations:
+            text += "\n" + "\n".join(violations_text(violations, total))
         click.echo(masked(mask, text))
 
 

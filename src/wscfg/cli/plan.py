@@ -148,6 +148,10 @@ def plan(
     flags: `wscfg apply plan.json` uses exactly them (and needs --new-secrets-to again: apply
     writes the file).
 
+    The live workspaces are also checked against the `policies:` of their configs
+    (docs/policies.md): violations are listed in every format (json: a `violations` list);
+    they add no change and do not change the exit code (`wscfg drift` exits 2 on new ones).
+
     \b
     Examples:
       wscfg plan examples/workspace.yaml
@@ -191,6 +195,7 @@ def plan(
             sealer=sealer,
             mask=mask,
             only=only,
+            violations=run.violations,
         )
         if failures:
             if out:

@@ -286,13 +286,15 @@ def key(
         from ..sandbox import admin
 
         url = existing_db(db)
-        scopes = ("settings:read",) if read_only else ("settings:read", "settings:write")
+        scopes = ("settings:read",) if read_only else admin.KeyRequest.scopes
         request = admin.KeyRequest(workspace=workspace, scopes=scopes, name=name, as_user=as_user)
         issued = admin.new_key(url, request)
         click.echo(issued.secret)
         who = f" writing as {as_user.strip().lower()} via the UI" if as_user else ""
+        every = issued.scopes == admin.KeyRequest.scopes
+        held = "every scope" if every else " ".join(issued.scopes)
         echo_err(
-            f"Issued key {issued.id} ({' '.join(issued.scopes)}){who} for workspace {workspace!r} "
+            f"Issued key {issued.id} ({held}){who} for workspace {workspace!r} "
             f"in {_safe(url)}. The API key above is shown only once; keep it, e.g. "
             "export WSCFG_TOKEN=<key>. Revoke it with: wscfg sandbox revoke " + issued.id
         )

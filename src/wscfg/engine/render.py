@@ -253,9 +253,10 @@ def plan_json(
     sealer: Sealer | None = None,
     only: Sequence[str] = (),
     mask: Callable[[Any], Any] | None = None,
+    violations: Sequence[dict[str, Any]] = (),
 ) -> str:
     """The saved-plan document (sealed with ``sealer``'s key), ``mask`` applied before the
-    seal: what ``-o`` writes, with the targets that failed."""
+    seal: what ``-o`` writes, with the targets that failed and the live policy violations."""
     doc = plans_to_document(
         plans,
         server=server,
@@ -264,6 +265,7 @@ def plan_json(
         only=only,
         errors=[{"target": f.target, "message": f.message} for f in failures],
         mask=mask,
+        violations=violations,
     )
     return json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=False)
 
