@@ -212,6 +212,8 @@ def plan(
         if out:
             _save(out, plans, server_name, allow, sealer, mask, only)
             echo_err(f"Saved the plan to {out}. Apply it with: wscfg apply {out}")
+        elif fmt == "text" and any(not p.empty for p in plans):
+            echo_err(next_step(paths, only))
         if detailed_exitcode and any(not p.empty for p in plans):
             sys.exit(2)
 
@@ -629,6 +631,19 @@ def _save(
     tmp = Path(out + ".tmp")
     tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     tmp.replace(out)
+
+
+def next_step(paths: tuple[str, ...], only: tuple[str, ...]) -> str:
+    """What a text plan with changes says to do next (on stderr): apply it as shown, or save
+    it for review and apply exactly that."""
+    import shlex
+
+    args = shlex.join([*paths, *(a for o in only for a in ("--only", o))])
+    return (
+        f"To apply these changes: wscfg apply {args}\n"
+        f"To apply exactly this plan after a review: wscfg plan {args} -o plan.json, "
+        "then wscfg apply plan.json"
+    )
 
 
 def _saved_plan(paths: tuple[str, ...]) -> SavedPlan | None:
