@@ -111,7 +111,7 @@ def main() -> None:
         shutil.copytree(plain, guarded)
         base = guarded / "base.yaml"
         base.write_text(base.read_text() + POLICIES)
-        with serve(db_url) as url:
+        with serve(db_url, start_timeout=300) as url:
             wscfg_plan(plain, url, key)  # warm-up (also proves both fleets plan to no changes)
             wscfg_plan(guarded, url, key)
             a_times, b_times = [], []

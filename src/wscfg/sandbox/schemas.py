@@ -205,7 +205,7 @@ class KeyInfo(BaseModel):
 
     id: str = Field(description="The key's id (key_…).")
     name: str | None = Field(None, description="The key's name, when it was given one.")
-    scopes: list[str] = Field(description="settings:read, settings:write.")
+    scopes: list[str] = Field(description="The key's scopes (resource:read|write).")
     workspace: str | None = Field(None, description="The workspace of a workspace key.")
     agency: str | None = Field(None, description="The agency of an agency key.")
 
