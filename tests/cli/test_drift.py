@@ -411,3 +411,30 @@ def test_a_rotated_secret_is_drift_named_never_shown(sandbox, setup):
     )
     for result in (plan, drift):
         assert clicked not in result.output
+
+
+def test_drift_only_reports_the_selected_items(sandbox, setup):
+    ws, cfg, run = setup
+    foreign_edits(sandbox, ws)
+    full = run("drift", str(cfg))
+    assert full.exit_code == 2
+    some = run("drift", "--only", "call_tags", "--only", "webhooks:crm", str(cfg))
+    assert some.exit_code == 2
+    assert "call tag spam" in some.stdout and "webhook crm" in some.stdout
+    assert "member desk@acme.example" in full.stdout
+    assert "member" not in some.stdout and "notifications" not in some.stdout
+    assert some.stderr.endswith(
+        "Partial drift report (--only call_tags, webhooks:crm): other drift is not shown.\n"
+    )
+    typo = run("drift", "--only", "call_tags:spma", str(cfg))
+    assert typo.exit_code == 1
+    assert typo.stderr.endswith(
+        "Error: --only call_tags:spma matches no declared or live item; "
+        "did you mean 'call_tags:spam'?\n"
+    )
+    both = run(
+        "drift", "--only", "call_tags", "--baseline", "b.json", "--update-baseline", str(cfg)
+    )
+    assert both.exit_code == 1
+    assert "--update-baseline cannot be given with --only" in both.stderr
+    assert not (cfg.parent / "b.json").exists()

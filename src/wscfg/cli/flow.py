@@ -6,6 +6,7 @@ Only the cli package prints; these helpers print and raise the errors that set e
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import sys
@@ -50,6 +51,7 @@ parallel_option = click.option(
     default=8,
     show_default=True,
     type=int,
+    metavar="N",
     callback=_at_least_one,
     help="Workspaces handled at once (1 or more).",
 )
@@ -249,6 +251,25 @@ def plan_key() -> bytes:
     return embedded_key(Path.cwd()).encode()
 
 
+def plan_key_here() -> bytes | None:
+    """The plan key if this environment has one without connecting or creating anything:
+    ``WSCFG_PLAN_KEY``, ``WSCFG_TOKEN``, or the key of an embedded sandbox that exists here
+    (``wscfg show`` checks a seal with it)."""
+    from ..api.settings import TOKEN_ENV
+    from ..connect import EMBEDDED_DIR
+
+    for name in (PLAN_KEY_ENV, TOKEN_ENV):
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value.encode()
+    creds = Path.cwd() / EMBEDDED_DIR / "credentials.json"
+    try:
+        key = json.loads(creds.read_text())["agency_key"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return str(key).encode()
+
+
 def plan_sealer(run: Any) -> Any:
     """Seal the secrets of plans made from config in this process."""
     from ..engine.apply import secrets_from_desired
@@ -305,21 +326,34 @@ def render_plans(
     sealer: Any = None,
     mask: Any = None,
     only: tuple[str, ...] = (),
+    violations: Sequence[Any] = (),
 ) -> None:
-    """Print the plans in ``fmt`` with what apply would refuse, environment values masked;
+    """Print the plans in ``fmt`` with what apply would refuse and the policy ``violations``
+    of the live workspaces (reported only: they add no change), environment values masked;
     markdown also goes to ``$GITHUB_STEP_SUMMARY`` when that is set (the job summary of a
     GitHub Actions step) and ``summary`` is true. ``only``: the ``--only`` selection of a
     partial plan, recorded in the json document and noted at the top of markdown."""
     from ..engine import render
+    from ..engine.violations import report_markdown as violations_markdown
+    from ..engine.violations import report_text as violations_text
     from .options import partial_note
+
+    total = len(plans) + len(failures)
 
     found = refusals or []
     skip = bool(allow is not None and allow.skip_unsafe)
     if fmt == "json":
         text = render.plan_json(
-            plans, failures, server=server, allowances=allow, sealer=sealer, only=only
+            plans,
+            failures,
+            server=server,
+            allowances=allow,
+            sealer=sealer,
+            only=only,
+            mask=mask.data if mask else None,
+            violations=[v.to_dict() for v in violations],
         )
-        click.echo(masked(mask, text))
+        click.echo(text)  # masked before it was sealed
     elif fmt == "markdown":
         text = render.plan_markdown(
             plans,
@@ -329,6 +363,9 @@ def render_plans(
             mask=mask.text if mask else None,
             note=partial_note(only) if only else None,
         )
+        if violations:
+            room = render.MARKDOWN_BUDGET - len(text)
+            text += "\n" + "\n".join(violations_markdown(violations, total, room)) + "\n"
         text = masked(mask, text)
         click.echo(text)
         if summary:
@@ -338,6 +375,8 @@ def render_plans(
         text = render.fleet_text(
             plans, failures, colour=colour, refusals=found, skip_unsafe=skip, full=full
         )
+        if violations:
+            text += "\n" + "\n".join(violations_text(violations, total))
         click.echo(masked(mask, text))
 
 

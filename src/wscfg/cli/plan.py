@@ -32,12 +32,18 @@ from .flow import (
     timeout_option,
 )
 from .options import (
+    allow_mass_changes_option,
+    auto_approve_option,
     check_only,
     config_root_option,
+    fleet_delete_share_option,
     narrow,
     only_option,
     parse_only,
     partial_note,
+    shard_option,
+    skip_unsafe_option,
+    target_option,
 )
 from .saved import SavedPlan, read_saved_plan
 from .secretsfile import force_option, new_secrets_option, secrets_file
@@ -60,14 +66,8 @@ WORKSPACE_OPTIONS = [
     server_options,
     timeout_option,
     config_root_option,
-    click.option(
-        "--target",
-        "targets",
-        multiple=True,
-        metavar="GLOB",
-        help="Only workspaces whose slug matches (repeatable, globs allowed).",
-    ),
-    click.option("--shard", metavar="I/N", help="Only the I-th of N deterministic shares."),
+    target_option,
+    shard_option,
     parallel_option,
 ]
 
@@ -82,25 +82,9 @@ def common_options(fn: Any) -> Any:
     options = [
         *WORKSPACE_OPTIONS,
         only_option,
-        click.option(
-            "--allow-mass-changes",
-            is_flag=True,
-            help="Allow deleting or updating more than 30% of a kind holding 10+ items.",
-        ),
-        click.option(
-            "--fleet-delete-share",
-            default=0.25,
-            show_default=True,
-            type=click.FloatRange(0, 1),
-            metavar="SHARE",
-            help="Refuse when more than this share of 4+ targets would delete items.",
-        ),
-        click.option(
-            "--skip-unsafe",
-            is_flag=True,
-            help="Apply the safe targets of a fleet and skip the ones apply would refuse "
-            "(exit 3 when any is skipped).",
-        ),
+        allow_mass_changes_option,
+        fleet_delete_share_option,
+        skip_unsafe_option,
         new_secrets_option,
         force_option,
     ]
@@ -164,6 +148,10 @@ def plan(
     flags: `wscfg apply plan.json` uses exactly them (and needs --new-secrets-to again: apply
     writes the file).
 
+    The live workspaces are also checked against the `policies:` of their configs
+    (docs/policies.md): violations are listed in every format (json: a `violations` list);
+    they add no change and do not change the exit code (`wscfg drift` exits 2 on new ones).
+
     \b
     Examples:
       wscfg plan examples/workspace.yaml
@@ -194,7 +182,7 @@ def plan(
         plans, failures = run.plans, run.failures
         secrets_file(new_secrets_to, force, plans, opening=False)
         found = refusals(plans, allow)
-        sealer = plan_sealer(run) if (out or fmt == "json") and plans else None
+        sealer = plan_sealer(run) if out or fmt == "json" else None
         mask = run_env_mask(run)
         render_plans(
             plans,
@@ -207,6 +195,7 @@ def plan(
             sealer=sealer,
             mask=mask,
             only=only,
+            violations=run.violations,
         )
         if failures:
             if out:
@@ -220,6 +209,8 @@ def plan(
         if out:
             _save(out, plans, server_name, allow, sealer, mask, only)
             echo_err(f"Saved the plan to {out}. Apply it with: wscfg apply {out}")
+        elif fmt == "text" and any(not p.empty for p in plans):
+            echo_err(next_step(paths, only))
         if detailed_exitcode and any(not p.empty for p in plans):
             sys.exit(2)
 
@@ -227,7 +218,7 @@ def plan(
 @click.command()
 @click.argument("paths", nargs=-1, required=True)
 @common_options
-@click.option("--auto-approve", is_flag=True, help="Apply without asking (required without a TTY).")
+@auto_approve_option
 @click.option(
     "--create-missing",
     is_flag=True,
@@ -626,19 +617,37 @@ def _save(
 ) -> None:
     from ..engine.plan import plans_to_document
 
-    doc = plans_to_document(plans, server=server, allowances=allow, sealer=sealer, only=only)
-    if mask:
-        doc = mask.data(doc)
+    doc = plans_to_document(
+        plans,
+        server=server,
+        allowances=allow,
+        sealer=sealer,
+        only=only,
+        mask=mask.data if mask else None,
+    )
     tmp = Path(out + ".tmp")
     tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     tmp.replace(out)
+
+
+def next_step(paths: tuple[str, ...], only: tuple[str, ...]) -> str:
+    """What a text plan with changes says to do next (on stderr): apply it as shown, or save
+    it for review and apply exactly that."""
+    import shlex
+
+    args = shlex.join([*paths, *(a for o in only for a in ("--only", o))])
+    return (
+        f"To apply these changes: wscfg apply {args}\n"
+        f"To apply exactly this plan after a review: wscfg plan {args} -o plan.json, "
+        "then wscfg apply plan.json"
+    )
 
 
 def _saved_plan(paths: tuple[str, ...]) -> SavedPlan | None:
     """A saved plan named as the only PATH; None for config."""
     if len(paths) != 1 or not paths[0].endswith(".json"):
         return None
-    return read_saved_plan(paths[0])
+    return read_saved_plan(paths[0], plan_key())
 
 
 def _filter_plans(plans: list[Any], targets: tuple[str, ...], shard: str | None) -> list[Any]:

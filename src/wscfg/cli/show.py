@@ -25,7 +25,9 @@ from .flow import render_plans
 @click.pass_context
 def show(ctx: click.Context, planfile: str, fmt: str, full: bool) -> None:
     """Show a plan saved by `wscfg plan -o PLANFILE`, with what apply would refuse under the
-    allowances it was made with. Reads no server and no environment.
+    allowances it was made with. Reads no server; of the environment, only the plan key
+    (WSCFG_PLAN_KEY, else WSCFG_TOKEN), to say whether the plan file's seal verified.
+    A file changed after it was written is refused, as apply refuses it.
 
     \b
     Examples:
@@ -33,19 +35,22 @@ def show(ctx: click.Context, planfile: str, fmt: str, full: bool) -> None:
       wscfg show plan.json --format markdown > comment.md
 
     \b
-    Exit codes: 0 shown, 1 the file is missing, unreadable or not a wscfg plan.
+    Exit codes: 0 shown, 1 the file is missing, unreadable, not a wscfg plan, or changed
+    after it was written.
     """
     with handle_errors(debug_of(ctx)):
         from ..engine.safety import refusals
+        from .flow import plan_key_here
         from .options import partial_note
         from .saved import read_saved_plan
 
-        saved = read_saved_plan(planfile)
+        saved = read_saved_plan(planfile, plan_key_here(), require_seal=False)
+        echo_err(saved.seal.message()[:1].upper() + saved.seal.message()[1:] + ".")
         plans = saved.plans()
         if saved.only:
             echo_err(partial_note(saved.only))
         if fmt == "json":  # the document itself, as saved
-            click.echo(json.dumps({**saved.document, "errors": []}, indent=2, ensure_ascii=False))
+            click.echo(json.dumps(saved.document, indent=2, ensure_ascii=False))
             return
         allow = saved.allowances
         found = refusals(plans, allow)

@@ -134,7 +134,7 @@ def adopt(
             if own is not None:
                 _replace(doc[change.kind], own, marker)
             else:
-                _own_seq(doc, change.kind).append(marker)
+                _append(_own_seq(doc, change.kind), marker)
             where = _where(desired, change.kind, pos)
             if inherited and own is not None:  # the item's source is our own declaration
                 where = "a template it extends"
@@ -152,7 +152,7 @@ def adopt(
                         f"add `{name}: ${{env:NAME}}` to manage it"
                     )
             seq = _own_seq(doc, change.kind)
-            seq.append(_styled_item(seq, _ordered(body, kind.identity or "", seq)))
+            _append(seq, _styled_item(seq, _ordered(body, kind.identity or "", seq)))
             out.adopted.append(change.address)
     for kind_name, index, address in sorted(removals, key=lambda r: -r[1]):
         seq = doc.get(kind_name)
@@ -207,6 +207,31 @@ def _tail(seq: Any, index: int) -> Any:
         return None
     entry = seq.ca.items.get(index)
     return entry[0] if entry is not None else None
+
+
+def _append(seq: Any, item: Any) -> None:
+    """Append ``item`` to ``seq`` inside its own list: the blank lines and comment lines below
+    the old last item (ruamel keeps them on it) lead into the next key, so they move below the
+    new item; the old item keeps its end-of-line comment."""
+    from ruamel.yaml.error import CommentMark
+    from ruamel.yaml.tokens import CommentToken
+
+    n = len(seq)
+    token = _tail(seq, n - 1) if n and not seq.fa.flow_style() else None
+    below = ""
+    if token is not None:
+        first, newline, rest = token.value.partition("\n")
+        if newline and rest:
+            token.value = first + "\n"
+            below = rest
+    seq.append(item)
+    if not below:
+        return
+    moved = CommentToken("\n" + below, CommentMark(0))
+    if hasattr(item, "keys") and len(item) and not item.fa.flow_style():
+        item.ca.items.setdefault(list(item.keys())[-1], [None, None, None, None])[2] = moved
+    else:
+        seq.ca.items.setdefault(n, [None, None, None, None])[0] = moved
 
 
 def _replace(seq: Any, index: int, new: Any) -> None:
@@ -323,7 +348,7 @@ def _field(
             node[ident] = _identity_value(change.before, ident, change.key)
             seq = _own_seq(doc, change.kind)
             node = _styled_item(seq, dict(node))
-            seq.append(node)
+            _append(seq, node)
     if node is None or not hasattr(node, "get"):
         out.refusals.append(Refusal(address, "its declaration was not found"))
         return

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import WscfgError
@@ -21,6 +21,9 @@ from .changes import Change, Create, Delete, Update
 from .origin import FINGERPRINT_SUFFIX, Origin
 from .plan import Plan
 from .render import MARKDOWN_BUDGET, Failure, show_value
+from .violations import Violation, new_violations
+from .violations import report_markdown as violations_markdown
+from .violations import report_text as violations_text
 
 BASELINE_FORMAT = "wscfg-drift-baseline"
 REPORT_FORMAT = "wscfg-drift"
@@ -140,7 +143,7 @@ def parse_baseline(text: str, name: str) -> set[str]:
     return set(prints)
 
 
-def baseline_text(items: Iterable[DriftItem]) -> str:
+def baseline_text(items: Iterable[DriftItem | Violation]) -> str:
     prints = sorted({i.fingerprint for i in items})
     doc = {"format": BASELINE_FORMAT, "version": VERSION, "fingerprints": prints}
     return json.dumps(doc, indent=2) + "\n"
@@ -152,18 +155,34 @@ def baseline_text(items: Iterable[DriftItem]) -> str:
 @dataclass
 class DriftReport:
     """What ``wscfg drift`` shows: the new drift (not in the baseline) of the planned
-    workspaces, how much known drift it leaves out, and the workspaces that failed."""
+    workspaces, how much known drift it leaves out, and the workspaces that failed; and the
+    new policy violations of the live workspaces (:mod:`.violations`), baselined the same way."""
 
     new: list[DriftItem]
     known: int
     workspaces: list[str]
     failures: list[Failure]
+    violations: list[Violation] = field(default_factory=list)
+    known_violations: int = 0
 
     @staticmethod
-    def of(plans: Sequence[Plan], failures: Sequence[Failure], baseline: set[str]) -> DriftReport:
+    def of(
+        plans: Sequence[Plan],
+        failures: Sequence[Failure],
+        baseline: set[str],
+        violations: Sequence[Violation] = (),
+    ) -> DriftReport:
         items = drift_items(plans)
         new = [i for i in items if i.fingerprint not in baseline]
-        return DriftReport(new, len(items) - len(new), [p.slug for p in plans], list(failures))
+        found, known = new_violations(violations, baseline)
+        return DriftReport(
+            new, len(items) - len(new), [p.slug for p in plans], list(failures), found, known
+        )
+
+    @property
+    def failing_violations(self) -> list[Violation]:
+        """The new violations of error policies: they make drift exit 2 (warnings report)."""
+        return [v for v in self.violations if v.severity == "error"]
 
     def groups(self) -> list[DriftGroup]:
         """The same drift (item, field, what) across workspaces is one group, biggest first."""
@@ -234,6 +253,7 @@ def report_text(report: DriftReport) -> str:
     if total > 1 and any(len(g.items) > 1 for g in groups):
         lines.append("Across the fleet:")
         lines += [f"  {text(g.line(total))}" for g in groups]
+    lines += violations_text(report.violations, total)
     lines.append(summary(report))
     return "\n".join(lines)
 
@@ -244,6 +264,11 @@ def summary(report: DriftReport) -> str:
     text = "No new drift" if not n else f"{n} new drift in {spaces} of {total} workspace(s)"
     if report.known:
         text += f"; {report.known} known (in the baseline), not shown"
+    if report.violations:
+        n = len(report.violations)
+        text += f"; {n} new policy violation{'s' if n != 1 else ''}"
+    if report.known_violations:
+        text += f"; {report.known_violations} known policy violation(s), not shown"
     return text + "."
 
 
@@ -255,6 +280,8 @@ def report_json(report: DriftReport) -> str:
         "drift": [i.to_dict() for i in report.new],
         "known": report.known,
         "errors": [{"target": f.target, "message": f.message} for f in report.failures],
+        "violations": [v.to_dict() for v in report.violations],
+        "known_violations": report.known_violations,
     }
     return json.dumps(doc, indent=2, ensure_ascii=False)
 
@@ -281,6 +308,8 @@ def report_markdown(report: DriftReport, budget: int = MARKDOWN_BUDGET) -> str:
         ]
         rows += [_md_row(i) for i in report.new]
     rows += [f"\n**{md_code(f.target)}: error** — {md_text(f.message)}" for f in report.failures]
+    if report.violations:
+        rows += ["", *violations_markdown(report.violations, total)]
     text = "\n".join(head)
     for n, row in enumerate(rows):
         if len(text) + len(row) + 200 > budget:

@@ -252,9 +252,21 @@ def plan_json(
     allowances: Allowances | None = None,
     sealer: Sealer | None = None,
     only: Sequence[str] = (),
+    mask: Callable[[Any], Any] | None = None,
+    violations: Sequence[dict[str, Any]] = (),
 ) -> str:
-    doc = plans_to_document(plans, server=server, allowances=allowances, sealer=sealer, only=only)
-    doc["errors"] = [{"target": f.target, "message": f.message} for f in failures]
+    """The saved-plan document (sealed with ``sealer``'s key), ``mask`` applied before the
+    seal: what ``-o`` writes, with the targets that failed and the live policy violations."""
+    doc = plans_to_document(
+        plans,
+        server=server,
+        allowances=allowances,
+        sealer=sealer,
+        only=only,
+        errors=[{"target": f.target, "message": f.message} for f in failures],
+        mask=mask,
+        violations=violations,
+    )
     return json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=False)
 
 

@@ -20,8 +20,8 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from starlette.responses import Response
 
-from . import budget, idempotency, store
-from .auth import READ, WRITE, Principal, WorkspaceRef, principal_for, reachable
+from . import access, budget, idempotency, store
+from .auth import READ, WRITE, Principal, WorkspaceRef, principal_for, reachable, with_member
 from .db import get_engine, lock_agency, lock_workspace, transaction
 from .problems import ProblemError
 from .ratelimit import RateLimiter
@@ -139,7 +139,29 @@ def authorize(conn: Connection, sandbox: Sandbox, key: str | None, method: str) 
     need = READ if method in ("GET", "HEAD") else WRITE
     if not who.can(need):
         raise ProblemError(403, f"this API key lacks the {need} scope")
+    who = with_member(conn, who, store.iso(sandbox.now()))
+    if who.status is not None and who.status != "active":
+        raise ProblemError(
+            403, f"this API key acts as {who.user}, who is not an active member ({who.status})"
+        )
     return who
+
+
+def check_route(request: Request, who: Principal) -> None:
+    """403 unless the route's rule (``sandbox.access``) allows ``who``: the scope it needs, and
+    for a member's key the permission its role needs. A route without a rule is refused."""
+    route = request.scope.get("route")
+    rule = access.rule_for(request.method, getattr(route, "path_format", ""))
+    if rule is None:
+        raise ProblemError(403, "this operation has no access rule")
+    if rule.scope is not None and not who.can(rule.scope):
+        raise ProblemError(403, f"this API key lacks the {rule.scope} scope")
+    if rule.permission is not None and not who.holds(rule.permission):
+        raise ProblemError(
+            403,
+            f"this API key acts as {who.user}, whose role '{who.role}' does not allow "
+            f"{rule.permission}",
+        )
 
 
 def bearer_key(authorization: str | None) -> str | None:
@@ -156,6 +178,7 @@ def _authenticate(
     with transaction(sandbox.engine) as conn:
         if who is None:
             who = authorize(conn, sandbox, creds.credentials if creds else None, request.method)
+        check_route(request, who)
         ws = None
         if slug is not None:
             ws = reachable(conn, who, slug)

@@ -84,7 +84,7 @@ class LocalReader:
         if not self._key.startswith(KEY_PREFIX) or len(self._key) > 200:
             return None
         row = conn.execute(
-            "SELECT workspace_id, agency_id, scopes, revoked_at, expires FROM api_keys "
+            "SELECT workspace_id, agency_id, scopes, revoked_at, expires, as_user FROM api_keys "
             "WHERE secret_hash = ?",
             (hash_key(self._key),),
         ).fetchone()
@@ -94,6 +94,8 @@ class LocalReader:
             return None  # past its last day: the server refuses it (auth.principal_for)
         if row[0] is not None and row[1] is not None:
             return None  # reaches two scopes: let the server decide
+        if row[5] is not None:
+            return None  # acts as a member: the member's role decides (sandbox.access)
         if row[0] is not None:
             return "id", int(row[0])
         if row[1] is not None:
@@ -134,6 +136,8 @@ class LocalReader:
                     value_text = "[" + ",".join(bodies) + "]"
                 parts.append(json.dumps(kind.name) + ":" + value_text)
             parts.append('"api_key_use":' + json.dumps(self._key_use(conn, ws_id)))
+            uid = conn.execute("SELECT uid FROM workspaces WHERE id = ?", (ws_id,)).fetchone()
+            parts.append('"workspace_id":' + json.dumps(uid[0] if uid else None))
         return "{" + ",".join(parts) + "}"
 
     def _key_use(self, conn: sqlite3.Connection, ws_id: int) -> dict[str, Any]:
