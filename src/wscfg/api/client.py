@@ -79,6 +79,7 @@ import httpx
 from wscfg.errors import HTTPStatusError, ProtocolError, TransportError
 
 from . import redact
+from .pacing import Pacer
 from .problems import problem_error, scrub
 from .retry import RetryBudget, RetryPolicy, is_retryable_request
 from .settings import validate_base_url, validate_token
@@ -148,6 +149,7 @@ class ApiClient:
         max_redirects: int = 3,
         attempt_timeout: float | None = 60.0,
         request_deadline: float | None = 150.0,
+        rate_limit: float | None = None,
         hint_base_url: bool = True,
     ) -> None:
         """``hint_base_url``: a 404 before any 2xx answer says the base URL may be wrong (off
@@ -174,6 +176,9 @@ class ApiClient:
         self.stats = ApiStats()
         self._answered = not hint_base_url  # any 2xx yet? (a 404 before one: check the URL)
         self.budget = RetryBudget(self.retry.budget_ratio, self.retry.budget_floor)
+        cap = self.retry.retry_after_cap
+        self.pacer = Pacer(rate_limit, min_rate=1 / cap if cap > 0 else 0.0, sleep=self.retry.sleep)
+        self._reached = False  # has the server answered anything yet in this run?
         self._semaphore = asyncio.Semaphore(max_concurrency)
         self._http = httpx.AsyncClient(
             transport=transport,
@@ -363,18 +368,26 @@ class ApiClient:
         uncertain = False  # did some attempt reach the server without us hearing the outcome?
         loop = asyncio.get_running_loop()
         deadline = None if self.request_deadline is None else loop.time() + self.request_deadline
+        counted = 0  # attempts that count against max_attempts and the retry budget
         while True:
             attempt += 1
+            waited = await self.pacer.acquire()
+            if deadline is not None:
+                deadline += waited  # waiting for the run's turn is not the request's time
             retry_after: float | None = None
             last_resp: Response | None = None
             last_exc: BaseException | None = None
+            waitable = False  # a 429, or a server gone for a moment: waited out, not counted
             limit = self.attempt_timeout
             if deadline is not None:
                 left = max(deadline - loop.time(), 0.0)
                 limit = left if limit is None else min(limit, left)
             try:
                 async with asyncio.timeout(limit):
-                    resp = await self._attempt(call, attempt)
+                    try:
+                        resp = await self._attempt(call, attempt)
+                    finally:
+                        self.pacer.heard()
             except TimeoutError as exc:  # the attempt took too long (a trickling body)
                 reason = f"no complete answer within {limit:g} s"
                 uncertain = True
@@ -396,6 +409,9 @@ class ApiClient:
                     call.retryable or isinstance(exc, _NOT_SENT)
                 ):
                     raise _transport_error(call, reason, "", uncertain) from exc
+                # A server that answered earlier in this run and now refuses connections is
+                # restarting: waited out within the deadline, like a 429.
+                waitable = self._reached and isinstance(exc, _NOT_SENT)
                 last_exc = exc
             except httpx.RequestError as exc:  # decoding errors, stream errors, bad URLs
                 why = _describe(exc, self._scrub_secrets(call))
@@ -408,7 +424,10 @@ class ApiClient:
                     return resp
                 if attempt > 1 and resp.status in call.accept_after_retry:
                     return resp
-                if not (call.retryable and resp.status in policy.retry_statuses):
+                # A 429 refuses the request before it is carried out: any request may be
+                # sent again, and it is waited out rather than counted.
+                waitable = resp.status == 429
+                if not waitable and not (call.retryable and resp.status in policy.retry_statuses):
                     raise self._status_error(call, resp, "", uncertain)
                 # A 5xx answer to a write does not say whether the write happened (the server
                 # may have committed, then failed): from now on the outcome is uncertain.
@@ -420,7 +439,9 @@ class ApiClient:
             # A failure we may retry: attempts left, an acceptable wait and budget?
             stop = ""
             delay: float | None = None
-            if attempt >= policy.max_attempts:
+            if not waitable:
+                counted += 1
+            if not waitable and counted >= policy.max_attempts:
                 stop = f"gave up after {attempt} attempts"
             else:
                 delay = policy.delay(attempt, retry_after)
@@ -434,7 +455,7 @@ class ApiClient:
                         f"not retried, the request's deadline of {self.request_deadline:g} s "
                         f"would pass ({attempt} attempts)"
                     )
-                elif not self.budget.try_spend():
+                elif not waitable and not self.budget.try_spend():
                     stop = (
                         f"not retried, the retry budget of this run is spent ({attempt} attempts)"
                     )
@@ -453,7 +474,10 @@ class ApiClient:
                 attempt + 1,
                 policy.max_attempts,
             )
-            await policy.sleep(delay)
+            if last_resp is not None and last_resp.status == 429:
+                self.pacer.hold(delay)  # every request of the run waits, this one included
+            else:
+                await policy.sleep(delay)
 
     async def _attempt(self, call: _Call, attempt: int) -> Response:
         url = call.url
@@ -490,6 +514,8 @@ class ApiClient:
                             self._check_workspace(call, response, str(url))
                 finally:
                     await response.aclose()
+            self._reached = True
+            self.pacer.observe(response.headers)
             elapsed_ms = (time.monotonic() - started) * 1000
             log.debug(
                 "%s %s -> %d (attempt %d, %.1f ms)",

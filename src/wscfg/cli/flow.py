@@ -123,6 +123,39 @@ def timeout_option(fn: Any) -> Any:
     )(fn)
 
 
+_RATE = "wscfg.rate_limit"
+
+
+def rate_limit_option(fn: Any) -> Any:
+    """``--rate-limit N``: requests per second for the whole run, on top of what the server
+    advertises (its ``RateLimit-Policy`` / ``RateLimit`` fields)."""
+
+    def remember(ctx: click.Context, _param: click.Parameter, value: float | None) -> None:
+        if value is not None and (not math.isfinite(value) or value <= 0):
+            raise click.BadParameter(
+                "must be a positive number of requests per second", param_hint="--rate-limit"
+            )
+        ctx.meta[_RATE] = value
+
+    return click.option(
+        "--rate-limit",
+        type=float,
+        default=None,
+        metavar="N",
+        expose_value=False,
+        callback=remember,
+        help="Send at most N requests per second in the whole run (every workspace, reads and "
+        "writes); the server's advertised limit applies too.",
+    )(fn)
+
+
+def current_rate_limit() -> float | None:
+    """The ``--rate-limit`` of the running command (``None``: none given)."""
+    ctx = click.get_current_context(silent=True)
+    value = ctx.meta.get(_RATE) if ctx is not None else None
+    return float(value) if value is not None else None
+
+
 def run_async(coro: Any, *, writing: bool = False) -> Any:
     """Run one step of a command inside what is left of its ``--timeout``."""
     import asyncio
@@ -179,7 +212,7 @@ async def apply_plans(
             line += f": {o.detail}"
         click.echo(text(masked(mask, line)))
 
-    async with connect(server, parallel=parallel) as conn:
+    async with connect(server, parallel=parallel, rate_limit=current_rate_limit()) as conn:
         if any(not p.empty for p in plans):
             await check_can_write(conn.client)
         result = await apply_fleet(
