@@ -151,9 +151,12 @@ class ApiClient:
         request_deadline: float | None = 150.0,
         rate_limit: float | None = None,
         hint_base_url: bool = True,
+        apply_keys: Iterable[str] | None = None,
     ) -> None:
         """``hint_base_url``: a 404 before any 2xx answer says the base URL may be wrong (off
-        for the embedded sandbox, whose URL the user never gave)."""
+        for the embedded sandbox, whose URL the user never gave). ``apply_keys``: the ids of
+        other keys wscfg applies with (default: ``WSCFG_APPLY_KEY_IDS``), see
+        :meth:`wscfg_keys`."""
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
         self.base_url = validate_base_url(base_url)
@@ -173,6 +176,12 @@ class ApiClient:
         self.max_redirects = max_redirects
         self.attempt_timeout = attempt_timeout
         self.request_deadline = request_deadline
+        if apply_keys is None:
+            from .settings import apply_keys_from_env
+
+            apply_keys = apply_keys_from_env()
+        self._apply_keys = frozenset(apply_keys)
+        self._own_key: str | None = None
         self.stats = ApiStats()
         self._answered = not hint_base_url  # any 2xx yet? (a 404 before one: check the URL)
         self.budget = RetryBudget(self.retry.budget_ratio, self.retry.budget_floor)
@@ -233,6 +242,16 @@ class ApiClient:
         except NotFoundError:
             return None
         return resp.json_object()
+
+    async def wscfg_keys(self) -> frozenset[str]:
+        """The ids of the keys whose writes are wscfg's: the key of this run (read once from
+        ``GET /v1/key``) and the ``apply_keys`` it was given. Drift attribution trusts these
+        ids, as the server records them with each write, never a header (docs/drift.md)."""
+        if self._own_key is None:
+            info = await self.describe_key()
+            key_id = info.get("id") if isinstance(info, dict) else None
+            self._own_key = key_id if isinstance(key_id, str) else ""
+        return self._apply_keys | ({self._own_key} if self._own_key else set())
 
     async def create_workspace(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """Create a sub-account (agency keys). Retried safely: the POST carries an
