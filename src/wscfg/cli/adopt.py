@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from . import debug_of, echo_err, handle_errors
-from .flow import masked, run_env_mask, server_options, timeout_option
+from .flow import masked, rate_limit_option, run_env_mask, server_options, timeout_option
 from .options import (
     check_only,
     config_root_option,
@@ -27,6 +27,7 @@ from .options import (
 @click.argument("paths", nargs=-1, required=True)
 @server_options
 @timeout_option
+@rate_limit_option
 @config_root_option
 @target_option
 @shard_option

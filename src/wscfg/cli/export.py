@@ -12,10 +12,12 @@ import click
 
 from . import debug_of, echo_err, handle_errors
 from .flow import (
+    current_rate_limit,
     desired_secrets,
     env_mask,
     environment_values,
     parallel_option,
+    rate_limit_option,
     run_async,
     server_options,
     timeout_option,
@@ -50,6 +52,7 @@ SCHEMA_REF = "https://wscfg.dev/schemas/workspace.schema.json"
 )
 @server_options
 @timeout_option
+@rate_limit_option
 @click.pass_context
 def export(
     ctx: click.Context,
@@ -116,6 +119,7 @@ def export(
 )
 @server_options
 @timeout_option
+@rate_limit_option
 @target_option
 @shard_option
 @parallel_option
@@ -214,7 +218,7 @@ async def _export(
     from ..fleet import read_live
     from ..model.base import SLUG_RE
 
-    async with connect(server) as conn:
+    async with connect(server, rate_limit=current_rate_limit()) as conn:
         if conn.embedded:
             echo_err(f"Using the {conn.server}: no --server or WSCFG_SERVER set.")
         slugs = [slug] if slug else sorted(w["slug"] for w in await conn.client.list_workspaces())
@@ -329,7 +333,7 @@ async def _clone_plans(
     from ..model import WorkspaceConfig
 
     named, globs, shard = which
-    async with connect(server, parallel=parallel) as conn:
+    async with connect(server, parallel=parallel, rate_limit=current_rate_limit()) as conn:
         if conn.embedded:
             echo_err(f"Using the {conn.server}: no --server or WSCFG_SERVER set.")
         if named:

@@ -18,6 +18,7 @@ from .flow import (
     after_writes,
     apply_plans,
     confirm,
+    current_rate_limit,
     desired_secrets,
     finish,
     parallel_option,
@@ -25,6 +26,7 @@ from .flow import (
     plan_sealer,
     progress,
     question,
+    rate_limit_option,
     render_plans,
     run_async,
     run_env_mask,
@@ -65,6 +67,7 @@ def _decorate(fn: Any, options: list[Any]) -> Any:
 WORKSPACE_OPTIONS = [
     server_options,
     timeout_option,
+    rate_limit_option,
     config_root_option,
     target_option,
     shard_option,
@@ -477,7 +480,7 @@ async def _plan(
     from ..connect import connect, ensure_workspaces
     from ..fleet import PlanRun, discard, discover, plan_fleet, prefetch
 
-    async with connect(server, parallel=parallel) as conn:
+    async with connect(server, parallel=parallel, rate_limit=current_rate_limit()) as conn:
         early: dict[str, Any] = {}
         if preloaded is None:
             early = prefetch(conn.client, selection.guesses(), parallel)
@@ -524,7 +527,7 @@ async def _create_missing(
     from ..connect import connect
     from ..fleet import create_workspaces, discover
 
-    async with connect(server, parallel=parallel) as conn:
+    async with connect(server, parallel=parallel, rate_limit=current_rate_limit()) as conn:
         if conn.embedded:
             return [], []  # the embedded sandbox creates targets on first use anyway
         missing = (await discover(conn.client, [s.slug for s in states])).missing
@@ -559,7 +562,7 @@ async def _refresh(server: str | None, slugs: list[str], parallel: int) -> Any:
     from ..connect import connect
     from ..fleet import refresh
 
-    async with connect(server, parallel=parallel) as conn:
+    async with connect(server, parallel=parallel, rate_limit=current_rate_limit()) as conn:
         live, failures = await refresh(conn.client, slugs, parallel=parallel)
         return live, failures, conn.server
 

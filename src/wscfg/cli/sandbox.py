@@ -5,6 +5,8 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import sys
+from typing import Any
 
 import click
 
@@ -94,6 +96,12 @@ def sandbox() -> None:
     metavar="SPEC",
     help="Inject faults, e.g. '500=0.1,429=0.05,reset=0.05,latency=50-300ms,seed=7'.",
 )
+@click.option(
+    "--access-log",
+    is_flag=True,
+    help="Write one line per request to stderr: METHOD PATH STATUS key=KEY-ID rid=REQUEST-ID "
+    "Nms (no query strings, no secrets).",
+)
 @click.pass_context
 def serve(
     ctx: click.Context,
@@ -103,6 +111,7 @@ def serve(
     invite_ttl: str,
     rate_limit: str | None,
     faults: str | None,
+    access_log: bool,
 ) -> None:
     """Serve the API with uvicorn until interrupted.
 
@@ -128,7 +137,11 @@ def serve(
 
             fault_plan = parse_faults(faults)
         settings = SandboxSettings(
-            invite_ttl=ttl, rate_limit=rate, rate_burst=burst, faults=fault_plan
+            invite_ttl=ttl,
+            rate_limit=rate,
+            rate_burst=burst,
+            faults=fault_plan,
+            access_log=_access_writer() if access_log else None,
         )
         get_engine(url)  # create or migrate the schema now, so errors show before serving
         sock = _listen(host, port)  # bound before we say so: a port in use is an error here
@@ -144,6 +157,20 @@ def serve(
         gc.freeze()  # long-lived objects leave the GC's scans: no 50 ms pauses under load
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
         server.run(sockets=[sock])
+
+
+def _access_writer() -> Any:
+    """Access-log lines to stderr, whole lines only (requests are served from threads)."""
+    import threading
+
+    lock = threading.Lock()
+
+    def write(line: str) -> None:
+        with lock:
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
+
+    return write
 
 
 def _listen(host: str, port: int) -> socket.socket:

@@ -112,11 +112,19 @@ class Ctx:
         return getattr(self.request.state, "client_request_id", None)
 
 
-def authorize(conn: Connection, sandbox: Sandbox, key: str | None, method: str) -> Principal:
+def authorize(
+    conn: Connection,
+    sandbox: Sandbox,
+    key: str | None,
+    method: str,
+    remember: Callable[[Principal], None] | None = None,
+) -> Principal:
     """The caller behind ``key``, rate-limited and holding the scope ``method`` needs.
 
     The request-context middleware calls this before it reads a write's body; the route
-    dependencies call it for requests without a body."""
+    dependencies call it for requests without a body. ``remember`` receives the caller as
+    soon as the key is known (also when the answer is a 429 or a 403: the access log and the
+    rate-limit fields name the key)."""
     if not key:
         raise ProblemError(
             401,
@@ -128,13 +136,16 @@ def authorize(conn: Connection, sandbox: Sandbox, key: str | None, method: str) 
         raise ProblemError(
             401, "the API key is unknown or revoked", headers={"WWW-Authenticate": "Bearer"}
         )
+    if remember is not None:
+        remember(who)
     if sandbox.limiter is not None:
-        wait = sandbox.limiter.take(who.key_id, sandbox.settings.ticker())
+        now = sandbox.settings.ticker()
+        wait = sandbox.limiter.take(who.key_id, now)
         if wait:
             raise ProblemError(
                 429,
                 f"rate limit exceeded; retry in {wait} s",
-                headers={"Retry-After": str(wait)},
+                headers={"Retry-After": str(wait), **sandbox.limiter.headers(who.key_id, now)},
             )
     need = READ if method in ("GET", "HEAD") else WRITE
     if not who.can(need):
@@ -177,7 +188,13 @@ def _authenticate(
     who: Principal | None = getattr(request.state, "principal", None)  # set by the middleware
     with transaction(sandbox.engine) as conn:
         if who is None:
-            who = authorize(conn, sandbox, creds.credentials if creds else None, request.method)
+            who = authorize(
+                conn,
+                sandbox,
+                creds.credentials if creds else None,
+                request.method,
+                remember=lambda who: setattr(request.state, "principal", who),
+            )
         check_route(request, who)
         ws = None
         if slug is not None:
