@@ -392,3 +392,45 @@ def test_an_adopted_item_lands_in_its_own_list_not_under_the_next_keys_comment(
         "\n  # numbers staff reported\n" + tail
     )
     assert invoke("plan", "--detailed-exitcode", "ws.yaml").exit_code == 0
+
+
+TEMPLATED = """\
+version: 1
+vars: {{domain: acme.example}}
+workspace: {{slug: {slug}}}
+members:
+  - {{email: "jane@${{var.domain}}", role: owner}}
+  - email: frontdesk@${{var.domain}}   # the front desk
+    role: member
+  - {{email: "old@${{var.domain}}", role: member}}
+"""
+
+
+def test_adopt_finds_an_identity_written_with_a_reference(sandbox, monkeypatch, tmp_path):
+    """`frontdesk@${var.domain}` changed in the UI: adopt resolves the identity as plan does
+    and writes the change where the item is declared, keeping the `${var.…}` text; a member
+    removed in the UI is removed from the file."""
+    ws = sandbox.new_workspace(owner=JANE)
+    monkeypatch.setenv("WSCFG_SERVER", sandbox.url)
+    monkeypatch.setenv("WSCFG_TOKEN", ws.key)
+    monkeypatch.chdir(tmp_path)
+    cfg = tmp_path / "ws.yaml"
+    cfg.write_text(TEMPLATED.format(slug=ws.slug))
+    assert invoke("apply", "--auto-approve", "ws.yaml").exit_code == 0
+    headers = {"Authorization": f"Bearer {ui_key(sandbox, ws.slug)}"}
+    with httpx.Client(base_url=ws.url, headers=headers) as c:
+        c.patch("/members/frontdesk@acme.example", json={"role": "admin"}).raise_for_status()
+        c.delete("/members/old@acme.example").raise_for_status()
+    got = invoke("adopt", "ws.yaml")
+    assert (got.exit_code, got.stderr.splitlines()[-1]) == (
+        0,
+        "ws.yaml: Adopted 2 change(s); 0 refused.",
+    ), got.output
+    assert cfg.read_text() == (
+        "version: 1\nvars: {domain: acme.example}\n"
+        f"workspace: {{slug: {ws.slug}}}\nmembers:\n"
+        '  - {email: "jane@${var.domain}", role: owner}\n'
+        "  - email: frontdesk@${var.domain}   # the front desk\n"
+        "    role: admin\n"
+    )
+    assert invoke("plan", "--detailed-exitcode", "ws.yaml").exit_code == 0

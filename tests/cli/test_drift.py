@@ -327,7 +327,10 @@ def test_a_markdown_report_fits_an_issue():
     ]
     text = report_markdown(DriftReport(items, 0, [f"clinic-{n:03}" for n in range(500)], []))
     assert len(text) <= 65_535
-    assert text.rstrip().endswith("more rows not shown to fit an issue; see the JSON report._")
+    assert text.rstrip().endswith(
+        "detail block(s); the full report: `wscfg drift … --format markdown -o FILE` (or "
+        "`--format json`) writes every row._"
+    )
     assert "| call tag tag-0: color changed in 500 of 500 workspaces, by 1 person; first " in text
 
 

@@ -118,7 +118,7 @@ def adopt(
             for fc in change.fields:
                 _field(out, doc, desired, file, change, pos, fc, read)
         elif change.action == "create":  # declared, deleted in the UI: remove it
-            own = _own_index(doc, change.kind, change.key)
+            own = _own_index(doc, change.kind, change.key, desired, file)
             # Declared here and by a template too: removing ours would leave the template's.
             inherited = (change.kind, change.key) in desired.inherited and _same_file(
                 file, desired.file
@@ -340,7 +340,7 @@ def _field(
         if node is None and template:
             node = doc[change.kind] = CommentedMap()
     else:
-        own = _own_index(doc, change.kind, change.key)
+        own = _own_index(doc, change.kind, change.key, desired, file)
         node = doc[change.kind][own] if own is not None else None
         if node is None and template:
             node = CommentedMap()
@@ -414,8 +414,14 @@ def _own_seq(doc: Any, kind: str) -> Any:
     return seq
 
 
-def _own_index(doc: Any, kind: str, key: str) -> int | None:
-    """Where the file itself declares the item ``key`` of ``kind`` (None: it does not)."""
+def _own_index(
+    doc: Any, kind: str, key: str, desired: Desired | None = None, file: str = ""
+) -> int | None:
+    """Where the file itself declares the item ``key`` of ``kind`` (None: it does not).
+
+    An identity written as text (``frontdesk@acme.example``) is matched by its value; one
+    written with references (``frontdesk@${var.domain}``) is found as plan found it: where the
+    resolved item of ``desired`` was declared in ``file`` (its line and column)."""
     from .resolve import identity_key
 
     ident = BY_NAME[kind].identity or ""
@@ -427,6 +433,17 @@ def _own_index(doc: Any, kind: str, key: str) -> int | None:
         if isinstance(raw, int) and not isinstance(raw, bool):
             raw = str(raw)
         if isinstance(raw, str) and identity_key(kind, raw) == key:
+            return i
+    if desired is None:
+        return None
+    pos = _position(desired, kind, key)
+    src = desired.sources.get((kind, pos)) if pos is not None else None
+    if src is None or not _same_file(src.file, file):
+        return None
+    marked: Any = seq  # a ruamel CommentedSeq: it knows where each item starts
+    for i in range(len(seq)):
+        line, column = marked.lc.item(i)
+        if (line + 1, column + 1) == (src.line, src.column):
             return i
     return None
 
