@@ -381,6 +381,12 @@ def test_adopt_whole_configs_then_plan_is_empty(sandbox, spec, edits, only):
         args = ["adopt", str(cfg)] + (["--only", only] if only else [])
         got = runner.invoke(cli, args, env=env)
         context = (got.output, base.text(), target.text(), edits, only)
+        if only and f"--only {only} matches no declared or live item" in got.stderr:
+            # a kind nobody declares or has: refused (exit 1, nothing written), not adopted
+            assert got.exit_code == 1, context
+            assert cfg.read_text() == target.text()
+            assert not any(c[0] == only for c in planned(runner, cfg, env)), context
+            return
         assert got.exit_code == 0, context
         # Empty for the adopted items; what --only left out is still to be reverted.
         assert planned(runner, cfg, env) == others, (cfg.read_text(), *context)

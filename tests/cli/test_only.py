@@ -235,11 +235,16 @@ def test_a_selector_that_matches_nothing_is_an_error(setup, command, only, messa
     assert len([c for w in left["targets"] for c in w["changes"]]) == 2  # nothing applied
 
 
-def test_a_kind_without_items_is_not_a_typo(setup):
-    """The kind's name is checked; a kind nobody declares or has selects nothing."""
+def test_a_kind_without_items_is_an_error(setup):
+    """A kind nobody declares or has would select nothing: that is an error too, not "No
+    changes" (the kind's spelling is checked before anything is read)."""
     _ws, _cfg, run = setup
     got = run("plan", "ws.yaml", "--only", "webhooks", "--detailed-exitcode")
-    assert got.exit_code == 0, got.output
+    assert (got.exit_code, got.stdout) == (1, "")
+    assert got.stderr.endswith(
+        "Error: --only webhooks matches no declared or live item: no target declares or has any "
+        "webhooks\n"
+    )
 
 
 def test_a_selector_of_a_live_only_item_is_accepted(setup, sandbox):

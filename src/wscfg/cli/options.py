@@ -107,18 +107,24 @@ def narrow(plans: list[Any], only: tuple[str, ...], live: dict[str, Any] | None 
 def check_only(only: tuple[str, ...], desired: Any, live: Any) -> None:
     """A typo in ``--only`` is an error, not an empty plan: a ``KIND:KEY`` selector must name
     an item some target declares or has (``desired`` and ``live``: slug → DesiredState /
-    LiveState); the closest one is suggested. (A kind's name is checked by
-    :func:`parse_only`; a kind without items selects nothing, which is not a typo.)"""
+    LiveState); the closest one is suggested. A ``KIND`` selector must name a kind some target
+    declares or has items of (its spelling is checked by :func:`parse_only`): a selection of
+    nothing is an error, not "No changes"."""
     import difflib
 
     from ..errors import WscfgError
 
     for text, (kind, key) in zip(only, parse_only(only), strict=True):
-        if key is None:  # a kind: its name was checked (parse_only); having no items is fine
-            continue
         known: set[str] = set()
         for state in (*desired.values(), *live.values()):
             known.update(state.items.get(kind, {}))
+        if key is None:
+            if known:
+                continue
+            raise WscfgError(
+                f"--only {text} matches no declared or live item: no target declares or has "
+                f"any {kind}"
+            )
         if key in known:
             continue
         names = sorted(known)
