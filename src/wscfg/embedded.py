@@ -76,6 +76,17 @@ class EmbeddedClient:
     def workspace(self, slug: str) -> EmbeddedWorkspace:
         return EmbeddedWorkspace(self, slug)
 
+    async def wscfg_keys(self) -> frozenset[str]:
+        """As :meth:`ApiClient.wscfg_keys`, the run's key read in-process when it can be."""
+        if self._remote is None:
+            from .api.settings import apply_keys_from_env
+
+            own = await asyncio.to_thread(self.local.key_id)
+            if own is not None:
+                return apply_keys_from_env() | {own}
+        result: frozenset[str] = await self.remote.wscfg_keys()
+        return result
+
     async def list_workspaces(self) -> list[dict[str, Any]]:
         found = await asyncio.to_thread(self.local.workspaces)
         if found is None:

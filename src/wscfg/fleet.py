@@ -185,7 +185,7 @@ async def explain(client: Any, plan: Plan) -> None:
         return
     kinds, keys = audit_query(plan.changes)
     entries = await client.workspace(plan.slug).audit(kinds, keys)
-    attribute(plan.changes, entries)
+    attribute(plan.changes, entries, await client.wscfg_keys())
 
 
 async def refresh(

@@ -175,7 +175,7 @@ def test_a_baseline_accepts_known_drift_and_new_drift_exits_2(sandbox, setup):
     updated = run("drift", "--baseline", base, "--update-baseline", str(cfg))
     assert updated.exit_code == 0, updated.output
     assert updated.stderr.endswith(f"Wrote 4 fingerprint(s) of known drift to {base}.\n")
-    assert updated.stdout == "No new drift; 4 known (in the baseline), not shown.\n"
+    assert updated.stdout == f"No new drift: 4 accepted into the baseline {base} just now.\n"
     same = run("drift", "--baseline", base, str(cfg))
     assert (same.exit_code, same.stdout) == (
         0,
@@ -327,7 +327,10 @@ def test_a_markdown_report_fits_an_issue():
     ]
     text = report_markdown(DriftReport(items, 0, [f"clinic-{n:03}" for n in range(500)], []))
     assert len(text) <= 65_535
-    assert text.rstrip().endswith("more rows not shown to fit an issue; see the JSON report._")
+    assert text.rstrip().endswith(
+        "detail block(s); the full report: `wscfg drift … --format markdown -o FILE` (or "
+        "`--format json`) writes every row._"
+    )
     assert "| call tag tag-0: color changed in 500 of 500 workspaces, by 1 person; first " in text
 
 

@@ -117,10 +117,11 @@ def drift(
             report = report_mod.DriftReport.of(
                 run.plans, run.failures, _fingerprints(report), run.violations
             )
+            report.accepted = baseline
         if fmt == "json":
             text = report_mod.report_json(report)
         elif fmt == "markdown":
-            text = report_mod.report_markdown(report)
+            text = _markdown(report, out, masked_by=run_env_mask(run))
         elif fmt == "html":
             from datetime import UTC, datetime
 
@@ -140,6 +141,29 @@ def drift(
             sys.exit(1)
         if report.new or report.failing_violations:
             sys.exit(2)
+
+
+def _markdown(report: object, out: str | None, *, masked_by: object) -> str:
+    """-o FILE: the whole report. Standard output: one PR comment (65,536 characters), saying
+    where the rest is. $GITHUB_STEP_SUMMARY gets the whole report when it fits (1 MiB), else
+    the same folding."""
+    from ..engine import drift as report_mod
+    from ..engine import render
+    from .flow import _step_summary, fit_bytes
+
+    def markdown(budget: int, where: str) -> str:
+        return masked(masked_by, report_mod.report_markdown(report, budget, full=where))  # type: ignore[arg-type]
+
+    whole = None
+    if os.environ.get("GITHUB_STEP_SUMMARY"):
+        whole = fit_bytes(markdown, render.JOB_SUMMARY_BYTES, report_mod.FULL_REPORT)
+        _step_summary(whole)
+    if out:
+        return markdown(1 << 62, report_mod.FULL_REPORT)
+    where = report_mod.FULL_REPORT
+    if whole is not None and render.CUT_NOTE not in whole:
+        where = "in this run's job summary"
+    return markdown(render.MARKDOWN_BUDGET, where)
 
 
 def _fingerprints(report: object) -> set[str]:

@@ -388,21 +388,32 @@ def render_plans(
         )
         click.echo(text)  # masked before it was sealed
     elif fmt == "markdown":
-        text = render.plan_markdown(
-            plans,
-            failures,
-            refusals=found,
-            skip_unsafe=skip,
-            mask=mask.text if mask else None,
-            note=partial_note(only) if only else None,
-        )
-        if violations:
-            room = render.MARKDOWN_BUDGET - len(text)
-            text += "\n" + "\n".join(violations_markdown(violations, total, room)) + "\n"
-        text = masked(mask, text)
-        click.echo(text)
-        if summary:
-            _step_summary(text)
+
+        def markdown(budget: int, where: str) -> str:
+            text = render.plan_markdown(
+                plans,
+                failures,
+                budget=budget,
+                refusals=found,
+                skip_unsafe=skip,
+                mask=mask.text if mask else None,
+                note=partial_note(only) if only else None,
+                full=where,
+            )
+            if violations:
+                room = budget - len(text)
+                text += "\n" + "\n".join(violations_markdown(violations, total, room)) + "\n"
+            return masked(mask, text)
+
+        # The job summary takes the whole plan when it fits (1 MiB), else the same folding;
+        # the comment (stdout) fits 65,536 characters and says where the whole plan is.
+        job: str | None = None
+        if summary and os.environ.get("GITHUB_STEP_SUMMARY"):
+            job = fit_bytes(markdown, render.JOB_SUMMARY_BYTES, render.FULL_PLAN)
+            _step_summary(job)
+        whole = job is not None and render.CUT_NOTE not in job
+        where = "in this run's job summary" if whole else render.FULL_PLAN
+        click.echo(markdown(render.MARKDOWN_BUDGET, where))
     else:
         colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
         text = render.fleet_text(
@@ -411,6 +422,18 @@ def render_plans(
         if violations:
             text += "\n" + "\n".join(violations_text(violations, total))
         click.echo(masked(mask, text))
+
+
+def fit_bytes(render: Any, limit: int, where: str) -> str:
+    """``render(budget, where)`` (a budget in characters) whose UTF-8 form fits ``limit``
+    bytes: tried at ``limit`` characters, then at a budget scaled to what the text weighed."""
+    budget = limit - 4096
+    while True:
+        text: str = render(budget, where)
+        size = len(text.encode("utf-8"))
+        if size <= limit - 1 or budget < 1000:
+            return text
+        budget = budget * (limit - 4096) // size
 
 
 def _step_summary(text: str) -> None:

@@ -20,7 +20,7 @@ from ..escape import html, md_code, md_text, text
 from .changes import Change, Create, Delete, Update
 from .origin import FINGERPRINT_SUFFIX, Origin
 from .plan import Plan
-from .render import MARKDOWN_BUDGET, Failure, show_value
+from .render import MARKDOWN_BUDGET, Failure, fit_markdown, show_value
 from .violations import Violation, new_violations
 from .violations import report_markdown as violations_markdown
 from .violations import report_text as violations_text
@@ -164,6 +164,7 @@ class DriftReport:
     failures: list[Failure]
     violations: list[Violation] = field(default_factory=list)
     known_violations: int = 0
+    accepted: str = ""  # the baseline file --update-baseline just wrote with all of it
 
     @staticmethod
     def of(
@@ -262,13 +263,16 @@ def summary(report: DriftReport) -> str:
     n, spaces = len(report.new), len({i.workspace for i in report.new})
     total = len(report.workspaces) + len(report.failures)
     text = "No new drift" if not n else f"{n} new drift in {spaces} of {total} workspace(s)"
-    if report.known:
+    if report.accepted:
+        text += f": {report.known} accepted into the baseline {report.accepted} just now"
+    elif report.known:
         text += f"; {report.known} known (in the baseline), not shown"
     if report.violations:
         n = len(report.violations)
         text += f"; {n} new policy violation{'s' if n != 1 else ''}"
     if report.known_violations:
-        text += f"; {report.known_violations} known policy violation(s), not shown"
+        kept = "accepted too" if report.accepted else "not shown"
+        text += f"; {report.known_violations} known policy violation(s), {kept}"
     return text + "."
 
 
@@ -286,39 +290,41 @@ def report_json(report: DriftReport) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False)
 
 
-def report_markdown(report: DriftReport, budget: int = MARKDOWN_BUDGET) -> str:
-    """An issue body or job summary: the summary, the fleet's grouped rows (workspaces
-    folded), then one row per drifted field; rows that do not fit ``budget`` (under GitHub's
-    65,535 characters) are counted, not shown."""
+FULL_REPORT = "`wscfg drift … --format markdown -o FILE` (or `--format json`) writes every row"
+SLUGS_IN_A_ROW = 20  # workspaces named in a fleet row, before "and N more"
+
+
+def report_markdown(
+    report: DriftReport, budget: int = MARKDOWN_BUDGET, *, full: str = FULL_REPORT
+) -> str:
+    """An issue body, PR comment or job summary: the summary, the fleet's grouped rows (the
+    same drift across workspaces is one row), then one row per drifted field. Whole rows
+    only, never over ``budget``: what does not fit is counted, and the report says where the
+    full one is (``full``)."""
     total = len(report.workspaces) + len(report.failures)
-    head = ["### wscfg drift", "", f"**{summary(report)}**", ""]
+    head = "\n".join(["### wscfg drift", "", f"**{md_text(summary(report))}**", ""]) + "\n"
     rows: list[str] = []
     groups = report.groups()
     if total > 1 and groups:
-        rows += ["| drift | workspaces |", "|---|---|"]
+        rows += ["| drift | workspaces |\n", "|---|---|\n"]
         for g in groups:
-            spaces = ", ".join(f"<code>{html(w)}</code>" for w in sorted(g.workspaces()))
+            names = sorted(g.workspaces())
+            spaces = ", ".join(f"<code>{html(w)}</code>" for w in names[:SLUGS_IN_A_ROW])
+            if len(names) > SLUGS_IN_A_ROW:
+                spaces += f" and {len(names) - SLUGS_IN_A_ROW} more"
             folded = f"<details><summary>{len(g.items)}</summary>{spaces}</details>"
-            rows.append(f"| {md_text(g.line(total))} | {folded} |")
-        rows.append("")
+            rows.append(f"| {md_text(g.line(total))} | {folded} |\n")
+        rows.append("\n")
     if report.new:
         rows += [
-            "| workspace | item | field | live | config | who | via | when |",
-            "|---|---|---|---|---|---|---|---|",
+            "| workspace | item | field | live | config | who | via | when |\n",
+            "|---|---|---|---|---|---|---|---|\n",
         ]
-        rows += [_md_row(i) for i in report.new]
-    rows += [f"\n**{md_code(f.target)}: error** — {md_text(f.message)}" for f in report.failures]
+        rows += [_md_row(i) + "\n" for i in report.new]
+    blocks = [f"\n**{md_code(f.target)}: error** — {md_text(f.message)}\n" for f in report.failures]
     if report.violations:
-        rows += ["", *violations_markdown(report.violations, total)]
-    text = "\n".join(head)
-    for n, row in enumerate(rows):
-        if len(text) + len(row) + 200 > budget:
-            text += (
-                f"\n\n_{len(rows) - n} more rows not shown to fit an issue; see the JSON report._"
-            )
-            break
-        text += "\n" + row
-    return text + "\n"
+        rows += ["\n", *(line + "\n" for line in violations_markdown(report.violations, total))]
+    return fit_markdown(head, rows, blocks, budget, f"the full report: {full}")
 
 
 def _md_row(i: DriftItem) -> str:

@@ -102,6 +102,18 @@ class LocalReader:
             return "agency_id", int(row[1])
         return None
 
+    def key_id(self) -> str | None:
+        """The id of the key this reader reads with (what ``GET /v1/key`` says), or ``None``
+        where the server should answer."""
+        with self._snapshot() as conn:
+            if conn is None:
+                return None
+            row = conn.execute(
+                "SELECT id FROM api_keys WHERE secret_hash = ? AND revoked_at IS NULL",
+                (hash_key(self._key),),
+            ).fetchone()
+        return None if row is None else str(row[0])
+
     def workspaces(self) -> list[dict[str, Any]] | None:
         """Every workspace the key reaches (their profiles with ETags), by slug."""
         with self._scoped() as scoped:
