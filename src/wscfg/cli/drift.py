@@ -117,6 +117,7 @@ def drift(
             report = report_mod.DriftReport.of(
                 run.plans, run.failures, _fingerprints(report), run.violations
             )
+            report.accepted = baseline
         if fmt == "json":
             text = report_mod.report_json(report)
         elif fmt == "markdown":
