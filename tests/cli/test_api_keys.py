@@ -121,6 +121,7 @@ def test_a_saved_plan_applied_with_the_key_it_revokes_is_refused(setup, monkeypa
     path.write_text(config(ws, deploy))
     assert invoke("apply", "--auto-approve", str(path), "--new-secrets-to", "s.env").exit_code == 0
     path.write_text(config(ws, "").replace("api_keys:\n", "api_keys: []\n"))
+    monkeypatch.setenv("WSCFG_PLAN_KEY", "one-plan-key-for-both-jobs")  # docs/ci.md: two keys
     made = invoke("plan", "-o", "plan.json", str(path))  # made with the workspace's own key
     assert made.exit_code == 0, made.output
     secret = (path.parent / "s.env").read_text().strip().split("=", 1)[1]

@@ -276,7 +276,12 @@ def test_zone_files_are_the_available_time_zones() -> None:
 # Every marked place, once: a valid document in which each check of CHECKS runs.
 FULL: dict[str, Any] = {
     "version": 1,
-    "workspace": {"slug": "acme-north", "name": "Acme", "timezone": "America/Chicago"},
+    "workspace": {
+        "slug": "acme-north",
+        "name": "Acme",
+        "timezone": "America/Chicago",
+        "business_profile": {"company": "Acme LLC", "audience": "Families\nand clinics"},
+    },
     "roles": [{"name": "desk", "permissions": ["billing:read"]}],
     "members": [{"email": "ann@acme.example", "role": "owner"}],
     "call_tags": [{"name": "spam", "color": "#abc"}],
