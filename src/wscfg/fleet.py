@@ -118,6 +118,9 @@ class PlanRun:
     failures: list[Failure] = field(default_factory=list)
     live: dict[str, LiveState] = field(default_factory=dict)
     desired: dict[str, DesiredState] = field(default_factory=dict)
+    # a --shard run: the share, and the whole selection's size and config digest
+    # (see :func:`wscfg.engine.shards.run_identity`); empty otherwise
+    whole: dict[str, Any] = field(default_factory=dict)
 
 
 def prefetch(client: Any, slugs: Sequence[str], parallel: int) -> dict[str, asyncio.Task[Any]]:

@@ -11,7 +11,7 @@ import click
 
 from . import debug_of, echo_err, handle_errors
 from .flow import masked, run_env_mask
-from .plan import _make_plans, workspace_options
+from .plan import _make_plans, part_identity, workspace_options
 
 FORMATS = ("text", "markdown", "json", "html")
 
@@ -84,7 +84,7 @@ def drift(
         known: set[str] = set()
         if baseline and not update_baseline:
             known = _read_baseline(baseline)
-        run, _server, _ = _make_plans(
+        run, server_name, _ = _make_plans(
             paths, server, targets, shard, parallel, config_roots=config_roots
         )
         report = report_mod.DriftReport.of(run.plans, run.failures, known)
@@ -93,7 +93,10 @@ def drift(
             echo_err(f"Wrote {len(report.new)} fingerprint(s) of known drift to {baseline}.")
             report = report_mod.DriftReport.of(run.plans, run.failures, _fingerprints(report))
         if fmt == "json":
-            text = report_mod.report_json(report)
+            identity = part_identity(run, "drift")
+            if identity is not None:
+                identity["baseline"] = report_mod.baseline_digest(known)
+            text = report_mod.report_json(report, server=server_name, run=identity)
         elif fmt == "markdown":
             text = report_mod.report_markdown(report)
         elif fmt == "html":

@@ -304,6 +304,7 @@ def render_plans(
     sealer: Any = None,
     mask: Any = None,
     only: tuple[str, ...] = (),
+    run: dict[str, Any] | None = None,
 ) -> None:
     """Print the plans in ``fmt`` with what apply would refuse, environment values masked;
     markdown also goes to ``$GITHUB_STEP_SUMMARY`` when that is set (the job summary of a
@@ -316,7 +317,7 @@ def render_plans(
     skip = bool(allow is not None and allow.skip_unsafe)
     if fmt == "json":
         text = render.plan_json(
-            plans, failures, server=server, allowances=allow, sealer=sealer, only=only
+            plans, failures, server=server, allowances=allow, sealer=sealer, only=only, run=run
         )
         click.echo(masked(mask, text))
     elif fmt == "markdown":

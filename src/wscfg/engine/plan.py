@@ -347,6 +347,7 @@ def plans_to_document(
     allowances: Allowances | None = None,
     sealer: Sealer | None = None,
     only: Sequence[str] = (),
+    run: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The saved-plan document: the plans, the allowances they were made with, the ``--only``
     selection of a partial plan (``"only"``, absent from a full one), what apply would refuse
@@ -369,6 +370,8 @@ def plans_to_document(
     doc["allowances"] = allow.to_dict()
     if only:
         doc["only"] = list(only)
+    if run is not None:  # a part of a sharded run (see :mod:`wscfg.engine.shards`)
+        doc["run"] = run
     doc["refusals"] = [r.to_dict() for r in refusals(plans, allow)]
     doc["targets"] = targets
     return doc

@@ -241,8 +241,11 @@ def plan_json(
     allowances: Allowances | None = None,
     sealer: Sealer | None = None,
     only: Sequence[str] = (),
+    run: dict[str, Any] | None = None,
 ) -> str:
-    doc = plans_to_document(plans, server=server, allowances=allowances, sealer=sealer, only=only)
+    doc = plans_to_document(
+        plans, server=server, allowances=allowances, sealer=sealer, only=only, run=run
+    )
     doc["errors"] = [{"target": f.target, "message": f.message} for f in failures]
     return json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=False)
 
