@@ -117,7 +117,8 @@ def wscfg_plan(folder: Path, url: str, key: str) -> tuple[float, float]:
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "wscfg", "plan", "--detailed-exitcode", "."],
+            # no --timeout: thousands of workspaces on a busy box may take past its 300 s
+            [sys.executable, "-m", "wscfg", "plan", "--detailed-exitcode", "--timeout", "0", "."],
             cwd=folder,
             env=env,
             stdout=out,
