@@ -85,9 +85,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture(autouse=True)
 def _not_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests choose the server themselves: the CI box's own ``CI=true`` would make every run
-    without --server refuse the embedded sandbox (tests of that rule set it explicitly)."""
-    monkeypatch.delenv("CI", raising=False)
+    """Tests choose the server themselves: the CI box's own ``CI=true`` (or GITHUB_ACTIONS,
+    JENKINS_URL, …) would make every run without --server refuse the embedded sandbox (tests
+    of that rule set it explicitly)."""
+    from wscfg.connect import ci_variables
+
+    for name in ci_variables():
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(scope="session")

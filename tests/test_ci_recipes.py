@@ -25,6 +25,7 @@ from wscfg.cli import cli
 ROOT = Path(__file__).resolve().parents[1]
 CI = ROOT / "examples" / "ci"
 HOOKS = ROOT / ".pre-commit-hooks.yaml"
+ACTION = ROOT / "action.yml"
 DOC = ROOT / "docs" / "ci.md"
 
 EXPECTED = [
@@ -33,6 +34,7 @@ EXPECTED = [
     "examples/ci/github/drift.yml",
     "examples/ci/gitlab/.gitlab-ci.yml",
     ".pre-commit-hooks.yaml",
+    "action.yml",
     "docs/ci.md",
 ]
 # The commands the recipes and docs rely on: each must exist in the CLI (none is skipped).
@@ -41,7 +43,7 @@ COMMANDS = ["validate", "plan", "apply", "export", "clone", "drift", "show"]
 
 def yaml_files() -> list[Path]:
     files = sorted(p for p in CI.rglob("*") if p.suffix in (".yml", ".yaml"))
-    return [*files, HOOKS]
+    return [*files, HOOKS, ACTION]
 
 
 def rel(path: Path) -> str:
@@ -253,6 +255,8 @@ def check_invocation(args: list[str]) -> list[str]:
     while isinstance(cmd, click.Group):
         n = next((i for i, a in enumerate(args) if not a.startswith("-")), len(args))
         problems = check_args(cmd, ctx, args[:n])  # options before the command (`--debug`)
+        if not problems and n == len(args) and {"--version", "--help"} & set(args):
+            return []
         if problems or n == len(args):
             return [f"`{path}`: {p}" for p in problems] or [f"`{path}` without a command"]
         name, args = args[n], args[n + 1 :]
@@ -304,7 +308,8 @@ def test_cli_has_the_command(name: str) -> None:
 @pytest.mark.parametrize("path", [*yaml_files(), DOC], ids=rel)
 def test_wscfg_command_lines_match_the_cli(path: Path) -> None:
     found = all_invocations(path)
-    assert found, f"no `wscfg …` command found in {rel(path)}: is the extraction broken?"
+    uses_action = path.suffix == ".yml" and "github" in path.parts and action_uses(rel(path))
+    assert found or uses_action, f"no `wscfg …` command in {rel(path)}: is the extraction broken?"
     problems = [f"{f}\n    {p}" for f in found for p in check_invocation(f.args)]
     assert not problems, "\n".join(problems)
 
@@ -318,9 +323,12 @@ def test_recipes_cover_the_ci_flow() -> None:
         return any(all(w in f.args for w in words) for f in by_file[file])
 
     github = "examples/ci/github/"
-    assert has(github + "plan.yml", "validate")
-    assert has(github + "plan.yml", "plan", "--format", "markdown", "--detailed-exitcode")
-    assert has(github + "plan.yml", "-o")
+    # plan.yml runs validate and plan through the wscfg action (action.yml), which runs
+    # `wscfg plan … --format markdown --detailed-exitcode -o plan.json` itself.
+    assert {"validate", "plan"} <= {w["with"]["command"] for w in action_uses(github + "plan.yml")}
+    assert has("action.yml", "validate", "--format", "github")
+    assert has("action.yml", "plan", "--format", "markdown", "--detailed-exitcode", "-o")
+    assert has("action.yml", "drift", "--format", "markdown")
     assert has(github + "apply.yml", "apply", "--auto-approve")
     assert has(github + "drift.yml", "drift", "--baseline", "--format", "--shard")
     # matrix plus merge: each shard writes a JSON part, one job merges them with `wscfg show`
@@ -329,6 +337,7 @@ def test_recipes_cover_the_ci_flow() -> None:
     gitlab = "examples/ci/gitlab/.gitlab-ci.yml"
     for words in [
         ("validate",),
+        ("validate", "--format", "gitlab"),
         ("plan", "--detailed-exitcode"),
         ("apply", "--auto-approve"),
         ("drift", "--baseline", "--shard"),
@@ -355,6 +364,24 @@ def test_the_merge_jobs_read_the_parts_the_shards_write() -> None:
         assert globs, recipe
         for glob in globs:
             assert fnmatch(written, glob), (recipe, written, glob)
+
+
+def action_uses(recipe: str) -> list[dict[str, Any]]:
+    """The steps of a workflow recipe that use the wscfg action (``…/wscfg@vN``)."""
+    jobs = load(ROOT / recipe)["jobs"].values()
+    found = [
+        s for job in jobs for s in job.get("steps", []) if re.search(r"/wscfg@", s.get("uses", ""))
+    ]
+    return found
+
+
+@pytest.mark.parametrize("path", [p for p in yaml_files() if "github" in p.parts], ids=rel)
+def test_recipes_give_the_action_only_its_inputs(path: Path) -> None:
+    inputs = load(ACTION)["inputs"]
+    for used in action_uses(rel(path)):
+        given = used.get("with", {})
+        assert set(given) <= set(inputs), set(given) - set(inputs)
+        assert given.get("command") in ("validate", "plan", "drift")
 
 
 def test_pre_commit_hook() -> None:

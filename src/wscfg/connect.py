@@ -26,6 +26,24 @@ EMBEDDED_DIR = ".wscfg"
 EMBEDDED_AGENCY = "embedded"
 FORCE_EMBEDDED = "embedded:"  # what `--embedded` passes as the server
 CI_ENV = "CI"
+# Variables that mean "a CI job" on their own, beyond the vendor table of the ci-info package
+# (a port of watson/ci-info's vendors.json): that table wants two variables for some vendors
+# (Jenkins: JENKINS_URL and BUILD_ID) or another one than is always set (AWS CodeBuild:
+# CODEBUILD_BUILD_ARN), and the generic ones watson/ci-info's isCI also counts. Counting too
+# much costs a user `--embedded`; counting too little lets a CI job "succeed" against a toy.
+CI_EXTRA_ENV: tuple[str, ...] = (
+    "BUILD_ID",
+    "BUILD_NUMBER",
+    "CI_APP_ID",
+    "CI_BUILD_ID",
+    "CI_BUILD_NUMBER",
+    "CI_NAME",
+    "CODEBUILD_BUILD_ID",
+    "CONTINUOUS_INTEGRATION",
+    "JENKINS_URL",
+    "RUN_ID",
+)
+_NOT_CI = ("false", "0", "no", "off")
 
 
 @dataclass
@@ -44,8 +62,9 @@ def check_embedded_allowed(environ: Mapping[str, str], *, forced: bool = False) 
     """Refuse the embedded sandbox unless it is what the user means.
 
     The embedded sandbox is for a person trying wscfg with no key. With ``WSCFG_TOKEN`` set
-    (a real key) or under ``CI=true`` and no server, a run would report success having changed
-    nothing real, so it is a :class:`SetupError`; ``--embedded`` (``forced``) allows it.
+    (a real key) or in a CI job (:func:`ci_variable`) and no server, a run would report
+    success having changed nothing real, so it is a :class:`SetupError`; ``--embedded``
+    (``forced``) allows it.
     """
     if forced:
         return
@@ -57,11 +76,50 @@ def check_embedded_allowed(environ: Mapping[str, str], *, forced: bool = False) 
             "the platform this key belongs to (pass --embedded to use the local sandbox "
             "anyway)"
         )
-    if environ.get(CI_ENV, "").strip().lower() in ("true", "1", "yes"):
+    found = ci_variable(environ)
+    if found is not None:
         raise SetupError(
-            f"no server is configured and {CI_ENV}={environ[CI_ENV].strip()}: pass --server URL "
-            f"or set {SERVER_ENV} (pass --embedded to use a throw-away local sandbox in CI)"
+            f"no server is configured and this looks like a CI job ({found} is set): pass "
+            f"--server URL or set {SERVER_ENV} (pass --embedded to use a throw-away local "
+            "sandbox in CI)"
         )
+
+
+def ci_variables() -> tuple[str, ...]:
+    """Every variable whose presence means a CI job (see :func:`ci_variable`), sorted."""
+    import ci_info
+
+    names: set[str] = {CI_ENV, *CI_EXTRA_ENV}
+    for vendor in ci_info.vendors:
+        env = vendor.get("env")
+        if isinstance(env, str):
+            names.add(env)
+        elif isinstance(env, list):
+            names.update(env)
+        elif isinstance(env, dict) and "includes" in env:  # a variable holding a value
+            names.add(env["env"])
+        elif isinstance(env, dict):  # any of several, or variables with given values
+            names.update(env.get("any") or env)
+    return tuple(sorted(names))
+
+
+def ci_variable(environ: Mapping[str, str]) -> str | None:
+    """The name of a variable that says this run is a CI job, or ``None``.
+
+    ``CI`` set to anything but false/0/no/off counts, and so does any CI vendor's variable
+    (the ci-info package's table) or one of :data:`CI_EXTRA_ENV`; an empty value is unset.
+    ``CI=false`` (or 0/no/off) is the user saying "not CI", and wins, as in watson/ci-info.
+    Only names are returned, never values (they come from the environment)."""
+    import ci_info
+
+    env = {k: v for k, v in environ.items() if v.strip()}
+    if CI_ENV in env:
+        if env[CI_ENV].strip().lower() in _NOT_CI:
+            return None
+        return CI_ENV
+    if ci_info.is_ci(env):  # a vendor of its table: name the variable that made it so
+        return next(name for name in ci_variables() if name in env)
+    return next((name for name in CI_EXTRA_ENV if name in env), None)
 
 
 def embedded_db_url(root: Path) -> str:

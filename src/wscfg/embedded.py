@@ -14,11 +14,11 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from .errors import NotFoundError
+from .errors import EMBEDDED_BASE_URL, NotFoundError
 from .model.base import SLUG_RE
 from .sandbox.local import LocalReader, NotReachable
 
-BASE_URL = "http://embedded.wscfg"
+BASE_URL = EMBEDDED_BASE_URL
 
 
 class EmbeddedClient:
@@ -46,7 +46,7 @@ class EmbeddedClient:
             from .sandbox.app import create_app
 
             transport = httpx.ASGITransport(app=create_app(self._db_url))
-            self._remote = ApiClient(BASE_URL, self._key, transport=transport)
+            self._remote = ApiClient(BASE_URL, self._key, transport=transport, hint_base_url=False)
         return self._remote
 
     def __getattr__(self, name: str) -> Any:

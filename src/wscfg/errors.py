@@ -61,6 +61,7 @@ class Diagnostic:
     message: str
     source_line: str = ""  # the offending line of the file (a window of a long one), for display
     source_column: int = 0  # the caret's column within source_line; 0: same as ``column``
+    rule: str = ""  # the policy a violation breaks (its name is the rule id in CI reports)
 
     def location(self) -> str:
         if self.line:
@@ -74,13 +75,16 @@ class Diagnostic:
         return f"{where}: {self.message}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "file": self.file,
             "line": self.line,
             "column": self.column,
             "path": self.path,
             "message": self.message,
         }
+        if self.rule:
+            out["rule"] = self.rule
+        return out
 
 
 class ConfigError(WscfgError):
@@ -109,8 +113,16 @@ class UnsafePlanError(PlanError):
 class StalePlanError(PlanError):
     """The live workspace changed since the saved plan was made; nothing was written."""
 
-    def __init__(self, changed: Sequence[str]) -> None:
+    def __init__(self, changed: Sequence[str], *, applied: bool = False) -> None:
         self.changed = list(changed)
+        self.applied = applied  # every item already reads as the plan would leave it
+        if applied:
+            super().__init__(
+                "the saved plan was already applied (or someone made the same changes since): "
+                "every item it touches is as it would leave it; nothing was written.\n"
+                "Run `wscfg plan` again for a new plan."
+            )
+            return
         super().__init__(
             "the saved plan is stale: these items changed since it was made, nothing was written:"
             "\n  - " + "\n  - ".join(self.changed) + "\nRun `wscfg plan` again and review it."
@@ -132,8 +144,20 @@ class ApiError(WscfgError):
     def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
         self.method = method
         self.url = url
-        where = f" ({method} {url})" if method else ""
+        where = f" ({method} {shown_url(url)})" if method else ""
         super().__init__(f"{message}{where}")
+
+
+# The embedded sandbox is reached at this base URL in-process (no network; `.wscfg` is no real
+# top-level domain). Messages name it as the embedded sandbox, not as a URL nobody can open.
+EMBEDDED_BASE_URL = "http://embedded.wscfg"
+
+
+def shown_url(url: str) -> str:
+    """``url`` as a message shows it: a request to the embedded sandbox by its path."""
+    if url.startswith(EMBEDDED_BASE_URL + "/"):
+        return url.removeprefix(EMBEDDED_BASE_URL) + " on the embedded sandbox"
+    return url
 
 
 class TransportError(ApiError):

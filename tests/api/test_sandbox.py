@@ -331,3 +331,16 @@ async def _misrouted(api: ApiClient) -> None:
     await api.request(
         "GET", "/v1/workspaces/acme/settings", workspace="acme-two", route="GET settings"
     )
+
+
+async def test_a_404_names_the_base_url_only_before_anything_answered(server, ws):
+    slug, key = ws
+    async with client(server.url + "/v1", key) as api:
+        assert api.base_url == server.url
+        with pytest.raises(NotFoundError) as first:
+            await api.workspace(slug).get_item(TAGS, "nope")
+        await api.workspace(slug).snapshot()
+        with pytest.raises(NotFoundError) as later:
+            await api.workspace(slug).get_item(TAGS, "nope")
+    assert api.base_url_hint() in first.value.detail
+    assert "base URL" not in later.value.detail

@@ -24,6 +24,20 @@ def test_flag_wins_over_environment():
     assert server_from_env(None, env).url == "https://env.example"
 
 
+@pytest.mark.parametrize(
+    ("given", "base"),
+    [
+        ("http://127.0.0.1:8787/v1", "http://127.0.0.1:8787"),
+        ("http://127.0.0.1:8787/v1/", "http://127.0.0.1:8787"),
+        ("https://api.example/prefix/v1", "https://api.example/prefix"),
+        ("https://api.example/xv1", "https://api.example/xv1"),
+        ("https://v1", "https://v1"),
+    ],
+)
+def test_a_trailing_v1_is_the_same_server(given, base):
+    assert validate_base_url(given) == base
+
+
 def test_server_without_token_is_a_clear_setup_error():
     with pytest.raises(SetupError, match="WSCFG_TOKEN is not set"):
         server_from_env("https://api.example", {})

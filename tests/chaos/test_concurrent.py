@@ -95,7 +95,7 @@ def test_saved_plan_is_refused_when_an_item_changed_or_vanished(
     assert lines[1].startswith(f"  - {ws.slug}: call_tags[b] changed (ETag ")
     assert lines[2:] == [
         f"  - {ws.slug}: call_tags[c] no longer exists",
-        f"  - {ws.slug}: call_tags[d] no longer exists",
+        f"  - {ws.slug}: call_tags[d] is already as this plan would leave it",
         "Run `wscfg plan` again and review it.",
     ]
     assert sandbox.item_rows(ws.slug) == before  # nothing was written

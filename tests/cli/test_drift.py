@@ -195,8 +195,8 @@ def test_a_baseline_accepts_known_drift_and_new_drift_exits_2(sandbox, setup):
     assert md.exit_code == 2
     report = (cfg.parent / "drift.md").read_text()
     assert (
-        f'| `{ws.slug}` | call tag sales | `color` | "#abcdef" | "#1f8a70" | {JANE} | ui |'
-        in report
+        f'| `{ws.slug}` | call tag sales | `color` | `"#abcdef"` | `"#1f8a70"` | {JANE} | ui | '
+        f"{t_tag} |" in report
     )
     (cfg.parent / base).write_text('{"format": "something-else"}')
     bad = run("drift", "--baseline", base, str(cfg))
@@ -292,7 +292,7 @@ def test_the_same_drift_across_a_fleet_is_one_row(sandbox, monkeypatch, tmp_path
     assert lines[-3] == "Across the fleet:"
     md = runner.invoke(cli, ["drift", "--format", "markdown", str(tmp_path)])
     assert md.exit_code == 2
-    folded = ", ".join(f"`{s}`" for s in sorted(slugs[:2]))
+    folded = ", ".join(f"<code>{s}</code>" for s in sorted(slugs[:2]))
     assert f"| <details><summary>2</summary>{folded}</details> |" in md.stdout
     # shards split the fleet: each drifted workspace is reported by exactly one shard
     seen: list[str] = []

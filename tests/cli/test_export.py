@@ -144,3 +144,78 @@ def test_export_to_a_folder_that_does_not_exist_is_a_clear_error(env, sandbox, w
     result = invoke("export", "--workspace", workspace.slug, "-o", str(out))
     assert result.exit_code == 1
     assert result.stderr.endswith(f"Error: cannot write {out}: No such file or directory\n")
+
+
+def test_export_writes_the_identity_first_then_the_config_order(env, sandbox, tmp_path):
+    """An exported item reads like a hand-written one: `- name: x` then the other fields in
+    the order docs/config.md uses (the model's), not alphabetically (`color` before `name`)."""
+    from ruamel.yaml import YAML
+
+    from wscfg.model.kinds import KINDS
+
+    ws = sandbox.new_workspace(owner="dr.patel@acme-dental.example")
+    env.setenv("WSCFG_TOKEN", ws.key)
+    assert invoke("apply", "--auto-approve", str(example_for(ws.slug, tmp_path))).exit_code == 0
+    text = invoke("export", "--workspace", ws.slug).stdout
+    assert "call_tags:\n  - name: emergency\n    color: '#d64545'\n" in text
+    assert f"workspace:\n  slug: {ws.slug}\n  name: " in text
+    doc = YAML(typ="safe").load(text)
+    checked = 0
+    for kind in KINDS:
+        order = list(kind.model.model_fields)
+        entries = doc.get(kind.name)
+        items = [entries] if kind.singleton else (entries or [])
+        for item in items:
+            if not isinstance(item, dict):
+                continue
+            keys = list(item)
+            if kind.identity:
+                assert keys[0] == kind.identity, (kind.name, keys)
+            rest = [k for k in keys if k != kind.identity]
+            assert rest == sorted(rest, key=order.index), (kind.name, keys)
+            checked += 1
+    assert checked > 10
+
+
+def test_clone_onto_itself_is_refused(env, sandbox):
+    agency = sandbox.new_agency()
+    env.setenv("WSCFG_TOKEN", agency.key)
+    src, other = f"{agency.name}-src", f"{agency.name}-b"
+    for slug in (src, other):
+        sandbox.create_workspace(slug, agency=agency.name)
+    result = invoke("clone", "--from", src, "--to", f"{other},{src}", "--auto-approve")
+    assert result.exit_code == 1
+    refused = f"Error: --to names {src}, the workspace --from copies: it cannot be cloned onto"
+    assert refused + " itself" in result.stderr
+    twice = invoke("clone", "--from", src, "--to", f"{other},{other}", "--auto-approve")
+    assert twice.exit_code == 1
+    assert f"Error: --to names {other} twice" in twice.stderr
+
+
+def test_clone_says_which_targets_keep_a_secret_and_which_have_none(env, sandbox):
+    agency = sandbox.new_agency()
+    env.setenv("WSCFG_TOKEN", agency.key)
+    src, keeps, bare = (f"{agency.name}-{n}" for n in ("src", "keeps", "bare"))
+    for slug in (src, keeps, bare):
+        sandbox.create_workspace(slug, agency=agency.name)
+    headers = {"Authorization": f"Bearer {agency.key}"}
+    hook = {
+        "name": "crm",
+        "url": "https://hooks.example.com/crm",
+        "events": ["call.completed"],
+        "secret": "source-secret-never-shown",
+    }
+    for slug in (src, keeps):
+        httpx.post(
+            f"{sandbox.url}/v1/workspaces/{slug}/webhooks", json=hook, headers=headers
+        ).raise_for_status()
+    result = invoke("clone", "--from", src, "--to", f"{keeps},{bare}", "--auto-approve")
+    assert result.exit_code == 0, result.output
+    head = "Warning: the secret of webhook crm cannot be copied (it is write-only); "
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning:")]
+    assert warnings == [
+        head + f"{keeps} keeps its own secret: set it there if it differs",
+        head + f"{bare} gets the webhook without a secret: set one there "
+        "(secret: ${env:NAME} in its config)",
+    ]
+    assert "source-secret-never-shown" not in result.output

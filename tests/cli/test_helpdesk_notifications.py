@@ -32,9 +32,9 @@ def test_defaults_and_overrides_apply_and_converge(setup):
     )
     plan = invoke("plan", str(path))
     assert plan.exit_code == 0
-    # a default nobody wrote yet: drift by the rule, said plainly
+    # a default nobody wrote yet: the platform's, not drift
     assert (
-        "      assigned_tickets.email: true → false  (never written by wscfg)"
+        "      assigned_tickets.email: true → false  (replaces the platform's default)"
         in plan.stdout.splitlines()
     )
     assert "Plan: 1 to add, 1 to change, 0 to delete." in plan.stdout

@@ -64,7 +64,7 @@ def test_invitation_lifecycle_in_the_plan(setup):
         f"  + member c@x.example (invite)   (from {path}:7)",
         '      role: "member"',
         f"  ~ member b@x.example (resend expired invitation)   (from {path}:6)",
-        "  Note: declared members: 2 active members, 1 expired invitation (b@x.example)",
+        "  Note: members in the config: 2 joined; 1 invitation expired (b@x.example)",
         "  Note: expired invitations are re-sent (invitations.resend_expired: true)",
         "  Plan: 1 to add, 1 to change, 0 to delete.",
     ]
@@ -75,7 +75,7 @@ def test_invitation_lifecycle_in_the_plan(setup):
     assert plan.stdout.splitlines()[1:] == [
         "  - member a@x.example (remove active member)",
         "  - member c@x.example (cancel pending invitation)",
-        "  Note: declared members: 1 active member, 1 pending invitation (b@x.example)",
+        "  Note: members in the config: 1 joined; 1 invited, not joined yet (b@x.example)",
         "  Plan: 0 to add, 0 to change, 2 to delete.",
     ]
 
@@ -89,7 +89,7 @@ def test_resend_expired_false_and_the_export_round_trip(setup):
     plan = invoke("plan", "--detailed-exitcode", str(path))
     assert plan.exit_code == 0, plan.output
     assert plan.stdout.splitlines()[1:] == [
-        "  Note: declared members: 1 active member, 1 expired invitation (b@x.example)",
+        "  Note: members in the config: 1 joined; 1 invitation expired (b@x.example)",
         "  Note: expired invitations are left as they are (invitations.resend_expired: false)",
         "  No changes. The live workspace matches the configuration.",
     ]

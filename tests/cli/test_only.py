@@ -78,7 +78,6 @@ def test_a_saved_partial_plan_records_its_selection_and_says_so(setup):
         f"Workspace {ws.slug} (ws.yaml)\n"
         "  ~ call tag spam   (from ws.yaml:6)\n"
         '      color: "#ff0000" → "#00ff00"\n'
-        "  Note: declared members: 1 active member\n"
         "  Plan: 0 to add, 1 to change, 0 to delete.\n"
     )
     assert (made.stdout, made.stderr) == (
@@ -184,3 +183,61 @@ def test_only_unknown_kind(setup):
     got = run("plan", "ws.yaml", "--only", "tags")
     assert got.exit_code == 1
     assert "unknown kind 'tags'" in got.output
+
+
+@pytest.mark.parametrize("command", ["plan", "apply", "adopt"])
+@pytest.mark.parametrize(
+    ("only", "message"),
+    [
+        (
+            "call_tags:spma",
+            "Error: --only call_tags:spma matches no declared or live item; did you mean "
+            "'call_tags:spam'?\n",
+        ),
+        (
+            "call_tags:SALES",
+            "Error: --only call_tags:SALES matches no declared or live item; did you mean "
+            "'call_tags:sales'?\n",
+        ),
+        (
+            "call_tags:nonexistent",
+            "Error: --only call_tags:nonexistent matches no declared or live item "
+            "(call_tags: sales, spam)\n",
+        ),
+        (
+            "webhooks:crm",
+            "Error: --only webhooks:crm matches no declared or live item (no target declares "
+            "or has any webhooks)\n",
+        ),
+        (
+            "webhooks",
+            "Error: --only webhooks matches no declared or live item: no target declares or "
+            "has any webhooks\n",
+        ),
+    ],
+)
+def test_a_selector_that_matches_nothing_is_an_error(setup, command, only, message):
+    """A typo in --only is not an empty plan ("No changes", exit 0): nothing is written."""
+    _ws, cfg, run = setup
+    before = cfg.read_text()
+    extra = ["--auto-approve"] if command == "apply" else []
+    got = run(command, "ws.yaml", "--only", only, *extra)
+    assert (got.exit_code, got.stdout, got.stderr) == (1, "", message)
+    assert cfg.read_text() == before
+    left = json.loads(run("plan", "ws.yaml", "--format", "json").stdout)
+    assert len([c for w in left["targets"] for c in w["changes"]]) == 2  # nothing applied
+
+
+def test_a_selector_of_a_live_only_item_is_accepted(setup, sandbox):
+    """An item that is live but not declared (a delete in the plan) is a valid selector."""
+    ws, _cfg, run = setup
+    import httpx
+
+    httpx.post(
+        f"{ws.url}/call-tags", json={"name": "ui-only"}, headers=ws.headers
+    ).raise_for_status()
+    got = run("plan", "ws.yaml", "--only", "call_tags:ui-only", "--format", "json")
+    assert got.exit_code == 0, got.output
+    doc = json.loads(got.stdout)
+    changes = [(c["action"], c["key"]) for w in doc["targets"] for c in w["changes"]]
+    assert changes == [("delete", "ui-only")]

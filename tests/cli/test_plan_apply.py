@@ -171,6 +171,44 @@ def test_saved_plan_applies_exactly_or_refuses_when_stale(run, cfg, workspace, t
     assert run("plan", "--detailed-exitcode", str(cfg)).exit_code == 0
 
 
+def test_a_saved_plan_applied_twice_says_it_was_applied(run, cfg, workspace, tmp_path):
+    plan_file = tmp_path / "plan.json"
+    assert run("plan", "-o", str(plan_file), str(cfg)).exit_code == 0
+    assert run("apply", "--auto-approve", str(plan_file)).exit_code == 0
+    before = httpx.get(f"{workspace.url}/settings", headers=workspace.headers).json()
+    again = run("apply", "--auto-approve", str(plan_file))
+    assert again.exit_code == 1
+    assert again.stderr.endswith(
+        "Error: the saved plan was already applied (or someone made the same changes since): "
+        "every item it touches is as it would leave it; nothing was written.\n"
+        "Run `wscfg plan` again for a new plan.\n"
+    )
+    assert "someone else" not in again.stderr
+    assert httpx.get(f"{workspace.url}/settings", headers=workspace.headers).json() == before
+
+
+def test_a_replayed_plan_with_one_item_changed_since_names_both(run, cfg, workspace, tmp_path):
+    plan_file = tmp_path / "plan.json"
+    assert run("plan", "-o", str(plan_file), str(cfg)).exit_code == 0
+    assert run("apply", "--auto-approve", str(plan_file)).exit_code == 0
+    httpx.patch(
+        f"{workspace.url}/call-tags/spam", json={"color": "#000000"}, headers=workspace.headers
+    ).raise_for_status()
+    again = run("apply", "--auto-approve", str(plan_file))
+    assert again.exit_code == 1
+    assert again.stderr.startswith(
+        "Error: the saved plan is stale: these items changed since it was made, nothing was "
+        "written:\n"
+    )
+    lines = again.stderr.splitlines()
+    assert f"  - {workspace.slug}: call_tags[spam] was created by someone else" in lines
+    assert (
+        f"  - {workspace.slug}: call_tags[new-patient] is already as this plan would leave it"
+        in lines
+    )
+    assert lines[-1] == "Run `wscfg plan` again and review it."
+
+
 def test_saved_plan_refuses_a_changed_secret(run, cfg, tmp_path, monkeypatch):
     plan_file = tmp_path / "plan.json"
     assert run("plan", "-o", str(plan_file), str(cfg)).exit_code == 0

@@ -42,11 +42,11 @@ def test_require_2fa_plans_notes_and_converges(setup):
     assert plan.exit_code == 0
     assert plan.stdout.splitlines()[1:] == [
         f"  ~ security policy   (from {path}:3)",
-        "      require_2fa: false → true  (never written by wscfg)",
+        "      require_2fa: false → true  (replaces the platform's default)",
         "  Note: security.require_2fa: 2 active members have no two-factor authentication yet "
         "(a@x.example, owner@x.example); they are asked to set it up at their next login",
         "  Plan: 0 to add, 1 to change, 0 to delete.",
-        "  Origins: 0 from the config, 1 drift.",
+        "  Origins: 0 from the config, 1 replacing the platform's default.",
     ]
     as_json = json.loads(invoke("plan", "--format", "json", str(path)).stdout)
     assert as_json["targets"][0]["without_2fa"] == ["a@x.example", "owner@x.example"]

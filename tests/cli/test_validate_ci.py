@@ -120,7 +120,7 @@ def test_sarif_is_valid_sarif_2_1_0(tmp_path: Path) -> None:
         (
             "env-unset",
             "warning",
-            "webhooks[0].secret: environment variable HOOK_SECRET is not set; "
+            "webhooks\\[0\\].secret: environment variable HOOK\\_SECRET is not set; "
             "plan and apply will need it",
         ),
     ]

@@ -29,7 +29,8 @@ HOSTILE: dict[str, str] = {
     "https://LOCALHOST/": f"'LOCALHOST' is a private host name; {PUBLIC}",
     "https://api.localhost/": f"'api.localhost' is a private host name; {PUBLIC}",
     "https://nas.home.arpa/": f"'nas.home.arpa' is a private host name; {PUBLIC}",
-    "https://intranet/": f"'intranet' is not a public host name; {PUBLIC}",
+    "https://intranet/": f"'intranet' is a private host name; {PUBLIC}",
+    "https://hooks/": f"'hooks' is not a public host name; {PUBLIC}",
     # IPv6 that embeds IPv4, and IPv6 of its own
     "https://[::127.0.0.1]/": f"'[::127.0.0.1]' (127.0.0.1) is a loopback address; {PUBLIC}",
     "https://[::ffff:127.0.0.1]/": (
@@ -72,6 +73,94 @@ HOSTILE: dict[str, str] = {
     "https://%31%32%37.0.0.1/": (
         "the host of a webhook URL cannot be percent-encoded; write it plainly"
     ),
+    # issue 21 item 9: the IANA special-purpose registries, whole (netaddr's IANA data)
+    "https://192.0.0.8/": f"192.0.0.8 is a reserved address; {PUBLIC}",
+    "https://198.18.0.1/": f"198.18.0.1 is a reserved address; {PUBLIC}",
+    "https://[fec0::1]/": f"fec0::1 is a reserved address; {PUBLIC}",
+    "https://[3fff::1]/": f"3fff::1 is a reserved address; {PUBLIC}",
+    "https://[5f00::1]/": f"5f00::1 is a reserved address; {PUBLIC}",
+    "https://[2001:db8::1]/": f"2001:db8::1 is a reserved address; {PUBLIC}",
+    "https://[2002:808:808::1]/": f"2002:808:808::1 is a reserved address; {PUBLIC}",
+    # Teredo: the client address is judged (obfuscated: ~f5ff:fffe is 10.0.0.1), then Teredo
+    "https://[2001:0:4136:e378:8000:63bf:f5ff:fffe]/": (
+        f"'[2001:0:4136:e378:8000:63bf:f5ff:fffe]' (10.0.0.1) is a private address; {PUBLIC}"
+    ),
+    "https://[2001:0:4136:e378:8000:63bf:f7f7:f7f7]/": (
+        f"2001:0:4136:e378:8000:63bf:f7f7:f7f7 is a reserved address; {PUBLIC}"
+    ),
+    # private-use and special-use names
+    "https://localhost6.localdomain6/": (
+        f"'localhost6.localdomain6' is a private host name; {PUBLIC}"
+    ),
+    "https://kubernetes.default/": f"'kubernetes.default' is a private host name; {PUBLIC}",
+    "https://kubernetes.default.svc/": (
+        f"'kubernetes.default.svc' is a private host name; {PUBLIC}"
+    ),
+    "https://api.prod.svc.cluster.local/": (
+        f"'api.prod.svc.cluster.local' is a private host name; {PUBLIC}"
+    ),
+    "https://foo.corp/": f"'foo.corp' is a private host name; {PUBLIC}",
+    "https://router.home/": f"'router.home' is a private host name; {PUBLIC}",
+    "https://foo.intranet/": f"'foo.intranet' is a private host name; {PUBLIC}",
+    "https://vault.private/": f"'vault.private' is a private host name; {PUBLIC}",
+    "https://1.0.0.127.in-addr.arpa/": (
+        f"'1.0.0.127.in-addr.arpa' is a private host name; {PUBLIC}"
+    ),
+    "https://1.0.0.0.ip6.arpa/": f"'1.0.0.0.ip6.arpa' is a private host name; {PUBLIC}",
+    "https://ipv4only.arpa/": f"'ipv4only.arpa' is a private host name; {PUBLIC}",
+    "https://hooks.acme.unknowntld/": (
+        "'hooks.acme.unknowntld' is not under a public top-level domain ('.unknowntld' is not "
+        f"in the root zone); {PUBLIC}"
+    ),
+    # wildcard DNS: names that spell a private address (nip.io, sslip.io spellings)
+    "https://10.0.0.1.nip.io/": (
+        "'10.0.0.1.nip.io' spells a private address (10.0.0.1) in its labels, and wildcard "
+        f"DNS resolves such names to it; {PUBLIC}"
+    ),
+    "https://10-0-0-1.sslip.io/": (
+        "'10-0-0-1.sslip.io' spells a private address (10.0.0.1) in its labels, and wildcard "
+        f"DNS resolves such names to it; {PUBLIC}"
+    ),
+    "https://app-192-168-0-1.nip.io/": (
+        "'app-192-168-0-1.nip.io' spells a private address (192.168.0.1) in its labels, and "
+        f"wildcard DNS resolves such names to it; {PUBLIC}"
+    ),
+    "https://api.169.254.169.254.sslip.io/": (
+        "'api.169.254.169.254.sslip.io' spells a link-local address (169.254.169.254) in its "
+        f"labels, and wildcard DNS resolves such names to it; {PUBLIC}"
+    ),
+    "https://7f000001.nip.io/": (
+        "'7f000001.nip.io' spells a loopback address (127.0.0.1) in its labels, and wildcard "
+        f"DNS resolves such names to it; {PUBLIC}"
+    ),
+    "https://0x7f.0.0.1.nip.io/": (
+        "'0x7f.0.0.1.nip.io' spells a loopback address (127.0.0.1) in its labels, and wildcard "
+        f"DNS resolves such names to it; {PUBLIC}"
+    ),
+    "https://fe80--1.sslip.io/": (
+        "'fe80--1.sslip.io' spells a link-local address (fe80::1) in its labels, and wildcard "
+        f"DNS resolves such names to it; {PUBLIC}"
+    ),
+    # DNS limits, after IDNA
+    "https://" + "a" * 63 + "." + "b" * 63 + "." + "c" * 63 + "." + "d" * 55 + ".example/": (
+        "the host name is 255 characters long; DNS allows at most 253"
+    ),
+    "https://" + "h" * 64 + ".example/": (
+        f"a label of '{'h' * 64}.example' is 64 characters long; DNS allows at most 63 per label"
+    ),
+    # ports: 1 to 65535, also after an IPv6 address
+    "https://[2606:4700:4700::1111]:0/": "port '0' is not a port number from 1 to 65535",
+    "https://[2606:4700:4700::1111]:65536/": "port '65536' is not a port number from 1 to 65535",
+    "https://hooks.example.com:65536/": "port '65536' is not a port number from 1 to 65535",
+    "https://hooks.example.com:/": "port '' is not a port number from 1 to 65535",
+    # unparseable hosts and invalid labels
+    "https://[2606:4700::zz]/": "'[2606:4700::zz]' is not a valid IPv6 address",
+    "https://[2606:4700::1/": "unclosed '[' in the host",
+    "https://[2606:4700::1]x/": "unexpected text after the IPv6 address",
+    "https://-hooks.example.com/": "'-hooks.example.com' is not a valid host name",
+    "https://hooks-.example.com/": "'hooks-.example.com' is not a valid host name",
+    "https://hooks_1.example.com/": "'hooks_1.example.com' is not a valid host name",
+    "https://xn--a.example/": "'xn--a.example' is not a valid host name",
     "https:///x": "webhook URL has no host",
     "https://a..example.com/": "'a..example.com' is not a valid host name",
 }
@@ -84,4 +173,10 @@ ACCEPTED: tuple[str, ...] = (
     "https://8.8.8.8/hook",
     "https://[2606:4700:4700::1111]/hook",
     "https://bücher.example/hook",
+    "https://hooks.example.com:1/",
+    "https://hooks.example.com:65535/",
+    "https://[2606:4700:4700::1111]:1/",
+    "https://[2606:4700:4700::1111]:65535/hook",
+    "https://8-8-8-8.nip.io/",  # a name that spells a public address
+    "https://" + "a" * 63 + "." + "b" * 63 + "." + "c" * 63 + "." + "d" * 51 + ".example/",  # 253
 )

@@ -89,7 +89,6 @@ def test_additive_keeps_undeclared_items_and_says_so():
     assert plan.empty
     assert plan.notes() == [
         "3 undeclared members kept (manage: additive)",
-        "declared members: 1 active member",
     ]
 
 
@@ -144,7 +143,7 @@ def test_expired_invitation_is_resent():
     (change,) = plan.changes
     assert isinstance(change, Resend) and change.key == "n@acme.example"
     assert plan.notes() == [
-        "declared members: 1 active member, 1 expired invitation (n@acme.example)",
+        "members in the config: 1 joined; 1 invitation expired (n@acme.example)",
         "expired invitations are re-sent (invitations.resend_expired: true)",
     ]
 
@@ -172,8 +171,8 @@ def test_resend_expired_false_leaves_expired_invitations_and_says_so():
     plan = make_plan(d, lv)
     assert plan.empty
     assert plan.notes() == [
-        "declared members: 1 active member, 1 pending invitation (p@acme.example), "
-        "1 expired invitation (n@acme.example)",
+        "members in the config: 1 joined; 1 invited, not joined yet (p@acme.example); "
+        "1 invitation expired (n@acme.example)",
         "expired invitations are left as they are (invitations.resend_expired: false)",
     ]
     again = Plan.from_dict(plan.to_dict())

@@ -101,7 +101,7 @@ def test_stale_saved_plan_is_refused_naming_what_changed():
         desired(
             {
                 "members": [{"email": "owner@acme.example", "role": "owner"}],
-                "call_tags": [{"name": "a", "color": "#000"}, {"name": "c"}],
+                "call_tags": [{"name": "a", "color": "#000"}, {"name": "c", "color": "#111"}],
             }
         ),
         before,
@@ -110,7 +110,11 @@ def test_stale_saved_plan_is_refused_naming_what_changed():
     after = live(
         {
             "members": [OWNER],
-            "call_tags": [{"name": "a", "etag": "2"}, {"name": "b"}, {"name": "c"}],
+            "call_tags": [
+                {"name": "a", "etag": "2"},
+                {"name": "b"},
+                {"name": "c", "color": "#222222"},
+            ],
         }
     )
     with pytest.raises(StalePlanError) as err:
@@ -118,6 +122,52 @@ def test_stale_saved_plan_is_refused_naming_what_changed():
     assert err.value.changed == [
         "acme: call_tags[c] was created by someone else",
         "acme: call_tags[a] changed (ETag 1 is now 2)",
+    ]
+    assert not err.value.applied
+
+
+def test_a_plan_whose_every_item_is_in_place_was_applied_already():
+    before = live({"members": [OWNER], "call_tags": [{"name": "a", "etag": "1"}, {"name": "b"}]})
+    plan = make_plan(
+        desired(
+            {
+                "members": [{"email": "owner@acme.example", "role": "owner"}],
+                "call_tags": [{"name": "a", "color": "#000"}, {"name": "c", "color": "#111"}],
+            }
+        ),
+        before,
+    )
+    assert {c.action for c in plan.changes} == {"create", "update", "delete"}
+    applied = live(
+        {
+            "members": [OWNER],
+            "call_tags": [
+                {"name": "a", "color": "#000000", "etag": "2"},
+                {"name": "c", "color": "#111111"},
+            ],
+        }
+    )
+    with pytest.raises(StalePlanError) as err:
+        check_fresh(plan, applied)
+    assert err.value.applied
+    assert str(err.value).startswith("the saved plan was already applied")
+    # one item not as planned (c's colour): stale, the others named as in place
+    almost = live(
+        {
+            "members": [OWNER],
+            "call_tags": [
+                {"name": "a", "color": "#000000", "etag": "2"},
+                {"name": "c", "color": "#999999"},
+            ],
+        }
+    )
+    with pytest.raises(StalePlanError) as err:
+        check_fresh(plan, almost)
+    assert not err.value.applied
+    assert err.value.changed == [
+        "acme: call_tags[c] was created by someone else",
+        "acme: call_tags[a] is already as this plan would leave it",
+        "acme: call_tags[b] is already as this plan would leave it",
     ]
 
 

@@ -333,3 +333,18 @@ def test_admin_commands_never_create_a_database(tmp_path: Path, args: list[str])
         f"Error: no sandbox database at {db} (create one with `wscfg sandbox init`, or pass --db)\n"
     )
     assert not (tmp_path / "typo").exists()
+
+
+@pytest.mark.parametrize(
+    "args", [["init", "--workspace", "acme"], ["serve", "--port", "0"]], ids=["init", "serve"]
+)
+def test_init_and_serve_make_no_folders_for_a_db(tmp_path: Path, args: list[str]) -> None:
+    """`--db /nonexistent/dir/x.db` is an error naming the folder, not a tree of new folders."""
+    db = tmp_path / "no" / "such" / "x.db"
+    result = CliRunner().invoke(cli, ["sandbox", *args[:1], "--db", str(db), *args[1:]])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: no folder {tmp_path / 'no' / 'such'} for the sandbox database {db} "
+        "(create it first, or pick another --db)\n"
+    )
+    assert not (tmp_path / "no").exists()

@@ -160,8 +160,8 @@ def test_the_embedded_client_reads_in_process_and_fails_like_the_app(sandbox, wo
         == app_error
         == (
             404,
-            f"404 Not Found: no such workspace (GET http://embedded.wscfg/v1/workspaces/{missing}"
-            "/settings)",
+            f"404 Not Found: no such workspace (GET /v1/workspaces/{missing}"
+            "/settings on the embedded sandbox)",
         )
     )
 

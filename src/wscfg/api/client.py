@@ -139,7 +139,10 @@ class ApiClient:
         max_redirects: int = 3,
         attempt_timeout: float | None = 60.0,
         request_deadline: float | None = 150.0,
+        hint_base_url: bool = True,
     ) -> None:
+        """``hint_base_url``: a 404 before any 2xx answer says the base URL may be wrong (off
+        for the embedded sandbox, whose URL the user never gave)."""
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
         self.base_url = validate_base_url(base_url)
@@ -157,6 +160,7 @@ class ApiClient:
         self.attempt_timeout = attempt_timeout
         self.request_deadline = request_deadline
         self.stats = ApiStats()
+        self._answered = not hint_base_url  # any 2xx yet? (a 404 before one: check the URL)
         self.budget = RetryBudget(self.retry.budget_ratio, self.retry.budget_floor)
         self._semaphore = asyncio.Semaphore(max_concurrency)
         self._http = httpx.AsyncClient(
@@ -388,6 +392,7 @@ class ApiClient:
                 ) from exc
             else:
                 if 200 <= resp.status < 300:
+                    self._answered = True
                     return resp
                 if attempt > 1 and resp.status in call.accept_after_retry:
                     return resp
@@ -603,9 +608,19 @@ class ApiClient:
         maybe = uncertain and call.method not in _READS
         if maybe:
             note = "; ".join(filter(None, [note, "the change may or may not have been made"]))
+        if resp.status == 404 and not self._answered:
+            note = "; ".join(filter(None, [note, self.base_url_hint()]))
         exc = self.status_error(resp, note, call.secrets)
         exc.maybe_applied = maybe
         return exc
+
+    def base_url_hint(self) -> str:
+        """Said of a 404 before anything answered: the usual cause is a wrong base URL."""
+        return (
+            f"nothing at {self.base_url} has answered yet: is it the API's base URL? wscfg "
+            f"sends {self.base_url}/v1/…; give the server as `wscfg sandbox serve` prints it, "
+            "e.g. --server http://127.0.0.1:8787/v1"
+        )
 
     def _scrub_secrets(self, call: _Call) -> tuple[str, ...]:
         return (self._token.reveal(), *call.secrets)

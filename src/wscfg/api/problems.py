@@ -10,17 +10,17 @@ sequences) removed and the length bounded.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
 
 from wscfg.errors import STATUS_ERRORS, HTTPStatusError
+from wscfg.escape import UNSAFE_IN_PROSE
 
 MAX_TEXT = 500  # characters of server-provided text kept in a message
 MAX_FIELD_ERRORS = 50
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL = UNSAFE_IN_PROSE  # control characters, separators and bidi controls, not LF
 
 
 def scrub(text: object, secrets: Iterable[str] = (), *, limit: int = MAX_TEXT) -> str:

@@ -58,8 +58,15 @@ def server_from_env(
     return ServerSettings(url=url, token=token)
 
 
+API_PREFIX = "/v1"  # what every API path starts with; the base URL stops before it
+
+
 def validate_base_url(url: str) -> str:
-    """``url`` without a trailing slash, or :class:`SetupError` saying what is wrong with it.
+    """``url`` without a trailing slash or ``/v1``, or :class:`SetupError` saying what is wrong.
+
+    ``http://127.0.0.1:8787/v1`` (what ``wscfg sandbox serve`` prints) and
+    ``http://127.0.0.1:8787/v1/`` name the same server as ``http://127.0.0.1:8787``: every
+    request path starts with ``/v1`` itself.
 
     Messages show the URL without any user info, query or fragment (they might hold secrets).
     """
@@ -82,7 +89,10 @@ def validate_base_url(url: str) -> str:
         raise SetupError(f"bad server URL {_shown(text)!r}: use http:// or https://")
     if not parts.hostname:
         raise SetupError(f"bad server URL {_shown(text)!r}: no host name")
-    return text.rstrip("/")
+    base = text.rstrip("/")
+    if parts.path.rstrip("/").lower().endswith(API_PREFIX):
+        base = base[: -len(API_PREFIX)].rstrip("/")
+    return base
 
 
 def _shown(url: str) -> str:

@@ -119,7 +119,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
       wscfg apply plan.json                  # apply exactly what was reviewed
 
     With no --server / WSCFG_SERVER, wscfg uses an embedded sandbox in ./.wscfg/, for
-    trying it out; with WSCFG_TOKEN set or CI=true it refuses instead (--embedded forces it).
+    trying it out; with WSCFG_TOKEN set or in a CI job (CI, GITHUB_ACTIONS, JENKINS_URL, …)
+    it refuses instead (--embedded forces it).
     Exit codes: 0 ok / no changes, 1 error, 2 changes present (--detailed-exitcode),
     3 apply stopped part-way.
     """
@@ -132,17 +133,28 @@ def echo_err(message: str) -> None:
 
 
 def print_diagnostics(diagnostics: Any, severity: str = "error") -> None:
-    """Problems on stderr, each with its line and a caret; warnings say so."""
+    """Problems on stderr, each with its line and a caret; warnings say so. File names,
+    messages and source lines are escaped (:func:`wscfg.escape.text`): one line each."""
+    from ..escape import text
+
     for d in diagnostics:
         if severity == "warning":
-            click.echo(click.style(f"Warning: {d.headline()}", fg="yellow"), err=True)
+            click.echo(click.style(f"Warning: {text(d.headline())}", fg="yellow"), err=True)
         else:
-            click.echo(click.style(d.headline(), fg="red"), err=True)
+            click.echo(click.style(text(d.headline()), fg="red"), err=True)
         if d.source_line:
-            click.echo(f"    {d.source_line.rstrip()}", err=True)
+            click.echo(f"    {text(d.source_line.rstrip())}", err=True)
             caret = d.source_column or d.column
             if caret:
                 click.echo("    " + " " * (caret - 1) + "^", err=True)
+
+
+def _lines(message: str) -> str:
+    """A message as printed: its own lines kept, every other control character, separator or
+    bidi control in it escaped (it may quote a server or a config)."""
+    from ..escape import text
+
+    return "\n".join(text(line) for line in message.split("\n"))
 
 
 @contextlib.contextmanager
@@ -158,14 +170,14 @@ def handle_errors(debug: bool = False) -> Iterator[None]:
         raise
     except ConfigError as exc:
         print_diagnostics(exc.diagnostics)
-        echo_err(f"Error: {exc.message}")
+        echo_err(f"Error: {_lines(exc.message)}")
         sys.exit(exc.exit_code)
     except WscfgError as exc:
         if debug:
             import traceback
 
             traceback.print_exc()
-        echo_err(f"Error: {exc.message}")
+        echo_err(f"Error: {_lines(exc.message)}")
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         echo_err("Interrupted.")

@@ -12,7 +12,7 @@ import click
 
 from . import debug_of, echo_err, handle_errors
 from .flow import masked, run_env_mask, server_options, timeout_option
-from .options import config_root_option, only_option, parse_only, selected
+from .options import check_only, config_root_option, only_option, parse_only, selected
 
 
 @click.command()
@@ -83,6 +83,7 @@ def adopt(
             for f in run.failures:
                 echo_err(f"Error: {f.target}: {f.message}")
             sys.exit(1)
+        check_only(only, run.desired, run.live)
         mask = run_env_mask(run)
         refused = 0
         edits: list[tuple[str, Any, list[Any]]] = []  # (file, desired, changes)

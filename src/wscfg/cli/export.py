@@ -145,12 +145,17 @@ def clone(
         targets = [s.strip() for s in dest.split(",") if s.strip()]
         if not targets:
             raise click.UsageError("--to needs at least one workspace slug")
+        if source in targets:
+            raise click.UsageError(
+                f"--to names {source}, the workspace --from copies: it cannot be cloned onto itself"
+            )
+        twice = sorted({t for t in targets if targets.count(t) > 1})
+        if twice:
+            raise click.UsageError(f"--to names {', '.join(twice)} twice")
         run, server_name, uncopied = run_async(_clone_plans(server, source, targets, parallel))
         for name in uncopied:
-            echo_err(
-                f"Warning: the secret of webhook {name} cannot be copied (it is write-only); "
-                "each target keeps its own secret: set it there if it differs"
-            )
+            for line in _uncopied_secret(name, run.live):
+                echo_err(line)
         plans, failures = run.plans, run.failures
         found = refusals(plans, Allowances(mass_changes=allow_mass_changes))
         mask = env_mask(environment_values())  # live values may hold environment values
@@ -257,6 +262,29 @@ def _write(path: Path, text: str) -> None:
         tmp.replace(path)
     except OSError as exc:
         raise WscfgError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _uncopied_secret(name: str, live: dict[str, Any]) -> list[str]:
+    """What clone says of a webhook whose secret it cannot copy, by what each target has: its
+    own secret (kept), or no secret at all (the webhook is created or left without one)."""
+    keeps: list[str] = []
+    bare: list[str] = []
+    for slug, state in sorted(live.items()):
+        hook = (state.items.get("webhooks") or {}).get(name) or {}
+        (keeps if hook.get("secret_fingerprint") else bare).append(slug)
+    head = f"Warning: the secret of webhook {name} cannot be copied (it is write-only); "
+    out = []
+    if keeps:
+        out.append(
+            head + f"{', '.join(keeps)} keep{'s' if len(keeps) == 1 else ''} "
+            "its own secret: set it there if it differs"
+        )
+    if bare:
+        out.append(
+            head + f"{', '.join(bare)} get{'s' if len(bare) == 1 else ''} the webhook without a "
+            "secret: set one there (secret: ${env:NAME} in its config)"
+        )
+    return out
 
 
 def _failed(failures: list[Any]) -> Exception:

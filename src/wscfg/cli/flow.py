@@ -59,12 +59,12 @@ APPLY_LINES_PER_KIND = 20  # per workspace, kind and status; the rest are counte
 
 
 SERVER_HELP = (
-    "Workspace Settings API base URL (default: $WSCFG_SERVER, else the embedded sandbox in "
-    "./.wscfg/). The key is read from $WSCFG_TOKEN."
+    "Workspace Settings API base URL, with or without its /v1 (default: $WSCFG_SERVER, else "
+    "the embedded sandbox in ./.wscfg/). The key is read from $WSCFG_TOKEN."
 )
 EMBEDDED_HELP = (
-    "Use the local embedded sandbox in ./.wscfg/ even though WSCFG_TOKEN is set or CI=true "
-    "(both refuse it otherwise)."
+    "Use the local embedded sandbox in ./.wscfg/ even though WSCFG_TOKEN is set or this is a "
+    "CI job (both refuse it otherwise)."
 )
 
 
@@ -161,6 +161,7 @@ async def apply_plans(
     """Apply, printing one line per change (at most 20 per workspace, kind and status, then a
     count), so the lines add up to the "N applied" that follows."""
     from ..connect import connect
+    from ..escape import text
     from ..fleet import apply_fleet
 
     shown: dict[tuple[str, str, str], int] = {}
@@ -174,7 +175,7 @@ async def apply_plans(
         line = f"{marks[o.status]} {slug}: {o.change.symbol} {o.change.label}"
         if o.detail:
             line += f": {o.detail}"
-        click.echo(masked(mask, line))
+        click.echo(text(masked(mask, line)))
 
     async with connect(server, parallel=parallel) as conn:
         if any(not p.empty for p in plans):
@@ -192,7 +193,7 @@ async def apply_plans(
         if n > APPLY_LINES_PER_KIND:
             more = n - APPLY_LINES_PER_KIND
             noun = kind.replace("_", " ")
-            click.echo(f"{marks[status]} {slug}: … and {more} more {noun} {verbs[status]}")
+            click.echo(text(f"{marks[status]} {slug}: … and {more} more {noun} {verbs[status]}"))
     return result
 
 
@@ -355,7 +356,8 @@ def _step_summary(text: str) -> None:
 
 
 def confirm(auto_approve: bool, question: str) -> None:
-    """Ask, Terraform style: only ``yes`` in full goes ahead."""
+    """Ask, Terraform style: only ``yes`` in full goes ahead; anything else is "Apply
+    cancelled." and exit 1 (as Terraform does), so a script never reads a decline as success."""
     if auto_approve:
         return
     if not sys.stdin.isatty():
@@ -368,8 +370,8 @@ def confirm(auto_approve: bool, question: str) -> None:
         show_default=False,
     )
     if answer.strip() != "yes":
-        echo_err("Nothing applied.")
-        sys.exit(0)
+        echo_err("Apply cancelled.")
+        sys.exit(1)
 
 
 def finish(

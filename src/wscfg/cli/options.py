@@ -50,7 +50,7 @@ only_option = click.option(
     multiple=True,
     metavar="KIND[:KEY]",
     help="Only these items (repeatable): a kind (`webhooks`) or one item (`call_tags:spam`); "
-    "Terraform-style targeting.",
+    "Terraform-style targeting. A selector matching no declared or live item is an error.",
 )
 
 
@@ -66,6 +66,42 @@ def narrow(plans: list[Any], only: tuple[str, ...], live: dict[str, Any] | None 
         if live is not None and p.slug in live:
             p.checks = [c for c in p.checks if c[0] not in CODES]
             p.checks += key_checks(p.changes, live[p.slug])
+
+
+def check_only(only: tuple[str, ...], desired: Any, live: Any) -> None:
+    """A typo in ``--only`` is an error, not an empty plan: each selector must name a kind
+    some target declares or has, or an item some target declares or has (``desired`` and
+    ``live``: slug → DesiredState / LiveState). Suggests the closest item."""
+    import difflib
+
+    from ..errors import WscfgError
+
+    for text, (kind, key) in zip(only, parse_only(only), strict=True):
+        known: set[str] = set()
+        for state in (*desired.values(), *live.values()):
+            known.update(state.items.get(kind, {}))
+        if key is None:
+            if known:
+                continue
+            raise WscfgError(
+                f"--only {text} matches no declared or live item: no target declares or has "
+                f"any {kind}"
+            )
+        if key in known:
+            continue
+        names = sorted(known)
+        close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+        if not close:
+            lowered = {n.lower(): n for n in names}
+            close = [lowered[c] for c in difflib.get_close_matches(key.lower(), lowered, n=1)]
+        if close:
+            hint = f"; did you mean '{kind}:{close[0]}'?"
+        elif names:
+            shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+            hint = f" ({kind}: {shown})"
+        else:
+            hint = f" (no target declares or has any {kind})"
+        raise WscfgError(f"--only {text} matches no declared or live item{hint}")
 
 
 def partial_note(only: tuple[str, ...]) -> str:

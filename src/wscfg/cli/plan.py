@@ -31,7 +31,14 @@ from .flow import (
     server_options,
     timeout_option,
 )
-from .options import config_root_option, narrow, only_option, parse_only, partial_note
+from .options import (
+    check_only,
+    config_root_option,
+    narrow,
+    only_option,
+    parse_only,
+    partial_note,
+)
 from .saved import SavedPlan, read_saved_plan
 from .secretsfile import force_option, new_secrets_option, secrets_file
 
@@ -181,6 +188,7 @@ def plan(
             paths, server, targets, shard, parallel, config_roots=config_roots
         )
         if only:
+            check_only(only, run.desired, run.live)
             narrow(run.plans, only, run.live)
             echo_err(partial_note(only))
         plans, failures = run.plans, run.failures
@@ -247,7 +255,8 @@ def apply(
 ) -> None:
     """Make live workspaces match PATHS, or apply a saved PLANFILE exactly.
 
-    Shows the plan and asks before changing anything (answer `yes` in full). A saved plan
+    Shows the plan and asks before changing anything (answer `yes` in full; anything else
+    is "Apply cancelled.", exit 1). A saved plan
     (from `wscfg plan -o`) is checked first: if anything it touches changed since, nothing is
     written; it applies with the allowances it was made with and takes no others.
 
@@ -261,7 +270,7 @@ def apply(
       wscfg apply ws.yaml --new-secrets-to keys.env  # new API key secrets, 0600, once
 
     \b
-    Exit codes: 0 applied (or nothing to do), 1 error before any write,
+    Exit codes: 0 applied (or nothing to do), 1 error before any write (or declined),
     3 stopped part-way (some changes were made, or --skip-unsafe skipped a target;
     run plan again to see what is left).
     """
@@ -310,6 +319,7 @@ def apply(
                 config_roots=config_roots,
             )
             if only:
+                check_only(only, run.desired, run.live)
                 narrow(run.plans, only, run.live)
                 echo_err(partial_note(only))
             # A target that cannot be read is reported; the others go on.

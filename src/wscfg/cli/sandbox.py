@@ -98,10 +98,10 @@ def serve(
         import uvicorn
 
         from ..sandbox.app import create_app
-        from ..sandbox.db import get_engine, normalize_url
+        from ..sandbox.db import get_engine
         from ..sandbox.settings import SandboxSettings
 
-        url = normalize_url(db)
+        url = new_db(db)
         fault_plan = None
         if faults:
             from ..sandbox.faults import parse_faults
@@ -189,9 +189,8 @@ def init(
         raise click.UsageError("give exactly one of --agency NAME or --workspace SLUG")
     with handle_errors(debug_of(ctx)):
         from ..sandbox import admin
-        from ..sandbox.db import normalize_url
 
-        url = normalize_url(db)
+        url = new_db(db)
         if agency is not None:
             key = admin.create_agency(url, agency)
             what = f"agency {agency!r}"
@@ -357,6 +356,24 @@ def _safe(url: str) -> str:
         creds, host = rest.rsplit("@", 1)
         user = creds.split(":", 1)[0]
         return f"{scheme}://{user}:***@{host}"
+    return url
+
+
+def new_db(db: str | None) -> str:
+    """The URL of a sandbox database that init and serve may create. Only the default folder
+    (``.wscfg/``) is made for it: a --db in a folder that does not exist is a typo to report,
+    not a tree of folders to create."""
+    from ..errors import SetupError
+    from ..sandbox.db import normalize_url
+
+    url = normalize_url(db)
+    if db is not None and url.startswith("sqlite:///"):
+        folder = os.path.dirname(url.removeprefix("sqlite:///")) or "."
+        if not os.path.isdir(folder):
+            raise SetupError(
+                f"no folder {folder} for the sandbox database {db} (create it first, or pick "
+                "another --db)"
+            )
     return url
 
 

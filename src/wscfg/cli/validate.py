@@ -10,7 +10,7 @@ import click
 from . import debug_of, handle_errors, print_diagnostics
 from .options import config_root_option
 
-FORMATS = ("text", "github", "sarif", "json")
+FORMATS = ("text", "github", "sarif", "gitlab", "json")
 
 
 @click.command()
@@ -22,7 +22,8 @@ FORMATS = ("text", "github", "sarif", "json")
     default="text",
     show_default=True,
     help="text for people (problems on stderr); github for workflow-command annotations; "
-    "sarif for code scanning (SARIF 2.1.0); json for machines (the last three on stdout).",
+    "sarif for code scanning (SARIF 2.1.0); gitlab for a GitLab Code Quality report; json for "
+    "machines (the last four on stdout). CI formats give paths from the repository root.",
 )
 @config_root_option
 @click.pass_context
@@ -46,6 +47,7 @@ def validate(
       wscfg validate examples/workspace.yaml examples/agency/
       wscfg validate config/ --format github        # annotations on the PR diff
       wscfg validate config/ --format sarif > wscfg.sarif   # upload to code scanning
+      wscfg validate config/ --format gitlab > gl-code-quality-report.json   # MR widget
 
     \b
     Exit codes: 0 valid (warnings allowed), 1 a problem was found.
@@ -67,10 +69,19 @@ def validate(
         elif fmt == "sarif":
             from importlib.metadata import version
 
-            from .annotations import sarif_log
+            from .annotations import left_out_note, sarif_left_out, sarif_log
 
             log = sarif_log(report.diagnostics, report.warnings, version=version("wscfg"))
             click.echo(json.dumps(log, indent=2, ensure_ascii=False))
+            left_out = sarif_left_out(report.diagnostics, report.warnings)
+            if left_out:
+                click.echo(f"Warning: {left_out_note(left_out)}", err=True)
+        elif fmt == "gitlab":
+            from .codequality import code_quality
+
+            issues = code_quality(report.diagnostics, report.warnings)
+            click.echo(json.dumps(issues, indent=2, ensure_ascii=False))
+            click.echo(report.summary() if report.ok else f"Error: {report.summary()}", err=True)
         else:
             print_diagnostics(report.warnings, "warning")
             if report.ok:

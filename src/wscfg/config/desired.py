@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..model import WorkspaceConfig
@@ -41,6 +41,8 @@ class Desired:
     env_values: dict[str, str] = field(default_factory=dict, repr=False)
     # (kind, identity key) of every collection item a file it extends declares
     inherited: frozenset[tuple[str, str]] = frozenset()
+    # the compiled policies of its extends chain (wscfg.config.policies.Policy), for live checks
+    policies: tuple[Any, ...] = ()
 
     @property
     def slug(self) -> str:

@@ -21,6 +21,8 @@ def to_yaml(
     from ruamel.yaml import YAML
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+    from ..escape import text
+
     def convert(value: Any) -> Any:
         if isinstance(value, Mapping):
             m = CommentedMap()
@@ -41,7 +43,9 @@ def to_yaml(
         env = (secrets or {}).get(hook.get("name"))
         if env and isinstance(hook, CommentedMap):
             hook.yaml_add_eol_comment(
-                f"secret set on the platform (unreadable); to manage it: secret: ${{env:{env}}}",
+                text(
+                    f"secret set on the platform (unreadable); to manage it: secret: ${{env:{env}}}"
+                ),
                 "name",
             )
     lines = [*header]
@@ -52,6 +56,8 @@ def to_yaml(
     yaml.width = 100
     buf = io.StringIO()
     yaml.dump(root, buf)
+    # Comment lines hold server values (a URL, integration names): escaped, one line each.
+    lines = [text(line) for line in lines]
     prefix = "".join(f"{line}\n" if line.startswith("#") else f"# {line}\n" for line in lines)
-    suffix = "".join(f"# {line}\n" for line in footer)
+    suffix = "".join(f"# {text(line)}\n" for line in footer)
     return prefix + buf.getvalue() + ("#\n" + suffix if suffix else "")

@@ -30,7 +30,8 @@ _CONFIG_LINE_RE = re.compile(r"^version:[ \t]*1[ \t]*(?:#.*)?$", re.MULTILINE)
 # --- the config root -------------------------------------------------------------------------
 
 
-def _git_work_tree(directory: str) -> str | None:
+def git_work_tree(directory: str) -> str | None:
+    """The nearest folder at or above ``directory`` holding a ``.git`` (a git work tree)."""
     here = directory
     while True:
         if os.path.exists(os.path.join(here, ".git")):
@@ -45,7 +46,7 @@ def root_of(named: str) -> str:
     """The config root of a path named on the command line (a file or a directory)."""
     real = os.path.realpath(named)
     directory = real if os.path.isdir(real) else os.path.dirname(real)
-    return _git_work_tree(directory) or directory
+    return git_work_tree(directory) or directory
 
 
 def roots_for(named: str, extra: Sequence[str] = ()) -> tuple[str, ...]:
@@ -133,8 +134,10 @@ class EnvGuard:
         if not quoted and message == d.message:
             return d
         if quoted:
-            return Diagnostic(d.file, d.line, d.column, d.path, message)
-        return Diagnostic(d.file, d.line, d.column, d.path, message, d.source_line, d.source_column)
+            return Diagnostic(d.file, d.line, d.column, d.path, message, rule=d.rule)
+        return Diagnostic(
+            d.file, d.line, d.column, d.path, message, d.source_line, d.source_column, d.rule
+        )
 
 
 def _is_path(value: str) -> bool:

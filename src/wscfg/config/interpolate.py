@@ -28,11 +28,13 @@ WRITE_ONLY: dict[str, frozenset[str]] = {k.name: k.write_only for k in COLLECTIO
 REF_RE = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
 VAR_RE = re.compile(r"var\.([A-Za-z_][A-Za-z0-9_]*)\Z")
 ENV_RE = re.compile(r"env:([A-Za-z_][A-Za-z0-9_]*)\Z")
-SKIPPED = ("extends", "vars")  # top-level keys that are not settings
+# top-level keys that are not settings (policies and locks: wscfg.config.policies reads them)
+SKIPPED = ("extends", "vars", "policies", "locked")
 
 
 def skipped(key: str) -> bool:
-    """Top-level keys that are not interpolated nor merged: extends, vars and ``x-*``."""
+    """Top-level keys that are not interpolated nor merged: extends, vars, policies, locked
+    and ``x-*``."""
     return key in SKIPPED or key.startswith("x-")
 
 

@@ -36,6 +36,7 @@ IDENTITY: dict[str, str] = {k.name: k.identity for k in COLLECTIONS if k.identit
 LABEL: dict[str, str] = {k.name: k.label for k in COLLECTIONS}
 REPLACED: dict[str, frozenset[str]] = {"call_rules": frozenset({"rule"})}
 REMOVE = "$remove"
+_GUARDS = frozenset({"policies", "locked"})  # wscfg.config.policies reads them
 
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _PHONE_PUNCT_RE = re.compile(r"[\s().\-]")
@@ -83,6 +84,7 @@ class FileCache:
         self._files: dict[str, FileInfo] = {}
         self._reported: set[str] = set()
         self.cycles: set[frozenset[str]] = set()  # extends cycles already reported
+        self.guardrails: dict[int, Any] = {}  # policies/locks per file, compiled once per run
 
     def get(self, path: str, name: str) -> FileInfo:
         real = os.path.realpath(path)
@@ -251,6 +253,8 @@ class Resolved:
     inherited: set[tuple[str, str]] = field(default_factory=set)
     var_names: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    policies: list[Any] = field(default_factory=list)  # wscfg.config.policies.Policy, chain order
+    warnings: list[Diagnostic] = field(default_factory=list)  # violations of warning policies
 
 
 def resolve(
@@ -265,6 +269,11 @@ def resolve(
     walk = _Walk(cache, roots if roots is not None else guard.roots_for(path), out.diagnostics)
     if not walk.linearize(info, [], chain):
         return out
+    if any(f.root is not None and _GUARDS & f.root.value.keys() for f in chain):
+        from .policies import for_chain
+
+        out.policies, problems = for_chain([(f.name, f.root) for f in chain], cache.guardrails)
+        out.diagnostics.extend(problems)
     # 3. vars of the whole chain, later files win
     merged_vars: dict[str, Node] = {}
     for f in chain:

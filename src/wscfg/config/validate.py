@@ -16,6 +16,7 @@ target-only checks: each target extending it gets them.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import glob
 import os
@@ -149,6 +150,7 @@ def check_paths(
             if unset_env_is_warning:
                 report.warnings.extend(_unset_env(resolved))
             target, is_template, diags = validate_resolved(resolved, models=models)
+            report.warnings.extend(resolved.warnings)
             report.diagnostics.extend(diags)
             if is_template:
                 report.templates.append(name)
@@ -331,7 +333,7 @@ def _redact(d: Diagnostic, env_values: Mapping[str, str]) -> Diagnostic:
             msg = re.sub(re.escape(value), "${env:" + name + "}", msg, flags=re.IGNORECASE)
     if msg == d.message:
         return d
-    return Diagnostic(d.file, d.line, d.column, d.path, msg, d.source_line)
+    return Diagnostic(d.file, d.line, d.column, d.path, msg, d.source_line, rule=d.rule)
 
 
 def validate_resolved(
@@ -364,6 +366,8 @@ def validate_resolved(
 
     # The schema check answers for a valid document (it also finds no duplicate identities);
     # anything else goes to the models, which word every problem.
+    if is_target and r.policies:
+        _check_policies(r, data, diags, quiet)
     quick = not models and not diags and _conforms(data, is_target)
     config = None if quick else _model(r, data, quiet, is_target, diags)
     if is_target:
@@ -375,9 +379,34 @@ def validate_resolved(
     if config is None:
         return Target(r.file, data["workspace"]["slug"].strip()), False, diags
     desired = Desired(
-        r.file, config, r.sources, r.secret_refs, dict(r.env_values), frozenset(r.inherited)
+        r.file,
+        config,
+        r.sources,
+        r.secret_refs,
+        dict(r.env_values),
+        frozenset(r.inherited),
+        tuple(r.policies),
     )
     return Target(r.file, desired.slug, desired), False, diags
+
+
+def _check_policies(
+    r: Resolved, data: dict[str, Any], diags: list[Diagnostic], quiet: set[Path]
+) -> None:
+    """Each policy of the chain over the resolved document: a violation of an error policy is
+    a diagnostic, of a warning policy a warning; both are located at the offending value and
+    never quote it. A value already reported (e.g. an unset ${env:X}) is not checked again."""
+    from .policies import policy_document
+
+    document = policy_document(data)
+    for policy in r.policies:
+        for named, at, what in policy.violations(document):
+            if any(named[:i] in quiet for i in range(1, len(named) + 1)):
+                continue
+            message = f"{what}; {policy.label()}"
+            d = _at(r, at, message, at_key=at != named)
+            d = dataclasses.replace(d, path=format_path(named), rule=policy.name)
+            (diags if policy.severity == "error" else r.warnings).append(d)
 
 
 def _conforms(data: dict[str, Any], is_target: bool) -> bool:

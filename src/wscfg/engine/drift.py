@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import WscfgError
+from ..escape import html, md_code, md_text, text
 from .changes import Change, Create, Delete, Update
 from .origin import FINGERPRINT_SUFFIX, Origin
 from .plan import Plan
@@ -186,6 +187,9 @@ class DriftReport:
 class DriftGroup:
     items: list[DriftItem]
 
+    def workspaces(self) -> set[str]:
+        return {i.workspace for i in self.items}
+
     def line(self, total: int) -> str:
         """``call tag spam: color changed in 40 of 500 workspaces, by 3 people; first
         2026-11-20, last 2026-11-27``."""
@@ -230,15 +234,15 @@ def report_text(report: DriftReport) -> str:
     for slug in report.workspaces:
         found = by_ws.get(slug, [])
         if found:
-            lines.append(f"Workspace {slug}: {len(found)} new drift")
-            lines += [f"  {item_line(i)}" for i in found]
+            lines.append(text(f"Workspace {slug}: {len(found)} new drift"))
+            lines += [f"  {text(item_line(i))}" for i in found]
     for f in report.failures:
-        lines.append(f"Workspace {f.target}: error: {f.message}")
+        lines.append(text(f"Workspace {f.target}: error: {f.message}"))
     total = len(report.workspaces) + len(report.failures)
     groups = report.groups()
     if total > 1 and any(len(g.items) > 1 for g in groups):
         lines.append("Across the fleet:")
-        lines += [f"  {g.line(total)}" for g in groups]
+        lines += [f"  {text(g.line(total))}" for g in groups]
     lines.append(summary(report))
     return "\n".join(lines)
 
@@ -282,9 +286,9 @@ def report_markdown(report: DriftReport, budget: int = MARKDOWN_BUDGET) -> str:
     if total > 1 and groups:
         rows += ["| drift | workspaces |", "|---|---|"]
         for g in groups:
-            spaces = ", ".join(sorted({f"`{i.workspace}`" for i in g.items}))
+            spaces = ", ".join(f"<code>{html(w)}</code>" for w in sorted(g.workspaces()))
             folded = f"<details><summary>{len(g.items)}</summary>{spaces}</details>"
-            rows.append(f"| {_md(g.line(total))} | {folded} |")
+            rows.append(f"| {md_text(g.line(total))} | {folded} |")
         rows.append("")
     if report.new:
         rows += [
@@ -292,7 +296,7 @@ def report_markdown(report: DriftReport, budget: int = MARKDOWN_BUDGET) -> str:
             "|---|---|---|---|---|---|---|---|",
         ]
         rows += [_md_row(i) for i in report.new]
-    rows += [f"\n**`{f.target}`: error** — {_md(f.message)}" for f in report.failures]
+    rows += [f"\n**{md_code(f.target)}: error** — {md_text(f.message)}" for f in report.failures]
     text = "\n".join(head)
     for n, row in enumerate(rows):
         if len(text) + len(row) + 200 > budget:
@@ -307,20 +311,16 @@ def report_markdown(report: DriftReport, budget: int = MARKDOWN_BUDGET) -> str:
 def _md_row(i: DriftItem) -> str:
     o = i.origin
     cells = [
-        f"`{i.workspace}`",
-        _md(i.label),
-        f"`{i.field}`" if i.field else i.what,
-        _md(_value(i.live)),
-        _md(_value(i.config)),
-        _md(o.who()) if o.known else "not written by wscfg",
-        o.via or "",
-        o.when() if o.at else "",
+        md_code(i.workspace, cell=True),
+        md_text(i.label),
+        md_code(i.field, cell=True) if i.field else md_text(i.what),
+        md_code(_value(i.live), cell=True),
+        md_code(_value(i.config), cell=True),
+        md_text(o.who()) if o.known else "not written by wscfg",
+        md_text(o.via or ""),
+        md_text(o.when()) if o.at else "",
     ]
     return "| " + " | ".join(cells) + " |"
-
-
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def _writers(writers: set[tuple[str | None, str]]) -> str:

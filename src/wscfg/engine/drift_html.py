@@ -7,8 +7,7 @@ masks environment values in the finished page as in every other format. Pure.
 
 from __future__ import annotations
 
-from html import escape
-
+from ..escape import html as escape
 from ..model.kinds import KINDS
 from .drift import DriftItem, DriftReport, summary, value_text
 

@@ -13,6 +13,7 @@ document (a template the export will ``extends:``), only what differs from it is
 from __future__ import annotations
 
 import re
+import typing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +53,7 @@ def export_live(live: LiveState, *, base: dict[str, Any] | None = None) -> Expor
         drop = kind.read_only
         if kind.singleton:
             body = {k: v for k, v in items.get("", {}).items() if k not in drop}
+            body = in_model_order(kind.model, body)
             if kind.name == "workspace":
                 body = _minus(body, base.get("workspace") or {}, keep=("slug",))
             else:
@@ -64,7 +66,8 @@ def export_live(live: LiveState, *, base: dict[str, Any] | None = None) -> Expor
         for key in sorted(items, key=key_order):
             body = {k: v for k, v in items[key].items() if k not in drop}
             ident = kind.identity or ""
-            if isinstance(body.get(ident), int) or kind.name == "api_keys":  # reads best first
+            body = in_model_order(kind.model, body)
+            if ident in body:  # the identity first: `- name: x`, then the rest
                 body = {ident: body.pop(ident)} | body
             if kind.write_only and any(items[key].get(f + "_fingerprint") for f in kind.write_only):
                 secrets[key] = secret_env_name(live.slug, key)
@@ -89,6 +92,36 @@ def export_live(live: LiveState, *, base: dict[str, Any] | None = None) -> Expor
     observed = live.items.get("integrations") or {}
     integrations = {k: str(v.get("status") or "unknown") for k, v in observed.items()}
     return Export(doc, secrets, integrations)
+
+
+def in_model_order(model: Any, body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with its keys in the order the model declares its fields (the config format's
+    order, as docs/config.md shows it), nested models likewise; unknown keys keep their place
+    at the end."""
+    fields = getattr(model, "model_fields", None)
+    if not fields:
+        return body
+    out: dict[str, Any] = {}
+    for name, info in fields.items():
+        key = info.alias or name
+        if key in body:
+            value = body[key]
+            nested = _nested_model(info.annotation)
+            if nested is not None and isinstance(value, dict):
+                value = in_model_order(nested, value)
+            out[key] = value
+    return out | {k: v for k, v in body.items() if k not in out}
+
+
+def _nested_model(annotation: Any) -> Any:
+    """The model class inside ``Model``, ``Model | None`` or ``Annotated[Model, …]``."""
+    if getattr(annotation, "model_fields", None):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _nested_model(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def _as_items(value: Any) -> list[dict[str, Any]]:

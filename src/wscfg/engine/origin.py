@@ -1,15 +1,20 @@
-"""Where each difference of a plan came from: ``config`` or ``drift``, from the audit log.
+"""Where each difference of a plan came from: ``config``, ``drift`` or ``default``, from the
+audit log.
 
 A difference comes from the **config** when the live value is what wscfg last wrote (so the
-config changed since); it is **drift** when someone else wrote it after wscfg did, or wscfg
-never wrote it. A write is wscfg's when it came through the API from a client identifying as
-``wscfg/<version>`` (its User-Agent), whichever key it used.
+config changed since); it is **drift** when someone else wrote it after wscfg did; it is the
+platform's **default** when nobody wrote it since the platform set it (a brand-new workspace's
+name, time zone, notification defaults: an audit entry of the ``system`` actor, or no entry at
+all touching the field), which is not drift: nobody changed anything. A write is wscfg's when
+it came through the API from a client identifying as ``wscfg/<version>`` (its User-Agent),
+whichever key it used.
 
 For each changed field the newest audit entry of the item that touched it decides: an update
 touches the fields it names (dotted paths match by prefix, ``system`` covers ``system.email``),
 a create or delete touches every field. A create (the item is missing) is decided by the
 item's newest entry, a delete (the item is undeclared) by the newest entry that created it; an
-item with no entry at all is config for a create (it never existed) and drift otherwise.
+item with no entry at all is config for a create (it never existed), the platform's default
+for a field of an update (nobody ever wrote it), and drift for a delete (made outside wscfg).
 
 Pure: :func:`attribute` takes a plan and the entries :func:`audit_query` asked for (the CLI
 and fleet code read them, one filtered request per workspace with differences).
@@ -25,6 +30,7 @@ from .changes import Change, Create, Delete, FieldChange, Update
 
 CONFIG = "config"
 DRIFT = "drift"
+DEFAULT = "default"  # the platform's own value: nobody has written it
 FINGERPRINT_SUFFIX = "_fingerprint"
 MAX_AUDIT_KEYS = 100  # more changed items than this: read the kinds' log without a key filter
 MAX_AUDIT_KEY_CHARS = 4000  # likewise past this many characters of keys (a URL stays short)
@@ -35,7 +41,7 @@ WHOLE_ITEM = ("create", "delete")
 class Origin:
     """Where a difference came from; for drift, the write that made it (if any is known)."""
 
-    source: str  # config | drift
+    source: str  # config | drift | default
     actor_type: str | None = None  # api_key | user | system
     actor_name: str | None = None
     via: str | None = None  # api | ui
@@ -46,6 +52,10 @@ class Origin:
     @property
     def drift(self) -> bool:
         return self.source == DRIFT
+
+    @property
+    def default(self) -> bool:
+        return self.source == DEFAULT
 
     @property
     def known(self) -> bool:
@@ -79,6 +89,8 @@ class Origin:
         if is_wscfg(entry):
             return Origin(CONFIG)
         actor = entry.get("actor") or {}
+        if actor.get("type") == "system":  # the platform itself (a new workspace's defaults)
+            return Origin(DEFAULT)
         return Origin(
             DRIFT,
             _text(actor.get("type")),
@@ -107,16 +119,15 @@ class Origin:
         return at or "at an unknown time"
 
     def note(self) -> str:
-        """``reverts a UI change by jane@acme.example, 2026-11-27 14:03 UTC``; empty for config.
-
-        Values the platform itself set (a new workspace's defaults) are drift by the rule
-        ("wscfg never wrote it"), but nobody changed anything: the note says so, so a first
-        plan does not read as a list of reverted edits."""
+        """``reverts a UI change by jane@acme.example, 2026-11-27 14:03 UTC``; ``replaces the
+        platform's default`` for a value nobody wrote; empty for config."""
+        if self.default:
+            return "replaces the platform's default"
         if not self.drift:
             return ""
         if not self.known:
-            return "never written by wscfg"
-        if self.actor_type == "system":
+            return "made outside wscfg; no audit entry says by whom"
+        if self.actor_type == "system":  # a drift origin from an older plan file
             return f"replaces the platform's default, set {self.when()}"
         channel = "a UI" if self.via == "ui" else "an API"
         return f"reverts {channel} change by {self.who()}, {self.when()}"
@@ -160,7 +171,12 @@ def attribute(changes: Iterable[Change], entries: Iterable[Mapping[str, Any]]) -
         if isinstance(change, Update):
             change.fields = [_with_origin(f, _field_origin(history, f.path)) for f in change.fields]
             drifted = [f.origin for f in change.fields if f.origin is not None and f.origin.drift]
-            change.origin = max(drifted, key=lambda o: o.at or "") if drifted else Origin(CONFIG)
+            if drifted:
+                change.origin = max(drifted, key=lambda o: o.at or "")
+            elif any(f.origin is not None and f.origin.default for f in change.fields):
+                change.origin = Origin(DEFAULT)
+            else:
+                change.origin = Origin(CONFIG)
         elif isinstance(change, Create):
             change.origin = Origin.of_entry(history[0]) if history else Origin(CONFIG)
         elif isinstance(change, Delete):
@@ -184,7 +200,7 @@ def _field_origin(history: Sequence[Mapping[str, Any]], path: str) -> Origin:
     for entry in history:
         if entry.get("action") in WHOLE_ITEM or _touches(entry.get("fields"), name):
             return Origin.of_entry(entry)
-    return Origin(DRIFT)
+    return Origin(DEFAULT)  # nobody ever wrote it: the platform's default
 
 
 def _touches(fields: Any, path: str) -> bool:

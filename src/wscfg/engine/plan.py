@@ -21,7 +21,7 @@ from ..model.kinds import BY_NAME, KINDS
 from .apikeys import key_checks
 from .changes import Change, Create, Delete, Update
 from .diff import KindReport, diff
-from .fields import overlay
+from .fields import overlay, project
 from .preconditions import preconditions
 from .safety import ALLOW_MASS, Allowances, Refusal, refusals
 from .seal import Sealer, seal_change
@@ -100,13 +100,15 @@ class Plan:
         by_status: dict[str, list[str]] = {}
         for email, status in sorted(self.invitations.items()):
             by_status.setdefault(status, []).append(email)
+        if set(by_status) <= {"active"}:
+            return []  # everyone in the config has joined: nothing to say
         parts = []
-        for status, noun in STATUS_NOUNS:
+        for status, one, many in STATUS_NOUNS:
             names = by_status.get(status, [])
             if names:
                 shown = "" if status == "active" else f" ({_few(names)})"
-                parts.append(f"{len(names)} {noun}{'s' if len(names) != 1 else ''}{shown}")
-        out = ["declared members: " + ", ".join(parts)]
+                parts.append(f"{len(names)} {one if len(names) == 1 else many}{shown}")
+        out = ["members in the config: " + "; ".join(parts)]
         if by_status.get("expired"):
             out.append(
                 "expired invitations are re-sent (invitations.resend_expired: true)"
@@ -220,10 +222,10 @@ class Plan:
         )
 
 
-STATUS_NOUNS = (
-    ("active", "active member"),
-    ("pending", "pending invitation"),
-    ("expired", "expired invitation"),
+STATUS_NOUNS = (  # a declared member's live status: (status, one, many)
+    ("active", "joined", "joined"),
+    ("pending", "invited, not joined yet", "invited, not joined yet"),
+    ("expired", "invitation expired", "invitations expired"),
 )
 
 
@@ -324,12 +326,21 @@ def still_referenced(changes: list[Change], live: LiveState) -> list[str]:
 
 
 def check_fresh(plan: Plan, live: LiveState) -> None:
-    """Refuse a saved plan if anything it touches changed since it was made."""
+    """Refuse a saved plan if anything it touches changed since it was made.
+
+    When every item it touches already reads as the plan would leave it, the plan was
+    applied already (the usual cause: the same plan applied twice), and the error says so;
+    an item in that state among others that changed is named as such."""
     stale = []
+    in_place = 0
     for ch in plan.changes:
         now = live.etag(ch.kind, ch.key)
         exists = live.get(ch.kind, ch.key) is not None
-        if isinstance(ch, Create):
+        done = is_in_place(ch, live)
+        in_place += done
+        if done and (isinstance(ch, Create | Delete) or now != ch.etag):
+            stale.append(f"{ch.address} is already as this plan would leave it")
+        elif isinstance(ch, Create):
             if exists:
                 stale.append(f"{ch.address} was created by someone else")
         elif not exists:
@@ -337,7 +348,25 @@ def check_fresh(plan: Plan, live: LiveState) -> None:
         elif now != ch.etag:
             stale.append(f"{ch.address} changed (ETag {ch.etag} is now {now})")
     if stale:
-        raise StalePlanError([f"{plan.slug}: {s}" for s in stale])
+        applied = in_place == len(plan.changes)
+        raise StalePlanError([f"{plan.slug}: {s}" for s in stale], applied=applied)
+
+
+def is_in_place(change: Change, live: LiveState) -> bool:
+    """Does ``live`` already read as ``change`` would leave it? (A delete: the item is gone;
+    otherwise every field the change sets has that value. Write-only values cannot be read
+    back and are left out; a re-sent invitation is never in place.)"""
+    item = live.get(change.kind, change.key)
+    if isinstance(change, Delete):
+        return item is None
+    if item is None or not isinstance(change, Create | Update) or change.after is None:
+        return False
+    kind = BY_NAME[change.kind]
+    skip = {kind.identity, *kind.write_only, *(n + "_fingerprint" for n in kind.write_only)}
+    if kind.name == "workspace":
+        skip.add("slug")
+    target = {k: v for k, v in change.after.items() if k not in skip}
+    return bool(project(item, target, kind.model) == target)
 
 
 def plans_to_document(
@@ -421,6 +450,7 @@ __all__ = [
     "Update",
     "allowances_of",
     "check_fresh",
+    "is_in_place",
     "make_plan",
     "only_of",
     "plan_document",

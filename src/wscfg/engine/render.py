@@ -3,6 +3,9 @@
 All three share one rule: secret values never appear (write-only fields render as
 ``(sensitive, from ${env:NAME})``), and a large kind is summarized instead of listed in full.
 All three show the same refusals (what apply would refuse), computed once by the caller.
+Every string from the server or a config goes through :mod:`wscfg.escape` for its format:
+in text it never starts a line nor carries a control character; in markdown it opens no
+markup and never closes the diff fence.
 Markdown is always under GitHub's 65,535-character comment limit and says what it cut.
 """
 
@@ -13,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..escape import html, md_code, md_fence, md_text, text
 from ..model.kinds import BY_NAME
 from .changes import Change, Create, Delete, FieldChange, Resend, Update
 from .diff import FINGERPRINT_SUFFIX
@@ -83,18 +87,26 @@ def _field_line(change: Change, field: FieldChange) -> str:
 
 
 def _note(origin: Origin | None) -> str:
-    """``  (reverts a UI change by jane@acme.example, 2026-11-27 14:03 UTC)`` for drift."""
-    return f"  ({origin.note()})" if origin is not None and origin.drift else ""
+    """``  (reverts a UI change by jane@acme.example, 2026-11-27 14:03 UTC)`` for drift,
+    ``  (replaces the platform's default)`` for a value nobody wrote."""
+    shown = origin is not None and (origin.drift or origin.default)
+    return f"  ({origin.note()})" if shown and origin is not None else ""
 
 
 def origin_summary(plan: Plan) -> str:
-    """``Origins: 1 from the config, 3 drift.`` when any change is drift; else empty (a change
-    without a note comes from the config)."""
+    """``Origins: 1 from the config, 3 drift.`` when any change is drift or replaces a platform
+    default; else empty (a change without a note comes from the config)."""
     found = [c.origin for c in plan.changes if c.origin is not None]
     drift = sum(1 for o in found if o.drift)
-    if not drift:
+    default = sum(1 for o in found if o.default)
+    if not drift and not default:
         return ""
-    return f"Origins: {len(found) - drift} from the config, {drift} drift."
+    parts = [f"{len(found) - drift - default} from the config"]
+    if default:
+        parts.append(f"{default} replacing the platform's default")
+    if drift:
+        parts.append(f"{drift} drift")
+    return f"Origins: {', '.join(parts)}."
 
 
 def _file(source: str) -> str:
@@ -109,18 +121,18 @@ MEMBER_DELETES = {
 
 
 def headline(change: Change) -> str:
-    text = f"{change.symbol} {change.label}"
+    out = f"{change.symbol} {change.label}"
     if isinstance(change, Resend):
-        text += " (resend expired invitation)"
+        out += " (resend expired invitation)"
     elif change.kind == "members":
         status = (change.before or {}).get("status") or "active"
         if isinstance(change, Delete):
-            text += f" ({MEMBER_DELETES.get(status, 'remove')})"
+            out += f" ({MEMBER_DELETES.get(status, 'remove')})"
         elif isinstance(change, Create):
-            text += " (invite)"
+            out += " (invite)"
         elif status != "active":
-            text += f" ({status} invitation)"
-    return text
+            out += f" ({status} invitation)"
+    return out
 
 
 def _groups(changes: list[Change]) -> Iterable[tuple[str, str, list[Change]]]:
@@ -138,21 +150,21 @@ def plan_text(
     plan: Plan, *, colour: bool = False, limit: int = MAX_PER_GROUP, indent: str = "  "
 ) -> str:
     """One workspace's plan; ``indent=""`` puts +/~/- in column 0 for ```diff blocks."""
-    lines = [_paint(f"Workspace {plan.slug}", "bold", colour) + _from(plan.file)]
+    lines = [_paint(text(f"Workspace {plan.slug}"), "bold", colour) + text(_from(plan.file))]
     for kind, action, group in _groups(plan.changes):
         for ch in group[:limit]:
-            head = indent + _paint(headline(ch), ch.symbol, colour)
+            head = indent + _paint(text(headline(ch)), ch.symbol, colour)
             if ch.source and not isinstance(ch, Delete):
-                head += _paint(f"   (from {ch.source})", "dim", colour)
+                head += _paint(text(f"   (from {ch.source})"), "dim", colour)
             if not isinstance(ch, Update):
-                head += _note(ch.origin)
+                head += text(_note(ch.origin))
             lines.append(head)
-            lines.extend(f"      {line}" for line in change_lines(ch))
+            lines.extend(f"      {text(line)}" for line in change_lines(ch))
         if len(group) > limit:
             noun = kind.replace("_", " ")
             lines.append(f"  … and {len(group) - limit} more {noun} to {action}")
     for note in plan.notes():
-        lines.append(_paint(f"  Note: {note}", "dim", colour))
+        lines.append(_paint(text(f"  Note: {note}"), "dim", colour))
     if plan.empty:
         lines.append("  No changes. The live workspace matches the configuration.")
     else:
@@ -178,12 +190,12 @@ def fleet_text(
     limit = FULL if full else MAX_PER_GROUP
     parts = [plan_text(p, colour=colour, limit=limit) for p in plans]
     for f in failures:
-        parts.append(_paint(f"Workspace {f.target}: error: {f.message}", "!", colour))
+        parts.append(_paint(text(f"Workspace {f.target}: error: {f.message}"), "!", colour))
     if len(plans) + len(failures) > 1:
         parts.append(summary_table(plans, failures))
     if refusals:
-        lines = [_paint(refusals_title(refusals, skip_unsafe), "!", colour)]
-        lines += [f"  ✗ {r.line()}" for r in refusals]
+        lines = [_paint(text(refusals_title(refusals, skip_unsafe)), "!", colour)]
+        lines += [f"  ✗ {text(r.line())}" for r in refusals]
         parts.append("\n".join(lines))
     return "\n\n".join(parts)
 
@@ -204,11 +216,10 @@ def summary_table(plans: list[Plan], failures: list[Failure]) -> str:
     for p in plans:
         c = p.counts()
         status = "no changes" if p.empty else "changes"
-        rows.append(
-            (p.slug, str(c["create"]), str(c["update"] + c["resend"]), str(c["delete"]), status)
-        )
+        changed = str(c["update"] + c["resend"])
+        rows.append((text(p.slug), str(c["create"]), changed, str(c["delete"]), status))
     for f in failures:
-        rows.append((f.target, "-", "-", "-", "error"))
+        rows.append((text(f.target), "-", "-", "-", "error"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     out = [
         "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows
@@ -265,7 +276,7 @@ def plan_markdown(
     references) applies before each part is measured."""
     m = mask or (lambda x: x)
     t = _totals(plans)
-    head = ["### wscfg plan", "", *([f"> {note}", ""] if note else [])]
+    head = ["### wscfg plan", "", *([f"> {md_text(m(note))}", ""] if note else [])]
     head += _md_refusals(refusals, skip_unsafe)
     head += [
         f"**{t['create']} to add, {t['update']} to change, {t['delete']} to delete** across "
@@ -279,16 +290,17 @@ def plan_markdown(
         c = p.counts()
         status = "no changes" if p.empty else "changes"
         changed = c["update"] + c["resend"]
-        head.append(f"| `{p.slug}` | {c['create']} | {changed} | {c['delete']} | {status} |")
+        slug = md_code(m(p.slug), cell=True)
+        head.append(f"| {slug} | {c['create']} | {changed} | {c['delete']} | {status} |")
     for f in failures:
-        head.append(f"| `{f.target}` | – | – | – | **error** |")
+        head.append(f"| {md_code(m(f.target), cell=True)} | – | – | – | **error** |")
     text = m("\n".join(head) + "\n")
     if len(text) > budget:
         text = text[: budget - 200] + "\n\n_…summary table cut to fit a comment._\n"
         return text
     omitted = 0
     for f in failures:
-        block = m(f"\n**`{f.target}`: error** — {_md_escape(f.message)}\n")
+        block = m(f"\n**{md_code(m(f.target))}: error** — {md_text(m(f.message))}\n")
         if len(text) + len(block) > budget:
             omitted += 1
             continue
@@ -296,9 +308,9 @@ def plan_markdown(
     for p in plans:
         if p.empty:
             continue
-        block = m(_folded(p, plan_text(p, indent="")))
+        block = _folded(p, m(plan_text(p, indent="")), m)
         if len(text) + len(block) > budget:
-            block = m(_folded(p, plan_text(p, limit=3, indent="")))
+            block = _folded(p, m(plan_text(p, limit=3, indent="")), m)
             if len(text) + len(block) > budget:
                 omitted += 1
                 continue
@@ -318,16 +330,14 @@ def _md_refusals(refusals: Sequence[Refusal], skip_unsafe: bool) -> list[str]:
     out = [f"**⛔ {refusals_title(refusals, skip_unsafe)}**", ""]
     for r in refusals[:MAX_REFUSALS_SHOWN]:
         where = "fleet" if r.code == "fleet_delete_share" else ", ".join(r.targets)
-        out.append(f"- `{_md_escape(where)}`: {_md_escape(r.message)} (`{r.code}`)")
+        out.append(f"- {md_code(where)}: {md_text(r.message)} ({md_code(r.code)})")
     if len(refusals) > MAX_REFUSALS_SHOWN:
         out.append(f"- … and {len(refusals) - MAX_REFUSALS_SHOWN} more")
     return [*out, ""]
 
 
-def _folded(plan: Plan, body: str) -> str:
-    summary = f"<summary><code>{plan.slug}</code>: {plan.summary()}</summary>"
-    return f"\n<details>{summary}\n\n```diff\n{body}\n```\n</details>\n"
-
-
-def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+def _folded(plan: Plan, body: str, mask: Callable[[str], str]) -> str:
+    """One target's plan, folded: ``body`` (text lines, values escaped) in a diff block whose
+    fence no line of it can close."""
+    summary = f"<summary><code>{html(mask(plan.slug))}</code>: {html(plan.summary())}</summary>"
+    return f"\n<details>{summary}\n\n{md_fence(body, 'diff')}\n</details>\n"

@@ -13,6 +13,7 @@ from .base import Resource
 from .calls import BlockedCaller, CallRules, CallTag
 from .integrations import Integrations
 from .notifications import Notifications
+from .policies import Policy
 from .security import Security
 from .values import at_most_ten_keys, marked
 from .webhooks import Webhook
@@ -94,6 +95,17 @@ class WorkspaceConfig(Resource):
         None,
         description="Integrations are connected in the UI; `required` ones must be connected "
         "before the plan may run.",
+    )
+
+    policies: list[Policy] | None = Field(
+        None,
+        description="Rules every file that extends this one inherits and cannot remove or "
+        "weaken (docs/policies.md).",
+    )
+    locked: list[str] | None = Field(
+        None,
+        description="Top-level keys a file that extends this one may not set.",
+        examples=[["security"]],
     )
 
     @field_validator("api_keys")

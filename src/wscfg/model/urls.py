@@ -5,35 +5,88 @@ client accepts is a URL the server accepts, in any spelling. The host is normali
 the way a resolver or an HTTP client would read it, and only then judged:
 
 1. names: IDNA / UTS-46 mapping (full-width digits and dots become ASCII, letters are
-   lower-cased), one trailing dot dropped;
+   lower-cased), one trailing dot dropped; then at most 253 characters and 63 per label (the
+   DNS limits), letters, digits and inner hyphens only, ``xn--`` labels valid Punycode;
 2. a host whose last label is a number is an IPv4 address in any of the forms ``inet_aton``
    accepts (``127.1``, ``0x7f.1``, ``0177.0.0.1``, ``2130706433``);
 3. IPv6 addresses that carry an IPv4 address (``::a.b.c.d``, ``::ffff:a.b.c.d``, NAT64
    ``64:ff9b::/96``, 6to4 ``2002::/16``, Teredo) are judged by that IPv4 address too.
 
-Refused: anything but ``https``, user info (even an empty ``:@``), ports outside 1-65535,
-loopback, private, link-local, shared (CGNAT), multicast, reserved, documentation and
-unspecified addresses, and the special-use names (``localhost``, ``*.localhost``, ``*.local``,
-``*.internal``, ``*.lan``, ``*.home.arpa``) and single-label names.
+Addresses are judged by the IANA registries as the pinned ``netaddr`` package ships them (not
+by Python's ``ipaddress`` flags, which change from one patch release to the next):
+
+- IPv4: refused when its /8 is ``Reserved`` in the IPv4 address space registry (0/8, 10/8,
+  127/8, multicast, future use) or when the IPv4 special-purpose registry marks it not
+  globally reachable (100.64/10, 169.254/16, 172.16/12, 192.0.0/24, 192.168/16, 198.18/15, the
+  documentation nets, 255.255.255.255, …);
+- IPv6: accepted only inside ``Global Unicast`` (2000::/3) of the IPv6 address space registry,
+  in a block the unicast assignments registry lists as ``ALLOCATED`` (``3fff::/20`` lies in the
+  reserved ``3000::/4``), and globally reachable in the IPv6 special-purpose registry; so
+  ``fec0::/10``, ``fc00::/7``, ``fe80::/10``, multicast, Teredo, 6to4, ``2001:db8::/32``, … are
+  refused.
+
+Names are refused when they are special-use or private-use (:data:`PRIVATE_SUFFIXES`), a single
+label, not under a top-level domain of the root zone (the ICANN part of the Public Suffix List
+as the pinned ``publicsuffixlist`` ships it; ``.example`` is kept for documentation), or when
+their labels spell a non-public address the way wildcard DNS reads it (``10.0.0.1.nip.io``,
+``10-0-0-1.sslip.io``, ``0a000001.nip.io``, ``fe80--1.sslip.io``).
+
+A name that *resolves* to a private address cannot be caught here: the platform that delivers
+must resolve, check the address with this rule, and connect to the address it checked.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import ipaddress
 import re
 import socket
-from urllib.parse import urlsplit
+from collections.abc import Iterator
+from typing import Any
 
 SPECIAL_NAMES = ("localhost", "localhost.localdomain")
-SPECIAL_SUFFIXES = (".localhost", ".local", ".internal", ".lan", ".home.arpa")
+# special-use (RFC 6761, 6762, 8375, IANA's special-use domain names) and private-use names
+# (ICANN's name-collision list, RFC 9476's `internal`, Kubernetes cluster names): a name equal
+# to one of these, or ending in one, never belongs to a public host
+PRIVATE_SUFFIXES = (
+    "localhost",
+    "localdomain",
+    "localdomain6",
+    "local",
+    "internal",
+    "intranet",
+    "private",
+    "corp",
+    "home",
+    "lan",
+    "arpa",  # home.arpa, in-addr.arpa, ip6.arpa, ipv4only.arpa, resolver.arpa, service.arpa
+    "test",
+    "invalid",
+    "svc",
+    "cluster.local",
+    "default",  # kubernetes.default
+)
+DOCUMENTATION_TLDS = frozenset({"example"})  # RFC 2606: kept for examples and tests
+MAX_HOST = 253
+MAX_LABEL = 63
 
-_LABEL_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
+_LABEL_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\Z")
 _NUMBER_RE = re.compile(r"(?:0x[0-9a-f]*|[0-9]+)\Z")
+_OCTET_RE = re.compile(r"[0-9]{1,3}\Z")
+_HEX_IPV4_RE = re.compile(r"[0-9a-f]{8}\Z")
+_DASHED_IPV6_RE = re.compile(r"[0-9a-f-]*-[0-9a-f-]*\Z")
+# RFC 3986, appendix B: the one regular expression every URI matches
+_URI_RE = re.compile(r"(?:(?P<scheme>[^:/?#]+):)?(?://(?P<netloc>[^/?#]*))?")
 _BAD_CHARS_RE = re.compile(r"[\x00-\x20\x7f\\]")
+_PORT_RE = re.compile(r"[0-9]{1,5}\Z")
 _NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 _IPV4_COMPAT = ipaddress.ip_network("::/96")
+_CGNAT = ipaddress.ip_network("100.64.0.0/10")
 
 PUBLIC = "webhooks must reach a public address"
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class URLRefused(ValueError):
@@ -44,19 +97,17 @@ def check_public_https(url: str) -> str:
     """Return ``url`` unchanged when it is an https URL of a public host; raise otherwise."""
     if _BAD_CHARS_RE.search(url):
         raise URLRefused("the URL contains spaces, control characters or '\\'; write it plainly")
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        raise URLRefused("not a valid URL") from None
-    if parts.scheme.lower() != "https":
+    parts = _URI_RE.match(url)  # always matches; urlsplit's checks differ by patch release
+    assert parts is not None
+    if (parts["scheme"] or "").lower() != "https":
         raise URLRefused("webhook URLs must use https://")
-    netloc = parts.netloc
+    netloc = parts["netloc"] or ""
     if "@" in netloc:
         raise URLRefused("webhook URL must not carry a user name or password")
     if "%" in netloc:
         raise URLRefused("the host of a webhook URL cannot be percent-encoded; write it plainly")
     host_text, port_text = _split_host_port(netloc)
-    if port_text is not None and not _valid_port(port_text):
+    if port_text is not None and not valid_port(port_text):
         raise URLRefused(f"port '{port_text}' is not a port number from 1 to 65535")
     if not host_text:
         raise URLRefused("webhook URL has no host")
@@ -67,8 +118,9 @@ def check_public_https(url: str) -> str:
     return url
 
 
-def _valid_port(text: str) -> bool:
-    return re.fullmatch(r"[0-9]{1,5}", text) is not None and 1 <= int(text) <= 65535
+def valid_port(text: str) -> bool:
+    """A port as a URL writes it: ASCII digits, 1 to 65535."""
+    return _PORT_RE.match(text) is not None and 1 <= int(text) <= 65535
 
 
 def _split_host_port(netloc: str) -> tuple[str, str | None]:
@@ -103,19 +155,106 @@ def normalize_host(host: str) -> str:
 
 def _check_host(raw: str) -> None:
     host = normalize_host(raw)
+    if len(host) > MAX_HOST:
+        raise URLRefused(
+            f"the host name is {len(host)} characters long; DNS allows at most {MAX_HOST}"
+        )
     labels = host.split(".")
     if not host or "" in labels:
         raise URLRefused(f"'{raw}' is not a valid host name")
+    long = [label for label in labels if len(label) > MAX_LABEL]
+    if long:
+        raise URLRefused(
+            f"a label of '{raw}' is {len(long[0])} characters long; DNS allows at most "
+            f"{MAX_LABEL} per label"
+        )
     if _NUMBER_RE.match(labels[-1]):
-        ip = _ipv4(host, raw)
-        _check_ip(ip, raw)
+        _check_ip(_ipv4(host, raw), raw)
         return
-    if not all(_LABEL_RE.match(label) for label in labels):
+    if not all(_LABEL_RE.match(label) and _punycode_ok(label) for label in labels):
         raise URLRefused(f"'{raw}' is not a valid host name")
-    if host in SPECIAL_NAMES or host.endswith(SPECIAL_SUFFIXES):
+    if host in SPECIAL_NAMES or any(
+        host == suffix or host.endswith("." + suffix) for suffix in PRIVATE_SUFFIXES
+    ):
         raise URLRefused(f"'{raw}' is a private host name; {PUBLIC}")
     if len(labels) < 2:
         raise URLRefused(f"'{raw}' is not a public host name; {PUBLIC}")
+    for ip in spelled_addresses(host):
+        kind = address_kind(ip)
+        if kind is not None:
+            raise URLRefused(
+                f"'{raw}' spells {kind} address ({ip}) in its labels, and wildcard DNS "
+                f"resolves such names to it; {PUBLIC}"
+            )
+    if labels[-1] not in DOCUMENTATION_TLDS and labels[-1] not in root_zone_tlds():
+        raise URLRefused(
+            f"'{raw}' is not under a public top-level domain ('.{labels[-1]}' is not in the "
+            f"root zone); {PUBLIC}"
+        )
+
+
+def _punycode_ok(label: str) -> bool:
+    if not label.startswith("xn--"):
+        return True
+    import idna
+
+    try:
+        idna.decode(label)
+    except (idna.IDNAError, UnicodeError):
+        return False
+    return True
+
+
+def spelled_addresses(host: str) -> Iterator[IPAddress]:
+    """The addresses a name spells the way wildcard DNS services read it.
+
+    nip.io / sslip.io style: four numeric tokens in a row, separated by dots or hyphens
+    (``10.0.0.1``, ``10-0-0-1``, ``ip-10-0-0-1``; decimal, and as ``inet_aton`` reads them),
+    a token of eight hex digits (``0a000001``), and a label of hex groups and hyphens that is
+    an IPv6 address once the hyphens are colons (``fe80--1``).
+    """
+    tokens = re.split(r"[.-]", host)
+    for i in range(len(tokens) - 3):
+        quad = tokens[i : i + 4]
+        if all(_OCTET_RE.match(t) for t in quad) and all(int(t) <= 255 for t in quad):
+            yield ipaddress.IPv4Address(".".join(str(int(t)) for t in quad))
+        if all(_NUMBER_RE.match(t) for t in quad):
+            with contextlib.suppress(OSError):
+                yield ipaddress.IPv4Address(socket.inet_aton(".".join(quad)))
+    for token in tokens:
+        if _HEX_IPV4_RE.match(token):
+            yield ipaddress.IPv4Address(int(token, 16))
+    for label in host.split("."):
+        if _DASHED_IPV6_RE.match(label):
+            try:
+                ip6 = ipaddress.IPv6Address(label.replace("-", ":"))
+            except ValueError:
+                continue
+            yield ip6
+            embedded = embedded_ipv4(ip6)
+            if embedded is not None:
+                yield embedded
+
+
+@functools.cache
+def root_zone_tlds() -> frozenset[str]:
+    """The top-level domains of the root zone: the ICANN part of the Public Suffix List that
+    the pinned ``publicsuffixlist`` package ships (read as data; the package is not imported)."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("publicsuffixlist")
+    assert spec is not None and spec.submodule_search_locations is not None
+    data = Path(next(iter(spec.submodule_search_locations)), "public_suffix_list.dat")
+    text = data.read_text(encoding="utf-8")
+    icann = text.partition("// ===BEGIN ICANN DOMAINS===")[2]
+    icann = icann.partition("// ===END ICANN DOMAINS===")[0]
+    tlds = set()
+    for line in icann.splitlines():
+        if line and not line.startswith("//"):
+            tld = line.rpartition(".")[2].strip().lstrip("!*")
+            tlds.add(tld if tld.isascii() else tld.encode("idna").decode("ascii"))
+    return frozenset(tlds)
 
 
 def _ipv4(host: str, raw: str) -> ipaddress.IPv4Address:
@@ -156,29 +295,62 @@ def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     return None
 
 
-def _kind(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
-    """What makes ``ip`` unreachable from the internet, or None for a public address."""
-    if ip.is_unspecified:
+@functools.cache
+def _registries() -> dict[str, list[tuple[Any, dict[str, str]]]]:
+    """The IANA rows netaddr ships: IPv4 and IPv6 address space, IPv6 unicast assignments."""
+    from netaddr.ip.iana import IANA_INFO
+
+    return {name: list(IANA_INFO[name].items()) for name in ("IPv4", "IPv6", "IPv6_unicast")}
+
+
+def _row(name: str, address: Any) -> dict[str, str]:
+    for block, row in _registries()[name]:
+        if address in block:
+            return row
+    return {}
+
+
+def _netaddr(ip: IPAddress) -> Any:
+    import netaddr
+
+    return netaddr.IPAddress(int(ip), ip.version)
+
+
+def is_public(ip: IPAddress) -> bool:
+    """Whether the IANA registries let ``ip`` be reached from the internet (module doc)."""
+    address = _netaddr(ip)
+    if not address.is_global() or address.is_multicast():
+        return False
+    if ip.version == 4:
+        return _row("IPv4", address).get("status", "").lower() != "reserved"
+    return (
+        _row("IPv6", address).get("allocation") == "Global Unicast"
+        and _row("IPv6_unicast", address).get("status") == "ALLOCATED"
+    )
+
+
+def address_kind(ip: IPAddress) -> str | None:
+    """What makes ``ip`` unreachable from the internet (for the message), or None if public."""
+    if is_public(ip):
+        return None
+    address = _netaddr(ip)
+    if int(ip) == 0:
         return "an unspecified"
-    if ip.is_loopback:
+    if address.is_loopback():
         return "a loopback"
-    if ip.is_link_local:
+    if address.is_link_local():
         return "a link-local"
-    if ip.is_multicast:
+    if address.is_multicast():
         return "a multicast"
-    if isinstance(ip, ipaddress.IPv4Address) and ip in ipaddress.IPv4Network("100.64.0.0/10"):
+    if ip in _CGNAT:
         return "a shared (CGNAT)"
-    if ip.is_reserved:
-        return "a reserved"
-    if ip.is_private:
+    if address.is_ipv4_private_use() or address.is_ipv6_unique_local():
         return "a private"
-    if not ip.is_global:
-        return "a reserved"
-    return None
+    return "a reserved"
 
 
-def _check_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, raw: str) -> None:
-    kind = _kind(ip)
+def _check_ip(ip: IPAddress, raw: str) -> None:
+    kind = address_kind(ip)
     if kind is None:
         return
     same = raw.strip("[]").lower().rstrip(".") == str(ip)

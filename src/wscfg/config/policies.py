@@ -1,0 +1,310 @@
+"""``policies:`` and ``locked:``: read, inherit and compile the guardrails of an extends chain.
+
+A policy is a JSON Schema (2020-12) that a workspace's resolved document must satisfy (the
+config's document before apply, the live document in plan and drift). This module:
+
+- reads each file's ``policies``/``locked`` once per run (cached on the file) and compiles each
+  policy once (:class:`Policy`), refusing a bad schema at its own line;
+- joins the chain of one target: every policy of every file (names unique across the chain,
+  so a file can neither redefine nor weaken an inherited policy; ``$remove`` is refused) and
+  every lock (a file later in the chain than the one that locked a key may not set it);
+- checks a document (:meth:`Policy.violations`): located paths and messages that quote the
+  policy, never the checked value.
+
+The JSON Schema side (what is refused before compiling, the engines, how a violation is
+worded) is :mod:`wscfg.config.policy_schema`; docs/policies.md says it for users.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import Diagnostic
+from .desired import Path
+from .diagnostics import did_you_mean, format_path, has
+from .load import Node
+from .policy_schema import compile_schema, describe, first, meta_problems, shape_problems
+
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
+POLICY_KEYS = ("name", "description", "severity", "schema")
+SEVERITIES = ("error", "warning")
+MAX_POLICIES = 200  # per file
+MAX_ERRORS = 50  # violations reported per policy and document
+UNLOCKABLE = ("version", "extends", "locked")
+
+
+@dataclass(eq=False)
+class Policy:
+    """One compiled policy and where it was declared."""
+
+    name: str
+    description: str
+    severity: str
+    file: str
+    line: int
+    column: int
+    validator: Any = field(repr=False)
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+    def label(self) -> str:
+        return f"policy '{self.name}' ({self.description})"
+
+    def violations(self, document: Any) -> list[tuple[Path, Path, str]]:
+        """(path named in the message, path to locate it at, what is wrong) per violation of
+        ``document``; [] when it conforms. No message quotes a value of the document."""
+        try:
+            if self.validator.is_valid(document):
+                return []
+            errors = list(first(self.validator.iter_errors(document), MAX_ERRORS))
+        except Exception:  # a value the Rust side cannot read (e.g. a lone surrogate)
+            return [((), (), "the document holds a value the policy check cannot read")]
+        out = [describe(e) for e in errors]
+        return out or [((), (), "does not satisfy the policy")]
+
+
+@dataclass
+class Guardrails:
+    """The policies and locks of one file (as read and compiled once per run)."""
+
+    policies: list[Policy] = field(default_factory=list)
+    names: dict[str, Node] = field(default_factory=dict)  # policy name -> its `name:` node
+    locked: list[tuple[str, Node]] = field(default_factory=list)  # (key, its node)
+    problems: list[Diagnostic] = field(default_factory=list)
+
+
+def of_file(root: Node | None, cache: dict[int, Guardrails]) -> Guardrails:
+    """The guardrails a file declares (compiled once per run: ``cache`` keyed by the tree)."""
+    if root is None or not root.is_map:
+        return Guardrails()
+    got = cache.get(id(root))
+    if got is None:
+        got = cache[id(root)] = _read(root)
+    return got
+
+
+def for_chain(
+    chain: Sequence[tuple[str, Node | None]], cache: dict[int, Guardrails]
+) -> tuple[list[Policy], list[Diagnostic]]:
+    """Every policy of an extends chain (bases first) and the problems of joining them:
+    a name used twice, a locked key set by a file later in the chain."""
+    policies: list[Policy] = []
+    problems: list[Diagnostic] = []
+    by_name: dict[str, Policy] = {}
+    locks: dict[str, tuple[str, Node]] = {}  # key -> (file that locked it, the lock's node)
+    for name, root in chain:
+        g = of_file(root, cache)
+        problems.extend(g.problems)
+        if root is not None and root.is_map:
+            for key, node in root.value.items():
+                lock = locks.get(key)
+                if lock is not None and lock[0] != name:
+                    problems.append(
+                        node.diagnostic(
+                            f"`{key}` is locked (`locked: [{key}]` at {lock[0]}:{lock[1].line}:"
+                            f"{lock[1].col}); a file that extends {lock[0]} cannot set it",
+                            key,
+                            at_key=True,
+                        )
+                    )
+        for p in g.policies:
+            first = by_name.get(p.name)
+            if first is not None:
+                node = g.names[p.name]
+                problems.append(
+                    node.diagnostic(
+                        f"policy '{p.name}' is already defined at {first.where}; policy names "
+                        "are unique across an extends chain, and a file cannot redefine (or "
+                        "weaken) a policy it inherits",
+                        "policies",
+                    )
+                )
+                continue
+            by_name[p.name] = p
+            policies.append(p)
+        for key, node in g.locked:
+            locks.setdefault(key, (name, node))
+    return policies, problems
+
+
+def policy_document(data: dict[str, Any]) -> dict[str, Any]:
+    """What a policy sees of a resolved config: its settings, not how the file is built
+    (``vars``, ``extends``, ``x-*`` keys), so that it reads like the live document."""
+    return {
+        k: v for k, v in data.items() if k not in ("vars", "extends") and not k.startswith("x-")
+    }
+
+
+# --- reading one file ------------------------------------------------------------------------
+
+
+def _read(root: Node) -> Guardrails:
+    g = Guardrails()
+    top = root.value
+    if "locked" in top:
+        _read_locked(g, top["locked"])
+    node = top.get("policies")
+    if node is None:
+        return g
+    if not node.is_seq:
+        g.problems.append(
+            node.diagnostic(
+                "must be a list of policies ({name, description, severity, schema})", "policies"
+            )
+        )
+        return g
+    if len(node.value) > MAX_POLICIES:
+        g.problems.append(
+            node.diagnostic(f"at most {MAX_POLICIES} policies in one file", "policies")
+        )
+        return g
+    for i, item in enumerate(node.value):
+        p = _read_policy(g, item, f"policies[{i}]")
+        if p is None:
+            continue
+        if p.name in g.names:
+            first = g.names[p.name]
+            g.problems.append(
+                item.value["name"].diagnostic(
+                    f"duplicate policy name '{p.name}' (first at line {first.line})",
+                    f"policies[{i}].name",
+                )
+            )
+            continue
+        g.names[p.name] = item.value["name"]
+        g.policies.append(p)
+    return g
+
+
+def _read_locked(g: Guardrails, node: Node) -> None:
+    from .schemacheck import document_keys
+
+    if not node.is_seq:
+        g.problems.append(
+            node.diagnostic("must be a list of top-level keys, e.g. `locked: [security]`", "locked")
+        )
+        return
+    known = [k for k in document_keys() if k not in UNLOCKABLE]
+    for i, item in enumerate(node.value):
+        key = item.value
+        path = f"locked[{i}]"
+        if not isinstance(key, str) or key not in known:
+            msg = (
+                f"'{key}' cannot be locked"
+                if key in UNLOCKABLE
+                else f"'{key}' is not a top-level key"
+                if isinstance(key, str)
+                else "must be a top-level key (text)"
+            )
+            close = did_you_mean(key, known) if isinstance(key, str) else None
+            msg += f"; did you mean '{close}'?" if close else f"; lockable: {', '.join(known)}"
+            g.problems.append(item.diagnostic(msg, path))
+            continue
+        g.locked.append((key, item))
+
+
+def _read_policy(g: Guardrails, item: Node, path: str) -> Policy | None:
+    if not item.is_map:
+        g.problems.append(
+            item.diagnostic("a policy is a mapping: {name, description, severity, schema}", path)
+        )
+        return None
+    v = item.value
+    ok = True
+    if "$remove" in v:
+        g.problems.append(
+            v["$remove"].diagnostic(
+                "a policy cannot be removed: every file that extends the one declaring it "
+                "inherits it ($remove is not allowed on policies)",
+                f"{path}.$remove",
+                at_key=True,
+            )
+        )
+        return None
+    for key, node in v.items():
+        if key not in POLICY_KEYS:
+            close = did_you_mean(key, POLICY_KEYS)
+            hint = f"did you mean '{close}'?" if close else "a policy has " + ", ".join(POLICY_KEYS)
+            g.problems.append(
+                node.diagnostic(f"unknown key '{key}'; {hint}", f"{path}.{key}", at_key=True)
+            )
+            ok = False
+    for key in ("name", "description", "schema"):
+        if key not in v:
+            g.problems.append(item.diagnostic(f"missing required key '{key}'", path))
+            ok = False
+    name = v["name"].value if "name" in v else None
+    if "name" in v and not (isinstance(name, str) and NAME_RE.match(name)):
+        g.problems.append(
+            v["name"].diagnostic(
+                "a policy name is 1 to 64 letters, digits, '.', '_' or '-', starting with a "
+                "letter or digit",
+                f"{path}.name",
+            )
+        )
+        ok = False
+    desc = v["description"].value if "description" in v else None
+    if "description" in v and not (isinstance(desc, str) and desc.strip()):
+        g.problems.append(v["description"].diagnostic("must be text", f"{path}.description"))
+        ok = False
+    severity = v["severity"].value if "severity" in v else "error"
+    if severity not in SEVERITIES:
+        g.problems.append(v["severity"].diagnostic("must be error or warning", f"{path}.severity"))
+        ok = False
+    if "schema" not in v or not ok:
+        return None
+    validator = _compile(g, v["schema"], f"{path}.schema")
+    if validator is None:
+        return None
+    assert isinstance(name, str) and isinstance(desc, str)
+    return Policy(
+        name,
+        " ".join(desc.split()),
+        str(severity),
+        item.src.name,
+        item.line,
+        item.col,
+        validator,
+    )
+
+
+# --- compiling one schema --------------------------------------------------------------------
+
+
+def _compile(g: Guardrails, node: Node, path: str) -> Any:
+    if not isinstance(node.value, (dict, bool)):
+        g.problems.append(
+            node.diagnostic("a policy's schema is a JSON Schema: a mapping (or true/false)", path)
+        )
+        return None
+    schema = node.to_plain()
+    problems = list(shape_problems(schema, ()))
+    if not problems:
+        problems = meta_problems(schema)
+    if not problems:
+        validator, problem = compile_schema(schema)
+        if validator is not None:
+            return validator
+        assert problem is not None
+        problems = [problem]
+    for at, message in problems:
+        target, _ = _node_at(node, at)
+        shown = format_path(at)
+        where = path + (shown if shown.startswith("[") or not shown else "." + shown)
+        g.problems.append(target.diagnostic(f"invalid policy schema: {message}", where))
+    return None
+
+
+def _node_at(node: Node, path: Path) -> tuple[Node, bool]:
+    for elem in path:
+        v = node.value
+        if has(v, elem):
+            node = v[elem]
+        else:
+            return node, False
+    return node, True

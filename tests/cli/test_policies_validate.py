@@ -1,0 +1,134 @@
+"""`wscfg validate` with policies: every output format names the policy (its name is the rule
+id), an error policy exits 1, a warning policy only reports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from .runner import invoke
+
+SARIF_SCHEMA = json.loads((Path(__file__).parent / "sarif-schema-2.1.0.json").read_text())
+
+BASE = """\
+version: 1
+policies:
+  - name: require-2fa
+    description: Every sub-account requires two-factor sign-in.
+    schema:
+      properties:
+        security: {properties: {require_2fa: {const: true}}}
+  - name: hooks-to-our-crm
+    description: Webhooks may only call the agency's CRM.
+    severity: warning
+    schema:
+      properties:
+        webhooks: {items: {properties: {url: {pattern: "^https://hooks\\\\.crm\\\\.example/"}}}}
+"""
+TARGET = """\
+version: 1
+extends: base.yaml
+workspace: {slug: clinic, name: Clinic}
+members: [{email: owner@clinic.example, role: owner}]
+"""
+BAD_2FA = "security: {require_2fa: false}\n"
+BAD_HOOK = """\
+webhooks:
+  - name: crm
+    url: https://evil.example/hook
+    events: [call.completed]
+"""
+MSG_2FA = (
+    "security.require_2fa: must be true; policy 'require-2fa' (Every sub-account requires "
+    "two-factor sign-in.)"
+)
+MSG_HOOK = (
+    "webhooks[0].url: must match the pattern `^https://hooks\\.crm\\.example/`; policy "
+    "'hooks-to-our-crm' (Webhooks may only call the agency's CRM.)"
+)
+
+
+def files(tmp_path: Path, *extra: str) -> Path:
+    (tmp_path / "base.yaml").write_text(BASE)
+    (tmp_path / "clinic.yaml").write_text(TARGET + "".join(extra))
+    return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+
+
+def test_text_error_exits_1_and_warning_is_reported(tmp_path: Path) -> None:
+    files(tmp_path, BAD_2FA, BAD_HOOK)
+    result = invoke("validate", ".")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"Warning: clinic.yaml:8:10: {MSG_HOOK}",
+        "        url: https://evil.example/hook",
+        "             ^",
+        f"clinic.yaml:5:25: {MSG_2FA}",
+        "    security: {require_2fa: false}",
+        "                            ^",
+        "Error: 1 problem in 1 file (2 files checked)",
+    ]
+
+
+def test_a_warning_policy_alone_exits_0(tmp_path: Path) -> None:
+    files(tmp_path, BAD_HOOK)
+    result = invoke("validate", ".")
+    assert result.exit_code == 0
+    assert result.stdout == "2 files valid: 1 target, 1 template (1 warning)\n"
+    assert f"Warning: clinic.yaml:7:10: {MSG_HOOK}" in result.stderr
+
+
+def test_github_uses_the_policy_name_as_the_title(tmp_path: Path) -> None:
+    files(tmp_path, BAD_2FA, BAD_HOOK)
+    result = invoke("validate", ".", "--format", "github")
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[0] == (f"::error file=clinic.yaml,line=5,col=25,title=require-2fa::{MSG_2FA}")
+    assert lines[1] == (
+        f"::warning file=clinic.yaml,line=8,col=10,title=hooks-to-our-crm::{MSG_HOOK}"
+    )
+
+
+def test_sarif_uses_the_policy_name_as_the_rule_id(tmp_path: Path) -> None:
+    files(tmp_path, BAD_2FA, BAD_HOOK)
+    result = invoke("validate", ".", "--format", "sarif")
+    assert result.exit_code == 1
+    log = json.loads(result.stdout)
+    jsonschema.validate(log, SARIF_SCHEMA)
+    run = log["runs"][0]
+    rules = [r["id"] for r in run["tool"]["driver"]["rules"]]
+    assert {"require-2fa", "hooks-to-our-crm"} <= set(rules)
+    got = [
+        (r["ruleId"], r["level"], r["locations"][0]["physicalLocation"]["region"]["startLine"])
+        for r in run["results"]
+    ]
+    assert got == [("require-2fa", "error", 5), ("hooks-to-our-crm", "warning", 8)]
+
+
+def test_json_carries_the_rule(tmp_path: Path) -> None:
+    files(tmp_path, BAD_2FA, BAD_HOOK)
+    result = invoke("validate", ".", "--format", "json")
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    assert [(d["rule"], d["line"], d["path"]) for d in doc["diagnostics"]] == [
+        ("require-2fa", 5, "security.require_2fa")
+    ]
+    assert [(d["rule"], d["line"]) for d in doc["warnings"]] == [("hooks-to-our-crm", 8)]
+
+
+def test_plan_refuses_a_config_that_breaks_an_error_policy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every command that loads configs checks policies (plan fails before any network)."""
+    files(tmp_path, BAD_2FA)
+    monkeypatch.setenv("WSCFG_TOKEN", "unused")
+    result = invoke("plan", "clinic.yaml", "--server", "http://127.0.0.1:9")
+    assert result.exit_code == 1
+    assert f"clinic.yaml:5:25: {MSG_2FA}" in result.stderr

@@ -1,0 +1,396 @@
+"""`policies:` and `locked:` on the config side: inheritance, located violations, both
+severities, both validation paths (models and the schema quick path), bad and hostile schemas."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from wscfg.config.validate import check_paths
+
+from .helpers import write
+
+BASE = """\
+version: 1
+policies:
+  - name: require-2fa
+    description: Every sub-account requires two-factor sign-in.
+    schema:
+      required: [security]
+      properties:
+        security: {required: [require_2fa], properties: {require_2fa: {const: true}}}
+  - name: hooks-to-our-crm
+    description: Webhooks may only call the agency's CRM.
+    severity: warning
+    schema:
+      properties:
+        webhooks: {items: {properties: {url: {pattern: "^https://hooks\\\\.crm\\\\.example/"}}}}
+locked: [security]
+security: {require_2fa: true}
+"""
+
+TARGET = """\
+version: 1
+extends: base.yaml
+workspace: {slug: clinic, name: Clinic}
+members: [{email: owner@clinic.example, role: owner}]
+"""
+
+HOOK = """\
+webhooks:
+  - name: crm
+    url: https://evil.example/hook
+    events: [call.completed]
+    secret: ${env:HOOK_SECRET}
+"""
+
+
+def run(tmp_path: Path, *names: str, models: bool = True, env: dict[str, str] | None = None):
+    return check_paths(
+        [str(tmp_path / n) for n in names],
+        environ={"HOOK_SECRET": "hook-secret-value-123", **(env or {})},
+        models=models,
+    )
+
+
+def heads(diags, root: Path) -> list[str]:
+    return [d.headline().removeprefix(str(root) + "/") for d in diags]
+
+
+@pytest.mark.parametrize("models", [True, False], ids=["models", "quick-path"])
+def test_a_conforming_target_is_valid_and_inherits_the_policies(
+    tmp_path: Path, models: bool
+) -> None:
+    write(tmp_path, "base.yaml", BASE)
+    write(tmp_path, "clinic.yaml", TARGET)
+    report = run(tmp_path, "base.yaml", "clinic.yaml", models=models)
+    assert report.ok, heads(report.diagnostics, tmp_path)
+    assert report.warnings == []
+    if models:
+        assert [p.name for p in report.targets[0].policies] == ["require-2fa", "hooks-to-our-crm"]
+
+
+@pytest.mark.parametrize("models", [True, False], ids=["models", "quick-path"])
+def test_error_and_warning_violations_are_located_at_the_offending_value(
+    tmp_path: Path, models: bool
+) -> None:
+    base = BASE.replace("locked: [security]\n", "")
+    write(tmp_path, "base.yaml", base)
+    write(tmp_path, "clinic.yaml", TARGET + "security: {require_2fa: false}\n" + HOOK)
+    report = run(tmp_path, "clinic.yaml", models=models)
+    assert heads(report.diagnostics, tmp_path) == [
+        "clinic.yaml:5:25: security.require_2fa: must be true; policy 'require-2fa' "
+        "(Every sub-account requires two-factor sign-in.)"
+    ]
+    assert report.diagnostics[0].rule == "require-2fa"
+    assert heads(report.warnings, tmp_path) == [
+        "clinic.yaml:8:10: webhooks[0].url: must match the pattern "
+        "`^https://hooks\\.crm\\.example/`; policy 'hooks-to-our-crm' "
+        "(Webhooks may only call the agency's CRM.)"
+    ]
+    assert report.warnings[0].rule == "hooks-to-our-crm"
+    assert report.checked == []
+
+
+def test_a_warning_alone_keeps_the_target_valid(tmp_path: Path) -> None:
+    write(tmp_path, "base.yaml", BASE)
+    write(tmp_path, "clinic.yaml", TARGET + HOOK)
+    report = run(tmp_path, "clinic.yaml")
+    assert report.ok
+    assert [d.rule for d in report.warnings] == ["hooks-to-our-crm"]
+    assert [t.slug for t in report.checked] == ["clinic"]
+
+
+def test_a_missing_key_is_named_and_located_at_its_parent(tmp_path: Path) -> None:
+    write(tmp_path, "base.yaml", BASE.replace("security: {require_2fa: true}\n", ""))
+    write(tmp_path, "clinic.yaml", TARGET)
+    report = run(tmp_path, "clinic.yaml")
+    assert heads(report.diagnostics, tmp_path) == [
+        "clinic.yaml:1:1: security: is missing (the policy requires it); policy 'require-2fa' "
+        "(Every sub-account requires two-factor sign-in.)"
+    ]
+
+
+def test_a_locked_key_set_below_names_the_lock_and_its_line(tmp_path: Path) -> None:
+    write(tmp_path, "base.yaml", BASE)
+    write(tmp_path, "mid.yaml", "version: 1\nextends: base.yaml\n")
+    write(
+        tmp_path,
+        "clinic.yaml",
+        TARGET.replace("base.yaml", "mid.yaml") + "security:\n  require_2fa: true\n",
+    )
+    report = run(tmp_path, "clinic.yaml")
+    base = tmp_path / "base.yaml"
+    assert heads(report.diagnostics, tmp_path) == [
+        f"clinic.yaml:5:1: security: `security` is locked (`locked: [security]` at {base}:15:10); "
+        f"a file that extends {base} cannot set it"
+    ]
+
+
+def test_the_file_that_locks_a_key_may_set_it_and_so_may_its_bases(tmp_path: Path) -> None:
+    write(tmp_path, "root.yaml", "version: 1\nsecurity: {require_2fa: true}\n")
+    write(tmp_path, "base.yaml", "extends: root.yaml\n" + BASE)
+    write(tmp_path, "clinic.yaml", TARGET)
+    assert run(tmp_path, "clinic.yaml").ok
+
+
+def test_a_sibling_later_in_the_chain_cannot_override_a_lock(tmp_path: Path) -> None:
+    write(tmp_path, "base.yaml", BASE)
+    write(tmp_path, "other.yaml", "version: 1\nsecurity: {require_2fa: false}\n")
+    write(
+        tmp_path,
+        "clinic.yaml",
+        TARGET.replace("extends: base.yaml", "extends: [base.yaml, other.yaml]"),
+    )
+    report = run(tmp_path, "clinic.yaml")
+    assert [(Path(d.file).name, d.line, d.path) for d in report.diagnostics] == [
+        ("other.yaml", 2, "security"),
+        ("other.yaml", 2, "security.require_2fa"),
+    ]
+
+
+def test_remove_on_a_policy_is_an_error(tmp_path: Path) -> None:
+    write(tmp_path, "base.yaml", BASE)
+    write(
+        tmp_path,
+        "clinic.yaml",
+        TARGET + "policies:\n  - {name: require-2fa, $remove: true}\n",
+    )
+    report = run(tmp_path, "clinic.yaml")
+    assert heads(report.diagnostics, tmp_path) == [
+        "clinic.yaml:6:25: policies[0].$remove: a policy cannot be removed: every file that "
+        "extends the one declaring it inherits it ($remove is not allowed on policies)"
+    ]
+
+
+def test_redefining_an_inherited_policy_is_an_error(tmp_path: Path) -> None:
+    write(tmp_path, "base.yaml", BASE)
+    weaker = (
+        "policies:\n  - name: require-2fa\n    description: weaker\n    severity: warning\n"
+        "    schema: true\n"
+    )
+    write(tmp_path, "clinic.yaml", TARGET + weaker)
+    report = run(tmp_path, "clinic.yaml")
+    assert heads(report.diagnostics, tmp_path) == [
+        f"clinic.yaml:6:11: policies: policy 'require-2fa' is already defined at "
+        f"{tmp_path / 'base.yaml'}:3:5; policy names are unique across an extends chain, and "
+        "a file cannot redefine (or weaken) a policy it inherits"
+    ]
+
+
+def test_a_duplicate_name_in_one_file_is_an_error(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "base.yaml",
+        "version: 1\npolicies:\n  - {name: a, description: x, schema: true}\n"
+        "  - {name: a, description: y, schema: true}\n",
+    )
+    report = run(tmp_path, "base.yaml")
+    assert heads(report.diagnostics, tmp_path) == [
+        "base.yaml:4:12: policies[1].name: duplicate policy name 'a' (first at line 3)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("policy", "expected"),
+    [
+        (
+            "{name: a, description: x, severity: fatal, schema: true}",
+            "base.yaml:3:41: policies[0].severity: must be error or warning",
+        ),
+        (
+            "{name: a, description: x, schema: true, sevrity: warning}",
+            "base.yaml:3:45: policies[0].sevrity: unknown key 'sevrity'; did you mean 'severity'?",
+        ),
+        (
+            "{name: a, schema: true}",
+            "base.yaml:3:5: policies[0]: missing required key 'description'",
+        ),
+        (
+            "{name: 'a b', description: x, schema: true}",
+            "base.yaml:3:12: policies[0].name: a policy name is 1 to 64 letters, digits, '.', "
+            "'_' or '-', starting with a letter or digit",
+        ),
+        (
+            "{name: a, description: x, schema: [1]}",
+            "base.yaml:3:39: policies[0].schema: a policy's schema is a JSON Schema: a mapping "
+            "(or true/false)",
+        ),
+        (
+            "{name: a, description: x, schema: {properties: {a: {type: strin}}}}",
+            "base.yaml:3:63: policies[0].schema.properties.a.type: invalid policy schema: not a "
+            "valid JSON Schema 2020-12 value (anyOf)",
+        ),
+        (
+            "{name: a, description: x, schema: {minLength: -1}}",
+            "base.yaml:3:51: policies[0].schema.minLength: invalid policy schema: must be a "
+            "number of at least 0 here",
+        ),
+        (
+            "{name: a, description: x, schema: {pattern: '(a'}}",
+            "base.yaml:3:49: policies[0].schema.pattern: invalid policy schema: this pattern "
+            "cannot be used: policies run regular expressions in linear time (no lookaround, "
+            "no backreferences, at most 1 MB compiled)",
+        ),
+        (
+            "{name: a, description: x, schema: {pattern: '(?=a)b'}}",
+            "base.yaml:3:49: policies[0].schema.pattern: invalid policy schema: this pattern "
+            "cannot be used: policies run regular expressions in linear time (no lookaround, "
+            "no backreferences, at most 1 MB compiled)",
+        ),
+        (
+            "{name: a, description: x, schema: {$schema: 'http://json-schema.org/draft-04/schema#'}}",
+            "base.yaml:3:49: policies[0].schema.$schema: invalid policy schema: policies use "
+            "JSON Schema 2020-12; `$schema` may only be https://json-schema.org/draft/2020-12/schema",
+        ),
+    ],
+)
+def test_a_bad_policy_is_an_error_at_its_line(tmp_path: Path, policy: str, expected: str) -> None:
+    write(tmp_path, "base.yaml", f"version: 1\npolicies:\n  - {policy}\n")
+    report = run(tmp_path, "base.yaml")
+    assert heads(report.diagnostics, tmp_path) == [expected]
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "https://example.invalid/schema.json",
+        "http://127.0.0.1:9/x.json",
+        "file:///etc/passwd",
+        "/etc/passwd",
+        "other.yaml",
+        "other.yaml#/a",
+    ],
+)
+def test_a_reference_that_leaves_the_schema_is_refused_without_fetching(
+    tmp_path: Path, ref: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_network(*args, **kwargs):
+        raise AssertionError("a policy tried to open a connection")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    write(tmp_path, "other.yaml", "version: 1\na: SECRET-CONTENT\n")
+    write(
+        tmp_path,
+        "base.yaml",
+        f"version: 1\npolicies:\n  - name: a\n    description: x\n    schema:\n"
+        f"      properties: {{x: {{$ref: '{ref}'}}}}\n",
+    )
+    report = run(tmp_path, "base.yaml")
+    assert heads(report.diagnostics, tmp_path) == [
+        "base.yaml:6:30: policies[0].schema.properties.x.$ref: invalid policy schema: a policy "
+        "may only refer inside its own schema (`#/$defs/NAME`); wscfg never fetches a schema "
+        "from a URL or reads one from a file"
+    ]
+
+
+def test_the_rust_engine_itself_refuses_to_retrieve() -> None:
+    """Second line of defence: the compiled validator's retriever refuses any URI."""
+    from wscfg.config.policy_schema import compile_schema as _rust
+
+    for ref in ("https://example.invalid/x.json", "file:///etc/passwd"):
+        validator, problem = _rust({"$ref": ref})
+        assert validator is None
+        assert problem == ((), "not a schema wscfg can compile")
+
+
+def test_local_references_work_and_cycles_and_blowups_are_refused(tmp_path: Path) -> None:
+    local = (
+        "{name: a, description: x, schema: {$defs: {on: {const: true}}, properties: "
+        "{security: {properties: {require_2fa: {$ref: '#/$defs/on'}}}}}}"
+    )
+    write(tmp_path, "base.yaml", f"version: 1\npolicies:\n  - {local}\n")
+    write(tmp_path, "t.yaml", TARGET + "security: {require_2fa: false}\n")
+    report = run(tmp_path, "t.yaml")
+    assert [d.path for d in report.diagnostics] == ["security.require_2fa"]
+
+    cycle = (
+        "{name: a, description: x, schema: {$defs: {a: {$ref: '#/$defs/b'}, "
+        "b: {not: {$ref: '#/$defs/a'}}}, $ref: '#/$defs/a'}}"
+    )
+    write(tmp_path, "base.yaml", f"version: 1\npolicies:\n  - {cycle}\n")
+    report = run(tmp_path, "base.yaml")
+    assert [d.message for d in report.diagnostics] == [
+        "invalid policy schema: the references of this schema form a cycle; a policy cannot "
+        "refer to itself"
+    ]
+
+    # 2**40 nodes once expanded, in 40 definitions: refused before compiling
+    defs = ", ".join(
+        f"d{i}: {{allOf: [{{$ref: '#/$defs/d{i + 1}'}}, {{$ref: '#/$defs/d{i + 1}'}}]}}"
+        for i in range(40)
+    )
+    bomb = (
+        f"{{name: a, description: x, schema: {{$defs: {{{defs}, d40: true}}, $ref: '#/$defs/d0'}}}}"
+    )
+    write(tmp_path, "base.yaml", f"version: 1\npolicies:\n  - {bomb}\n")
+    started = time.monotonic()
+    report = run(tmp_path, "base.yaml")
+    assert [d.message for d in report.diagnostics] == [
+        "invalid policy schema: too large: 20,000 nodes at most, counting each reference as "
+        "the schema it points at"
+    ]
+    assert time.monotonic() - started < 60  # a hang, not a timing budget
+
+
+def test_a_regex_bomb_runs_in_linear_time(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "base.yaml",
+        "version: 1\npolicies:\n  - name: a\n    description: x\n    schema:\n"
+        "      properties: {workspace: {properties: {name: {pattern: '^(a+)+$'}}}}\n",
+    )
+    write(tmp_path, "t.yaml", TARGET.replace("name: Clinic", "name: " + "a" * 90 + "!"))
+    started = time.monotonic()
+    report = run(tmp_path, "t.yaml")
+    assert [(d.path, d.rule) for d in report.diagnostics] == [("workspace.name", "a")]
+    assert time.monotonic() - started < 60  # backtracking would take longer than the universe
+
+
+def test_a_violation_never_quotes_the_value_nor_an_env_value(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "base.yaml",
+        "version: 1\npolicies:\n  - name: a\n    description: no hooks\n    schema:\n"
+        "      properties: {webhooks: {items: {properties: {url: {not: {pattern: token}}}}}}\n",
+    )
+    hook = HOOK.replace("https://evil.example/hook", "https://evil.example/${env:TOKEN}")
+    write(tmp_path, "t.yaml", TARGET + hook)
+    report = run(tmp_path, "t.yaml", env={"TOKEN": "token-very-secret-987"})
+    assert [d.path for d in report.diagnostics] == ["webhooks[0].url"]
+    for d in report.diagnostics:
+        text = d.headline() + d.source_line
+        assert "token-very-secret-987" not in text
+        assert "evil.example" not in d.message
+
+
+def test_unset_env_in_validate_is_not_checked_against_policies(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "base.yaml",
+        "version: 1\npolicies:\n  - name: a\n    description: x\n    schema:\n"
+        "      properties: {workspace: {properties: {name: {const: Clinic}}}}\n",
+    )
+    write(tmp_path, "t.yaml", TARGET.replace("name: Clinic", "name: '${env:NAME}'"))
+    report = check_paths([str(tmp_path / "t.yaml")], environ={}, unset_env_is_warning=True)
+    assert report.ok
+    assert [d.rule for d in report.warnings] == [""]
+
+
+@pytest.mark.parametrize(
+    ("locked", "message"),
+    [
+        ("[securty]", "'securty' is not a top-level key; did you mean 'security'?"),
+        ("[version]", "'version' cannot be locked; lockable: "),
+        ("security", "must be a list of top-level keys, e.g. `locked: [security]`"),
+    ],
+)
+def test_a_bad_lock_is_an_error(tmp_path: Path, locked: str, message: str) -> None:
+    write(tmp_path, "base.yaml", f"version: 1\nlocked: {locked}\n")
+    report = run(tmp_path, "base.yaml")
+    assert len(report.diagnostics) == 1
+    assert report.diagnostics[0].message.startswith(message)
