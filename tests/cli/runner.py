@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 from click.testing import CliRunner, Result
 
 from wscfg.cli import cli
@@ -12,3 +16,11 @@ def invoke(*args: str) -> Result:
     result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
     assert "Traceback" not in result.output
     return result
+
+
+def reseal(path: Path | str, doc: dict[str, Any], key: str) -> None:
+    """Write ``doc`` to ``path`` sealed under ``key`` (the plan key of the run): what an
+    edit by someone who holds the plan key looks like, to reach the checks after the seal."""
+    from wscfg.engine.seal import seal_document
+
+    Path(path).write_text(json.dumps(seal_document(doc, key.encode())))

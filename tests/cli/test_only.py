@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .runner import invoke
+from .runner import invoke, reseal
 
 JANE = "jane@acme.example"
 
@@ -26,6 +26,12 @@ call_tags:
 notifications:
   billing: {{email: true, in_app: true}}
 """
+
+
+def seal_note(path: str) -> str:
+    """What `wscfg show` says on stderr of a plan file whose seal verified."""
+    key_id = json.loads(Path(path).read_text())["seal"]["key_id"]
+    return f"The plan file's seal verified (plan key id {key_id}).\n"
 
 
 @pytest.fixture
@@ -85,9 +91,10 @@ def test_a_saved_partial_plan_records_its_selection_and_says_so(setup):
         NOTE + "\nSaved the plan to plan.json. Apply it with: wscfg apply plan.json\n",
     )
     shown = run("show", "plan.json")
-    assert (shown.exit_code, shown.stdout, shown.stderr) == (0, shown_plan, NOTE + "\n")
+    verified = seal_note("plan.json")
+    assert (shown.exit_code, shown.stdout, shown.stderr) == (0, shown_plan, verified + NOTE + "\n")
     as_json = run("show", "plan.json", "--format", "json")
-    assert (as_json.exit_code, as_json.stderr) == (0, NOTE + "\n")
+    assert (as_json.exit_code, as_json.stderr) == (0, verified + NOTE + "\n")
     assert json.loads(as_json.stdout)["only"] == ["call_tags:spam"]
     applied = run("apply", "plan.json", "--auto-approve")
     assert (applied.exit_code, applied.stderr) == (0, NOTE + "\n")
@@ -103,7 +110,11 @@ def test_a_partial_plan_says_so_in_markdown_too(setup):
     assert made.exit_code == 0, made.output
     assert made.stdout.splitlines()[:4] == ["### wscfg plan", "", f"> {NOTE}", ""]
     shown = run("show", "p.json", "--format", "markdown")
-    assert (shown.exit_code, shown.stdout, shown.stderr) == (0, made.stdout, NOTE + "\n")
+    assert (shown.exit_code, shown.stdout, shown.stderr) == (
+        0,
+        made.stdout,
+        seal_note("p.json") + NOTE + "\n",
+    )
     full = run("plan", "ws.yaml", "--format", "markdown")
     assert "Partial plan" not in full.stdout
 
@@ -114,17 +125,18 @@ def test_a_full_plan_records_no_selection(setup):
     assert made.exit_code == 0, made.output
     assert "only" not in json.loads(Path("plan.json").read_text())
     shown = run("show", "plan.json")
-    assert (shown.exit_code, shown.stderr) == (0, "")
+    assert (shown.exit_code, shown.stderr) == (0, seal_note("plan.json"))
 
 
 def test_a_recorded_selection_is_all_apply_writes(setup):
-    """Whatever else the file holds, a plan that records `only` applies only those items."""
-    _ws, _cfg, run = setup
+    """Whatever else the file holds, a plan that records `only` applies only those items
+    (a file edited and sealed again by someone who holds the plan key)."""
+    ws, _cfg, run = setup
     assert run("plan", "ws.yaml", "--out", "plan.json").exit_code == 0
     doc = json.loads(Path("plan.json").read_text())
     assert [c["key"] for c in doc["targets"][0]["changes"]] == ["sales", "spam"]
     doc["only"] = ["call_tags:spam"]
-    Path("plan.json").write_text(json.dumps(doc))
+    reseal("plan.json", doc, ws.key)
     applied = run("apply", "plan.json", "--auto-approve")
     assert (applied.exit_code, applied.stderr) == (0, NOTE + "\n")
     left = json.loads(run("plan", "ws.yaml", "--format", "json").stdout)
@@ -140,11 +152,11 @@ def test_a_recorded_selection_is_all_apply_writes(setup):
     ],
 )
 def test_a_damaged_selection_is_refused(setup, only, why):
-    _ws, _cfg, run = setup
+    ws, _cfg, run = setup
     assert run("plan", "ws.yaml", "--out", "plan.json").exit_code == 0
     doc = json.loads(Path("plan.json").read_text())
     doc["only"] = only
-    Path("plan.json").write_text(json.dumps(doc))
+    reseal("plan.json", doc, ws.key)
     for args in (["show", "plan.json"], ["apply", "plan.json", "--auto-approve"]):
         got = run(*args)
         assert (got.exit_code, got.stdout, got.stderr) == (

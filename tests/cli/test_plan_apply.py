@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from wscfg.cli import cli
+from wscfg.engine.seal import key_id
 from wscfg.model import fingerprint
 
 SECRET = "whsec-9f2c1e-never-print-me"
@@ -244,10 +245,12 @@ def test_plan_file_secret_is_keyed_by_what_the_file_does_not_hold(
     monkeypatch.setenv("WSCFG_PLAN_KEY", "not-the-key-the-plan-was-made-with")
     result = run("apply", "--auto-approve", str(b))
     assert result.exit_code == 1
+    sealed_with = json.loads(b.read_text())["seal"]["key_id"]
+    here = key_id(b"not-the-key-the-plan-was-made-with")
     assert result.stderr == (
-        "Error: webhooks[crm].secret: the plan was made with another plan key (WSCFG_PLAN_KEY, "
-        "else the API key), so ${env:ACME_HOOK_SECRET} cannot be checked; use the same "
-        "WSCFG_PLAN_KEY for plan and apply, or make the plan again\n"
+        f"Error: the plan file was sealed with another plan key (key id {sealed_with}; this "
+        f"job's is {here}): set the same WSCFG_PLAN_KEY in the plan and the apply job. If the "
+        "keys are the same, the plan file was changed after it was written\n"
     )
     # the same plan key applies it, whatever API key the apply job uses
     monkeypatch.setenv("WSCFG_PLAN_KEY", "a-shared-plan-key-for-two-jobs")

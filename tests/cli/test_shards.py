@@ -7,6 +7,7 @@ with an agency key."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from wscfg.cli import cli
+from wscfg.engine.seal import CHANGED, seal_document
 from wscfg.sandbox.testing import unique
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "agency"
@@ -87,8 +89,14 @@ def parts(run, folder: Path, command: str, n: int, *extra: str) -> list[str]:
 
 
 def normal(doc: dict[str, Any]) -> dict[str, Any]:
-    """A plan or drift document without its part record (absent from an unsharded run)."""
-    return {k: v for k, v in doc.items() if k != "run"}
+    """A plan or drift document without its part record (absent from an unsharded run) and
+    its seal (a merged document is a report, not sealed)."""
+    return {k: v for k, v in doc.items() if k not in ("run", "seal")}
+
+
+def resealed(doc: dict[str, Any], path: str) -> None:
+    """Write ``doc`` sealed with this run's plan key: a part genuinely made that way."""
+    Path(path).write_text(json.dumps(seal_document(doc, os.environ["WSCFG_TOKEN"].encode())))
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 5])
@@ -105,6 +113,10 @@ def test_plan_parts_merge_into_the_unsharded_plan(run, fleet, n):
     assert merged_json.exit_code == 0, merged_json.output
     merged = json.loads(merged_json.stdout)
     assert normal(merged) == normal(whole)
+    assert "seal" not in merged  # a report of the parts, not a plan to apply
+    said = merged_json.stderr.splitlines()
+    assert [line.split(": ", 1)[0] for line in said] == names
+    assert all(": the plan file's seal verified (plan key id " in line for line in said)
     assert merged["run"]["shard"] == merged["run"]["shards"] == 1
     assert merged["run"]["targets"] == CLINICS
     assert sorted(merged["run"]["order"].values()) == list(range(CLINICS))
@@ -172,7 +184,7 @@ def test_missing_duplicated_and_mismatched_parts_are_named(run, fleet, tmp_path)
         result = run("show", *names)
         assert result.exit_code == 1, result.output
         assert result.stdout == ""
-        return result.stderr.strip()
+        return result.stderr.strip().splitlines()[-1]
 
     assert fails(plans[0], plans[2]) == (
         f"Error: missing shard 2/3: no part file given for it (got {plans[0]}, {plans[2]})"
@@ -202,7 +214,14 @@ def test_missing_duplicated_and_mismatched_parts_are_named(run, fleet, tmp_path)
         f"Error: moved.json is not from the same run as {plans[0]}: the config (or the "
         "${env:…} values it uses) differs"
     )
-    # another server name, another allowance: the header differs
+    # a part edited after it was written: its seal says so, naming it
+    doc = json.loads(Path(plans[1]).read_text())
+    doc["server"] = "https://elsewhere.example"
+    Path("edited.json").write_text(json.dumps(doc))
+    assert fails(plans[0], "edited.json", plans[2]) == (
+        f"Error: edited.json: {CHANGED}; make the plan again and review it"
+    )
+    # parts made against another server, with another allowance, by another wscfg
     for key, value, what in (
         ("server", "https://elsewhere.example", "server"),
         ("version", 99, "format version"),
@@ -210,19 +229,19 @@ def test_missing_duplicated_and_mismatched_parts_are_named(run, fleet, tmp_path)
     ):
         doc = json.loads(Path(plans[1]).read_text())
         doc[key] = value
-        Path("edited.json").write_text(json.dumps(doc))
-        message = fails(plans[0], "edited.json", plans[2])
+        resealed(doc, "other.json")
+        message = fails(plans[0], "other.json", plans[2])
         if key == "version":
-            assert message.startswith("Error: edited.json: plan file version 99 is not supported")
+            assert message.startswith("Error: other.json: plan file version 99 is not supported")
         else:
             assert message == (
-                f"Error: edited.json is not from the same run as {plans[0]}: the {what} differs"
+                f"Error: other.json is not from the same run as {plans[0]}: the {what} differs"
             )
     # a workspace moved into another shard's part, or dropped
     doc = json.loads(Path(plans[0]).read_text())
     moved = json.loads(Path(plans[1]).read_text())["targets"][0]
     doc["targets"].append(moved)
-    Path("stray.json").write_text(json.dumps(doc))
+    resealed(doc, "stray.json")
     assert fails("stray.json", plans[1], plans[2]) == (
         f"Error: stray.json holds workspace {moved['workspace']}, which is not in shard 1/3: "
         "the part is damaged"
@@ -232,12 +251,12 @@ def test_missing_duplicated_and_mismatched_parts_are_named(run, fleet, tmp_path)
     rest = [name for name in plans if name != big]
     doc = json.loads(Path(big).read_text())
     dropped = doc["targets"].pop()["workspace"]
-    Path("short.json").write_text(json.dumps(doc))
+    resealed(doc, "short.json")
     assert fails("short.json", *rest) == (
         "Error: short.json: its workspaces and its run record disagree"
     )
     del doc["run"]["order"][dropped]
-    Path("short.json").write_text(json.dumps(doc))
+    resealed(doc, "short.json")
     in_order = ", ".join("short.json" if name == big else name for name in plans)
     assert fails("short.json", *rest) == (
         f"Error: the parts hold {CLINICS - 1} workspace(s) but the run selected {CLINICS}: a "

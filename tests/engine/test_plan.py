@@ -176,7 +176,7 @@ def test_a_plan_whose_every_item_is_in_place_was_applied_already():
     [
         ({"format": "other"}, 'not a wscfg plan file (missing "format": "wscfg-plan")'),
         ({"format": "wscfg-plan", "version": 99}, "plan file version 99 is not supported"),
-        ({"format": "wscfg-plan", "version": 1, "targets": [{}]}, "the plan file is damaged"),
+        ({"format": "wscfg-plan", "version": 2, "targets": [{}]}, "the plan file is damaged"),
     ],
 )
 def test_bad_plan_files_are_refused(doc, message):

@@ -64,7 +64,7 @@ def test_big_groups_are_summarized():
 
 def test_json_is_the_plan_document_plus_errors():
     doc = json.loads(render.plan_json([webhook_plan()], [Failure("b", "boom")], server="s"))
-    assert doc["format"] == "wscfg-plan" and doc["version"] == 1
+    assert doc["format"] == "wscfg-plan" and doc["version"] == 2
     assert doc["targets"][0]["summary"] == {"create": 1, "update": 1, "resend": 0, "delete": 0}
     assert doc["errors"] == [{"target": "b", "message": "boom"}]
 

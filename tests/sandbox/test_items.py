@@ -328,7 +328,9 @@ def test_snapshot_holds_every_kind_with_etags(
         "api_keys",
         "integrations",
         "api_key_use",
+        "workspace_id",
     ]
+    assert data["workspace_id"].startswith("ws_") and len(data["workspace_id"]) == 19
     # the key the workspace was made with is the platform's own: not in the kind
     assert data["api_keys"] == []
     assert data["api_key_use"] == {"caller": None, "unmanaged": 1, "limit": 10}

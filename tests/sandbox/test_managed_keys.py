@@ -114,3 +114,32 @@ def test_a_version_4_database_is_migrated(tmp_path: Path) -> None:
             (1, "test"),
         ]
     dispose(db)
+
+
+def test_a_version_5_database_gets_workspace_identities(tmp_path: Path) -> None:
+    """Schema 6: every workspace has a stable identity in its snapshot (``workspace_id``),
+    new ones at creation, existing ones from the migration; two workspaces never share one."""
+    db = f"sqlite:///{tmp_path / 'v5.db'}"
+    keys = {slug: admin.create_workspace(db, slug) for slug in ("old", "older")}
+    dispose(db)
+    engine = create_engine(db)
+    with engine.begin() as conn:  # what version 5 wrote: workspaces without uid
+        conn.execute(text("DROP INDEX workspaces_uid"))
+        conn.execute(text("ALTER TABLE workspaces DROP COLUMN uid"))
+        conn.execute(text("UPDATE wscfg_schema SET version = 5"))
+    engine.dispose()
+    with running_server(db) as server:
+        ids = {}
+        for slug, key in keys.items():
+            url = f"{server.url}/v1/workspaces/{slug}/settings"
+            first = httpx.get(url, headers=bearer(key)).json()["workspace_id"]
+            again = httpx.get(url, headers=bearer(key)).json()["workspace_id"]
+            assert first == again and first.startswith("ws_") and len(first) == 19
+            ids[slug] = first
+        assert ids["old"] != ids["older"]
+        new = server.new_workspace()
+        snap = httpx.get(f"{new.url}/settings", headers=new.headers).json()
+        assert snap["workspace_id"].startswith("ws_") and snap["workspace_id"] not in ids.values()
+    with create_engine(db).connect() as conn:
+        assert conn.execute(text("SELECT version FROM wscfg_schema")).scalar() == SCHEMA_VERSION
+    dispose(db)

@@ -6,6 +6,7 @@ Only the cli package prints; these helpers print and raise the errors that set e
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import sys
@@ -249,6 +250,25 @@ def plan_key() -> bytes:
     return embedded_key(Path.cwd()).encode()
 
 
+def plan_key_here() -> bytes | None:
+    """The plan key if this environment has one without connecting or creating anything:
+    ``WSCFG_PLAN_KEY``, ``WSCFG_TOKEN``, or the key of an embedded sandbox that exists here
+    (``wscfg show`` checks a seal with it)."""
+    from ..api.settings import TOKEN_ENV
+    from ..connect import EMBEDDED_DIR
+
+    for name in (PLAN_KEY_ENV, TOKEN_ENV):
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value.encode()
+    creds = Path.cwd() / EMBEDDED_DIR / "credentials.json"
+    try:
+        key = json.loads(creds.read_text())["agency_key"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return str(key).encode()
+
+
 def plan_sealer(run: Any) -> Any:
     """Seal the secrets of plans made from config in this process."""
     from ..engine.apply import secrets_from_desired
@@ -318,9 +338,16 @@ def render_plans(
     skip = bool(allow is not None and allow.skip_unsafe)
     if fmt == "json":
         text = render.plan_json(
-            plans, failures, server=server, allowances=allow, sealer=sealer, only=only, run=run
+            plans,
+            failures,
+            server=server,
+            allowances=allow,
+            sealer=sealer,
+            only=only,
+            mask=mask.data if mask else None,
+            run=run,
         )
-        click.echo(masked(mask, text))
+        click.echo(text)  # masked before it was sealed
     elif fmt == "markdown":
         text = render.plan_markdown(
             plans,

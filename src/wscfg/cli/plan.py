@@ -195,7 +195,7 @@ def plan(
         identity = part_identity(run, "plan")
         secrets_file(new_secrets_to, force, plans, opening=False)
         found = refusals(plans, allow)
-        sealer = plan_sealer(run) if (out or fmt == "json") and plans else None
+        sealer = plan_sealer(run) if out or fmt == "json" else None
         mask = run_env_mask(run)
         render_plans(
             plans,
@@ -666,10 +666,14 @@ def _save(
     from ..engine.plan import plans_to_document
 
     doc = plans_to_document(
-        plans, server=server, allowances=allow, sealer=sealer, only=only, run=identity
+        plans,
+        server=server,
+        allowances=allow,
+        sealer=sealer,
+        only=only,
+        mask=mask.data if mask else None,
+        run=identity,
     )
-    if mask:
-        doc = mask.data(doc)
     tmp = Path(out + ".tmp")
     tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     tmp.replace(out)
@@ -679,7 +683,7 @@ def _saved_plan(paths: tuple[str, ...]) -> SavedPlan | None:
     """A saved plan named as the only PATH; None for config."""
     if len(paths) != 1 or not paths[0].endswith(".json"):
         return None
-    return read_saved_plan(paths[0])
+    return read_saved_plan(paths[0], plan_key())
 
 
 def _filter_plans(plans: list[Any], targets: tuple[str, ...], shard: str | None) -> list[Any]:

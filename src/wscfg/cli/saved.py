@@ -1,4 +1,9 @@
-"""A saved plan read back (``wscfg apply PLANFILE``, ``wscfg show PLANFILE``)."""
+"""A saved plan read back (``wscfg apply PLANFILE``, ``wscfg show PLANFILE``).
+
+The document is sealed (:mod:`wscfg.engine.seal`): apply checks the seal under the plan key
+before it reads anything else in the file, and refuses a file that was changed after it was
+written, one sealed with another plan key (saying so), and an unsealed one.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ class SavedPlan:
     allowances: Any
     only: tuple[str, ...]  # the --only selection of a partial plan; empty for a full one
     key_id: str | None  # the key its secrets were sealed with
+    seal: Any  # the SealCheck of the document under the key given to read_saved_plan
 
     def plans(self) -> list[Any]:
         """The plans as saved, environment values masked (PlanFileError when damaged)."""
@@ -44,17 +50,49 @@ class SavedPlan:
         return plans_from_document(data)[0], env_mask(used)
 
 
-def read_saved_plan(path: str) -> SavedPlan:
-    """A plan file; PlanFileError when it is not one (or its header is damaged)."""
-    from ..engine.plan import allowances_of, only_of, plan_document
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    from ..engine.seal import CHANGED
+    from ..errors import PlanFileError
+
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise PlanFileError(f"{CHANGED} (it names {json.dumps(k)[:60]} twice)")
+        out[k] = v
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    from ..engine.seal import CHANGED
+    from ..errors import PlanFileError
+
+    raise PlanFileError(f"{CHANGED} (it holds {name}, which JSON does not allow)")
+
+
+def read_saved_plan(path: str, key: bytes | None, *, require_seal: bool = True) -> SavedPlan:
+    """A plan file whose seal verifies under ``key`` (the plan key; ``None``: none available,
+    the seal is not checked); PlanFileError when it is not a plan file, its seal does not
+    verify (unless ``require_seal`` is false: ``show`` reports a key it cannot check with) or
+    its header is damaged."""
+    from ..engine.plan import PLAN_FORMAT, allowances_of, only_of, plan_document
+    from ..engine.seal import inspect_seal
     from ..errors import PlanFileError
 
     try:
-        data = json.loads(Path(path).read_text())
+        text = Path(path).read_text()
     except OSError as exc:
         raise PlanFileError(f"cannot read {path}: {exc.strerror}") from None
     except ValueError:
         raise PlanFileError(f"{path} is not valid JSON") from None
+    try:
+        data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except ValueError:
+        raise PlanFileError(f"{path} is not valid JSON") from None
+    if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
+        plan_document(data)  # raises: not a wscfg plan file
+    seal = inspect_seal(data, key)
+    if seal.status in ("changed", "missing") or (require_seal and seal.status != "verified"):
+        raise PlanFileError(seal.message())
     data = plan_document(data)
     only = only_of(data)
     try:
@@ -68,4 +106,5 @@ def read_saved_plan(path: str) -> SavedPlan:
         allowances_of(data),
         only,
         key_id if isinstance(key_id, str) else None,
+        seal,
     )

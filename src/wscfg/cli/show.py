@@ -30,8 +30,10 @@ FORMATS = ("text", "json", "markdown", "html")
 @click.pass_context
 def show(ctx: click.Context, files: tuple[str, ...], fmt: str, full: bool) -> None:
     """Show a plan saved by `wscfg plan -o PLANFILE`, with what apply would refuse under the
-    allowances it was made with; or the parts of one sharded run as one report. Reads no server
-    and no environment.
+    allowances it was made with; or the parts of one sharded run as one report. Reads no
+    server; of the environment, only the plan key (WSCFG_PLAN_KEY, else WSCFG_TOKEN), to say
+    whether each plan file's seal verified. A file changed after it was written is refused, as
+    apply refuses it.
 
     Each job of a CI matrix runs `wscfg plan|drift … --shard i/n --format json -o part-i.json`;
     `wscfg show part-*.json` then renders the whole fleet, as the unsharded run would (what
@@ -47,8 +49,8 @@ def show(ctx: click.Context, files: tuple[str, ...], fmt: str, full: bool) -> No
       wscfg show drift-*.json --format html > drift.html
 
     \b
-    Exit codes: 0 shown, 1 a file is missing, unreadable or not a wscfg plan or drift report,
-    or the parts are not exactly the shards of one run.
+    Exit codes: 0 shown, 1 a file is missing, unreadable, not a wscfg plan or drift report, or
+    changed after it was written, or the parts are not exactly the shards of one run.
     """
     with handle_errors(debug_of(ctx)):
         from ..engine.shards import DRIFT, check_parts
@@ -74,6 +76,7 @@ def _part(path: str, several: bool) -> Any:
     reader (format, version, header and seal checks), named by its path when several."""
     from ..engine.shards import Part, command_of
     from ..errors import PlanFileError
+    from .flow import plan_key_here
     from .saved import read_saved_plan
 
     try:
@@ -92,39 +95,42 @@ def _part(path: str, several: bool) -> Any:
             )
         return Part(path, command_of(path, data), data)
     try:
-        saved = read_saved_plan(path)
+        saved = read_saved_plan(path, plan_key_here(), require_seal=False)
     except PlanFileError as exc:
         if several and path not in exc.message:
             raise PlanFileError(f"{path}: {exc.message}") from None
         raise
+    said = saved.seal.message()
+    echo_err(f"{path}: {said}." if several else said[:1].upper() + said[1:] + ".")
     return Part(path, "plan", saved.document)
 
 
 def _show_plan(part: Any, fmt: str, full: bool) -> None:
-    """One saved plan, as saved."""
+    """One saved plan, as saved (its seal was checked by :func:`_part`)."""
+    from ..engine.plan import allowances_of, only_of, plans_from_document
     from ..engine.safety import refusals
     from .options import partial_note
-    from .saved import read_saved_plan
 
-    saved = read_saved_plan(part.name)
-    plans = saved.plans()
-    if saved.only:
-        echo_err(partial_note(saved.only))
+    doc = part.data
+    plans, server = plans_from_document(doc)
+    only = only_of(doc)
+    if only:
+        echo_err(partial_note(only))
     if fmt == "json":  # the document itself, as saved
-        click.echo(json.dumps({**saved.document, "errors": []}, indent=2, ensure_ascii=False))
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
         return
-    allow = saved.allowances
+    allow = allowances_of(doc)
     found = refusals(plans, allow)
     render_plans(
         plans,
         [],
         fmt,
-        saved.server,
+        server,
         allow=allow,
         refusals=found,
         full=full,
         summary=False,
-        only=saved.only,
+        only=only,
     )
 
 

@@ -7,7 +7,12 @@ person writes rather than the validated object:
 - ``null`` is not offered anywhere (an empty value is an error: absent means unmanaged);
 - ``workspace.slug`` is optional (a template has none);
 - a blocked caller may be a bare string; a collection item may be ``{<identity>, $remove: true}``;
-- a secret must be written as ``${env:NAME}``.
+- a secret must be written as ``${env:NAME}``;
+- wherever ``${var.…}`` / ``${env:…}`` may stand (a text value with a format, pattern or fixed
+  choices: an email, a date, a colour, a role), the text with the reference is accepted too
+  (``anyOf: [{format: email}, {pattern: "\\$\\{(var\\.|env:)"}]``), so an editor does
+  not flag ``frontdesk@${var.domain}``; the value is checked after resolution by
+  ``wscfg validate`` against the strict document schema (:func:`check_schema`).
 
 Draft 2020-12, with the models' titles, descriptions and examples, so that yaml-language-server
 gives completion and hover help.
@@ -21,6 +26,13 @@ from typing import Any
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 SECRET_PATTERN = r"^\$\{env:[A-Za-z_][A-Za-z0-9_]*\}$"
+REFERENCE_PATTERN = r"\$\{(var\.|env:)"  # text holding a ${var.…} / ${env:…} reference
+TEMPLATED = {
+    "type": "string",
+    "pattern": REFERENCE_PATTERN,
+    "description": "Text with a ${var.name} or ${env:NAME} reference, checked once resolved.",
+}
+_STRICT_STRING = ("format", "pattern", "enum", "const")
 EXAMPLE = {
     "version": 1,
     "workspace": {"slug": "acme-north", "name": "Acme Dental North", "timezone": "America/Chicago"},
@@ -49,6 +61,7 @@ def workspace_schema() -> dict[str, Any]:
             d["required"] = [r for r in d["required"] if r not in ro]
 
     _drop_nulls(schema)
+    _allow_references(schema)
 
     ws = defs["Workspace"]
     ws["required"] = [r for r in ws.get("required", []) if r != "slug"]
@@ -59,7 +72,8 @@ def workspace_schema() -> dict[str, Any]:
     )
 
     hook = defs["Webhook"]["properties"]["secret"]
-    hook["pattern"] = SECRET_PATTERN
+    hook.pop("anyOf", None)  # a secret is a reference to the environment and nothing else
+    hook.update(type="string", pattern=SECRET_PATTERN)
 
     props = schema["properties"]
     blocked = props["blocked_callers"]["items"]
@@ -129,6 +143,25 @@ def _models(root: Any) -> list[Any]:
                     todo.append(tp)
                 stack.extend(get_args(tp))
     return seen
+
+
+def _allow_references(node: Any) -> None:
+    """Every text value with a format, pattern or fixed choices also takes text holding a
+    ``${var.…}`` / ``${env:…}`` reference (see the module docstring)."""
+    if isinstance(node, list):
+        for x in node:
+            _allow_references(x)
+        return
+    if not isinstance(node, dict):
+        return
+    for value in node.values():
+        _allow_references(value)
+    if node.get("type") == "string" and any(k in node for k in _STRICT_STRING):
+        strict = {"type": node.pop("type")}
+        for key in _STRICT_STRING:
+            if key in node:
+                strict[key] = node.pop(key)
+        node["anyOf"] = [strict, dict(TEMPLATED)]
 
 
 def _drop_nulls(node: Any) -> None:

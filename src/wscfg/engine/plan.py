@@ -11,7 +11,7 @@ refuses a saved plan whose items changed since it was made.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,11 +24,11 @@ from .diff import KindReport, diff
 from .fields import overlay, project
 from .preconditions import preconditions
 from .safety import ALLOW_MASS, Allowances, Refusal, refusals
-from .seal import Sealer, seal_change
+from .seal import Sealer, seal_change, seal_document
 from .state import DesiredState, LiveState
 
 PLAN_FORMAT = "wscfg-plan"
-PLAN_VERSION = 1
+PLAN_VERSION = 2  # 2: sealed (the whole document), workspaces bound to their server-side id
 MASS_SHARE = 0.30
 MASS_MIN_ITEMS = 10
 ACTION_ORDER = ("create", "update", "resend", "delete")
@@ -46,6 +46,7 @@ class Plan:
     resend_expired: bool = True  # invitations.resend_expired of the config
     without_2fa: list[str] | None = None  # active members without 2FA, when 2FA is required
     checks: list[tuple[str, str]] = field(default_factory=list)  # failed preconditions
+    workspace_id: str | None = None  # the server-side identity of the workspace planned
 
     @property
     def empty(self) -> bool:
@@ -189,6 +190,7 @@ class Plan:
     def to_dict(self) -> dict[str, Any]:
         return {
             "workspace": self.slug,
+            "workspace_id": self.workspace_id,
             "file": self.file,
             "summary": self.counts(),
             "reports": {
@@ -219,6 +221,7 @@ class Plan:
             resend_expired=data.get("invitations", {}).get("resend_expired", True) is not False,
             without_2fa=_names(data.get("without_2fa")),
             checks=[(str(c["code"]), str(c["message"])) for c in data.get("checks", [])],
+            workspace_id=_text_or_none(data.get("workspace_id")),
         )
 
 
@@ -227,6 +230,12 @@ STATUS_NOUNS = (  # a declared member's live status: (status, one, many)
     ("pending", "invited, not joined yet", "invited, not joined yet"),
     ("expired", "invitation expired", "invitations expired"),
 )
+
+
+def _text_or_none(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise ValueError(f"a workspace id is a string, not {type(value).__name__}")
 
 
 def _few(names: list[str], limit: int = 5) -> str:
@@ -244,6 +253,7 @@ def make_plan(desired: DesiredState, live: LiveState) -> Plan:
     owners = {k for k, m in live.items.get("members", {}).items() if _active_owner(m)}
     conflicts = still_referenced(changes, live)
     plan = Plan(desired.slug, desired.file, changes, reports, owners, conflicts)
+    plan.workspace_id = live.workspace_id
     plan.checks = preconditions(desired, live) + key_checks(changes, live)
     if "members" in desired.items:
         have = live.items.get("members", {})
@@ -331,6 +341,13 @@ def check_fresh(plan: Plan, live: LiveState) -> None:
     When every item it touches already reads as the plan would leave it, the plan was
     applied already (the usual cause: the same plan applied twice), and the error says so;
     an item in that state among others that changed is named as such."""
+    if plan.workspace_id is not None and live.workspace_id != plan.workspace_id:
+        raise StalePlanError(
+            [
+                f"{plan.slug}: is not the workspace the plan was made for (workspace id "
+                f"{plan.workspace_id}, now {live.workspace_id or 'none'})"
+            ]
+        )
     stale = []
     in_place = 0
     for ch in plan.changes:
@@ -376,12 +393,17 @@ def plans_to_document(
     allowances: Allowances | None = None,
     sealer: Sealer | None = None,
     only: Sequence[str] = (),
+    errors: Sequence[dict[str, str]] = (),
+    mask: Callable[[Any], Any] | None = None,
     run: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The saved-plan document: the plans, the allowances they were made with, the ``--only``
-    selection of a partial plan (``"only"``, absent from a full one), what apply would refuse
-    under those allowances, and secrets sealed with ``sealer``'s key (see
-    :mod:`wscfg.engine.seal`); without one, secrets keep only their ``${env:…}`` reference."""
+    """The saved-plan document: the plans (each with its workspace's server-side identity),
+    the allowances they were made with, the ``--only`` selection of a partial plan (``"only"``,
+    absent from a full one), what apply would refuse under those allowances, the targets that
+    could not be planned (``errors``), and secrets sealed with ``sealer``'s key (see
+    :mod:`wscfg.engine.seal`); without one, secrets keep only their ``${env:…}`` reference.
+    ``mask`` (environment values → references) applies to the whole document, then, with a
+    sealer, the document itself is sealed (:func:`~wscfg.engine.seal.seal_document`)."""
     allow = allowances or Allowances()
     targets = []
     for p in plans:
@@ -403,7 +425,10 @@ def plans_to_document(
         doc["run"] = run
     doc["refusals"] = [r.to_dict() for r in refusals(plans, allow)]
     doc["targets"] = targets
-    return doc
+    doc["errors"] = [dict(e) for e in errors]
+    if mask is not None:
+        doc = mask(doc)
+    return seal_document(doc, sealer.key) if sealer is not None else doc
 
 
 def allowances_of(data: dict[str, Any]) -> Allowances:

@@ -252,12 +252,22 @@ def plan_json(
     allowances: Allowances | None = None,
     sealer: Sealer | None = None,
     only: Sequence[str] = (),
+    mask: Callable[[Any], Any] | None = None,
     run: dict[str, Any] | None = None,
 ) -> str:
+    """The saved-plan document (sealed with ``sealer``'s key), ``mask`` applied before the
+    seal: what ``-o`` writes, with the targets that failed; ``run``: the record of a part of a
+    sharded run."""
     doc = plans_to_document(
-        plans, server=server, allowances=allowances, sealer=sealer, only=only, run=run
+        plans,
+        server=server,
+        allowances=allowances,
+        sealer=sealer,
+        only=only,
+        errors=[{"target": f.target, "message": f.message} for f in failures],
+        mask=mask,
+        run=run,
     )
-    doc["errors"] = [{"target": f.target, "message": f.message} for f in failures]
     return json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=False)
 
 

@@ -10,16 +10,24 @@ fingerprints become ``"(hidden)"``. Whoever holds only the plan file cannot chec
 ``apply plan.json`` recomputes the HMAC with the same key from the environment's value.
 The document records a key id (an HMAC of a fixed label) so that apply can tell "another plan
 key" from "another secret".
+
+The whole document is sealed too (:func:`seal_document`): ``"seal"`` holds the key id and an
+HMAC-SHA256, under the plan key, of the canonical form of every other member (format version,
+server, allowances, the ``--only`` selection, each workspace with its server-side identity and
+every change). :func:`check_seal` refuses a document whose HMAC does not match before anything
+in it is used, and names the cause when the key id shows the key differs.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import PlanFileError
 from ..model.kinds import BY_NAME
 from .changes import Change
 
@@ -95,3 +103,95 @@ def _seal_item(
                 sealed["hmac"] = plan_hmac(key, value_of(change, name, marker))
             out[name] = sealed
     return out
+
+
+# --- the seal over a whole plan document ---------------------------------------------------
+
+SEAL = "seal"
+CHANGED = "the plan file was changed after it was written"
+SEAL_LABEL = b"wscfg plan seal v1\0"
+
+
+def canonical(doc: dict[str, Any]) -> bytes:
+    """The bytes the seal covers: every member but the seal, keys sorted, no spacing; numbers
+    keep their type (``1`` and ``1.0`` differ)."""
+    body = {k: v for k, v in doc.items() if k != SEAL}
+    try:
+        text = json.dumps(
+            body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        )
+    except (TypeError, ValueError):
+        raise PlanFileError(f"{CHANGED} (it holds a value JSON cannot carry)") from None
+    return text.encode()
+
+
+def document_hmac(key: bytes, doc: dict[str, Any]) -> str:
+    return HMAC_PREFIX + hmac.new(key, SEAL_LABEL + canonical(doc), hashlib.sha256).hexdigest()
+
+
+def seal_document(doc: dict[str, Any], key: bytes) -> dict[str, Any]:
+    """``doc`` with its seal as the last member (any seal it had is replaced)."""
+    body = {k: v for k, v in doc.items() if k != SEAL}
+    return {**body, SEAL: {"key_id": key_id(key), "hmac": document_hmac(key, body)}}
+
+
+@dataclass(frozen=True)
+class SealCheck:
+    """What checking a document's seal found: ``verified``; ``no_key`` (none to check with);
+    ``other_key`` (sealed with another plan key: ``sealed_with`` and ``here`` are the key
+    ids); ``missing`` (no seal: an older wscfg, or removed); ``changed`` (damaged or not
+    matching)."""
+
+    status: str
+    sealed_with: str | None = None
+    here: str | None = None
+
+    def message(self) -> str:
+        if self.status == "verified":
+            return f"the plan file's seal verified (plan key id {self.sealed_with})"
+        if self.status == "no_key":
+            return (
+                "the plan file's seal could not be checked: no plan key here (set "
+                "WSCFG_PLAN_KEY, or WSCFG_TOKEN, as in the job that made the plan)"
+            )
+        if self.status == "other_key":
+            return (
+                f"the plan file was sealed with another plan key (key id {self.sealed_with}; "
+                f"this job's is {self.here}): set the same WSCFG_PLAN_KEY in the plan and the "
+                f"apply job. If the keys are the same, {CHANGED}"
+            )
+        if self.status == "missing":
+            return (
+                f"the plan file is not sealed: it was written by an older wscfg, or {CHANGED}; "
+                "make the plan again"
+            )
+        return f"{CHANGED}; make the plan again and review it"
+
+
+def inspect_seal(doc: dict[str, Any], key: bytes | None) -> SealCheck:
+    """Check ``doc``'s seal under ``key`` (``None``: no key available)."""
+    if SEAL not in doc:
+        return SealCheck("missing")
+    seal = doc[SEAL]
+    if (
+        not isinstance(seal, dict)
+        or set(seal) != {"key_id", "hmac"}
+        or not all(isinstance(v, str) for v in seal.values())
+    ):
+        return SealCheck("changed")
+    sealed_with = seal["key_id"]
+    if key is None:
+        return SealCheck("no_key", sealed_with)
+    here = key_id(key)
+    if not hmac.compare_digest(sealed_with, here):
+        return SealCheck("other_key", sealed_with, here)
+    if not hmac.compare_digest(seal["hmac"], document_hmac(key, doc)):
+        return SealCheck("changed", sealed_with, here)
+    return SealCheck("verified", sealed_with, here)
+
+
+def check_seal(doc: dict[str, Any], key: bytes) -> None:
+    """Refuse (:class:`PlanFileError`) a document whose seal does not verify under ``key``."""
+    found = inspect_seal(doc, key)
+    if found.status != "verified":
+        raise PlanFileError(found.message())

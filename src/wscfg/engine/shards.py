@@ -257,7 +257,10 @@ def merge_plan_documents(parts: Sequence[Part]) -> dict[str, Any]:
     record of the whole run (shard 1/1). Refusals are left for the caller to recompute over
     the whole fleet (a fleet-wide refusal depends on every target)."""
     first = parts[0].data
-    doc = {k: v for k, v in first.items() if k not in ("targets", "errors", "refusals", "run")}
+    # not sealed: a report of the parts (each verified as read), not a plan to apply
+    doc = {
+        k: v for k, v in first.items() if k not in ("targets", "errors", "refusals", "run", "seal")
+    }
     doc["refusals"] = []
     order = order_of(parts)
     doc["targets"] = sorted(

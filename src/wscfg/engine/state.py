@@ -31,10 +31,15 @@ class LiveState:
     # the snapshot's api_key_use: {caller: name of the managed key making the request or None,
     # unmanaged: active keys outside the kind, limit: active keys a workspace may have}
     key_use: dict[str, Any] = field(default_factory=dict)
+    # the snapshot's workspace_id: the server-side identity, which a slug is not (None: the
+    # server does not say)
+    workspace_id: str | None = None
 
     @classmethod
     def from_snapshot(cls, slug: str, snapshot: dict[str, Any]) -> LiveState:
         state = cls(slug)
+        uid = snapshot.get("workspace_id")
+        state.workspace_id = uid if isinstance(uid, str) and uid else None
         use = snapshot.get("api_key_use")
         if isinstance(use, dict):
             state.key_use = {

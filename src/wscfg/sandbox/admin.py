@@ -23,7 +23,15 @@ from ..errors import WscfgError
 from ..model import CATEGORIES, HELPDESK, Member, Workspace
 from . import store
 from .auth import READ, SCOPES, WRITE, WorkspaceRef, display_prefix, generate_key, hash_key
-from .db import agencies, api_keys, get_engine, lock_workspace, transaction, workspaces
+from .db import (
+    agencies,
+    api_keys,
+    get_engine,
+    lock_workspace,
+    new_uid,
+    transaction,
+    workspaces,
+)
 from .records import LATER_SINGLETONS
 
 ADMIN_ACTOR = "admin"
@@ -317,7 +325,7 @@ def provision(
     """Insert a workspace with its default settings; the caller checked the slug is free."""
     ws_id = conn.execute(
         insert(workspaces)
-        .values(slug=profile.slug, agency_id=agency_id, created_at=now, version=0)
+        .values(slug=profile.slug, agency_id=agency_id, created_at=now, version=0, uid=new_uid())
         .returning(workspaces.c.id)
     ).scalar_one()
     owner = {"email": owner_email, "role": "owner", "status": "active"}

@@ -76,6 +76,10 @@ workspaces = Table(
     Column("agency_id", Integer, ForeignKey("agencies.id"), nullable=True, index=True),
     Column("created_at", Text, nullable=False),
     Column("version", Integer, nullable=False, default=0),
+    # v6: the workspace's identity ("ws_" + 16 hex digits, random, never reused): a slug can
+    # be taken again by another workspace, this cannot (saved plans are bound to it)
+    Column("uid", Text, nullable=True),
+    Index("workspaces_uid", "uid", unique=True),
 )
 
 api_keys = Table(
@@ -271,12 +275,30 @@ def _v4_to_v5(conn: Connection) -> None:
     conn.exec_driver_sql("UPDATE api_keys SET managed = 0, mode = 'live' WHERE managed IS NULL")
 
 
+def _v5_to_v6(conn: Connection) -> None:
+    """v6 gives every workspace a stable identity, ``workspaces.uid``, shown in its snapshot
+    (``workspace_id``); existing workspaces get a fresh one."""
+    if "uid" not in {c["name"] for c in inspect(conn).get_columns("workspaces")}:
+        conn.exec_driver_sql("ALTER TABLE workspaces ADD COLUMN uid TEXT")
+    for (ws_id,) in conn.exec_driver_sql("SELECT id FROM workspaces WHERE uid IS NULL").all():
+        conn.execute(workspaces.update().where(workspaces.c.id == ws_id).values(uid=new_uid()))
+    conn.exec_driver_sql("CREATE UNIQUE INDEX IF NOT EXISTS workspaces_uid ON workspaces (uid)")
+
+
+def new_uid() -> str:
+    """A workspace identity: random, so it says nothing and is never reused."""
+    import secrets
+
+    return "ws_" + secrets.token_hex(8)
+
+
 # version -> function migrating a database of that version to version + 1
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _v1_to_v2,
     2: _v2_to_v3,
     3: _v3_to_v4,
     4: _v4_to_v5,
+    5: _v5_to_v6,
 }
 
 

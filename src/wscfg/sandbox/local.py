@@ -134,6 +134,8 @@ class LocalReader:
                     value_text = "[" + ",".join(bodies) + "]"
                 parts.append(json.dumps(kind.name) + ":" + value_text)
             parts.append('"api_key_use":' + json.dumps(self._key_use(conn, ws_id)))
+            uid = conn.execute("SELECT uid FROM workspaces WHERE id = ?", (ws_id,)).fetchone()
+            parts.append('"workspace_id":' + json.dumps(uid[0] if uid else None))
         return "{" + ",".join(parts) + "}"
 
     def _key_use(self, conn: sqlite3.Connection, ws_id: int) -> dict[str, Any]:

@@ -91,6 +91,14 @@ def _snapshot_model() -> type[BaseModel]:
         else:
             fields[kind.name] = (_list_of(ITEM[kind.name]), ...)
     fields["api_key_use"] = (ApiKeyUse | None, None)
+    fields["workspace_id"] = (
+        str | None,
+        Field(
+            None,
+            description="The workspace's stable identity (ws_ + 16 hex digits): unlike its "
+            "slug, never given to another workspace. Saved plans are bound to it.",
+        ),
+    )
     return create_model(
         "Snapshot",
         __config__=STRICT,

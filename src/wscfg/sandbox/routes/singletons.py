@@ -13,7 +13,7 @@ from starlette.responses import Response
 from ...model import SINGLETONS, SNAPSHOT_KINDS, Kind
 from .. import rules, store
 from ..context import JSON, Ctx, ReadCtx, Reply, WriteCtx, check_if_match, run_write
-from ..db import api_keys, transaction
+from ..db import api_keys, transaction, workspaces
 from ..problems import ProblemError, invalid
 from ..records import LATER_SINGLETONS, default_body
 from ..schemas import ITEM, PATCH, Snapshot
@@ -78,7 +78,11 @@ def snapshot(ctx: Ctx) -> Response:
                 value = "[" + ",".join(bodies) + "]"
             parts.append(json.dumps(kind.name) + ":" + value)
         use = key_use(conn, ctx.workspace.id, ctx.who.key_id, ctx.settings.max_api_keys)
+        uid = conn.execute(
+            select(workspaces.c.uid).where(workspaces.c.id == ctx.workspace.id)
+        ).scalar()
     parts.append('"api_key_use":' + json.dumps(use))
+    parts.append('"workspace_id":' + json.dumps(uid))
     return Response("{" + ",".join(parts) + "}", media_type=JSON)
 
 
