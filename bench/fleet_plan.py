@@ -210,6 +210,11 @@ def main() -> None:
         metavar="K,K,…",
         help="also measure peak RSS planning the first K workspaces (e.g. 500,1000,2000)",
     )
+    parser.add_argument(
+        "--memory-only",
+        action="store_true",
+        help="measure only peak RSS (at --memory-at counts and --workspaces), no timings",
+    )
     args = parser.parse_args()
     if not 1 <= args.workspaces < MAX_WORKSPACES:
         parser.error(f"--workspaces takes 1 to {MAX_WORKSPACES - 1}")
@@ -227,6 +232,22 @@ def main() -> None:
         configs.mkdir()
         write_configs(configs, slugs)
         with serve(db_url) as url:
+            if args.memory_only:
+                points = memory_points(configs, slugs, counts, url, key)
+                points[args.workspaces] = round(wscfg_plan(configs, url, key)[1], 1)
+                xs = sorted(points)
+                fit = statistics.linear_regression(xs, [points[x] for x in xs])
+                print(
+                    json.dumps(
+                        {
+                            "peak_rss_mb_at": {str(x): points[x] for x in xs},
+                            "rss_kb_per_workspace": round(fit.slope * 1024, 1),
+                            "rss_mb_intercept": round(fit.intercept, 1),
+                            "load_average": [round(x, 2) for x in os.getloadavg()],
+                        }
+                    )
+                )
+                return
             wscfg_plan(configs, url, key)  # warm-up
             floor_reads(url, key)
             ours, floor, peaks = [], [], []

@@ -288,7 +288,7 @@ def test_a_plan_has_no_html_and_one_drift_report_shows_as_saved(run, fleet):
     run("plan", folder, "-o", "plan.json")
     html = run("show", "plan.json", "--format", "html")
     assert html.exit_code == 1
-    assert html.stderr.strip() == (
+    assert html.stderr.splitlines()[-1] == (
         "Error: --format html shows drift reports; show a plan as text, json or markdown"
     )
     run("drift", folder, "--format", "json", "-o", "drift.json")

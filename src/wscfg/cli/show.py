@@ -101,7 +101,8 @@ def _part(path: str, several: bool) -> Any:
             raise PlanFileError(f"{path}: {exc.message}") from None
         raise
     said = saved.seal.message()
-    echo_err(f"{path}: {said}." if several else said[:1].upper() + said[1:] + ".")
+    named = several or "run" in saved.document  # a part of a sharded run
+    echo_err(f"{path}: {said}." if named else said[:1].upper() + said[1:] + ".")
     return Part(path, "plan", saved.document)
 
 
