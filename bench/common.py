@@ -35,8 +35,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(db_url: str) -> Iterator[str]:
-    """`wscfg sandbox serve` in its own process on a free loopback port; yields its URL."""
+def serve(db_url: str, start_timeout: float = 30) -> Iterator[str]:
+    """`wscfg sandbox serve` in its own process on a free loopback port; yields its URL
+    (``start_timeout``: seconds to wait for it to answer; more on a busy shared machine)."""
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "wscfg", "sandbox", "serve", "--port", str(port), "--db", db_url],
@@ -45,7 +46,7 @@ def serve(db_url: str) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120  # a busy shared box can take a while
+        deadline = time.monotonic() + start_timeout
         while True:
             try:
                 httpx.get(f"{url}/openapi.json", timeout=1)

@@ -158,11 +158,13 @@ async def connect(
     *,
     parallel: int = 8,
     root: Path | None = None,
+    rate_limit: float | None = None,
 ) -> AsyncIterator[Connection]:
     """Open the API client for a run; the caller closes nothing.
 
     ``server`` is ``--server`` (None: ``WSCFG_SERVER``, else the embedded sandbox when
     :func:`check_embedded_allowed` allows it), or :data:`FORCE_EMBEDDED` for ``--embedded``.
+    ``rate_limit``: requests per second for the whole run (``--rate-limit``).
     """
     from .api.settings import server_from_env
 
@@ -172,7 +174,10 @@ async def connect(
         from .api.client import ApiClient
 
         async with ApiClient(
-            configured.url, configured.token, max_concurrency=max(parallel, 1)
+            configured.url,
+            configured.token,
+            max_concurrency=max(parallel, 1),
+            rate_limit=rate_limit,
         ) as client:
             yield Connection(client, configured.url, embedded=False)
         return
@@ -182,7 +187,7 @@ async def connect(
     root = root or Path.cwd()
     key = _embedded_key(root)
     db_url = embedded_db_url(root)
-    embedded = EmbeddedClient(_embedded_db_path(root), db_url, key)
+    embedded = EmbeddedClient(_embedded_db_path(root), db_url, key, rate_limit=rate_limit)
     try:
         name = f"embedded sandbox ({EMBEDDED_DIR}/sandbox.db)"
         yield Connection(embedded, name, embedded=True, db_url=db_url)

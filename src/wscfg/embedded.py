@@ -24,7 +24,15 @@ BASE_URL = EMBEDDED_BASE_URL
 class EmbeddedClient:
     """An ApiClient look-alike for the embedded sandbox in ``db_path`` under ``key``."""
 
-    def __init__(self, db_path: Path, db_url: str, key: str, *, remote: Any = None) -> None:
+    def __init__(
+        self,
+        db_path: Path,
+        db_url: str,
+        key: str,
+        *,
+        remote: Any = None,
+        rate_limit: float | None = None,
+    ) -> None:
         """``remote``: the full path to use instead of the in-process app (an ApiClient to a
         served sandbox on the same database: tests compare the two paths)."""
         self.local = LocalReader(db_path, key)
@@ -32,6 +40,7 @@ class EmbeddedClient:
         self._key = key
         self._remote: Any = remote
         self.local_reads = 0  # answered in-process (tests and benchmarks look)
+        self._rate_limit = rate_limit  # the in-process app has no limit; --rate-limit still paces
 
     def __repr__(self) -> str:
         return f"EmbeddedClient({str(self.local.path)!r})"
@@ -46,7 +55,13 @@ class EmbeddedClient:
             from .sandbox.app import create_app
 
             transport = httpx.ASGITransport(app=create_app(self._db_url))
-            self._remote = ApiClient(BASE_URL, self._key, transport=transport, hint_base_url=False)
+            self._remote = ApiClient(
+                BASE_URL,
+                self._key,
+                transport=transport,
+                hint_base_url=False,
+                rate_limit=self._rate_limit,
+            )
         return self._remote
 
     def __getattr__(self, name: str) -> Any:
@@ -60,6 +75,17 @@ class EmbeddedClient:
 
     def workspace(self, slug: str) -> EmbeddedWorkspace:
         return EmbeddedWorkspace(self, slug)
+
+    async def wscfg_keys(self) -> frozenset[str]:
+        """As :meth:`ApiClient.wscfg_keys`, the run's key read in-process when it can be."""
+        if self._remote is None:
+            from .api.settings import apply_keys_from_env
+
+            own = await asyncio.to_thread(self.local.key_id)
+            if own is not None:
+                return apply_keys_from_env() | {own}
+        result: frozenset[str] = await self.remote.wscfg_keys()
+        return result
 
     async def list_workspaces(self) -> list[dict[str, Any]]:
         found = await asyncio.to_thread(self.local.workspaces)

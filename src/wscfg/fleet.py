@@ -19,6 +19,7 @@ from .engine.origin import attribute, audit_query
 from .engine.plan import Plan, make_plan
 from .engine.render import Failure
 from .engine.state import DesiredState, LiveState
+from .engine.violations import Violation, check_live
 from .errors import WscfgError
 
 T = TypeVar("T")
@@ -121,6 +122,8 @@ class PlanRun:
     # a --shard run: the share, and the whole selection's size and config digest
     # (see :func:`wscfg.engine.shards.run_identity`); empty otherwise
     whole: dict[str, Any] = field(default_factory=dict)
+    # policies broken by the live workspaces (reported, never planned: docs/policies.md)
+    violations: list[Violation] = field(default_factory=list)
 
 
 def prefetch(client: Any, slugs: Sequence[str], parallel: int) -> dict[str, asyncio.Task[Any]]:
@@ -155,7 +158,7 @@ async def plan_fleet(
     run = PlanRun(desired={t.slug: t for t in targets})
     early = prefetched if prefetched is not None else {}
 
-    async def one(target: DesiredState) -> tuple[Plan, LiveState]:
+    async def one(target: DesiredState) -> tuple[Plan, LiveState, list[Violation]]:
         task = early.pop(target.slug, None)
         if task is not None:
             live = LiveState.from_snapshot(target.slug, await task)
@@ -163,16 +166,18 @@ async def plan_fleet(
             live = await read_live(client, target.slug)
         plan = make_plan(target, live)
         await explain(client, plan)
-        return plan, live
+        policies = target.origin.policies if target.origin is not None else ()
+        return plan, live, check_live(target.slug, policies, live)
 
     results = await _bounded(targets, one, parallel, on_done, lambda t: t.slug)
     for r in results:
         if isinstance(r, Failure):
             run.failures.append(r)
         else:
-            plan, live = r
+            plan, live, found = r
             run.plans.append(plan)
             run.live[plan.slug] = live
+            run.violations.extend(found)
     return run
 
 
@@ -183,7 +188,7 @@ async def explain(client: Any, plan: Plan) -> None:
         return
     kinds, keys = audit_query(plan.changes)
     entries = await client.workspace(plan.slug).audit(kinds, keys)
-    attribute(plan.changes, entries)
+    attribute(plan.changes, entries, await client.wscfg_keys())
 
 
 async def refresh(

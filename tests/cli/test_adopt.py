@@ -304,3 +304,133 @@ def test_adopt_removes_single_line_items_keeping_the_comments_below_them(setup):
     )
     assert got.stderr == "ws.yaml: Adopted 2 change(s); 0 refused.\n"
     assert run("plan", "ws.yaml", "--detailed-exitcode").exit_code == 0
+
+
+def test_adopt_target_edits_only_the_chosen_workspaces(sandbox, monkeypatch, tmp_path):
+    agency = sandbox.new_agency()
+    monkeypatch.setenv("WSCFG_SERVER", sandbox.url)
+    monkeypatch.setenv("WSCFG_TOKEN", agency.key)
+    monkeypatch.chdir(tmp_path)
+    slugs = [f"{agency.name}-north", f"{agency.name}-south"]
+    files = {}
+    for slug in slugs:
+        sandbox.create_workspace(slug, agency=agency.name)
+        files[slug] = tmp_path / f"{slug}.yaml"
+        files[slug].write_text(
+            f"version: 1\nworkspace: {{slug: {slug}}}\n"
+            'call_tags:\n  - {name: spam, color: "#ff0000"}\n'
+        )
+    assert invoke("apply", "--auto-approve", str(tmp_path)).exit_code == 0
+    headers = {"Authorization": f"Bearer {agency.key}"}
+    for slug in slugs:
+        httpx.patch(
+            f"{sandbox.url}/v1/workspaces/{slug}/call-tags/spam",
+            json={"color": "#00ff00"},
+            headers=headers,
+        ).raise_for_status()
+    before = {slug: f.read_text() for slug, f in files.items()}
+    done = invoke("adopt", str(tmp_path), "--target", "*-north")
+    assert done.exit_code == 0, done.output
+    assert files[slugs[0]].read_text() == before[slugs[0]].replace("#ff0000", "#00ff00")
+    assert files[slugs[1]].read_text() == before[slugs[1]]
+
+
+SECTIONED = """\
+version: 1
+workspace: {{slug: {slug}}}
+members:
+  - {{email: jane@acme.example, role: owner}}
+
+# Tags staff put on calls.
+call_tags:
+  - name: spam
+    color: "#6b7280"{eol}
+
+# A call is qualified when it lasts at least a minute.
+call_rules:
+  auto_unqualify: true
+  rule: {{duration: {{at_least: 60}}}}
+blocked_callers:
+  - "+15550100100"   # robocaller
+
+  # numbers staff reported
+{tail}"""
+
+
+@pytest.mark.parametrize("eol", ["", "   # grey"])
+def test_an_adopted_item_lands_in_its_own_list_not_under_the_next_keys_comment(
+    sandbox, monkeypatch, tmp_path, eol
+):
+    """A tag and a blocked caller made in the UI are appended inside their own lists, before
+    the blank line and comment that lead into the next key; every other byte is kept."""
+    ws = sandbox.new_workspace(owner=JANE)
+    monkeypatch.setenv("WSCFG_SERVER", sandbox.url)
+    monkeypatch.setenv("WSCFG_TOKEN", ws.key)
+    monkeypatch.chdir(tmp_path)
+    cfg = tmp_path / "ws.yaml"
+    tail = "manage: {blocked_callers: exact}\n"
+    cfg.write_text(SECTIONED.format(slug=ws.slug, eol=eol, tail=tail))
+    assert invoke("apply", "--auto-approve", "ws.yaml").exit_code == 0
+    headers = {"Authorization": f"Bearer {ui_key(sandbox, ws.slug)}"}
+    with httpx.Client(base_url=ws.url, headers=headers) as c:
+        c.post("/call-tags", json={"name": "vip", "color": "#123456"}).raise_for_status()
+        c.post(
+            "/blocked-callers:batch", json={"add": [{"number": "+15550100199"}], "remove": []}
+        ).raise_for_status()
+    got = invoke("adopt", "ws.yaml")
+    assert got.exit_code == 0, got.output
+    assert cfg.read_text() == (
+        f"version: 1\nworkspace: {{slug: {ws.slug}}}\nmembers:\n"
+        "  - {email: jane@acme.example, role: owner}\n"
+        "\n# Tags staff put on calls.\ncall_tags:\n"
+        f'  - name: spam\n    color: "#6b7280"{eol}\n'
+        '  - name: vip\n    color: "#123456"\n'
+        "\n# A call is qualified when it lasts at least a minute.\ncall_rules:\n"
+        "  auto_unqualify: true\n  rule: {duration: {at_least: 60}}\nblocked_callers:\n"
+        '  - "+15550100100"   # robocaller\n'
+        "  - '+15550100199'\n"
+        "\n  # numbers staff reported\n" + tail
+    )
+    assert invoke("plan", "--detailed-exitcode", "ws.yaml").exit_code == 0
+
+
+TEMPLATED = """\
+version: 1
+vars: {{domain: acme.example}}
+workspace: {{slug: {slug}}}
+members:
+  - {{email: "jane@${{var.domain}}", role: owner}}
+  - email: frontdesk@${{var.domain}}   # the front desk
+    role: member
+  - {{email: "old@${{var.domain}}", role: member}}
+"""
+
+
+def test_adopt_finds_an_identity_written_with_a_reference(sandbox, monkeypatch, tmp_path):
+    """`frontdesk@${var.domain}` changed in the UI: adopt resolves the identity as plan does
+    and writes the change where the item is declared, keeping the `${var.…}` text; a member
+    removed in the UI is removed from the file."""
+    ws = sandbox.new_workspace(owner=JANE)
+    monkeypatch.setenv("WSCFG_SERVER", sandbox.url)
+    monkeypatch.setenv("WSCFG_TOKEN", ws.key)
+    monkeypatch.chdir(tmp_path)
+    cfg = tmp_path / "ws.yaml"
+    cfg.write_text(TEMPLATED.format(slug=ws.slug))
+    assert invoke("apply", "--auto-approve", "ws.yaml").exit_code == 0
+    headers = {"Authorization": f"Bearer {ui_key(sandbox, ws.slug)}"}
+    with httpx.Client(base_url=ws.url, headers=headers) as c:
+        c.patch("/members/frontdesk@acme.example", json={"role": "admin"}).raise_for_status()
+        c.delete("/members/old@acme.example").raise_for_status()
+    got = invoke("adopt", "ws.yaml")
+    assert (got.exit_code, got.stderr.splitlines()[-1]) == (
+        0,
+        "ws.yaml: Adopted 2 change(s); 0 refused.",
+    ), got.output
+    assert cfg.read_text() == (
+        "version: 1\nvars: {domain: acme.example}\n"
+        f"workspace: {{slug: {ws.slug}}}\nmembers:\n"
+        '  - {email: "jane@${var.domain}", role: owner}\n'
+        "  - email: frontdesk@${var.domain}   # the front desk\n"
+        "    role: admin\n"
+    )
+    assert invoke("plan", "--detailed-exitcode", "ws.yaml").exit_code == 0

@@ -2,7 +2,8 @@
 HTTP: a target file that extends a template, with `vars` and `${var.x}` references, comments,
 flow and block styles, and several kinds (call tags from the template, from the target, and
 from both: the target overriding a template's tag; blocked callers, webhooks without secrets,
-the workspace and notifications singletons). wscfg applies it; random live edits follow
+the workspace and notifications singletons; a member whose identity is written with a
+reference, `desk@${var.domain}`, in flow or block style). wscfg applies it; random live edits follow
 through the API (fields changed, items deleted and created); then `wscfg adopt`, with
 `--only KIND` in about half the examples:
 
@@ -30,6 +31,7 @@ from hypothesis import strategies as st
 from wscfg.cli import cli
 
 JANE = "jane@acme.example"
+DESK = "desk@acme.example"  # declared as desk@${var.domain}
 COLORS = ["#ff0000", "#00ff00", "#0000ff", "#123456", "#abcdef"]
 NUMBERS = ["+15550100100", "+15550100101", "+15550100102", "+15550100103"]
 EVENTS = ["call.completed", "call.qualified", "call.missed"]
@@ -101,12 +103,13 @@ def render_target(spec: dict, slug: str) -> Text:
     t.add("version: 1")
     t.add("extends: base.yaml")
     if spec["flow_vars"]:
-        t.add('vars: {clinic: North, hooks_on: true, team: "Front desk"}')
+        t.add('vars: {clinic: North, hooks_on: true, team: "Front desk", domain: acme.example}')
     else:
         t.add("vars:")
         t.add("  clinic: North   # shown in the name")
         t.add("  hooks_on: true")
         t.add('  team: "Front desk"')
+        t.add("  domain: acme.example   # members' addresses")
     if spec["flow_workspace"]:
         t.add(f'workspace: {{slug: {slug}, name: "Acme ${{var.clinic}}", timezone: UTC}}', ws)
     else:
@@ -116,6 +119,11 @@ def render_target(spec: dict, slug: str) -> Text:
         t.add("  timezone: UTC", ws)
     t.add("members:")
     t.add(f"  - {{email: {JANE}, role: owner}}")
+    if spec["desk"] == "flow":  # an identity written with a reference: adopt finds it as plan
+        t.add('  - {email: "desk@${var.domain}", role: member}', ("members", DESK))
+    elif spec["desk"] == "block":
+        t.add("  - email: desk@${var.domain}   # the front desk", ("members", DESK))
+        t.add("    role: member", ("members", DESK))
     if spec["overrides"] + spec["tags"]:
         t.add("call_tags:", ("kind", "call_tags"))
         for tag, style in spec["overrides"] + spec["tags"]:
@@ -196,6 +204,7 @@ def specs(draw) -> dict:
         "billing_in_base": draw(st.booleans()),
         "flow_billing": draw(st.booleans()),
         "flow_vars": draw(st.booleans()),
+        "desk": draw(st.sampled_from([None, "flow", "block"])),
         "flow_workspace": draw(st.booleans()),
         "flow_callers": draw(st.booleans()),
         "callers": draw(
@@ -229,6 +238,7 @@ EDITS = [
     "workspace_name",
     "workspace_timezone",
     "billing_email",
+    "member_role",
 ]
 edits = st.lists(
     st.tuples(st.sampled_from(EDITS), st.integers(0, 3), st.sampled_from(COLORS)),
@@ -293,6 +303,9 @@ def edit_live(c: httpx.Client, spec: dict, edits: list) -> set[Owner]:
             else:
                 body = {"timezone": TIMEZONES[1 + index % 2]}
             c.patch(str(c.base_url).rstrip("/"), json=body).raise_for_status()
+        elif what == "member_role" and spec["desk"] and ("members", DESK) not in touched:
+            touched.add(("members", DESK))
+            c.patch(f"/members/{DESK}", json={"role": "admin"}).raise_for_status()
         elif what == "billing_email" and ("notifications",) not in touched:
             touched.add(("notifications",))
             body = {"billing": {"email": False, "in_app": True}}  # as the UI sends it: whole
@@ -343,7 +356,7 @@ def planned(runner: CliRunner, cfg: Path, env: dict[str, str]) -> list[tuple[str
     return [(c["kind"], c["key"], c["action"]) for t in doc["targets"] for c in t["changes"]]
 
 
-KINDS = ["call_tags", "blocked_callers", "webhooks", "workspace", "notifications"]
+KINDS = ["call_tags", "blocked_callers", "webhooks", "workspace", "notifications", "members"]
 
 
 @pytest.mark.timeout(600)  # sized to the work: 25 examples over HTTP on a busy 2-core box

@@ -327,7 +327,10 @@ def test_a_markdown_report_fits_an_issue():
     ]
     text = report_markdown(DriftReport(items, 0, [f"clinic-{n:03}" for n in range(500)], []))
     assert len(text) <= 65_535
-    assert text.rstrip().endswith("more rows not shown to fit an issue; see the JSON report._")
+    assert text.rstrip().endswith(
+        "detail block(s); the full report: `wscfg drift … --format markdown -o FILE` (or "
+        "`--format json`) writes every row._"
+    )
     assert "| call tag tag-0: color changed in 500 of 500 workspaces, by 1 person; first " in text
 
 
@@ -411,3 +414,30 @@ def test_a_rotated_secret_is_drift_named_never_shown(sandbox, setup):
     )
     for result in (plan, drift):
         assert clicked not in result.output
+
+
+def test_drift_only_reports_the_selected_items(sandbox, setup):
+    ws, cfg, run = setup
+    foreign_edits(sandbox, ws)
+    full = run("drift", str(cfg))
+    assert full.exit_code == 2
+    some = run("drift", "--only", "call_tags", "--only", "webhooks:crm", str(cfg))
+    assert some.exit_code == 2
+    assert "call tag spam" in some.stdout and "webhook crm" in some.stdout
+    assert "member desk@acme.example" in full.stdout
+    assert "member" not in some.stdout and "notifications" not in some.stdout
+    assert some.stderr.endswith(
+        "Partial drift report (--only call_tags, webhooks:crm): other drift is not shown.\n"
+    )
+    typo = run("drift", "--only", "call_tags:spma", str(cfg))
+    assert typo.exit_code == 1
+    assert typo.stderr.endswith(
+        "Error: --only call_tags:spma matches no declared or live item; "
+        "did you mean 'call_tags:spam'?\n"
+    )
+    both = run(
+        "drift", "--only", "call_tags", "--baseline", "b.json", "--update-baseline", str(cfg)
+    )
+    assert both.exit_code == 1
+    assert "--update-baseline cannot be given with --only" in both.stderr
+    assert not (cfg.parent / "b.json").exists()

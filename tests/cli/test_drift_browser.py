@@ -78,6 +78,7 @@ def test_the_html_report_renders_in_chromium(sandbox, monkeypatch, tmp_path):
     assert result.exit_code == 2, result.output
     page = tmp_path / "drift.html"
     assert SECRET not in page.read_text()
+    assert f"</time> from <code>{sandbox.url}" in page.read_text()
 
     shot = tmp_path / "drift.png"
     proc = subprocess.run(
@@ -106,3 +107,104 @@ def test_the_html_report_renders_in_chromium(sandbox, monkeypatch, tmp_path):
     assert (width, height) == (1200, 900)
     assert len(set(raw)) > 16  # not one flat colour: text, a matrix, colours
     shutil.copy(shot, Path(os.environ.get("WSCFG_DRIFT_PNG", tmp_path / "kept.png")))
+
+
+MEASURE = """<script>
+// the line boxes of each "when" value (an inline <time>: one rect per line it takes)
+const rows = [...document.querySelectorAll("td.when time")].map((t) => t.getClientRects().length);
+const pre = document.createElement("pre");
+pre.id = "measured";
+pre.textContent = JSON.stringify({lines: rows, width: document.documentElement.clientWidth});
+document.body.appendChild(pre);
+</script>"""
+
+
+def long_report():
+    from wscfg.engine.drift import DriftItem, DriftReport
+    from wscfg.engine.origin import Origin
+
+    zapier = Origin("drift", "api_key", "zapier-sync-production", "api", "2026-11-27T14:03:09Z")
+    jane = Origin("drift", "user", JANE, "ui", "2026-11-28T09:41:00Z", "Mozilla/5.0", "update")
+    hook = "https://hooks.example.com/services/T0000000/B0000000/" + "x" * 40
+    items = [
+        DriftItem(
+            f"clinic-north-{n}",
+            "webhooks",
+            "crm",
+            "webhook crm",
+            "url",
+            "changed",
+            hook,
+            "https://hooks.example.com/acme",
+            zapier if n % 2 else jane,
+        )
+        for n in range(6)
+    ] + [
+        DriftItem(
+            "clinic-north-0",
+            "webhooks",
+            "crm",
+            "webhook crm",
+            "events",
+            "changed",
+            ["call.completed", "call.missed", "voicemail.created", "contact.created"],
+            ["call.completed"],
+            jane,
+        )
+    ]
+    return DriftReport(items, 0, [f"clinic-north-{n}" for n in range(6)], [])
+
+
+def test_the_when_column_stays_on_one_line_at_1280px(tmp_path):
+    """At 1280 px, with long values in the row, each "when" cell is one line (it wrapped into
+    four before); the page says when it was generated and against which server."""
+    from wscfg.engine.drift_html import report_html
+
+    browser = chromium()
+    page = report_html(
+        long_report(), server="https://api.example.com/v1", generated="2026-12-05T10:20:00Z"
+    )
+    assert (
+        '<p class="meta">Generated <time datetime="2026-12-05T10:20:00Z">2026-12-05 10:20 UTC'
+        "</time> from <code>https://api.example.com/v1</code> (6 workspaces).</p>"
+    ) in page
+    measured = tmp_path / "measured.html"
+    measured.write_text(page.replace("</body>", MEASURE + "</body>"))
+    common = [
+        browser,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1280,900",
+    ]
+    dom = subprocess.run(
+        [*common, "--dump-dom", measured.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    import json
+    import re
+
+    found = re.search(r'<pre id="measured">(.*?)</pre>', dom.stdout)
+    assert found, dom.stdout[-2000:]
+    result = json.loads(found.group(1).replace("&quot;", '"'))
+    assert result["width"] == 1280
+    assert result["lines"] == [1] * 7
+    shot = tmp_path / "when.png"
+    plain = tmp_path / "drift.html"
+    plain.write_text(page)
+    proc = subprocess.run(
+        [*common, f"--screenshot={shot}", plain.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert png_pixels(shot)[:2] == (1280, 900)
+    shutil.copy(shot, Path(os.environ.get("WSCFG_DRIFT_WHEN_PNG", tmp_path / "kept-when.png")))

@@ -29,6 +29,11 @@ def test_readme_flow_on_the_embedded_sandbox(tmp_path, monkeypatch):
         "Using the embedded sandbox (.wscfg/sandbox.db): no --server or WSCFG_SERVER set."
     )
     assert "Plan: 17 to add, 4 to change, 0 to delete." in first.stdout
+    assert first.stderr.endswith(  # what to run next
+        "To apply these changes: wscfg apply examples/workspace.yaml\n"
+        "To apply exactly this plan after a review: wscfg plan examples/workspace.yaml "
+        "-o plan.json, then wscfg apply plan.json\n"
+    )
     # a brand-new workspace shows no drift: its values are the platform's defaults, and the
     # README shows the plan's last lines as they are printed
     assert "drift" not in first.stdout

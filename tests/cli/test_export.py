@@ -219,3 +219,58 @@ def test_clone_says_which_targets_keep_a_secret_and_which_have_none(env, sandbox
         "(secret: ${env:NAME} in its config)",
     ]
     assert "source-secret-never-shown" not in result.output
+
+
+def test_clone_picks_its_targets_by_glob_and_shard(env, sandbox):
+    """Without --to, clone copies onto every workspace the key reaches that --target matches
+    (never the source), split by --shard like plan and apply."""
+    from wscfg.fleet import parse_shard, select
+
+    agency = sandbox.new_agency()
+    env.setenv("WSCFG_TOKEN", agency.key)
+    src = f"{agency.name}-src"
+    clinics = [f"{agency.name}-clinic-{i}" for i in range(6)]
+    for slug in (src, f"{agency.name}-other", *clinics):
+        sandbox.create_workspace(slug, agency=agency.name)
+    headers = {"Authorization": f"Bearer {agency.key}"}
+    base = f"{sandbox.url}/v1/workspaces"
+    httpx.post(
+        f"{base}/{src}/call-tags", json={"name": "vip", "color": "#abcdef"}, headers=headers
+    ).raise_for_status()
+    pattern = f"{agency.name}-clinic-*"
+    done = invoke("clone", "--from", src, "--target", pattern, "--shard", "1/2", "--auto-approve")
+    assert done.exit_code == 0, done.output
+    chosen = set(select(sorted(clinics), [pattern], parse_shard("1/2")))
+    assert chosen and chosen != set(clinics)
+    for slug in (f"{agency.name}-other", *clinics):
+        tags = httpx.get(f"{base}/{slug}/call-tags", headers=headers).json()["items"]
+        assert [t["name"] for t in tags] == (["vip"] if slug in chosen else []), slug
+    none = invoke("clone", "--from", src, "--target", "nothing-*", "--auto-approve")
+    assert none.exit_code == 1
+    assert none.stderr.splitlines()[-1].startswith(
+        "Error: no workspace to copy onto: --target/--shard matched none of "
+    )
+    neither = invoke("clone", "--from", src)
+    assert neither.exit_code == 1
+    assert neither.stderr.endswith(
+        "\nError: name the workspaces to copy onto: --to SLUG (repeatable) or --target GLOB\n"
+    )
+
+
+def test_clone_to_is_repeatable(env, sandbox):
+    agency = sandbox.new_agency()
+    env.setenv("WSCFG_TOKEN", agency.key)
+    src, a, b = (f"{agency.name}-{n}" for n in ("src", "a", "b"))
+    for slug in (src, a, b):
+        sandbox.create_workspace(slug, agency=agency.name)
+    headers = {"Authorization": f"Bearer {agency.key}"}
+    httpx.post(
+        f"{sandbox.url}/v1/workspaces/{src}/call-tags",
+        json={"name": "vip", "color": "#abcdef"},
+        headers=headers,
+    ).raise_for_status()
+    done = invoke("clone", "--from", src, "--to", a, "--to", b, "--auto-approve")
+    assert done.exit_code == 0, done.output
+    for slug in (a, b):
+        tags = httpx.get(f"{sandbox.url}/v1/workspaces/{slug}/call-tags", headers=headers).json()
+        assert [t["name"] for t in tags["items"]] == ["vip"]

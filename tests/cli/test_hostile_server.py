@@ -69,3 +69,24 @@ def test_export_all_skips_hostile_slugs_and_exports_the_rest(tmp_path: Path, mon
     ]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"{s}.yaml" for s in good]
     assert not (tmp_path / "x.yaml").exists() and not (tmp_path / "out" / "a").exists()
+
+
+@pytest.mark.timeout(300)
+def test_a_server_sending_an_endless_answer_is_cut_at_the_cap(tmp_path: Path, monkeypatch) -> None:
+    """The sandbox's `huge` fault answers every read with `[{},{},…` that does not end: the run
+    stops reading at the cap (32 MiB for this first read) and exits 1 naming the request;
+    nothing is written (docs/reliability.md, "Memory")."""
+    with running_server(faults="huge=1,huge-bytes=67108864") as server:
+        ws = server.new_workspace()
+        monkeypatch.setenv("WSCFG_SERVER", server.url)
+        monkeypatch.setenv("WSCFG_TOKEN", ws.key)
+        monkeypatch.chdir(tmp_path)
+        cfg = tmp_path / "ws.yaml"
+        cfg.write_text(f"version: 1\nworkspace: {{slug: {ws.slug}, name: Huge}}\n")
+        result = invoke("plan", "--parallel", "8", str(cfg))
+        assert result.exit_code == 1
+        assert result.stderr == (
+            "Error: the answer is too large (more than 33554432 bytes); reading stopped "
+            f"(GET {server.url}/v1/workspaces)\n"
+        )
+        assert result.stdout == ""

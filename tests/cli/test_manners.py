@@ -87,8 +87,9 @@ def test_clone_names_the_webhook_secrets_it_cannot_copy(sandbox, monkeypatch, tm
     result = invoke("clone", "--from", src, "--to", dest, "--auto-approve")
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines()[0] == (
-        "Warning: the secret of webhook crm cannot be copied (it is write-only); each target "
-        "keeps its own secret: set it there if it differs"
+        "Warning: the secret of webhook crm cannot be copied (it is write-only); "
+        f"{dest} gets the webhook without a secret: set one there (secret: ${{env:NAME}} in its "
+        "config)"
     )
     assert "clone-secret-value-never-shown" not in result.output
 

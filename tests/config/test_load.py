@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from wscfg.config import load
+from wscfg.config import guard, load
 from wscfg.config.load import SourceFile, parse_bytes, parse_text, read_file
 
 
@@ -279,7 +279,7 @@ def test_control_characters_are_refused_and_not_echoed() -> None:
 def test_file_size_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "big.yaml"
     path.write_text("a: " + "x" * 100 + "\n")
-    monkeypatch.setattr(load, "MAX_FILE_BYTES", 50)
+    monkeypatch.setattr(guard, "MAX_FILE_BYTES", 50)
     lf = read_file(str(path), "big.yaml")
     assert [d.headline() for d in lf.diagnostics] == [
         "big.yaml: the file is larger than 0 MB (104 bytes); refusing to read it"

@@ -3,11 +3,14 @@ severities, both validation paths (models and the schema quick path), bad and ho
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from wscfg.config.validate import check_paths
 
@@ -394,3 +397,81 @@ def test_a_bad_lock_is_an_error(tmp_path: Path, locked: str, message: str) -> No
     report = run(tmp_path, "base.yaml")
     assert len(report.diagnostics) == 1
     assert report.diagnostics[0].message.startswith(message)
+
+
+def test_every_recipe_in_the_docs_compiles(tmp_path: Path) -> None:
+    import re
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "policies.md").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", docs, flags=re.S)
+    recipes = [b for b in blocks if "- name:" in b]
+    assert len(recipes) >= 6
+    for n, block in enumerate(recipes):
+        text = block if "policies:" in block else "policies:\n" + block
+        if "version:" not in text:
+            text = "version: 1\n" + text
+        write(tmp_path, f"r{n}.yaml", text)
+        report = run(tmp_path, f"r{n}.yaml")
+        assert report.diagnostics == [], (block, heads(report.diagnostics, tmp_path))
+
+
+DOMAINS = ("acme.example", "other.example")
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    two_factor=st.sampled_from([True, False, None]),
+    emails=st.lists(
+        st.tuples(st.sampled_from(("a", "b", "c", "d")), st.sampled_from(DOMAINS)),
+        min_size=1,
+        max_size=4,
+        unique_by=lambda x: x[0],
+    ),
+    severity=st.sampled_from(["error", "warning"]),
+)
+def test_a_violation_is_reported_exactly_when_the_document_breaks_the_schema(
+    tmp_path_factory: pytest.TempPathFactory,
+    two_factor: bool | None,
+    emails: list[tuple[str, str]],
+    severity: str,
+) -> None:
+    """Invariant 17, config side: for any document, each policy is reported (at the right
+    place, with its severity) exactly when the JSON Schema standard says the document breaks
+    it (checked with the Python jsonschema library as the reference)."""
+    import jsonschema
+
+    schemas = {
+        "two-factor": {
+            "properties": {"security": {"properties": {"require_2fa": {"const": True}}}}
+        },
+        "domains": {
+            "properties": {
+                "members": {"items": {"properties": {"email": {"pattern": "@acme\\.example$"}}}}
+            }
+        },
+    }
+    root = tmp_path_factory.mktemp("prop")
+    lines = ["version: 1", "policies:"]
+    for name, schema in schemas.items():
+        policy = {"name": name, "description": "x", "severity": severity, "schema": schema}
+        lines.append(f"  - {json.dumps(policy)}")
+    write(root, "base.yaml", "\n".join(lines) + "\n")
+    doc: dict = {"version": 1, "workspace": {"slug": "clinic"}}
+    doc["members"] = [{"email": f"{u}@{d}", "role": "owner"} for u, d in emails]
+    if two_factor is not None:
+        doc["security"] = {"require_2fa": two_factor}
+    write(root, "t.yaml", json.dumps({**doc, "extends": "base.yaml"}) + "\n")
+    report = run(root, "t.yaml")
+    found = report.diagnostics if severity == "error" else report.warnings
+    got = sorted((d.rule, d.path) for d in found)
+    want = []
+    for name, schema in schemas.items():
+        for err in jsonschema.Draft202012Validator(schema).iter_errors(doc):
+            path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
+            want.append((name, path.lstrip(".")))
+    assert got == sorted(want)
+    assert (report.ok or severity == "error") and (not report.ok) == bool(
+        want and severity == "error"
+    )

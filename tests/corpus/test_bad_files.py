@@ -61,6 +61,20 @@ EXPECTED: dict[str, tuple[str, int, int, str]] = {
         14,
         "control character U+0007 is not allowed in YAML",
     ),
+    "text_bidi_override.yaml": (
+        "text_bidi_override.yaml",
+        3,
+        31,
+        "workspace.name: must not contain line breaks, tabs, control characters, line or "
+        "paragraph separators or bidirectional controls (found U+202E at character 5)",
+    ),
+    "text_line_separator.yaml": (
+        "text_line_separator.yaml",
+        7,
+        46,
+        "call_tags[0].description: must not contain line breaks, tabs, control characters, "
+        "line or paragraph separators or bidirectional controls (found U+2028 at character 3)",
+    ),
     "duplicate_email_case.yaml": (
         "duplicate_email_case.yaml",
         5,

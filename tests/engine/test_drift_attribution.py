@@ -3,7 +3,9 @@ and foreign edits (a person in the UI, another integration's API key), every dif
 next plan is classed `config` or `drift` correctly, with the foreign actor.
 
 The model remembers who last wrote each call tag's colour and who created or deleted each tag;
-the plan's attribution (from the audit log) must agree with it."""
+the plan's attribution (from the audit log) must agree with it. wscfg applies with the run's
+key or with a deploy key named in ``apply_keys`` (WSCFG_APPLY_KEY_IDS); foreign writers may
+send wscfg's own User-Agent, which must change nothing (#21 item 6: decided from the key)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import httpx
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from wscfg.api.client import ApiClient
+from wscfg.api.client import USER_AGENT, ApiClient
 from wscfg.config.validate import load_targets
 from wscfg.engine.apply import apply_plan, secrets_from_desired
 from wscfg.engine.state import desired_state
@@ -36,8 +38,10 @@ foreign = st.tuples(
     st.sampled_from(["set", "create", "delete"]),
     st.sampled_from(TAGS),
     st.sampled_from(COLOURS),
+    st.sampled_from([USER_AGENT, "wscfg", "Mozilla/5.0", "zapier-sync/2.1"]),  # any claim
 )
-steps = st.lists(st.one_of(st.tuples(st.just("apply"), configs), foreign, foreign), max_size=6)
+applies = st.tuples(st.just("apply"), configs, st.sampled_from(["run", "deploy"]))
+steps = st.lists(st.one_of(applies, foreign, foreign), max_size=6)
 
 
 def yaml_of(slug: str, tags: dict[str, str]) -> str:
@@ -88,6 +92,7 @@ def test_every_difference_is_classed_with_its_actor(sandbox, history, final):
     ws = sandbox.new_workspace("prop", owner=JANE)
     ui = admin.new_key(sandbox.db_url, admin.KeyRequest(workspace=ws.slug, as_user=JANE)).secret
     other = admin.new_key(sandbox.db_url, admin.KeyRequest(workspace=ws.slug, name="zapier")).secret
+    deploy = admin.new_key(sandbox.db_url, admin.KeyRequest(workspace=ws.slug, name="deploy"))
     model = Model()
     with tempfile.TemporaryDirectory() as tmp, httpx.Client(base_url=ws.url) as http:
         cfg = Path(tmp) / "ws.yaml"
@@ -97,17 +102,18 @@ def test_every_difference_is_classed_with_its_actor(sandbox, history, final):
             state = desired_state(load_targets([str(cfg)])[0])
 
             async def go() -> Any:
-                async with ApiClient(sandbox.url, ws.key) as client:
+                async with ApiClient(sandbox.url, ws.key, apply_keys=[deploy.id]) as client:
                     run = await plan_fleet(client, [state])
                     return run.plans[0], state
 
             return asyncio.run(go())
 
-        def wscfg_apply(tags: dict[str, str]) -> None:
+        def wscfg_apply(tags: dict[str, str], with_key: str) -> None:
             plan, state = plan_for(tags)
+            key = ws.key if with_key == "run" else deploy.secret
 
             async def go() -> None:
-                async with ApiClient(sandbox.url, ws.key) as client:
+                async with ApiClient(sandbox.url, key, apply_keys=()) as client:
                     report = await apply_plan(
                         plan, client.workspace(ws.slug), secrets_from_desired(state)
                     )
@@ -125,18 +131,11 @@ def test_every_difference_is_classed_with_its_actor(sandbox, history, final):
 
         for step in history:
             if step[0] == "apply":
-                wscfg_apply(step[1])
+                wscfg_apply(step[1], step[2])
                 continue
-            actor, op, tag, colour = step
-            key, who, agent = (
-                (ui, UI, "Mozilla/5.0")
-                if actor == "ui"
-                else (
-                    other,
-                    OTHER,
-                    "zapier-sync/2.1",
-                )
-            )
+            actor, op, tag, colour, agent = step
+            key, who = (ui, UI) if actor == "ui" else (other, OTHER)
+            event(f"foreign write claiming {agent}")
             headers = {"Authorization": f"Bearer {key}", "User-Agent": agent}
             if tag not in model.colour:  # every foreign step lands: what exists decides the op
                 r = http.post("/call-tags", json={"name": tag, "color": colour}, headers=headers)

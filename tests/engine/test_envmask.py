@@ -47,3 +47,44 @@ def test_export_references_environment_values_but_not_machine_settings() -> None
         "url": "https://${env:HOOK_HOST}/a",
         "n": "abc $${x}",
     }
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("PathSecretVal7Qk2", "https://h.example.com/pathsecretval7qk2"),  # lower-cased
+        ("Straße-Geheim", "strasse-geheim"),  # case-folded (ß → ss)
+        ("01-00199", "+15550100199"),  # E.164: the digits of the part
+        ("a b/c?d", "https://x.example/a%20b%2Fc%3Fd"),  # percent-encoded
+        ("a b/c?d", "q=a+b%2Fc%3Fd"),  # form-encoded
+        ("p%40ss%20w0rd", "p@ss w0rd"),  # percent-decoded
+        ("postgres://admin:Pw0rd9x@db/prod", "login admin:Pw0rd9x refused"),  # taken apart
+        ("postgres://admin:Pw0rd9x@db/prod", "password Pw0rd9x"),
+    ],
+)
+def test_normalized_forms_are_masked(value: str, shown: str) -> None:
+    mask = EnvMask({"V": value}, KEY)
+    out = mask.text(shown)
+    assert "(from ${env:V}" in out
+    for form in (value, value.lower(), "Pw0rd9x", "0100199", "pathsecretval7qk2"):
+        assert form.lower() not in out.lower()
+
+
+def test_short_forms_are_not_masked() -> None:
+    """A digits-only form or a password shorter than 4 characters is too common to hide."""
+    mask = EnvMask({"V": "(1)-2", "U": "postgres://a:b@h/x"}, KEY)
+    assert mask.text("12 and a:b and b") == "12 and a:b and b"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("a b/c?d", "https://x.example/a%20b%2Fc%3Fd"),
+        ("01-00199", "+15550100199"),
+        ("postgres://admin:Pw0rd9x@db/prod", "user admin:Pw0rd9x"),
+    ],
+)
+def test_unmask_puts_back_the_spelling_that_was_masked(value: str, text: str) -> None:
+    masked = EnvMask({"V": value}, KEY).text(text)
+    assert value not in masked
+    assert unmask(masked, {"V": value}, KEY, {}) == text

@@ -19,6 +19,7 @@ from wscfg.engine.safety import (
     new_secret_refusal,
     refusals,
 )
+from wscfg.errors import UnsafePlanError
 from wscfg.model import BY_NAME
 
 from .helpers import desired, live
@@ -384,4 +385,186 @@ def test_a_change_two_models_deep_is_named_to_its_field():
     after = {"email": "a@x.example", "notifications": {"system": {"email": False, "in_app": True}}}
     assert [(c.path, c.before, c.after) for c in field_changes(before, after, model)] == [
         ("notifications.system.email", True, False)
+    ]
+
+
+# --- engine/plan.py: the rest of the refusal functions (found by scripts/mutation) ----------
+
+
+def test_a_member_reassigned_to_a_role_created_in_the_same_plan_frees_the_old_one():
+    """The role create comes first in the plan: the in-use check must still read the member
+    update after it (mutant: `continue` became `break`)."""
+    d = desired(
+        {
+            "roles": [{"name": "new-desk", "permissions": []}],
+            "members": [
+                {"email": "owner@acme.example", "role": "owner"},
+                {"email": "d@acme.example", "role": "new-desk"},
+            ],
+        }
+    )
+    lv = live(
+        {
+            "roles": [{"name": "desk", "permissions": []}],
+            "members": [OWNER, {"email": "d@acme.example", "role": "desk", "status": "active"}],
+        }
+    )
+    plan = make_plan(d, lv)
+    assert next((c.action, c.kind) for c in plan.changes) == ("create", "roles")
+    assert plan.conflicts == []
+
+
+def test_an_unrelated_update_of_a_webhook_keeps_its_filter_on_a_deleted_tag():
+    """The webhook's update does not name `filters` (unmanaged): what it keeps comes from the
+    live item (mutants: the overlay started from nothing; the webhook counted twice)."""
+    hook = {"name": "w", "url": "https://h.example.com/", "events": ["call.completed"]}
+    d = desired(
+        {
+            "call_tags": [{"name": "keep"}],
+            "webhooks": [{**hook, "url": "https://h2.example.com/"}],
+        }
+    )
+    lv = live(
+        {
+            "call_tags": [{"name": "keep"}, {"name": "spam"}],
+            "webhooks": [{**hook, "filters": {"tags": ["spam"]}}],
+        }
+    )
+    plan = make_plan(d, lv)
+    assert ("update", "webhooks", "w") in [(c.action, c.kind, c.key) for c in plan.changes]
+    assert plan.conflicts == ["call tag spam is deleted but webhook w still filters on it"]
+
+
+def test_updating_a_role_or_tag_in_use_is_not_deleting_it():
+    lv = live(
+        {
+            "roles": [{"name": "desk", "permissions": []}],
+            "call_tags": [{"name": "spam", "color": "#111111"}],
+            "members": [
+                OWNER,
+                {"email": "d@acme.example", "role": "desk", "status": "active"},
+                {"email": "gone@acme.example", "role": "desk", "status": "active"},
+            ],
+            "webhooks": [
+                {
+                    "name": "w",
+                    "url": "https://h.example.com/",
+                    "events": ["call.completed"],
+                    "filters": {"tags": ["spam"]},
+                }
+            ],
+            "call_rules": {"rule": {"tag": "spam"}},
+        }
+    )
+    d = desired(
+        {
+            "roles": [{"name": "desk", "permissions": ["reports:read"]}],
+            "call_tags": [{"name": "spam", "color": "#222222"}],
+            "members": [
+                {"email": "owner@acme.example", "role": "owner"},
+                {"email": "d@acme.example", "role": "desk"},
+            ],
+        }
+    )
+    plan = make_plan(d, lv)
+    assert sorted((c.action, c.kind) for c in plan.changes) == [
+        ("delete", "members"),
+        ("update", "call_tags"),
+        ("update", "roles"),
+    ]
+    assert plan.conflicts == []
+
+
+@pytest.mark.parametrize("missing", ["members", "webhooks", "call_rules"])
+def test_the_in_use_check_reads_a_kind_the_live_state_does_not_hold(missing):
+    lv = live(
+        {
+            "roles": [{"name": "desk", "permissions": []}],
+            "call_tags": [{"name": "keep"}, {"name": "spam"}],
+            "members": [OWNER],
+        }
+    )
+    del lv.items[missing]
+    plan = make_plan(desired({"roles": [], "call_tags": [{"name": "keep"}]}), lv)
+    assert {(c.action, c.key) for c in plan.changes} == {("delete", "desk"), ("delete", "spam")}
+    assert plan.conflicts == []
+
+
+def test_checks_and_in_use_refusals_name_their_workspace():
+    d = desired({"integrations": {"required": ["slack"]}, "roles": []})
+    lv = live(
+        {
+            "roles": [{"name": "desk", "permissions": []}],
+            "members": [OWNER, {"email": "d@acme.example", "role": "desk", "status": "active"}],
+        }
+    )
+    found = make_plan(d, lv).refusals()
+    assert [r.to_dict() for r in found] == [
+        {
+            "code": "in_use",
+            "targets": ["acme"],
+            "message": "role desk is deleted but member d@acme.example keeps it; manage that "
+            "member's role here, or keep the role",
+            "allowed_by": None,
+        },
+        {
+            "code": "integration_not_connected",
+            "targets": ["acme"],
+            "message": "required integration 'slack' is not connected (it is not set up); "
+            "connect it in Settings > Integrations before applying",
+            "allowed_by": None,
+        },
+    ]
+
+
+def test_raise_if_unsafe_honours_the_mass_flag():
+    tags = [{"name": f"t{i}"} for i in range(10)]
+    plan = make_plan(desired({"call_tags": tags[:6]}), live({"call_tags": tags}))
+    with pytest.raises(UnsafePlanError) as exc:
+        plan.raise_if_unsafe()
+    assert exc.value.reasons == [
+        "acme: deletes 4 of 10 call tags (more than 30%); pass --allow-mass-changes if intended"
+    ]
+    plan.raise_if_unsafe(allow_mass_changes=True)
+
+
+def test_an_owner_without_a_status_is_an_active_owner():
+    d = desired({"members": [{"email": "owner@acme.example", "role": "admin"}]})
+    plan = make_plan(d, live({"members": [{"email": "owner@acme.example", "role": "owner"}]}))
+    assert plan.live_owners == {"owner@acme.example"}
+    assert plan.unsafe_reasons() == [LAST_OWNER]
+
+
+def test_updating_the_last_owner_without_demoting_them_is_fine():
+    d = desired(
+        {
+            "members": [
+                {
+                    "email": "owner@acme.example",
+                    "role": "owner",
+                    "notifications": {"system": {"email": False}},
+                }
+            ]
+        }
+    )
+    plan = make_plan(d, live({"members": [OWNER]}))
+    assert [(c.action, c.key) for c in plan.changes] == [("update", "owner@acme.example")]
+    assert plan.unsafe_reasons() == []
+
+
+def test_the_last_owner_message_names_only_the_owners_lost():
+    d = desired({"members": [{"email": "c@acme.example", "role": "admin"}]})
+    lv = live(
+        {
+            "members": [
+                OWNER,
+                {"email": "b@acme.example", "role": "owner", "status": "active"},
+                {"email": "c@acme.example", "role": "client", "status": "active"},
+                {"email": "x@acme.example", "role": "client", "status": "active"},
+            ]
+        }
+    )
+    assert make_plan(d, lv).unsafe_reasons() == [
+        "the plan removes or demotes the last active owner (b@acme.example, owner@acme.example)"
+        "; keep an owner until a new one has accepted their invitation"
     ]

@@ -46,11 +46,37 @@ def test_a_person_after_the_platform_is_drift_and_wscfg_is_config():
     system = {**entry("system", []), "actor": {"type": "system", "name": "admin"}, "id": 1}
     ui = {**entry("user", ["timezone"]), "at": "2026-11-28T10:00:00Z", "id": 2}
     ours = {
-        **entry("api_key", ["name"], client="wscfg/0.1", via="api"),
+        **entry("api_key", ["name"], client="zapier/1", via="api"),
+        "actor": {"type": "api_key", "name": "deploy", "key_id": "key_deploy"},
         "at": "2026-11-28T11:00:00Z",
         "id": 3,
     }
-    attribute([people], [system, ui, ours])
+    attribute([people], [system, ui, ours], {"key_deploy"})
     by_path = {f.path: f.origin.source for f in people.fields}
     assert by_path == {"timezone": "drift", "name": "config"}
     assert people.origin.source == "drift"
+
+
+def test_wscfg_is_decided_by_the_key_that_wrote_never_the_user_agent():
+    """#21 item 6: a foreign key sending `User-Agent: wscfg/0.1.0` is drift by that key; a
+    wscfg key with any User-Agent is config; an entry without a key id is never wscfg's."""
+    spoof = {
+        **entry("api_key", ["name"], client="wscfg/0.1.0", via="api"),
+        "actor": {"type": "api_key", "name": "zapier", "key_id": "key_zapier"},
+    }
+    change = update("name")
+    attribute([change], [spoof], {"key_run", "key_deploy"})
+    origin = change.fields[0].origin
+    assert (origin.source, origin.actor_name, origin.client) == ("drift", "zapier", "wscfg/0.1.0")
+    ours = {**spoof, "actor": {**spoof["actor"], "key_id": "key_run"}, "client": "curl/8"}
+    change = update("name")
+    attribute([change], [ours], {"key_run"})
+    assert change.origin.source == "config"
+    ui = {**ours, "via": "ui"}  # a member's key (the UI) is a person, even with wscfg's id
+    change = update("name")
+    attribute([change], [ui], {"key_run"})
+    assert change.origin.source == "drift"
+    no_id = {**spoof, "actor": {"type": "api_key", "name": "zapier"}}
+    change = update("name")
+    attribute([change], [no_id], {"key_run"})
+    assert change.origin.source == "drift"

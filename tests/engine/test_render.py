@@ -97,7 +97,11 @@ def big_fleet(n_targets, n_items):
 def test_markdown_stays_under_github_limit_and_says_what_it_cut():
     md = render.plan_markdown(big_fleet(300, 30), [])
     assert len(md) <= render.GITHUB_COMMENT_LIMIT
-    assert "workspace(s) not shown to stay under GitHub's comment limit" in md
+    assert md.endswith(
+        "\n_Not shown, to stay under the size limit: 0 table row(s) and 283 detail block(s); "
+        "the full plan: `wscfg show PLAN.json --full` on the saved plan "
+        "(`wscfg plan -o PLAN.json`)._\n"
+    )
 
 
 @settings(max_examples=25, deadline=None)

@@ -264,7 +264,7 @@ def test_cli_key_and_revoke(tmp_path: Path) -> None:
     r = runner.invoke(cli, ["sandbox", "key", "--db", db, "--workspace", "acme"])
     assert r.exit_code == 0, r.output
     writer = r.stdout.strip()
-    assert "(settings:read settings:write)" in r.stderr
+    assert "(every scope)" in r.stderr
     with running_server(db) as server:
         base = server.url + "/v1/workspaces/acme"
         keys = httpx.get(base + "/api-keys", headers=bearer(writer)).json()["items"]

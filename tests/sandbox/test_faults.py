@@ -29,6 +29,29 @@ def test_parse_faults() -> None:
             parse_faults(bad)
 
 
+def test_parse_the_huge_fault() -> None:
+    plan = parse_faults("huge=1,huge-bytes=4096")
+    assert plan.rates == (("huge", 1.0),) and plan.huge_bytes == 4096
+    assert str(plan) == "huge=1,huge-bytes=4096,seed=0"
+    assert parse_faults("huge=0.5").huge_bytes == 1 << 30
+    for bad in ("huge-bytes=0", "huge-bytes=-5", "huge-bytes=1e9", "huge-bytes=big"):
+        with pytest.raises(SetupError) as exc:
+            parse_faults(bad)
+        value = bad.split("=", 1)[1]
+        assert str(exc.value) == f"huge-bytes {value!r}: write a whole number of bytes"
+
+
+def test_a_huge_answer_is_json_that_does_not_end_in_time() -> None:
+    with running_server(faults="huge=1,huge-bytes=200000") as server:
+        ws = server.new_workspace()
+        r = httpx.get(f"{ws.url}/settings", headers=bearer(ws.key))
+    assert r.status_code == 200
+    assert "content-length" not in r.headers
+    assert r.headers["content-type"] == "application/json"
+    assert len(r.content) == 200_000
+    assert r.content.startswith(b"[{},{},") and r.content.endswith((b"{},", b"{}", b"{", b","))
+
+
 def statuses(seed: int, db_url: str | None) -> list[object]:
     out: list[object] = []
     with running_server(db_url, faults=f"500=0.2,429=0.2,reset=0.2,seed={seed}") as server:

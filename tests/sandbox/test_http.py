@@ -250,3 +250,26 @@ def test_rate_limit_per_key(limited: tuple[SandboxServer, list[float]]) -> None:
     assert httpx.get(url, headers=bearer(ws.key)).status_code == 429
     ticks[0] += 0.2
     assert httpx.get(url, headers=bearer(ws.key)).status_code == 200
+
+
+def test_the_limit_is_advertised_with_the_ratelimit_fields(
+    limited: tuple[SandboxServer, list[float]],
+) -> None:
+    """draft-ietf-httpapi-ratelimit-headers: the policy (a quota per window that never
+    exceeds the rate or the burst) on every answer, and what is left of it."""
+    server, ticks = limited
+    ticks[0] += 100  # every bucket full again
+    ws = server.new_workspace()
+    url = server.url + p(ws)
+    answers = [httpx.get(url, headers=bearer(ws.key)) for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert {a.headers["ratelimit-policy"] for a in answers} == {'"default";q=2;w=1'}
+    assert [a.headers["ratelimit"] for a in answers] == [
+        '"default";r=2;t=1',
+        '"default";r=1;t=1',
+        '"default";r=0;t=2',
+        '"default";r=0;t=2',
+    ]
+    assert answers[3].headers["retry-after"] == "1"
+    # no key, no bucket: nothing to advertise
+    assert "ratelimit" not in httpx.get(url).headers

@@ -36,10 +36,17 @@ Redirects
 
 Responses
     Bodies are read streaming and abandoned past a cap (``max_response_bytes``, 32 MiB;
-    ``max_snapshot_bytes``, 256 MiB for ``…/settings``; error bodies are read up to 1 MiB and
-    truncated). Each attempt has ``timeout`` (30 s) per network operation and
-    ``attempt_timeout`` (60 s) for the whole exchange, and a request has ``request_deadline``
-    (150 s) for all its attempts and waits together, so a trickling answer cannot hang a run.
+    ``max_snapshot_bytes``, 128 MiB for ``…/settings``; error bodies are read up to 1 MiB and
+    truncated). Memory for a whole run is bounded, whatever ``--parallel`` is: every read may
+    hold ``read_allowance`` (1 MiB) on its own; past that it takes the run's one large-read
+    slot, so at most one answer at a time grows beyond 1 MiB. Bytes held by reads in flight:
+    at most ``max_concurrency`` × 1 MiB + 2 × the cap (the one large answer and its final copy;
+    see docs/reliability.md, "Memory"). A parsed answer holds at most ``MAX_JSON_VALUES``
+    values (:meth:`~wscfg.api.wire.Response.json`).
+
+    Each attempt has ``timeout`` (30 s) per network operation and ``attempt_timeout`` (60 s)
+    for the whole exchange, and a request has ``request_deadline`` (150 s) for all its attempts
+    and waits together, so a trickling answer cannot hang a run.
     A 2xx body must be JSON (by Content-Type and by parsing; ``NaN``/``Infinity`` refused).
     Every response to a workspace-scoped request must carry ``Wscfg-Workspace`` equal to the
     slug asked for (2xx: required; errors: if present) or it is discarded with a
@@ -72,6 +79,7 @@ import httpx
 from wscfg.errors import HTTPStatusError, ProtocolError, TransportError
 
 from . import redact
+from .pacing import Pacer
 from .problems import problem_error, scrub
 from .retry import RetryBudget, RetryPolicy, is_retryable_request
 from .settings import validate_base_url, validate_token
@@ -91,6 +99,7 @@ log = logging.getLogger("wscfg.api")
 
 MiB = 1024 * 1024
 ERROR_BODY_CAP = 1 * MiB
+READ_ALLOWANCE = 1 * MiB  # what a read holds without the run's large-read slot
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -135,14 +144,19 @@ class ApiClient:
         retry: RetryPolicy | None = None,
         timeout: float = 30.0,
         max_response_bytes: int = 32 * MiB,
-        max_snapshot_bytes: int = 256 * MiB,
+        max_snapshot_bytes: int = 128 * MiB,
+        read_allowance: int = READ_ALLOWANCE,
         max_redirects: int = 3,
         attempt_timeout: float | None = 60.0,
         request_deadline: float | None = 150.0,
+        rate_limit: float | None = None,
         hint_base_url: bool = True,
+        apply_keys: Iterable[str] | None = None,
     ) -> None:
         """``hint_base_url``: a 404 before any 2xx answer says the base URL may be wrong (off
-        for the embedded sandbox, whose URL the user never gave)."""
+        for the embedded sandbox, whose URL the user never gave). ``apply_keys``: the ids of
+        other keys wscfg applies with (default: ``WSCFG_APPLY_KEY_IDS``), see
+        :meth:`wscfg_keys`."""
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
         self.base_url = validate_base_url(base_url)
@@ -156,12 +170,24 @@ class ApiClient:
         self.max_concurrency = max_concurrency
         self.max_response_bytes = max_response_bytes
         self.max_snapshot_bytes = max_snapshot_bytes
+        self.read_allowance = read_allowance
+        # the run's one large-read slot: a read past `read_allowance` bytes holds it until done
+        self._large_read = asyncio.Lock()
         self.max_redirects = max_redirects
         self.attempt_timeout = attempt_timeout
         self.request_deadline = request_deadline
+        if apply_keys is None:
+            from .settings import apply_keys_from_env
+
+            apply_keys = apply_keys_from_env()
+        self._apply_keys = frozenset(apply_keys)
+        self._own_key: str | None = None
         self.stats = ApiStats()
         self._answered = not hint_base_url  # any 2xx yet? (a 404 before one: check the URL)
         self.budget = RetryBudget(self.retry.budget_ratio, self.retry.budget_floor)
+        cap = self.retry.retry_after_cap
+        self.pacer = Pacer(rate_limit, min_rate=1 / cap if cap > 0 else 0.0, sleep=self.retry.sleep)
+        self._reached = False  # has the server answered anything yet in this run?
         self._semaphore = asyncio.Semaphore(max_concurrency)
         self._http = httpx.AsyncClient(
             transport=transport,
@@ -216,6 +242,16 @@ class ApiClient:
         except NotFoundError:
             return None
         return resp.json_object()
+
+    async def wscfg_keys(self) -> frozenset[str]:
+        """The ids of the keys whose writes are wscfg's: the key of this run (read once from
+        ``GET /v1/key``) and the ``apply_keys`` it was given. Drift attribution trusts these
+        ids, as the server records them with each write, never a header (docs/drift.md)."""
+        if self._own_key is None:
+            info = await self.describe_key()
+            key_id = info.get("id") if isinstance(info, dict) else None
+            self._own_key = key_id if isinstance(key_id, str) else ""
+        return self._apply_keys | ({self._own_key} if self._own_key else set())
 
     async def create_workspace(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """Create a sub-account (agency keys). Retried safely: the POST carries an
@@ -351,18 +387,26 @@ class ApiClient:
         uncertain = False  # did some attempt reach the server without us hearing the outcome?
         loop = asyncio.get_running_loop()
         deadline = None if self.request_deadline is None else loop.time() + self.request_deadline
+        counted = 0  # attempts that count against max_attempts and the retry budget
         while True:
             attempt += 1
+            waited = await self.pacer.acquire()
+            if deadline is not None:
+                deadline += waited  # waiting for the run's turn is not the request's time
             retry_after: float | None = None
             last_resp: Response | None = None
             last_exc: BaseException | None = None
+            waitable = False  # a 429, or a server gone for a moment: waited out, not counted
             limit = self.attempt_timeout
             if deadline is not None:
                 left = max(deadline - loop.time(), 0.0)
                 limit = left if limit is None else min(limit, left)
             try:
                 async with asyncio.timeout(limit):
-                    resp = await self._attempt(call, attempt)
+                    try:
+                        resp = await self._attempt(call, attempt)
+                    finally:
+                        self.pacer.heard()
             except TimeoutError as exc:  # the attempt took too long (a trickling body)
                 reason = f"no complete answer within {limit:g} s"
                 uncertain = True
@@ -384,6 +428,9 @@ class ApiClient:
                     call.retryable or isinstance(exc, _NOT_SENT)
                 ):
                     raise _transport_error(call, reason, "", uncertain) from exc
+                # A server that answered earlier in this run and now refuses connections is
+                # restarting: waited out within the deadline, like a 429.
+                waitable = self._reached and isinstance(exc, _NOT_SENT)
                 last_exc = exc
             except httpx.RequestError as exc:  # decoding errors, stream errors, bad URLs
                 why = _describe(exc, self._scrub_secrets(call))
@@ -396,7 +443,10 @@ class ApiClient:
                     return resp
                 if attempt > 1 and resp.status in call.accept_after_retry:
                     return resp
-                if not (call.retryable and resp.status in policy.retry_statuses):
+                # A 429 refuses the request before it is carried out: any request may be
+                # sent again, and it is waited out rather than counted.
+                waitable = resp.status == 429
+                if not waitable and not (call.retryable and resp.status in policy.retry_statuses):
                     raise self._status_error(call, resp, "", uncertain)
                 # A 5xx answer to a write does not say whether the write happened (the server
                 # may have committed, then failed): from now on the outcome is uncertain.
@@ -408,7 +458,9 @@ class ApiClient:
             # A failure we may retry: attempts left, an acceptable wait and budget?
             stop = ""
             delay: float | None = None
-            if attempt >= policy.max_attempts:
+            if not waitable:
+                counted += 1
+            if not waitable and counted >= policy.max_attempts:
                 stop = f"gave up after {attempt} attempts"
             else:
                 delay = policy.delay(attempt, retry_after)
@@ -422,7 +474,7 @@ class ApiClient:
                         f"not retried, the request's deadline of {self.request_deadline:g} s "
                         f"would pass ({attempt} attempts)"
                     )
-                elif not self.budget.try_spend():
+                elif not waitable and not self.budget.try_spend():
                     stop = (
                         f"not retried, the retry budget of this run is spent ({attempt} attempts)"
                     )
@@ -441,7 +493,10 @@ class ApiClient:
                 attempt + 1,
                 policy.max_attempts,
             )
-            await policy.sleep(delay)
+            if last_resp is not None and last_resp.status == 429:
+                self.pacer.hold(delay)  # every request of the run waits, this one included
+            else:
+                await policy.sleep(delay)
 
     async def _attempt(self, call: _Call, attempt: int) -> Response:
         url = call.url
@@ -478,6 +533,8 @@ class ApiClient:
                             self._check_workspace(call, response, str(url))
                 finally:
                     await response.aclose()
+            self._reached = True
+            self.pacer.observe(response.headers)
             elapsed_ms = (time.monotonic() - started) * 1000
             log.debug(
                 "%s %s -> %d (attempt %d, %.1f ms)",
@@ -567,23 +624,30 @@ class ApiClient:
                 method=call.method,
                 url=str(response.request.url),
             )
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > cap:
-                if truncate:
-                    chunks.append(chunk[: cap - (size - len(chunk))])
-                    size = cap
-                    break
-                raise ProtocolError(
-                    f"the answer is too large (more than {cap} bytes); reading stopped",
-                    method=call.method,
-                    url=str(response.request.url),
-                )
-            chunks.append(chunk)
-        self.stats.bytes_received += size
-        return b"".join(chunks)
+        buf = bytearray()
+        large = False  # holding the large-read slot?
+        try:
+            async for chunk in response.aiter_bytes():
+                size = len(buf) + len(chunk)
+                if size > cap:
+                    if truncate:
+                        buf += chunk[: cap - len(buf)]
+                        break
+                    del buf  # an error kept by the caller keeps this frame, not the bytes
+                    raise ProtocolError(
+                        f"the answer is too large (more than {cap} bytes); reading stopped",
+                        method=call.method,
+                        url=str(response.request.url),
+                    )
+                if not large and size > self.read_allowance:
+                    await self._large_read.acquire()
+                    large = True
+                buf += chunk
+            self.stats.bytes_received += len(buf)
+            return bytes(buf)  # the copy is made while the slot is held
+        finally:
+            if large:
+                self._large_read.release()
 
     def status_error(
         self, resp: Response, note: str = "", secrets: Iterable[str] = ()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -15,6 +16,23 @@ from wscfg.errors import SetupError
 
 SERVER_ENV = "WSCFG_SERVER"
 TOKEN_ENV = "WSCFG_TOKEN"
+# The ids (key_…) of the other keys wscfg applies with (a deploy key, when plan and drift run
+# with a read key): their writes are wscfg's, not drift (docs/drift.md, "Which writes are
+# wscfg's").
+APPLY_KEYS_ENV = "WSCFG_APPLY_KEY_IDS"
+_KEY_ID = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
+
+
+def apply_keys_from_env(environ: Mapping[str, str] | None = None) -> frozenset[str]:
+    """The key ids of :data:`APPLY_KEYS_ENV` (separated by commas or spaces); a
+    :class:`SetupError` that names the variable, never its value, when one is not an id."""
+    env = os.environ if environ is None else environ
+    ids = [part for part in re.split(r"[\s,]+", env.get(APPLY_KEYS_ENV, "")) if part]
+    if any(_KEY_ID.fullmatch(i) is None for i in ids):
+        raise SetupError(
+            f"{APPLY_KEYS_ENV} must list API key ids (key_…) separated by commas or spaces"
+        )
+    return frozenset(ids)
 
 
 @dataclass(frozen=True)

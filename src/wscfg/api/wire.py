@@ -74,6 +74,13 @@ class ApiStats:
         }
 
 
+# Parsing a JSON answer costs up to ~20x its size in Python objects (`[{},{},…`): an answer is
+# parsed only when it holds at most this many values (counted as `,`, `[` and `{` bytes, so
+# strings can only raise the count). The largest sandbox workspace (200,000 blocked callers,
+# 10,000 members) holds under 2 million.
+MAX_JSON_VALUES = 4_000_000
+
+
 @dataclass
 class Response:
     """A fully read answer (body within its cap, workspace already checked)."""
@@ -97,6 +104,14 @@ class Response:
         if ctype and "json" not in ctype:
             raise ProtocolError(
                 f"the server sent {scrub(ctype, limit=80)!r} where JSON was expected",
+                method=self.method,
+                url=self.url,
+            )
+        values = self.body.count(b",") + self.body.count(b"[") + self.body.count(b"{") + 1
+        if values > MAX_JSON_VALUES:
+            raise ProtocolError(
+                f"the answer holds more than {MAX_JSON_VALUES:,} JSON values; it was not parsed "
+                "(a bound on the memory a hostile server can make wscfg use)",
                 method=self.method,
                 url=self.url,
             )

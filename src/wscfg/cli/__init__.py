@@ -58,6 +58,14 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 
 
 class LazyGroup(click.Group):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """``--debug`` may stand anywhere before ``--``: after the command name too
+        (``wscfg plan x.yaml --debug``), where it is moved to the front for the group."""
+        cut = args.index("--") if "--" in args else len(args)
+        if "--debug" in args[:cut] and ctx.parent is None:
+            args = ["--debug", *(a for a in args[:cut] if a != "--debug"), *args[cut:]]
+        return super().parse_args(ctx, args)
+
     def main(self, *args: Any, **kwargs: Any) -> Any:
         """Like click's, but a usage error exits 1: exit 2 means "changes present"."""
         kwargs["standalone_mode"] = False
@@ -102,7 +110,10 @@ def _exists(module: str) -> bool:
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="wscfg")
 @click.option(
-    "--debug", is_flag=True, envvar="WSCFG_DEBUG", help="Show tracebacks of unexpected errors."
+    "--debug",
+    is_flag=True,
+    envvar="WSCFG_DEBUG",
+    help="Show tracebacks of unexpected errors (before or after the command name).",
 )
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:

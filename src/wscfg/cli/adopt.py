@@ -11,15 +11,26 @@ from typing import Any
 import click
 
 from . import debug_of, echo_err, handle_errors
-from .flow import masked, run_env_mask, server_options, timeout_option
-from .options import check_only, config_root_option, only_option, parse_only, selected
+from .flow import masked, rate_limit_option, run_env_mask, server_options, timeout_option
+from .options import (
+    check_only,
+    config_root_option,
+    only_option,
+    parse_only,
+    selected,
+    shard_option,
+    target_option,
+)
 
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True)
 @server_options
 @timeout_option
+@rate_limit_option
 @config_root_option
+@target_option
+@shard_option
 @only_option
 @click.option(
     "--into-template",
@@ -39,6 +50,8 @@ def adopt(
     paths: tuple[str, ...],
     server: str | None,
     config_roots: tuple[str, ...],
+    targets: tuple[str, ...],
+    shard: str | None,
     only: tuple[str, ...],
     into_template: bool,
     allow_fleet_change: bool,
@@ -65,6 +78,7 @@ def adopt(
       wscfg adopt ws.yaml                          # accept every live change
       wscfg adopt ws.yaml --only call_tags:spam    # accept one item
       wscfg adopt ws.yaml --only members --only notifications
+      wscfg adopt clinics/ --target 'clinic-north*' # only those workspaces' files
       wscfg adopt clinics/ --into-template --dry-run   # edit base.yaml; how many targets change
       wscfg adopt clinics/ --into-template --allow-fleet-change
 
@@ -78,7 +92,7 @@ def adopt(
         from .plan import _make_plans
 
         picked = parse_only(only)
-        run, _server, _ = _make_plans(paths, server, (), None, 1, config_roots=config_roots)
+        run, _server, _ = _make_plans(paths, server, targets, shard, 1, config_roots=config_roots)
         if run.failures:
             for f in run.failures:
                 echo_err(f"Error: {f.target}: {f.message}")

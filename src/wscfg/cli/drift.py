@@ -6,11 +6,13 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from . import debug_of, echo_err, handle_errors
 from .flow import masked, run_env_mask
+from .options import check_only, narrow, only_option, parse_only
 from .plan import _make_plans, part_identity, workspace_options
 
 FORMATS = ("text", "markdown", "json", "html")
@@ -19,6 +21,7 @@ FORMATS = ("text", "markdown", "json", "html")
 @click.command()
 @click.argument("paths", nargs=-1, required=True)
 @workspace_options
+@only_option
 @click.option(
     "--format",
     "fmt",
@@ -51,6 +54,7 @@ def drift(
     targets: tuple[str, ...],
     shard: str | None,
     parallel: int,
+    only: tuple[str, ...],
     fmt: str,
     out: str | None,
     baseline: str | None,
@@ -64,6 +68,10 @@ def drift(
     With --baseline, known drift is left out: a scheduled job alerts on new drift only.
     --update-baseline accepts the drift found now (commit the file).
 
+    The live workspaces are also checked against the `policies:` of their configs
+    (docs/policies.md): violations are reported in every format (json: a `violations`
+    list), a new one of an error policy exits 2, and baselines cover them as they cover drift.
+
     \b
     Examples:
       wscfg drift clinics/
@@ -71,38 +79,58 @@ def drift(
       wscfg drift clinics/ --baseline drift-baseline.json --update-baseline
       wscfg drift clinics/ --shard 2/4 --format json -o drift-2.json
       wscfg drift clinics/ --format html -o drift.html
+      wscfg drift clinics/ --only webhooks --only security   # drift of these kinds only
 
     \b
-    Exit codes: 0 no new drift, 2 new drift, 1 error (bad config or baseline, a workspace
-    that could not be read).
+    Exit codes: 0 no new drift, 2 new drift or a new error-policy violation, 1 error (bad
+    config or baseline, a workspace that could not be read).
     """
     with handle_errors(debug_of(ctx)):
         from ..engine import drift as report_mod
 
         if update_baseline and not baseline:
             raise click.UsageError("--update-baseline needs --baseline FILE")
+        if update_baseline and only:
+            raise click.UsageError(
+                "--update-baseline cannot be given with --only: the baseline accepts all the "
+                "drift found now; run it without --only"
+            )
+        parse_only(only)
         known: set[str] = set()
         if baseline and not update_baseline:
             known = _read_baseline(baseline)
         run, server_name, _ = _make_plans(
             paths, server, targets, shard, parallel, config_roots=config_roots
         )
-        report = report_mod.DriftReport.of(run.plans, run.failures, known)
+        if only:
+            check_only(only, run.desired, run.live)
+            narrow(run.plans, only)
+            echo_err(f"Partial drift report (--only {', '.join(only)}): other drift is not shown.")
+        report = report_mod.DriftReport.of(run.plans, run.failures, known, run.violations)
         if update_baseline and baseline and not run.failures:
-            _write(baseline, report_mod.baseline_text(report.new))
-            echo_err(f"Wrote {len(report.new)} fingerprint(s) of known drift to {baseline}.")
-            report = report_mod.DriftReport.of(run.plans, run.failures, _fingerprints(report))
+            accepted: list[Any] = [*report.new, *report.violations]
+            _write(baseline, report_mod.baseline_text(accepted))
+            also = (
+                f" and {len(report.violations)} of policy violations" if report.violations else ""
+            )
+            echo_err(f"Wrote {len(report.new)} fingerprint(s) of known drift{also} to {baseline}.")
+            report = report_mod.DriftReport.of(
+                run.plans, run.failures, _fingerprints(report), run.violations
+            )
         if fmt == "json":
             identity = part_identity(run, "drift")
             if identity is not None:
                 identity["baseline"] = report_mod.baseline_digest(known)
             text = report_mod.report_json(report, server=server_name, run=identity)
         elif fmt == "markdown":
-            text = report_mod.report_markdown(report)
+            text = _markdown(report, out, masked_by=run_env_mask(run))
         elif fmt == "html":
+            from datetime import UTC, datetime
+
             from ..engine.drift_html import report_html
 
-            text = report_html(report)
+            now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            text = report_html(report, server=server_name, generated=now)
         else:
             text = report_mod.report_text(report)
         text = masked(run_env_mask(run), text)
@@ -113,12 +141,36 @@ def drift(
             click.echo(text)
         if report.failures:
             sys.exit(1)
-        if report.new:
+        if report.new or report.failing_violations:
             sys.exit(2)
 
 
+def _markdown(report: object, out: str | None, *, masked_by: object) -> str:
+    """-o FILE: the whole report. Standard output: one PR comment (65,536 characters), saying
+    where the rest is. $GITHUB_STEP_SUMMARY gets the whole report when it fits (1 MiB), else
+    the same folding."""
+    from ..engine import drift as report_mod
+    from ..engine import render
+    from .flow import _step_summary, fit_bytes
+
+    def markdown(budget: int, where: str) -> str:
+        return masked(masked_by, report_mod.report_markdown(report, budget, full=where))  # type: ignore[arg-type]
+
+    whole = None
+    if os.environ.get("GITHUB_STEP_SUMMARY"):
+        whole = fit_bytes(markdown, render.JOB_SUMMARY_BYTES, report_mod.FULL_REPORT)
+        _step_summary(whole)
+    if out:
+        return markdown(1 << 62, report_mod.FULL_REPORT)
+    where = report_mod.FULL_REPORT
+    if whole is not None and render.CUT_NOTE not in whole:
+        where = "in this run's job summary"
+    return markdown(render.MARKDOWN_BUDGET, where)
+
+
 def _fingerprints(report: object) -> set[str]:
-    return {i.fingerprint for i in getattr(report, "new", [])}
+    found = [*getattr(report, "new", []), *getattr(report, "violations", [])]
+    return {i.fingerprint for i in found}
 
 
 def _read_baseline(path: str) -> set[str]:

@@ -12,18 +12,23 @@ import click
 
 from . import debug_of, echo_err, handle_errors
 from .flow import (
-    apply_plans,
-    confirm,
+    current_rate_limit,
     desired_secrets,
     env_mask,
     environment_values,
-    finish,
     parallel_option,
-    question,
-    render_plans,
+    rate_limit_option,
     run_async,
     server_options,
     timeout_option,
+)
+from .options import (
+    allow_mass_changes_option,
+    auto_approve_option,
+    fleet_delete_share_option,
+    shard_option,
+    skip_unsafe_option,
+    target_option,
 )
 
 SCHEMA_REF = "https://wscfg.dev/schemas/workspace.schema.json"
@@ -36,6 +41,7 @@ SCHEMA_REF = "https://wscfg.dev/schemas/workspace.schema.json"
     "-o",
     "--out",
     type=click.Path(),
+    metavar="FILE",
     help="File to write (default: stdout); with --all, a directory (default: ./export).",
 )
 @click.option(
@@ -46,6 +52,7 @@ SCHEMA_REF = "https://wscfg.dev/schemas/workspace.schema.json"
 )
 @server_options
 @timeout_option
+@rate_limit_option
 @click.pass_context
 def export(
     ctx: click.Context,
@@ -103,21 +110,35 @@ def export(
 @click.command()
 @click.option("--from", "source", required=True, metavar="SLUG", help="Workspace to copy from.")
 @click.option(
-    "--to", "dest", required=True, metavar="SLUG[,SLUG...]", help="Workspaces to copy onto."
+    "--to",
+    "dest",
+    multiple=True,
+    metavar="SLUG",
+    help="A workspace to copy onto (repeatable; SLUG,SLUG also works). Without --to: every "
+    "workspace the key reaches but the source, narrowed by --target and --shard.",
 )
 @server_options
 @timeout_option
+@rate_limit_option
+@target_option
+@shard_option
 @parallel_option
-@click.option("--allow-mass-changes", is_flag=True, help="Allow >30% deletes/updates of a kind.")
-@click.option("--auto-approve", is_flag=True, help="Apply without asking.")
+@allow_mass_changes_option
+@fleet_delete_share_option
+@skip_unsafe_option
+@auto_approve_option
 @click.pass_context
 def clone(
     ctx: click.Context,
     source: str,
-    dest: str,
+    dest: tuple[str, ...],
     server: str | None,
+    targets: tuple[str, ...],
+    shard: str | None,
     parallel: int,
     allow_mass_changes: bool,
+    fleet_delete_share: float,
+    skip_unsafe: bool,
     auto_approve: bool,
 ) -> None:
     """Copy one workspace's settings onto other workspaces: export, plan, confirm, apply.
@@ -131,49 +152,56 @@ def clone(
     \b
     Examples:
       wscfg clone --from acme-north --to acme-south
-      wscfg clone --from template-clinic --to clinic-01,clinic-02 --auto-approve
+      wscfg clone --from template-clinic --to clinic-01 --to clinic-02 --auto-approve
+      wscfg clone --from template-clinic --target 'clinic-*' --shard 1/4 --skip-unsafe
 
     \b
-    Exit codes: 0 copied (or nothing to do), 1 error before any write,
-    3 stopped part-way (some changes were made).
+    Exit codes: 0 copied (or nothing to do), 1 error before any write (or declined),
+    3 stopped part-way (some changes were made, or --skip-unsafe skipped a target).
     """
     with handle_errors(debug_of(ctx)):
-        from ..engine.apply import check_secrets
-        from ..engine.safety import Allowances, refusals
-        from ..errors import UnsafePlanError
+        from ..engine.safety import Allowances
+        from .plan import _apply
 
-        targets = [s.strip() for s in dest.split(",") if s.strip()]
-        if not targets:
-            raise click.UsageError("--to needs at least one workspace slug")
-        if source in targets:
+        named = [s.strip() for value in dest for s in value.split(",") if s.strip()]
+        if dest and not named:
+            raise click.UsageError("--to needs a workspace slug")
+        if not named and not targets:
+            raise click.UsageError(
+                "name the workspaces to copy onto: --to SLUG (repeatable) or --target GLOB"
+            )
+        if source in named:
             raise click.UsageError(
                 f"--to names {source}, the workspace --from copies: it cannot be cloned onto itself"
             )
-        twice = sorted({t for t in targets if targets.count(t) > 1})
+        twice = sorted({t for t in named if named.count(t) > 1})
         if twice:
             raise click.UsageError(f"--to names {', '.join(twice)} twice")
-        run, server_name, uncopied = run_async(_clone_plans(server, source, targets, parallel))
+        from ..fleet import parse_shard
+
+        try:
+            share = parse_shard(shard) if shard else None
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--shard") from None
+        run, server_name, uncopied = run_async(
+            _clone_plans(server, source, (named, targets, share), parallel)
+        )
         for name in uncopied:
             for line in _uncopied_secret(name, run.live):
                 echo_err(line)
-        plans, failures = run.plans, run.failures
-        found = refusals(plans, Allowances(mass_changes=allow_mass_changes))
+        allow = Allowances(allow_mass_changes, fleet_delete_share, skip_unsafe)
         mask = env_mask(environment_values())  # live values may hold environment values
-        render_plans(plans, failures, "text", server_name, refusals=found, mask=mask)
-        if failures:
-            raise _failed(failures)
-        if found:
-            raise UnsafePlanError([r.line() for r in found])
-        if all(p.empty for p in plans):
-            return
-        secrets = desired_secrets(run)
-        for p in plans:
-            check_secrets(p, secrets(p))
-        confirm(auto_approve, question(plans))
-        reports, apply_failures = run_async(
-            apply_plans(server, plans, secrets, parallel, mask), writing=True
+        _apply(
+            run.plans,
+            run.failures,
+            server,
+            server_name,
+            desired_secrets(run),
+            allow,
+            parallel,
+            auto_approve,
+            mask,
         )
-        finish(reports, apply_failures, [p.slug for p in plans], mask)
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -190,7 +218,7 @@ async def _export(
     from ..fleet import read_live
     from ..model.base import SLUG_RE
 
-    async with connect(server) as conn:
+    async with connect(server, rate_limit=current_rate_limit()) as conn:
         if conn.embedded:
             echo_err(f"Using the {conn.server}: no --server or WSCFG_SERVER set.")
         slugs = [slug] if slug else sorted(w["slug"] for w in await conn.client.list_workspaces())
@@ -287,27 +315,38 @@ def _uncopied_secret(name: str, live: dict[str, Any]) -> list[str]:
     return out
 
 
-def _failed(failures: list[Any]) -> Exception:
-    from ..errors import WscfgError
-
-    lines = "\n  - ".join(f"{f.target}: {f.message}" for f in failures)
-    return WscfgError(f"{len(failures)} workspace(s) could not be planned:\n  - {lines}")
-
-
 async def _clone_plans(
-    server: str | None, source: str, targets: list[str], parallel: int
+    server: str | None,
+    source: str,
+    which: tuple[list[str], tuple[str, ...], tuple[int, int] | None],
+    parallel: int,
 ) -> tuple[Any, str, list[str]]:
-    """Plan the copy: (PlanRun, server name, the webhooks whose secret cannot be copied)."""
+    """Plan the copy: (PlanRun, server name, the webhooks whose secret cannot be copied).
+    ``which``: the --to slugs (none: every workspace the key reaches), --target globs and
+    --shard that pick the workspaces to copy onto; the source is never one of them."""
     from ..config.desired import Desired
     from ..connect import connect
     from ..engine.export import export_live
     from ..engine.state import desired_state
-    from ..fleet import plan_fleet, read_live
+    from ..errors import WscfgError
+    from ..fleet import plan_fleet, read_live, select
     from ..model import WorkspaceConfig
 
-    async with connect(server, parallel=parallel) as conn:
+    named, globs, shard = which
+    async with connect(server, parallel=parallel, rate_limit=current_rate_limit()) as conn:
         if conn.embedded:
             echo_err(f"Using the {conn.server}: no --server or WSCFG_SERVER set.")
+        if named:
+            pool = named
+        else:
+            listed = await conn.client.list_workspaces()
+            pool = sorted(str(w["slug"]) for w in listed if w.get("slug") != source)
+        targets = select(pool, globs, shard)
+        if not targets:
+            raise WscfgError(
+                "no workspace to copy onto: --target/--shard matched none of "
+                + (", ".join(pool[:5]) + (" …" if len(pool) > 5 else "") if pool else "(none)")
+            )
         exported = export_live(await read_live(conn.client, source))
         doc = exported.document
         doc.pop("members", None)  # people belong to each workspace, not to its settings

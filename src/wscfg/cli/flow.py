@@ -51,6 +51,7 @@ parallel_option = click.option(
     default=8,
     show_default=True,
     type=int,
+    metavar="N",
     callback=_at_least_one,
     help="Workspaces handled at once (1 or more).",
 )
@@ -122,6 +123,39 @@ def timeout_option(fn: Any) -> Any:
     )(fn)
 
 
+_RATE = "wscfg.rate_limit"
+
+
+def rate_limit_option(fn: Any) -> Any:
+    """``--rate-limit N``: requests per second for the whole run, on top of what the server
+    advertises (its ``RateLimit-Policy`` / ``RateLimit`` fields)."""
+
+    def remember(ctx: click.Context, _param: click.Parameter, value: float | None) -> None:
+        if value is not None and (not math.isfinite(value) or value <= 0):
+            raise click.BadParameter(
+                "must be a positive number of requests per second", param_hint="--rate-limit"
+            )
+        ctx.meta[_RATE] = value
+
+    return click.option(
+        "--rate-limit",
+        type=float,
+        default=None,
+        metavar="N",
+        expose_value=False,
+        callback=remember,
+        help="Send at most N requests per second in the whole run (every workspace, reads and "
+        "writes); the server's advertised limit applies too.",
+    )(fn)
+
+
+def current_rate_limit() -> float | None:
+    """The ``--rate-limit`` of the running command (``None``: none given)."""
+    ctx = click.get_current_context(silent=True)
+    value = ctx.meta.get(_RATE) if ctx is not None else None
+    return float(value) if value is not None else None
+
+
 def run_async(coro: Any, *, writing: bool = False) -> Any:
     """Run one step of a command inside what is left of its ``--timeout``."""
     import asyncio
@@ -178,7 +212,7 @@ async def apply_plans(
             line += f": {o.detail}"
         click.echo(text(masked(mask, line)))
 
-    async with connect(server, parallel=parallel) as conn:
+    async with connect(server, parallel=parallel, rate_limit=current_rate_limit()) as conn:
         if any(not p.empty for p in plans):
             await check_can_write(conn.client)
         result = await apply_fleet(
@@ -326,13 +360,19 @@ def render_plans(
     mask: Any = None,
     only: tuple[str, ...] = (),
     run: dict[str, Any] | None = None,
+    violations: Sequence[Any] = (),
 ) -> None:
-    """Print the plans in ``fmt`` with what apply would refuse, environment values masked;
+    """Print the plans in ``fmt`` with what apply would refuse and the policy ``violations``
+    of the live workspaces (reported only: they add no change), environment values masked;
     markdown also goes to ``$GITHUB_STEP_SUMMARY`` when that is set (the job summary of a
     GitHub Actions step) and ``summary`` is true. ``only``: the ``--only`` selection of a
     partial plan, recorded in the json document and noted at the top of markdown."""
     from ..engine import render
+    from ..engine.violations import report_markdown as violations_markdown
+    from ..engine.violations import report_text as violations_text
     from .options import partial_note
+
+    total = len(plans) + len(failures)
 
     found = refusals or []
     skip = bool(allow is not None and allow.skip_unsafe)
@@ -346,27 +386,56 @@ def render_plans(
             only=only,
             mask=mask.data if mask else None,
             run=run,
+            violations=[v.to_dict() for v in violations],
         )
         click.echo(text)  # masked before it was sealed
     elif fmt == "markdown":
-        text = render.plan_markdown(
-            plans,
-            failures,
-            refusals=found,
-            skip_unsafe=skip,
-            mask=mask.text if mask else None,
-            note=partial_note(only) if only else None,
-        )
-        text = masked(mask, text)
-        click.echo(text)
-        if summary:
-            _step_summary(text)
+
+        def markdown(budget: int, where: str) -> str:
+            text = render.plan_markdown(
+                plans,
+                failures,
+                budget=budget,
+                refusals=found,
+                skip_unsafe=skip,
+                mask=mask.text if mask else None,
+                note=partial_note(only) if only else None,
+                full=where,
+            )
+            if violations:
+                room = budget - len(text)
+                text += "\n" + "\n".join(violations_markdown(violations, total, room)) + "\n"
+            return masked(mask, text)
+
+        # The job summary takes the whole plan when it fits (1 MiB), else the same folding;
+        # the comment (stdout) fits 65,536 characters and says where the whole plan is.
+        job: str | None = None
+        if summary and os.environ.get("GITHUB_STEP_SUMMARY"):
+            job = fit_bytes(markdown, render.JOB_SUMMARY_BYTES, render.FULL_PLAN)
+            _step_summary(job)
+        whole = job is not None and render.CUT_NOTE not in job
+        where = "in this run's job summary" if whole else render.FULL_PLAN
+        click.echo(markdown(render.MARKDOWN_BUDGET, where))
     else:
         colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
         text = render.fleet_text(
             plans, failures, colour=colour, refusals=found, skip_unsafe=skip, full=full
         )
+        if violations:
+            text += "\n" + "\n".join(violations_text(violations, total))
         click.echo(masked(mask, text))
+
+
+def fit_bytes(render: Any, limit: int, where: str) -> str:
+    """``render(budget, where)`` (a budget in characters) whose UTF-8 form fits ``limit``
+    bytes: tried at ``limit`` characters, then at a budget scaled to what the text weighed."""
+    budget = limit - 4096
+    while True:
+        text: str = render(budget, where)
+        size = len(text.encode("utf-8"))
+        if size <= limit - 1 or budget < 1000:
+            return text
+        budget = budget * (limit - 4096) // size
 
 
 def _step_summary(text: str) -> None:

@@ -18,6 +18,7 @@ from .flow import (
     after_writes,
     apply_plans,
     confirm,
+    current_rate_limit,
     desired_secrets,
     finish,
     parallel_option,
@@ -25,6 +26,7 @@ from .flow import (
     plan_sealer,
     progress,
     question,
+    rate_limit_option,
     render_plans,
     run_async,
     run_env_mask,
@@ -32,12 +34,18 @@ from .flow import (
     timeout_option,
 )
 from .options import (
+    allow_mass_changes_option,
+    auto_approve_option,
     check_only,
     config_root_option,
+    fleet_delete_share_option,
     narrow,
     only_option,
     parse_only,
     partial_note,
+    shard_option,
+    skip_unsafe_option,
+    target_option,
 )
 from .saved import SavedPlan, read_saved_plan
 from .secretsfile import force_option, new_secrets_option, secrets_file
@@ -59,15 +67,10 @@ def _decorate(fn: Any, options: list[Any]) -> Any:
 WORKSPACE_OPTIONS = [
     server_options,
     timeout_option,
+    rate_limit_option,
     config_root_option,
-    click.option(
-        "--target",
-        "targets",
-        multiple=True,
-        metavar="GLOB",
-        help="Only workspaces whose slug matches (repeatable, globs allowed).",
-    ),
-    click.option("--shard", metavar="I/N", help="Only the I-th of N deterministic shares."),
+    target_option,
+    shard_option,
     parallel_option,
 ]
 
@@ -82,25 +85,9 @@ def common_options(fn: Any) -> Any:
     options = [
         *WORKSPACE_OPTIONS,
         only_option,
-        click.option(
-            "--allow-mass-changes",
-            is_flag=True,
-            help="Allow deleting or updating more than 30% of a kind holding 10+ items.",
-        ),
-        click.option(
-            "--fleet-delete-share",
-            default=0.25,
-            show_default=True,
-            type=click.FloatRange(0, 1),
-            metavar="SHARE",
-            help="Refuse when more than this share of 4+ targets would delete items.",
-        ),
-        click.option(
-            "--skip-unsafe",
-            is_flag=True,
-            help="Apply the safe targets of a fleet and skip the ones apply would refuse "
-            "(exit 3 when any is skipped).",
-        ),
+        allow_mass_changes_option,
+        fleet_delete_share_option,
+        skip_unsafe_option,
         new_secrets_option,
         force_option,
     ]
@@ -164,6 +151,10 @@ def plan(
     flags: `wscfg apply plan.json` uses exactly them (and needs --new-secrets-to again: apply
     writes the file).
 
+    The live workspaces are also checked against the `policies:` of their configs
+    (docs/policies.md): violations are listed in every format (json: a `violations` list);
+    they add no change and do not change the exit code (`wscfg drift` exits 2 on new ones).
+
     \b
     Examples:
       wscfg plan examples/workspace.yaml
@@ -209,6 +200,7 @@ def plan(
             mask=mask,
             only=only,
             run=identity,
+            violations=run.violations,
         )
         if failures:
             if out:
@@ -222,6 +214,8 @@ def plan(
         if out:
             _save(out, plans, server_name, allow, sealer, mask, only, identity)
             echo_err(f"Saved the plan to {out}. Apply it with: wscfg apply {out}")
+        elif fmt == "text" and any(not p.empty for p in plans):
+            echo_err(next_step(paths, only))
         if detailed_exitcode and any(not p.empty for p in plans):
             sys.exit(2)
 
@@ -229,7 +223,7 @@ def plan(
 @click.command()
 @click.argument("paths", nargs=-1, required=True)
 @common_options
-@click.option("--auto-approve", is_flag=True, help="Apply without asking (required without a TTY).")
+@auto_approve_option
 @click.option(
     "--create-missing",
     is_flag=True,
@@ -524,7 +518,7 @@ async def _plan(
     from ..connect import connect, ensure_workspaces
     from ..fleet import PlanRun, discard, discover, plan_fleet, prefetch
 
-    async with connect(server, parallel=parallel) as conn:
+    async with connect(server, parallel=parallel, rate_limit=current_rate_limit()) as conn:
         early: dict[str, Any] = {}
         if preloaded is None:
             early = prefetch(conn.client, selection.guesses(), parallel)
@@ -571,7 +565,7 @@ async def _create_missing(
     from ..connect import connect
     from ..fleet import create_workspaces, discover
 
-    async with connect(server, parallel=parallel) as conn:
+    async with connect(server, parallel=parallel, rate_limit=current_rate_limit()) as conn:
         if conn.embedded:
             return [], []  # the embedded sandbox creates targets on first use anyway
         missing = (await discover(conn.client, [s.slug for s in states])).missing
@@ -606,7 +600,7 @@ async def _refresh(server: str | None, slugs: list[str], parallel: int) -> Any:
     from ..connect import connect
     from ..fleet import refresh
 
-    async with connect(server, parallel=parallel) as conn:
+    async with connect(server, parallel=parallel, rate_limit=current_rate_limit()) as conn:
         live, failures = await refresh(conn.client, slugs, parallel=parallel)
         return live, failures, conn.server
 
@@ -677,6 +671,19 @@ def _save(
     tmp = Path(out + ".tmp")
     tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     tmp.replace(out)
+
+
+def next_step(paths: tuple[str, ...], only: tuple[str, ...]) -> str:
+    """What a text plan with changes says to do next (on stderr): apply it as shown, or save
+    it for review and apply exactly that."""
+    import shlex
+
+    args = shlex.join([*paths, *(a for o in only for a in ("--only", o))])
+    return (
+        f"To apply these changes: wscfg apply {args}\n"
+        f"To apply exactly this plan after a review: wscfg plan {args} -o plan.json, "
+        "then wscfg apply plan.json"
+    )
 
 
 def _saved_plan(paths: tuple[str, ...]) -> SavedPlan | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import sys
+from typing import Any
 
 import click
 
@@ -46,21 +48,41 @@ def _parse_duration(value: str) -> float:
 
 @click.group()
 def sandbox() -> None:
-    """Run the reference Workspace Settings API locally (SQLite by default)."""
+    """Run the reference Workspace Settings API locally (SQLite by default).
+
+    `serve` runs the API; `init` creates an agency or a workspace and prints its key; `key`,
+    `revoke`, `two-factor` and `integration` change an existing sandbox database the way the
+    platform's UI would. See docs/sandbox.md.
+
+    \b
+    Examples:
+      wscfg sandbox init --workspace acme            # prints the workspace's API key
+      wscfg sandbox serve --port 0                   # prints http://127.0.0.1:PORT/v1
+      WSCFG_SERVER=http://127.0.0.1:8787 WSCFG_TOKEN=<key> wscfg plan acme.yaml
+    """
 
 
 @sandbox.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, metavar="HOST", help="Interface to listen on."
+)
 @click.option(
     "--port",
     default=8787,
+    metavar="PORT",
     show_default=True,
     type=click.IntRange(0, 65535),
     help="Port to listen on; 0 picks a free one (the address is printed).",
 )
-@click.option("--db", "db", default=None, help=DB_HELP + "  [default: .wscfg/sandbox.db]")
 @click.option(
-    "--invite-ttl", default="7d", show_default=True, help="How long invitations stay pending."
+    "--db", "db", default=None, metavar="URL", help=DB_HELP + "  [default: .wscfg/sandbox.db]"
+)
+@click.option(
+    "--invite-ttl",
+    default="7d",
+    show_default=True,
+    metavar="DURATION",
+    help="How long invitations stay pending.",
 )
 @click.option(
     "--rate-limit",
@@ -74,6 +96,12 @@ def sandbox() -> None:
     metavar="SPEC",
     help="Inject faults, e.g. '500=0.1,429=0.05,reset=0.05,latency=50-300ms,seed=7'.",
 )
+@click.option(
+    "--access-log",
+    is_flag=True,
+    help="Write one line per request to stderr: METHOD PATH STATUS key=KEY-ID rid=REQUEST-ID "
+    "Nms (no query strings, no secrets).",
+)
 @click.pass_context
 def serve(
     ctx: click.Context,
@@ -83,6 +111,7 @@ def serve(
     invite_ttl: str,
     rate_limit: str | None,
     faults: str | None,
+    access_log: bool,
 ) -> None:
     """Serve the API with uvicorn until interrupted.
 
@@ -108,7 +137,11 @@ def serve(
 
             fault_plan = parse_faults(faults)
         settings = SandboxSettings(
-            invite_ttl=ttl, rate_limit=rate, rate_burst=burst, faults=fault_plan
+            invite_ttl=ttl,
+            rate_limit=rate,
+            rate_burst=burst,
+            faults=fault_plan,
+            access_log=_access_writer() if access_log else None,
         )
         get_engine(url)  # create or migrate the schema now, so errors show before serving
         sock = _listen(host, port)  # bound before we say so: a port in use is an error here
@@ -124,6 +157,20 @@ def serve(
         gc.freeze()  # long-lived objects leave the GC's scans: no 50 ms pauses under load
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
         server.run(sockets=[sock])
+
+
+def _access_writer() -> Any:
+    """Access-log lines to stderr, whole lines only (requests are served from threads)."""
+    import threading
+
+    lock = threading.Lock()
+
+    def write(line: str) -> None:
+        with lock:
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
+
+    return write
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -153,15 +200,27 @@ def _listen(host: str, port: int) -> socket.socket:
 
 
 @sandbox.command()
-@click.option("--db", "db", default=None, help=DB_HELP + "  [default: .wscfg/sandbox.db]")
-@click.option("--agency", "agency", default=None, help="Create an agency with this name.")
-@click.option("--workspace", "workspace", default=None, help="Create a workspace with this slug.")
-@click.option("--name", default=None, help="Display name of the workspace.")
-@click.option("--timezone", default="UTC", show_default=True, help="IANA time zone.")
-@click.option("--owner", default=None, help="First owner's email [default: owner@SLUG.example].")
+@click.option(
+    "--db", "db", default=None, metavar="URL", help=DB_HELP + "  [default: .wscfg/sandbox.db]"
+)
+@click.option(
+    "--agency", "agency", default=None, metavar="NAME", help="Create an agency with this name."
+)
+@click.option("--workspace", "workspace", default=None, metavar="SLUG", help="Create a workspace.")
+@click.option("--name", default=None, metavar="NAME", help="Display name of the workspace.")
+@click.option(
+    "--timezone", default="UTC", show_default=True, metavar="ZONE", help="IANA time zone."
+)
+@click.option(
+    "--owner",
+    default=None,
+    metavar="EMAIL",
+    help="First owner's email [default: owner@SLUG.example].",
+)
 @click.option(
     "--parent",
     default=None,
+    metavar="NAME",
     help="Make the workspace a sub-account of this agency (its name).",
 )
 @click.option("--read-only", is_flag=True, help="Issue a key with settings:read only.")
@@ -214,12 +273,16 @@ def init(
 
 
 @sandbox.command()
-@click.option("--db", "db", default=None, help=DB_HELP + "  [default: .wscfg/sandbox.db]")
+@click.option(
+    "--db", "db", default=None, metavar="URL", help=DB_HELP + "  [default: .wscfg/sandbox.db]"
+)
 @click.option(
     "--workspace", "workspace", required=True, metavar="SLUG", help="The existing workspace."
 )
 @click.option("--read-only", is_flag=True, help="Issue a key with settings:read only.")
-@click.option("--name", default=None, help="What the key is for (shown in key lists).")
+@click.option(
+    "--name", default=None, metavar="NAME", help="What the key is for (shown in key lists)."
+)
 @click.option(
     "--as-user",
     "as_user",
@@ -250,20 +313,24 @@ def key(
         from ..sandbox import admin
 
         url = existing_db(db)
-        scopes = ("settings:read",) if read_only else ("settings:read", "settings:write")
+        scopes = ("settings:read",) if read_only else admin.KeyRequest.scopes
         request = admin.KeyRequest(workspace=workspace, scopes=scopes, name=name, as_user=as_user)
         issued = admin.new_key(url, request)
         click.echo(issued.secret)
         who = f" writing as {as_user.strip().lower()} via the UI" if as_user else ""
+        every = issued.scopes == admin.KeyRequest.scopes
+        held = "every scope" if every else " ".join(issued.scopes)
         echo_err(
-            f"Issued key {issued.id} ({' '.join(issued.scopes)}){who} for workspace {workspace!r} "
+            f"Issued key {issued.id} ({held}){who} for workspace {workspace!r} "
             f"in {_safe(url)}. The API key above is shown only once; keep it, e.g. "
             "export WSCFG_TOKEN=<key>. Revoke it with: wscfg sandbox revoke " + issued.id
         )
 
 
 @sandbox.command()
-@click.option("--db", "db", default=None, help=DB_HELP + "  [default: .wscfg/sandbox.db]")
+@click.option(
+    "--db", "db", default=None, metavar="URL", help=DB_HELP + "  [default: .wscfg/sandbox.db]"
+)
 @click.argument("key_id", metavar="KEY_ID")
 @click.pass_context
 def revoke(ctx: click.Context, db: str | None, key_id: str) -> None:
@@ -293,7 +360,9 @@ def revoke(ctx: click.Context, db: str | None, key_id: str) -> None:
 
 
 @sandbox.command("two-factor")
-@click.option("--db", "db", default=None, help=DB_HELP + "  [default: .wscfg/sandbox.db]")
+@click.option(
+    "--db", "db", default=None, metavar="URL", help=DB_HELP + "  [default: .wscfg/sandbox.db]"
+)
 @click.option(
     "--workspace", "workspace", required=True, metavar="SLUG", help="The existing workspace."
 )
@@ -319,7 +388,9 @@ def two_factor(ctx: click.Context, db: str | None, workspace: str, off: bool, em
 
 
 @sandbox.command()
-@click.option("--db", "db", default=None, help=DB_HELP + "  [default: .wscfg/sandbox.db]")
+@click.option(
+    "--db", "db", default=None, metavar="URL", help=DB_HELP + "  [default: .wscfg/sandbox.db]"
+)
 @click.option(
     "--workspace", "workspace", required=True, metavar="SLUG", help="The existing workspace."
 )

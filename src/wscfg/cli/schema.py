@@ -61,6 +61,7 @@ def _shown(path: str) -> str:
     default="schemas",
     show_default=True,
     type=click.Path(file_okay=False),
+    metavar="DIR",
     help="Where the schema files live.",
 )
 @click.pass_context
@@ -73,6 +74,12 @@ def schema(ctx: click.Context, names: tuple[str, ...], check: bool, directory: s
     `wscfg validate` checks a resolved file against before it needs the models; it lives in the
     package (wscfg/config/document.schema.json), whatever --dir says. NAME limits the run to
     `workspace`, `openapi` or `check`.
+
+    \b
+    Examples:
+      wscfg schema                  # write every schema (after changing a model)
+      wscfg schema --check          # CI: exit 1 if a committed schema is stale
+      wscfg schema workspace --dir /tmp/schemas
     """
     with handle_errors(debug_of(ctx)):
         stale: list[str] = []

@@ -14,7 +14,7 @@ FORMATS = ("text", "github", "sarif", "gitlab", "json")
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.argument("paths", nargs=-1, required=True)
 @click.option(
     "--format",
     "fmt",

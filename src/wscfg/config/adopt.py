@@ -118,7 +118,7 @@ def adopt(
             for fc in change.fields:
                 _field(out, doc, desired, file, change, pos, fc, read)
         elif change.action == "create":  # declared, deleted in the UI: remove it
-            own = _own_index(doc, change.kind, change.key)
+            own = _own_index(doc, change.kind, change.key, desired, file)
             # Declared here and by a template too: removing ours would leave the template's.
             inherited = (change.kind, change.key) in desired.inherited and _same_file(
                 file, desired.file
@@ -134,7 +134,7 @@ def adopt(
             if own is not None:
                 _replace(doc[change.kind], own, marker)
             else:
-                _own_seq(doc, change.kind).append(marker)
+                _append(_own_seq(doc, change.kind), marker)
             where = _where(desired, change.kind, pos)
             if inherited and own is not None:  # the item's source is our own declaration
                 where = "a template it extends"
@@ -152,7 +152,7 @@ def adopt(
                         f"add `{name}: ${{env:NAME}}` to manage it"
                     )
             seq = _own_seq(doc, change.kind)
-            seq.append(_styled_item(seq, _ordered(body, kind.identity or "", seq)))
+            _append(seq, _styled_item(seq, _ordered(body, kind.identity or "", seq)))
             out.adopted.append(change.address)
     for kind_name, index, address in sorted(removals, key=lambda r: -r[1]):
         seq = doc.get(kind_name)
@@ -207,6 +207,31 @@ def _tail(seq: Any, index: int) -> Any:
         return None
     entry = seq.ca.items.get(index)
     return entry[0] if entry is not None else None
+
+
+def _append(seq: Any, item: Any) -> None:
+    """Append ``item`` to ``seq`` inside its own list: the blank lines and comment lines below
+    the old last item (ruamel keeps them on it) lead into the next key, so they move below the
+    new item; the old item keeps its end-of-line comment."""
+    from ruamel.yaml.error import CommentMark
+    from ruamel.yaml.tokens import CommentToken
+
+    n = len(seq)
+    token = _tail(seq, n - 1) if n and not seq.fa.flow_style() else None
+    below = ""
+    if token is not None:
+        first, newline, rest = token.value.partition("\n")
+        if newline and rest:
+            token.value = first + "\n"
+            below = rest
+    seq.append(item)
+    if not below:
+        return
+    moved = CommentToken("\n" + below, CommentMark(0))
+    if hasattr(item, "keys") and len(item) and not item.fa.flow_style():
+        item.ca.items.setdefault(list(item.keys())[-1], [None, None, None, None])[2] = moved
+    else:
+        seq.ca.items.setdefault(n, [None, None, None, None])[0] = moved
 
 
 def _replace(seq: Any, index: int, new: Any) -> None:
@@ -315,7 +340,7 @@ def _field(
         if node is None and template:
             node = doc[change.kind] = CommentedMap()
     else:
-        own = _own_index(doc, change.kind, change.key)
+        own = _own_index(doc, change.kind, change.key, desired, file)
         node = doc[change.kind][own] if own is not None else None
         if node is None and template:
             node = CommentedMap()
@@ -323,7 +348,7 @@ def _field(
             node[ident] = _identity_value(change.before, ident, change.key)
             seq = _own_seq(doc, change.kind)
             node = _styled_item(seq, dict(node))
-            seq.append(node)
+            _append(seq, node)
     if node is None or not hasattr(node, "get"):
         out.refusals.append(Refusal(address, "its declaration was not found"))
         return
@@ -389,8 +414,14 @@ def _own_seq(doc: Any, kind: str) -> Any:
     return seq
 
 
-def _own_index(doc: Any, kind: str, key: str) -> int | None:
-    """Where the file itself declares the item ``key`` of ``kind`` (None: it does not)."""
+def _own_index(
+    doc: Any, kind: str, key: str, desired: Desired | None = None, file: str = ""
+) -> int | None:
+    """Where the file itself declares the item ``key`` of ``kind`` (None: it does not).
+
+    An identity written as text (``frontdesk@acme.example``) is matched by its value; one
+    written with references (``frontdesk@${var.domain}``) is found as plan found it: where the
+    resolved item of ``desired`` was declared in ``file`` (its line and column)."""
     from .resolve import identity_key
 
     ident = BY_NAME[kind].identity or ""
@@ -402,6 +433,17 @@ def _own_index(doc: Any, kind: str, key: str) -> int | None:
         if isinstance(raw, int) and not isinstance(raw, bool):
             raw = str(raw)
         if isinstance(raw, str) and identity_key(kind, raw) == key:
+            return i
+    if desired is None:
+        return None
+    pos = _position(desired, kind, key)
+    src = desired.sources.get((kind, pos)) if pos is not None else None
+    if src is None or not _same_file(src.file, file):
+        return None
+    marked: Any = seq  # a ruamel CommentedSeq: it knows where each item starts
+    for i in range(len(seq)):
+        line, column = marked.lc.item(i)
+        if (line + 1, column + 1) == (src.line, src.column):
             return i
     return None
 

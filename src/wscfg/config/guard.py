@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Iterable, Mapping, Sequence
 
 from ..errors import Diagnostic
@@ -43,9 +44,13 @@ def git_work_tree(directory: str) -> str | None:
 
 
 def root_of(named: str) -> str:
-    """The config root of a path named on the command line (a file or a directory)."""
-    real = os.path.realpath(named)
-    directory = real if os.path.isdir(real) else os.path.dirname(real)
+    """The config root of a path named on the command line: the nearest git work tree
+    enclosing the directory named (or the directory holding the file named, where the name
+    is, not where a symbolic link points), else that directory."""
+    if os.path.isdir(named):
+        directory = os.path.realpath(named)
+    else:
+        directory = os.path.realpath(os.path.dirname(os.path.abspath(named)))
     return git_work_tree(directory) or directory
 
 
@@ -100,6 +105,84 @@ def not_a_config_message(name: str) -> str:
         f"cannot extend '{name}': it is not a wscfg config file (no `version: 1` at its top "
         "level, or top-level keys no config has); its content is not shown"
     )
+
+
+def link_outside_message(roots: Sequence[str]) -> str:
+    return (
+        f"is a symbolic link to a file outside the config root {roots[0]}; it is not read "
+        "(pass --config-root DIR to allow another)"
+    )
+
+
+# --- the one file rule: what wscfg reads as a config file -------------------------------------
+
+MAX_FILE_BYTES = 50 * 1024 * 1024  # a larger config file is refused unread
+
+
+def read_config_bytes(path: str) -> tuple[bytes | None, str | None]:
+    """The bytes of ``path`` if it is a regular file of at most :data:`MAX_FILE_BYTES`, else
+    ``(None, why)``. Every file wscfg reads as config goes through here, whether named on the
+    command line, found by a folder or glob scan, or reached through ``extends``. A FIFO,
+    device or socket is refused from ``stat`` without being opened, and the file is opened
+    non-blocking and checked again with ``fstat`` (it may have been swapped in between)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None, "no such file"
+    except OSError as exc:
+        return None, f"cannot read the file: {exc.strerror or exc}"
+    problem = _not_regular(st.st_mode) or _too_big(st.st_size)
+    if problem:
+        return None, problem
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        return None, f"cannot read the file: {exc.strerror or exc}"
+    try:
+        st = os.fstat(fd)
+        problem = _not_regular(st.st_mode) or _too_big(st.st_size)
+        if problem:
+            return None, problem
+        chunks: list[bytes] = []
+        size = 0
+        while size <= MAX_FILE_BYTES:
+            chunk = os.read(fd, MAX_FILE_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        return None, f"cannot read the file: {exc.strerror or exc}"
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > MAX_FILE_BYTES:
+        return None, _too_big(len(data))
+    return data, None
+
+
+def _not_regular(mode: int) -> str | None:
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "is a directory, not a file"
+    what = (
+        "a FIFO (named pipe)"
+        if stat.S_ISFIFO(mode)
+        else "a socket"
+        if stat.S_ISSOCK(mode)
+        else "a device"
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "not a regular file"
+    )
+    return f"is {what}, not a regular file; only regular files are read as config"
+
+
+def _too_big(size: int) -> str | None:
+    if size <= MAX_FILE_BYTES:
+        return None
+    mb = MAX_FILE_BYTES // (1024 * 1024)
+    return f"the file is larger than {mb} MB ({size:,} bytes); refusing to read it"
 
 
 # --- environment values in diagnostics --------------------------------------------------------

@@ -25,8 +25,9 @@ import re
 from typing import Any, NamedTuple
 
 from ..errors import Diagnostic
+from . import guard
 
-MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_FILE_BYTES = guard.MAX_FILE_BYTES
 MAX_ALIAS_NODES = 100_000  # nodes added by alias expansion, per file
 MAX_DEPTH = 64  # nesting of mappings and lists
 
@@ -199,21 +200,9 @@ def read_file(path: str, name: str | None = None) -> LoadedFile:
     name = name or path
     real = os.path.realpath(path)
     src = SourceFile(name, real)
-    try:
-        size = os.path.getsize(path)
-        if size > MAX_FILE_BYTES:
-            mb = MAX_FILE_BYTES // (1024 * 1024)
-            return _fail(
-                src, f"the file is larger than {mb} MB ({size:,} bytes); refusing to read it"
-            )
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_FILE_BYTES + 1)
-    except IsADirectoryError:
-        return _fail(src, "is a directory, not a file")
-    except FileNotFoundError:
-        return _fail(src, "no such file")
-    except OSError as exc:
-        return _fail(src, f"cannot read the file: {exc.strerror or exc}")
+    data, problem = guard.read_config_bytes(path)  # the one file rule (regular, capped)
+    if data is None:
+        return _fail(src, problem or "cannot read the file")
     return parse_bytes(data, src)
 
 

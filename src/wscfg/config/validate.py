@@ -146,6 +146,11 @@ def check_paths(
             roots = roots_of.get(by)
             if roots is None:
                 roots = roots_of[by] = guard.roots_for(by, config_roots)
+            if not guard.inside(os.path.realpath(name), roots):  # a link that leads out
+                report.diagnostics.append(
+                    Diagnostic(name, 0, 0, "", guard.link_outside_message(roots))
+                )
+                continue
             resolved = resolve(name, name, cache, env, roots)
             if unset_env_is_warning:
                 report.warnings.extend(_unset_env(resolved))
@@ -630,11 +635,10 @@ def guess_target_slugs(paths: Sequence[str]) -> list[str]:
     files, _ = expand_paths(paths)
     out: list[str] = []
     for name in files:
-        try:
-            with open(name, encoding="utf-8", errors="replace") as fh:
-                text = fh.read(1 << 20)
-        except OSError:
+        data, _ = guard.read_config_bytes(name)  # never blocks on a FIFO
+        if data is None:
             continue
+        text = data[: 1 << 20].decode("utf-8", "replace")
         match = _SLUG_FLOW.search(text) or _SLUG_LINE.search(text)
         if match:
             out.append(match.group(1))

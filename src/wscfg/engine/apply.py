@@ -44,6 +44,7 @@ class Writer(Protocol):
         remove: list[str],
         *,
         if_match: dict[str, str | None] | None = None,
+        on_chunk: Callable[[dict[str, Any]], None] | None = None,
     ) -> dict[str, Any]: ...
 
 
@@ -252,12 +253,21 @@ async def _apply_bulk(
     remove = [c.key for c in changes if isinstance(c, Delete)]
     # Each number carries the precondition an item's If-Match would: as planned, or absent.
     if_match = {c.key: None if isinstance(c, Create) else c.etag for c in changes}
+    landed: list[dict[str, Any]] = []  # the chunks written before a failure
     try:
-        result = await writer.batch_blocked_callers(add, remove, if_match=if_match)
+        result = await writer.batch_blocked_callers(
+            add, remove, if_match=if_match, on_chunk=landed.append
+        )
     except WscfgError as exc:
-        reason = _reason(exc) + " (part of the batch may have been written; plan again)"
+        # Part of the batch may be written when an earlier chunk landed, or when the answer
+        # does not say whether the write happened (a reset, a 5xx after the body was sent);
+        # a refusal such as a 429 on the first chunk wrote nothing.
+        maybe = bool(landed) or bool(getattr(exc, "maybe_applied", False))
+        reason = _reason(exc)
+        if maybe:
+            reason += " (part of the batch may have been written; plan again)"
         for c in changes:
-            fail(c, reason, True)
+            fail(c, reason, maybe)
         return
     conflicts = set(result.get("conflicts") or ())
     for c in changes:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import WscfgError
@@ -20,7 +20,10 @@ from ..escape import html, md_code, md_text, text
 from .changes import Change, Create, Delete, Update
 from .origin import FINGERPRINT_SUFFIX, Origin
 from .plan import Plan
-from .render import MARKDOWN_BUDGET, Failure, show_value
+from .render import MARKDOWN_BUDGET, Failure, fit_markdown, show_value
+from .violations import Violation, new_violations
+from .violations import report_markdown as violations_markdown
+from .violations import report_text as violations_text
 
 BASELINE_FORMAT = "wscfg-drift-baseline"
 REPORT_FORMAT = "wscfg-drift"
@@ -149,7 +152,7 @@ def baseline_digest(known: set[str]) -> str | None:
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
-def baseline_text(items: Iterable[DriftItem]) -> str:
+def baseline_text(items: Iterable[DriftItem | Violation]) -> str:
     prints = sorted({i.fingerprint for i in items})
     doc = {"format": BASELINE_FORMAT, "version": VERSION, "fingerprints": prints}
     return json.dumps(doc, indent=2) + "\n"
@@ -161,18 +164,34 @@ def baseline_text(items: Iterable[DriftItem]) -> str:
 @dataclass
 class DriftReport:
     """What ``wscfg drift`` shows: the new drift (not in the baseline) of the planned
-    workspaces, how much known drift it leaves out, and the workspaces that failed."""
+    workspaces, how much known drift it leaves out, and the workspaces that failed; and the
+    new policy violations of the live workspaces (:mod:`.violations`), baselined the same way."""
 
     new: list[DriftItem]
     known: int
     workspaces: list[str]
     failures: list[Failure]
+    violations: list[Violation] = field(default_factory=list)
+    known_violations: int = 0
 
     @staticmethod
-    def of(plans: Sequence[Plan], failures: Sequence[Failure], baseline: set[str]) -> DriftReport:
+    def of(
+        plans: Sequence[Plan],
+        failures: Sequence[Failure],
+        baseline: set[str],
+        violations: Sequence[Violation] = (),
+    ) -> DriftReport:
         items = drift_items(plans)
         new = [i for i in items if i.fingerprint not in baseline]
-        return DriftReport(new, len(items) - len(new), [p.slug for p in plans], list(failures))
+        found, known = new_violations(violations, baseline)
+        return DriftReport(
+            new, len(items) - len(new), [p.slug for p in plans], list(failures), found, known
+        )
+
+    @property
+    def failing_violations(self) -> list[Violation]:
+        """The new violations of error policies: they make drift exit 2 (warnings report)."""
+        return [v for v in self.violations if v.severity == "error"]
 
     def groups(self) -> list[DriftGroup]:
         """The same drift (item, field, what) across workspaces is one group, biggest first."""
@@ -243,6 +262,7 @@ def report_text(report: DriftReport) -> str:
     if total > 1 and any(len(g.items) > 1 for g in groups):
         lines.append("Across the fleet:")
         lines += [f"  {text(g.line(total))}" for g in groups]
+    lines += violations_text(report.violations, total)
     lines.append(summary(report))
     return "\n".join(lines)
 
@@ -253,6 +273,11 @@ def summary(report: DriftReport) -> str:
     text = "No new drift" if not n else f"{n} new drift in {spaces} of {total} workspace(s)"
     if report.known:
         text += f"; {report.known} known (in the baseline), not shown"
+    if report.violations:
+        n = len(report.violations)
+        text += f"; {n} new policy violation{'s' if n != 1 else ''}"
+    if report.known_violations:
+        text += f"; {report.known_violations} known policy violation(s), not shown"
     return text + "."
 
 
@@ -271,41 +296,47 @@ def report_json(
         "drift": [i.to_dict() for i in report.new],
         "known": report.known,
         "errors": [{"target": f.target, "message": f.message} for f in report.failures],
+        "violations": [v.to_dict() for v in report.violations],
+        "known_violations": report.known_violations,
     }
     return json.dumps(doc, indent=2, ensure_ascii=False)
 
 
-def report_markdown(report: DriftReport, budget: int = MARKDOWN_BUDGET) -> str:
-    """An issue body or job summary: the summary, the fleet's grouped rows (workspaces
-    folded), then one row per drifted field; rows that do not fit ``budget`` (under GitHub's
-    65,535 characters) are counted, not shown."""
+FULL_REPORT = "`wscfg drift … --format markdown -o FILE` (or `--format json`) writes every row"
+SLUGS_IN_A_ROW = 20  # workspaces named in a fleet row, before "and N more"
+
+
+def report_markdown(
+    report: DriftReport, budget: int = MARKDOWN_BUDGET, *, full: str = FULL_REPORT
+) -> str:
+    """An issue body, PR comment or job summary: the summary, the fleet's grouped rows (the
+    same drift across workspaces is one row), then one row per drifted field. Whole rows
+    only, never over ``budget``: what does not fit is counted, and the report says where the
+    full one is (``full``)."""
     total = len(report.workspaces) + len(report.failures)
-    head = ["### wscfg drift", "", f"**{summary(report)}**", ""]
+    head = "\n".join(["### wscfg drift", "", f"**{md_text(summary(report))}**", ""]) + "\n"
     rows: list[str] = []
     groups = report.groups()
     if total > 1 and groups:
-        rows += ["| drift | workspaces |", "|---|---|"]
+        rows += ["| drift | workspaces |\n", "|---|---|\n"]
         for g in groups:
-            spaces = ", ".join(f"<code>{html(w)}</code>" for w in sorted(g.workspaces()))
+            names = sorted(g.workspaces())
+            spaces = ", ".join(f"<code>{html(w)}</code>" for w in names[:SLUGS_IN_A_ROW])
+            if len(names) > SLUGS_IN_A_ROW:
+                spaces += f" and {len(names) - SLUGS_IN_A_ROW} more"
             folded = f"<details><summary>{len(g.items)}</summary>{spaces}</details>"
-            rows.append(f"| {md_text(g.line(total))} | {folded} |")
-        rows.append("")
+            rows.append(f"| {md_text(g.line(total))} | {folded} |\n")
+        rows.append("\n")
     if report.new:
         rows += [
-            "| workspace | item | field | live | config | who | via | when |",
-            "|---|---|---|---|---|---|---|---|",
+            "| workspace | item | field | live | config | who | via | when |\n",
+            "|---|---|---|---|---|---|---|---|\n",
         ]
-        rows += [_md_row(i) for i in report.new]
-    rows += [f"\n**{md_code(f.target)}: error** — {md_text(f.message)}" for f in report.failures]
-    text = "\n".join(head)
-    for n, row in enumerate(rows):
-        if len(text) + len(row) + 200 > budget:
-            text += (
-                f"\n\n_{len(rows) - n} more rows not shown to fit an issue; see the JSON report._"
-            )
-            break
-        text += "\n" + row
-    return text + "\n"
+        rows += [_md_row(i) + "\n" for i in report.new]
+    blocks = [f"\n**{md_code(f.target)}: error** — {md_text(f.message)}\n" for f in report.failures]
+    if report.violations:
+        rows += ["\n", *(line + "\n" for line in violations_markdown(report.violations, total))]
+    return fit_markdown(head, rows, blocks, budget, f"the full report: {full}")
 
 
 def _md_row(i: DriftItem) -> str:

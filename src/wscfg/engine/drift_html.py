@@ -10,6 +10,7 @@ from __future__ import annotations
 from ..escape import html as escape
 from ..model.kinds import KINDS
 from .drift import DriftItem, DriftReport, summary, value_text
+from .violations import report_html as violations_html
 
 STYLE = """
 body{font:14px/1.4 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1f2328}
@@ -22,10 +23,15 @@ td.s{width:18px;height:18px;padding:0;text-align:center;vertical-align:middle;fo
 .legend span{display:inline-block;padding:2px 8px;margin-right:8px;border:1px solid #d0d7de}
 code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace}
 details summary{cursor:pointer}
+.meta{color:#59636e}
+td.when,td.ws{white-space:nowrap}
+td.value{max-width:28em;overflow-wrap:anywhere}
 """
 
 
-def report_html(report: DriftReport) -> str:
+def report_html(report: DriftReport, *, server: str = "", generated: str = "") -> str:
+    """The page; ``server`` (the API read) and ``generated`` (RFC 3339 UTC, when the report
+    was made) head it, so a saved page says what it describes."""
     kinds = [k.name for k in KINDS]
     drifted: dict[tuple[str, str], list[DriftItem]] = {}
     for i in report.new:
@@ -38,6 +44,7 @@ def report_html(report: DriftReport) -> str:
         "<title>wscfg drift</title>",
         f"<style>{STYLE}</style></head><body>",
         "<h1>wscfg drift</h1>",
+        _meta(server, generated, total),
         f"<p><strong>{escape(summary(report))}</strong></p>",
         '<p class="legend"><span class="sync">in sync</span><span class="drift">drifted</span>'
         '<span class="error">error</span></p>',
@@ -86,10 +93,19 @@ def report_html(report: DriftReport) -> str:
                 f"<code>{escape(_value(i.config))}</code>",
                 escape(o.who() if o.known else "not written by wscfg"),
                 escape(o.via or ""),
-                escape(o.when() if o.at else ""),
+                _time(o.at, o.when()) if o.at else "",
             ]
-            out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+            classes = ["ws", "", "", "value", "value", "", "", "when"]
+            out.append(
+                "<tr>"
+                + "".join(
+                    f'<td class="{k}">{c}</td>' if k else f"<td>{c}</td>"
+                    for k, c in zip(classes, cells, strict=True)
+                )
+                + "</tr>"
+            )
         out.append("</tbody></table>")
+    out += violations_html(report.violations, len(report.workspaces) + len(report.failures))
     if report.failures:
         out += ["<h2>Errors</h2>", "<ul>"]
         out += [
@@ -99,6 +115,25 @@ def report_html(report: DriftReport) -> str:
         out.append("</ul>")
     out.append("</body></html>")
     return "\n".join(out)
+
+
+def _meta(server: str, generated: str, total: int) -> str:
+    """``Generated 2026-12-05 10:20 UTC from https://api.example (12 workspaces).``"""
+    parts = ["Generated"]
+    if generated:
+        parts.append(_time(generated, _utc(generated)))
+    if server:
+        parts.append(f"from <code>{escape(server)}</code>")
+    parts.append(f"({total} workspace{'s' if total != 1 else ''}).")
+    return f'<p class="meta">{" ".join(parts)}</p>'
+
+
+def _utc(at: str) -> str:
+    return f"{at[:10]} {at[11:16]} UTC" if len(at) >= 16 and at[10] == "T" else at
+
+
+def _time(at: str, shown: str) -> str:
+    return f'<time datetime="{escape(at)}">{escape(shown)}</time>'
 
 
 def _tip(i: DriftItem) -> str:

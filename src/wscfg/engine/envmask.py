@@ -20,7 +20,57 @@ from typing import Any
 from ..errors import PlanError
 
 MIN_MASKED = 4  # shorter values ("1", "on", "us") are too common to hide inside other text
-MARKER_RE = re.compile(r"\(from \$\{env:([A-Za-z_][A-Za-z0-9_]*)\}, sha256:([0-9a-f]{16})\)")
+MARKER_RE = re.compile(
+    r"\(from \$\{env:([A-Za-z_][A-Za-z0-9_]*)\}(?: ([a-z-]+))?, sha256:([0-9a-f]{16})\)"
+)
+
+
+PHONE_CHARS = frozenset("0123456789 +-().")
+
+
+def forms(value: str) -> dict[str, str]:
+    """The spellings of an environment value that output may show, by name (``""``: the value
+    itself, which :func:`unmask` puts back), each at least :data:`MIN_MASKED` long: as written
+    and case-folded (matching ignores case), inside JSON, percent-encoded (``quote``,
+    ``quote_plus``) and percent-decoded, digits only (a phone number normalized to E.164 keeps
+    only the digits of its part), and, for a URL, its password and ``user:password`` (a
+    message may show a URL taken apart). A masked form says which it was, so that
+    :func:`unmask` puts back that spelling."""
+    from urllib.parse import quote, quote_plus, unquote, urlsplit
+
+    out = {
+        "": value,
+        "casefolded": value.casefold(),
+        "json": json.dumps(value, ensure_ascii=False)[1:-1],
+        "percent-encoded": quote(value, safe=""),
+        "path-encoded": quote(value),
+        "form-encoded": quote_plus(value),
+        "percent-decoded": unquote(value),
+    }
+    if set(value) <= PHONE_CHARS:
+        out["digits"] = "".join(c for c in value if c.isdigit())
+    if "://" in value:
+        try:
+            parts = urlsplit(value)
+            password, user = parts.password, parts.username
+        except ValueError:
+            password = user = None
+        if password:
+            out["password"] = password
+            out["decoded-password"] = unquote(password)
+            if user:
+                out["userinfo"] = f"{user}:{password}"
+    seen: set[str] = set()
+    kept: dict[str, str] = {}
+    for tag, form in out.items():
+        if len(form) >= MIN_MASKED and form.lower() not in seen:
+            seen.add(form.lower())
+            kept[tag] = form
+    return kept
+
+
+# spellings put back as the value itself (JSON escapes and letter case are undone by reading)
+AS_VALUE = frozenset({"", "casefolded", "json"})
 
 
 def env_fingerprint(key: bytes, value: str) -> str:
@@ -32,11 +82,11 @@ class EnvMask:
 
     def __init__(self, values: Mapping[str, str], key: bytes) -> None:
         self._key = key
-        by_value: dict[str, str] = {}
+        by_value: dict[str, tuple[str, str]] = {}
         for name, value in sorted(values.items()):
             if len(value) >= MIN_MASKED:
-                for form in (value, json.dumps(value, ensure_ascii=False)[1:-1]):
-                    by_value.setdefault(form.lower(), name)  # as written, and inside JSON
+                for tag, form in forms(value).items():
+                    by_value.setdefault(form.lower(), (name, "" if tag in AS_VALUE else tag))
         self._names = by_value
         self._values = dict(values)
         ordered = sorted(by_value, key=len, reverse=True)
@@ -47,14 +97,14 @@ class EnvMask:
     def __bool__(self) -> bool:
         return self._re is not None
 
-    def marker(self, name: str) -> str:
+    def marker(self, name: str, form: str = "") -> str:
         fp = env_fingerprint(self._key, self._values[name])
-        return f"(from ${{env:{name}}}, sha256:{fp})"
+        return f"(from ${{env:{name}}}{' ' + form if form else ''}, sha256:{fp})"
 
     def text(self, text: str) -> str:
         if self._re is None or not text:
             return text
-        return self._re.sub(lambda m: self.marker(self._names[m.group().lower()]), text)
+        return self._re.sub(lambda m: self.marker(*self._names[m.group().lower()]), text)
 
     def data(self, value: Any) -> Any:
         """``value`` (JSON-like data) with every string masked, keys included."""
@@ -72,7 +122,7 @@ def unmask(value: Any, environ: Mapping[str, str], key: bytes, used: dict[str, s
     checking its fingerprint; ``used`` collects the names and values put back."""
 
     def back(match: re.Match[str]) -> str:
-        name, fp = match.group(1), match.group(2)
+        name, form, fp = match.group(1), match.group(2) or "", match.group(3)
         if name not in environ:
             raise PlanError(f"the plan uses ${{env:{name}}}, which is not set")
         current = environ[name]
@@ -82,7 +132,12 @@ def unmask(value: Any, environ: Mapping[str, str], key: bytes, used: dict[str, s
                 "key differs); make the plan again"
             )
         used[name] = current
-        return current
+        spelled = forms(current).get(form) if form else current
+        if spelled is None:
+            raise PlanError(
+                f"the plan file's mask of ${{env:{name}}} is damaged; make the plan again"
+            )
+        return spelled
 
     if isinstance(value, str):
         return MARKER_RE.sub(back, value) if "(from ${env:" in value else value

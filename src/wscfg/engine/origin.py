@@ -6,8 +6,9 @@ config changed since); it is **drift** when someone else wrote it after wscfg di
 platform's **default** when nobody wrote it since the platform set it (a brand-new workspace's
 name, time zone, notification defaults: an audit entry of the ``system`` actor, or no entry at
 all touching the field), which is not drift: nobody changed anything. A write is wscfg's when
-it came through the API from a client identifying as ``wscfg/<version>`` (its User-Agent),
-whichever key it used.
+it came through the API with one of wscfg's keys: the ``key_id`` the server recorded with the
+write is one of ``writers`` (the key of the run and the other keys wscfg applies with). The
+entry's ``client`` (the caller's User-Agent, its own word) is shown, never trusted.
 
 For each changed field the newest audit entry of the item that touched it decides: an update
 touches the fields it names (dotted paths match by prefix, ``system`` covers ``system.email``),
@@ -22,7 +23,7 @@ and fleet code read them, one filtered request per workspace with differences).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,8 +86,8 @@ class Origin:
         )
 
     @staticmethod
-    def of_entry(entry: Mapping[str, Any]) -> Origin:
-        if is_wscfg(entry):
+    def of_entry(entry: Mapping[str, Any], writers: Collection[str] = frozenset()) -> Origin:
+        if is_wscfg(entry, writers):
             return Origin(CONFIG)
         actor = entry.get("actor") or {}
         if actor.get("type") == "system":  # the platform itself (a new workspace's defaults)
@@ -137,14 +138,12 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def is_wscfg(entry: Mapping[str, Any]) -> bool:
-    """A write wscfg made: through the API, from a client identifying as ``wscfg/…``."""
-    client = entry.get("client")
-    return (
-        entry.get("via", "api") == "api"
-        and isinstance(client, str)
-        and (client == "wscfg" or client.startswith("wscfg/"))
-    )
+def is_wscfg(entry: Mapping[str, Any], writers: Collection[str]) -> bool:
+    """A write wscfg made: through the API with one of wscfg's keys (``writers``: key ids),
+    as the server recorded it (``actor.key_id``); the User-Agent plays no part."""
+    actor = entry.get("actor")
+    key_id = actor.get("key_id") if isinstance(actor, Mapping) else None
+    return entry.get("via", "api") == "api" and isinstance(key_id, str) and key_id in writers
 
 
 def audit_query(changes: Sequence[Change]) -> tuple[list[str], list[str] | None]:
@@ -156,9 +155,14 @@ def audit_query(changes: Sequence[Change]) -> tuple[list[str], list[str] | None]
     return kinds, (keys if named else None)
 
 
-def attribute(changes: Iterable[Change], entries: Iterable[Mapping[str, Any]]) -> None:
+def attribute(
+    changes: Iterable[Change],
+    entries: Iterable[Mapping[str, Any]],
+    writers: Collection[str] = frozenset(),
+) -> None:
     """Set ``origin`` on each change and on each field of an update, from ``entries`` (the
-    audit log of the workspace, any order; entries of other items are ignored)."""
+    audit log of the workspace, any order; entries of other items are ignored); a write
+    with a key of ``writers`` (key ids) is wscfg's."""
     by_item: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     for e in entries:
         kind, key = e.get("kind"), e.get("key")
@@ -169,7 +173,9 @@ def attribute(changes: Iterable[Change], entries: Iterable[Mapping[str, Any]]) -
     for change in changes:
         history = by_item.get((change.kind, change.key), [])
         if isinstance(change, Update):
-            change.fields = [_with_origin(f, _field_origin(history, f.path)) for f in change.fields]
+            change.fields = [
+                _with_origin(f, _field_origin(history, f.path, writers)) for f in change.fields
+            ]
             drifted = [f.origin for f in change.fields if f.origin is not None and f.origin.drift]
             if drifted:
                 change.origin = max(drifted, key=lambda o: o.at or "")
@@ -178,12 +184,12 @@ def attribute(changes: Iterable[Change], entries: Iterable[Mapping[str, Any]]) -
             else:
                 change.origin = Origin(CONFIG)
         elif isinstance(change, Create):
-            change.origin = Origin.of_entry(history[0]) if history else Origin(CONFIG)
+            change.origin = Origin.of_entry(history[0], writers) if history else Origin(CONFIG)
         elif isinstance(change, Delete):
             made = [e for e in history if e.get("action") == "create"]
-            change.origin = Origin.of_entry(made[0]) if made else Origin(DRIFT)
+            change.origin = Origin.of_entry(made[0], writers) if made else Origin(DRIFT)
         else:  # a re-sent invitation: whoever last wrote the member
-            change.origin = Origin.of_entry(history[0]) if history else Origin(DRIFT)
+            change.origin = Origin.of_entry(history[0], writers) if history else Origin(DRIFT)
 
 
 def _order(entry: Mapping[str, Any]) -> tuple[str, int]:
@@ -195,11 +201,13 @@ def _with_origin(field: FieldChange, origin: Origin) -> FieldChange:
     return FieldChange(field.path, field.before, field.after, field.source, origin)
 
 
-def _field_origin(history: Sequence[Mapping[str, Any]], path: str) -> Origin:
+def _field_origin(
+    history: Sequence[Mapping[str, Any]], path: str, writers: Collection[str]
+) -> Origin:
     name = path.removesuffix(FINGERPRINT_SUFFIX)
     for entry in history:
         if entry.get("action") in WHOLE_ITEM or _touches(entry.get("fields"), name):
-            return Origin.of_entry(entry)
+            return Origin.of_entry(entry, writers)
     return Origin(DEFAULT)  # nobody ever wrote it: the platform's default
 
 

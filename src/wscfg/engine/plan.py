@@ -396,6 +396,7 @@ def plans_to_document(
     errors: Sequence[dict[str, str]] = (),
     mask: Callable[[Any], Any] | None = None,
     run: dict[str, Any] | None = None,
+    violations: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     """The saved-plan document: the plans (each with its workspace's server-side identity),
     the allowances they were made with, the ``--only`` selection of a partial plan (``"only"``,
@@ -426,6 +427,8 @@ def plans_to_document(
     doc["refusals"] = [r.to_dict() for r in refusals(plans, allow)]
     doc["targets"] = targets
     doc["errors"] = [dict(e) for e in errors]
+    if violations:  # live policy violations (docs/policies.md): reported, never applied
+        doc["violations"] = [dict(v) for v in violations]
     if mask is not None:
         doc = mask(doc)
     return seal_document(doc, sealer.key) if sealer is not None else doc

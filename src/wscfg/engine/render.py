@@ -28,6 +28,8 @@ from .seal import Sealer, is_secret_marker
 MAX_PER_GROUP = 20  # items listed per (kind, action) before "… and N more"
 GITHUB_COMMENT_LIMIT = 65_535
 MARKDOWN_BUDGET = 60_000  # leave room for the truncation notice and CI wrappers
+JOB_SUMMARY_BYTES = 1 << 20  # GitHub's limit for one step's $GITHUB_STEP_SUMMARY (1 MiB)
+CUT_NOTE = "_Not shown, to stay under the size limit:"
 MAX_REFUSALS_SHOWN = 50  # in markdown, before "… and N more"
 
 
@@ -254,10 +256,11 @@ def plan_json(
     only: Sequence[str] = (),
     mask: Callable[[Any], Any] | None = None,
     run: dict[str, Any] | None = None,
+    violations: Sequence[dict[str, Any]] = (),
 ) -> str:
     """The saved-plan document (sealed with ``sealer``'s key), ``mask`` applied before the
-    seal: what ``-o`` writes, with the targets that failed; ``run``: the record of a part of a
-    sharded run."""
+    seal: what ``-o`` writes, with the targets that failed and the live policy violations;
+    ``run``: the record of a part of a sharded run."""
     doc = plans_to_document(
         plans,
         server=server,
@@ -267,8 +270,45 @@ def plan_json(
         errors=[{"target": f.target, "message": f.message} for f in failures],
         mask=mask,
         run=run,
+        violations=violations,
     )
     return json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=False)
+
+
+FULL_PLAN = "`wscfg show PLAN.json --full` on the saved plan (`wscfg plan -o PLAN.json`)"
+SLUGS_IN_A_ROW = 3  # workspaces named in a folded row of the summary table
+SLUGS_IN_A_BLOCK = 200  # and in its details, before "and N more"
+
+
+@dataclass
+class _Group:
+    """Workspaces whose plans read the same (same changes, same sources): one row, one block."""
+
+    plans: list[Plan]
+    body: str  # the plan text below its "Workspace" line
+
+
+def _fold(plans: list[Plan], m: Callable[[str], str]) -> list[_Group]:
+    groups: dict[str, _Group] = {}
+    for p in plans:
+        body = _own_file(p, m(plan_text(p, indent="")).split("\n", 1)[-1])
+        key = body if not p.empty else "\x00empty"
+        groups.setdefault(key, _Group([], body)).plans.append(p)
+    return list(groups.values())
+
+
+def _own_file(plan: Plan, body: str) -> str:
+    """``body`` with its workspace's own file named as such, so that plans of workspaces
+    declared in files of their own can read the same."""
+    if not plan.file:
+        return body
+    return body.replace(f"(from {text(plan.file)}:", "(from the workspace's file, line ")
+
+
+def _slugs(plans: Sequence[Plan], shown: int, m: Callable[[str], str], *, cell: bool) -> str:
+    names = ", ".join(md_code(m(p.slug), cell=cell) for p in plans[:shown])
+    more = len(plans) - shown
+    return f"{names} and {more} more" if more > 0 else names
 
 
 def plan_markdown(
@@ -280,10 +320,13 @@ def plan_markdown(
     skip_unsafe: bool = False,
     mask: Callable[[str], str] | None = None,
     note: str | None = None,
+    full: str = FULL_PLAN,
 ) -> str:
-    """A PR comment: ``note`` (a partial plan says so), refusals, then the summary table,
-    each target's details folded, never over budget. ``mask`` (environment values →
-    references) applies before each part is measured."""
+    """A PR comment: ``note`` (a partial plan says so), refusals, the totals, a summary table
+    and each plan's details folded. Workspaces whose plans read the same are one row and one
+    block. Whole rows and blocks only, never over ``budget``: what does not fit is counted
+    and the comment says where the full plan is (``full``). ``mask`` (environment values →
+    references) applies before anything is measured."""
     m = mask or (lambda x: x)
     t = _totals(plans)
     head = ["### wscfg plan", "", *([f"> {md_text(m(note))}", ""] if note else [])]
@@ -296,41 +339,60 @@ def plan_markdown(
         "| workspace | add | change | delete | status |",
         "|---|---:|---:|---:|---|",
     ]
-    for p in plans:
-        c = p.counts()
-        status = "no changes" if p.empty else "changes"
+    groups = _fold(plans, m)
+    rows: list[str] = []
+    for g in groups:
+        c = g.plans[0].counts()
+        status = "no changes" if g.plans[0].empty else "changes"
+        if len(g.plans) > 1:
+            status += f" (the same in {len(g.plans)} workspaces)"
         changed = c["update"] + c["resend"]
-        slug = md_code(m(p.slug), cell=True)
-        head.append(f"| {slug} | {c['create']} | {changed} | {c['delete']} | {status} |")
+        slugs = _slugs(g.plans, SLUGS_IN_A_ROW, m, cell=True)
+        rows.append(f"| {slugs} | {c['create']} | {changed} | {c['delete']} | {status} |\n")
     for f in failures:
-        head.append(f"| {md_code(m(f.target), cell=True)} | – | – | – | **error** |")
-    text = m("\n".join(head) + "\n")
-    if len(text) > budget:
-        text = text[: budget - 200] + "\n\n_…summary table cut to fit a comment._\n"
-        return text
-    omitted = 0
-    for f in failures:
-        block = m(f"\n**{md_code(m(f.target))}: error** — {md_text(m(f.message))}\n")
-        if len(text) + len(block) > budget:
-            omitted += 1
+        rows.append(f"| {md_code(m(f.target), cell=True)} | – | – | – | **error** |\n")
+    blocks = [
+        m(f"\n**{md_code(m(f.target))}: error** — {md_text(m(f.message))}\n") for f in failures
+    ]
+    for g in groups:
+        if g.plans[0].empty:
+            continue
+        if len(g.plans) == 1:
+            p = g.plans[0]
+            block = _folded(p, m(plan_text(p, indent="")), m)
+            short = _folded(p, m(plan_text(p, limit=3, indent="")), m)
+        else:
+            block = _folded_group(g, g.body, m)
+            first = m(plan_text(g.plans[0], limit=3, indent=""))
+            short = _folded_group(g, _own_file(g.plans[0], first.split("\n", 1)[-1]), m)
+        blocks.append(block if len(block) <= budget // 4 else short)
+    return fit_markdown(m("\n".join(head) + "\n"), rows, blocks, budget, f"the full plan: {full}")
+
+
+def fit_markdown(head: str, rows: list[str], blocks: list[str], budget: int, where: str) -> str:
+    """``head``, then as many whole ``rows`` (a table) and ``blocks`` as fit in ``budget``
+    with the note that counts what was left out and says ``where`` the rest is."""
+    whole = head + "".join(rows) + "".join(blocks)
+    if len(whole) <= budget:
+        return whole
+    reserve = 400 + len(where)  # the note
+    text = head
+    left_rows = left_blocks = 0
+    for row in rows:
+        if left_rows or len(text) + len(row) + reserve > budget:
+            left_rows += 1
+            continue
+        text += row
+    for block in blocks:
+        if len(text) + len(block) + reserve > budget:
+            left_blocks += 1
             continue
         text += block
-    for p in plans:
-        if p.empty:
-            continue
-        block = _folded(p, m(plan_text(p, indent="")), m)
-        if len(text) + len(block) > budget:
-            block = _folded(p, m(plan_text(p, limit=3, indent="")), m)
-            if len(text) + len(block) > budget:
-                omitted += 1
-                continue
-        text += block
-    if omitted:
+    if left_rows or left_blocks:
         text += (
-            f"\n_{omitted} workspace(s) not shown to stay under GitHub's comment limit; "
-            "run `wscfg plan` for the full plan._\n"
+            f"\n{CUT_NOTE} {left_rows} table row(s) and {left_blocks} detail block(s); {where}._\n"
         )
-    assert len(text) <= GITHUB_COMMENT_LIMIT
+    assert len(text) <= GITHUB_COMMENT_LIMIT or budget > GITHUB_COMMENT_LIMIT
     return text
 
 
@@ -344,6 +406,16 @@ def _md_refusals(refusals: Sequence[Refusal], skip_unsafe: bool) -> list[str]:
     if len(refusals) > MAX_REFUSALS_SHOWN:
         out.append(f"- … and {len(refusals) - MAX_REFUSALS_SHOWN} more")
     return [*out, ""]
+
+
+def _folded_group(group: _Group, body: str, mask: Callable[[str], str]) -> str:
+    """Workspaces with the same plan: named (the first ones), the plan once."""
+    first = group.plans[0]
+    n = len(group.plans)
+    names = ", ".join(f"<code>{html(mask(p.slug))}</code>" for p in group.plans[:SLUGS_IN_A_BLOCK])
+    more = f" and {n - SLUGS_IN_A_BLOCK} more" if n > SLUGS_IN_A_BLOCK else ""
+    summary = f"<summary>{n} workspaces, the same plan: {html(first.summary())}</summary>"
+    return f"\n<details>{summary}\n\n{names}{more}\n\n{md_fence(body, 'diff')}\n</details>\n"
 
 
 def _folded(plan: Plan, body: str, mask: Callable[[str], str]) -> str:

@@ -259,7 +259,9 @@ def merge_plan_documents(parts: Sequence[Part]) -> dict[str, Any]:
     first = parts[0].data
     # not sealed: a report of the parts (each verified as read), not a plan to apply
     doc = {
-        k: v for k, v in first.items() if k not in ("targets", "errors", "refusals", "run", "seal")
+        k: v
+        for k, v in first.items()
+        if k not in ("targets", "errors", "refusals", "run", "seal", "violations")
     }
     doc["refusals"] = []
     order = order_of(parts)
@@ -269,6 +271,9 @@ def merge_plan_documents(parts: Sequence[Part]) -> dict[str, Any]:
     doc["errors"] = sorted(
         (e for p in parts for e in p.data.get("errors", [])), key=lambda e: order[e["target"]]
     )
+    found = [v for p in parts for v in p.data.get("violations", [])]
+    if found:  # live policy violations, kept as each part listed them
+        doc["violations"] = found
     if parts[0].run is not None:
         doc["run"] = {**parts[0].run, "shard": 1, "shards": 1, "order": order}
     return doc

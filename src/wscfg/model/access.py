@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from .base import Name, Resource, read_only
+from .base import Name, Resource, Text500, read_only
 from .email import Email
 from .notifications import NotificationOverrides
 from .values import BUILTIN_ROLES as BUILTIN_ROLES
@@ -39,7 +39,7 @@ class Role(Resource):
     """A custom role. Built-in roles (owner, admin, member, client) cannot be declared."""
 
     name: Name = Field(description="Role name, referenced by members[].role.")
-    description: str | None = Field(None, max_length=500)
+    description: Text500 | None = Field(None)
     permissions: list[Permission] | None = Field(
         None, description="Permissions from the fixed catalog; order does not matter."
     )

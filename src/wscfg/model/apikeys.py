@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from .base import Name, Resource, read_only
+from .base import Name, Resource, Text500, read_only
 from .values import MAX_API_KEYS as MAX_API_KEYS
 from .values import RESERVED_PREFIX as RESERVED_PREFIX
 from .values import marked, not_a_key_id, some_scopes
@@ -45,7 +45,7 @@ class ApiKey(Resource):
         "matter. settings:read / settings:write reach this settings API.",
         examples=[["calls:read", "contacts:read"]],
     )
-    description: str | None = Field(None, max_length=500, description="What the key is for.")
+    description: Text500 | None = Field(None, description="What the key is for.")
     expires: date | None = Field(
         None, description="The last day the key works (YYYY-MM-DD); none: it never expires."
     )

@@ -9,6 +9,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializ
 from .values import NAME_RE as NAME_RE  # the API client and the sandbox use both
 from .values import SLUG_RE as SLUG_RE
 from .values import name as _name
+from .values import prose as _prose
+from .values import single_line as _single_line
 from .values import slug as _slug
 
 
@@ -71,6 +73,14 @@ Score = _bounded(MAX_SCORE)
 
 Slug = Annotated[str, AfterValidator(_slug), Field(examples=["acme-north"])]
 Name = Annotated[str, AfterValidator(_name)]
+# Free text: one line (names, descriptions, notes) or several (a business's audience). Both refuse
+# control characters, line/paragraph separators and bidi controls (wscfg.escape.UNSAFE).
+# The length bound goes before the check (pydantic then keeps it a plain string constraint).
+Text = Annotated[str, AfterValidator(_single_line)]
+ShortText = Annotated[str, Field(max_length=100), AfterValidator(_single_line)]
+Text200 = Annotated[str, Field(max_length=200), AfterValidator(_single_line)]
+Text500 = Annotated[str, Field(max_length=500), AfterValidator(_single_line)]
+Prose2000 = Annotated[str, Field(max_length=2000), AfterValidator(_prose)]
 
 
 def submodels(model: type[BaseModel]) -> dict[str, type[BaseModel]]:

@@ -15,7 +15,7 @@ from pydantic import (
     model_validator,
 )
 
-from .base import Name, Resource, Score, Seconds
+from .base import Name, Resource, Score, Seconds, Text500
 from .values import E164_RE as E164_RE
 from .values import bounds, colour, e164, marked, phone_not_number
 
@@ -27,7 +27,7 @@ class CallTag(Resource):
 
     name: Name = Field(description="Tag name.", examples=["new-patient"])
     color: Colour | None = Field(None, description="Hex colour, stored lower-case as #rrggbb.")
-    description: str | None = Field(None, max_length=500)
+    description: Text500 | None = Field(None)
 
 
 # --- the qualified-call rule tree ------------------------------------------------------------
@@ -188,7 +188,7 @@ class BlockedCaller(Resource):
     """A caller number whose calls are rejected."""
 
     number: PhoneNumber
-    note: str | None = Field(None, max_length=500, description="Why it is blocked.")
+    note: Text500 | None = Field(None, description="Why it is blocked.")
 
     @model_validator(mode="before")
     @classmethod

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from functools import cache, lru_cache
 from typing import Any, TypeVar
 
+from ..escape import first_unsafe
 from .email import _email as email
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -53,6 +54,33 @@ def name(value: str) -> str:
             "with a letter or digit (e.g. 'front-desk')"
         )
     return value
+
+
+# Free text is data in every output (wscfg.escape); the platform also refuses, in every text
+# field, the characters that could forge a line or reorder it on screen (docs/api.md, "Text").
+_UNSAFE_NAMES = {"\n": "a line break", "\r": "a carriage return", "\t": "a tab"}
+
+
+def _refuse_unsafe(value: str, prose: bool) -> str:
+    bad = first_unsafe(value, prose=prose)
+    if bad is None:
+        return value
+    what = _UNSAFE_NAMES.get(bad) or f"U+{ord(bad):04X}"
+    kinds = "control characters" if prose else "line breaks, tabs, control characters"
+    raise ValueError(
+        f"must not contain {kinds}, line or paragraph separators or bidirectional controls "
+        f"(found {what} at character {value.index(bad) + 1})"
+    )
+
+
+def single_line(value: str) -> str:
+    """One line of text (a name, a description, a note)."""
+    return _refuse_unsafe(value, prose=False)
+
+
+def prose(value: str) -> str:
+    """Text that may span lines (line breaks and tabs allowed, nothing else of the class)."""
+    return _refuse_unsafe(value, prose=True)
 
 
 def colour(value: str) -> str:
@@ -280,6 +308,8 @@ CHECKS: dict[str, Callable[[Any], Any]] = {
     "slug": slug,
     "name": name,
     "colour": colour,
+    "single-line": single_line,
+    "prose": prose,
     "email": email,
     "recipient": recipient,
     "timezone": timezone,

@@ -6,22 +6,23 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from .base import Resource, Slug
-from .values import timezone
+from .base import Prose2000, Resource, Slug, Text, Text200
+from .values import single_line, timezone
 
+DisplayName = Annotated[str, Field(min_length=1, max_length=120), AfterValidator(single_line)]
 Timezone = Annotated[str, AfterValidator(timezone), Field(examples=["America/Chicago"])]
 
 
 class BusinessProfile(Resource):
     """Business context used across the workspace (and by AI features)."""
 
-    company: str | None = Field(None, max_length=200, description="Company name.")
-    services: list[str] | None = Field(
+    company: Text200 | None = Field(None, description="Company name.")
+    services: list[Text] | None = Field(
         None, description="What the business offers.", examples=[["cleanings", "implants"]]
     )
-    audience: str | None = Field(None, max_length=2000, description="Who the customers are.")
-    brand_voice: str | None = Field(
-        None, max_length=2000, description="How the business sounds.", examples=["warm, plain"]
+    audience: Prose2000 | None = Field(None, description="Who the customers are.")
+    brand_voice: Prose2000 | None = Field(
+        None, description="How the business sounds.", examples=["warm, plain"]
     )
 
 
@@ -29,6 +30,6 @@ class Workspace(Resource):
     """The workspace profile (a singleton). ``slug`` names the target workspace."""
 
     slug: Slug = Field(description="The workspace's URL name; identifies the target.")
-    name: str | None = Field(None, min_length=1, max_length=120, description="Display name.")
+    name: DisplayName | None = Field(None, description="Display name.")
     timezone: Timezone | None = Field(None, description="IANA time zone for logs and reports.")
     business_profile: BusinessProfile | None = Field(None, description="Business context.")

@@ -21,8 +21,9 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from ..errors import WscfgError
 from ..model import CATEGORIES, HELPDESK, Member, Workspace
+from ..model.values import single_line
 from . import store
-from .auth import READ, SCOPES, WRITE, WorkspaceRef, display_prefix, generate_key, hash_key
+from .auth import SCOPES, WorkspaceRef, display_prefix, generate_key, hash_key
 from .db import (
     agencies,
     api_keys,
@@ -119,7 +120,7 @@ class KeyRequest:
 
     workspace: str | None = None
     agency: str | None = None
-    scopes: tuple[str, ...] = (READ, WRITE)
+    scopes: tuple[str, ...] = SCOPES  # every scope (a key gives only what it holds)
     name: str | None = None
     as_user: str | None = None  # a member's email: the key's writes are that person's, via the UI
 
@@ -138,10 +139,15 @@ def new_key(db_url: str, request: KeyRequest) -> IssuedKey:
     wanted = tuple(sorted(set(request.scopes)))
     bad = [s for s in wanted if s not in SCOPES]
     if bad or not wanted:
-        raise SandboxError(f"scopes must be among {', '.join(SCOPES)}; got {list(request.scopes)}")
+        raise SandboxError(f"scopes must be among the catalog (docs/api.md); got {bad}")
     name = request.name.strip() if request.name is not None else None
     if name is not None and not 0 < len(name) <= 100:
         raise SandboxError("a key's name has 1 to 100 characters")
+    if name is not None:
+        try:
+            single_line(name)
+        except ValueError as exc:
+            raise SandboxError(f"a key's name {exc}") from None
     engine = get_engine(db_url)
     with transaction(engine, write=True) as conn:
         now = _now()
@@ -180,7 +186,7 @@ def issue_key(
     *,
     workspace: str | None = None,
     agency: str | None = None,
-    scopes: Iterable[str] = (READ, WRITE),
+    scopes: Iterable[str] = SCOPES,
     name: str | None = None,
 ) -> str:
     """A new API key for a workspace (by slug) or an agency (by name or one of its keys)."""

@@ -8,18 +8,23 @@ workspace or to one agency; an agency key reaches the agency's own sub-accounts 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, select
 
+from ..model.apikeys import API_SCOPES
+from . import access, store
 from .db import api_keys, workspaces
 from .records import KEY_PREFIX as KEY_PREFIX
 from .records import READ as READ
 from .records import WRITE as WRITE
 from .records import hash_key as hash_key
 
-SCOPES = (READ, WRITE)
+# What the platform's own keys hold (a new workspace's or agency's first key, `wscfg sandbox
+# key` without --read-only): every scope of the catalog, since a key gives only scopes it
+# holds (sandbox.access) and these are the owner's keys.
+SCOPES: tuple[str, ...] = API_SCOPES
 
 
 def generate_key() -> tuple[str, str]:
@@ -41,9 +46,27 @@ class Principal:
     scopes: frozenset[str]
     name: str | None = None  # the key's display name
     user: str | None = None  # the member the key writes as, through the UI (``--as-user``)
+    # For a member's key, read on each request (:func:`with_member`): the member's status and
+    # role, and that role's permissions (``sandbox.access``).
+    status: str | None = None
+    role: str | None = None
+    permissions: frozenset[str] | None = None
 
     def can(self, scope: str) -> bool:
         return scope in self.scopes
+
+    @property
+    def grantable(self) -> frozenset[str]:
+        """The scopes this key may give a key it creates or re-issues: its own, and for a
+        member's key only those its member's role allows too."""
+        if self.permissions is None:
+            return self.scopes
+        return self.scopes & access.scopes_of_role(self.permissions)
+
+    def holds(self, permission: str) -> bool:
+        """True when a member's key's role has ``permission``; other keys are bounded by
+        their scopes only."""
+        return self.permissions is None or permission in self.permissions
 
 
 @dataclass(frozen=True)
@@ -80,6 +103,28 @@ def principal_for(conn: Connection, key: str) -> Principal | None:
         frozenset(row.scopes.split()),
         row.name,
         row.as_user,
+    )
+
+
+def with_member(conn: Connection, who: Principal, now: str) -> Principal:
+    """``who`` with its member's status, role and permissions as they are ``now`` (a key
+    that acts as no member is returned as it is). A member who is gone reads as status
+    ``removed`` and holds nothing."""
+    if who.user is None or who.workspace_id is None:
+        return who
+    member = store.get(conn, who.workspace_id, "members", who.user, now)
+    if member is None:
+        return replace(who, status="removed", permissions=frozenset())
+    role = str(member.data.get("role"))
+    custom = None
+    if role not in access.BUILTIN_PERMISSIONS:
+        found = store.get(conn, who.workspace_id, "roles", role, now)
+        custom = None if found is None else found.data
+    return replace(
+        who,
+        status=str(member.data.get("status")),
+        role=role,
+        permissions=access.role_permissions(role, custom),
     )
 
 

@@ -20,8 +20,8 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from starlette.responses import Response
 
-from . import budget, idempotency, store
-from .auth import READ, WRITE, Principal, WorkspaceRef, principal_for, reachable
+from . import access, budget, idempotency, store
+from .auth import READ, WRITE, Principal, WorkspaceRef, principal_for, reachable, with_member
 from .db import get_engine, lock_agency, lock_workspace, transaction
 from .problems import ProblemError
 from .ratelimit import RateLimiter
@@ -112,11 +112,19 @@ class Ctx:
         return getattr(self.request.state, "client_request_id", None)
 
 
-def authorize(conn: Connection, sandbox: Sandbox, key: str | None, method: str) -> Principal:
+def authorize(
+    conn: Connection,
+    sandbox: Sandbox,
+    key: str | None,
+    method: str,
+    remember: Callable[[Principal], None] | None = None,
+) -> Principal:
     """The caller behind ``key``, rate-limited and holding the scope ``method`` needs.
 
     The request-context middleware calls this before it reads a write's body; the route
-    dependencies call it for requests without a body."""
+    dependencies call it for requests without a body. ``remember`` receives the caller as
+    soon as the key is known (also when the answer is a 429 or a 403: the access log and the
+    rate-limit fields name the key)."""
     if not key:
         raise ProblemError(
             401,
@@ -128,18 +136,43 @@ def authorize(conn: Connection, sandbox: Sandbox, key: str | None, method: str) 
         raise ProblemError(
             401, "the API key is unknown or revoked", headers={"WWW-Authenticate": "Bearer"}
         )
+    if remember is not None:
+        remember(who)
     if sandbox.limiter is not None:
-        wait = sandbox.limiter.take(who.key_id, sandbox.settings.ticker())
+        now = sandbox.settings.ticker()
+        wait = sandbox.limiter.take(who.key_id, now)
         if wait:
             raise ProblemError(
                 429,
                 f"rate limit exceeded; retry in {wait} s",
-                headers={"Retry-After": str(wait)},
+                headers={"Retry-After": str(wait), **sandbox.limiter.headers(who.key_id, now)},
             )
     need = READ if method in ("GET", "HEAD") else WRITE
     if not who.can(need):
         raise ProblemError(403, f"this API key lacks the {need} scope")
+    who = with_member(conn, who, store.iso(sandbox.now()))
+    if who.status is not None and who.status != "active":
+        raise ProblemError(
+            403, f"this API key acts as {who.user}, who is not an active member ({who.status})"
+        )
     return who
+
+
+def check_route(request: Request, who: Principal) -> None:
+    """403 unless the route's rule (``sandbox.access``) allows ``who``: the scope it needs, and
+    for a member's key the permission its role needs. A route without a rule is refused."""
+    route = request.scope.get("route")
+    rule = access.rule_for(request.method, getattr(route, "path_format", ""))
+    if rule is None:
+        raise ProblemError(403, "this operation has no access rule")
+    if rule.scope is not None and not who.can(rule.scope):
+        raise ProblemError(403, f"this API key lacks the {rule.scope} scope")
+    if rule.permission is not None and not who.holds(rule.permission):
+        raise ProblemError(
+            403,
+            f"this API key acts as {who.user}, whose role '{who.role}' does not allow "
+            f"{rule.permission}",
+        )
 
 
 def bearer_key(authorization: str | None) -> str | None:
@@ -155,7 +188,14 @@ def _authenticate(
     who: Principal | None = getattr(request.state, "principal", None)  # set by the middleware
     with transaction(sandbox.engine) as conn:
         if who is None:
-            who = authorize(conn, sandbox, creds.credentials if creds else None, request.method)
+            who = authorize(
+                conn,
+                sandbox,
+                creds.credentials if creds else None,
+                request.method,
+                remember=lambda who: setattr(request.state, "principal", who),
+            )
+        check_route(request, who)
         ws = None
         if slug is not None:
             ws = reachable(conn, who, slug)

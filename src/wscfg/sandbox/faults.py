@@ -12,6 +12,9 @@ A spec is a comma-separated list of ``FAULT=PROBABILITY`` plus ``latency=LO-HIms
                 through the answer: the client never hears how it went;
 - ``drip``      handle the request, then send the answer one byte every ``drip-every``
                 seconds (default 1): a stuck or hostile server that never quite stops;
+- ``huge``      handle nothing; answer ``200`` with a JSON body that does not end: ``[{},{},…``
+                in 64 KiB chunks, no ``Content-Length`` (chunked), ``huge-bytes`` long
+                (default 1 GiB): a hostile server trying to fill the client's memory;
 - ``latency``   sleep a uniform random time in the range before handling.
 
 Faults apply to ``/v1`` requests only (never to ``/openapi.json``). One draw per request from
@@ -38,7 +41,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..errors import SetupError
 from .problems import PROBLEM_JSON, problem_body
 
-KINDS = ("500", "500after", "429", "reset", "drip")
+KINDS = ("500", "500after", "429", "reset", "drip", "huge")
+HUGE_CHUNK = b"{}," * (64 * 1024 // 3)
 _METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
 _LATENCY_RE = re.compile(r"^(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))?ms$")
 
@@ -54,6 +58,7 @@ class FaultPlan:
     retry_after: int = 1
     methods: frozenset[str] | None = None  # None: every method
     drip_every: float = 1.0  # seconds between the bytes of a dripped answer
+    huge_bytes: int = 1 << 30  # the length of a `huge` answer
 
     def __str__(self) -> str:
         parts = [f"{k}={p:g}" for k, p in self.rates]
@@ -65,6 +70,8 @@ class FaultPlan:
             parts.append("methods=" + "+".join(sorted(self.methods)))
         if self.drip_every != 1.0:
             parts.append(f"drip-every={self.drip_every:g}")
+        if self.huge_bytes != 1 << 30:
+            parts.append(f"huge-bytes={self.huge_bytes}")
         return ",".join([*parts, f"seed={self.seed}"])
 
 
@@ -76,6 +83,7 @@ def parse_faults(spec: str) -> FaultPlan:
     retry_after = 1
     methods = None
     drip_every = 1.0
+    huge_bytes = 1 << 30
     for part in filter(None, (p.strip() for p in spec.split(","))):
         name, sep, value = part.partition("=")
         name = name.strip().lower()
@@ -104,6 +112,10 @@ def parse_faults(spec: str) -> FaultPlan:
                 drip_every = -1.0
             if not 0 < drip_every <= 60:
                 raise SetupError(f"drip-every {value!r}: write seconds between 0 and 60")
+        elif name in ("huge-bytes", "huge_bytes"):
+            huge_bytes = int(value) if value.strip().isdigit() else 0
+            if not huge_bytes:
+                raise SetupError(f"huge-bytes {value!r}: write a whole number of bytes")
         elif name == "latency":
             m = _LATENCY_RE.match(value.strip())
             if not m:
@@ -124,11 +136,13 @@ def parse_faults(spec: str) -> FaultPlan:
         else:
             raise SetupError(
                 f"unknown fault {name!r}; known: {', '.join(KINDS)}, latency, retry-after, "
-                "methods, drip-every, seed"
+                "methods, drip-every, huge-bytes, seed"
             )
     if sum(rates.values()) > 1:
         raise SetupError("fault probabilities add up to more than 1")
-    return FaultPlan(tuple(rates.items()), latency, seed, retry_after, methods, drip_every)
+    return FaultPlan(
+        tuple(rates.items()), latency, seed, retry_after, methods, drip_every, huge_bytes
+    )
 
 
 TRAIL_LIMIT = 100_000
@@ -234,6 +248,9 @@ class FaultMiddleware:
         if fault == "drip":
             await _drip(self.app, scope, receive, send, self.faults.plan.drip_every)
             return
+        if fault == "huge":
+            await _huge(send, self.faults.plan.huge_bytes)
+            return
         if fault == "reset":
             await self.app(scope, receive, _swallow)
             await send(
@@ -265,6 +282,19 @@ async def _drip(app: ASGIApp, scope: Scope, receive: Receive, send: Send, every:
     for i in range(len(body)):
         await send({"type": "http.response.body", "body": body[i : i + 1], "more_body": True})
         await asyncio.sleep(every)
+    await send({"type": "http.response.body", "body": b""})
+
+
+async def _huge(send: Send, length: int) -> None:
+    """A ``200`` whose JSON body (``[{},{},…``) goes on for ``length`` bytes, chunked."""
+    headers = [(b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": b"[", "more_body": True})
+    sent = 1
+    while sent < length:
+        chunk = HUGE_CHUNK[: length - sent]
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        sent += len(chunk)
     await send({"type": "http.response.body", "body": b""})
 
 

@@ -84,7 +84,7 @@ class LocalReader:
         if not self._key.startswith(KEY_PREFIX) or len(self._key) > 200:
             return None
         row = conn.execute(
-            "SELECT workspace_id, agency_id, scopes, revoked_at, expires FROM api_keys "
+            "SELECT workspace_id, agency_id, scopes, revoked_at, expires, as_user FROM api_keys "
             "WHERE secret_hash = ?",
             (hash_key(self._key),),
         ).fetchone()
@@ -94,11 +94,25 @@ class LocalReader:
             return None  # past its last day: the server refuses it (auth.principal_for)
         if row[0] is not None and row[1] is not None:
             return None  # reaches two scopes: let the server decide
+        if row[5] is not None:
+            return None  # acts as a member: the member's role decides (sandbox.access)
         if row[0] is not None:
             return "id", int(row[0])
         if row[1] is not None:
             return "agency_id", int(row[1])
         return None
+
+    def key_id(self) -> str | None:
+        """The id of the key this reader reads with (what ``GET /v1/key`` says), or ``None``
+        where the server should answer."""
+        with self._snapshot() as conn:
+            if conn is None:
+                return None
+            row = conn.execute(
+                "SELECT id FROM api_keys WHERE secret_hash = ? AND revoked_at IS NULL",
+                (hash_key(self._key),),
+            ).fetchone()
+        return None if row is None else str(row[0])
 
     def workspaces(self) -> list[dict[str, Any]] | None:
         """Every workspace the key reaches (their profiles with ETags), by slug."""

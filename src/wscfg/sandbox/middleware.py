@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -63,14 +64,21 @@ class RequestContextMiddleware:
             if SLUG_RE.match(slug):
                 extra.append((b"wscfg-workspace", slug.encode()))
         started = False
+        status = 0
+        began = time.monotonic()
+        sandbox = self.sandbox
 
         async def send_wrapper(message: Message) -> None:
-            nonlocal started
+            nonlocal started, status
             if message["type"] == "http.response.start":
                 started = True
+                status = message["status"]
                 ours = {k for k, _ in extra}
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in ours]
-                message = {**message, "headers": headers + extra}
+                headers += extra
+                named = {k.lower() for k, _ in headers}
+                headers += [f for f in _rate_fields(sandbox, state, status) if f[0] not in named]
+                message = {**message, "headers": headers}
             await send(message)
 
         try:
@@ -88,6 +96,10 @@ class RequestContextMiddleware:
                 log.exception("unexpected error in request %s", request_id)
                 problem = ProblemError(500, "the server failed unexpectedly")
             await _send_problem(send_wrapper, problem, request_id)
+        finally:
+            writer = sandbox.settings.access_log
+            if writer is not None:
+                writer(access_line(scope, status, state, request_id, time.monotonic() - began))
 
     async def _guard_body(self, scope: Scope, receive: Receive) -> Receive | None:
         """Authenticate, then read the body under the cap and check its bounds; a receive
@@ -98,7 +110,9 @@ class RequestContextMiddleware:
 
         def authenticate() -> Any:
             with transaction(sandbox.engine) as conn:
-                return authorize(conn, sandbox, key, method)
+                return authorize(
+                    conn, sandbox, key, method, lambda who: scope["state"].update(principal=who)
+                )
 
         scope["state"]["principal"] = await run_in_threadpool(authenticate)
         cap = sandbox.settings.max_body_bytes
@@ -126,6 +140,38 @@ class RequestContextMiddleware:
             return await receive()
 
         return replay
+
+
+def _rate_fields(sandbox: Any, state: dict[str, Any], status: int) -> list[tuple[bytes, bytes]]:
+    """``RateLimit-Policy`` and ``RateLimit`` for the caller's key (a ``304`` first gives its
+    token back: it is not counted); none for a request with no known key."""
+    limiter = sandbox.limiter
+    who = state.get("principal")
+    if limiter is None or who is None:
+        return []
+    now = sandbox.settings.ticker()
+    if status == 304:
+        limiter.refund(who.key_id, now)
+    return _encode(limiter.headers(who.key_id, now))
+
+
+def access_line(
+    scope: Scope, status: int, state: Mapping[str, Any], request_id: str, seconds: float
+) -> str:
+    """One access-log line: ``METHOD PATH STATUS key=<key id> rid=<request id> <N>ms``.
+
+    The path is the one sent, percent-encoded (no query: its values could carry anything), so
+    a line holds no secret, no control character and no space inside a field."""
+    method = str(scope.get("method", "-"))
+    raw = scope.get("raw_path") or scope.get("path", "").encode("utf-8", "replace")
+    path = bytes(raw).split(b"?", 1)[0].decode("ascii", "replace")
+    path = _UNSAFE_RE.sub(lambda m: f"%{ord(m.group()):02X}", path)[:512] or "/"
+    who = state.get("principal")
+    key = getattr(who, "key_id", None) or "-"
+    return f"{method} {path} {status or '-'} key={key} rid={request_id} {round(seconds * 1000)}ms"
+
+
+_UNSAFE_RE = re.compile(r"[^\x21-\x7e]")
 
 
 def _too_large(cap: int) -> ProblemError:

@@ -1,10 +1,19 @@
-"""A token bucket per API key: ``rate`` requests per second sustained, ``burst`` at once."""
+"""A token bucket per API key: ``rate`` requests per second sustained, ``burst`` at once.
+
+The limit is advertised on every answer with the fields of draft-ietf-httpapi-ratelimit-headers:
+``RateLimit-Policy: "default";q=<burst>;w=<seconds>`` (the quota and the window it refills in)
+and ``RateLimit: "default";r=<left>;t=<seconds>`` (the requests left now and the seconds until
+the bucket is full again); a ``429`` also carries ``Retry-After``. A request answered ``304
+Not Modified`` is not counted: its token is given back (:meth:`RateLimiter.refund`).
+"""
 
 from __future__ import annotations
 
 import math
 import threading
 import time
+
+POLICY = "default"
 
 
 class RateLimiter:
@@ -19,13 +28,42 @@ class RateLimiter:
         self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, at)
         self._lock = threading.Lock()
 
+    def _level(self, key: str, now: float) -> float:
+        tokens, at = self._buckets.get(key, (float(self.burst), now))
+        return min(float(self.burst), tokens + max(0.0, now - at) * self.rate)
+
     def take(self, key: str, now: float | None = None) -> int:
         now = time.monotonic() if now is None else now
         with self._lock:
-            tokens, at = self._buckets.get(key, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - at) * self.rate)
+            tokens = self._level(key, now)
             if tokens >= 1.0:
                 self._buckets[key] = (tokens - 1.0, now)
                 return 0
             self._buckets[key] = (tokens, now)
             return max(1, math.ceil((1.0 - tokens) / self.rate))
+
+    def refund(self, key: str, now: float | None = None) -> None:
+        """Give back the token of a request that is not counted (a ``304``)."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            if key in self._buckets:
+                self._buckets[key] = (min(float(self.burst), self._level(key, now) + 1.0), now)
+
+    @property
+    def policy(self) -> str:
+        """The ``RateLimit-Policy`` value: a quota ``q`` per whole-second window ``w``
+        with ``q / w`` never above the rate and ``q`` never above the burst."""
+        window = max(1, math.floor(self.burst / self.rate), math.ceil(1 / self.rate - 1e-9))
+        quota = max(1, min(self.burst, math.floor(self.rate * window + 1e-9)))
+        return f'"{POLICY}";q={quota};w={window}'
+
+    def state(self, key: str, now: float | None = None) -> str:
+        """The ``RateLimit`` value for ``key``: requests left, seconds until full."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            tokens = self._level(key, now)
+        reset = max(0, math.ceil((self.burst - tokens) / self.rate))
+        return f'"{POLICY}";r={math.floor(tokens)};t={reset}'
+
+    def headers(self, key: str, now: float | None = None) -> dict[str, str]:
+        return {"RateLimit-Policy": self.policy, "RateLimit": self.state(key, now)}

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from ..model import KINDS, SNAPSHOT_KINDS, BlockedCaller, Kind
 from ..model.access import Email
 from ..model.apikeys import MAX_ROTATION, ApiScope, KeyMode
-from ..model.base import Resource
+from ..model.base import Resource, ShortText, Text500
 from ..model.calls import PhoneNumber
 from ..model.workspace import Workspace
 
@@ -161,7 +161,7 @@ class ApiKeyCreate(Resource):
     identity and required, as are ``scopes``); without one, an unmanaged key as the platform
     issues them (name optional, free text)."""
 
-    name: str | None = Field(None, max_length=100, description="What the key is for.")
+    name: ShortText | None = Field(None, description="What the key is for.")
     scopes: list[ApiScope] = Field(
         default_factory=lambda: list(SCOPES),
         min_length=1,
@@ -170,7 +170,7 @@ class ApiKeyCreate(Resource):
         examples=[["settings:read"]],
     )
     mode: KeyMode | None = Field(None, description="live or test: makes the key a managed one.")
-    description: str | None = Field(None, max_length=500)
+    description: Text500 | None = Field(None)
     expires: date | None = Field(None, description="The last day the key works (YYYY-MM-DD).")
     rotation: int | None = Field(None, strict=True, ge=0, le=MAX_ROTATION)
 
@@ -205,7 +205,7 @@ class KeyInfo(BaseModel):
 
     id: str = Field(description="The key's id (key_…).")
     name: str | None = Field(None, description="The key's name, when it was given one.")
-    scopes: list[str] = Field(description="settings:read, settings:write.")
+    scopes: list[str] = Field(description="The key's scopes (resource:read|write).")
     workspace: str | None = Field(None, description="The workspace of a workspace key.")
     agency: str | None = Field(None, description="The agency of an agency key.")
 

@@ -21,6 +21,8 @@ class SandboxSettings:
     limit) and ``rate_burst`` the bucket size (default: twice the rate, at least 1).
     ``clock`` returns the current time (aware, UTC) and ``ticker`` seconds on a steady clock
     (the rate limiter's); tests pass controllable ones.
+    ``access_log`` receives one line per request (see
+    :func:`wscfg.sandbox.middleware.access_line`); ``None`` = no access log.
     ``faults`` is a fault-injection spec (see :mod:`wscfg.sandbox.faults`); ``None`` = off.
     ``lock_wait`` is how long a write waits for the write lock and ``write_budget`` how long
     it may hold it (see :mod:`wscfg.sandbox.budget`); ``limits`` bounds every input (see
@@ -42,6 +44,7 @@ class SandboxSettings:
     clock: Callable[[], datetime] = field(default=utcnow, compare=False)
     ticker: Callable[[], float] = field(default=time.monotonic, compare=False)
     faults: Any = None
+    access_log: Callable[[str], None] | None = field(default=None, compare=False)
 
     @property
     def bounds(self) -> Any:

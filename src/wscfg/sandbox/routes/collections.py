@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 from starlette.responses import Response
 
 from ...model import COLLECTIONS, OBSERVED, Kind
-from .. import rules, store
+from .. import access, rules, store
 from ..context import JSON, Ctx, ReadCtx, Reply, WriteCtx, check_if_match, run_write
 from ..db import transaction
 from ..limits import check_room
@@ -94,6 +94,23 @@ def _current(conn: Connection, ctx: Ctx, kind: Kind, raw: str) -> store.Item:
     return item
 
 
+def _check_roles(
+    ctx: Ctx,
+    conn: Connection,
+    kind: Kind,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    """A member's key touches only members and custom roles within its own role (access.py)."""
+    who = ctx.who
+
+    def custom_role(name: str) -> dict[str, Any] | None:
+        found = store.get(conn, ctx.workspace.id, "roles", name, ctx.now_iso)
+        return None if found is None else found.data
+
+    access.check_role_write(who.user, who.permissions, kind.name, before, after, custom_role)
+
+
 def _write_row(ctx: Ctx, kind: Kind, ident: str, data: dict[str, Any]) -> dict[str, Any]:
     return store.row_values(
         ctx.workspace.id,
@@ -121,6 +138,7 @@ def create(ctx: Ctx, kind: Kind, body: Any) -> Response:
         if store.get(conn, ctx.workspace.id, kind.name, ident, ctx.now_iso) is not None:
             raise ProblemError(409, f"{kind.label} '{ident}' already exists")
         rules.check_references(conn, ctx.workspace.id, kind, data, ctx.now_iso)
+        _check_roles(ctx, conn, kind, None, data)
         check_room(conn, ctx.workspace.id, kind.name, 1, ctx.settings.bounds)
         row = _write_row(ctx, kind, ident, data)
         store.insert_rows(conn, [row])
@@ -148,6 +166,7 @@ def update(ctx: Ctx, kind: Kind, raw: str, body: Any, if_match: str | None) -> R
         rules.check_identity(kind, obj, item.ident)
         data = rules.stored_form(kind, obj, owned, patch)
         rules.check_references(conn, ctx.workspace.id, kind, data, ctx.now_iso)
+        _check_roles(ctx, conn, kind, item.data, data)
         if kind.name == rules.MEMBERS:
             rules.check_owner_kept(conn, ctx.workspace.id, item, data["role"])
         row = _write_row(ctx, kind, item.ident, data)
@@ -164,6 +183,7 @@ def remove(ctx: Ctx, kind: Kind, raw: str, if_match: str | None) -> Response:
     def work(conn: Connection) -> Reply:
         item = _current(conn, ctx, kind, raw)
         check_if_match(if_match, item.etag)
+        _check_roles(ctx, conn, kind, item.data, None)
         rules.check_delete(conn, ctx.workspace.id, kind, item, ctx.now_iso)
         store.delete_idents(conn, ctx.workspace.id, kind.name, [item.ident])
         return Reply(204, changes=[store.Change("delete", kind.name, item.ident, item.text, None)])
@@ -179,6 +199,7 @@ def resend(ctx: Ctx, raw: str) -> Response:
     def work(conn: Connection) -> Reply:
         item = _current(conn, ctx, kind, raw)
         data = item.data
+        _check_roles(ctx, conn, kind, data, data)
         if data.get("status") == "active":
             raise ProblemError(409, f"{item.ident} is already an active member")
         data.update(rules.invitation(ctx.now, ctx.settings.invite_ttl))

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy import Connection, and_, select, update
 from starlette.responses import Response
 
-from .. import rules, store
+from .. import access, rules, store
 from ..admin import active_key_count, insert_key
 from ..context import JSON, Ctx, ReadCtx, Reply, WriteCtx, caller, run_write
 from ..db import agencies, api_keys, audit, transaction, workspaces
@@ -80,13 +80,14 @@ def list_keys(ctx: Ctx) -> Response:
 def create_key(ctx: Ctx, body: ApiKeyCreate) -> Response:
     if body.mode is not None:  # a managed key: the api_keys kind
         return managed_keys.create(ctx, body.model_dump(exclude_unset=True))
+    access.check_grant(body.scopes, ctx.who.grantable)
     limit = ctx.settings.max_api_keys
 
     def work(conn: Connection) -> Reply:
         if active_key_count(conn, ctx.workspace.id) >= limit:
             raise ProblemError(409, f"a workspace can have at most {limit} active API keys")
         key_id, secret = insert_key(
-            conn, ctx.workspace.id, None, body.scopes, body.name, ctx.now_iso
+            conn, ctx.workspace.id, None, body.scopes, body.name, ctx.now_iso, as_user=ctx.who.user
         )
         row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).one()
         public = _public(row)

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, select, update
 from starlette.responses import Response
 
 from ...model import BY_NAME
-from .. import rules, store
+from .. import access, rules, store
 from ..admin import active_key_count, insert_key
 from ..context import Ctx, Reply, check_if_match, run_write
 from ..db import api_keys, transaction
@@ -35,9 +35,13 @@ def _row_settings(data: dict[str, Any]) -> dict[str, Any]:
     return {k: data.get(k) for k in SETTINGS}
 
 
-def _issue(ctx: Ctx, conn: Connection, data: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    """A new key row for the settings ``data``; returns (data with id/prefix/created_at,
-    secret)."""
+def _issue(
+    ctx: Ctx, conn: Connection, data: dict[str, Any], as_user: str | None
+) -> tuple[dict[str, Any], str]:
+    """A new key row for the settings ``data`` (acting as the member ``as_user``, if any);
+    returns (data with id/prefix/created_at, secret). The caller must hold every scope it
+    gives (:func:`access.check_grant`)."""
+    access.check_grant(data["scopes"], ctx.who.grantable)
     key_id, secret = insert_key(
         conn,
         ctx.workspace.id,
@@ -46,6 +50,7 @@ def _issue(ctx: Ctx, conn: Connection, data: dict[str, Any]) -> tuple[dict[str, 
         data["name"],
         ctx.now_iso,
         managed=_row_settings(data),
+        as_user=as_user,
     )
     row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).one()
     return data | {"id": key_id, "prefix": row.prefix, "created_at": row.created_at}, secret
@@ -71,7 +76,7 @@ def create(ctx: Ctx, sent: dict[str, Any]) -> Response:
             raise ProblemError(409, f"API key '{name}' already exists")
         if active_key_count(conn, ctx.workspace.id) >= limit:
             raise ProblemError(409, f"a workspace can have at most {limit} active API keys")
-        data, secret = _issue(ctx, conn, data)
+        data, secret = _issue(ctx, conn, data, ctx.who.user)  # a member's key makes theirs
         row = store.row_values(ctx.workspace.id, KIND.name, name, data, ctx.now_iso)
         store.insert_rows(conn, [row])
         item = store.saved(row)
@@ -114,9 +119,12 @@ def change(ctx: Ctx, name: str, sent: dict[str, Any], if_match: str | None) -> R
         secret = None
         if data["rotation"] != writable.get("rotation", 0):
             _revoke_row(conn, ctx.now_iso, owned["id"])
-            fresh, secret = _issue(ctx, conn, {k: v for k, v in data.items() if k not in owned})
-            data = fresh
+            was = conn.execute(select(api_keys.c.as_user).where(api_keys.c.id == owned["id"]))
+            fresh = {k: v for k, v in data.items() if k not in owned}
+            data, secret = _issue(ctx, conn, fresh, was.scalar())
         else:
+            if "scopes" in sent:
+                access.check_grant(data["scopes"], ctx.who.grantable)
             conn.execute(
                 update(api_keys)
                 .where(api_keys.c.id == owned["id"])

@@ -1,15 +1,17 @@
 """``GET|POST /v1/workspaces``: the workspaces a key reaches; agencies create sub-accounts."""
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from sqlalchemy import Connection, and_, select
+from sqlalchemy.exc import IntegrityError
 from starlette.responses import Response
 
 from .. import store
 from ..admin import default_owner, provision
 from ..context import JSON, Ctx, Reply, agency_writer, caller, run_write
-from ..db import items, transaction, workspaces
+from ..db import is_sqlite, items, transaction, workspaces
 from ..limits import check_agency_room
 from ..problems import ProblemError
 from ..schemas import ITEM, WorkspaceCreate, WorkspacePage
@@ -66,7 +68,9 @@ def create_workspace(ctx: Ctx, body: WorkspaceCreate) -> Response:
         if conn.execute(select(workspaces.c.id).where(workspaces.c.slug == body.slug)).first():
             raise ProblemError(409, f"the slug '{body.slug}' is taken; choose another")
         check_agency_room(conn, agency_id, ctx.settings.bounds)
-        ref = provision(conn, profile, owner, agency_id, ctx.now_iso)
+        ref = _provision_or_409(
+            conn, body.slug, lambda: provision(conn, profile, owner, agency_id, ctx.now_iso)
+        )
         item = store.get(conn, ref.id, "workspace", store.SINGLETON, ctx.now_iso)
         assert item is not None
         return Reply(
@@ -82,6 +86,24 @@ def create_workspace(ctx: Ctx, body: WorkspaceCreate) -> Response:
         )
 
     return run_write(ctx, work)
+
+
+def _provision_or_409(conn: Connection, slug: str, make: Callable[[], Any]) -> Any:
+    """Provision, or 409 when another agency took ``slug`` at the same moment.
+
+    The check above cannot see a workspace another transaction is creating (each agency
+    locks only itself): PostgreSQL then refuses the insert on ``workspaces_slug_key``. The
+    insert runs in a savepoint, so the refusal becomes the same 409 the check gives. (SQLite
+    runs one write at a time: the check above always sees the winner.)"""
+    if is_sqlite(conn):
+        return make()
+    try:
+        with conn.begin_nested():
+            return make()
+    except IntegrityError:
+        if conn.execute(select(workspaces.c.id).where(workspaces.c.slug == slug)).first():
+            raise ProblemError(409, f"the slug '{slug}' is taken; choose another") from None
+        raise
 
 
 def build_router() -> APIRouter:

@@ -1,0 +1,222 @@
+"""Policies over live workspaces: what plan and drift report besides changes (docs/policies.md).
+
+The live document a policy sees is the one ``wscfg export`` writes for the workspace
+(:func:`wscfg.engine.export.export_live`): every kind wscfg reads, items the config does not
+manage included, no read-only field (status, secret fingerprints). A violation is reported,
+never planned: policies add no change and never make anything write.
+
+A violation's ``live`` value is what the document holds at the path (``null`` for a missing
+key); a mapping or list is shown without any field whose name says it holds a secret, and every
+output passes through the run's environment mask (a value that came from ``${env:X}`` is shown
+as that reference). Messages are the policy's words, never the value.
+
+Pure: renderers return text; the CLI prints it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..config.diagnostics import format_path, has
+from ..escape import html, md_code, md_text, text
+from .export import export_live
+from .state import LiveState
+
+_SECRETISH = ("secret", "fingerprint", "token", "password")
+
+
+@dataclass(frozen=True)
+class Violation:
+    workspace: str
+    policy: str
+    severity: str  # error | warning
+    description: str
+    path: str  # members[2].email; "" for the document
+    message: str  # what is wrong, in the policy's words
+    live: Any
+
+    @property
+    def fingerprint(self) -> str:
+        """Same workspace, policy, place and live value: the same violation (for baselines)."""
+        doc = ["violation", self.workspace, self.policy, self.path, self.live]
+        raw = json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str)
+        return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "workspace": self.workspace,
+            "policy": self.policy,
+            "severity": self.severity,
+            "path": self.path,
+            "message": self.message,
+            "live": self.live,
+        }
+
+    def line(self) -> str:
+        where = f"{self.path}: " if self.path else ""
+        return f"{where}{self.message} (live: {live_text(self.live)})"
+
+
+def check_live(slug: str, policies: Sequence[Any], live: LiveState) -> list[Violation]:
+    """Every violation of ``policies`` (compiled :class:`wscfg.config.policies.Policy`) by the
+    live document of ``live``."""
+    if not policies:
+        return []
+
+    document = export_live(live).document
+    out: list[Violation] = []
+    for policy in policies:
+        for named, _at, what in policy.violations(document):
+            out.append(
+                Violation(
+                    slug,
+                    policy.name,
+                    policy.severity,
+                    policy.description,
+                    format_path(named),
+                    what,
+                    _scrubbed(_value_at(document, named)),
+                )
+            )
+    return out
+
+
+def _value_at(document: Any, path: Sequence[str | int]) -> Any:
+    node = document
+    for elem in path:
+        if has(node, elem):
+            node = node[elem]
+        else:
+            return None
+    return node
+
+
+def _scrubbed(value: Any) -> Any:
+    """``value`` without fields whose names say they hold a secret (at any depth)."""
+    if isinstance(value, dict):
+        return {
+            k: _scrubbed(v)
+            for k, v in value.items()
+            if not any(s in str(k).lower() for s in _SECRETISH)
+        }
+    if isinstance(value, list):
+        return [_scrubbed(v) for v in value]
+    return value
+
+
+def live_text(value: Any) -> str:
+    return "(absent)" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def new_violations(found: Iterable[Violation], baseline: set[str]) -> tuple[list[Violation], int]:
+    """(the violations not in ``baseline``, how many were known)."""
+    found = list(found)
+    new = [v for v in found if v.fingerprint not in baseline]
+    return new, len(found) - len(new)
+
+
+def by_policy(violations: Iterable[Violation]) -> list[tuple[str, list[Violation]]]:
+    """Violations grouped by policy (errors first, then by name), in found order inside."""
+    groups: dict[str, list[Violation]] = {}
+    for v in violations:
+        groups.setdefault(v.policy, []).append(v)
+    return sorted(groups.items(), key=lambda kv: (kv[1][0].severity != "error", kv[0]))
+
+
+def summary(violations: Sequence[Violation], total: int) -> str:
+    errors = sum(1 for v in violations if v.severity == "error")
+    spaces = len({v.workspace for v in violations})
+    n = len(violations)
+    return (
+        f"{n} policy violation{'s' if n != 1 else ''} ({errors} error"
+        f"{'s' if errors != 1 else ''}) in {spaces} of {total} workspace(s)"
+    )
+
+
+def _group_head(policy: str, items: list[Violation], total: int) -> str:
+    first = items[0]
+    spaces = len({v.workspace for v in items})
+    return (
+        f"policy {policy} ({first.severity}): {first.description} — {spaces} of {total} "
+        "workspace(s)"
+    )
+
+
+def report_text(violations: Sequence[Violation], total: int) -> list[str]:
+    """Lines for plan and drift text: grouped by policy, one line per violation."""
+    if not violations:
+        return []
+    lines = [text(f"Policy violations on the live workspaces: {summary(violations, total)}")]
+    for policy, items in by_policy(violations):
+        lines.append("  " + text(_group_head(policy, items, total)))
+        lines += [f"    {text(v.workspace)}: {text(v.line())}" for v in items]
+    return lines
+
+
+def report_markdown(
+    violations: Sequence[Violation], total: int, budget: int | None = None
+) -> list[str]:
+    """A markdown section: one folded table per policy, across the fleet; rows past
+    ``budget`` characters are counted, not shown (a PR comment has a size limit)."""
+    if not violations:
+        return []
+    out = ["#### Policy violations (live)", "", f"**{md_text(summary(violations, total))}**", ""]
+    if budget is not None:
+        return _cut(out, _sections(violations, total), budget)
+    return out + _sections(violations, total)
+
+
+def _cut(head: list[str], rows: list[str], budget: int) -> list[str]:
+    size = sum(len(x) + 1 for x in head)
+    out = list(head)
+    for n, row in enumerate(rows):
+        if size + len(row) + 200 > budget:
+            if sum(x.startswith("<details>") for x in out) > out.count("</details>"):
+                out += ["", "</details>"]
+            out += ["", f"_{len(rows) - n} more lines not shown; see the JSON report._"]
+            break
+        out.append(row)
+        size += len(row) + 1
+    return out
+
+
+def _sections(violations: Sequence[Violation], total: int) -> list[str]:
+    out: list[str] = []
+    for policy, items in by_policy(violations):
+        out.append(f"<details><summary>{html(_group_head(policy, items, total))}</summary>")
+        out += ["", "| workspace | path | violation | live |", "|---|---|---|---|"]
+        for v in items:
+            cells = [
+                md_code(v.workspace, cell=True),
+                md_code(v.path or "(document)", cell=True),
+                md_text(v.message),
+                md_code(live_text(v.live), cell=True),
+            ]
+            out.append("| " + " | ".join(cells) + " |")
+        out += ["", "</details>", ""]
+    return out
+
+
+def report_html(violations: Sequence[Violation], total: int) -> list[str]:
+    """An HTML section for the drift page: a table per policy, across the fleet."""
+    if not violations:
+        return []
+    out = ["<h2>Policy violations</h2>", f"<p>{html(summary(violations, total))}</p>"]
+    for policy, items in by_policy(violations):
+        out.append(f"<h3>{html(_group_head(policy, items, total))}</h3>")
+        out.append("<table><thead><tr><th>workspace</th><th>path</th><th>violation</th>")
+        out.append("<th>live</th></tr></thead><tbody>")
+        for v in items:
+            cells = [
+                f"<code>{html(v.workspace)}</code>",
+                f"<code>{html(v.path)}</code>",
+                html(v.message),
+                f"<code>{html(live_text(v.live))}</code>",
+            ]
+            out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+        out.append("</tbody></table>")
+    return out

@@ -1,0 +1,258 @@
+"""Policies on live workspaces, end to end over HTTP against the sandbox (SQLite, and
+PostgreSQL on the postgres runs): plan and drift check each workspace's live document (the
+shape of `wscfg export`, unmanaged items included) and report violations in every format;
+drift exits 2 on a new error violation and baselines cover violations; a violation never
+makes plan or apply write anything; no secret or environment value is printed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from click.testing import CliRunner, Result
+
+from wscfg.cli import cli
+
+OWNER = "jane@acme.example"
+HOOK_SECRET = "whsec-policy-never-print-me"
+PATH_VALUE = "path-from-env-4711"
+
+BASE = """\
+version: 1
+policies:
+  - name: require-2fa
+    description: Every clinic requires two-factor sign-in.
+    schema:
+      properties:
+        security: {properties: {require_2fa: {const: true}}}
+  - name: webhook-hosts
+    description: Webhooks call only the agency's hosts.
+    severity: warning
+    schema:
+      properties:
+        webhooks: {items: {properties: {url: {pattern: "^https://hooks\\\\.example\\\\.com/"}}}}
+  - name: member-domains
+    description: Members sign in with an acme.example address.
+    schema:
+      properties:
+        members: {items: {properties: {email: {pattern: "@acme\\\\.example$"}}}}
+"""
+
+
+def target(slug: str) -> str:
+    # Manages call tags and one webhook only: members, security and other webhooks are not
+    # managed, and still checked (the live document holds them).
+    return f"""\
+version: 1
+extends: base.yaml
+workspace: {{slug: {slug}}}
+manage: {{webhooks: additive}}
+call_tags:
+  - {{name: spam, color: "#ff0000"}}
+webhooks:
+  - name: ours
+    url: https://hooks.example.com/${{env:HOOK_PATH}}
+    events: [call.completed]
+"""
+
+
+def invoke(*args: str) -> Result:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert "Traceback" not in result.output
+    for secret in (HOOK_SECRET, PATH_VALUE):
+        assert secret not in result.output, args
+    return result
+
+
+@pytest.fixture
+def clinic(sandbox: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
+    ws = sandbox.new_workspace(owner=OWNER)
+    monkeypatch.setenv("WSCFG_SERVER", sandbox.url)
+    monkeypatch.setenv("WSCFG_TOKEN", ws.key)
+    monkeypatch.setenv("HOOK_PATH", PATH_VALUE)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "base.yaml").write_text(BASE)
+    (tmp_path / "clinic.yaml").write_text(target(ws.slug))
+    assert invoke("apply", "--auto-approve", "clinic.yaml").exit_code == 0
+    return ws
+
+
+def add_webhook(ws: Any, name: str, url: str) -> None:
+    body = {"name": name, "url": url, "events": ["call.completed"], "secret": HOOK_SECRET}
+    httpx.post(f"{ws.url}/webhooks", json=body, headers=ws.headers).raise_for_status()
+
+
+def add_member(ws: Any, email: str) -> None:
+    body = {"email": email, "role": "member"}
+    httpx.post(f"{ws.url}/members", json=body, headers=ws.headers).raise_for_status()
+
+
+def violations(result: Result) -> list[tuple[str, str, str, Any]]:
+    doc = json.loads(result.stdout)
+    return [(v["policy"], v["severity"], v["path"], v["live"]) for v in doc["violations"]]
+
+
+def test_plan_reports_live_violations_in_every_format_and_writes_nothing(
+    sandbox: Any, clinic: Any
+) -> None:
+    ws = clinic
+    add_webhook(ws, "zapier", "https://evil.example.net/hook")
+    before = sandbox.item_rows(ws.slug)
+
+    got = invoke("plan", "clinic.yaml", "--format", "json")
+    assert got.exit_code == 0
+    doc = json.loads(got.stdout)
+    assert doc["violations"] == [
+        {
+            "workspace": ws.slug,
+            "policy": "require-2fa",
+            "severity": "error",
+            "path": "security.require_2fa",
+            "message": "must be true",
+            "live": False,
+        },
+        {
+            "workspace": ws.slug,
+            "policy": "webhook-hosts",
+            "severity": "warning",
+            "path": "webhooks[1].url",
+            "message": "must match the pattern `^https://hooks\\.example\\.com/`",
+            "live": "https://evil.example.net/hook",
+        },
+    ]
+
+    text = invoke("plan", "clinic.yaml")
+    assert text.exit_code == 0
+    assert text.stdout.splitlines()[-5:] == [
+        "Policy violations on the live workspaces: 2 policy violations (1 error) in 1 of 1 "
+        "workspace(s)",
+        "  policy require-2fa (error): Every clinic requires two-factor sign-in. — 1 of 1 "
+        "workspace(s)",
+        f"    {ws.slug}: security.require_2fa: must be true (live: false)",
+        "  policy webhook-hosts (warning): Webhooks call only the agency's hosts. — 1 of 1 "
+        "workspace(s)",
+        f"    {ws.slug}: webhooks[1].url: must match the pattern `^https://hooks\\.example\\.com/` "
+        '(live: "https://evil.example.net/hook")',
+    ]
+
+    md = invoke("plan", "clinic.yaml", "--format", "markdown")
+    assert md.exit_code == 0
+    assert "#### Policy violations (live)" in md.stdout
+    assert f"| `{ws.slug}` | `security.require_2fa` | must be true | `false` |" in md.stdout
+
+    # Policies check; they never add changes: apply has nothing to do and writes nothing.
+    applied = invoke("apply", "--auto-approve", "clinic.yaml")
+    assert applied.exit_code == 0
+    assert sandbox.item_rows(ws.slug) == before
+
+
+def test_the_live_value_from_an_env_value_is_shown_as_its_reference(clinic: Any) -> None:
+    """The managed webhook's live URL holds ${env:HOOK_PATH}'s value: a policy against it
+    shows the reference, never the value (in every format)."""
+    (Path("base.yaml")).write_text(
+        BASE.replace("^https://hooks\\\\.example\\\\.com/", "^https://hooks\\\\.example\\\\.com/x")
+    )
+    for fmt in ("text", "json", "markdown"):
+        got = invoke("plan", "clinic.yaml", "--format", fmt)
+        assert "${env:HOOK_PATH}" in got.stdout, fmt
+    for fmt in ("text", "json", "markdown", "html"):
+        got = invoke("drift", "clinic.yaml", "--format", fmt)
+        assert "${env:HOOK_PATH}" in got.stdout, fmt
+
+
+def test_drift_exits_2_on_a_new_error_violation_and_baselines_cover_violations(
+    clinic: Any,
+) -> None:
+    ws = clinic
+    got = invoke("drift", "clinic.yaml", "--format", "json")
+    assert got.exit_code == 2
+    assert violations(got) == [("require-2fa", "error", "security.require_2fa", False)]
+
+    assert (
+        invoke("drift", "clinic.yaml", "--baseline", "b.json", "--update-baseline").exit_code == 0
+    )
+    known = invoke("drift", "clinic.yaml", "--baseline", "b.json", "--format", "json")
+    assert known.exit_code == 0
+    assert violations(known) == []
+    assert json.loads(known.stdout)["known_violations"] == 1
+
+    # A new warning violation is reported; it does not fail the run.
+    add_webhook(ws, "zapier", "https://evil.example.net/hook")
+    warned = invoke("drift", "clinic.yaml", "--baseline", "b.json", "--format", "json")
+    assert warned.exit_code == 0
+    assert violations(warned) == [
+        ("webhook-hosts", "warning", "webhooks[1].url", "https://evil.example.net/hook")
+    ]
+
+    # A new error violation (an unmanaged member from another domain) exits 2.
+    add_member(ws, "intruder@other.example")
+    failed = invoke("drift", "clinic.yaml", "--baseline", "b.json", "--format", "json")
+    assert failed.exit_code == 2
+    assert [v[:3] for v in violations(failed)] == [
+        ("webhook-hosts", "warning", "webhooks[1].url"),
+        ("member-domains", "error", "members[0].email"),
+    ]
+
+
+def test_drift_text_markdown_and_html_group_violations_by_policy_across_a_fleet(
+    sandbox: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Two clinics of one agency in one run: each format groups violations by policy."""
+    agency = sandbox.new_agency()
+    spaces = [sandbox.new_workspace("clinic", agency=agency.name, owner=OWNER) for _ in range(2)]
+    monkeypatch.setenv("WSCFG_SERVER", sandbox.url)
+    monkeypatch.setenv("WSCFG_TOKEN", agency.key)
+    monkeypatch.setenv("HOOK_PATH", PATH_VALUE)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "base.yaml").write_text(BASE)
+    for ws in spaces:
+        (tmp_path / f"{ws.slug}.yaml").write_text(target(ws.slug))
+    assert invoke("apply", "--auto-approve", ".").exit_code == 0
+    first, second = sorted(ws.slug for ws in spaces)
+    bad = next(ws for ws in spaces if ws.slug == second)
+    add_webhook(bad, "zapier", "https://evil.example.net/hook")
+
+    text = invoke("drift", ".")
+    assert text.exit_code == 2
+    lines = text.stdout.splitlines()
+    head = lines.index(
+        "Policy violations on the live workspaces: 3 policy violations (2 errors) in 2 of 2 "
+        "workspace(s)"
+    )
+    assert lines[head + 1 : head + 6] == [
+        "  policy require-2fa (error): Every clinic requires two-factor sign-in. — 2 of 2 "
+        "workspace(s)",
+        f"    {first}: security.require_2fa: must be true (live: false)",
+        f"    {second}: security.require_2fa: must be true (live: false)",
+        "  policy webhook-hosts (warning): Webhooks call only the agency's hosts. — 1 of 2 "
+        "workspace(s)",
+        f"    {second}: webhooks[1].url: must match the pattern "
+        '`^https://hooks\\.example\\.com/` (live: "https://evil.example.net/hook")',
+    ]
+    md = invoke("drift", ".", "--format", "markdown").stdout
+    assert md.index("policy require-2fa (error)") < md.index("policy webhook-hosts (warning)")
+    assert md.count("| `security.require_2fa` | must be true | `false` |") == 2
+    assert f"| `{second}` | `webhooks[1].url` |" in md
+    page = invoke("drift", ".", "--format", "html").stdout
+    assert "<h2>Policy violations</h2>" in page
+    assert page.index("<h3>policy require-2fa (error)") < page.index(
+        "<h3>policy webhook-hosts (warning)"
+    )
+
+
+def test_the_markdown_section_fits_its_budget() -> None:
+    from wscfg.engine.violations import Violation, report_markdown
+
+    found = [
+        Violation(f"clinic-{i:04d}", "p", "error", "d", "members[0].email", "must match", "x" * 50)
+        for i in range(5000)
+    ]
+    lines = report_markdown(found, 5000, budget=20_000)
+    text = "\n".join(lines)
+    assert len(text) <= 20_000
+    assert text.count("<details>") == text.count("</details>") == 1
+    assert lines[-1].endswith("more lines not shown; see the JSON report._")
+    assert len("\n".join(report_markdown(found, 5000))) > 20_000
