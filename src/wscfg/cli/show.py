@@ -202,7 +202,8 @@ def _show_drift(parts: list[Any], fmt: str) -> None:
     elif fmt == "html":
         from ..engine.drift_html import report_html
 
-        text = report_html(report)
+        server = parts[0].data.get("server")
+        text = report_html(report, server=server if isinstance(server, str) else "")
     else:
         text = report_mod.report_text(report)
     click.echo(text)
