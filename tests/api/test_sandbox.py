@@ -14,7 +14,13 @@ import pytest
 
 from wscfg.api.client import ApiClient
 from wscfg.api.retry import RetryPolicy
-from wscfg.errors import AuthError, NotFoundError, PreconditionFailed, ProtocolError
+from wscfg.errors import (
+    AuthError,
+    ConflictError,
+    NotFoundError,
+    PreconditionFailed,
+    ProtocolError,
+)
 from wscfg.model.kinds import BY_NAME
 
 from .helpers import Loopback, Sleeps
@@ -349,3 +355,29 @@ async def test_a_404_names_the_base_url_only_before_anything_answered(server, ws
             await api.workspace(slug).get_item(TAGS, "nope")
     assert api.base_url_hint() in first.value.detail
     assert "base URL" not in later.value.detail
+
+
+async def test_a_create_someone_else_just_made_the_same_is_done(server, ws):
+    """Two identical applies racing: the loser's create meets 409 on its first attempt. The
+    item holds exactly what it sent, so that is success (the item, with its etag)."""
+    slug, key = ws
+    async with client(server.url, key) as api, client(server.url, key) as other:
+        w = api.workspace(slug)
+        first = await other.workspace(slug).create(TAGS, {"name": "same", "color": "#1f8a70"})
+        made = await w.create(TAGS, {"name": "same", "color": "#1f8a70"})
+        assert made["etag"] == first["etag"] and made["color"] == "#1f8a70"
+        assert api.stats.routes["POST call-tags"] == 1  # no retry: read back once
+        assert api.stats.total_retries == 0
+
+
+async def test_a_create_someone_else_just_made_otherwise_is_a_clean_conflict(server, ws):
+    slug, key = ws
+    async with client(server.url, key) as api, client(server.url, key) as other:
+        await other.workspace(slug).create(TAGS, {"name": "taken", "color": "#000000"})
+        with pytest.raises(ConflictError) as info:
+            await api.workspace(slug).create(TAGS, {"name": "taken", "color": "#1f8a70"})
+    assert info.value.status == 409
+    assert "created by someone else meanwhile, with other values than this plan creates" in str(
+        info.value
+    )
+    assert "nothing was overwritten" in str(info.value)

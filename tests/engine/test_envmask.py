@@ -88,3 +88,84 @@ def test_unmask_puts_back_the_spelling_that_was_masked(value: str, text: str) ->
     masked = EnvMask({"V": value}, KEY).text(text)
     assert value not in masked
     assert unmask(masked, {"V": value}, KEY, {}) == text
+
+
+# --- found by the mutation run (docs/testing.md, "Mutation run") ----------------------------
+
+
+def test_fingerprint_is_an_hmac_with_its_own_label() -> None:
+    import hashlib
+    import hmac
+
+    from wscfg.engine.envmask import env_fingerprint
+
+    want = hmac.new(KEY, b"env\0abc", hashlib.sha256).hexdigest()[:16]
+    assert env_fingerprint(KEY, "abc") == want
+
+
+def test_forms_of_a_url_and_of_a_phone_part() -> None:
+    from wscfg.engine.envmask import forms
+
+    assert forms("postgres://ad min:P%40w0rd@db/prod") == {
+        "": "postgres://ad min:P%40w0rd@db/prod",
+        "percent-encoded": "postgres%3A%2F%2Fad%20min%3AP%2540w0rd%40db%2Fprod",
+        "path-encoded": "postgres%3A//ad%20min%3AP%2540w0rd%40db/prod",
+        "form-encoded": "postgres%3A%2F%2Fad+min%3AP%2540w0rd%40db%2Fprod",
+        "percent-decoded": "postgres://ad min:P@w0rd@db/prod",
+        "password": "P%40w0rd",
+        "decoded-password": "P@w0rd",
+        "userinfo": "ad min:P%40w0rd",
+    }
+    assert forms("(01) 00-199") == {
+        "": "(01) 00-199",
+        "percent-encoded": "%2801%29%2000-199",  # path-encoded: the same, kept once
+        "form-encoded": "%2801%29+00-199",
+        "digits": "0100199",
+    }
+    assert forms("Straße") == {
+        "": "Straße",
+        "casefolded": "strasse",
+        "percent-encoded": "Stra%C3%9Fe",  # path- and form-encoded: the same, kept once
+    }
+    assert forms('a"bc') == {"": 'a"bc', "json": 'a\\"bc', "percent-encoded": "a%22bc"}
+    assert forms("abc") == {}  # too short to hide
+
+
+def test_the_shortest_masked_value_and_the_longest_match_first() -> None:
+    mask = EnvMask({"S": "abcd", "L": "abcdefgh", "T": "abc"}, KEY)
+    assert mask.text("xabcdx") == f"x{mask.marker('S')}x"
+    assert mask.text("abcdefgh abc") == f"{mask.marker('L')} abc"
+    assert mask.data(["abcd", 1, {"abcd": None}]) == [
+        mask.marker("S"),
+        1,
+        {mask.marker("S"): None},
+    ]
+    assert mask.text("") == ""
+    assert EnvMask({}, KEY).text("abcd") == "abcd" and not EnvMask({}, KEY)
+
+
+def test_a_case_folded_value_is_put_back_as_the_value() -> None:
+    mask = EnvMask({"V": "Straße-X"}, KEY)
+    assert mask.text("strasse-x") == mask.marker("V")  # no spelling named: the value itself
+    assert mask.text("STRA%C3%9FE-X") == mask.marker("V", "percent-encoded")
+
+
+def test_unmask_walks_lists_and_names_a_damaged_mask() -> None:
+    mask = EnvMask({"V": "value-1"}, KEY)
+    used: dict[str, str] = {}
+    assert unmask([mask.text("a value-1"), "plain", 3], {"V": "value-1"}, KEY, used) == [
+        "a value-1",
+        "plain",
+        3,
+    ]
+    assert used == {"V": "value-1"}
+    damaged = mask.marker("V").replace("}, sha256", "} digits, sha256")
+    with pytest.raises(PlanError) as exc:
+        unmask(damaged, {"V": "value-1"}, KEY, {})
+    assert str(exc.value) == "the plan file's mask of ${env:V} is damaged; make the plan again"
+    with pytest.raises(PlanError) as exc:
+        unmask(mask.marker("V"), {"V": "other-1"}, KEY, {})
+    assert str(exc.value) == (
+        "${env:V} holds another value than when the plan was made (or the plan key differs); "
+        "make the plan again"
+    )

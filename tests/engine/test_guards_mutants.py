@@ -568,3 +568,16 @@ def test_the_last_owner_message_names_only_the_owners_lost():
         "the plan removes or demotes the last active owner (b@acme.example, owner@acme.example)"
         "; keep an owner until a new one has accepted their invitation"
     ]
+
+
+def test_a_created_webhook_is_read_when_the_live_state_lacks_webhooks():
+    """Mutant: the created-items part of the in-use walk read `live.items.get(kind, None)`."""
+    lv = live({"call_tags": [{"name": "keep"}, {"name": "spam"}]})
+    del lv.items["webhooks"]
+    hook = {"name": "new", "url": "https://h.example.com/", "events": ["call.completed"]}
+    d = desired(
+        {"call_tags": [{"name": "keep"}], "webhooks": [{**hook, "filters": {"tags": ["spam"]}}]}
+    )
+    assert make_plan(d, lv).conflicts == [
+        "call tag spam is deleted but webhook new still filters on it"
+    ]

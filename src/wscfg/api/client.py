@@ -125,6 +125,7 @@ class _Call:
     retryable: bool
     secrets: tuple[str, ...]
     accept_after_retry: frozenset[int]
+    accept: frozenset[int] = frozenset()
 
 
 class ApiClient:
@@ -334,13 +335,15 @@ class ApiClient:
         max_bytes: int | None = None,
         secrets: Iterable[str] = (),
         accept_after_retry: Iterable[int] = (),
+        accept: Iterable[int] = (),
     ) -> Response:
         """Send one logical request with retries; return its 2xx answer or raise.
 
         ``path`` starts with ``/v1``; it is appended to the base URL (which may carry a prefix).
         ``workspace`` is the slug the answer must belong to (``None``: not workspace-scoped).
         A status in ``accept_after_retry`` arriving on a *retried* attempt is returned instead
-        of raised, for the caller to interpret (see WorkspaceClient).
+        of raised, for the caller to interpret (see WorkspaceClient); a status in ``accept``
+        is returned on any attempt.
         """
         method = method.upper()
         headers: dict[str, str] = {}
@@ -369,6 +372,7 @@ class ApiClient:
             retryable=is_retryable_request(method, headers),
             secrets=tuple(s for s in secrets if s),
             accept_after_retry=frozenset(accept_after_retry),
+            accept=frozenset(accept),
         )
         for secret in call.secrets:
             redact.register(secret)
@@ -441,7 +445,9 @@ class ApiClient:
                 if 200 <= resp.status < 300:
                     self._answered = True
                     return resp
-                if attempt > 1 and resp.status in call.accept_after_retry:
+                if resp.status in call.accept or (
+                    attempt > 1 and resp.status in call.accept_after_retry
+                ):
                     return resp
                 # A 429 refuses the request before it is carried out: any request may be
                 # sent again, and it is waited out rather than counted.

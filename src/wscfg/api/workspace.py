@@ -13,8 +13,10 @@ Answers after a retry (the earlier attempt may have landed, we never heard):
   but a server that lost its idempotency record answers "exists"): read the item; same rule as
   for 412.
 
-On a *first* attempt all three are plain errors (PreconditionFailed, NotFoundError,
-ConflictError): someone else changed, deleted or created the item.
+On a *first* attempt 412 and 404 are plain errors (PreconditionFailed, NotFoundError): someone
+else changed or deleted the item. A create answered ``409`` on its first attempt is read back
+too: someone else (an identical apply racing this one) created it; holding what we sent, that
+is success; otherwise a ConflictError saying it exists with other values.
 """
 
 from __future__ import annotations
@@ -135,13 +137,14 @@ class WorkspaceClient:
             workspace=self.slug,
             route=f"POST {kind.path}",
             secrets=_write_only_values(kind, sent),
-            accept_after_retry=(409,),
+            accept=(409,),
         )
         if resp.status == 409:
             key = sent.get(kind.identity or "")
-            return await self._confirm_after_retry(
-                kind, key if isinstance(key, str) else "", sent, resp
-            )
+            key = key if isinstance(key, str) else ""
+            if resp.attempts > 1:
+                return await self._confirm_after_retry(kind, key, sent, resp)
+            return await self._confirm_existing(kind, key, sent, resp)
         return with_etag(resp)
 
     async def update(
@@ -274,6 +277,30 @@ class WorkspaceClient:
         return totals
 
     # ---- helpers --------------------------------------------------------------------------
+
+    async def _confirm_existing(
+        self, kind: Kind, key: str, sent: dict[str, Any], resp: Response
+    ) -> dict[str, Any]:
+        """A first attempt's create answered 409: someone else (an identical apply racing
+        this one) created the item meanwhile. Holding what we sent, it is done; otherwise a
+        conflict that says so (the caller names the item)."""
+        secrets = _write_only_values(kind, sent)
+        current: dict[str, Any] | None = None
+        if key:
+            try:
+                current = await self.get_item(kind, key)
+            except NotFoundError:
+                current = None
+        if current is None:
+            raise self.api.status_error(resp, secrets=secrets)
+        if matches(sent, current, kind.write_only):
+            return current
+        raise self.api.status_error(
+            resp,
+            "it was created by someone else meanwhile, with other values than this plan "
+            "creates; nothing was overwritten: run `wscfg plan` again",
+            secrets=secrets,
+        )
 
     async def _confirm_after_retry(
         self, kind: Kind, key: str, sent: dict[str, Any], resp: Response

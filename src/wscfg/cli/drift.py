@@ -117,6 +117,7 @@ def drift(
             report = report_mod.DriftReport.of(
                 run.plans, run.failures, _fingerprints(report), run.violations
             )
+            report.accepted = baseline
         if fmt == "json":
             identity = part_identity(run, "drift")
             if identity is not None:

@@ -285,13 +285,13 @@ def _compile(g: Guardrails, node: Node, path: str) -> Any:
     schema = node.to_plain()
     problems = list(shape_problems(schema, ()))
     if not problems:
-        problems = meta_problems(schema)
-    if not problems:
+        # jsonschema-rs checks the meta-schema as it compiles, but names only the first
+        # problem: only a schema it refuses pays for the Python library's complete list.
         validator, problem = compile_schema(schema)
         if validator is not None:
             return validator
         assert problem is not None
-        problems = [problem]
+        problems = meta_problems(schema) or [problem]
     for at, message in problems:
         target, _ = _node_at(node, at)
         shown = format_path(at)

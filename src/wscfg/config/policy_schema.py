@@ -4,9 +4,9 @@
   relative file name: nothing is ever fetched or read), ``$id``, another ``$schema``,
   reference cycles and schemas whose local references expand past
   :data:`MAX_EXPANDED_NODES` nodes (which bounds the work of one check);
-- :func:`meta_problems` checks the schema against the 2020-12 meta-schema with the Python
-  ``jsonschema`` library, which lists every problem with its path (jsonschema-rs reports only
-  the first);
+- :func:`meta_problems` checks a schema jsonschema-rs refused against the 2020-12 meta-schema
+  with the Python ``jsonschema`` library, which lists every problem with its path
+  (jsonschema-rs reports only the first; a valid schema never imports the Python library);
 - :func:`compile_schema` compiles it with jsonschema-rs: a linear-time regular expression
   engine (no lookaround, no backreferences, a size limit), format assertion on, and a
   retriever that refuses every URI (a second line of defence behind :func:`shape_problems`);

@@ -173,6 +173,7 @@ class DriftReport:
     failures: list[Failure]
     violations: list[Violation] = field(default_factory=list)
     known_violations: int = 0
+    accepted: str = ""  # the baseline file --update-baseline just wrote with all of it
 
     @staticmethod
     def of(
@@ -271,13 +272,16 @@ def summary(report: DriftReport) -> str:
     n, spaces = len(report.new), len({i.workspace for i in report.new})
     total = len(report.workspaces) + len(report.failures)
     text = "No new drift" if not n else f"{n} new drift in {spaces} of {total} workspace(s)"
-    if report.known:
+    if report.accepted:
+        text += f": {report.known} accepted into the baseline {report.accepted} just now"
+    elif report.known:
         text += f"; {report.known} known (in the baseline), not shown"
     if report.violations:
         n = len(report.violations)
         text += f"; {n} new policy violation{'s' if n != 1 else ''}"
     if report.known_violations:
-        text += f"; {report.known_violations} known policy violation(s), not shown"
+        kept = "accepted too" if report.accepted else "not shown"
+        text += f"; {report.known_violations} known policy violation(s), {kept}"
     return text + "."
 
 

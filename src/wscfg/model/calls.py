@@ -10,6 +10,7 @@ from pydantic import (
     BeforeValidator,
     Discriminator,
     Field,
+    StrictBool,
     Tag,
     field_validator,
     model_validator,
@@ -163,7 +164,7 @@ def rule_tags(node: Any) -> list[str]:
 class CallRules(Resource):
     """Which calls count as qualified (a singleton)."""
 
-    auto_unqualify: bool | None = Field(
+    auto_unqualify: StrictBool | None = Field(
         None, description="Flag calls that do not meet the rules as unqualified."
     )
     rule: RuleNode | None = Field(

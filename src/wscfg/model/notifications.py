@@ -3,7 +3,7 @@ email-only notifications (they control email only; in-app visibility is not thei
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from .base import Resource
 
@@ -32,14 +32,14 @@ EMAIL_ONLY_MESSAGE = (
 class Channels(Resource):
     """Which channels a category is delivered on."""
 
-    in_app: bool | None = Field(None, description="Show in the app.")
-    email: bool | None = Field(None, description="Send by email.")
+    in_app: StrictBool | None = Field(None, description="Show in the app.")
+    email: StrictBool | None = Field(None, description="Send by email.")
 
 
 class EmailOnly(Resource):
     """A helpdesk notification: email on or off (there is no in-app channel to set)."""
 
-    email: bool | None = Field(None, description="Send by email.")
+    email: StrictBool | None = Field(None, description="Send by email.")
 
 
 class _Categories(Resource):

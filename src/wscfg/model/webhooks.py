@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, SecretStr, field_validator
+from pydantic import AfterValidator, Field, SecretStr, StrictBool, field_validator
 
 from .base import MAX_SECONDS, Name, Resource, read_only
 from .urls import check_public_https
@@ -50,7 +50,7 @@ class WebhookFilters(Resource):
         le=MAX_SECONDS,
         description="Only calls at least this long (seconds, 0 to 86,400).",
     )
-    qualified_only: bool | None = Field(None, description="Only qualified calls.")
+    qualified_only: StrictBool | None = Field(None, description="Only qualified calls.")
 
     @field_validator("tags")
     @classmethod
@@ -66,7 +66,7 @@ class Webhook(Resource):
     url: WebhookURL | None = Field(None, description="Public https:// endpoint.")
     events: list[Event] | None = Field(None, description="Events to send.")
     filters: WebhookFilters | None = None
-    enabled: bool | None = Field(None, description="Deliveries on or off.")
+    enabled: StrictBool | None = Field(None, description="Deliveries on or off.")
     secret: SecretStr | None = Field(
         None,
         description="Signing secret. Write it as ${env:NAME}; it is never printed or stored.",

@@ -95,6 +95,7 @@ def inspect_body(body: bytes | bytearray, path: str, limits: Limits) -> None:
             parse_constant=_no_constant,
             parse_float=_finite_float,
             parse_int=_safe_int,
+            object_pairs_hook=_unique_keys,
         )
     except _Refused as exc:
         raise invalid(["body"], exc.msg) from None
@@ -148,7 +149,20 @@ def _finite_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
         raise _Refused(f"{text[:32]} is out of range; send a finite number")
+    if value == 0 and any(c in "123456789" for c in text.lower().partition("e")[0]):
+        raise _Refused(f"{text[:32]} is too small to be told from 0; send 0 or a larger number")
     return value
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose keys are all different (a repeated key is refused: JSON parsers
+    disagree on which one wins, so the body would mean different things to different readers)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _Refused(f"the key {json.dumps(key[:64])} appears twice in one object")
+        out[key] = value
+    return out
 
 
 def _safe_int(text: str) -> int:
