@@ -2,6 +2,7 @@
 
     python bench/fleet_plan.py                     # 500 workspaces, 3 runs
     python bench/fleet_plan.py --workspaces 100 --runs 5
+    python bench/fleet_plan.py --workspaces 5000 --runs 3 --memory-at 500,1000,2000
 
 Three measurements against one `wscfg sandbox serve` process, in the same run:
 - wscfg:  `wscfg plan DIR` as a whole process (load 500 YAML files, read, diff, render);
@@ -9,7 +10,10 @@ Three measurements against one `wscfg sandbox serve` process, in the same run:
           one snapshot per workspace, 8 at a time, as `--parallel 8` does), in one process;
 - per-item: what per-resource tools do: list every collection, then GET every item by its
           own request, one after another (measured on a sample of workspaces, scaled up).
-Medians of several runs. The live data is seeded straight into the sandbox's database.
+Medians of several runs, and the peak RSS of each plan process (from wait4); --memory-at also
+plans the first K workspaces once each, for how memory grows per workspace. The live data is
+seeded straight into the sandbox's database; any --workspaces below 800,000 (the caller numbers
+stay valid and unique).
 """
 
 from __future__ import annotations
@@ -40,6 +44,19 @@ CALLERS = 60
 HOOKS = 3
 
 
+NANP_FIRST = 2_000_000_000  # +1 numbers: 10 national digits, the first 2-9
+NANP_SPAN = 8_000_000_000
+MAX_WORKSPACES = NANP_SPAN // 10_000  # every caller number stays unique below this
+
+
+def caller_number(i: int, c: int) -> str:
+    """The c-th blocked caller of workspace i: a possible +1 number in E.164, unique for every
+    (i, c) with c < 10,000 and i < MAX_WORKSPACES. Below 1,000 workspaces it is the
+    +1 555 iii cccc the earlier runs used."""
+    national = NANP_FIRST + (5_550_000_000 - NANP_FIRST + i * 10_000 + c) % NANP_SPAN
+    return f"+1{national}"
+
+
 def items_for(i: int) -> dict[str, list[dict]]:
     return {
         "call_tags": [{"name": f"tag-{t}", "color": "#1f8a70"} for t in range(TAGS)],
@@ -47,7 +64,7 @@ def items_for(i: int) -> dict[str, list[dict]]:
             {"email": f"staff{m}@clinic{i}.example", "role": "member", "status": "active"}
             for m in range(MEMBERS)
         ],
-        "blocked_callers": [{"number": f"+1555{i:03d}{c:04d}"} for c in range(CALLERS)],
+        "blocked_callers": [{"number": caller_number(i, c)} for c in range(CALLERS)],
         "webhooks": [
             {"name": f"hook-{h}", "url": f"https://hooks.example.com/{i}/{h}", "enabled": True}
             for h in range(HOOKS)
@@ -93,21 +110,41 @@ def write_configs(folder: Path, slugs: list[str]) -> None:
         (folder / f"{slug}.yaml").write_text("\n".join(lines) + "\n")
 
 
-def wscfg_plan(folder: Path, url: str, key: str) -> float:
+def wscfg_plan(folder: Path, url: str, key: str) -> tuple[float, float]:
+    """`wscfg plan` as a whole process: (wall seconds, peak RSS in MB, from wait4)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WSCFG_") and k not in DROP}
     env |= {"WSCFG_SERVER": url, "WSCFG_TOKEN": key}
-    start = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-m", "wscfg", "plan", "--detailed-exitcode", "."],
-        cwd=folder,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:  # 0: the fleet matches its configs (2 would mean changes)
-        raise SystemExit(f"wscfg plan exited {proc.returncode}: {proc.stderr[-2000:]}")
-    return wall
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            # no --timeout: thousands of workspaces on a busy box may take past its 300 s
+            [sys.executable, "-m", "wscfg", "plan", "--detailed-exitcode", "--timeout", "0", "."],
+            cwd=folder,
+            env=env,
+            stdout=out,
+            stderr=err,
+        )
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:  # 0: the fleet matches its configs (2 would mean changes)
+            err.seek(0)
+            tail = err.read().decode(errors="replace")[-2000:]
+            raise SystemExit(f"wscfg plan exited {proc.returncode}: {tail}")
+    return wall, usage.ru_maxrss / 1024  # Linux: kilobytes
+
+
+def memory_points(configs: Path, slugs: list[str], counts: list[int], url: str, key: str):
+    """Peak RSS of `wscfg plan` over the first k configs, for each k (one run each)."""
+    points = {}
+    for k in counts:
+        sub = configs.parent / f"configs-{k}"
+        sub.mkdir()
+        (sub / "base.yaml").write_bytes((configs / "base.yaml").read_bytes())
+        for slug in slugs[:k]:
+            (sub / f"{slug}.yaml").write_bytes((configs / f"{slug}.yaml").read_bytes())
+        points[k] = round(wscfg_plan(sub, url, key)[1], 1)
+    return points
 
 
 def floor_reads(url: str, key: str, parallel: int = 8) -> float:
@@ -167,7 +204,23 @@ def main() -> None:
     parser.add_argument("--workspaces", type=int, default=500)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sample", type=int, default=10, help="workspaces read item by item")
+    parser.add_argument(
+        "--memory-at",
+        default="",
+        metavar="K,K,…",
+        help="also measure peak RSS planning the first K workspaces (e.g. 500,1000,2000)",
+    )
+    parser.add_argument(
+        "--memory-only",
+        action="store_true",
+        help="measure only peak RSS (at --memory-at counts and --workspaces), no timings",
+    )
     args = parser.parse_args()
+    if not 1 <= args.workspaces < MAX_WORKSPACES:
+        parser.error(f"--workspaces takes 1 to {MAX_WORKSPACES - 1}")
+    counts = sorted({int(k) for k in args.memory_at.split(",") if k.strip()})
+    if any(not 1 <= k < args.workspaces for k in counts):
+        parser.error("--memory-at takes counts below --workspaces")
     print(f"# machine: {os.cpu_count()} cores, {cpu_model()}, Python {platform.python_version()}")
     items = TAGS + MEMBERS + 1 + CALLERS + HOOKS + 3
     print(f"# fleet: {args.workspaces} workspaces x {items} items")
@@ -179,13 +232,32 @@ def main() -> None:
         configs.mkdir()
         write_configs(configs, slugs)
         with serve(db_url) as url:
+            if args.memory_only:
+                points = memory_points(configs, slugs, counts, url, key)
+                points[args.workspaces] = round(wscfg_plan(configs, url, key)[1], 1)
+                xs = sorted(points)
+                fit = statistics.linear_regression(xs, [points[x] for x in xs])
+                print(
+                    json.dumps(
+                        {
+                            "peak_rss_mb_at": {str(x): points[x] for x in xs},
+                            "rss_kb_per_workspace": round(fit.slope * 1024, 1),
+                            "rss_mb_intercept": round(fit.intercept, 1),
+                            "load_average": [round(x, 2) for x in os.getloadavg()],
+                        }
+                    )
+                )
+                return
             wscfg_plan(configs, url, key)  # warm-up
             floor_reads(url, key)
-            ours, floor = [], []
+            ours, floor, peaks = [], [], []
             for _ in range(args.runs):
-                ours.append(wscfg_plan(configs, url, key))
+                wall, peak = wscfg_plan(configs, url, key)
+                ours.append(wall)
+                peaks.append(peak)
                 floor.append(floor_reads(url, key))
             per_item = per_item_reads(url, key, slugs, args.sample)
+            points = memory_points(configs, slugs, counts, url, key)
     # Each run's pair was measured back to back (A B A B): its ratio is the run's verdict.
     per_run = [round(a / b, 2) for a, b in zip(ours, floor, strict=True)]
     speedup = per_item / statistics.median(ours)
@@ -199,9 +271,18 @@ def main() -> None:
         "per_item_sequential_s": round(per_item, 1),
         "speedup_vs_per_item": round(speedup, 1),
         "speedup_met": speedup >= 10,
+        "wscfg_peak_rss_mb_median": round(statistics.median(peaks), 1),
+        "memory_budget_mb": 1536,
         "runs": args.runs,
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
+    if counts:
+        points[args.workspaces] = result["wscfg_peak_rss_mb_median"]
+        xs = sorted(points)
+        fit = statistics.linear_regression(xs, [points[x] for x in xs])
+        result["peak_rss_mb_at"] = {str(x): points[x] for x in xs}
+        result["rss_kb_per_workspace"] = round(fit.slope * 1024, 1)
+        result["rss_mb_intercept"] = round(fit.intercept, 1)
     print(json.dumps(result))
 
 

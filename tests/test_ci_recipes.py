@@ -38,7 +38,7 @@ EXPECTED = [
     "docs/ci.md",
 ]
 # The commands the recipes and docs rely on: each must exist in the CLI (none is skipped).
-COMMANDS = ["validate", "plan", "apply", "export", "clone", "drift"]
+COMMANDS = ["validate", "plan", "apply", "export", "clone", "drift", "show"]
 
 
 def yaml_files() -> list[Path]:
@@ -331,6 +331,9 @@ def test_recipes_cover_the_ci_flow() -> None:
     assert has("action.yml", "drift", "--format", "markdown")
     assert has(github + "apply.yml", "apply", "--auto-approve")
     assert has(github + "drift.yml", "drift", "--baseline", "--format", "--shard")
+    # matrix plus merge: each shard writes a JSON part, one job merges them with `wscfg show`
+    assert has(github + "drift.yml", "drift", "--shard", "json", "-o")
+    assert has(github + "drift.yml", "show", "markdown")
     gitlab = "examples/ci/gitlab/.gitlab-ci.yml"
     for words in [
         ("validate",),
@@ -338,8 +341,29 @@ def test_recipes_cover_the_ci_flow() -> None:
         ("plan", "--detailed-exitcode"),
         ("apply", "--auto-approve"),
         ("drift", "--baseline", "--shard"),
+        ("drift", "--shard", "json", "-o"),
+        ("show", "markdown"),
     ]:
         assert has(gitlab, *words), words
+
+
+def test_the_merge_jobs_read_the_parts_the_shards_write() -> None:
+    """The glob `wscfg show` merges matches the file each shard job writes with -o."""
+    from fnmatch import fnmatch
+
+    def outs(path: Path, words: tuple[str, ...]) -> list[list[str]]:
+        return [f.args for f in all_invocations(path) if all(w in f.args for w in words)]
+
+    for recipe, folder in (("github/drift.yml", "shards/drift-1/"), ("gitlab/.gitlab-ci.yml", "")):
+        path = CI / recipe
+        (shard,) = outs(path, ("drift", "--shard", "-o"))
+        written = folder + shard[shard.index("-o") + 1].replace("$SHARD", "1").replace(
+            "$shard", "1"
+        )
+        globs = [a for args in outs(path, ("show",)) for a in args if a.endswith(".json")]
+        assert globs, recipe
+        for glob in globs:
+            assert fnmatch(written, glob), (recipe, written, glob)
 
 
 def action_uses(recipe: str) -> list[dict[str, Any]]:

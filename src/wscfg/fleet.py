@@ -119,6 +119,9 @@ class PlanRun:
     failures: list[Failure] = field(default_factory=list)
     live: dict[str, LiveState] = field(default_factory=dict)
     desired: dict[str, DesiredState] = field(default_factory=dict)
+    # a --shard run: the share, and the whole selection's size and config digest
+    # (see :func:`wscfg.engine.shards.run_identity`); empty otherwise
+    whole: dict[str, Any] = field(default_factory=dict)
     # policies broken by the live workspaces (reported, never planned: docs/policies.md)
     violations: list[Violation] = field(default_factory=list)
 

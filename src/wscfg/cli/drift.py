@@ -13,7 +13,7 @@ import click
 from . import debug_of, echo_err, handle_errors
 from .flow import masked, run_env_mask
 from .options import check_only, narrow, only_option, parse_only
-from .plan import _make_plans, workspace_options
+from .plan import _make_plans, part_identity, workspace_options
 
 FORMATS = ("text", "markdown", "json", "html")
 
@@ -99,7 +99,7 @@ def drift(
         known: set[str] = set()
         if baseline and not update_baseline:
             known = _read_baseline(baseline)
-        run, _server, _ = _make_plans(
+        run, server_name, _ = _make_plans(
             paths, server, targets, shard, parallel, config_roots=config_roots
         )
         if only:
@@ -119,7 +119,10 @@ def drift(
             )
             report.accepted = baseline
         if fmt == "json":
-            text = report_mod.report_json(report)
+            identity = part_identity(run, "drift")
+            if identity is not None:
+                identity["baseline"] = report_mod.baseline_digest(known)
+            text = report_mod.report_json(report, server=server_name, run=identity)
         elif fmt == "markdown":
             text = _markdown(report, out, masked_by=run_env_mask(run))
         elif fmt == "html":
@@ -128,7 +131,7 @@ def drift(
             from ..engine.drift_html import report_html
 
             now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            text = report_html(report, server=_server, generated=now)
+            text = report_html(report, server=server_name, generated=now)
         else:
             text = report_mod.report_text(report)
         text = masked(run_env_mask(run), text)

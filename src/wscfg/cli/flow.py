@@ -359,6 +359,7 @@ def render_plans(
     sealer: Any = None,
     mask: Any = None,
     only: tuple[str, ...] = (),
+    run: dict[str, Any] | None = None,
     violations: Sequence[Any] = (),
 ) -> None:
     """Print the plans in ``fmt`` with what apply would refuse and the policy ``violations``
@@ -384,6 +385,7 @@ def render_plans(
             sealer=sealer,
             only=only,
             mask=mask.data if mask else None,
+            run=run,
             violations=[v.to_dict() for v in violations],
         )
         click.echo(text)  # masked before it was sealed

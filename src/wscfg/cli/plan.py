@@ -183,6 +183,7 @@ def plan(
             narrow(run.plans, only, run.live)
             echo_err(partial_note(only))
         plans, failures = run.plans, run.failures
+        identity = part_identity(run, "plan")
         secrets_file(new_secrets_to, force, plans, opening=False)
         found = refusals(plans, allow)
         sealer = plan_sealer(run) if out or fmt == "json" else None
@@ -198,6 +199,7 @@ def plan(
             sealer=sealer,
             mask=mask,
             only=only,
+            run=identity,
             violations=run.violations,
         )
         if failures:
@@ -210,7 +212,7 @@ def plan(
             text += "above)" + (f"; {out} was not saved" if out else "")
             raise PlanError(text)
         if out:
-            _save(out, plans, server_name, allow, sealer, mask, only)
+            _save(out, plans, server_name, allow, sealer, mask, only, identity)
             echo_err(f"Saved the plan to {out}. Apply it with: wscfg apply {out}")
         elif fmt == "text" and any(not p.empty for p in plans):
             echo_err(next_step(paths, only))
@@ -398,6 +400,8 @@ def _make_plans(
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--shard") from None
     selection = Selection(paths, targets, shard_t, shard, config_roots)
+    if shard_t is not None:  # parts of a sharded run carry a digest of the whole selection
+        selection.digest_key = plan_key()
     preloaded = None
     created: list[str] = []
     not_created: list[Any] = []
@@ -411,7 +415,20 @@ def _make_plans(
     with after_writes(created, uncertain):
         run, server_name = _run(_plan(server, selection, parallel, preloaded=preloaded))
     run.failures.extend(not_created)
+    run.whole = selection.whole
     return run, server_name, (created, uncertain)
+
+
+def part_identity(run: Any, command: str) -> dict[str, Any] | None:
+    """The ``"run"`` record of a part of a sharded run; None without --shard."""
+    from ..engine.shards import run_identity
+
+    whole = run.whole
+    if not whole:
+        return None
+    return run_identity(
+        command, whole["shard"], whole["targets"], whole["config"], whole["select"], whole["order"]
+    )
 
 
 class Selection:
@@ -427,6 +444,8 @@ class Selection:
     ) -> None:
         self.paths, self.patterns, self.shard, self.shard_text = paths, patterns, shard, shard_text
         self.config_roots = config_roots
+        self.digest_key: bytes | None = None  # set for --shard: load() then fills `whole`
+        self.whole: dict[str, Any] = {}
 
     @property
     def full(self) -> bool:
@@ -436,6 +455,12 @@ class Selection:
         from ..fleet import select
 
         return select(slugs, self.patterns, self.shard)
+
+    def pick_all(self, slugs: list[str]) -> list[str]:
+        """The targets of every shard: --target globs only."""
+        from ..fleet import select
+
+        return select(slugs, self.patterns, None)
 
     def guesses(self) -> list[str]:
         from ..config.validate import guess_target_slugs
@@ -458,6 +483,19 @@ class Selection:
             loaded = load_targets(list(self.paths), config_roots=self.config_roots)
             states = [desired_state(d) for d in loaded]
             gc.freeze()
+        if self.shard is not None and self.digest_key is not None:
+            from ..engine.shards import config_digest
+
+            every = set(self.pick_all([s.slug for s in states]))
+            whole = [s for s in states if s.slug in every]
+            mine = set(self.pick([s.slug for s in whole]))
+            self.whole = {
+                "shard": self.shard,
+                "targets": len(whole),
+                "config": config_digest(whole, self.digest_key),
+                "select": list(self.patterns),
+                "order": {s.slug: n for n, s in enumerate(whole) if s.slug in mine},
+            }
         chosen = set(self.pick([s.slug for s in states]))
         states = [s for s in states if s.slug in chosen]
         if not states and self.shard is None:
@@ -497,7 +535,7 @@ async def _plan(
                     sys.setswitchinterval(was)
             if not states:
                 echo_err(f"No workspace falls in shard {selection.shard_text}; nothing to do.")
-                return PlanRun(), "(none)"
+                return PlanRun(), conn.server
             if conn.embedded:
                 echo_err(
                     f"Using the {conn.server}: no --server or WSCFG_SERVER set. "
@@ -617,6 +655,7 @@ def _save(
     sealer: Any,
     mask: Any,
     only: tuple[str, ...],
+    identity: dict[str, Any] | None = None,
 ) -> None:
     from ..engine.plan import plans_to_document
 
@@ -627,6 +666,7 @@ def _save(
         sealer=sealer,
         only=only,
         mask=mask.data if mask else None,
+        run=identity,
     )
     tmp = Path(out + ".tmp")
     tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")

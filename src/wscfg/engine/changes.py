@@ -104,11 +104,21 @@ class Change:
             etag=data.get("etag"),
             source=data.get("source"),
             fields=[
-                FieldChange(f["path"], f["before"], f["after"], origin=_origin(f.get("origin")))
+                FieldChange(
+                    f["path"],
+                    f["before"],
+                    f["after"],
+                    source=_text(f.get("source")),
+                    origin=_origin(f.get("origin")),
+                )
                 for f in data.get("fields", [])
             ],
             origin=_origin(data.get("origin")),
         )
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _origin(data: Any) -> Origin | None:

@@ -143,6 +143,15 @@ def parse_baseline(text: str, name: str) -> set[str]:
     return set(prints)
 
 
+def baseline_digest(known: set[str]) -> str | None:
+    """A digest of a baseline's fingerprints (None without a baseline): parts of a sharded
+    run must have used the same one."""
+    if not known:
+        return None
+    text = "\n".join(sorted(known))
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
 def baseline_text(items: Iterable[DriftItem | Violation]) -> str:
     prints = sorted({i.fingerprint for i in items})
     doc = {"format": BASELINE_FORMAT, "version": VERSION, "fingerprints": prints}
@@ -276,10 +285,17 @@ def summary(report: DriftReport) -> str:
     return text + "."
 
 
-def report_json(report: DriftReport) -> str:
-    doc = {
-        "format": REPORT_FORMAT,
-        "version": VERSION,
+def report_json(
+    report: DriftReport, *, server: str | None = None, run: dict[str, Any] | None = None
+) -> str:
+    """The JSON report; ``run``: the record of a part of a sharded run (see
+    :mod:`wscfg.engine.shards`), which ``wscfg show`` merges."""
+    doc: dict[str, Any] = {"format": REPORT_FORMAT, "version": VERSION}
+    if server is not None:
+        doc["server"] = server
+    if run is not None:
+        doc["run"] = run
+    doc |= {
         "workspaces": report.workspaces,
         "drift": [i.to_dict() for i in report.new],
         "known": report.known,

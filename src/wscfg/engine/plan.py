@@ -395,6 +395,7 @@ def plans_to_document(
     only: Sequence[str] = (),
     errors: Sequence[dict[str, str]] = (),
     mask: Callable[[Any], Any] | None = None,
+    run: dict[str, Any] | None = None,
     violations: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     """The saved-plan document: the plans (each with its workspace's server-side identity),
@@ -421,6 +422,8 @@ def plans_to_document(
     doc["allowances"] = allow.to_dict()
     if only:
         doc["only"] = list(only)
+    if run is not None:  # a part of a sharded run (see :mod:`wscfg.engine.shards`)
+        doc["run"] = run
     doc["refusals"] = [r.to_dict() for r in refusals(plans, allow)]
     doc["targets"] = targets
     doc["errors"] = [dict(e) for e in errors]

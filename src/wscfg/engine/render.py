@@ -255,10 +255,12 @@ def plan_json(
     sealer: Sealer | None = None,
     only: Sequence[str] = (),
     mask: Callable[[Any], Any] | None = None,
+    run: dict[str, Any] | None = None,
     violations: Sequence[dict[str, Any]] = (),
 ) -> str:
     """The saved-plan document (sealed with ``sealer``'s key), ``mask`` applied before the
-    seal: what ``-o`` writes, with the targets that failed and the live policy violations."""
+    seal: what ``-o`` writes, with the targets that failed and the live policy violations;
+    ``run``: the record of a part of a sharded run."""
     doc = plans_to_document(
         plans,
         server=server,
@@ -267,6 +269,7 @@ def plan_json(
         only=only,
         errors=[{"target": f.target, "message": f.message} for f in failures],
         mask=mask,
+        run=run,
         violations=violations,
     )
     return json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=False)
