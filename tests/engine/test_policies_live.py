@@ -143,9 +143,20 @@ def test_plan_reports_live_violations_in_every_format_and_writes_nothing(
     assert "#### Policy violations (live)" in md.stdout
     assert f"| `{ws.slug}` | `security.require_2fa` | must be true | `false` |" in md.stdout
 
-    # Policies check; they never add changes: apply has nothing to do and writes nothing.
+    # A saved plan carries them (sealed): `wscfg show` lists them as plan did.
+    saved = invoke("plan", "clinic.yaml", "-o", "p.json")
+    assert saved.exit_code == 0, saved.output
+    shown = invoke("show", "p.json")
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout.splitlines()[-5:] == text.stdout.splitlines()[-5:]
+    shown_md = invoke("show", "p.json", "--format", "markdown")
+    assert f"| `{ws.slug}` | `security.require_2fa` | must be true | `false` |" in shown_md.stdout
+
+    # Policies check; they never add changes: apply lists them, has nothing to do and writes
+    # nothing.
     applied = invoke("apply", "--auto-approve", "clinic.yaml")
     assert applied.exit_code == 0
+    assert "Policy violations on the live workspaces: 2 policy violations" in applied.stdout
     assert sandbox.item_rows(ws.slug) == before
 
 

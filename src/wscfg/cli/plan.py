@@ -7,6 +7,7 @@ import gc
 import json
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,7 @@ from .options import (
     skip_unsafe_option,
     target_option,
 )
-from .saved import SavedPlan, read_saved_plan
+from .saved import SavedPlan, read_saved_plan, saved_violations
 from .secretsfile import force_option, new_secrets_option, secrets_file
 
 FORMATS = ("text", "json", "markdown")
@@ -212,7 +213,7 @@ def plan(
             text += "above)" + (f"; {out} was not saved" if out else "")
             raise PlanError(text)
         if out:
-            _save(out, plans, server_name, allow, sealer, mask, only, identity)
+            _save(out, plans, server_name, allow, sealer, mask, only, identity, run.violations)
             echo_err(f"Saved the plan to {out}. Apply it with: wscfg apply {out}")
         elif fmt == "text" and any(not p.empty for p in plans):
             echo_err(next_step(paths, only))
@@ -295,6 +296,8 @@ def apply(
             plans, failures, server_name, secrets = _checked_saved_plan(
                 saved, plans, server, targets, shard, parallel
             )
+            slugs = {p.slug for p in plans}
+            violations = [v for v in saved_violations(saved.document) if v.workspace in slugs]
             # the file is apply's to write: the plan's record of the option is not enough
             allow = replace(saved.allowances, new_secrets=new_secrets_to is not None)
         else:
@@ -319,6 +322,7 @@ def apply(
             # A target that cannot be read is reported; the others go on.
             plans, failures, secrets = run.plans, run.failures, desired_secrets(run)
             mask = run_env_mask(run)
+            violations = run.violations
         with after_writes(*written):
             _apply(
                 plans,
@@ -331,6 +335,7 @@ def apply(
                 auto_approve,
                 mask,
                 (new_secrets_to, force),
+                violations,
             )
 
 
@@ -345,13 +350,25 @@ def _apply(
     auto_approve: bool,
     mask: Any,
     new_secrets: tuple[str | None, bool] = (None, False),
+    violations: Sequence[Any] = (),
 ) -> None:
+    """Show the plans (with what apply would refuse and the live policy ``violations``, which
+    apply reports and never acts on), ask, apply, report."""
     from ..engine.apply import check_secrets
     from ..engine.safety import refusals, refused_targets
     from ..errors import UnsafePlanError
 
     found = refusals(plans, allow)
-    render_plans(plans, failures, "text", server_name, allow=allow, refusals=found, mask=mask)
+    render_plans(
+        plans,
+        failures,
+        "text",
+        server_name,
+        allow=allow,
+        refusals=found,
+        mask=mask,
+        violations=violations,
+    )
     targets = len(plans) + len(failures)  # before --skip-unsafe leaves any out
     skipped: list[str] = []
     if found:
@@ -656,6 +673,7 @@ def _save(
     mask: Any,
     only: tuple[str, ...],
     identity: dict[str, Any] | None = None,
+    violations: Sequence[Any] = (),
 ) -> None:
     from ..engine.plan import plans_to_document
 
@@ -667,6 +685,8 @@ def _save(
         only=only,
         mask=mask.data if mask else None,
         run=identity,
+        # shown by `wscfg show` (sealed with the rest), grouped under their policy's words
+        violations=[{**v.to_dict(), "description": v.description} for v in violations],
     )
     tmp = Path(out + ".tmp")
     tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")

@@ -108,3 +108,14 @@ def read_saved_plan(path: str, key: bytes | None, *, require_seal: bool = True) 
         key_id if isinstance(key_id, str) else None,
         seal,
     )
+
+
+def saved_violations(document: dict[str, Any]) -> list[Any]:
+    """The live policy violations a saved plan (or merged parts) holds."""
+    from ..engine.violations import Violation
+    from ..errors import PlanFileError
+
+    try:
+        return [Violation.from_dict(v) for v in document.get("violations") or []]
+    except (ValueError, TypeError, AttributeError):
+        raise PlanFileError("the plan file's violations list is damaged") from None

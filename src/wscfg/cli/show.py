@@ -11,6 +11,7 @@ import click
 
 from . import debug_of, echo_err, handle_errors
 from .flow import render_plans
+from .saved import saved_violations
 
 FORMATS = ("text", "json", "markdown", "html")
 
@@ -132,6 +133,7 @@ def _show_plan(part: Any, fmt: str, full: bool) -> None:
         full=full,
         summary=False,
         only=only,
+        violations=saved_violations(doc),
     )
 
 
@@ -169,6 +171,7 @@ def _show_plans(parts: list[Any], fmt: str, full: bool) -> None:
         full=full,
         summary=False,
         only=only,
+        violations=saved_violations(doc),
     )
 
 

@@ -56,6 +56,31 @@ class Violation:
             "live": self.live,
         }
 
+    @staticmethod
+    def from_dict(data: Any) -> Violation:
+        """A violation as a saved plan or report holds it (:meth:`to_dict`); ValueError when
+        it is damaged."""
+        if not isinstance(data, dict):
+            raise ValueError("a violation is not an object")
+        names = ("workspace", "policy", "severity", "path", "message")
+        values = [data.get(n) for n in names]
+        if not all(isinstance(v, str) for v in values) or data["severity"] not in (
+            "error",
+            "warning",
+        ):
+            raise ValueError("a violation is damaged")
+        workspace, policy, severity, path, message = (str(v) for v in values)
+        description = data.get("description")
+        return Violation(
+            workspace,
+            policy,
+            severity,
+            description if isinstance(description, str) else "",
+            path,
+            message,
+            data.get("live"),
+        )
+
     def line(self) -> str:
         where = f"{self.path}: " if self.path else ""
         return f"{where}{self.message} (live: {live_text(self.live)})"
