@@ -109,56 +109,39 @@ def _part(path: str, several: bool) -> Any:
 
 def _show_plan(part: Any, fmt: str, full: bool) -> None:
     """One saved plan, as saved (its seal was checked by :func:`_part`)."""
-    from ..engine.plan import allowances_of, only_of, plans_from_document
-    from ..engine.safety import refusals
-    from .options import partial_note
-
-    doc = part.data
-    plans, server = plans_from_document(doc)
-    only = only_of(doc)
-    if only:
-        echo_err(partial_note(only))
-    if fmt == "json":  # the document itself, as saved
-        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
-        return
-    allow = allowances_of(doc)
-    found = refusals(plans, allow)
-    render_plans(
-        plans,
-        [],
-        fmt,
-        server,
-        allow=allow,
-        refusals=found,
-        full=full,
-        summary=False,
-        only=only,
-        violations=saved_violations(doc),
-    )
+    _show_document(part.data, fmt, full, merged=False)
 
 
 def _show_plans(parts: list[Any], fmt: str, full: bool) -> None:
     """The plan parts of one sharded run as one plan; what apply would refuse is worked out
     over the whole fleet again (a fleet-wide refusal depends on every target)."""
+    from ..engine.shards import merge_plan_documents
+
+    _show_document(merge_plan_documents(parts), fmt, full, merged=True)
+
+
+def _show_document(doc: dict[str, Any], fmt: str, full: bool, *, merged: bool) -> None:
+    """A plan document with what apply would refuse under its allowances, its failed targets
+    and its live policy violations; json: the document itself (merged parts: with the
+    refusals worked out over the whole fleet)."""
     from ..engine.plan import allowances_of, only_of, plans_from_document
     from ..engine.render import Failure
     from ..engine.safety import refusals
-    from ..engine.shards import merge_plan_documents
     from ..errors import PlanFileError
     from .options import partial_note
 
-    doc = merge_plan_documents(parts)
     plans, server = plans_from_document(doc)
     allow, only = allowances_of(doc), only_of(doc)
     found = refusals(plans, allow)
     if only:
         echo_err(partial_note(only))
     if fmt == "json":
-        doc["refusals"] = [r.to_dict() for r in found]
+        if merged:
+            doc["refusals"] = [r.to_dict() for r in found]
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
         return
     try:
-        failures = [Failure(str(e["target"]), str(e["message"])) for e in doc["errors"]]
+        failures = [Failure(str(e["target"]), str(e["message"])) for e in doc.get("errors", [])]
     except (KeyError, TypeError):
         raise PlanFileError("a part's errors list is damaged") from None
     render_plans(

@@ -197,6 +197,19 @@ def has(container: Any, elem: str | int) -> bool:
     return False
 
 
+def node_at(root: Any, path: Path) -> tuple[Any, bool]:
+    """The :class:`~wscfg.config.load.Node` at ``path`` below ``root`` (or its deepest
+    existing ancestor, and False)."""
+    node = root
+    for elem in path:
+        v = node.value
+        if has(v, elem):
+            node = v[elem]
+        else:
+            return node, False
+    return node, True
+
+
 def translate(err: Any, data: Any, root: type[BaseModel]) -> tuple[Path, str, bool, bool] | None:
     """(path, message, at_key, is_type_error) for one pydantic error; None to drop it."""
     loc = tuple(err.get("loc", ()))

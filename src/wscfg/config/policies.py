@@ -24,7 +24,7 @@ from typing import Any
 
 from ..errors import Diagnostic
 from .desired import Path
-from .diagnostics import did_you_mean, format_path, has
+from .diagnostics import did_you_mean, format_path, node_at
 from .load import Node
 from .policy_schema import compile_schema, describe, first, meta_problems, shape_problems
 
@@ -293,18 +293,8 @@ def _compile(g: Guardrails, node: Node, path: str) -> Any:
         assert problem is not None
         problems = meta_problems(schema) or [problem]
     for at, message in problems:
-        target, _ = _node_at(node, at)
+        target, _ = node_at(node, at)
         shown = format_path(at)
         where = path + (shown if shown.startswith("[") or not shown else "." + shown)
         g.problems.append(target.diagnostic(f"invalid policy schema: {message}", where))
     return None
-
-
-def _node_at(node: Node, path: Path) -> tuple[Node, bool]:
-    for elem in path:
-        v = node.value
-        if has(v, elem):
-            node = v[elem]
-        else:
-            return node, False
-    return node, True

@@ -28,7 +28,13 @@ from typing import Any
 from ..errors import ConfigError, Diagnostic
 from . import guard
 from .desired import Desired, Path
-from .diagnostics import combine_type_errors, did_you_mean, format_path, has, translate
+from .diagnostics import (
+    combine_type_errors,
+    did_you_mean,
+    format_path,
+    node_at,
+    translate,
+)
 from .load import Node
 from .resolve import IDENTITY, LABEL, FileCache, Resolved, identity_note, resolve
 
@@ -290,18 +296,6 @@ def dedup(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
 
 
 # --- one resolved document -----------------------------------------------------------------
-
-
-def node_at(root: Node, path: Path) -> tuple[Node, bool]:
-    """The node at ``path`` (or its deepest existing ancestor, and False)."""
-    node = root
-    for elem in path:
-        v = node.value
-        if has(v, elem):
-            node = v[elem]
-        else:
-            return node, False
-    return node, True
 
 
 def _at(r: Resolved, path: Path, message: str, *, at_key: bool = False) -> Diagnostic:
