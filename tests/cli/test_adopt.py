@@ -434,3 +434,25 @@ def test_adopt_finds_an_identity_written_with_a_reference(sandbox, monkeypatch, 
         "    role: admin\n"
     )
     assert invoke("plan", "--detailed-exitcode", "ws.yaml").exit_code == 0
+
+
+def test_adopt_removes_two_items_and_the_comment_between_them(sandbox, monkeypatch, tmp_path):
+    """Both items deleted in the UI: the comment that stood above the second went with it,
+    so removing the first drops nothing else (found by the adopt property run)."""
+    ws = sandbox.new_workspace(owner=JANE)
+    monkeypatch.setenv("WSCFG_SERVER", sandbox.url)
+    monkeypatch.setenv("WSCFG_TOKEN", ws.key)
+    monkeypatch.chdir(tmp_path)
+    cfg = tmp_path / "ws.yaml"
+    head = f"# kept\nversion: 1\nworkspace: {{slug: {ws.slug}}}\n"
+    cfg.write_text(
+        head + "call_tags:\n  - name: tag0\n    color: '#ff0000'\n  # about tag1\n"
+        "  - name: tag1\n    color: '#ff0000'\n"
+    )
+    assert invoke("apply", "--auto-approve", str(cfg)).exit_code == 0
+    for name in ("tag0", "tag1"):
+        httpx.delete(f"{ws.url}/call-tags/{name}", headers=ws.headers).raise_for_status()
+    done = invoke("adopt", str(cfg))
+    assert done.exit_code == 0, done.output
+    assert cfg.read_text() == head + "call_tags: []\n"
+    assert invoke("plan", "--detailed-exitcode", str(cfg)).exit_code == 0

@@ -154,12 +154,18 @@ def adopt(
             seq = _own_seq(doc, change.kind)
             _append(seq, _styled_item(seq, _ordered(body, kind.identity or "", seq)))
             out.adopted.append(change.address)
+    removed: set[tuple[str, int]] = set()
     for kind_name, index, address in sorted(removals, key=lambda r: -r[1]):
         seq = doc.get(kind_name)
         if index < 0 or seq is None or index >= len(seq):
             out.refusals.append(Refusal(address, "its declaration was not found"))
             continue
-        if not _remove(seq, index):
+        # The comment lines below the last item stood above the next one; when this edit
+        # removed that one too, they went with it.
+        orphaned = (kind_name, index + 1) in removed and index + 1 >= len(seq)
+        if _remove(seq, index, drop_below=orphaned):
+            removed.add((kind_name, index))
+        else:
             out.refusals.append(
                 Refusal(address, "removing it would drop the comment below it: remove it by hand")
             )
@@ -250,9 +256,10 @@ def _replace(seq: Any, index: int, new: Any) -> None:
             entry[0] = token
 
 
-def _remove(seq: Any, index: int) -> bool:
+def _remove(seq: Any, index: int, *, drop_below: bool = False) -> bool:
     """Delete ``seq[index]``, keeping the comment lines that stood below it (ruamel stores
-    them with the item: they belong to what follows)."""
+    them with the item: they belong to what follows), unless ``drop_below``: what followed
+    was removed too."""
     from ruamel.yaml.error import CommentMark
     from ruamel.yaml.tokens import CommentToken
 
@@ -261,7 +268,7 @@ def _remove(seq: Any, index: int) -> bool:
     if token is not None and "\n" in token.value.rstrip("\n"):
         below = token.value.split("\n", 1)[1]
     lines = [ln for ln in below.splitlines() if ln.strip()]
-    if not lines:
+    if not lines or drop_below:
         del seq[index]
         return True
     if index + 1 < len(seq):
