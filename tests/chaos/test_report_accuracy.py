@@ -64,7 +64,8 @@ def test_faults_switch_off_reseed_and_count(db_url: str | None) -> None:
             first = statuses()
             assert set(first) == {200, 500}
             assert faults.counts() == {"500": first.count(500), "500after": 0, "429": 0,
-                                       "reset": 0, "drip": 0, "huge": 0, "requests": 12}  # fmt: skip
+                                       "reset": 0, "drip": 0, "huge": 0,
+                                       "requests": 12}  # fmt: skip
             faults.configure(enabled=False)
             assert statuses() == [200] * 12  # off: nothing injected, nothing drawn
             faults.configure(seed=1)
