@@ -31,6 +31,7 @@ MEANS_DIFFERENT = {
     "--out",  # a plan file, a report, an export (with --all: a folder)
     "--name",  # a workspace's display name (init) or a key's name (key)
     "--workspace",  # the workspace to export / to create / to change
+    "--rate-limit",  # the pace a client keeps (N/s) / the limit a sandbox serves (RATE[:BURST])
 }
 BARE_TYPES = {"TEXT", "INTEGER", "FLOAT", "PATH", "FILENAME", "DIRECTORY", "BOOLEAN", "FILE_PATH"}
 FLEET = ["plan", "apply", "drift", "adopt", "clone"]

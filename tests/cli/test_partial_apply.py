@@ -12,8 +12,8 @@ from wscfg.sandbox.testing import running_server
 
 @pytest.fixture(scope="module")
 def strict_sandbox():
-    # 7 requests, then 429 with Retry-After: 100 s (above the client's 30 s cap: no retry).
-    with running_server(rate_limit=0.01, rate_burst=7) as server:
+    # 8 requests, then 429 with Retry-After: 100 s (above the client's 30 s cap: no retry).
+    with running_server(rate_limit=0.01, rate_burst=8) as server:
         yield server
 
 
@@ -27,8 +27,8 @@ def test_partial_apply_exits_3_and_the_next_run_finishes(strict_sandbox, tmp_pat
     monkeypatch.setenv("WSCFG_SERVER", strict_sandbox.url)
     monkeypatch.setenv("WSCFG_TOKEN", ws.key)
     runner = CliRunner()
-    # list workspaces + snapshot + the audit read that explains the plan + the key's scopes +
-    # 3 creates fit in the burst; the 4th create is refused.
+    # list workspaces + snapshot + the audit read that explains the plan + the key (its id,
+    # for attribution) + the key's scopes + 3 creates fit in the burst; the 4th is refused.
     result = runner.invoke(cli, ["apply", "--auto-approve", str(path)])
     assert result.exit_code == 3, result.output
     lines = result.stdout.splitlines()

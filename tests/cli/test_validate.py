@@ -83,7 +83,7 @@ def test_missing_paths_and_usage() -> None:
     )
     result = CliRunner().invoke(cli, ["validate"])
     assert result.exit_code == 1  # usage errors exit 1: 2 means "changes present"
-    assert result.stderr.startswith("Usage: ") and "PATH..." in result.stderr
+    assert result.stderr.startswith("Usage: ") and "PATHS..." in result.stderr
 
 
 def test_unexpected_errors_never_show_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
