@@ -116,8 +116,8 @@ def main() -> None:
             wscfg_plan(guarded, url, key)
             a_times, b_times = [], []
             for _ in range(args.runs):
-                a_times.append(wscfg_plan(plain, url, key))
-                b_times.append(wscfg_plan(guarded, url, key))
+                a_times.append(wscfg_plan(plain, url, key)[0])  # (wall s, peak RSS MB)
+                b_times.append(wscfg_plan(guarded, url, key)[0])
     per_run = [round(b / a, 3) for a, b in zip(a_times, b_times, strict=True)]
     ratio = statistics.median(per_run)
     result = {
