@@ -146,6 +146,24 @@ def test_export_to_a_folder_that_does_not_exist_is_a_clear_error(env, sandbox, w
     assert result.stderr.endswith(f"Error: cannot write {out}: No such file or directory\n")
 
 
+def agency_with(sandbox, env, *names: str):
+    """A new agency (wscfg runs with its key) and one sub-account per name: (slugs, headers)."""
+    agency = sandbox.new_agency()
+    env.setenv("WSCFG_TOKEN", agency.key)
+    slugs = [f"{agency.name}-{n}" for n in names]
+    for slug in slugs:
+        sandbox.create_workspace(slug, agency=agency.name)
+    return slugs, {"Authorization": f"Bearer {agency.key}"}
+
+
+def add_vip_tag(sandbox, slug: str, headers: dict[str, str]) -> None:
+    httpx.post(
+        f"{sandbox.url}/v1/workspaces/{slug}/call-tags",
+        json={"name": "vip", "color": "#abcdef"},
+        headers=headers,
+    ).raise_for_status()
+
+
 def test_export_writes_the_identity_first_then_the_config_order(env, sandbox, tmp_path):
     """An exported item reads like a hand-written one: `- name: x` then the other fields in
     the order docs/config.md uses (the model's), not alphabetically (`color` before `name`)."""
@@ -178,11 +196,7 @@ def test_export_writes_the_identity_first_then_the_config_order(env, sandbox, tm
 
 
 def test_clone_onto_itself_is_refused(env, sandbox):
-    agency = sandbox.new_agency()
-    env.setenv("WSCFG_TOKEN", agency.key)
-    src, other = f"{agency.name}-src", f"{agency.name}-b"
-    for slug in (src, other):
-        sandbox.create_workspace(slug, agency=agency.name)
+    (src, other), _ = agency_with(sandbox, env, "src", "b")
     result = invoke("clone", "--from", src, "--to", f"{other},{src}", "--auto-approve")
     assert result.exit_code == 1
     refused = f"Error: --to names {src}, the workspace --from copies: it cannot be cloned onto"
@@ -193,12 +207,7 @@ def test_clone_onto_itself_is_refused(env, sandbox):
 
 
 def test_clone_says_which_targets_keep_a_secret_and_which_have_none(env, sandbox):
-    agency = sandbox.new_agency()
-    env.setenv("WSCFG_TOKEN", agency.key)
-    src, keeps, bare = (f"{agency.name}-{n}" for n in ("src", "keeps", "bare"))
-    for slug in (src, keeps, bare):
-        sandbox.create_workspace(slug, agency=agency.name)
-    headers = {"Authorization": f"Bearer {agency.key}"}
+    (src, keeps, bare), headers = agency_with(sandbox, env, "src", "keeps", "bare")
     hook = {
         "name": "crm",
         "url": "https://hooks.example.com/crm",
@@ -226,23 +235,16 @@ def test_clone_picks_its_targets_by_glob_and_shard(env, sandbox):
     (never the source), split by --shard like plan and apply."""
     from wscfg.fleet import parse_shard, select
 
-    agency = sandbox.new_agency()
-    env.setenv("WSCFG_TOKEN", agency.key)
-    src = f"{agency.name}-src"
-    clinics = [f"{agency.name}-clinic-{i}" for i in range(6)]
-    for slug in (src, f"{agency.name}-other", *clinics):
-        sandbox.create_workspace(slug, agency=agency.name)
-    headers = {"Authorization": f"Bearer {agency.key}"}
+    slugs, headers = agency_with(sandbox, env, "src", "other", *(f"clinic-{i}" for i in range(6)))
+    src, other, clinics = slugs[0], slugs[1], slugs[2:]
     base = f"{sandbox.url}/v1/workspaces"
-    httpx.post(
-        f"{base}/{src}/call-tags", json={"name": "vip", "color": "#abcdef"}, headers=headers
-    ).raise_for_status()
-    pattern = f"{agency.name}-clinic-*"
+    add_vip_tag(sandbox, src, headers)
+    pattern = src.removesuffix("-src") + "-clinic-*"
     done = invoke("clone", "--from", src, "--target", pattern, "--shard", "1/2", "--auto-approve")
     assert done.exit_code == 0, done.output
     chosen = set(select(sorted(clinics), [pattern], parse_shard("1/2")))
     assert chosen and chosen != set(clinics)
-    for slug in (f"{agency.name}-other", *clinics):
+    for slug in (other, *clinics):
         tags = httpx.get(f"{base}/{slug}/call-tags", headers=headers).json()["items"]
         assert [t["name"] for t in tags] == (["vip"] if slug in chosen else []), slug
     none = invoke("clone", "--from", src, "--target", "nothing-*", "--auto-approve")
@@ -258,17 +260,8 @@ def test_clone_picks_its_targets_by_glob_and_shard(env, sandbox):
 
 
 def test_clone_to_is_repeatable(env, sandbox):
-    agency = sandbox.new_agency()
-    env.setenv("WSCFG_TOKEN", agency.key)
-    src, a, b = (f"{agency.name}-{n}" for n in ("src", "a", "b"))
-    for slug in (src, a, b):
-        sandbox.create_workspace(slug, agency=agency.name)
-    headers = {"Authorization": f"Bearer {agency.key}"}
-    httpx.post(
-        f"{sandbox.url}/v1/workspaces/{src}/call-tags",
-        json={"name": "vip", "color": "#abcdef"},
-        headers=headers,
-    ).raise_for_status()
+    (src, a, b), headers = agency_with(sandbox, env, "src", "a", "b")
+    add_vip_tag(sandbox, src, headers)
     done = invoke("clone", "--from", src, "--to", a, "--to", b, "--auto-approve")
     assert done.exit_code == 0, done.output
     for slug in (a, b):
