@@ -131,13 +131,19 @@ def embedded_key(root: Path) -> str:
     return _embedded_key(root)
 
 
+def stored_embedded_key(root: Path) -> str:
+    """The agency key of the embedded sandbox already in ``root`` (OSError, ValueError,
+    KeyError or TypeError when there is none or its credentials file is damaged)."""
+    return str(json.loads((root / EMBEDDED_DIR / "credentials.json").read_text())["agency_key"])
+
+
 def _embedded_key(root: Path) -> str:
     folder = root / EMBEDDED_DIR
     folder.mkdir(exist_ok=True)
     creds = folder / "credentials.json"
     if creds.exists():
         try:
-            return str(json.loads(creds.read_text())["agency_key"])
+            return stored_embedded_key(root)
         except (ValueError, KeyError, OSError) as exc:
             raise SetupError(
                 f"{creds} is damaged ({type(exc).__name__}); delete {folder}/ to start afresh"

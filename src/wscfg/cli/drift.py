@@ -152,20 +152,14 @@ def _markdown(report: object, out: str | None, *, masked_by: object) -> str:
     the same folding."""
     from ..engine import drift as report_mod
     from ..engine import render
-    from .flow import _step_summary, fit_bytes
+    from .flow import job_summary
 
     def markdown(budget: int, where: str) -> str:
         return masked(masked_by, report_mod.report_markdown(report, budget, full=where))  # type: ignore[arg-type]
 
-    whole = None
-    if os.environ.get("GITHUB_STEP_SUMMARY"):
-        whole = fit_bytes(markdown, render.JOB_SUMMARY_BYTES, report_mod.FULL_REPORT)
-        _step_summary(whole)
+    where = job_summary(markdown, report_mod.FULL_REPORT)
     if out:
         return markdown(1 << 62, report_mod.FULL_REPORT)
-    where = report_mod.FULL_REPORT
-    if whole is not None and render.CUT_NOTE not in whole:
-        where = "in this run's job summary"
     return markdown(render.MARKDOWN_BUDGET, where)
 
 

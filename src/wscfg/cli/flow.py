@@ -6,7 +6,6 @@ Only the cli package prints; these helpers print and raise the errors that set e
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import sys
@@ -263,15 +262,23 @@ def desired_secrets(run: Any) -> Any:
 PLAN_KEY_ENV = "WSCFG_PLAN_KEY"
 
 
-def plan_key() -> bytes:
-    """The key that seals secrets in plan files: ``WSCFG_PLAN_KEY``, else the API key (of the
-    server, or of the embedded sandbox). See :mod:`wscfg.engine.seal`."""
+def _plan_key_from_env() -> bytes | None:
+    """``WSCFG_PLAN_KEY``, else ``WSCFG_TOKEN`` (``None``: neither is set)."""
     from ..api.settings import TOKEN_ENV
 
     for name in (PLAN_KEY_ENV, TOKEN_ENV):
         value = os.environ.get(name, "").strip()
         if value:
             return value.encode()
+    return None
+
+
+def plan_key() -> bytes:
+    """The key that seals secrets in plan files: ``WSCFG_PLAN_KEY``, else the API key (of the
+    server, or of the embedded sandbox). See :mod:`wscfg.engine.seal`."""
+    from_env = _plan_key_from_env()
+    if from_env is not None:
+        return from_env
     from ..api.settings import server_from_env
     from ..connect import FORCE_EMBEDDED, check_embedded_allowed, embedded_key
 
@@ -288,19 +295,15 @@ def plan_key_here() -> bytes | None:
     """The plan key if this environment has one without connecting or creating anything:
     ``WSCFG_PLAN_KEY``, ``WSCFG_TOKEN``, or the key of an embedded sandbox that exists here
     (``wscfg show`` checks a seal with it)."""
-    from ..api.settings import TOKEN_ENV
-    from ..connect import EMBEDDED_DIR
+    from ..connect import stored_embedded_key
 
-    for name in (PLAN_KEY_ENV, TOKEN_ENV):
-        value = os.environ.get(name, "").strip()
-        if value:
-            return value.encode()
-    creds = Path.cwd() / EMBEDDED_DIR / "credentials.json"
+    from_env = _plan_key_from_env()
+    if from_env is not None:
+        return from_env
     try:
-        key = json.loads(creds.read_text())["agency_key"]
+        return stored_embedded_key(Path.cwd()).encode()
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return str(key).encode()
 
 
 def plan_sealer(run: Any) -> Any:
@@ -407,14 +410,8 @@ def render_plans(
                 text += "\n" + "\n".join(violations_markdown(violations, total, room)) + "\n"
             return masked(mask, text)
 
-        # The job summary takes the whole plan when it fits (1 MiB), else the same folding;
-        # the comment (stdout) fits 65,536 characters and says where the whole plan is.
-        job: str | None = None
-        if summary and os.environ.get("GITHUB_STEP_SUMMARY"):
-            job = fit_bytes(markdown, render.JOB_SUMMARY_BYTES, render.FULL_PLAN)
-            _step_summary(job)
-        whole = job is not None and render.CUT_NOTE not in job
-        where = "in this run's job summary" if whole else render.FULL_PLAN
+        # the comment (stdout) fits 65,536 characters and says where the whole plan is
+        where = job_summary(markdown, render.FULL_PLAN) if summary else render.FULL_PLAN
         click.echo(markdown(render.MARKDOWN_BUDGET, where))
     else:
         colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
@@ -424,6 +421,20 @@ def render_plans(
         if violations:
             text += "\n" + "\n".join(violations_text(violations, total))
         click.echo(masked(mask, text))
+
+
+def job_summary(markdown: Any, full: str) -> str:
+    """Give ``$GITHUB_STEP_SUMMARY`` (when set) a markdown report, ``markdown(budget, where)``:
+    the whole report when it fits (1 MiB), else folded as a comment is. Returns where a PR
+    comment should say the whole report is: the job summary when it took it whole, else
+    ``full``."""
+    from ..engine import render
+
+    if not os.environ.get("GITHUB_STEP_SUMMARY"):
+        return full
+    job = fit_bytes(markdown, render.JOB_SUMMARY_BYTES, full)
+    _step_summary(job)
+    return "in this run's job summary" if render.CUT_NOTE not in job else full
 
 
 def fit_bytes(render: Any, limit: int, where: str) -> str:
