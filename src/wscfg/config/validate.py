@@ -43,7 +43,7 @@ _GLOB_CHARS = frozenset("*?[")
 
 
 @dataclass(frozen=True)
-class Target:
+class TargetFile:
     """A valid target file: the workspace it configures and, when the models ran (always
     for plan and apply), the validated settings."""
 
@@ -57,7 +57,7 @@ class Report:
     """What ``wscfg validate`` found."""
 
     files: list[str] = field(default_factory=list)
-    checked: list[Target] = field(default_factory=list)  # every valid target
+    checked: list[TargetFile] = field(default_factory=list)  # every valid target
     targets: list[Desired] = field(default_factory=list)  # their settings, when models ran
     templates: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
@@ -337,7 +337,7 @@ def _redact(d: Diagnostic, env_values: Mapping[str, str]) -> Diagnostic:
 
 def validate_resolved(
     r: Resolved, *, models: bool = True
-) -> tuple[Target | None, bool, list[Diagnostic]]:
+) -> tuple[TargetFile | None, bool, list[Diagnostic]]:
     """(a valid target, whether the file is a template, problems). Without ``models``, a
     document the JSON Schema check accepts is not given to the models (see check_paths)."""
     long_env = _env_near(r, ("",))
@@ -376,7 +376,7 @@ def validate_resolved(
     if not is_target or diags or (config is None and not quick):
         return None, not is_target, diags
     if config is None:
-        return Target(r.file, data["workspace"]["slug"].strip()), False, diags
+        return TargetFile(r.file, data["workspace"]["slug"].strip()), False, diags
     desired = Desired(
         r.file,
         config,
@@ -386,7 +386,7 @@ def validate_resolved(
         frozenset(r.inherited),
         tuple(r.policies),
     )
-    return Target(r.file, desired.slug, desired), False, diags
+    return TargetFile(r.file, desired.slug, desired), False, diags
 
 
 def _check_policies(
