@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..model import WorkspaceConfig
 
-Path = tuple[str | int, ...]
+DocPath = tuple[
+    str | int, ...
+]  # a document path, e.g. ("members", 3, "role"); see docs/glossary.md
 
 
 @dataclass(frozen=True)
@@ -35,8 +37,8 @@ class Desired:
 
     file: str
     config: WorkspaceConfig
-    sources: dict[Path, Source] = field(default_factory=dict)
-    secret_refs: dict[Path, str] = field(default_factory=dict)
+    sources: dict[DocPath, Source] = field(default_factory=dict)
+    secret_refs: dict[DocPath, str] = field(default_factory=dict)
     # name -> value of every ${env:NAME} the file used: outputs show them only masked
     env_values: dict[str, str] = field(default_factory=dict, repr=False)
     # (kind, identity key) of every collection item a file it extends declares
@@ -49,7 +51,7 @@ class Desired:
         assert self.config.workspace is not None
         return self.config.workspace.slug
 
-    def source_of(self, path: Path) -> Source | None:
+    def source_of(self, path: DocPath) -> Source | None:
         """The closest recorded source of ``path`` or of one of its parents."""
         while path:
             if path in self.sources:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import Diagnostic
-from .desired import Path
+from .desired import DocPath
 from .diagnostics import did_you_mean, format_path, node_at
 from .load import Node
 from .policy_schema import compile_schema, describe, first, meta_problems, shape_problems
@@ -55,7 +55,7 @@ class Policy:
     def label(self) -> str:
         return f"policy '{self.name}' ({self.description})"
 
-    def violations(self, document: Any) -> list[tuple[Path, Path, str]]:
+    def violations(self, document: Any) -> list[tuple[DocPath, DocPath, str]]:
         """(path named in the message, path to locate it at, what is wrong) per violation of
         ``document``; [] when it conforms. No message quotes a value of the document."""
         try:

@@ -27,7 +27,7 @@ from typing import Any
 
 from ..errors import ConfigError, Diagnostic
 from . import guard
-from .desired import Desired, Path
+from .desired import Desired, DocPath
 from .diagnostics import (
     combine_type_errors,
     did_you_mean,
@@ -43,7 +43,7 @@ _GLOB_CHARS = frozenset("*?[")
 
 
 @dataclass(frozen=True)
-class Target:
+class TargetFile:
     """A valid target file: the workspace it configures and, when the models ran (always
     for plan and apply), the validated settings."""
 
@@ -57,7 +57,7 @@ class Report:
     """What ``wscfg validate`` found."""
 
     files: list[str] = field(default_factory=list)
-    checked: list[Target] = field(default_factory=list)  # every valid target
+    checked: list[TargetFile] = field(default_factory=list)  # every valid target
     targets: list[Desired] = field(default_factory=list)  # their settings, when models ran
     templates: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
@@ -298,7 +298,7 @@ def dedup(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
 # --- one resolved document -----------------------------------------------------------------
 
 
-def _at(r: Resolved, path: Path, message: str, *, at_key: bool = False) -> Diagnostic:
+def _at(r: Resolved, path: DocPath, message: str, *, at_key: bool = False) -> Diagnostic:
     assert r.root is not None
     node, found = node_at(r.root, path)
     names = r.var_paths.get(path, ()) if found and not at_key else ()
@@ -313,7 +313,7 @@ def _at(r: Resolved, path: Path, message: str, *, at_key: bool = False) -> Diagn
 GLOBAL_REDACT_MIN = 8  # values at least this long are redacted from every message
 
 
-def _env_near(r: Resolved, path: Path) -> dict[str, str]:
+def _env_near(r: Resolved, path: DocPath) -> dict[str, str]:
     """Environment values a message about ``path`` could quote: those used at, above or below
     it, plus every long one (a safety net)."""
     out = {name: value for name, value in r.env_values.items() if len(value) >= GLOBAL_REDACT_MIN}
@@ -337,7 +337,7 @@ def _redact(d: Diagnostic, env_values: Mapping[str, str]) -> Diagnostic:
 
 def validate_resolved(
     r: Resolved, *, models: bool = True
-) -> tuple[Target | None, bool, list[Diagnostic]]:
+) -> tuple[TargetFile | None, bool, list[Diagnostic]]:
     """(a valid target, whether the file is a template, problems). Without ``models``, a
     document the JSON Schema check accepts is not given to the models (see check_paths)."""
     long_env = _env_near(r, ("",))
@@ -350,7 +350,7 @@ def validate_resolved(
     is_target = slug is not None and ("workspace", "slug") not in r.quiet
     quiet = set(r.quiet)
 
-    def report(path: Path, message: str, *, at_key: bool = False) -> None:
+    def report(path: DocPath, message: str, *, at_key: bool = False) -> None:
         diags.append(_at(r, path, message, at_key=at_key))
         quiet.add(path)
 
@@ -376,7 +376,7 @@ def validate_resolved(
     if not is_target or diags or (config is None and not quick):
         return None, not is_target, diags
     if config is None:
-        return Target(r.file, data["workspace"]["slug"].strip()), False, diags
+        return TargetFile(r.file, data["workspace"]["slug"].strip()), False, diags
     desired = Desired(
         r.file,
         config,
@@ -386,11 +386,11 @@ def validate_resolved(
         frozenset(r.inherited),
         tuple(r.policies),
     )
-    return Target(r.file, desired.slug, desired), False, diags
+    return TargetFile(r.file, desired.slug, desired), False, diags
 
 
 def _check_policies(
-    r: Resolved, data: dict[str, Any], diags: list[Diagnostic], quiet: set[Path]
+    r: Resolved, data: dict[str, Any], diags: list[Diagnostic], quiet: set[DocPath]
 ) -> None:
     """Each policy of the chain over the resolved document: a violation of an error policy is
     a diagnostic, of a warning policy a warning; both are located at the offending value and
@@ -418,7 +418,7 @@ def _conforms(data: dict[str, Any], is_target: bool) -> bool:
     return conforms(data)
 
 
-def _null_message(path: Path) -> str:
+def _null_message(path: DocPath) -> str:
     if len(path) == 1 and path[0] in IDENTITY:
         kind = path[0]
         return (
@@ -443,7 +443,7 @@ def _undefined_var(r: Resolved, node: Node, name: str) -> str:
 
 
 def _model(
-    r: Resolved, data: dict[str, Any], quiet: set[Path], is_target: bool, diags: list[Diagnostic]
+    r: Resolved, data: dict[str, Any], quiet: set[DocPath], is_target: bool, diags: list[Diagnostic]
 ) -> Any:
     from pydantic import ValidationError
 
@@ -453,7 +453,7 @@ def _model(
         return WorkspaceConfig.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
-    grouped: dict[Path, list[tuple[str, bool, bool]]] = {}
+    grouped: dict[DocPath, list[tuple[str, bool, bool]]] = {}
     for err in errors:
         t = translate(err, data, WorkspaceConfig)
         if t is None:
@@ -493,7 +493,7 @@ def _check_read_only(data: dict[str, Any], report: Any) -> None:
         for i, item in items:
             if not isinstance(item, dict):
                 continue
-            base: Path = (name,) if i is None else (name, i)
+            base: DocPath = (name,) if i is None else (name, i)
             for key in item:
                 if key in ro:
                     report(
@@ -570,7 +570,7 @@ def _check_owner(data: dict[str, Any], members: list[Any], report: Any) -> None:
     )
 
 
-def _rule_tags(node: Any, path: Path) -> Iterator[tuple[Path, str]]:
+def _rule_tags(node: Any, path: DocPath) -> Iterator[tuple[DocPath, str]]:
     if not isinstance(node, dict):
         return
     for key in ("all", "any"):
@@ -584,7 +584,7 @@ def _rule_tags(node: Any, path: Path) -> Iterator[tuple[Path, str]]:
             yield (*path, key), value
 
 
-def _check_tag(path: Path, tag: str, tags: list[str] | None, report: Any) -> None:
+def _check_tag(path: DocPath, tag: str, tags: list[str] | None, report: Any) -> None:
     if tags is not None and tag.strip() in tags:
         return
     msg = f"'{tag}' is not a declared call tag"
@@ -598,7 +598,7 @@ def _check_tag(path: Path, tag: str, tags: list[str] | None, report: Any) -> Non
     report(path, msg)
 
 
-def _check_duplicates(config: Any, r: Resolved, report: Any, quiet: set[Path]) -> None:
+def _check_duplicates(config: Any, r: Resolved, report: Any, quiet: set[DocPath]) -> None:
     """Identities that differ as written but are equal once normalized (e.g. E.164)."""
     for kind, ident in IDENTITY.items():
         items = getattr(config, kind, None)
@@ -613,7 +613,7 @@ def _check_duplicates(config: Any, r: Resolved, report: Any, quiet: set[Path]) -
                 j = first[key]
                 src = r.sources.get((kind, j))
                 where = f" (same as {kind}[{j}]" + (f" at {src.file}:{src.line})" if src else ")")
-                path: Path = (kind, i, ident) if (kind, i, ident) in r.sources else (kind, i)
+                path: DocPath = (kind, i, ident) if (kind, i, ident) in r.sources else (kind, i)
                 report(path, f"duplicate {LABEL[kind]} '{key}'{where}{identity_note(kind)}")
             else:
                 first[key] = i
