@@ -324,3 +324,11 @@ def test_unreachable_server_is_a_clear_error(run, cfg, monkeypatch):
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: no answer from the server (ConnectError")
     assert result.stderr.endswith("(GET http://127.0.0.1:9/v1/workspaces)\n")
+
+
+def test_a_plan_that_cannot_be_saved_is_a_clear_error(run, cfg, tmp_path):
+    out = tmp_path / "missing" / "plan.json"
+    result = run("plan", "-o", str(out), str(cfg))
+    assert result.exit_code == 1
+    assert result.stderr.endswith(f"Error: cannot write {out}: No such file or directory\n")
+    assert list(tmp_path.iterdir()) == [cfg]

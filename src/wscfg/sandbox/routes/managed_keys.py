@@ -19,15 +19,13 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 from starlette.responses import Response
 
-from ...model import BY_NAME
 from .. import access, rules, store
-from ..admin import active_key_count, insert_key
 from ..context import Ctx, Reply, check_if_match, run_write
 from ..db import api_keys, transaction
+from ..keyrows import KIND, active_key_count, insert_key
 from ..problems import ProblemError
 from .collections import etag_header, item_response
 
-KIND = BY_NAME["api_keys"]
 SETTINGS = ("mode", "description", "expires", "rotation")
 
 
@@ -159,18 +157,3 @@ def revoke(ctx: Ctx, name: str, if_match: str | None) -> Response:
         return Reply(204, changes=[store.Change("delete", KIND.name, item.ident, item.text, None)])
 
     return run_write(ctx, work)
-
-
-def forget(conn: Connection, ws_id: int, key_id: str, now: str) -> store.Change | None:
-    """A managed key revoked by its id (``wscfg sandbox revoke``, DELETE …/api-keys/key_…):
-    its item leaves the kind too. Returns the audit change, or None for an unmanaged key."""
-    row = conn.execute(
-        select(api_keys.c.name, api_keys.c.managed).where(api_keys.c.id == key_id)
-    ).first()
-    if row is None or not row.managed or row.name is None:
-        return None
-    item = store.get(conn, ws_id, KIND.name, row.name, now)
-    if item is None or item.data.get("id") != key_id:
-        return None
-    store.delete_idents(conn, ws_id, KIND.name, [item.ident])
-    return store.Change("delete", KIND.name, item.ident, item.text, None)
