@@ -8,7 +8,7 @@ from pydantic import SecretStr
 
 from wscfg.config.desired import Desired, Source
 from wscfg.engine.state import DesiredState, LiveState, desired_state
-from wscfg.model import KINDS, WorkspaceConfig, fingerprint
+from wscfg.model import KINDS, WorkspaceConfig, secret_fingerprint
 
 
 def desired(doc: dict[str, Any], *, secret_env: str | None = "HOOK_SECRET") -> DesiredState:
@@ -41,7 +41,7 @@ def live(doc: dict[str, Any], slug: str = "acme") -> LiveState:
             for i, item in enumerate(value):
                 item = dict(item)
                 if kind.name == "webhooks" and "secret" in item:
-                    item["secret_fingerprint"] = fingerprint(item.pop("secret"))
+                    item["secret_fingerprint"] = secret_fingerprint(item.pop("secret"))
                 item.setdefault("etag", f"{kind.name}-{i}")
                 items.append(item)
             snap[kind.name] = items

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..model import KINDS, SNAPSHOT_KINDS, fingerprint
+from ..model import KINDS, SNAPSHOT_KINDS, secret_fingerprint
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
@@ -121,7 +121,7 @@ class DesiredState:
 
 def secret_marker(env: str | None, value: str) -> dict[str, Any]:
     """What a write-only value looks like in a plan: where it comes from and its fingerprint."""
-    return {"env": env, "fingerprint": fingerprint(value)}
+    return {"env": env, "fingerprint": secret_fingerprint(value)}
 
 
 def desired_state(desired: Desired) -> DesiredState:
