@@ -18,7 +18,7 @@ from ..model import KINDS, SNAPSHOT_KINDS, secret_fingerprint
 if TYPE_CHECKING:
     from pydantic import SecretStr
 
-    from ..config.desired import Desired
+    from ..config.desired import TargetConfig
 
 Items = dict[str, dict[str, Any]]  # key -> fields
 
@@ -94,7 +94,7 @@ class DesiredState:
     resend_expired: bool = True  # invitations.resend_expired
     required_integrations: list[str] = field(default_factory=list)  # integrations.required
     secret_values: dict[tuple[str, str, str], SecretStr] = field(default_factory=dict, repr=False)
-    origin: Desired | None = field(default=None, repr=False)  # for provenance, looked up lazily
+    origin: TargetConfig | None = field(default=None, repr=False)  # for sources, read lazily
     positions: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
 
     def mode(self, kind: str) -> str:
@@ -124,7 +124,7 @@ def secret_marker(env: str | None, value: str) -> dict[str, Any]:
     return {"env": env, "fingerprint": secret_fingerprint(value)}
 
 
-def desired_state(desired: Desired) -> DesiredState:
+def desired_state(desired: TargetConfig) -> DesiredState:
     """Flatten a validated config into per-kind items (one dump of the whole document)."""
     config = desired.config
     assert config.workspace is not None
