@@ -28,7 +28,7 @@ from urllib.parse import quote
 from wscfg.errors import ApiError, HTTPStatusError, NotFoundError, ProtocolError
 from wscfg.model.base import SLUG_RE
 from wscfg.model.kinds import BY_NAME, COLLECTIONS, OBSERVED, SINGLETONS, Kind
-from wscfg.model.webhooks import fingerprint
+from wscfg.model.webhooks import secret_fingerprint
 
 from .problems import scrub
 from .wire import Response, new_idempotency_key, with_etag
@@ -387,7 +387,7 @@ def matches(sent: Mapping[str, Any], current: Mapping[str, Any], write_only: Ite
             if value is None:
                 if shown is not None:
                     return False
-            elif isinstance(value, str) and (shown is None or fingerprint(value) != shown):
+            elif isinstance(value, str) and (shown is None or secret_fingerprint(value) != shown):
                 return False
             continue
         if not _subset(value, current.get(name)):

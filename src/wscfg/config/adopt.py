@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..model.kinds import BY_NAME
-from .desired import Desired
+from .desired import TargetConfig
 
 ENV_REF = "${env:"
 ENV_REASON = (
@@ -96,7 +96,7 @@ def guess_indent(text: str) -> tuple[int, int]:
 def adopt(
     text: str,
     file: str,
-    desired: Desired,
+    desired: TargetConfig,
     changes: list[Any],
     read: Callable[[str], str] | None = None,
 ) -> Adoption:
@@ -304,7 +304,7 @@ def _remove(seq: Any, index: int, *, drop_below: bool = False) -> bool:
 def _field(
     out: Adoption,
     doc: Any,
-    desired: Desired,
+    desired: TargetConfig,
     file: str,
     change: Any,
     pos: int | None,
@@ -382,7 +382,7 @@ def _field(
     out.adopted.append(address)
 
 
-def split_by_file(desired: Desired, changes: list[Any], own: str) -> dict[str, list[Any]]:
+def split_by_file(desired: TargetConfig, changes: list[Any], own: str) -> dict[str, list[Any]]:
     """For ``--into-template``: each change (or each field of an update) under the file that
     declared it; items created in the UI go to ``own``. Files in first-seen order."""
     import dataclasses
@@ -407,7 +407,7 @@ def split_by_file(desired: Desired, changes: list[Any], own: str) -> dict[str, l
     return {f: c for f, c in out.items() if c}
 
 
-def users_of(template: str, others: list[Desired]) -> list[str]:
+def users_of(template: str, others: list[TargetConfig]) -> list[str]:
     """The slugs of ``others`` whose config reads ``template`` (through ``extends``)."""
     return [d.slug for d in others if any(_same_file(s.file, template) for s in d.sources.values())]
 
@@ -422,7 +422,7 @@ def _own_seq(doc: Any, kind: str) -> Any:
 
 
 def _own_index(
-    doc: Any, kind: str, key: str, desired: Desired | None = None, file: str = ""
+    doc: Any, kind: str, key: str, desired: TargetConfig | None = None, file: str = ""
 ) -> int | None:
     """Where the file itself declares the item ``key`` of ``kind`` (None: it does not).
 
@@ -472,13 +472,13 @@ def _line(read: Callable[[str], str], src: Any) -> str:
     return lines[src.line - 1] if 0 < src.line <= len(lines) else ""
 
 
-def _where(desired: Desired, kind: str, pos: int | None) -> str:
+def _where(desired: TargetConfig, kind: str, pos: int | None) -> str:
     path: tuple[str | int, ...] = (kind,) if pos is None else (kind, pos)
     src = desired.source_of(path)
     return str(src) if src is not None else "a template"
 
 
-def _position(desired: Desired, kind: str, key: str) -> int | None:
+def _position(desired: TargetConfig, kind: str, key: str) -> int | None:
     if BY_NAME[kind].singleton:
         return None
     ident = BY_NAME[kind].identity
@@ -489,7 +489,7 @@ def _position(desired: Desired, kind: str, key: str) -> int | None:
     return None
 
 
-def _declared_here(desired: Desired, file: str, path: tuple[str | int | None, ...]) -> bool:
+def _declared_here(desired: TargetConfig, file: str, path: tuple[str | int | None, ...]) -> bool:
     if path[-1] is None:
         return False
     src = desired.source_of(tuple(p for p in path if p is not None))

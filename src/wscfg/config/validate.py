@@ -1,6 +1,6 @@
 """Load, resolve and validate config files: the public entry points of :mod:`wscfg.config`.
 
-- :func:`load_targets` gives the engine one :class:`Desired` per target workspace, or raises
+- :func:`load_targets` gives the engine one :class:`TargetConfig` per target workspace, or raises
   :class:`ConfigError` carrying every problem of every file.
 - :func:`check_paths` is ``wscfg validate``: it never raises for bad input and returns a
   :class:`Report`.
@@ -27,7 +27,7 @@ from typing import Any
 
 from ..errors import ConfigError, Diagnostic
 from . import guard
-from .desired import Desired, DocPath
+from .desired import DocPath, TargetConfig
 from .diagnostics import (
     combine_type_errors,
     did_you_mean,
@@ -50,7 +50,7 @@ class TargetFile:
 
     file: str
     slug: str
-    desired: Desired | None = None
+    desired: TargetConfig | None = None
 
 
 @dataclass
@@ -59,7 +59,7 @@ class Report:
 
     files: list[str] = field(default_factory=list)
     checked: list[TargetFile] = field(default_factory=list)  # every valid target
-    targets: list[Desired] = field(default_factory=list)  # their settings, when models ran
+    targets: list[TargetConfig] = field(default_factory=list)  # their settings, when models ran
     templates: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     warnings: list[Diagnostic] = field(default_factory=list)  # unset ${env:X}, in validate
@@ -103,8 +103,8 @@ def load_targets(
     *,
     environ: Mapping[str, str] | None = None,
     config_roots: Sequence[str] = (),
-) -> list[Desired]:
-    """One :class:`Desired` per target in ``paths`` (files, directories, globs), in order.
+) -> list[TargetConfig]:
+    """One :class:`TargetConfig` per target in ``paths`` (files, directories, globs), in order.
 
     Templates are validated but not returned. Raises :class:`ConfigError` with the problems of
     all files when anything is wrong.
@@ -378,7 +378,7 @@ def validate_resolved(
         return None, not is_target, diags
     if config is None:
         return TargetFile(r.file, data["workspace"]["slug"].strip()), False, diags
-    desired = Desired(
+    desired = TargetConfig(
         r.file,
         config,
         r.sources,
