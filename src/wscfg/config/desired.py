@@ -44,7 +44,7 @@ class TargetConfig:
     env_values: dict[str, str] = field(default_factory=dict, repr=False)
     # (kind, identity key) of every collection item a file it extends declares
     inherited: frozenset[tuple[str, str]] = frozenset()
-    # the compiled policies of its extends chain (wscfg.config.policies.Policy), for live checks
+    # its extends chain's policies (wscfg.config.policies.CompiledPolicy), for live checks
     policies: tuple[Any, ...] = ()
 
     @property
