@@ -144,12 +144,12 @@ def adopt(
                     _write(file, result.text)
             for note in result.notes:
                 echo_err(f"Note: {note}")
-            for r in result.refusals:
+            for r in result.not_adopted:
                 echo_err(f"Error: {r.message()}")
-            refused += len(result.refusals)
+            refused += len(result.not_adopted)
             n = len(result.adopted)
             verb = "Would adopt" if dry_run else "Adopted"
-            echo_err(f"{file}: {verb} {n} change(s); {len(result.refusals)} refused.")
+            echo_err(f"{file}: {verb} {n} change(s); {len(result.not_adopted)} refused.")
         if refused:
             sys.exit(1)
 

@@ -55,7 +55,7 @@ class NotAdopted:
 class Adoption:
     text: str  # the new file text (== the old one when nothing was adopted)
     adopted: list[str] = field(default_factory=list)  # addresses written
-    refusals: list[NotAdopted] = field(default_factory=list)
+    not_adopted: list[NotAdopted] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -160,7 +160,7 @@ def adopt(
     for kind_name, index, address in sorted(removals, key=lambda r: -r[1]):
         seq = doc.get(kind_name)
         if index < 0 or seq is None or index >= len(seq):
-            out.refusals.append(NotAdopted(address, "its declaration was not found"))
+            out.not_adopted.append(NotAdopted(address, "its declaration was not found"))
             continue
         # The comment lines below the last item stood above the next one; when this edit
         # removed that one too, they went with it.
@@ -168,7 +168,7 @@ def adopt(
         if _remove(seq, index, drop_below=orphaned):
             removed.add((kind_name, index))
         else:
-            out.refusals.append(
+            out.not_adopted.append(
                 NotAdopted(
                     address, "removing it would drop the comment below it: remove it by hand"
                 )
@@ -320,7 +320,7 @@ def _field(
     address = f"{change.address}.{name}"
     top = name.split(".", 1)[0]
     if top in kind.write_only:
-        out.refusals.append(
+        out.not_adopted.append(
             NotAdopted(
                 address,
                 "it is write-only (the platform never shows it); the reference is left as it is",
@@ -332,10 +332,10 @@ def _field(
     src = desired.source_of(base + parts)
     template = src is not None and not _same_file(src.file, file)
     if template and src is not None and read is not None and ENV_REF in _line(read, src):
-        out.refusals.append(NotAdopted(address, ENV_REASON))
+        out.not_adopted.append(NotAdopted(address, ENV_REASON))
         return
     if template and fc.before is None:  # an override can change a template's value, not unset it
-        out.refusals.append(
+        out.not_adopted.append(
             NotAdopted(
                 address,
                 f"the workspace has no value for it and an override cannot unset the value "
@@ -361,7 +361,7 @@ def _field(
             node = _styled_item(seq, dict(node))
             _append(seq, node)
     if node is None or not hasattr(node, "get"):
-        out.refusals.append(NotAdopted(address, "its declaration was not found"))
+        out.not_adopted.append(NotAdopted(address, "its declaration was not found"))
         return
     if template:
         out.notes.append(f"{address} comes from {src}: written as an override in {file}")
@@ -376,7 +376,7 @@ def _field(
     last = parts[-1]
     old = node.get(last)
     if _mentions_env(old):
-        out.refusals.append(NotAdopted(address, ENV_REASON))
+        out.not_adopted.append(NotAdopted(address, ENV_REASON))
         return
     if fc.before is None:
         if last in node:
