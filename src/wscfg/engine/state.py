@@ -13,12 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..model import KINDS, SNAPSHOT_KINDS, fingerprint
+from ..model import KINDS, SNAPSHOT_KINDS, secret_fingerprint
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
 
-    from ..config.desired import Desired
+    from ..config.desired import TargetConfig
 
 Items = dict[str, dict[str, Any]]  # key -> fields
 
@@ -94,7 +94,7 @@ class DesiredState:
     resend_expired: bool = True  # invitations.resend_expired
     required_integrations: list[str] = field(default_factory=list)  # integrations.required
     secret_values: dict[tuple[str, str, str], SecretStr] = field(default_factory=dict, repr=False)
-    origin: Desired | None = field(default=None, repr=False)  # for provenance, looked up lazily
+    origin: TargetConfig | None = field(default=None, repr=False)  # for sources, read lazily
     positions: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
 
     def mode(self, kind: str) -> str:
@@ -121,10 +121,10 @@ class DesiredState:
 
 def secret_marker(env: str | None, value: str) -> dict[str, Any]:
     """What a write-only value looks like in a plan: where it comes from and its fingerprint."""
-    return {"env": env, "fingerprint": fingerprint(value)}
+    return {"env": env, "fingerprint": secret_fingerprint(value)}
 
 
-def desired_state(desired: Desired) -> DesiredState:
+def desired_state(desired: TargetConfig) -> DesiredState:
     """Flatten a validated config into per-kind items (one dump of the whole document)."""
     config = desired.config
     assert config.workspace is not None
