@@ -102,7 +102,7 @@ def adopt(
         refused = 0
         edits: list[tuple[str, Any, list[Any]]] = []  # (file, desired, changes)
         for plan in run.plans:
-            desired = run.desired[plan.slug].origin
+            desired = run.desired[plan.slug].target_config
             changes = [c for c in plan.changes if selected(c, picked)]
             if not changes:
                 echo_err(f"{desired.file}: nothing to adopt.")
