@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from wscfg.cli import cli
 from wscfg.engine.seal import key_id
-from wscfg.model import fingerprint
+from wscfg.model import secret_fingerprint
 
 SECRET = "whsec-9f2c1e-never-print-me"
 
@@ -239,7 +239,7 @@ def test_plan_file_secret_is_keyed_by_what_the_file_does_not_hold(
     assert run("plan", "-o", str(b), str(cfg)).exit_code == 0
     assert _hook_secret(a)["hmac"] != _hook_secret(b)["hmac"]
     for f in (a, b):
-        assert fingerprint(SECRET) not in f.read_text()
+        assert secret_fingerprint(SECRET) not in f.read_text()
         assert workspace.key not in f.read_text()
     # apply with another plan key: refused before any write, saying why
     monkeypatch.setenv("WSCFG_PLAN_KEY", "not-the-key-the-plan-was-made-with")

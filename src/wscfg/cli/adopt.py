@@ -102,7 +102,7 @@ def adopt(
         refused = 0
         edits: list[tuple[str, Any, list[Any]]] = []  # (file, desired, changes)
         for plan in run.plans:
-            desired = run.desired[plan.slug].origin
+            desired = run.desired[plan.slug].target_config
             changes = [c for c in plan.changes if selected(c, picked)]
             if not changes:
                 echo_err(f"{desired.file}: nothing to adopt.")
@@ -144,12 +144,12 @@ def adopt(
                     _write(file, result.text)
             for note in result.notes:
                 echo_err(f"Note: {note}")
-            for r in result.refusals:
+            for r in result.not_adopted:
                 echo_err(f"Error: {r.message()}")
-            refused += len(result.refusals)
+            refused += len(result.not_adopted)
             n = len(result.adopted)
             verb = "Would adopt" if dry_run else "Adopted"
-            echo_err(f"{file}: {verb} {n} change(s); {len(result.refusals)} refused.")
+            echo_err(f"{file}: {verb} {n} change(s); {len(result.not_adopted)} refused.")
         if refused:
             sys.exit(1)
 

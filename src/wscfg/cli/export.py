@@ -324,7 +324,7 @@ async def _clone_plans(
     """Plan the copy: (PlanRun, server name, the webhooks whose secret cannot be copied).
     ``which``: the --to slugs (none: every workspace the key reaches), --target globs and
     --shard that pick the workspaces to copy onto; the source is never one of them."""
-    from ..config.desired import Desired
+    from ..config.desired import TargetConfig
     from ..connect import connect
     from ..engine.export import export_live
     from ..engine.state import desired_state
@@ -357,6 +357,6 @@ async def _clone_plans(
         for slug in targets:
             body = dict(doc, workspace={"slug": slug, **profile})
             config = WorkspaceConfig.model_validate(body)
-            states.append(desired_state(Desired(f"clone of {source}", config)))
+            states.append(desired_state(TargetConfig(f"clone of {source}", config)))
         run = await plan_fleet(conn.client, states, parallel=parallel)
         return run, conn.server, sorted(exported.secrets)

@@ -1,4 +1,5 @@
-"""What loading a config produces: a validated document plus where each value came from."""
+"""What loading a target produces: its target config, a validated document plus the source of
+each value (see docs/glossary.md)."""
 
 from __future__ import annotations
 
@@ -26,8 +27,8 @@ class Source:
 
 
 @dataclass
-class Desired:
-    """One target workspace's desired settings, ready for planning.
+class TargetConfig:
+    """A target config: one target workspace's validated settings, ready for planning.
 
     ``sources`` maps paths in the merged document (``("members", 3, "role")``) to where the
     value was written, through ``extends`` chains. ``secret_refs`` maps the path of each secret
@@ -43,7 +44,7 @@ class Desired:
     env_values: dict[str, str] = field(default_factory=dict, repr=False)
     # (kind, identity key) of every collection item a file it extends declares
     inherited: frozenset[tuple[str, str]] = frozenset()
-    # the compiled policies of its extends chain (wscfg.config.policies.Policy), for live checks
+    # its extends chain's policies (wscfg.config.policies.CompiledPolicy), for live checks
     policies: tuple[Any, ...] = ()
 
     @property

@@ -253,7 +253,7 @@ class Resolved:
     inherited: set[tuple[str, str]] = field(default_factory=set)
     var_names: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    policies: list[Any] = field(default_factory=list)  # wscfg.config.policies.Policy, chain order
+    policies: list[Any] = field(default_factory=list)  # config.policies.CompiledPolicy, in order
     warnings: list[Diagnostic] = field(default_factory=list)  # violations of warning policies
 
 

@@ -105,7 +105,7 @@ def create_workspace(
         store.record(
             conn,
             ref.id,
-            [store.Change("create", "workspace", "", None, store.canonical(_dump(profile)))],
+            [store.AuditedWrite("create", "workspace", "", None, store.canonical(_dump(profile)))],
             actor=store.admin_actor(),
             request_id=None,
             now=now,
@@ -174,7 +174,7 @@ def new_key(db_url: str, request: KeyRequest) -> IssuedKey:
         store.record(
             conn,
             ref.id,
-            [store.Change("create", "api_keys", key_id, None, store.canonical(public))],
+            [store.AuditedWrite("create", "api_keys", key_id, None, store.canonical(public))],
             actor=store.admin_actor(),
             request_id=None,
             now=now,
@@ -214,7 +214,7 @@ def revoke_key(db_url: str, key: str) -> str:
         conn.execute(update(api_keys).where(api_keys.c.id == row.id).values(revoked_at=now))
         if row.workspace_id is not None:
             before = store.canonical({"id": row.id, "scopes": row.scopes.split()})
-            changes = [store.Change("revoke", "api_keys", row.id, before, None)]
+            changes = [store.AuditedWrite("revoke", "api_keys", row.id, before, None)]
             gone = forget(conn, row.workspace_id, row.id, now)
             store.record(
                 conn,
@@ -246,7 +246,7 @@ def accept_invitation(db_url: str, workspace: str, email: str) -> None:
         store.record(
             conn,
             ref.id,
-            [store.Change("accept", "members", item.ident, item.text, row["data"])],
+            [store.AuditedWrite("accept", "members", item.ident, item.text, row["data"])],
             actor=store.Actor(ADMIN_ACTOR, "user", item.ident, "ui"),
             request_id=None,
             now=now,
@@ -278,7 +278,7 @@ def set_two_factor(db_url: str, workspace: str, email: str, enabled: bool) -> No
         store.record(
             conn,
             ref.id,
-            [store.Change("update", "members", item.ident, item.text, row["data"])],
+            [store.AuditedWrite("update", "members", item.ident, item.text, row["data"])],
             actor=store.Actor(ADMIN_ACTOR, "user", item.ident, "ui"),  # the member, in the UI
             request_id=None,
             now=now,
@@ -313,7 +313,7 @@ def set_integration(db_url: str, workspace: str, name: str, status: str) -> None
         store.record(
             conn,
             ref.id,
-            [store.Change(action, "integrations", obj.name, before, row["data"])],
+            [store.AuditedWrite(action, "integrations", obj.name, before, row["data"])],
             actor=store.admin_actor(),
             request_id=None,
             now=now,

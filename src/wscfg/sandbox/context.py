@@ -265,7 +265,7 @@ class Reply:
     status: int
     body: str | bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
-    changes: Sequence[store.Change] = ()
+    changes: Sequence[store.AuditedWrite] = ()
     workspace_id: int | None = None  # the audited workspace when ctx has none (creation)
     replay_body: bytes | None = None  # what an idempotent replay answers, if not ``body``
 

@@ -63,7 +63,7 @@ def insert_key(
     return key_id, secret
 
 
-def forget(conn: Connection, ws_id: int, key_id: str, now: str) -> store.Change | None:
+def forget(conn: Connection, ws_id: int, key_id: str, now: str) -> store.AuditedWrite | None:
     """A managed key revoked by its id (``wscfg sandbox revoke``, DELETE …/api-keys/key_…):
     its item leaves the kind too. Returns the audit change, or None for an unmanaged key."""
     row = conn.execute(
@@ -75,4 +75,4 @@ def forget(conn: Connection, ws_id: int, key_id: str, now: str) -> store.Change 
     if item is None or item.data.get("id") != key_id:
         return None
     store.delete_idents(conn, ws_id, KIND.name, [item.ident])
-    return store.Change("delete", KIND.name, item.ident, item.text, None)
+    return store.AuditedWrite("delete", KIND.name, item.ident, item.text, None)

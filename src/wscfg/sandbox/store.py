@@ -213,7 +213,7 @@ def bump(conn: Connection, ws_id: int) -> None:
 
 
 @dataclass(frozen=True)
-class Change:
+class AuditedWrite:
     """One audited write: ``before``/``after`` are stored JSON texts (never secrets)."""
 
     action: str  # create | update | delete | resend | accept | revoke
@@ -242,7 +242,7 @@ def admin_actor() -> Actor:
 def record(
     conn: Connection,
     ws_id: int,
-    changes: Sequence[Change],
+    changes: Sequence[AuditedWrite],
     *,
     actor: Actor,
     request_id: str | None,

@@ -63,8 +63,8 @@ def run_env_mask(run: PlanRun, key: KeySource) -> EnvMask | None:
     """The mask of the environment values the configs of ``run`` used."""
     values: dict[str, str] = {}
     for state in run.desired.values():
-        if state.origin is not None:
-            values.update(state.origin.env_values)
+        if state.target_config is not None:
+            values.update(state.target_config.env_values)
     return env_mask(values, key)
 
 

@@ -95,7 +95,7 @@ def create_key(ctx: Ctx, body: ApiKeyCreate) -> Response:
             201,
             json.dumps({**public, "secret": secret}),
             {"Location": f"/v1/workspaces/{ctx.workspace.slug}/api-keys/{key_id}"},
-            [store.Change("create", KIND, key_id, None, store.canonical(public))],
+            [store.AuditedWrite("create", KIND, key_id, None, store.canonical(public))],
             replay_body=json.dumps(public).encode(),  # the secret is never stored, not even here
         )
 
@@ -115,7 +115,7 @@ def revoke(ctx: Ctx, key_id: str) -> Response:
             raise ProblemError(404, f"no active API key '{key_id}'")
         conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(revoked_at=ctx.now_iso))
         before = store.canonical(_public(row))
-        changes = [store.Change("revoke", KIND, key_id, before, None)]
+        changes = [store.AuditedWrite("revoke", KIND, key_id, before, None)]
         gone = forget(conn, ctx.workspace.id, key_id, ctx.now_iso)
         return Reply(204, changes=changes + ([gone] if gone else []))
 

@@ -83,7 +83,7 @@ def create(ctx: Ctx, sent: dict[str, Any]) -> Response:
             201,
             _with_secret(item.body, secret),
             {**etag_header(item.etag), "Location": location},
-            [store.Change("create", KIND.name, name, None, row["data"])],
+            [store.AuditedWrite("create", KIND.name, name, None, row["data"])],
             replay_body=item.body.encode(),  # the secret is never stored, not even here
         )
 
@@ -134,7 +134,7 @@ def change(ctx: Ctx, name: str, sent: dict[str, Any], if_match: str | None) -> R
         store.update_rows(conn, [row])
         new = store.saved(row)
         body = new.body if secret is None else _with_secret(new.body, secret)
-        changes = [store.Change("update", KIND.name, item.ident, item.text, row["data"])]
+        changes = [store.AuditedWrite("update", KIND.name, item.ident, item.text, row["data"])]
         return Reply(200, body, etag_header(new.etag), changes, replay_body=new.body.encode())
 
     return run_write(ctx, work)
@@ -154,6 +154,8 @@ def revoke(ctx: Ctx, name: str, if_match: str | None) -> Response:
         if isinstance(key_id, str):
             _revoke_row(conn, ctx.now_iso, key_id)
         store.delete_idents(conn, ctx.workspace.id, KIND.name, [item.ident])
-        return Reply(204, changes=[store.Change("delete", KIND.name, item.ident, item.text, None)])
+        return Reply(
+            204, changes=[store.AuditedWrite("delete", KIND.name, item.ident, item.text, None)]
+        )
 
     return run_write(ctx, work)
