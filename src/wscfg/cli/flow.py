@@ -59,7 +59,7 @@ EMBEDDED_HELP = (
 
 def server_options(fn: Any) -> Any:
     """``--server URL`` and ``--embedded``: the command receives ``server`` only (the
-    :data:`~wscfg.connect.FORCE_EMBEDDED` marker for ``--embedded``)."""
+    :data:`~wscfg.connection.FORCE_EMBEDDED` marker for ``--embedded``)."""
 
     def remember(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
         ctx.meta["wscfg.embedded"] = value
@@ -69,7 +69,7 @@ def server_options(fn: Any) -> Any:
             return value
         if value:
             raise click.UsageError("give either --server or --embedded, not both")
-        from ..connect import FORCE_EMBEDDED
+        from ..connection import FORCE_EMBEDDED
 
         return FORCE_EMBEDDED
 
@@ -161,7 +161,7 @@ def settings(server: str | None = None, parallel: int = 8) -> Settings:
     """The run settings of the running command: ``--server``/``--embedded`` (else
     ``$WSCFG_SERVER``, with ``$WSCFG_TOKEN``), its ``--timeout`` deadline, ``--rate-limit``,
     ``--parallel`` and the plan key (``$WSCFG_PLAN_KEY``, else ``$WSCFG_TOKEN``)."""
-    from ..connect import settings_from_env
+    from ..connection import settings_from_env
     from ..workflow.session import Settings
 
     ctx = click.get_current_context(silent=True)
@@ -194,7 +194,7 @@ def plan_key_here() -> bytes | None:
     """The plan key if this environment has one without connecting or creating anything:
     ``WSCFG_PLAN_KEY``, ``WSCFG_TOKEN``, or the key of an embedded sandbox that exists here
     (``wscfg show`` checks a seal with it)."""
-    from ..connect import stored_embedded_key
+    from ..connection import stored_embedded_key
 
     from_env = _plan_key_from_env()
     if from_env is not None:

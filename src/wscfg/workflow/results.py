@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..engine.apply import ApplyReport, SecretLookup
+    from ..engine.drift import DriftReport
     from ..engine.envmask import EnvMask
     from ..engine.plan import Plan
     from ..engine.render import Failure
@@ -149,3 +150,20 @@ def question(plans: Sequence[Plan]) -> str:
     n = sum(len(p.changes) for p in plans if not p.empty)
     w = sum(1 for p in plans if not p.empty)
     return f"Apply {n} change(s) to {w} workspace(s)?"
+
+
+@dataclass
+class DriftResult:
+    """Drift in the live workspaces of a run (``report``, a
+    :class:`~wscfg.engine.drift.DriftReport`: ``new``, ``known``, ``violations``,
+    ``failures``), the server it was read from, and the mask of the environment values its
+    configs used. ``wscfg.render(result, "json")`` is ``wscfg drift --format json``."""
+
+    report: DriftReport
+    server: str
+    mask: EnvMask | None = None
+
+    @property
+    def new(self) -> list[Any]:
+        """The drift not in the baseline."""
+        return list(self.report.new)

@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ApplyCancelled, ApplyError, WscfgError
 from .keys import desired_secrets, run_env_mask
-from .results import ApplyResult, Notice, PlanSet, question
+from .results import ApplyResult, DriftResult, Notice, PlanSet, question
 from .selection import Selection, check_only, filter_plans, narrow, parse_only
 
 if TYPE_CHECKING:
-    from ..connect import Connection
+    from ..connection import Connection
     from ..engine.apply import Outcome, SecretLookup
     from ..engine.plan import Plan
     from ..engine.render import Failure
@@ -184,7 +184,7 @@ async def _read_and_plan(
 ) -> tuple[PlanRun, str]:
     """Read live state while the configs load (reads wait on the server, loading on the CPU),
     then plan every target."""
-    from ..connect import ensure_workspaces
+    from ..connection import ensure_workspaces
     from ..fleet import PlanRun, discard, discover, plan_fleet, prefetch
 
     parallel = settings.parallel
@@ -305,6 +305,54 @@ def after_writes(created: list[str], uncertain: Sequence[str] = ()) -> Iterator[
         err = ApplyError(f"{first}\n{note}; run `wscfg plan` to see what is left", partial=True)
         err.replaced, err.written_note = exc, note  # type: ignore[attr-defined]
         raise err from None
+
+
+# --- drift and export ------------------------------------------------------------------------
+
+
+def drift(
+    settings: Settings,
+    configs: Sequence[DesiredState],
+    *,
+    only: Sequence[str] = (),
+    known: set[str] | None = None,
+    on_notice: Callable[[Notice], None] | None = None,
+) -> DriftResult:
+    """Drift in the live workspaces of ``configs`` (``known``: fingerprints of drift
+    accepted in a baseline); ``only`` narrows it to the items it selects."""
+    from ..engine.drift import DriftReport
+
+    parse_only(only)
+    run, server, _ = plan_targets(settings, configs, events=Events(notice=on_notice))
+    if only:
+        check_only(only, run.desired, run.live)
+        narrow(run.plans, only)
+    report = DriftReport.of(run.plans, run.failures, known or set(), run.violations)
+    return DriftResult(report, server, run_env_mask(run, settings.key))
+
+
+async def export(settings: Settings, slug: str) -> str:
+    """The live settings of workspace ``slug`` as a config (YAML), environment values it
+    holds written as references to them; secrets never."""
+    import datetime as dt
+
+    from ..config.dump import to_yaml
+    from ..engine.envmask import env_references
+    from ..engine.export import export_live
+    from ..fleet import read_live
+
+    async with settings.connection() as conn:
+        live = await read_live(conn.client, slug)
+        result = export_live(live, base=None)
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        header = [
+            f"Exported from {conn.server}, workspace {slug}, on {stamp} by wscfg.",
+            "Plans to zero changes against the same workspace. Secrets are never exported.",
+        ]
+        document = env_references(result.document, settings.environ)
+        return to_yaml(
+            document, header=header, secrets=result.secrets, footer=result.read_only_section()
+        )
 
 
 # --- a saved plan ----------------------------------------------------------------------------
