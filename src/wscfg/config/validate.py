@@ -50,7 +50,7 @@ class TargetFile:
 
     file: str
     slug: str
-    desired: TargetConfig | None = None
+    target_config: TargetConfig | None = None
 
 
 @dataclass
@@ -184,8 +184,8 @@ def check_paths(
                 continue
             slugs[target.slug] = name
             report.checked.append(target)
-            if target.desired is not None:
-                report.targets.append(target.desired)
+            if target.target_config is not None:
+                report.targets.append(target.target_config)
     report.diagnostics = guard.guard_diagnostics(dedup(report.diagnostics), real_env)
     report.warnings = guard.guard_diagnostics(dedup(report.warnings), real_env)
     return report
@@ -378,7 +378,7 @@ def validate_resolved(
         return None, not is_target, diags
     if config is None:
         return TargetFile(r.file, data["workspace"]["slug"].strip()), False, diags
-    desired = TargetConfig(
+    target_config = TargetConfig(
         r.file,
         config,
         r.sources,
@@ -387,7 +387,7 @@ def validate_resolved(
         frozenset(r.inherited),
         tuple(r.policies),
     )
-    return TargetFile(r.file, desired.slug, desired), False, diags
+    return TargetFile(r.file, target_config.slug, target_config), False, diags
 
 
 def _check_policies(
