@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..model.kinds import BY_NAME
-from .desired import Desired
+from .desired import TargetConfig
 
 ENV_REF = "${env:"
 ENV_REASON = (
@@ -41,7 +41,9 @@ class AdoptError(Exception):
 
 
 @dataclass
-class Refusal:
+class NotAdopted:
+    """A live value adopt will not write back, and why (apply's refusals are another thing)."""
+
     address: str  # e.g. "webhooks[crm].secret"
     reason: str
 
@@ -53,7 +55,7 @@ class Refusal:
 class Adoption:
     text: str  # the new file text (== the old one when nothing was adopted)
     adopted: list[str] = field(default_factory=list)  # addresses written
-    refusals: list[Refusal] = field(default_factory=list)
+    not_adopted: list[NotAdopted] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -96,7 +98,7 @@ def guess_indent(text: str) -> tuple[int, int]:
 def adopt(
     text: str,
     file: str,
-    desired: Desired,
+    desired: TargetConfig,
     changes: list[Any],
     read: Callable[[str], str] | None = None,
 ) -> Adoption:
@@ -158,7 +160,7 @@ def adopt(
     for kind_name, index, address in sorted(removals, key=lambda r: -r[1]):
         seq = doc.get(kind_name)
         if index < 0 or seq is None or index >= len(seq):
-            out.refusals.append(Refusal(address, "its declaration was not found"))
+            out.not_adopted.append(NotAdopted(address, "its declaration was not found"))
             continue
         # The comment lines below the last item stood above the next one; when this edit
         # removed that one too, they went with it.
@@ -166,8 +168,10 @@ def adopt(
         if _remove(seq, index, drop_below=orphaned):
             removed.add((kind_name, index))
         else:
-            out.refusals.append(
-                Refusal(address, "removing it would drop the comment below it: remove it by hand")
+            out.not_adopted.append(
+                NotAdopted(
+                    address, "removing it would drop the comment below it: remove it by hand"
+                )
             )
             continue
         if not len(seq):  # an empty list reads `kind: []`; its comments went with its items
@@ -304,7 +308,7 @@ def _remove(seq: Any, index: int, *, drop_below: bool = False) -> bool:
 def _field(
     out: Adoption,
     doc: Any,
-    desired: Desired,
+    desired: TargetConfig,
     file: str,
     change: Any,
     pos: int | None,
@@ -316,8 +320,8 @@ def _field(
     address = f"{change.address}.{name}"
     top = name.split(".", 1)[0]
     if top in kind.write_only:
-        out.refusals.append(
-            Refusal(
+        out.not_adopted.append(
+            NotAdopted(
                 address,
                 "it is write-only (the platform never shows it); the reference is left as it is",
             )
@@ -328,11 +332,11 @@ def _field(
     src = desired.source_of(base + parts)
     template = src is not None and not _same_file(src.file, file)
     if template and src is not None and read is not None and ENV_REF in _line(read, src):
-        out.refusals.append(Refusal(address, ENV_REASON))
+        out.not_adopted.append(NotAdopted(address, ENV_REASON))
         return
     if template and fc.before is None:  # an override can change a template's value, not unset it
-        out.refusals.append(
-            Refusal(
+        out.not_adopted.append(
+            NotAdopted(
                 address,
                 f"the workspace has no value for it and an override cannot unset the value "
                 f"{src} declares: adopt it with --into-template, or remove it there by hand",
@@ -357,7 +361,7 @@ def _field(
             node = _styled_item(seq, dict(node))
             _append(seq, node)
     if node is None or not hasattr(node, "get"):
-        out.refusals.append(Refusal(address, "its declaration was not found"))
+        out.not_adopted.append(NotAdopted(address, "its declaration was not found"))
         return
     if template:
         out.notes.append(f"{address} comes from {src}: written as an override in {file}")
@@ -372,7 +376,7 @@ def _field(
     last = parts[-1]
     old = node.get(last)
     if _mentions_env(old):
-        out.refusals.append(Refusal(address, ENV_REASON))
+        out.not_adopted.append(NotAdopted(address, ENV_REASON))
         return
     if fc.before is None:
         if last in node:
@@ -382,7 +386,7 @@ def _field(
     out.adopted.append(address)
 
 
-def split_by_file(desired: Desired, changes: list[Any], own: str) -> dict[str, list[Any]]:
+def split_by_file(desired: TargetConfig, changes: list[Any], own: str) -> dict[str, list[Any]]:
     """For ``--into-template``: each change (or each field of an update) under the file that
     declared it; items created in the UI go to ``own``. Files in first-seen order."""
     import dataclasses
@@ -407,7 +411,7 @@ def split_by_file(desired: Desired, changes: list[Any], own: str) -> dict[str, l
     return {f: c for f, c in out.items() if c}
 
 
-def users_of(template: str, others: list[Desired]) -> list[str]:
+def users_of(template: str, others: list[TargetConfig]) -> list[str]:
     """The slugs of ``others`` whose config reads ``template`` (through ``extends``)."""
     return [d.slug for d in others if any(_same_file(s.file, template) for s in d.sources.values())]
 
@@ -422,7 +426,7 @@ def _own_seq(doc: Any, kind: str) -> Any:
 
 
 def _own_index(
-    doc: Any, kind: str, key: str, desired: Desired | None = None, file: str = ""
+    doc: Any, kind: str, key: str, desired: TargetConfig | None = None, file: str = ""
 ) -> int | None:
     """Where the file itself declares the item ``key`` of ``kind`` (None: it does not).
 
@@ -472,13 +476,13 @@ def _line(read: Callable[[str], str], src: Any) -> str:
     return lines[src.line - 1] if 0 < src.line <= len(lines) else ""
 
 
-def _where(desired: Desired, kind: str, pos: int | None) -> str:
+def _where(desired: TargetConfig, kind: str, pos: int | None) -> str:
     path: tuple[str | int, ...] = (kind,) if pos is None else (kind, pos)
     src = desired.source_of(path)
     return str(src) if src is not None else "a template"
 
 
-def _position(desired: Desired, kind: str, key: str) -> int | None:
+def _position(desired: TargetConfig, kind: str, key: str) -> int | None:
     if BY_NAME[kind].singleton:
         return None
     ident = BY_NAME[kind].identity
@@ -489,7 +493,7 @@ def _position(desired: Desired, kind: str, key: str) -> int | None:
     return None
 
 
-def _declared_here(desired: Desired, file: str, path: tuple[str | int | None, ...]) -> bool:
+def _declared_here(desired: TargetConfig, file: str, path: tuple[str | int | None, ...]) -> bool:
     if path[-1] is None:
         return False
     src = desired.source_of(tuple(p for p in path if p is not None))

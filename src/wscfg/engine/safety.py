@@ -27,10 +27,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from .plan import Plan
+from .changes import Change
 
 FLEET_DELETE_SHARE = 0.25
 FLEET_MINIMUM = 4
@@ -93,6 +92,20 @@ class Refusal:
             "message": self.message,
             "allowed_by": self.allowed_by or None,
         }
+
+
+class Plan(Protocol):
+    """What safety reads of a workspace's plan (:class:`wscfg.engine.plan.Plan` is one)."""
+
+    @property
+    def slug(self) -> str: ...
+
+    @property
+    def changes(self) -> Sequence[Change]: ...
+
+    def counts(self) -> dict[str, int]: ...
+
+    def refusals(self, *, allow_mass_changes: bool = False) -> list[Refusal]: ...
 
 
 def refusals(plans: Sequence[Plan], allow: Allowances) -> list[Refusal]:
