@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from pathlib import Path
@@ -89,6 +88,7 @@ def adopt(
         from ..config.adopt import AdoptError, split_by_file
         from ..config.adopt import adopt as adopt_file
         from ..errors import WscfgError
+        from ..files import write_file
         from .plan import _make_plans
 
         picked = parse_only(only)
@@ -141,7 +141,7 @@ def adopt(
             if result.text != old:
                 click.echo(masked(mask, _diff(old, result.text, file)), nl=False)
                 if not dry_run:
-                    _write(file, result.text)
+                    write_file(file, result.text, keep_mode=True)
             for note in result.notes:
                 echo_err(f"Note: {note}")
             for r in result.not_adopted:
@@ -180,21 +180,3 @@ def _diff(old: str, new: str, file: str) -> str:
         tofile=f"b/{file}",
     )
     return "".join(lines)
-
-
-def _write(path: str, text: str) -> None:
-    """Atomically: a temporary file beside it (with its mode), then a rename."""
-    import shutil
-
-    from ..errors import WscfgError
-
-    tmp = f"{path}.tmp{os.getpid()}"
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        shutil.copymode(path, tmp)
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise WscfgError(f"cannot write {path}: {exc.strerror or type(exc).__name__}") from None
