@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ..fleet import PlanRun
     from ..workflow.results import ApplyResult, Notice
     from ..workflow.run import Events
-    from ..workflow.session import Settings
+    from ..workflow.settings import Settings
 
 T = TypeVar("T")
 
@@ -162,7 +162,7 @@ def settings(server: str | None = None, parallel: int = 8) -> Settings:
     ``$WSCFG_SERVER``, with ``$WSCFG_TOKEN``), its ``--timeout`` deadline, ``--rate-limit``,
     ``--parallel`` and the plan key (``$WSCFG_PLAN_KEY``, else ``$WSCFG_TOKEN``)."""
     from ..connection import settings_from_env
-    from ..workflow.session import Settings
+    from ..workflow.settings import Settings
 
     ctx = click.get_current_context(silent=True)
     if server is None and ctx is not None:

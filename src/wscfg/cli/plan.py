@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from ..workflow.planfile import SavedPlan
     from ..workflow.results import PlanSet
     from ..workflow.selection import Selection
-    from ..workflow.session import Settings
+    from ..workflow.settings import Settings
 
 FORMATS = ("text", "json", "markdown")
 ALLOWANCE_FLAGS = {

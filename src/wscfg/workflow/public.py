@@ -7,13 +7,8 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .session import (
-    DEFAULT_PARALLEL,
-    DEFAULT_TIMEOUT,
-    AsyncSession,
-    Session,
-    settings_for,
-)
+from .session import AsyncSession, Session, settings_for
+from .settings import DEFAULT_PARALLEL, DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
     from ..engine.state import DesiredState

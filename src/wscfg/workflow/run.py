@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from ..engine.state import DesiredState
     from ..fleet import Discovery, PlanRun
     from .planfile import SavedPlan
-    from .session import Settings
+    from .settings import Settings
 
 Progress = Callable[[int, str], contextlib.AbstractContextManager[Callable[[str], None] | None]]
 
