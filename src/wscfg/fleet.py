@@ -169,7 +169,7 @@ async def plan_fleet(
             live = await read_live(client, target.slug)
         plan = make_plan(target, live)
         await explain(client, plan)
-        policies = target.origin.policies if target.origin is not None else ()
+        policies = target.target_config.policies if target.target_config is not None else ()
         return plan, live, check_live(target.slug, policies, live)
 
     results = await _bounded(targets, one, parallel, on_done, lambda t: t.slug)

@@ -74,6 +74,7 @@ def export(
     """
     with handle_errors(debug_of(ctx)):
         from ..errors import WscfgError
+        from ..files import write_file
 
         if bool(slug) == all_:
             raise click.UsageError("give either --workspace SLUG or --all")
@@ -86,7 +87,7 @@ def export(
             folder.mkdir(parents=True, exist_ok=True)
             for name, text in docs.items():
                 path = folder / f"{name}.yaml"
-                _write(path, _rebase(text, base, path))
+                write_file(path, _rebase(text, base, path))
                 written.append(path)
             echo_err(f"Exported {len(docs)} workspace(s) to {folder}/")
         elif not docs:
@@ -94,7 +95,7 @@ def export(
         else:
             (text,) = docs.values()
             if out:
-                _write(Path(out), _rebase(text, base, Path(out)))
+                write_file(out, _rebase(text, base, Path(out)))
                 written.append(Path(out))
                 echo_err(f"Exported {slug} to {out}")
             else:
@@ -279,17 +280,6 @@ def _rebase(text: str, base: str | None, dest: Path) -> str:
         return text
     rel = os.path.relpath(Path(base).resolve(), dest.resolve().parent)
     return text.replace("version: 1\n", f"version: 1\nextends: {rel}\n", 1)
-
-
-def _write(path: Path, text: str) -> None:
-    from ..errors import WscfgError
-
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_text(text)
-        tmp.replace(path)
-    except OSError as exc:
-        raise WscfgError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _uncopied_secret(name: str, live: dict[str, Any]) -> list[str]:

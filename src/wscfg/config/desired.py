@@ -9,9 +9,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..model import WorkspaceConfig
 
-DocPath = tuple[
-    str | int, ...
-]  # a document path, e.g. ("members", 3, "role"); see docs/glossary.md
+# a document path, e.g. ("members", 3, "role"): see docs/glossary.md
+DocPath = tuple[str | int, ...]
 
 
 @dataclass(frozen=True)

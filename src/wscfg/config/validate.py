@@ -3,7 +3,7 @@
 - :func:`load_targets` gives the engine one :class:`TargetConfig` per target workspace, or raises
   :class:`ConfigError` carrying every problem of every file.
 - :func:`check_paths` is ``wscfg validate``: it never raises for bad input and returns a
-  :class:`Report`.
+  :class:`ValidationReport`.
 
 Validation of one resolved document, in order: values already reported while resolving
 (missing env, bad references) are kept quiet; empty values and platform-set (read-only) fields
@@ -50,11 +50,11 @@ class TargetFile:
 
     file: str
     slug: str
-    desired: TargetConfig | None = None
+    target_config: TargetConfig | None = None
 
 
 @dataclass
-class Report:
+class ValidationReport:
     """What ``wscfg validate`` found."""
 
     files: list[str] = field(default_factory=list)
@@ -122,7 +122,7 @@ def check_paths(
     config_roots: Sequence[str] = (),
     unset_env_is_warning: bool = False,
     models: bool = True,
-) -> Report:
+) -> ValidationReport:
     """Validate every file under ``paths``; never raises for bad input.
 
     Without ``models`` (``wscfg validate``), a document the JSON Schema check finds valid is
@@ -139,7 +139,7 @@ def check_paths(
     real_env = env
     if unset_env_is_warning:
         env = LenientEnv(env, _UNSET_IN_VALIDATE)
-    report = Report()
+    report = ValidationReport()
     with gc_paused():
         named: dict[str, str] = {}
         files, problems = expand_paths(paths, named)
@@ -184,8 +184,8 @@ def check_paths(
                 continue
             slugs[target.slug] = name
             report.checked.append(target)
-            if target.desired is not None:
-                report.targets.append(target.desired)
+            if target.target_config is not None:
+                report.targets.append(target.target_config)
     report.diagnostics = guard.guard_diagnostics(dedup(report.diagnostics), real_env)
     report.warnings = guard.guard_diagnostics(dedup(report.warnings), real_env)
     return report
@@ -378,7 +378,7 @@ def validate_resolved(
         return None, not is_target, diags
     if config is None:
         return TargetFile(r.file, data["workspace"]["slug"].strip()), False, diags
-    desired = TargetConfig(
+    target_config = TargetConfig(
         r.file,
         config,
         r.sources,
@@ -387,7 +387,7 @@ def validate_resolved(
         frozenset(r.inherited),
         tuple(r.policies),
     )
-    return TargetFile(r.file, desired.slug, desired), False, diags
+    return TargetFile(r.file, target_config.slug, target_config), False, diags
 
 
 def _check_policies(

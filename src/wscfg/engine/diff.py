@@ -1,4 +1,4 @@
-"""Desired × live → changes. Pure: no I/O, no clock.
+"""Desired state × live state → changes. Pure: no I/O, no clock.
 
 Items are matched on their natural key with set operations (creates and deletes); each pair
 present on both sides is compared on the fields the config sets (an unset field is unmanaged).

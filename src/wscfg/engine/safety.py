@@ -13,7 +13,7 @@ Codes:
 - ``mass_update``         the same for updates (--allow-mass-changes);
 - ``fleet_delete_share``  too many targets of a fleet delete items (--allow-mass-changes);
 - ``unknown_recipient``   a usage alert names a member or role that neither the config nor the
-  live workspace has (never allowed; see :mod:`wscfg.engine.preconditions`);
+  live workspace has (never allowed; see :mod:`wscfg.engine.checks`);
 - ``integration_not_connected``  ``integrations.required`` names an integration that is not
   connected in the live workspace (never allowed; connect it in the UI);
 - ``new_secret_file``     API keys would be created or re-issued, and the run has no

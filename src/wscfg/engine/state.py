@@ -94,7 +94,7 @@ class DesiredState:
     resend_expired: bool = True  # invitations.resend_expired
     required_integrations: list[str] = field(default_factory=list)  # integrations.required
     secret_values: dict[tuple[str, str, str], SecretStr] = field(default_factory=dict, repr=False)
-    origin: TargetConfig | None = field(default=None, repr=False)  # for sources, read lazily
+    target_config: TargetConfig | None = field(default=None, repr=False)  # sources, read lazily
     positions: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
 
     def mode(self, kind: str) -> str:
@@ -108,14 +108,14 @@ class DesiredState:
     def source(self, kind: str, key: str, field: str = "") -> str | None:
         """Where the item (or one of its fields, ``"business_profile.company"``) was written,
         e.g. ``base.yaml:12``. Looked up only for changed items."""
-        if self.origin is None:
+        if self.target_config is None:
             return None
         path: tuple[str | int, ...] = (kind,)
         if kind in self.positions and key in self.positions[kind]:
             path += (self.positions[kind][key],)
         if field:
             path += tuple(field.removesuffix("_fingerprint").split("."))
-        src = self.origin.source_of(path)
+        src = self.target_config.source_of(path)
         return None if src is None else str(src)
 
 
@@ -128,7 +128,7 @@ def desired_state(desired: TargetConfig) -> DesiredState:
     """Flatten a validated config into per-kind items (one dump of the whole document)."""
     config = desired.config
     assert config.workspace is not None
-    state = DesiredState(slug=config.workspace.slug, file=desired.file, origin=desired)
+    state = DesiredState(slug=config.workspace.slug, file=desired.file, target_config=desired)
     data = config.model_dump(mode="json", exclude_unset=True)
     state.modes = {k: v for k, v in (data.get("manage") or {}).items() if v is not None}
     state.ignore = {k: v for k, v in (data.get("ignore") or {}).items() if v is not None}
