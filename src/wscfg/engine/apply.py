@@ -21,7 +21,7 @@ from ..model.kinds import BY_NAME, KINDS, Kind
 from .apikeys import issues_secret, secret_keys
 from .changes import Change, Create, Delete, Resend, Update
 from .plan import Plan
-from .seal import key_id, plan_hmac
+from .seal import SecretLookup, key_id, plan_hmac
 from .state import DesiredState
 
 
@@ -48,7 +48,6 @@ class Writer(Protocol):
     ) -> dict[str, Any]: ...
 
 
-SecretLookup = Callable[[Change, str, dict[str, Any]], str]
 NewSecret = Callable[[str, str], None]  # (API key name, its new secret): only the CLI keeps it
 
 
