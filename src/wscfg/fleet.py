@@ -129,7 +129,7 @@ class PlanRun:
 
 def prefetch(
     client: ServerApi, slugs: Sequence[str], parallel: int
-) -> dict[str, asyncio.Task[Any]]:
+) -> dict[str, asyncio.Task[dict[str, Any]]]:
     """Start reading snapshots now (bounded), to be claimed by :func:`plan_fleet` later.
 
     Used while configs are still loading: the reads wait on the server, the load on the CPU.
@@ -144,7 +144,7 @@ def prefetch(
     return {s: asyncio.ensure_future(one(s)) for s in dict.fromkeys(slugs)}
 
 
-async def discard(tasks: dict[str, asyncio.Task[Any]]) -> None:
+async def discard(tasks: dict[str, asyncio.Task[dict[str, Any]]]) -> None:
     for task in tasks.values():
         task.cancel()
     await asyncio.gather(*tasks.values(), return_exceptions=True)
@@ -156,7 +156,7 @@ async def plan_fleet(
     *,
     parallel: int = 8,
     on_done: Progress | None = None,
-    prefetched: dict[str, asyncio.Task[Any]] | None = None,
+    prefetched: dict[str, asyncio.Task[dict[str, Any]]] | None = None,
 ) -> PlanRun:
     run = PlanRun(desired={t.slug: t for t in targets})
     early = prefetched if prefetched is not None else {}

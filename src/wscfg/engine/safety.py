@@ -33,10 +33,11 @@ from .changes import Change
 
 FLEET_DELETE_SHARE = 0.25
 FLEET_MINIMUM = 4
+# Plan reports (the CLI's and wscfg.render's, one format) and plan files name what allows a
+# refusal by its flag: "pass --allow-mass-changes if intended", "allowed_by" (a fixed part of
+# their format, docs/architecture.md). Errors name the field of Allowances instead.
 ALLOW_MASS = "--allow-mass-changes"
 NEW_SECRETS = "--new-secrets-to"
-# Reports and plan files name what allows a refusal by its flag (``allowed_by``, a fixed part of
-# their format); the library's own word for it is the field of Allowances.
 ALLOWANCE_OF = {ALLOW_MASS: "mass_changes", NEW_SECRETS: "new_secrets"}
 
 
