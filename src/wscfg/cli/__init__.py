@@ -168,6 +168,16 @@ def _lines(message: str) -> str:
     return "\n".join(text(line) for line in message.split("\n"))
 
 
+# The flag of each option of the API that library errors name (errors.Worded): the command
+# line words them its own way, so its messages read as they always have.
+FLAGS = {
+    "as_user": "--as-user",
+    "embedded": "--embedded",
+    "new_secrets": "--new-secrets-to FILE",
+    "server": "--server URL",
+}
+
+
 @contextlib.contextmanager
 def handle_errors(debug: bool = False) -> Iterator[None]:
     """Turn every error into a message and an exit code; never show a traceback unless --debug."""
@@ -181,14 +191,14 @@ def handle_errors(debug: bool = False) -> Iterator[None]:
         raise
     except ConfigError as exc:
         print_diagnostics(exc.diagnostics)
-        echo_err(f"Error: {_lines(exc.message)}")
+        echo_err(f"Error: {_lines(exc.worded(FLAGS))}")
         sys.exit(exc.exit_code)
     except WscfgError as exc:
         if debug:
             import traceback
 
             traceback.print_exc()
-        echo_err(f"Error: {_lines(exc.message)}")
+        echo_err(f"Error: {_lines(exc.worded(FLAGS))}")
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         echo_err("Interrupted.")

@@ -340,8 +340,8 @@ def environment_values() -> dict[str, str]:
 def run_env_mask(run: Any) -> Any:
     values: dict[str, str] = {}
     for state in run.desired.values():
-        if state.origin is not None:
-            values.update(state.origin.env_values)
+        if state.target_config is not None:
+            values.update(state.target_config.env_values)
     return env_mask(values)
 
 

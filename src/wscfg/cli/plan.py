@@ -9,7 +9,6 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import click
@@ -676,6 +675,7 @@ def _save(
     violations: Sequence[Any] = (),
 ) -> None:
     from ..engine.plan import plans_to_document
+    from ..files import write_file
 
     doc = plans_to_document(
         plans,
@@ -688,9 +688,7 @@ def _save(
         # shown by `wscfg show` (sealed with the rest), grouped under their policy's words
         violations=[{**v.to_dict(), "description": v.description} for v in violations],
     )
-    tmp = Path(out + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
-    tmp.replace(out)
+    write_file(out, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
 
 
 def next_step(paths: tuple[str, ...], only: tuple[str, ...]) -> str:
