@@ -230,6 +230,35 @@ def test_the_cycle_finder_finds_a_cycle(monkeypatch: pytest.MonkeyPatch) -> None
     assert ["wscfg.errors", "wscfg.escape"] not in cycles(type_only_too=False)
 
 
+@pytest.mark.parametrize(
+    ("planted", "rule"),
+    [
+        (
+            Edge("wscfg.engine.plan", "wscfg.cli", False, 1),
+            "test_nothing_imports_a_floor_above_its_own",
+        ),
+        (
+            Edge("wscfg.model.kinds", "wscfg.engine.plan", True, 1),
+            "test_nothing_imports_a_floor_above_its_own",
+        ),
+        (
+            Edge("wscfg.config.load", "wscfg.api.client", False, 1),
+            "test_config_api_and_sandbox_stand_side_by_side",
+        ),
+        (Edge("wscfg.engine.plan", "wscfg.sandbox.db", False, 1), "test_the_engine_is_pure"),
+    ],
+)
+def test_each_rule_fails_on_an_import_that_breaks_it(
+    planted: Edge, rule: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here = sys.modules[__name__]
+    getattr(here, rule)()  # holds on the package as it is
+    real = edges()
+    monkeypatch.setattr(here, "edges", lambda: (*real, planted))
+    with pytest.raises(AssertionError, match=str(planted).split(" (")[0]):
+        getattr(here, rule)()
+
+
 # ---- the rules -----------------------------------------------------------------------------
 
 
