@@ -15,13 +15,14 @@ import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .api.settings import ServerSettings
+    from .engine.protocols import ServerApi
     from .engine.state import DesiredState
 
-from .errors import SetupError
+from .errors import SetupError, Worded
 
 EMBEDDED_DIR = ".wscfg"
 EMBEDDED_AGENCY = "embedded"
@@ -49,7 +50,7 @@ _NOT_CI = ("false", "0", "no", "off")
 
 @dataclass
 class Connection:
-    client: Any  # wscfg.api.client.ApiClient
+    client: ServerApi  # an ApiClient, or the EmbeddedClient of the embedded sandbox
     server: str  # what to call it in messages and plan files
     embedded: bool
     db_url: str | None = None  # the embedded sandbox's database
@@ -57,6 +58,10 @@ class Connection:
 
 def _embedded_db_path(root: Path) -> Path:
     return (root / EMBEDDED_DIR / "sandbox.db").resolve()
+
+
+# how the library words the options of connect() its refusals name (the CLI: its flags)
+CONNECT_OPTIONS = {"server": "server=URL", "embedded": "embedded=True"}
 
 
 def check_embedded_allowed(environ: Mapping[str, str], *, forced: bool = False) -> None:
@@ -73,16 +78,22 @@ def check_embedded_allowed(environ: Mapping[str, str], *, forced: bool = False) 
 
     if environ.get(TOKEN_ENV, "").strip():
         raise SetupError(
-            f"{TOKEN_ENV} is set but no server is: pass --server URL or set {SERVER_ENV} to "
-            "the platform this key belongs to (pass --embedded to use the local sandbox "
-            "anyway)"
+            Worded(
+                f"{TOKEN_ENV} is set but no server is: pass {{server}} or set {SERVER_ENV} to "
+                "the platform this key belongs to (pass {embedded} to use the local sandbox "
+                "anyway)",
+                CONNECT_OPTIONS,
+            )
         )
     found = ci_variable(environ)
     if found is not None:
         raise SetupError(
-            f"no server is configured and this looks like a CI job ({found} is set): pass "
-            f"--server URL or set {SERVER_ENV} (pass --embedded to use a throw-away local "
-            "sandbox in CI)"
+            Worded(
+                f"no server is configured and this looks like a CI job ({found} is set): pass "
+                f"{{server}} or set {SERVER_ENV} (pass {{embedded}} to use a throw-away local "
+                "sandbox in CI)",
+                CONNECT_OPTIONS,
+            )
         )
 
 

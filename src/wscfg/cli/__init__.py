@@ -168,6 +168,16 @@ def _lines(message: str) -> str:
     return "\n".join(text(line) for line in message.split("\n"))
 
 
+# The flag of each option of the API that library errors name (errors.Worded): the command
+# line words them its own way, so its messages read as they always have.
+FLAGS = {
+    "as_user": "--as-user",
+    "embedded": "--embedded",
+    "new_secrets": "--new-secrets-to FILE",
+    "server": "--server URL",
+}
+
+
 @contextlib.contextmanager
 def handle_errors(debug: bool = False) -> Iterator[None]:
     """Turn every error into a message and an exit code; never show a traceback unless --debug."""
@@ -181,7 +191,7 @@ def handle_errors(debug: bool = False) -> Iterator[None]:
         raise
     except ConfigError as exc:
         print_diagnostics(exc.diagnostics)
-        echo_err(f"Error: {_lines(exc.message)}")
+        echo_err(f"Error: {_lines(exc.worded(FLAGS))}")
         sys.exit(exc.exit_code)
     except ApplyCancelled:
         echo_err("Apply cancelled.")
@@ -212,8 +222,8 @@ def handle_errors(debug: bool = False) -> Iterator[None]:
         sys.exit(1)
 
 
-# The flag of each library option whose errors the command line words with it.
-FLAGS = {"only": "--only", "shard": "--shard", "targets": "--target", "timeout": "--timeout"}
+# The flag of each argument of the API an OptionError or a DeadlineError names.
+OPTION_FLAGS = {"only": "--only", "shard": "--shard", "targets": "--target", "timeout": "--timeout"}
 
 
 def option_error(exc: Any) -> click.ClickException | str:
@@ -221,7 +231,7 @@ def option_error(exc: Any) -> click.ClickException | str:
     the message of an ``Error:`` line."""
     if exc.option == "targets" and exc.value is None:
         return click.UsageError("no target workspace selected (check PATHS and --target)")
-    flag = FLAGS.get(exc.option, "--" + exc.option.replace("_", "-"))
+    flag = OPTION_FLAGS.get(exc.option, "--" + exc.option.replace("_", "-"))
     if exc.value is None:
         return click.BadParameter(exc.reason, param_hint=flag)
     return f"{flag} {exc.value} {exc.reason}"
@@ -238,7 +248,7 @@ def message_of(exc: Any) -> str:
         first = first or message_of(replaced)
         return f"{first}\n{exc.written_note}; run `wscfg plan` to see what is left"
     if isinstance(exc, DeadlineError):
-        seconds = f"{FLAGS['timeout']} {exc.seconds:g} s"
+        seconds = f"{OPTION_FLAGS['timeout']} {exc.seconds:g} s"
         if exc.partial:
             return (
                 f"apply stopped after {seconds}; some changes may have been made: run "
@@ -251,7 +261,7 @@ def message_of(exc: Any) -> str:
     if isinstance(exc, OptionError):
         flagged = option_error(exc)
         return flagged if isinstance(flagged, str) else flagged.format_message()
-    return str(exc.message)
+    return str(exc.worded(FLAGS))
 
 
 def debug_of(ctx: click.Context) -> bool:

@@ -134,9 +134,13 @@ class Plan:
         return [r.message for r in self.refusals(allow_mass_changes=allow_mass_changes)]
 
     def raise_if_unsafe(self, *, allow_mass_changes: bool = False) -> None:
-        reasons = self.unsafe_reasons(allow_mass_changes=allow_mass_changes)
-        if reasons:
-            raise UnsafePlanError([f"{self.slug}: {r}" for r in reasons])
+        found = self.refusals(allow_mass_changes=allow_mass_changes)
+        if found:
+            allowances = {r.allowance for r in found}
+            raise UnsafePlanError(
+                [f"{self.slug}: {r.message}" for r in found],
+                allowances=() if "" in allowances else sorted(allowances),
+            )
 
     def _owner_reasons(self) -> list[str]:
         if not self.live_owners:
