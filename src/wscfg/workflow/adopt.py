@@ -81,6 +81,7 @@ def adopt(
     edits: list[tuple[str, Any, list[Any]]] = []  # (file, target config, changes)
     for plan in run.plans:
         target = run.desired[plan.slug].target_config
+        assert target is not None  # planned from config files
         changes = [c for c in plan.changes if selected(c, picked)]
         if not changes:
             say(Notice("adopt", f"{target.file}: nothing to adopt."))
