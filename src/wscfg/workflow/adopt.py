@@ -65,7 +65,7 @@ def adopt(
     writing an override (refused when other targets use it, unless ``allow_fleet_change``)."""
     from ..config.adopt import AdoptError, split_by_file
     from ..config.adopt import adopt as adopt_file
-    from ..errors import WscfgError
+    from ..errors import Worded, WscfgError
     from ..files import write_file
     from .keys import run_env_mask
     from .run import Events, plan_targets
@@ -100,9 +100,15 @@ def adopt(
                 say(Notice("adopt", said))
                 if users and not allow_fleet_change:
                     raise WscfgError(
-                        f"refusing to edit {file}: {n} other target(s) use it; "
-                        "give --allow-fleet-change to change them too, or adopt without "
-                        "--into-template (an override in the target's own file)"
+                        Worded(
+                            f"refusing to edit {file}: {n} other target(s) use it; "
+                            + "give {allow_fleet_change} to change them too, or adopt without "
+                            "{into_template} (an override in the target's own file)",
+                            {
+                                "allow_fleet_change": "allow_fleet_change",
+                                "into_template": "into_template",
+                            },
+                        )
                     )
             edits.append((file, target, part))
     done = AdoptRun()

@@ -85,12 +85,16 @@ def drift(
 def read_baseline(path: str) -> set[str]:
     """The fingerprints of known drift in the baseline file ``path``."""
     from ..engine.drift import BaselineError, parse_baseline
+    from ..errors import Worded
 
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise BaselineError(
-            f"no baseline file {path}; write one with --baseline {path} --update-baseline"
+            Worded(
+                f"no baseline file {path}; write one with {{baseline}} {path} {{update_baseline}}",
+                {"baseline": "baseline", "update_baseline": "update_baseline"},
+            )
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         why = getattr(exc, "strerror", None) or type(exc).__name__

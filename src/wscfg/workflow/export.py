@@ -183,7 +183,7 @@ async def _clone_plans(
     from ..config.desired import TargetConfig
     from ..engine.export import export_live
     from ..engine.state import desired_state
-    from ..errors import WscfgError
+    from ..errors import Worded, WscfgError
     from ..fleet import plan_fleet, read_live, select
     from ..model import WorkspaceConfig
 
@@ -197,9 +197,12 @@ async def _clone_plans(
             pool = sorted(str(w["slug"]) for w in listed if w.get("slug") != source)
         chosen = select(pool, list(globs), shard)
         if not chosen:
+            names = ", ".join(pool[:5]) + (" …" if len(pool) > 5 else "") if pool else "(none)"
             raise WscfgError(
-                "no workspace to copy onto: --target/--shard matched none of "
-                + (", ".join(pool[:5]) + (" …" if len(pool) > 5 else "") if pool else "(none)")
+                Worded(
+                    "no workspace to copy onto: {targets}/{shard} matched none of " + names,
+                    {"targets": "targets", "shard": "shard"},
+                )
             )
         exported = export_live(await read_live(conn.client, source))
         doc = exported.document
