@@ -20,13 +20,13 @@ change a value, not unset it; ``--into-template`` can).
 from __future__ import annotations
 
 import io
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..model.kinds import BY_NAME
 from .desired import Desired
+from .roundtrip import round_trip_yaml
 
 ENV_REF = "${env:"
 ENV_REASON = (
@@ -58,39 +58,11 @@ class Adoption:
 
 
 def _yaml(text: str) -> tuple[Any, Any]:
-    from ruamel.yaml import YAML
-
-    yaml = YAML()
-    yaml.preserve_quotes = True
-    yaml.width = 4096
-    mapping, offset = guess_indent(text)
-    yaml.indent(mapping=mapping, sequence=offset + 2, offset=offset)
+    yaml = round_trip_yaml(text)
     try:
         return yaml, yaml.load(text)
     except Exception as exc:  # ruamel raises many kinds; the loader already checked the file
         raise AdoptError(f"cannot edit the file: {type(exc).__name__}") from None
-
-
-def guess_indent(text: str) -> tuple[int, int]:
-    """(mapping indent, offset of a block sequence's dash) as the file writes them."""
-    mapping: int | None = None
-    offset: int | None = None
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    for here, nxt in itertools.pairwise(lines):
-        head = here.split(" #", 1)[0].rstrip()
-        if not head.endswith(":"):
-            continue
-        col = len(here) - len(here.lstrip())
-        if head.lstrip().startswith("- "):
-            col += 2
-        depth = len(nxt) - len(nxt.lstrip()) - col
-        if depth < 0:
-            continue
-        if nxt.lstrip().startswith("- "):
-            offset = depth if offset is None else offset
-        elif depth > 0:
-            mapping = depth if mapping is None else mapping
-    return mapping or 2, offset or 0
 
 
 def adopt(
@@ -178,12 +150,26 @@ def adopt(
         buf = io.StringIO()
         yaml.dump(doc, buf)
         out.text = buf.getvalue()
-        try:  # never hand back text that does not read back
-            yaml.load(out.text)
+        try:  # never hand back text that does not read back as the document edited
+            back = yaml.load(out.text)
         except Exception as exc:  # ruamel raises many kinds
             why = type(exc).__name__
             raise AdoptError(f"the edited file would not read back ({why})") from None
+        if _plain(back) != _plain(doc):
+            raise AdoptError("the edited file would not read back as edited")
     return out
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as plain data, each scalar tagged with its type (``true`` is not ``1``)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    for kind in (bool, int, float, str):
+        if isinstance(value, kind):
+            return (kind.__name__, kind(value))
+    return value
 
 
 def _clear_comments(doc: Any, key: str, seq: Any) -> None:

@@ -1,0 +1,74 @@
+"""The ruamel.yaml round-trip set-up that ``adopt`` edits a config file with: quotes kept, the
+indentation guessed from the file, and an emitter that writes every line break it should.
+
+ruamel.yaml's emitter (0.19.1, the newest) remembers "just wrote `- `: the next key stays on
+this line" (``no_newline``) and forgets it only in some paths. A flow collection with an
+end-of-line comment (``- {number: "+1", note: robo}  # robo``) ends its line without forgetting
+it; when that state was set (the list has a comment above its first item, or after its key),
+the next block mapping item then loses a line break::
+
+    blocked_callers:
+      # callers we block
+      - {number: "+15550100100", note: robo}  # robo
+      - number: "+15550100101"
+        note: spam
+
+is written back with ``- number: "+15550100101" note: spam`` on one line: not YAML. Adopt's
+own edits reach the same state (a removed item's comment moved after a flow item), and a
+file written this way by hand fails on any edit. A line break ends "just after `- `", always:
+:class:`_Emitter` forgets it there. The emitter's own uses of the state set it after the
+break, so they are unchanged.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from typing import Any
+
+
+def round_trip_yaml(text: str) -> Any:
+    """A ``ruamel.yaml.YAML`` that writes ``text``'s document back in ``text``'s style."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    yaml.Emitter = _emitter()
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    mapping, offset = guess_indent(text)
+    yaml.indent(mapping=mapping, sequence=offset + 2, offset=offset)
+    return yaml
+
+
+@functools.cache
+def _emitter() -> type:
+    from ruamel.yaml.emitter import RoundTripEmitter
+
+    class _Emitter(RoundTripEmitter):
+        def write_line_break(self, data: Any = None) -> None:
+            super().write_line_break(data)
+            self.no_newline = False  # a new line: no longer just after `- `
+
+    return _Emitter
+
+
+def guess_indent(text: str) -> tuple[int, int]:
+    """(mapping indent, offset of a block sequence's dash) as the file writes them."""
+    mapping: int | None = None
+    offset: int | None = None
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    for here, nxt in itertools.pairwise(lines):
+        head = here.split(" #", 1)[0].rstrip()
+        if not head.endswith(":"):
+            continue
+        col = len(here) - len(here.lstrip())
+        if head.lstrip().startswith("- "):
+            col += 2
+        depth = len(nxt) - len(nxt.lstrip()) - col
+        if depth < 0:
+            continue
+        if nxt.lstrip().startswith("- "):
+            offset = depth if offset is None else offset
+        elif depth > 0:
+            mapping = depth if mapping is None else mapping
+    return mapping or 2, offset or 0
