@@ -32,6 +32,7 @@ def round_trip_yaml(text: str) -> Any:
     from ruamel.yaml import YAML
 
     yaml = YAML()
+    yaml.Composer = _composer()
     yaml.Emitter = _emitter()
     yaml.preserve_quotes = True
     yaml.width = 4096
@@ -50,6 +51,32 @@ def _emitter() -> type:
             self.no_newline = False  # a new line: no longer just after `- `
 
     return _Emitter
+
+
+@functools.cache
+def _composer() -> type:
+    from ruamel.yaml.composer import Composer
+
+    class _Composer(Composer):
+        def compose_sequence_node(self, anchor: Any) -> Any:
+            return _keep_above(self, super().compose_sequence_node, anchor)
+
+        def compose_mapping_node(self, anchor: Any) -> Any:
+            return _keep_above(self, super().compose_mapping_node, anchor)
+
+    return _Composer
+
+
+def _keep_above(composer: Any, compose: Any, anchor: Any) -> Any:
+    """``compose(anchor)``, keeping the comment lines above a flow collection when it also
+    has an end-of-line comment (ruamel replaces the first with the second)."""
+    start = composer.parser.peek_event()
+    above = start.comment[1] if start.comment and len(start.comment) > 1 else None
+    node = compose(anchor)
+    ended = node.comment
+    if above and ended is not None and ended is not start.comment and ended[1:2] == [None]:
+        node.comment = [ended[0], above, *ended[2:]]
+    return node
 
 
 def guess_indent(text: str) -> tuple[int, int]:
