@@ -1,11 +1,12 @@
 """The ruamel.yaml round-trip set-up that ``adopt`` edits a config file with: quotes kept, the
-indentation guessed from the file, and an emitter that writes every line break it should.
+indentation guessed from the file, and two repairs of ruamel.yaml (0.19.1, the newest) for
+layouts a person writes, each of which an edit would otherwise break.
 
-ruamel.yaml's emitter (0.19.1, the newest) remembers "just wrote `- `: the next key stays on
-this line" (``no_newline``) and forgets it only in some paths. A flow collection with an
-end-of-line comment (``- {number: "+1", note: robo}  # robo``) ends its line without forgetting
-it; when that state was set (the list has a comment above its first item, or after its key),
-the next block mapping item then loses a line break::
+The emitter remembers "just wrote `- `: the next key stays on this line" (``no_newline``) and
+forgets it only in some paths. A flow collection with an end-of-line comment
+(``- {number: "+1", note: robo}  # robo``) ends its line without forgetting it; when that state
+was set (the list has a comment above its first item, or after its key), the next block
+mapping item lost a line break::
 
     blocked_callers:
       # callers we block
@@ -13,18 +14,23 @@ the next block mapping item then loses a line break::
       - number: "+15550100101"
         note: spam
 
-is written back with ``- number: "+15550100101" note: spam`` on one line: not YAML. Adopt's
-own edits reach the same state (a removed item's comment moved after a flow item), and a
-file written this way by hand fails on any edit. A line break ends "just after `- `", always:
-:class:`_Emitter` forgets it there. The emitter's own uses of the state set it after the
-break, so they are unchanged.
+was written back with ``- number: "+15550100101" note: spam`` on one line: not YAML. A line
+break ends "just after `- `", always: :class:`_Emitter` forgets it there (the emitter's own
+uses of the state set it after the break, so they are unchanged).
+
+The reader gave a flow collection the comment after it in place of the comment lines above it:
+in ``- {name: a}`` / ``# about b`` / ``- {name: b}  # b``, ``# about b`` was dropped by any
+edit of the file. :func:`_keep_above` keeps both.
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ruamel.yaml.composer import Composer
 
 
 def round_trip_yaml(text: str) -> Any:
@@ -54,7 +60,7 @@ def _emitter() -> type:
 
 
 @functools.cache
-def _composer() -> type:
+def _composer() -> type[Composer]:
     from ruamel.yaml.composer import Composer
 
     class _Composer(Composer):
