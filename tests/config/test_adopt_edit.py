@@ -135,8 +135,8 @@ def plan_changes(spec: dict, edits: list) -> tuple[list, dict, dict, set[str]]:
 
 
 def declared(path: str) -> tuple[dict, dict]:
-    (desired,) = load_targets([path], environ={})
-    config = desired.config
+    (target,) = load_targets([path], environ={})
+    config = target.config
     tags_ = {t.name: t.color for t in config.call_tags or []}
     callers_ = {str(c.number): c.note for c in config.blocked_callers or []}
     return tags_, callers_
@@ -213,9 +213,9 @@ def test_adopt_edit_reads_back_as_live(spec, edits):
         (Path(tmp) / "base.yaml").write_text(base)
         path = str(Path(tmp) / "ws.yaml")
         Path(path).write_text(target)
-        (desired,) = load_targets([path], environ={})
-        got = adopt(target, path, desired, changes)
-        for refused in got.refusals:  # by name: the comment below a list's only item
+        (config,) = load_targets([path], environ={})
+        got = adopt(target, path, config, changes)
+        for refused in got.not_adopted:  # by name: the comment below a list's only item
             assert refused.reason == KEEPS_COMMENT, (refused, target)
             kind, key = refused.address.removesuffix("]").split("[")
             if kind == "call_tags":
