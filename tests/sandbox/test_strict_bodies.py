@@ -231,10 +231,11 @@ def test_a_keys_expiry_is_a_date_in_the_future(
     keys_before = http.get(ws.url + "/api-keys", headers=ws.headers).json()["items"]
     r = http.post(ws.url + "/api-keys", content=body, headers=headers)
     message = _expiry_message(written, expected)
+    if message is None and not managed:  # only a managed key keeps settings (docs/api.md)
+        message = "only a managed key has this setting: give a mode (live or test), or leave it out"
     if message is None:
         assert r.status_code == 201, r.text
-        if managed:  # an unmanaged key keeps no settings (docs/api.md, "API keys")
-            assert r.json()["expires"] == json.loads(_sent(written))
+        assert r.json()["expires"] == json.loads(_sent(written))
         return
     refused(r, ["body", "expires"], message)
     assert http.get(ws.url + "/api-keys", headers=ws.headers).json()["items"] == keys_before
@@ -261,3 +262,24 @@ def test_a_changed_expiry_follows_the_same_rule(
         return
     refused(r, ["body", "expires"], message)
     assert http.get(ws.url + "/api-keys/k", headers=ws.headers).json()["expires"] == "2099-12-31"
+
+
+@pytest.mark.parametrize(
+    "setting", [{"description": "CI"}, {"expires": "2099-12-31"}, {"rotation": 1}]
+)
+def test_an_unmanaged_key_refuses_settings_it_would_not_keep(
+    sandbox: SandboxServer, http: httpx.Client, setting: dict[str, object]
+) -> None:
+    """A key without a mode kept none of them: ``expires`` was accepted and the key never
+    expired. Refused, and no key is made."""
+    ws = sandbox.new_workspace("unmanaged")
+    before = http.get(ws.url + "/api-keys", headers=ws.headers).json()["items"]
+    r = http.post(
+        ws.url + "/api-keys", json={"scopes": ["settings:read"], **setting}, headers=ws.headers
+    )
+    refused(
+        r,
+        ["body", next(iter(setting))],
+        "only a managed key has this setting: give a mode (live or test), or leave it out",
+    )
+    assert http.get(ws.url + "/api-keys", headers=ws.headers).json()["items"] == before
