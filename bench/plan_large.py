@@ -103,7 +103,7 @@ def scenario(root: Path, callers: int, members: int, runs: int) -> list[dict]:
 
 def apply_10k(runs: int) -> dict:
     from wscfg.api.client import ApiClient
-    from wscfg.config.desired import Desired
+    from wscfg.config.desired import TargetConfig
     from wscfg.engine.apply import apply_plan, secrets_from_desired
     from wscfg.engine.plan import make_plan
     from wscfg.engine.state import desired_state
@@ -119,7 +119,7 @@ def apply_10k(runs: int) -> dict:
                 "workspace": {"slug": ws.slug},
                 "blocked_callers": [number(i) for i in range(10_000)],
             }
-            state = desired_state(Desired("bench", WorkspaceConfig.model_validate(doc)))
+            state = desired_state(TargetConfig("bench", WorkspaceConfig.model_validate(doc)))
 
             async def run(ws=ws, state=state) -> tuple[float, int]:
                 async with ApiClient(server.url, ws.key) as client:

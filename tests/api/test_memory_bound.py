@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from wscfg.api.client import READ_ALLOWANCE, ApiClient, MiB
+from wscfg.api.client import ApiClient
+from wscfg.api.exchange import READ_ALLOWANCE, MiB
 from wscfg.api.retry import RetryPolicy
 from wscfg.api.wire import MAX_JSON_VALUES
 from wscfg.errors import ProtocolError

@@ -8,7 +8,7 @@ from wscfg.api.client import ApiClient
 from wscfg.api.wire import quote_etag, unquote_etag
 from wscfg.api.workspace import encode_key, matches
 from wscfg.errors import SetupError
-from wscfg.model import fingerprint
+from wscfg.model import secret_fingerprint
 from wscfg.model.kinds import BY_NAME
 
 from .helpers import TOKEN
@@ -64,7 +64,7 @@ def test_matches_nested_objects_as_subsets_and_lists_exactly():
 
 def test_matches_write_only_fields_by_fingerprint():
     hooks = BY_NAME["webhooks"]
-    current = {"name": "h", "secret_fingerprint": fingerprint("s3cret")}
+    current = {"name": "h", "secret_fingerprint": secret_fingerprint("s3cret")}
     assert matches({"secret": "s3cret"}, current, hooks.write_only)
     assert not matches({"secret": "other"}, current, hooks.write_only)
     # the API shows a fingerprint exactly when a secret is set (a soak run found a set secret

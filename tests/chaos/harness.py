@@ -441,7 +441,7 @@ async def _converge(client: ApiClient, d: DesiredState) -> ApplyReport | None:
 
 
 def _desired(doc: dict[str, Any]) -> DesiredState:
-    from wscfg.config.desired import Desired
+    from wscfg.config.desired import TargetConfig
 
     config = WorkspaceConfig.model_validate({"version": 1, **doc})
     refs = {
@@ -449,7 +449,7 @@ def _desired(doc: dict[str, Any]) -> DesiredState:
         for i, hook in enumerate(config.webhooks or [])
         if hook.secret is not None
     }
-    return desired_state(Desired("chaos.yaml", config, secret_refs=refs))
+    return desired_state(TargetConfig("chaos.yaml", config, secret_refs=refs))
 
 
 def _failures(report: ApplyReport) -> list[tuple[str, str, str]]:

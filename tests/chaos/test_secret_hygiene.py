@@ -25,7 +25,7 @@ import pytest
 from click.testing import CliRunner
 
 from wscfg.cli import cli
-from wscfg.model import fingerprint
+from wscfg.model import secret_fingerprint
 from wscfg.sandbox.testing import SandboxServer, SandboxWorkspace, served
 
 from .checks import cli_env
@@ -225,9 +225,11 @@ def test_no_command_ever_shows_or_stores_a_secret_or_the_key(
     assert len(names) > 60
     blobs = dict(rec.blobs)
     for value in (SECRET, SECRET_2):  # the secrets were set and sent: only fingerprints remain
-        assert fingerprint(value).encode() in blobs["sandbox.db"] + blobs.get("sandbox.db-wal", b"")
+        assert secret_fingerprint(value).encode() in blobs["sandbox.db"] + blobs.get(
+            "sandbox.db-wal", b""
+        )
     # the plan file holds a keyed HMAC, not the public fingerprint (no offline guessing)
-    assert fingerprint(SECRET).encode() not in blobs["plan.json"]
+    assert secret_fingerprint(SECRET).encode() not in blobs["plan.json"]
     assert b'"hmac": "hmac-sha256:' in blobs["plan.json"]
     assert rec.hits([SECRET, SECRET_2, agency_key]) == []
 

@@ -306,8 +306,8 @@ def test_the_same_drift_across_a_fleet_is_one_row(sandbox, monkeypatch, tmp_path
 
 
 def test_a_markdown_report_fits_an_issue():
+    from wscfg.engine.changes import Origin
     from wscfg.engine.drift import DriftItem, DriftReport, report_markdown
-    from wscfg.engine.origin import Origin
 
     jane = Origin("drift", "user", JANE, "ui", "2026-11-27T14:03:09Z", "Mozilla/5.0", "update")
     items = [
@@ -335,8 +335,8 @@ def test_a_markdown_report_fits_an_issue():
 
 
 def fleet_report(workspaces: int, per: int) -> Any:
+    from wscfg.engine.changes import Origin
     from wscfg.engine.drift import DriftItem, DriftReport
-    from wscfg.engine.origin import Origin
 
     jane = Origin("drift", "user", JANE, "ui", "2026-11-27T14:03:09Z", "Mozilla/5.0", "update")
     slugs = [f"clinic-{n:03}" for n in range(workspaces)]

@@ -120,8 +120,8 @@ document.body.appendChild(pre);
 
 
 def long_report():
+    from wscfg.engine.changes import Origin
     from wscfg.engine.drift import DriftItem, DriftReport
-    from wscfg.engine.origin import Origin
 
     zapier = Origin("drift", "api_key", "zapier-sync-production", "api", "2026-11-27T14:03:09Z")
     jane = Origin("drift", "user", JANE, "ui", "2026-11-28T09:41:00Z", "Mozilla/5.0", "update")

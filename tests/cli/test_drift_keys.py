@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from wscfg.api.client import USER_AGENT
+from wscfg.api.exchange import USER_AGENT
 from wscfg.sandbox import admin
 
 from .test_drift import config, patch, setup  # noqa: F401 (setup is a fixture)

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from wscfg.cli import cli
 from wscfg.engine.seal import key_id
-from wscfg.model import fingerprint
+from wscfg.model import secret_fingerprint
 
 SECRET = "whsec-9f2c1e-never-print-me"
 
@@ -239,7 +239,7 @@ def test_plan_file_secret_is_keyed_by_what_the_file_does_not_hold(
     assert run("plan", "-o", str(b), str(cfg)).exit_code == 0
     assert _hook_secret(a)["hmac"] != _hook_secret(b)["hmac"]
     for f in (a, b):
-        assert fingerprint(SECRET) not in f.read_text()
+        assert secret_fingerprint(SECRET) not in f.read_text()
         assert workspace.key not in f.read_text()
     # apply with another plan key: refused before any write, saying why
     monkeypatch.setenv("WSCFG_PLAN_KEY", "not-the-key-the-plan-was-made-with")
@@ -324,3 +324,11 @@ def test_unreachable_server_is_a_clear_error(run, cfg, monkeypatch):
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: no answer from the server (ConnectError")
     assert result.stderr.endswith("(GET http://127.0.0.1:9/v1/workspaces)\n")
+
+
+def test_a_plan_that_cannot_be_saved_is_a_clear_error(run, cfg, tmp_path):
+    out = tmp_path / "missing" / "plan.json"
+    result = run("plan", "-o", str(out), str(cfg))
+    assert result.exit_code == 1
+    assert result.stderr.endswith(f"Error: cannot write {out}: No such file or directory\n")
+    assert list(tmp_path.iterdir()) == [cfg]

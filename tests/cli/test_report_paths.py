@@ -12,8 +12,7 @@ from pathlib import Path
 import jsonschema_rs
 import pytest
 
-from wscfg.cli.annotations import SARIF_MAX_RESULTS, sarif_log
-from wscfg.cli.codequality import code_quality
+from wscfg.config.reports import SARIF_MAX_RESULTS, code_quality, sarif_log
 from wscfg.errors import Diagnostic
 
 from .runner import invoke

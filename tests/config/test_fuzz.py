@@ -2,7 +2,7 @@
 
 Random text, mutated copies of the examples, and random documents over wscfg's own
 vocabulary all go through the public entry points; the only outcomes allowed are a Report
-(check_paths) and a list of Desired or a ConfigError (load_targets), and every diagnostic is
+(check_paths) and a list of TargetConfig or a ConfigError (load_targets), and every diagnostic is
 well formed.
 """
 
@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wscfg.config.desired import Desired
+from wscfg.config.desired import TargetConfig
 from wscfg.config.validate import check_paths, load_targets
 from wscfg.errors import ConfigError
 
@@ -86,7 +86,7 @@ def run(workdir: Path, data: bytes) -> None:
         assert not report.ok
     else:
         assert report.ok
-        assert all(isinstance(t, Desired) for t in targets)
+        assert all(isinstance(t, TargetConfig) for t in targets)
         for t in targets:
             t.config.model_dump(mode="json", exclude_unset=True)
 

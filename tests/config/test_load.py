@@ -301,7 +301,7 @@ def test_long_source_lines_are_cut_for_display() -> None:
 
 
 def test_a_long_line_is_quoted_as_a_window_around_the_error() -> None:
-    from wscfg.config.load import _shown
+    from wscfg.config.sourcefile import _shown
 
     assert _shown("role: fron-desk", 7) == ("role: fron-desk", 7)
     line = "x" * 3_000_000 + ": 1"

@@ -8,18 +8,18 @@ from typing import Any
 
 import pytest
 
-from wscfg.config.desired import Desired, Source
+from wscfg.config.desired import Source, TargetConfig
 from wscfg.config.validate import load_targets
 from wscfg.errors import ConfigError
 
 from .helpers import check, lines, write
 
 
-def dump(d: Desired) -> dict[str, Any]:
+def dump(d: TargetConfig) -> dict[str, Any]:
     return d.config.model_dump(mode="json", exclude_unset=True, exclude={"vars"})
 
 
-def one(tmp_path: Path, name: str, env: dict[str, str] | None = None) -> Desired:
+def one(tmp_path: Path, name: str, env: dict[str, str] | None = None) -> TargetConfig:
     (d,) = load_targets([str(tmp_path / name)], environ=env or {})
     return d
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from wscfg.config.desired import Desired, Source
+from wscfg.config.desired import Source, TargetConfig
 from wscfg.engine.state import DesiredState, LiveState, desired_state
-from wscfg.model import KINDS, WorkspaceConfig, fingerprint
+from wscfg.model import KINDS, WorkspaceConfig, secret_fingerprint
 
 
 def desired(doc: dict[str, Any], *, secret_env: str | None = "HOOK_SECRET") -> DesiredState:
@@ -22,7 +22,7 @@ def desired(doc: dict[str, Any], *, secret_env: str | None = "HOOK_SECRET") -> D
     sources = {
         ("members", i): Source("ws.yaml", 10 + i, 5) for i in range(len(config.members or []))
     }
-    return desired_state(Desired("ws.yaml", config, sources=sources, secret_refs=refs))
+    return desired_state(TargetConfig("ws.yaml", config, sources=sources, secret_refs=refs))
 
 
 def live(doc: dict[str, Any], slug: str = "acme") -> LiveState:
@@ -41,7 +41,7 @@ def live(doc: dict[str, Any], slug: str = "acme") -> LiveState:
             for i, item in enumerate(value):
                 item = dict(item)
                 if kind.name == "webhooks" and "secret" in item:
-                    item["secret_fingerprint"] = fingerprint(item.pop("secret"))
+                    item["secret_fingerprint"] = secret_fingerprint(item.pop("secret"))
                 item.setdefault("etag", f"{kind.name}-{i}")
                 items.append(item)
             snap[kind.name] = items

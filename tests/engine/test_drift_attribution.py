@@ -18,7 +18,8 @@ import httpx
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from wscfg.api.client import USER_AGENT, ApiClient
+from wscfg.api.client import ApiClient
+from wscfg.api.exchange import USER_AGENT
 from wscfg.config.validate import load_targets
 from wscfg.engine.apply import apply_plan, secrets_from_desired
 from wscfg.engine.state import desired_state

@@ -10,7 +10,7 @@ from wscfg.engine.plan import (
     plans_to_document,
 )
 from wscfg.errors import PlanFileError, StalePlanError, UnsafePlanError
-from wscfg.model import fingerprint
+from wscfg.model import secret_fingerprint
 
 from .helpers import desired, live
 
@@ -87,7 +87,7 @@ def test_saved_plan_round_trips_and_holds_no_secret():
     plan = make_plan(d, live({}))
     text = json.dumps(plans_to_document([plan], server="http://x"))
     assert "very-secret-value" not in text
-    assert fingerprint("very-secret-value") not in text  # nothing to test guesses against
+    assert secret_fingerprint("very-secret-value") not in text  # nothing to test guesses against
     (again,), server = plans_from_document(json.loads(text))
     assert server == "http://x"
     assert again.changes[0].after["secret"] == {"env": "HOOK_SECRET"}

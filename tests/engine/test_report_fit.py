@@ -13,8 +13,8 @@ from cmarkgfm.cmark import Options
 
 from corpus.hostile_strings import HOSTILE_STRINGS
 from wscfg.engine import render
+from wscfg.engine.changes import Origin
 from wscfg.engine.drift import DriftItem, DriftReport, report_markdown
-from wscfg.engine.origin import Origin
 from wscfg.engine.plan import make_plan
 
 from .helpers import desired, live

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
-from wscfg.api.client import USER_AGENT
+from wscfg.api.exchange import USER_AGENT
 from wscfg.cli import cli
 from wscfg.sandbox import admin
 from wscfg.sandbox.db import dispose

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from wscfg.model import fingerprint
+from wscfg.model import secret_fingerprint
 from wscfg.sandbox.testing import SandboxWorkspace
 
 from .conftest import etag, problem
@@ -272,13 +272,13 @@ def test_webhook_secret_is_write_only(api: httpx.Client, workspace: SandboxWorks
         base, json={"name": "hook", "url": "https://hooks.example.com/h", "secret": secret}
     )
     assert r.status_code == 201
-    assert r.json()["secret_fingerprint"] == fingerprint(secret)
+    assert r.json()["secret_fingerprint"] == secret_fingerprint(secret)
     assert "secret" not in r.json()
     # patching another field keeps the fingerprint; a new secret changes it; null clears it
     r = api.patch(f"{base}/hook", json={"enabled": False})
-    assert r.json()["secret_fingerprint"] == fingerprint(secret)
+    assert r.json()["secret_fingerprint"] == secret_fingerprint(secret)
     r = api.patch(f"{base}/hook", json={"secret": secret + "2"})
-    assert r.json()["secret_fingerprint"] == fingerprint(secret + "2")
+    assert r.json()["secret_fingerprint"] == secret_fingerprint(secret + "2")
     r = api.patch(f"{base}/hook", json={"secret": None})
     assert "secret_fingerprint" not in r.json()
     doc = problem(
@@ -298,7 +298,7 @@ def test_webhook_secret_is_write_only(api: httpx.Client, workspace: SandboxWorks
         api.get(ws_path(workspace, "/settings")).text + api.get(ws_path(workspace, "/audit")).text
     )
     assert secret not in everything
-    assert fingerprint(secret) in everything
+    assert secret_fingerprint(secret) in everything
 
 
 def test_snapshot_holds_every_kind_with_etags(

@@ -27,32 +27,9 @@ Retries (:mod:`wscfg.api.retry`)
     a timeout, a 5xx answer: the server may have committed first) says "the change may or may
     not have been made" and carries ``maybe_applied = True``, for apply's report.
 
-Redirects
-    Never followed automatically (``follow_redirects=False``). A ``GET``/``HEAD`` redirected to
-    the *same origin* (scheme, host and port of the base URL) is followed, at most
-    ``max_redirects`` hops; a redirect to any other origin, or of any write, is a
-    :class:`~wscfg.errors.ProtocolError` and nothing is sent to the other host. The key is
-    added per request and only to requests for the base origin.
-
-Responses
-    Bodies are read streaming and abandoned past a cap (``max_response_bytes``, 32 MiB;
-    ``max_snapshot_bytes``, 128 MiB for ``…/settings``; error bodies are read up to 1 MiB and
-    truncated). Memory for a whole run is bounded, whatever ``--parallel`` is: every read may
-    hold ``read_allowance`` (1 MiB) on its own; past that it takes the run's one large-read
-    slot, so at most one answer at a time grows beyond 1 MiB. Bytes held by reads in flight:
-    at most ``max_concurrency`` × 1 MiB + 2 × the cap (the one large answer and its final copy;
-    see docs/reliability.md, "Memory"). A parsed answer holds at most ``MAX_JSON_VALUES``
-    values (:meth:`~wscfg.api.wire.Response.json`).
-
-    Each attempt has ``timeout`` (30 s) per network operation and ``attempt_timeout`` (60 s)
-    for the whole exchange, and a request has ``request_deadline`` (150 s) for all its attempts
-    and waits together, so a trickling answer cannot hang a run.
-    A 2xx body must be JSON (by Content-Type and by parsing; ``NaN``/``Infinity`` refused).
-    Every response to a workspace-scoped request must carry ``Wscfg-Workspace`` equal to the
-    slug asked for (2xx: required; errors: if present) or it is discarded with a
-    :class:`~wscfg.errors.ProtocolError`. Non-2xx answers become the
-    :data:`~wscfg.errors.STATUS_ERRORS` subclass, parsed from problem+json (other bodies
-    tolerated).
+Redirects and responses
+    One attempt over the wire (same-origin redirects of reads, answers read up to a cap, the
+    ``Wscfg-Workspace`` check): :mod:`wscfg.api.exchange`.
 
 Secrets
     The key is never in a message, ``repr``, log line or exception; server-provided text is
@@ -68,9 +45,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -79,6 +54,7 @@ import httpx
 from wscfg.errors import HTTPStatusError, ProtocolError, TransportError
 
 from . import redact
+from .exchange import READ_ALLOWANCE, Call, MiB, Wire, describe, path_of
 from .pacing import Pacer
 from .problems import problem_error, scrub
 from .retry import RetryBudget, RetryPolicy, is_retryable_request
@@ -97,35 +73,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("wscfg.api")
 
-MiB = 1024 * 1024
-ERROR_BODY_CAP = 1 * MiB
-READ_ALLOWANCE = 1 * MiB  # what a read holds without the run's large-read slot
-REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _NEVER_RETRY = (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.ProxyError)
-
-try:
-    from importlib.metadata import version as _pkg_version
-
-    USER_AGENT = f"wscfg/{_pkg_version('wscfg')}"
-except Exception:  # pragma: no cover - running from a source tree without metadata
-    USER_AGENT = "wscfg"
-
-
-@dataclass
-class _Call:
-    method: str
-    url: httpx.URL
-    route: str
-    content: bytes | None
-    headers: dict[str, str]
-    workspace: str | None
-    max_bytes: int
-    retryable: bool
-    secrets: tuple[str, ...]
-    accept_after_retry: frozenset[int]
-    accept: frozenset[int] = frozenset()
 
 
 class ApiClient:
@@ -165,16 +115,10 @@ class ApiClient:
         self._token = Secret(token)
         redact.register(token)
         self._closed = False
-        self._base = httpx.URL(self.base_url)
-        self._origin = _origin(self._base)
         self.retry = retry or RetryPolicy()
         self.max_concurrency = max_concurrency
         self.max_response_bytes = max_response_bytes
         self.max_snapshot_bytes = max_snapshot_bytes
-        self.read_allowance = read_allowance
-        # the run's one large-read slot: a read past `read_allowance` bytes holds it until done
-        self._large_read = asyncio.Lock()
-        self.max_redirects = max_redirects
         self.attempt_timeout = attempt_timeout
         self.request_deadline = request_deadline
         if apply_keys is None:
@@ -188,18 +132,16 @@ class ApiClient:
         self.budget = RetryBudget(self.retry.budget_ratio, self.retry.budget_floor)
         cap = self.retry.retry_after_cap
         self.pacer = Pacer(rate_limit, min_rate=1 / cap if cap > 0 else 0.0, sleep=self.retry.sleep)
-        self._reached = False  # has the server answered anything yet in this run?
-        self._semaphore = asyncio.Semaphore(max_concurrency)
-        self._http = httpx.AsyncClient(
+        self._wire = Wire(
+            self.base_url,
+            self._token,
             transport=transport,
-            timeout=httpx.Timeout(timeout),
-            follow_redirects=False,
-            limits=httpx.Limits(
-                max_connections=max_concurrency, max_keepalive_connections=max_concurrency
-            ),
-            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-            # trust_env (default): HTTPS_PROXY/NO_PROXY and SSL_CERT_FILE are honoured, as curl
-            # and Terraform do; the key still only ever goes to the configured origin.
+            timeout=timeout,
+            max_concurrency=max_concurrency,
+            read_allowance=read_allowance,
+            max_redirects=max_redirects,
+            stats=self.stats,
+            pacer=self.pacer,
         )
 
     def __repr__(self) -> str:
@@ -217,7 +159,7 @@ class ApiClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self._wire.http.aclose()
         if not self._closed:
             self._closed = True
             redact.unregister(self._token.reveal())
@@ -361,7 +303,7 @@ class ApiClient:
                 list(params.items()) if isinstance(params, Mapping) else list(params)
             )
             url = url.copy_merge_params(pairs)
-        call = _Call(
+        call = Call(
             method=method,
             url=url,
             route=route,
@@ -382,7 +324,7 @@ class ApiClient:
             for secret in call.secrets:
                 redact.unregister(secret)
 
-    async def _send(self, call: _Call) -> Response:
+    async def _send(self, call: Call) -> Response:
         policy = self.retry
         self.budget.record_request()
         self.stats.calls[call.method] += 1
@@ -408,7 +350,7 @@ class ApiClient:
             try:
                 async with asyncio.timeout(limit):
                     try:
-                        resp = await self._attempt(call, attempt)
+                        resp = await self._wire.attempt(call, attempt)
                     finally:
                         self.pacer.heard()
             except TimeoutError as exc:  # the attempt took too long (a trickling body)
@@ -426,7 +368,7 @@ class ApiClient:
                     raise _transport_error(call, reason, "", uncertain) from exc
                 last_exc = None
             except httpx.TransportError as exc:
-                reason = _describe(exc, self._scrub_secrets(call))
+                reason = describe(exc, self._wire.secrets(call))
                 uncertain = uncertain or not isinstance(exc, _NOT_SENT)
                 if isinstance(exc, _NEVER_RETRY) or not (
                     call.retryable or isinstance(exc, _NOT_SENT)
@@ -434,10 +376,10 @@ class ApiClient:
                     raise _transport_error(call, reason, "", uncertain) from exc
                 # A server that answered earlier in this run and now refuses connections is
                 # restarting: waited out within the deadline, like a 429.
-                waitable = self._reached and isinstance(exc, _NOT_SENT)
+                waitable = self._wire.reached and isinstance(exc, _NOT_SENT)
                 last_exc = exc
             except httpx.RequestError as exc:  # decoding errors, stream errors, bad URLs
-                why = _describe(exc, self._scrub_secrets(call))
+                why = describe(exc, self._wire.secrets(call))
                 raise ProtocolError(
                     f"the answer could not be read ({why})", method=call.method, url=shown
                 ) from exc
@@ -493,7 +435,7 @@ class ApiClient:
             log.info(
                 "retrying %s %s after %s in %.2f s (attempt %d of %d)",
                 call.method,
-                _path(call.url),
+                path_of(call.url),
                 reason,
                 delay,
                 attempt + 1,
@@ -503,157 +445,6 @@ class ApiClient:
                 self.pacer.hold(delay)  # every request of the run waits, this one included
             else:
                 await policy.sleep(delay)
-
-    async def _attempt(self, call: _Call, attempt: int) -> Response:
-        url = call.url
-        for _hop in range(self.max_redirects + 1):
-            if _origin(url) != self._origin:  # pragma: no cover - _redirect_target refuses first
-                raise ProtocolError("refusing to send the key to another host", url=str(url))
-            started = time.monotonic()
-            async with self._semaphore:
-                self.stats.requests[call.method] += 1
-                self.stats.routes[call.route] += 1
-                request = self._http.build_request(
-                    call.method, url, headers=self._headers(call), content=call.content
-                )
-                response = await self._http.send(request, stream=True)
-                try:
-                    status = response.status_code
-                    location = None
-                    body = b""
-                    if status in REDIRECT_STATUSES:
-                        location = response.headers.get("location")
-                    else:
-                        ok = 200 <= status < 300
-                        if not ok:  # an error answer is classified by its status
-                            self._check_workspace(call, response, str(url))
-                        body = await self._read(
-                            response,
-                            call.max_bytes if ok else ERROR_BODY_CAP,
-                            truncate=not ok,
-                            call=call,
-                        )
-                        # A success is checked once complete: a connection dropped part-way
-                        # through it is a transport failure (retried), not a foreign answer.
-                        if ok:
-                            self._check_workspace(call, response, str(url))
-                finally:
-                    await response.aclose()
-            self._reached = True
-            self.pacer.observe(response.headers)
-            elapsed_ms = (time.monotonic() - started) * 1000
-            log.debug(
-                "%s %s -> %d (attempt %d, %.1f ms)",
-                call.method,
-                _path(url),
-                status,
-                attempt,
-                elapsed_ms,
-            )
-            if status in REDIRECT_STATUSES:
-                url = self._redirect_target(call, url, location)
-                continue
-            return Response(
-                method=call.method,
-                url=str(url),
-                status=status,
-                headers=response.headers,
-                body=body,
-                attempts=attempt,
-            )
-        raise ProtocolError(
-            f"the server redirected more than {self.max_redirects} times",
-            method=call.method,
-            url=str(call.url),
-        )
-
-    def _headers(self, call: _Call) -> dict[str, str]:
-        return {**call.headers, "Authorization": "Bearer " + self._token.reveal()}
-
-    def _redirect_target(self, call: _Call, url: httpx.URL, location: str | None) -> httpx.URL:
-        if not location:
-            raise ProtocolError(
-                "the server sent a redirect without a Location", method=call.method, url=str(url)
-            )
-        try:
-            target = url.join(location)
-        except (httpx.InvalidURL, ValueError):
-            raise ProtocolError(
-                "the server sent a redirect to an invalid URL", method=call.method, url=str(url)
-            ) from None
-        if _origin(target) != self._origin:
-            where = f"{target.scheme}://{target.host}" + (f":{target.port}" if target.port else "")
-            raise ProtocolError(
-                f"refused a redirect to another host ({scrub(where, limit=200)}); the API key "
-                "is only ever sent to the configured server",
-                method=call.method,
-                url=str(url),
-            )
-        if call.method not in ("GET", "HEAD"):
-            raise ProtocolError(
-                "the server answered a write with a redirect; writes are never redirected",
-                method=call.method,
-                url=str(url),
-            )
-        return target
-
-    def _check_workspace(self, call: _Call, response: httpx.Response, url: str) -> None:
-        if call.workspace is None:
-            return
-        got = response.headers.get("wscfg-workspace")
-        ok = 200 <= response.status_code < 300
-        if got is None:
-            if ok:
-                raise ProtocolError(
-                    "the answer does not say which workspace it belongs to (no Wscfg-Workspace "
-                    f"header; expected {call.workspace!r}); it was discarded",
-                    method=call.method,
-                    url=url,
-                )
-            return
-        if got != call.workspace:
-            other = scrub(got, self._scrub_secrets(call), limit=80)
-            raise ProtocolError(
-                f"the answer belongs to workspace {other!r}, not {call.workspace!r}; "
-                "it was discarded",
-                method=call.method,
-                url=url,
-            )
-
-    async def _read(
-        self, response: httpx.Response, cap: int, *, truncate: bool, call: _Call
-    ) -> bytes:
-        declared = response.headers.get("content-length", "")
-        if not truncate and declared.isdigit() and int(declared) > cap:
-            raise ProtocolError(
-                f"the answer is too large ({int(declared)} bytes announced, limit {cap})",
-                method=call.method,
-                url=str(response.request.url),
-            )
-        buf = bytearray()
-        large = False  # holding the large-read slot?
-        try:
-            async for chunk in response.aiter_bytes():
-                size = len(buf) + len(chunk)
-                if size > cap:
-                    if truncate:
-                        buf += chunk[: cap - len(buf)]
-                        break
-                    del buf  # an error kept by the caller keeps this frame, not the bytes
-                    raise ProtocolError(
-                        f"the answer is too large (more than {cap} bytes); reading stopped",
-                        method=call.method,
-                        url=str(response.request.url),
-                    )
-                if not large and size > self.read_allowance:
-                    await self._large_read.acquire()
-                    large = True
-                buf += chunk
-            self.stats.bytes_received += len(buf)
-            return bytes(buf)  # the copy is made while the slot is held
-        finally:
-            if large:
-                self._large_read.release()
 
     def status_error(
         self, resp: Response, note: str = "", secrets: Iterable[str] = ()
@@ -671,7 +462,7 @@ class ApiClient:
         )
 
     def _status_error(
-        self, call: _Call, resp: Response, note: str, uncertain: bool
+        self, call: Call, resp: Response, note: str, uncertain: bool
     ) -> HTTPStatusError:
         """The error for the final non-2xx answer of ``call``. A write that some earlier
         attempt may have carried out says so and carries ``maybe_applied = True``."""
@@ -692,11 +483,8 @@ class ApiClient:
             "e.g. --server http://127.0.0.1:8787/v1"
         )
 
-    def _scrub_secrets(self, call: _Call) -> tuple[str, ...]:
-        return (self._token.reveal(), *call.secrets)
 
-
-def _transport_error(call: _Call, reason: str, stop: str, uncertain: bool) -> TransportError:
+def _transport_error(call: Call, reason: str, stop: str, uncertain: bool) -> TransportError:
     """The error for a request that got no answer. A write that may have reached the server
     says so, and carries ``maybe_applied = True`` for apply's report."""
     text = f"no answer from the server ({reason})"
@@ -708,23 +496,6 @@ def _transport_error(call: _Call, reason: str, stop: str, uncertain: bool) -> Tr
     exc = TransportError(text, method=call.method, url=str(call.url))
     exc.maybe_applied = maybe
     return exc
-
-
-def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
-    scheme = url.scheme.lower()
-    port = url.port or {"http": 80, "https": 443}.get(scheme)
-    return scheme, url.host.lower(), port
-
-
-def _path(url: httpx.URL) -> str:
-    """The path as sent (still percent-encoded), with its query."""
-    return url.raw_path.decode("ascii", errors="replace")
-
-
-def _describe(exc: BaseException, secrets: tuple[str, ...]) -> str:
-    text = scrub(str(exc), secrets, limit=200)
-    name = type(exc).__name__
-    return f"{name}: {text}" if text else name
 
 
 def _seconds(value: float | None) -> str:

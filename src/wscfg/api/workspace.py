@@ -22,29 +22,65 @@ is success; otherwise a ConflictError saying it exists with other values.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
-from wscfg.errors import ApiError, NotFoundError, ProtocolError
+from wscfg.errors import ApiError, HTTPStatusError, NotFoundError, ProtocolError
 from wscfg.model.base import SLUG_RE
 from wscfg.model.kinds import BY_NAME, COLLECTIONS, OBSERVED, SINGLETONS, Kind
-from wscfg.model.webhooks import fingerprint
+from wscfg.model.webhooks import secret_fingerprint
 
 from .problems import scrub
 from .wire import Response, new_idempotency_key, with_etag
-
-if TYPE_CHECKING:
-    from .client import ApiClient
 
 AUDIT_PAGE = 5000  # audit entries per page: the API's maximum
 BATCH_LIMIT = 10_000  # entries per batch request, as the API documents
 BLOCKED_CALLERS = "blocked_callers"
 
 
+class Requester(Protocol):
+    """What a :class:`WorkspaceClient` asks of the client whose pool, limit and retry budget
+    it shares (:class:`wscfg.api.client.ApiClient` is one)."""
+
+    max_snapshot_bytes: int
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
+        workspace: str | None,
+        route: str,
+        idempotency_key: str | None = None,
+        if_match: str | None = None,
+        max_bytes: int | None = None,
+        secrets: Iterable[str] = (),
+        accept_after_retry: Iterable[int] = (),
+        accept: Iterable[int] = (),
+    ) -> Response: ...
+
+    async def paged(
+        self,
+        path: str,
+        *,
+        route: str,
+        workspace: str | None,
+        limit: int | None = None,
+        max_pages: int = 100_000,
+        query: Sequence[tuple[str, str]] = (),
+    ) -> list[dict[str, Any]]: ...
+
+    def status_error(
+        self, resp: Response, note: str = "", secrets: Iterable[str] = ()
+    ) -> HTTPStatusError: ...
+
+
 class WorkspaceClient:
     """The API of one workspace, sharing its :class:`ApiClient`'s pool, limit and budget."""
 
-    def __init__(self, api: ApiClient, slug: str) -> None:
+    def __init__(self, api: Requester, slug: str) -> None:
         if not isinstance(slug, str) or not SLUG_RE.match(slug):
             raise ValueError(f"{slug!r} is not a workspace slug")
         self.api = api
@@ -351,7 +387,7 @@ def matches(sent: Mapping[str, Any], current: Mapping[str, Any], write_only: Ite
             if value is None:
                 if shown is not None:
                     return False
-            elif isinstance(value, str) and (shown is None or fingerprint(value) != shown):
+            elif isinstance(value, str) and (shown is None or secret_fingerprint(value) != shown):
                 return False
             continue
         if not _subset(value, current.get(name)):

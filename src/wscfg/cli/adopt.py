@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from pathlib import Path
@@ -89,6 +88,7 @@ def adopt(
         from ..config.adopt import AdoptError, split_by_file
         from ..config.adopt import adopt as adopt_file
         from ..errors import WscfgError
+        from ..files import write_file
         from .plan import _make_plans
 
         picked = parse_only(only)
@@ -102,7 +102,7 @@ def adopt(
         refused = 0
         edits: list[tuple[str, Any, list[Any]]] = []  # (file, desired, changes)
         for plan in run.plans:
-            desired = run.desired[plan.slug].origin
+            desired = run.desired[plan.slug].target_config
             changes = [c for c in plan.changes if selected(c, picked)]
             if not changes:
                 echo_err(f"{desired.file}: nothing to adopt.")
@@ -141,15 +141,15 @@ def adopt(
             if result.text != old:
                 click.echo(masked(mask, _diff(old, result.text, file)), nl=False)
                 if not dry_run:
-                    _write(file, result.text)
+                    write_file(file, result.text, keep_mode=True)
             for note in result.notes:
                 echo_err(f"Note: {note}")
-            for r in result.refusals:
+            for r in result.not_adopted:
                 echo_err(f"Error: {r.message()}")
-            refused += len(result.refusals)
+            refused += len(result.not_adopted)
             n = len(result.adopted)
             verb = "Would adopt" if dry_run else "Adopted"
-            echo_err(f"{file}: {verb} {n} change(s); {len(result.refusals)} refused.")
+            echo_err(f"{file}: {verb} {n} change(s); {len(result.not_adopted)} refused.")
         if refused:
             sys.exit(1)
 
@@ -180,21 +180,3 @@ def _diff(old: str, new: str, file: str) -> str:
         tofile=f"b/{file}",
     )
     return "".join(lines)
-
-
-def _write(path: str, text: str) -> None:
-    """Atomically: a temporary file beside it (with its mode), then a rename."""
-    import shutil
-
-    from ..errors import WscfgError
-
-    tmp = f"{path}.tmp{os.getpid()}"
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        shutil.copymode(path, tmp)
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise WscfgError(f"cannot write {path}: {exc.strerror or type(exc).__name__}") from None

@@ -3,7 +3,6 @@ drift against a committed baseline of known drift."""
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -87,6 +86,7 @@ def drift(
     """
     with handle_errors(debug_of(ctx)):
         from ..engine import drift as report_mod
+        from ..files import write_file
 
         if update_baseline and not baseline:
             raise click.UsageError("--update-baseline needs --baseline FILE")
@@ -109,7 +109,7 @@ def drift(
         report = report_mod.DriftReport.of(run.plans, run.failures, known, run.violations)
         if update_baseline and baseline and not run.failures:
             accepted: list[Any] = [*report.new, *report.violations]
-            _write(baseline, report_mod.baseline_text(accepted))
+            write_file(baseline, report_mod.baseline_text(accepted))
             also = (
                 f" and {len(report.violations)} of policy violations" if report.violations else ""
             )
@@ -136,7 +136,7 @@ def drift(
             text = report_mod.report_text(report)
         text = masked(run_env_mask(run), text)
         if out:
-            _write(out, text + "\n")
+            write_file(out, text + "\n")
             echo_err(f"Wrote the drift report to {out}: {report_mod.summary(report)}")
         else:
             click.echo(text)
@@ -180,17 +180,6 @@ def _read_baseline(path: str) -> set[str]:
     except (OSError, UnicodeDecodeError) as exc:
         raise BaselineError(f"cannot read the baseline {path}: {_why(exc)}") from None
     return parse_baseline(text, path)
-
-
-def _write(path: str, text: str) -> None:
-    from ..errors import WscfgError
-
-    tmp = f"{path}.tmp{os.getpid()}"
-    try:
-        Path(tmp).write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise WscfgError(f"cannot write {path}: {_why(exc)}") from None
 
 
 def _why(exc: Exception) -> str:

@@ -74,6 +74,7 @@ def export(
     """
     with handle_errors(debug_of(ctx)):
         from ..errors import WscfgError
+        from ..files import write_file
 
         if bool(slug) == all_:
             raise click.UsageError("give either --workspace SLUG or --all")
@@ -86,7 +87,7 @@ def export(
             folder.mkdir(parents=True, exist_ok=True)
             for name, text in docs.items():
                 path = folder / f"{name}.yaml"
-                _write(path, _rebase(text, base, path))
+                write_file(path, _rebase(text, base, path))
                 written.append(path)
             echo_err(f"Exported {len(docs)} workspace(s) to {folder}/")
         elif not docs:
@@ -94,7 +95,7 @@ def export(
         else:
             (text,) = docs.values()
             if out:
-                _write(Path(out), _rebase(text, base, Path(out)))
+                write_file(out, _rebase(text, base, Path(out)))
                 written.append(Path(out))
                 echo_err(f"Exported {slug} to {out}")
             else:
@@ -212,7 +213,7 @@ async def _export(
 ) -> dict[str, str]:
     """YAML per workspace; workspaces that cannot be exported are named in ``skipped``."""
     from ..config.dump import to_yaml
-    from ..connect import connect
+    from ..connection import connect
     from ..engine.envmask import env_references
     from ..engine.export import export_live
     from ..fleet import read_live
@@ -281,17 +282,6 @@ def _rebase(text: str, base: str | None, dest: Path) -> str:
     return text.replace("version: 1\n", f"version: 1\nextends: {rel}\n", 1)
 
 
-def _write(path: Path, text: str) -> None:
-    from ..errors import WscfgError
-
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_text(text)
-        tmp.replace(path)
-    except OSError as exc:
-        raise WscfgError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-
 def _uncopied_secret(name: str, live: dict[str, Any]) -> list[str]:
     """What clone says of a webhook whose secret it cannot copy, by what each target has: its
     own secret (kept), or no secret at all (the webhook is created or left without one)."""
@@ -324,8 +314,8 @@ async def _clone_plans(
     """Plan the copy: (PlanRun, server name, the webhooks whose secret cannot be copied).
     ``which``: the --to slugs (none: every workspace the key reaches), --target globs and
     --shard that pick the workspaces to copy onto; the source is never one of them."""
-    from ..config.desired import Desired
-    from ..connect import connect
+    from ..config.desired import TargetConfig
+    from ..connection import connect
     from ..engine.export import export_live
     from ..engine.state import desired_state
     from ..errors import WscfgError
@@ -357,6 +347,6 @@ async def _clone_plans(
         for slug in targets:
             body = dict(doc, workspace={"slug": slug, **profile})
             config = WorkspaceConfig.model_validate(body)
-            states.append(desired_state(Desired(f"clone of {source}", config)))
+            states.append(desired_state(TargetConfig(f"clone of {source}", config)))
         run = await plan_fleet(conn.client, states, parallel=parallel)
         return run, conn.server, sorted(exported.secrets)

@@ -2,48 +2,20 @@
 
 from __future__ import annotations
 
-import errno
-import os
-import socket
 import sys
-from typing import Any
+from collections.abc import Callable
 
 import click
 
 from . import debug_of, echo_err, handle_errors
 
 DB_HELP = "Database URL (sqlite:///FILE, postgresql://…) or a SQLite file path."
-
-
-def _parse_rate(value: str | None) -> tuple[float | None, int | None]:
-    """``RATE[:BURST]`` -> (rate, burst); ``0`` or ``off`` disables."""
-    if value is None or value.strip().lower() in ("", "0", "off", "none"):
-        return None, None
-    rate_text, _, burst_text = value.partition(":")
-    try:
-        rate = float(rate_text)
-        burst = int(burst_text) if burst_text else None
-    except ValueError:
-        raise click.BadParameter(
-            "use RATE[:BURST], e.g. 20 or 20:40 (requests per second per key)"
-        ) from None
-    if rate <= 0 or (burst is not None and burst < 1):
-        raise click.BadParameter("RATE must be positive and BURST at least 1")
-    return rate, burst
-
-
-def _parse_duration(value: str) -> float:
-    """``7d``, ``12h``, ``30m``, ``45s`` or plain seconds."""
-    units = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-    text = value.strip().lower()
-    try:
-        unit = units.get(text[-1:], 0)
-        seconds = float(text[:-1]) * unit if unit else float(text)
-    except ValueError:
-        raise click.BadParameter("use a duration like 7d, 12h, 30m or 45s") from None
-    if seconds <= 0:
-        raise click.BadParameter("the duration must be positive")
-    return seconds
+db_option = click.option(
+    "--db", "db", default=None, metavar="URL", help=DB_HELP + "  [default: .wscfg/sandbox.db]"
+)
+workspace_option = click.option(
+    "--workspace", "workspace", required=True, metavar="SLUG", help="The existing workspace."
+)
 
 
 @click.group()
@@ -74,9 +46,7 @@ def sandbox() -> None:
     type=click.IntRange(0, 65535),
     help="Port to listen on; 0 picks a free one (the address is printed).",
 )
-@click.option(
-    "--db", "db", default=None, metavar="URL", help=DB_HELP + "  [default: .wscfg/sandbox.db]"
-)
+@db_option
 @click.option(
     "--invite-ttl",
     default="7d",
@@ -121,45 +91,31 @@ def serve(
       wscfg sandbox serve --port 0 --db /tmp/s.db  # any free port; the address is printed
       wscfg sandbox serve --db postgresql://user@localhost/wscfg
     """
-    rate, burst = _parse_rate(rate_limit)
-    ttl = _parse_duration(invite_ttl)
+    from ..sandbox.serve import parse_duration, parse_rate
+
+    try:
+        rate, burst = parse_rate(rate_limit)
+        ttl = parse_duration(invite_ttl)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
     with handle_errors(debug_of(ctx)):
-        import uvicorn
+        from ..sandbox.serve import serve as run
 
-        from ..sandbox.app import create_app
-        from ..sandbox.db import get_engine
-        from ..sandbox.settings import SandboxSettings
-
-        url = new_db(db)
-        fault_plan = None
-        if faults:
-            from ..sandbox.faults import parse_faults
-
-            fault_plan = parse_faults(faults)
-        settings = SandboxSettings(
+        log = _access_writer() if access_log else None
+        run(
+            host,
+            port,
+            db,
             invite_ttl=ttl,
-            rate_limit=rate,
-            rate_burst=burst,
-            faults=fault_plan,
-            access_log=_access_writer() if access_log else None,
+            rate=rate,
+            burst=burst,
+            faults=faults,
+            access_log=log,
+            on_notice=echo_err,
         )
-        get_engine(url)  # create or migrate the schema now, so errors show before serving
-        sock = _listen(host, port)  # bound before we say so: a port in use is an error here
-        bound = sock.getsockname()[1]
-        shown = f"[{host}]" if ":" in host else host
-        echo_err(f"wscfg sandbox: serving http://{shown}:{bound}/v1 (database {_safe(url)})")
-        if faults:
-            echo_err(f"wscfg sandbox: injecting faults: {faults}")
-        app = create_app(url, settings)
-        import gc
-
-        gc.collect()
-        gc.freeze()  # long-lived objects leave the GC's scans: no 50 ms pauses under load
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-        server.run(sockets=[sock])
 
 
-def _access_writer() -> Any:
+def _access_writer() -> Callable[[str], None]:
     """Access-log lines to stderr, whole lines only (requests are served from threads)."""
     import threading
 
@@ -173,36 +129,8 @@ def _access_writer() -> Any:
     return write
 
 
-def _listen(host: str, port: int) -> socket.socket:
-    """A TCP socket bound to ``host:port`` and listening, or a clear error."""
-    from ..errors import SetupError
-
-    try:
-        family, kind, proto, _name, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
-        )[0]
-    except (socket.gaierror, UnicodeError):
-        raise SetupError(f"cannot listen on {host}: no such host or address") from None
-    sock = socket.socket(family, kind, proto)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
-        sock.listen(2048)
-    except OSError as exc:
-        sock.close()
-        if exc.errno == errno.EADDRINUSE:
-            raise SetupError(
-                f"cannot listen on {host}:{port}: the port is already in use; choose another "
-                "with --port (--port 0 picks a free one)"
-            ) from None
-        raise SetupError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    return sock
-
-
 @sandbox.command()
-@click.option(
-    "--db", "db", default=None, metavar="URL", help=DB_HELP + "  [default: .wscfg/sandbox.db]"
-)
+@db_option
 @click.option(
     "--agency", "agency", default=None, metavar="NAME", help="Create an agency with this name."
 )
@@ -247,38 +175,25 @@ def init(
     if (agency is None) == (workspace is None):
         raise click.UsageError("give exactly one of --agency NAME or --workspace SLUG")
     with handle_errors(debug_of(ctx)):
-        from ..sandbox import admin
+        from ..sandbox import manage
 
-        url = new_db(db)
-        if agency is not None:
-            key = admin.create_agency(url, agency)
-            what = f"agency {agency!r}"
-            if read_only:
-                admin.revoke_key(url, key)
-                key = admin.issue_key(url, agency=agency, scopes=("settings:read",))
-        else:
-            assert workspace is not None
-            key = admin.create_workspace(
-                url, workspace, name=name, timezone=timezone, agency=parent, owner=owner
-            )
-            what = f"workspace {workspace!r}"
-            if read_only:
-                admin.revoke_key(url, key)
-                key = admin.issue_key(url, workspace=workspace, scopes=("settings:read",))
-        click.echo(key)
-        echo_err(
-            f"Created {what} in {_safe(url)}. The API key above is shown only once; "
-            "keep it, e.g. export WSCFG_TOKEN=<key>."
+        key, notice = manage.init(
+            db,
+            agency=agency,
+            workspace=workspace,
+            name=name,
+            timezone=timezone,
+            owner=owner,
+            parent=parent,
+            read_only=read_only,
         )
+        click.echo(key)
+        echo_err(notice)
 
 
 @sandbox.command()
-@click.option(
-    "--db", "db", default=None, metavar="URL", help=DB_HELP + "  [default: .wscfg/sandbox.db]"
-)
-@click.option(
-    "--workspace", "workspace", required=True, metavar="SLUG", help="The existing workspace."
-)
+@db_option
+@workspace_option
 @click.option("--read-only", is_flag=True, help="Issue a key with settings:read only.")
 @click.option(
     "--name", default=None, metavar="NAME", help="What the key is for (shown in key lists)."
@@ -310,27 +225,17 @@ def key(
       wscfg sandbox key --workspace acme --as-user jane@acme.example   # clicks as Jane
     """
     with handle_errors(debug_of(ctx)):
-        from ..sandbox import admin
+        from ..sandbox import manage
 
-        url = existing_db(db)
-        scopes = ("settings:read",) if read_only else admin.KeyRequest.scopes
-        request = admin.KeyRequest(workspace=workspace, scopes=scopes, name=name, as_user=as_user)
-        issued = admin.new_key(url, request)
-        click.echo(issued.secret)
-        who = f" writing as {as_user.strip().lower()} via the UI" if as_user else ""
-        every = issued.scopes == admin.KeyRequest.scopes
-        held = "every scope" if every else " ".join(issued.scopes)
-        echo_err(
-            f"Issued key {issued.id} ({held}){who} for workspace {workspace!r} "
-            f"in {_safe(url)}. The API key above is shown only once; keep it, e.g. "
-            "export WSCFG_TOKEN=<key>. Revoke it with: wscfg sandbox revoke " + issued.id
+        secret, notice = manage.issue(
+            db, workspace, read_only=read_only, name=name, as_user=as_user
         )
+        click.echo(secret)
+        echo_err(notice)
 
 
 @sandbox.command()
-@click.option(
-    "--db", "db", default=None, metavar="URL", help=DB_HELP + "  [default: .wscfg/sandbox.db]"
-)
+@db_option
 @click.argument("key_id", metavar="KEY_ID")
 @click.pass_context
 def revoke(ctx: click.Context, db: str | None, key_id: str) -> None:
@@ -343,29 +248,21 @@ def revoke(ctx: click.Context, db: str | None, key_id: str) -> None:
       printenv WSCFG_TOKEN | wscfg sandbox revoke -
     """
     with handle_errors(debug_of(ctx)):
-        from ..sandbox import admin
+        from ..sandbox import manage
 
         if key_id == "-":
-            import sys
-
             key_id = sys.stdin.readline().strip()
         elif not key_id.startswith("key_"):
             raise click.UsageError(
                 "give the key's id (key_…), or - to read the key from standard input; "
                 "a key on the command line would stay in the shell history"
             )
-        url = existing_db(db)
-        revoked = admin.revoke_key(url, key_id)
-        echo_err(f"Revoked key {revoked} in {_safe(url)}.")
+        echo_err(manage.revoke(db, key_id))
 
 
 @sandbox.command("two-factor")
-@click.option(
-    "--db", "db", default=None, metavar="URL", help=DB_HELP + "  [default: .wscfg/sandbox.db]"
-)
-@click.option(
-    "--workspace", "workspace", required=True, metavar="SLUG", help="The existing workspace."
-)
+@db_option
+@workspace_option
 @click.option("--off", is_flag=True, help="Mark two-factor authentication as not set up.")
 @click.argument("email")
 @click.pass_context
@@ -379,21 +276,14 @@ def two_factor(ctx: click.Context, db: str | None, workspace: str, off: bool, em
       wscfg sandbox two-factor --workspace acme ann@acme.example --off
     """
     with handle_errors(debug_of(ctx)):
-        from ..sandbox import admin
+        from ..sandbox import manage
 
-        url = existing_db(db)
-        admin.set_two_factor(url, workspace, email, not off)
-        state = "off" if off else "on"
-        echo_err(f"Two-factor authentication of {email} in {workspace!r} is {state}.")
+        echo_err(manage.two_factor(db, workspace, email, not off))
 
 
 @sandbox.command()
-@click.option(
-    "--db", "db", default=None, metavar="URL", help=DB_HELP + "  [default: .wscfg/sandbox.db]"
-)
-@click.option(
-    "--workspace", "workspace", required=True, metavar="SLUG", help="The existing workspace."
-)
+@db_option
+@workspace_option
 @click.option(
     "--status",
     type=click.Choice(["connected", "setup_incomplete", "disconnected"]),
@@ -413,55 +303,6 @@ def integration(ctx: click.Context, db: str | None, workspace: str, status: str,
       wscfg sandbox integration --workspace acme wordpress --status disconnected
     """
     with handle_errors(debug_of(ctx)):
-        from ..sandbox import admin
+        from ..sandbox import manage
 
-        url = existing_db(db)
-        admin.set_integration(url, workspace, name, status)
-        echo_err(f"Integration {name} of {workspace!r} is {status}.")
-
-
-def _safe(url: str) -> str:
-    """A database URL without its password."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}"
-    return url
-
-
-def new_db(db: str | None) -> str:
-    """The URL of a sandbox database that init and serve may create. Only the default folder
-    (``.wscfg/``) is made for it: a --db in a folder that does not exist is a typo to report,
-    not a tree of folders to create."""
-    from ..errors import SetupError
-    from ..sandbox.db import normalize_url
-
-    url = normalize_url(db)
-    if db is not None and url.startswith("sqlite:///"):
-        folder = os.path.dirname(url.removeprefix("sqlite:///")) or "."
-        if not os.path.isdir(folder):
-            raise SetupError(
-                f"no folder {folder} for the sandbox database {db} (create it first, or pick "
-                "another --db)"
-            )
-    return url
-
-
-def existing_db(db: str | None) -> str:
-    """The URL of a sandbox database that must exist already (key, revoke and the admin
-    helpers change one; only init and serve create one): a mistyped --db is an error, not a
-    new empty database."""
-    from ..errors import SetupError
-    from ..sandbox.db import DEFAULT_DB_PATH, normalize_url
-
-    url = normalize_url(db)
-    if url.startswith("sqlite:///"):
-        path = url.removeprefix("sqlite:///")
-        if not os.path.isfile(path):
-            shown = db or DEFAULT_DB_PATH
-            raise SetupError(
-                f"no sandbox database at {shown} (create one with `wscfg sandbox init`, or "
-                "pass --db)"
-            )
-    return url
+        echo_err(manage.integration(db, workspace, name, status))

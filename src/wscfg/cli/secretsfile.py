@@ -9,15 +9,16 @@ line replaced. Nothing else in wscfg ever sees a secret: it is not printed, logg
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import click
 
 from ..errors import WscfgError
+from ..files import temp_beside, write_atomic
+
+SECRETS_MODE = 0o600
 
 new_secrets_option = click.option(
     "--new-secrets-to",
@@ -97,24 +98,12 @@ class SecretsFile:
             ) from None
 
     def _temp(self) -> tuple[int, str]:
-        # mkstemp: a new file (O_EXCL, no link followed) of mode 0600 under a name nobody
-        # could plant beforehand
-        return tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        return temp_beside(self.path, SECRETS_MODE)
 
     def _write(self) -> None:
-        text = "".join(f"{k}={v}\n" for k, v in self.values.items())
-        fd, tmp = self._temp()  # removed again if anything fails before it becomes FILE
-        try:
-            with os.fdopen(fd, "wb") as out:
-                os.fchmod(out.fileno(), 0o600)
-                out.write(text.encode())
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        write_atomic(
+            self.path, "".join(f"{k}={v}\n" for k, v in self.values.items()), mode=SECRETS_MODE
+        )
 
 
 def secrets_file(

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 
-from . import debug_of, handle_errors, print_diagnostics
+from . import debug_of, echo_err, handle_errors, print_diagnostics
 from .options import config_root_option
 
 FORMATS = ("text", "github", "sarif", "gitlab", "json")
@@ -58,36 +57,18 @@ def validate(
         report = check_paths(
             paths, config_roots=config_roots, unset_env_is_warning=True, models=False
         )
-        if fmt == "json":
-            click.echo(json.dumps(report.to_dict(), indent=2))
-        elif fmt == "github":
-            from .annotations import github_lines
+        if fmt != "text":
+            from ..config.reports import ci_report
 
-            for line in github_lines(report.diagnostics, report.warnings):
-                click.echo(line)
-            click.echo(report.summary() if report.ok else f"Error: {report.summary()}")
-        elif fmt == "sarif":
-            from importlib.metadata import version
-
-            from .annotations import left_out_note, sarif_left_out, sarif_log
-
-            log = sarif_log(report.diagnostics, report.warnings, version=version("wscfg"))
-            click.echo(json.dumps(log, indent=2, ensure_ascii=False))
-            left_out = sarif_left_out(report.diagnostics, report.warnings)
-            if left_out:
-                click.echo(f"Warning: {left_out_note(left_out)}", err=True)
-        elif fmt == "gitlab":
-            from .codequality import code_quality
-
-            issues = code_quality(report.diagnostics, report.warnings)
-            click.echo(json.dumps(issues, indent=2, ensure_ascii=False))
-            click.echo(report.summary() if report.ok else f"Error: {report.summary()}", err=True)
+            out, err = ci_report(report, fmt)
+            click.echo(out)
+            if err is not None:
+                echo_err(err)
         else:
             print_diagnostics(report.warnings, "warning")
-            if report.ok:
-                click.echo(report.summary())
-            else:
-                print_diagnostics(report.diagnostics)
-                click.echo(f"Error: {report.summary()}", err=True)
+            print_diagnostics(report.diagnostics)
+            click.echo(
+                report.summary() if report.ok else f"Error: {report.summary()}", err=not report.ok
+            )
         if not report.ok:
             sys.exit(1)

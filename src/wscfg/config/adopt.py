@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..model.kinds import BY_NAME
-from .desired import Desired
+from .desired import TargetConfig
 
 ENV_REF = "${env:"
 ENV_REASON = (
@@ -41,7 +41,9 @@ class AdoptError(Exception):
 
 
 @dataclass
-class Refusal:
+class NotAdopted:
+    """A live value adopt will not write back, and why (apply's refusals are another thing)."""
+
     address: str  # e.g. "webhooks[crm].secret"
     reason: str
 
@@ -53,7 +55,7 @@ class Refusal:
 class Adoption:
     text: str  # the new file text (== the old one when nothing was adopted)
     adopted: list[str] = field(default_factory=list)  # addresses written
-    refusals: list[Refusal] = field(default_factory=list)
+    not_adopted: list[NotAdopted] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -96,11 +98,11 @@ def guess_indent(text: str) -> tuple[int, int]:
 def adopt(
     text: str,
     file: str,
-    desired: Desired,
+    target: TargetConfig,
     changes: list[Any],
     read: Callable[[str], str] | None = None,
 ) -> Adoption:
-    """Edit ``text`` (the file ``file`` of ``desired``) so it declares the live values of
+    """Edit ``text`` (the file ``file`` of ``target``) so it declares the live values of
     ``changes`` (a plan's changes for this workspace). A value a template (``extends``)
     declared becomes an override in ``file``; ``read(path)`` gives a template's text, to
     refuse a value that came from ``${env:X}`` there."""
@@ -113,20 +115,20 @@ def adopt(
         if change.action == "resend":
             continue
         kind = BY_NAME[change.kind]
-        pos = _position(desired, change.kind, change.key)
+        pos = _position(target, change.kind, change.key)
         if change.action == "update":
             for fc in change.fields:
-                _field(out, doc, desired, file, change, pos, fc, read)
+                _field(out, doc, target, file, change, pos, fc, read)
         elif change.action == "create":  # declared, deleted in the UI: remove it
-            own = _own_index(doc, change.kind, change.key, desired, file)
+            own = _own_index(doc, change.kind, change.key, target, file)
             # Declared here and by a template too: removing ours would leave the template's.
-            inherited = (change.kind, change.key) in desired.inherited and _same_file(
-                file, desired.file
+            inherited = (change.kind, change.key) in target.inherited and _same_file(
+                file, target.file
             )
             if (
                 own is not None
                 and not inherited
-                and _declared_here(desired, file, (change.kind, pos))
+                and _declared_here(target, file, (change.kind, pos))
             ):
                 removals.append((change.kind, own, change.address))
                 continue
@@ -135,7 +137,7 @@ def adopt(
                 _replace(doc[change.kind], own, marker)
             else:
                 _append(_own_seq(doc, change.kind), marker)
-            where = _where(desired, change.kind, pos)
+            where = _where(target, change.kind, pos)
             if inherited and own is not None:  # the item's source is our own declaration
                 where = "a template it extends"
             out.notes.append(
@@ -158,7 +160,7 @@ def adopt(
     for kind_name, index, address in sorted(removals, key=lambda r: -r[1]):
         seq = doc.get(kind_name)
         if index < 0 or seq is None or index >= len(seq):
-            out.refusals.append(Refusal(address, "its declaration was not found"))
+            out.not_adopted.append(NotAdopted(address, "its declaration was not found"))
             continue
         # The comment lines below the last item stood above the next one; when this edit
         # removed that one too, they went with it.
@@ -166,8 +168,10 @@ def adopt(
         if _remove(seq, index, drop_below=orphaned):
             removed.add((kind_name, index))
         else:
-            out.refusals.append(
-                Refusal(address, "removing it would drop the comment below it: remove it by hand")
+            out.not_adopted.append(
+                NotAdopted(
+                    address, "removing it would drop the comment below it: remove it by hand"
+                )
             )
             continue
         if not len(seq):  # an empty list reads `kind: []`; its comments went with its items
@@ -304,7 +308,7 @@ def _remove(seq: Any, index: int, *, drop_below: bool = False) -> bool:
 def _field(
     out: Adoption,
     doc: Any,
-    desired: Desired,
+    target: TargetConfig,
     file: str,
     change: Any,
     pos: int | None,
@@ -316,8 +320,8 @@ def _field(
     address = f"{change.address}.{name}"
     top = name.split(".", 1)[0]
     if top in kind.write_only:
-        out.refusals.append(
-            Refusal(
+        out.not_adopted.append(
+            NotAdopted(
                 address,
                 "it is write-only (the platform never shows it); the reference is left as it is",
             )
@@ -325,14 +329,14 @@ def _field(
         return
     base: tuple[str | int, ...] = (change.kind,) if pos is None else (change.kind, pos)
     parts = tuple(name.split("."))
-    src = desired.source_of(base + parts)
+    src = target.source_of(base + parts)
     template = src is not None and not _same_file(src.file, file)
     if template and src is not None and read is not None and ENV_REF in _line(read, src):
-        out.refusals.append(Refusal(address, ENV_REASON))
+        out.not_adopted.append(NotAdopted(address, ENV_REASON))
         return
     if template and fc.before is None:  # an override can change a template's value, not unset it
-        out.refusals.append(
-            Refusal(
+        out.not_adopted.append(
+            NotAdopted(
                 address,
                 f"the workspace has no value for it and an override cannot unset the value "
                 f"{src} declares: adopt it with --into-template, or remove it there by hand",
@@ -347,7 +351,7 @@ def _field(
         if node is None and template:
             node = doc[change.kind] = CommentedMap()
     else:
-        own = _own_index(doc, change.kind, change.key, desired, file)
+        own = _own_index(doc, change.kind, change.key, target, file)
         node = doc[change.kind][own] if own is not None else None
         if node is None and template:
             node = CommentedMap()
@@ -357,7 +361,7 @@ def _field(
             node = _styled_item(seq, dict(node))
             _append(seq, node)
     if node is None or not hasattr(node, "get"):
-        out.refusals.append(Refusal(address, "its declaration was not found"))
+        out.not_adopted.append(NotAdopted(address, "its declaration was not found"))
         return
     if template:
         out.notes.append(f"{address} comes from {src}: written as an override in {file}")
@@ -372,7 +376,7 @@ def _field(
     last = parts[-1]
     old = node.get(last)
     if _mentions_env(old):
-        out.refusals.append(Refusal(address, ENV_REASON))
+        out.not_adopted.append(NotAdopted(address, ENV_REASON))
         return
     if fc.before is None:
         if last in node:
@@ -382,32 +386,32 @@ def _field(
     out.adopted.append(address)
 
 
-def split_by_file(desired: Desired, changes: list[Any], own: str) -> dict[str, list[Any]]:
+def split_by_file(target: TargetConfig, changes: list[Any], own: str) -> dict[str, list[Any]]:
     """For ``--into-template``: each change (or each field of an update) under the file that
     declared it; items created in the UI go to ``own``. Files in first-seen order."""
     import dataclasses
 
     out: dict[str, list[Any]] = {own: []}
     for change in changes:
-        pos = _position(desired, change.kind, change.key)
+        pos = _position(target, change.kind, change.key)
         base: tuple[str | int, ...] = (change.kind,) if pos is None else (change.kind, pos)
         if change.action == "update":
             groups: dict[str, list[Any]] = {}
             for fc in change.fields:
                 parts = tuple(fc.path.removesuffix("_fingerprint").split("."))
-                src = desired.source_of(base + parts)
+                src = target.source_of(base + parts)
                 groups.setdefault(src.file if src is not None else own, []).append(fc)
             for file, fields in groups.items():
                 out.setdefault(file, []).append(dataclasses.replace(change, fields=fields))
         elif change.action == "create":
-            src = desired.source_of(base) if pos is not None else None
+            src = target.source_of(base) if pos is not None else None
             out.setdefault(src.file if src is not None else own, []).append(change)
         else:
             out[own].append(change)
     return {f: c for f, c in out.items() if c}
 
 
-def users_of(template: str, others: list[Desired]) -> list[str]:
+def users_of(template: str, others: list[TargetConfig]) -> list[str]:
     """The slugs of ``others`` whose config reads ``template`` (through ``extends``)."""
     return [d.slug for d in others if any(_same_file(s.file, template) for s in d.sources.values())]
 
@@ -422,13 +426,13 @@ def _own_seq(doc: Any, kind: str) -> Any:
 
 
 def _own_index(
-    doc: Any, kind: str, key: str, desired: Desired | None = None, file: str = ""
+    doc: Any, kind: str, key: str, target: TargetConfig | None = None, file: str = ""
 ) -> int | None:
     """Where the file itself declares the item ``key`` of ``kind`` (None: it does not).
 
     An identity written as text (``frontdesk@acme.example``) is matched by its value; one
     written with references (``frontdesk@${var.domain}``) is found as plan found it: where the
-    resolved item of ``desired`` was declared in ``file`` (its line and column)."""
+    resolved item of ``target`` was declared in ``file`` (its line and column)."""
     from .resolve import identity_key
 
     ident = BY_NAME[kind].identity or ""
@@ -441,10 +445,10 @@ def _own_index(
             raw = str(raw)
         if isinstance(raw, str) and identity_key(kind, raw) == key:
             return i
-    if desired is None:
+    if target is None:
         return None
-    pos = _position(desired, kind, key)
-    src = desired.sources.get((kind, pos)) if pos is not None else None
+    pos = _position(target, kind, key)
+    src = target.sources.get((kind, pos)) if pos is not None else None
     if src is None or not _same_file(src.file, file):
         return None
     marked: Any = seq  # a ruamel CommentedSeq: it knows where each item starts
@@ -472,27 +476,27 @@ def _line(read: Callable[[str], str], src: Any) -> str:
     return lines[src.line - 1] if 0 < src.line <= len(lines) else ""
 
 
-def _where(desired: Desired, kind: str, pos: int | None) -> str:
+def _where(target: TargetConfig, kind: str, pos: int | None) -> str:
     path: tuple[str | int, ...] = (kind,) if pos is None else (kind, pos)
-    src = desired.source_of(path)
+    src = target.source_of(path)
     return str(src) if src is not None else "a template"
 
 
-def _position(desired: Desired, kind: str, key: str) -> int | None:
+def _position(target: TargetConfig, kind: str, key: str) -> int | None:
     if BY_NAME[kind].singleton:
         return None
     ident = BY_NAME[kind].identity
-    items = getattr(desired.config, kind, None) or []
+    items = getattr(target.config, kind, None) or []
     for i, item in enumerate(items):
         if str(getattr(item, ident or "", None)) == key:
             return i
     return None
 
 
-def _declared_here(desired: Desired, file: str, path: tuple[str | int | None, ...]) -> bool:
+def _declared_here(target: TargetConfig, file: str, path: tuple[str | int | None, ...]) -> bool:
     if path[-1] is None:
         return False
-    src = desired.source_of(tuple(p for p in path if p is not None))
+    src = target.source_of(tuple(p for p in path if p is not None))
     return src is None or _same_file(src.file, file)
 
 

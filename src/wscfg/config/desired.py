@@ -1,4 +1,5 @@
-"""What loading a config produces: a validated document plus where each value came from."""
+"""What loading a target produces: its target config, a validated document plus the source of
+each value (see docs/glossary.md)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..model import WorkspaceConfig
 
-Path = tuple[str | int, ...]
+# a document path, e.g. ("members", 3, "role"): see docs/glossary.md
+DocPath = tuple[str | int, ...]
 
 
 @dataclass(frozen=True)
@@ -24,8 +26,8 @@ class Source:
 
 
 @dataclass
-class Desired:
-    """One target workspace's desired settings, ready for planning.
+class TargetConfig:
+    """A target config: one target workspace's validated settings, ready for planning.
 
     ``sources`` maps paths in the merged document (``("members", 3, "role")``) to where the
     value was written, through ``extends`` chains. ``secret_refs`` maps the path of each secret
@@ -35,13 +37,13 @@ class Desired:
 
     file: str
     config: WorkspaceConfig
-    sources: dict[Path, Source] = field(default_factory=dict)
-    secret_refs: dict[Path, str] = field(default_factory=dict)
+    sources: dict[DocPath, Source] = field(default_factory=dict)
+    secret_refs: dict[DocPath, str] = field(default_factory=dict)
     # name -> value of every ${env:NAME} the file used: outputs show them only masked
     env_values: dict[str, str] = field(default_factory=dict, repr=False)
     # (kind, identity key) of every collection item a file it extends declares
     inherited: frozenset[tuple[str, str]] = frozenset()
-    # the compiled policies of its extends chain (wscfg.config.policies.Policy), for live checks
+    # its extends chain's policies (wscfg.config.policies.CompiledPolicy), for live checks
     policies: tuple[Any, ...] = ()
 
     @property
@@ -49,7 +51,7 @@ class Desired:
         assert self.config.workspace is not None
         return self.config.workspace.slug
 
-    def source_of(self, path: Path) -> Source | None:
+    def source_of(self, path: DocPath) -> Source | None:
         """The closest recorded source of ``path`` or of one of its parents."""
         while path:
             if path in self.sources:

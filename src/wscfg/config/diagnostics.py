@@ -14,7 +14,7 @@ import types
 from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_origin
 
-from .desired import Path
+from .desired import DocPath
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -25,7 +25,7 @@ MAX_LISTED = 20  # list the valid values when there are at most this many
 # --- paths and words ---------------------------------------------------------------------------
 
 
-def format_path(path: Path) -> str:
+def format_path(path: DocPath) -> str:
     """``("members", 3, "role")`` -> ``members[3].role``."""
     out = ""
     for p in path:
@@ -189,7 +189,7 @@ _NOUN = {
 }
 
 
-def doc_path(loc: tuple[str | int, ...], data: Any) -> tuple[Path, tuple[str | int, ...]]:
+def doc_path(loc: tuple[str | int, ...], data: Any) -> tuple[DocPath, tuple[str | int, ...]]:
     """Split a pydantic location into the path that exists in ``data`` and the rest.
 
     Elements that are not keys of the document (union branches like ``int`` or
@@ -214,7 +214,7 @@ def has(container: Any, elem: str | int) -> bool:
     return False
 
 
-def node_at(root: Any, path: Path) -> tuple[Any, bool]:
+def node_at(root: Any, path: DocPath) -> tuple[Any, bool]:
     """The :class:`~wscfg.config.load.Node` at ``path`` below ``root`` (or its deepest
     existing ancestor, and False)."""
     node = root
@@ -227,7 +227,7 @@ def node_at(root: Any, path: Path) -> tuple[Any, bool]:
     return node, True
 
 
-def translate(err: Any, data: Any, root: type[BaseModel]) -> tuple[Path, str, bool, bool] | None:
+def translate(err: Any, data: Any, root: type[BaseModel]) -> tuple[DocPath, str, bool, bool] | None:
     """(path, message, at_key, is_type_error) for one pydantic error; None to drop it."""
     loc = tuple(err.get("loc", ()))
     typ = err["type"]

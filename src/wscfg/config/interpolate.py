@@ -20,7 +20,7 @@ from typing import Any
 
 from ..errors import Diagnostic
 from ..model.kinds import COLLECTIONS
-from .desired import Path
+from .desired import DocPath
 from .diagnostics import format_path
 from .load import Node
 
@@ -74,7 +74,7 @@ class Interpolator:
                 top[key] = self.node(node, (key,))
         return root.copy(top)
 
-    def item(self, node: Node, path: Path, secret_fields: frozenset[str]) -> Node:
+    def item(self, node: Node, path: DocPath, secret_fields: frozenset[str]) -> Node:
         if not node.is_map:
             return self.node(node, path)
         return node.copy(
@@ -84,7 +84,7 @@ class Interpolator:
             }
         )
 
-    def node(self, node: Node, path: Path) -> Node:
+    def node(self, node: Node, path: DocPath) -> Node:
         """``node`` itself when nothing below it changes (most of a big file), else a copy."""
         if not node.dollar:
             return node
@@ -99,7 +99,7 @@ class Interpolator:
             return node if all(a is b for a, b in zip(items, v, strict=True)) else node.copy(items)
         return node
 
-    def secret(self, node: Node, path: Path) -> Node:
+    def secret(self, node: Node, path: DocPath) -> Node:
         v = node.value
         m = None
         if isinstance(v, str) and v.startswith("${") and v.endswith("}"):
@@ -125,7 +125,7 @@ class Interpolator:
         n.env = ((name, value),)
         return n
 
-    def string(self, node: Node, text: str, path: Path) -> Node:
+    def string(self, node: Node, text: str, path: DocPath) -> Node:
         parts: list[str] = []
         env: list[tuple[str, str]] = []
         used: list[str] = []
@@ -183,7 +183,7 @@ class Interpolator:
         result.unresolved = tuple(unresolved)
         return result
 
-    def _bad(self, node: Node, path: Path, message: str) -> Node:
+    def _bad(self, node: Node, path: DocPath, message: str) -> Node:
         self.diagnostics.append(node.diagnostic(message, format_path(path)))
         return quiet(node)
 

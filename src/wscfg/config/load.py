@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 
 from ..errors import Diagnostic
 from . import guard
+from .sourcefile import FORBIDDEN_RE, SourceFile
 
 MAX_FILE_BYTES = guard.MAX_FILE_BYTES
 MAX_ALIAS_NODES = 100_000  # nodes added by alias expansion, per file
@@ -39,53 +40,9 @@ _OCT_RE = re.compile(r"0o[0-7]+\Z")
 _HEX_RE = re.compile(r"0x[0-9a-fA-F]+\Z")
 _FLOAT_RE = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
 _SPECIAL_FLOAT_RE = re.compile(r"[-+]?\.(?:inf|Inf|INF)\Z|\.(?:nan|NaN|NAN)\Z")
-# Characters YAML does not allow in a stream (it allows TAB, LF, CR, NEL and printable text).
-_FORBIDDEN_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
 
 _TAG = "tag:yaml.org,2002:"
 _STR_TAGS = frozenset({_TAG + "str", "!"})
-
-
-class SourceFile:
-    """One input file: the name used in messages and its text, for quoting offending lines."""
-
-    __slots__ = ("_lines", "name", "real", "text")
-
-    def __init__(self, name: str, real: str, text: str = "") -> None:
-        self.name = name
-        self.real = real
-        self.text = text
-        self._lines: list[str] | None = None
-
-    def line(self, number: int) -> str:
-        """The 1-based line ``number`` of the file, or "" when out of range."""
-        if self._lines is None:
-            self._lines = self.text.splitlines()
-        if 1 <= number <= len(self._lines):
-            return self._lines[number - 1]
-        return ""
-
-    def diagnostic(self, line: int, column: int, message: str, path: str = "") -> Diagnostic:
-        shown, at = _shown(self.line(line), column)
-        return Diagnostic(self.name, line, column, path, message, shown, at)
-
-
-SHOWN_BEFORE = 80  # characters of a long line shown before the error's column
-SHOWN_AFTER = 40  # and after it
-
-
-def _shown(line: str, column: int) -> tuple[str, int]:
-    """A source line as safe to print, and the caret's column in it: no control characters (a
-    tab counts as one column, so it becomes one space and the caret stays aligned); a long
-    line is cut to a window around the column, marked with "…" where it was cut."""
-    line = _FORBIDDEN_RE.sub("\ufffd", line).replace("\t", " ")
-    if len(line) <= max(200, column + SHOWN_AFTER) and column <= 200:
-        return line, column
-    start = max(0, column - 1 - SHOWN_BEFORE)
-    end = column - 1 + SHOWN_AFTER
-    head = "… " if start else ""
-    tail = " …" if end < len(line) else ""
-    return head + line[start:end] + tail, column - start + len(head)
 
 
 class Node:
@@ -231,7 +188,7 @@ def parse_text(text: str, src: SourceFile) -> LoadedFile:
     if text.startswith("\ufeff"):  # a UTF-8 byte order mark is fine
         text = text[1:]
     src.text = text
-    bad = _FORBIDDEN_RE.search(text)
+    bad = FORBIDDEN_RE.search(text)
     if bad:
         return _fail_at(
             src,

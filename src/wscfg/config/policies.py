@@ -4,12 +4,12 @@ A policy is a JSON Schema (2020-12) that a workspace's resolved document must sa
 config's document before apply, the live document in plan and drift). This module:
 
 - reads each file's ``policies``/``locked`` once per run (cached on the file) and compiles each
-  policy once (:class:`Policy`), refusing a bad schema at its own line;
+  policy once (:class:`CompiledPolicy`), refusing a bad schema at its own line;
 - joins the chain of one target: every policy of every file (names unique across the chain,
   so a file can neither redefine nor weaken an inherited policy; ``$remove`` is refused) and
   every lock (a file later in the chain than the one that locked a key may not set it);
-- checks a document (:meth:`Policy.violations`): located paths and messages that quote the
-  policy, never the checked value.
+- checks a document (:meth:`CompiledPolicy.violations`): located paths and messages that
+  quote the policy, never the checked value.
 
 The JSON Schema side (what is refused before compiling, the engines, how a violation is
 worded) is :mod:`wscfg.config.policy_schema`; docs/policies.md says it for users.
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import Diagnostic
-from .desired import Path
+from .desired import DocPath
 from .diagnostics import did_you_mean, format_path, node_at
 from .load import Node
 from .policy_schema import compile_schema, describe, first, meta_problems, shape_problems
@@ -37,7 +37,7 @@ UNLOCKABLE = ("version", "extends", "locked")
 
 
 @dataclass(eq=False)
-class Policy:
+class CompiledPolicy:
     """One compiled policy and where it was declared."""
 
     name: str
@@ -55,7 +55,7 @@ class Policy:
     def label(self) -> str:
         return f"policy '{self.name}' ({self.description})"
 
-    def violations(self, document: Any) -> list[tuple[Path, Path, str]]:
+    def violations(self, document: Any) -> list[tuple[DocPath, DocPath, str]]:
         """(path named in the message, path to locate it at, what is wrong) per violation of
         ``document``; [] when it conforms. No message quotes a value of the document."""
         try:
@@ -72,7 +72,7 @@ class Policy:
 class Guardrails:
     """The policies and locks of one file (as read and compiled once per run)."""
 
-    policies: list[Policy] = field(default_factory=list)
+    policies: list[CompiledPolicy] = field(default_factory=list)
     names: dict[str, Node] = field(default_factory=dict)  # policy name -> its `name:` node
     locked: list[tuple[str, Node]] = field(default_factory=list)  # (key, its node)
     problems: list[Diagnostic] = field(default_factory=list)
@@ -90,12 +90,12 @@ def of_file(root: Node | None, cache: dict[int, Guardrails]) -> Guardrails:
 
 def for_chain(
     chain: Sequence[tuple[str, Node | None]], cache: dict[int, Guardrails]
-) -> tuple[list[Policy], list[Diagnostic]]:
+) -> tuple[list[CompiledPolicy], list[Diagnostic]]:
     """Every policy of an extends chain (bases first) and the problems of joining them:
     a name used twice, a locked key set by a file later in the chain."""
-    policies: list[Policy] = []
+    policies: list[CompiledPolicy] = []
     problems: list[Diagnostic] = []
-    by_name: dict[str, Policy] = {}
+    by_name: dict[str, CompiledPolicy] = {}
     locks: dict[str, tuple[str, Node]] = {}  # key -> (file that locked it, the lock's node)
     for name, root in chain:
         g = of_file(root, cache)
@@ -208,7 +208,7 @@ def _read_locked(g: Guardrails, node: Node) -> None:
         g.locked.append((key, item))
 
 
-def _read_policy(g: Guardrails, item: Node, path: str) -> Policy | None:
+def _read_policy(g: Guardrails, item: Node, path: str) -> CompiledPolicy | None:
     if not item.is_map:
         g.problems.append(
             item.diagnostic("a policy is a mapping: {name, description, severity, schema}", path)
@@ -262,7 +262,7 @@ def _read_policy(g: Guardrails, item: Node, path: str) -> Policy | None:
     if validator is None:
         return None
     assert isinstance(name, str) and isinstance(desc, str)
-    return Policy(
+    return CompiledPolicy(
         name,
         " ".join(desc.split()),
         str(severity),

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote
 
-from .desired import Path
+from .desired import DocPath
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 MAX_EXPANDED_NODES = 20_000  # schema nodes of one policy, its local references expanded
@@ -31,10 +31,10 @@ _DATA_KEYWORDS = frozenset({"const", "enum", "default", "examples"})
 _REF_KEYWORDS = ("$ref", "$dynamicRef")
 
 
-def shape_problems(schema: Any, at: Path) -> Iterator[tuple[Path, str]]:
+def shape_problems(schema: Any, at: DocPath) -> Iterator[tuple[DocPath, str]]:
     """References that leave the schema, ``$id``, another ``$schema``, reference cycles and
     schemas too big once their references are expanded."""
-    refs: list[tuple[Path, str]] = []
+    refs: list[tuple[DocPath, str]] = []
     bad = False
     for p, key, value in _keywords(schema, at):
         if key == "$schema" and value != DRAFT:
@@ -76,9 +76,9 @@ def shape_problems(schema: Any, at: Path) -> Iterator[tuple[Path, str]]:
         )
 
 
-def _keywords(schema: Any, at: Path) -> Iterator[tuple[Path, str, Any]]:
+def _keywords(schema: Any, at: DocPath) -> Iterator[tuple[DocPath, str, Any]]:
     """(path of the mapping, keyword, value) of every keyword of every subschema."""
-    stack: list[tuple[Any, Path]] = [(schema, at)]
+    stack: list[tuple[Any, DocPath]] = [(schema, at)]
     while stack:
         node, p = stack.pop()
         if isinstance(node, dict):
@@ -94,7 +94,7 @@ _MISSING = object()
 
 
 class _Cycle(Exception):
-    def __init__(self, at: Path) -> None:
+    def __init__(self, at: DocPath) -> None:
         self.at = at
 
 
@@ -135,7 +135,7 @@ class _Expanded:
                 return _MISSING
         return node
 
-    def weight(self, node: Any, at: Path = ()) -> int:
+    def weight(self, node: Any, at: DocPath = ()) -> int:
         if not isinstance(node, (dict, list)):
             return 1
         key = id(node)
@@ -162,12 +162,12 @@ class _Expanded:
         return total
 
 
-def meta_problems(schema: Any) -> list[tuple[Path, str]]:
+def meta_problems(schema: Any) -> list[tuple[DocPath, str]]:
     """Every way ``schema`` breaks the 2020-12 meta-schema (Python jsonschema lists them all)."""
     from jsonschema import Draft202012Validator
 
     meta = Draft202012Validator(Draft202012Validator.META_SCHEMA)
-    out: list[tuple[Path, str]] = []
+    out: list[tuple[DocPath, str]] = []
     for err in first(meta.iter_errors(schema), 20):
         out.append((tuple(err.absolute_path), _meta_message(err)))
     return sorted(out, key=lambda x: [str(e) for e in x[0]])
@@ -192,7 +192,7 @@ def _refuse(uri: str) -> Any:
     raise ValueError("wscfg policies never fetch or read external schemas")
 
 
-def compile_schema(schema: Any) -> tuple[Any, tuple[Path, str] | None]:
+def compile_schema(schema: Any) -> tuple[Any, tuple[DocPath, str] | None]:
     import jsonschema_rs
 
     try:
@@ -232,10 +232,10 @@ def _value(v: Any) -> str:
     return json.dumps(v, ensure_ascii=False)
 
 
-def describe(err: Any) -> tuple[Path, Path, str]:
+def describe(err: Any) -> tuple[DocPath, DocPath, str]:
     """(path named, path located, what is wrong), from the keyword and the policy's own
     values only: the document's value is never quoted (it may come from a secret)."""
-    at: Path = tuple(err.instance_path)
+    at: DocPath = tuple(err.instance_path)
     kind = err.kind
     name = kind.name
     d = kind.as_dict()

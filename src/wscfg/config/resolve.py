@@ -28,7 +28,7 @@ from typing import Any
 from ..errors import Diagnostic
 from ..model.kinds import COLLECTIONS
 from . import guard
-from .desired import Path, Source
+from .desired import DocPath, Source
 from .interpolate import Interpolator, quiet
 from .load import LoadedFile, Node, read_file
 
@@ -256,20 +256,20 @@ class Resolved:
     file: str
     root: Node | None  # the merged tree; None when the file or a base is unusable
     data: dict[str, Any] = field(default_factory=dict)
-    sources: dict[Path, Source] = field(default_factory=dict)
-    secret_refs: dict[Path, str] = field(default_factory=dict)
+    sources: dict[DocPath, Source] = field(default_factory=dict)
+    secret_refs: dict[DocPath, str] = field(default_factory=dict)
     env_values: dict[str, str] = field(default_factory=dict)  # name -> value, for redaction
-    quiet: set[Path] = field(default_factory=set)  # already reported; say nothing more there
-    unresolved: dict[Path, tuple[Node, tuple[str, ...]]] = field(default_factory=dict)
-    env_paths: dict[Path, tuple[tuple[str, str], ...]] = field(default_factory=dict)
-    var_paths: dict[Path, tuple[str, ...]] = field(default_factory=dict)
+    quiet: set[DocPath] = field(default_factory=set)  # already reported; say nothing more there
+    unresolved: dict[DocPath, tuple[Node, tuple[str, ...]]] = field(default_factory=dict)
+    env_paths: dict[DocPath, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    var_paths: dict[DocPath, tuple[str, ...]] = field(default_factory=dict)
     var_nodes: dict[str, Node] = field(default_factory=dict)
-    nulls: list[Path] = field(default_factory=list)  # values written empty (null)
+    nulls: list[DocPath] = field(default_factory=list)  # values written empty (null)
     # (kind, identity key) of every collection item a file this one extends declares
     inherited: set[tuple[str, str]] = field(default_factory=set)
     var_names: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    policies: list[Any] = field(default_factory=list)  # wscfg.config.policies.Policy, chain order
+    policies: list[Any] = field(default_factory=list)  # config.policies.CompiledPolicy, in order
     warnings: list[Diagnostic] = field(default_factory=list)  # violations of warning policies
 
 
@@ -528,7 +528,7 @@ class _Flattener:
         self.out = out
         self.sources = out.sources
 
-    def mapping(self, node: Node, path: Path) -> dict[str, Any]:
+    def mapping(self, node: Node, path: DocPath) -> dict[str, Any]:
         out: dict[str, Any] = {}
         sources = self.sources
         for key, child in node.value.items():
@@ -538,7 +538,7 @@ class _Flattener:
             out[key] = self.value(child, p)
         return out
 
-    def sequence(self, node: Node, path: Path) -> list[Any]:
+    def sequence(self, node: Node, path: DocPath) -> list[Any]:
         out: list[Any] = []
         sources = self.sources
         for i, child in enumerate(node.value):
@@ -547,7 +547,7 @@ class _Flattener:
             out.append(self.value(child, p))
         return out
 
-    def value(self, node: Node, path: Path) -> Any:
+    def value(self, node: Node, path: DocPath) -> Any:
         if node.unresolved:
             names = tuple(n for n in node.unresolved if n)
             if names:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ConfigError
-from .desired import Path
+from .desired import DocPath
 from .resolve import FileCache, resolve
 from .validate import LenientEnv, dedup, gc_paused, validate_resolved
 
@@ -50,7 +50,7 @@ def load_template_document(
     return out
 
 
-def _prune(value: Any, path: Path, drop: set[Path]) -> Any:
+def _prune(value: Any, path: DocPath, drop: set[DocPath]) -> Any:
     if isinstance(value, dict):
         return {k: _prune(v, (*path, k), drop) for k, v in value.items() if (*path, k) not in drop}
     if isinstance(value, list):

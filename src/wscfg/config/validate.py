@@ -1,9 +1,9 @@
 """Load, resolve and validate config files: the public entry points of :mod:`wscfg.config`.
 
-- :func:`load_targets` gives the engine one :class:`Desired` per target workspace, or raises
+- :func:`load_targets` gives the engine one :class:`TargetConfig` per target workspace, or raises
   :class:`ConfigError` carrying every problem of every file.
 - :func:`check_paths` is ``wscfg validate``: it never raises for bad input and returns a
-  :class:`Report`.
+  :class:`ValidationReport`.
 
 Validation of one resolved document, in order: values already reported while resolving
 (missing env, bad references) are kept quiet; empty values and platform-set (read-only) fields
@@ -27,7 +27,7 @@ from typing import Any
 
 from ..errors import ConfigError, Diagnostic
 from . import guard
-from .desired import Desired, Path
+from .desired import DocPath, TargetConfig
 from .diagnostics import (
     combine_type_errors,
     did_you_mean,
@@ -36,29 +36,30 @@ from .diagnostics import (
     translate,
 )
 from .load import Node
-from .resolve import IDENTITY, LABEL, FileCache, Resolved, identity_note, resolve
+from .resolve import IDENTITY, LABEL, FileCache, Resolved, resolve
+from .targetchecks import check_duplicates, check_read_only, check_references
 
 YAML_SUFFIXES = (".yaml", ".yml")
 _GLOB_CHARS = frozenset("*?[")
 
 
 @dataclass(frozen=True)
-class Target:
+class TargetFile:
     """A valid target file: the workspace it configures and, when the models ran (always
     for plan and apply), the validated settings."""
 
     file: str
     slug: str
-    desired: Desired | None = None
+    target_config: TargetConfig | None = None
 
 
 @dataclass
-class Report:
+class ValidationReport:
     """What ``wscfg validate`` found."""
 
     files: list[str] = field(default_factory=list)
-    checked: list[Target] = field(default_factory=list)  # every valid target
-    targets: list[Desired] = field(default_factory=list)  # their settings, when models ran
+    checked: list[TargetFile] = field(default_factory=list)  # every valid target
+    targets: list[TargetConfig] = field(default_factory=list)  # their settings, when models ran
     templates: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     warnings: list[Diagnostic] = field(default_factory=list)  # unset ${env:X}, in validate
@@ -102,8 +103,8 @@ def load_targets(
     *,
     environ: Mapping[str, str] | None = None,
     config_roots: Sequence[str] = (),
-) -> list[Desired]:
-    """One :class:`Desired` per target in ``paths`` (files, directories, globs), in order.
+) -> list[TargetConfig]:
+    """One :class:`TargetConfig` per target in ``paths`` (files, directories, globs), in order.
 
     Templates are validated but not returned. Raises :class:`ConfigError` with the problems of
     all files when anything is wrong.
@@ -121,7 +122,7 @@ def check_paths(
     config_roots: Sequence[str] = (),
     unset_env_is_warning: bool = False,
     models: bool = True,
-) -> Report:
+) -> ValidationReport:
     """Validate every file under ``paths``; never raises for bad input.
 
     Without ``models`` (``wscfg validate``), a document the JSON Schema check finds valid is
@@ -138,7 +139,7 @@ def check_paths(
     real_env = env
     if unset_env_is_warning:
         env = LenientEnv(env, _UNSET_IN_VALIDATE)
-    report = Report()
+    report = ValidationReport()
     with gc_paused():
         named: dict[str, str] = {}
         files, problems = expand_paths(paths, named)
@@ -183,8 +184,8 @@ def check_paths(
                 continue
             slugs[target.slug] = name
             report.checked.append(target)
-            if target.desired is not None:
-                report.targets.append(target.desired)
+            if target.target_config is not None:
+                report.targets.append(target.target_config)
     report.diagnostics = guard.guard_diagnostics(dedup(report.diagnostics), real_env)
     report.warnings = guard.guard_diagnostics(dedup(report.warnings), real_env)
     return report
@@ -298,7 +299,7 @@ def dedup(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
 # --- one resolved document -----------------------------------------------------------------
 
 
-def _at(r: Resolved, path: Path, message: str, *, at_key: bool = False) -> Diagnostic:
+def _at(r: Resolved, path: DocPath, message: str, *, at_key: bool = False) -> Diagnostic:
     assert r.root is not None
     node, found = node_at(r.root, path)
     names = r.var_paths.get(path, ()) if found and not at_key else ()
@@ -313,7 +314,7 @@ def _at(r: Resolved, path: Path, message: str, *, at_key: bool = False) -> Diagn
 GLOBAL_REDACT_MIN = 8  # values at least this long are redacted from every message
 
 
-def _env_near(r: Resolved, path: Path) -> dict[str, str]:
+def _env_near(r: Resolved, path: DocPath) -> dict[str, str]:
     """Environment values a message about ``path`` could quote: those used at, above or below
     it, plus every long one (a safety net)."""
     out = {name: value for name, value in r.env_values.items() if len(value) >= GLOBAL_REDACT_MIN}
@@ -337,7 +338,7 @@ def _redact(d: Diagnostic, env_values: Mapping[str, str]) -> Diagnostic:
 
 def validate_resolved(
     r: Resolved, *, models: bool = True
-) -> tuple[Target | None, bool, list[Diagnostic]]:
+) -> tuple[TargetFile | None, bool, list[Diagnostic]]:
     """(a valid target, whether the file is a template, problems). Without ``models``, a
     document the JSON Schema check accepts is not given to the models (see check_paths)."""
     long_env = _env_near(r, ("",))
@@ -350,13 +351,13 @@ def validate_resolved(
     is_target = slug is not None and ("workspace", "slug") not in r.quiet
     quiet = set(r.quiet)
 
-    def report(path: Path, message: str, *, at_key: bool = False) -> None:
+    def report(path: DocPath, message: str, *, at_key: bool = False) -> None:
         diags.append(_at(r, path, message, at_key=at_key))
         quiet.add(path)
 
     for path in r.nulls:
         report(path, _null_message(path))
-    _check_read_only(data, report)
+    check_read_only(data, report)
     if is_target:
         for path, (node, names) in r.unresolved.items():
             for name in names:
@@ -370,14 +371,14 @@ def validate_resolved(
     quick = not models and not diags and _conforms(data, is_target)
     config = None if quick else _model(r, data, quiet, is_target, diags)
     if is_target:
-        _check_references(data, report)
+        check_references(data, report)
         if config is not None:
-            _check_duplicates(config, r, report, quiet)
+            check_duplicates(config, r, report, quiet)
     if not is_target or diags or (config is None and not quick):
         return None, not is_target, diags
     if config is None:
-        return Target(r.file, data["workspace"]["slug"].strip()), False, diags
-    desired = Desired(
+        return TargetFile(r.file, data["workspace"]["slug"].strip()), False, diags
+    target_config = TargetConfig(
         r.file,
         config,
         r.sources,
@@ -386,11 +387,11 @@ def validate_resolved(
         frozenset(r.inherited),
         tuple(r.policies),
     )
-    return Target(r.file, desired.slug, desired), False, diags
+    return TargetFile(r.file, target_config.slug, target_config), False, diags
 
 
 def _check_policies(
-    r: Resolved, data: dict[str, Any], diags: list[Diagnostic], quiet: set[Path]
+    r: Resolved, data: dict[str, Any], diags: list[Diagnostic], quiet: set[DocPath]
 ) -> None:
     """Each policy of the chain over the resolved document: a violation of an error policy is
     a diagnostic, of a warning policy a warning; both are located at the offending value and
@@ -418,7 +419,7 @@ def _conforms(data: dict[str, Any], is_target: bool) -> bool:
     return conforms(data)
 
 
-def _null_message(path: Path) -> str:
+def _null_message(path: DocPath) -> str:
     if len(path) == 1 and path[0] in IDENTITY:
         kind = path[0]
         return (
@@ -443,7 +444,7 @@ def _undefined_var(r: Resolved, node: Node, name: str) -> str:
 
 
 def _model(
-    r: Resolved, data: dict[str, Any], quiet: set[Path], is_target: bool, diags: list[Diagnostic]
+    r: Resolved, data: dict[str, Any], quiet: set[DocPath], is_target: bool, diags: list[Diagnostic]
 ) -> Any:
     from pydantic import ValidationError
 
@@ -453,7 +454,7 @@ def _model(
         return WorkspaceConfig.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
-    grouped: dict[Path, list[tuple[str, bool, bool]]] = {}
+    grouped: dict[DocPath, list[tuple[str, bool, bool]]] = {}
     for err in errors:
         t = translate(err, data, WorkspaceConfig)
         if t is None:
@@ -478,145 +479,6 @@ def _model(
                 seen.add(message)
                 diags.append(_at(r, path, message, at_key=at_key))
     return None
-
-
-def _check_read_only(data: dict[str, Any], report: Any) -> None:
-    # The models' read-only fields, as the generated schema lists them (no models imported;
-    # tests/config/test_schemacheck.py checks they are the models' own).
-    from .schemacheck import read_only
-
-    for name, ro in read_only().items():
-        value = data.get(name)
-        if not ro or value is None:
-            continue
-        items = enumerate(value) if isinstance(value, list) else [(None, value)]
-        for i, item in items:
-            if not isinstance(item, dict):
-                continue
-            base: Path = (name,) if i is None else (name, i)
-            for key in item:
-                if key in ro:
-                    report(
-                        (*base, key),
-                        f"{key} is set by the platform and cannot be configured",
-                        at_key=True,
-                    )
-
-
-def _names(data: dict[str, Any], kind: str) -> list[str] | None:
-    items = data.get(kind)
-    if not isinstance(items, list):
-        return None
-    ident = IDENTITY[kind]
-    return [
-        i[ident].strip() for i in items if isinstance(i, dict) and isinstance(i.get(ident), str)
-    ]
-
-
-def _check_references(data: dict[str, Any], report: Any) -> None:
-    from ..model.values import BUILTIN_ROLES
-
-    roles = _names(data, "roles")
-    valid_roles = [*BUILTIN_ROLES, *(roles or [])]
-    members = data.get("members")
-    if isinstance(members, list):
-        for i, m in enumerate(members):
-            role = m.get("role") if isinstance(m, dict) else None
-            if isinstance(role, str) and role.strip() not in valid_roles:
-                msg = f"'{role}' is not a role"
-                close = did_you_mean(role, valid_roles)
-                if close:
-                    msg += f"; did you mean '{close}'?"
-                elif roles is None:
-                    msg += (
-                        "; use a built-in role (owner, admin, member, client) or declare it "
-                        "under `roles:` in this config"
-                    )
-                else:
-                    msg += f"; valid: {', '.join(valid_roles)}"
-                report(("members", i, "role"), msg)
-        _check_owner(data, members, report)
-
-    tags = _names(data, "call_tags")
-    rules = data.get("call_rules")
-    if isinstance(rules, dict) and "rule" in rules:
-        for path, tag in _rule_tags(rules["rule"], ("call_rules", "rule")):
-            _check_tag(path, tag, tags, report)
-    hooks = data.get("webhooks")
-    if isinstance(hooks, list):
-        for i, h in enumerate(hooks):
-            f = h.get("filters") if isinstance(h, dict) else None
-            names = f.get("tags") if isinstance(f, dict) else None
-            if isinstance(names, list):
-                for j, tag in enumerate(names):
-                    if isinstance(tag, str):
-                        _check_tag(("webhooks", i, "filters", "tags", j), tag, tags, report)
-
-
-def _check_owner(data: dict[str, Any], members: list[Any], report: Any) -> None:
-    manage = data.get("manage")
-    ignore = data.get("ignore")
-    if isinstance(manage, dict) and manage.get("members") == "additive":
-        return
-    if isinstance(ignore, dict) and ignore.get("members"):
-        return
-    if any(isinstance(m, dict) and m.get("role") == "owner" for m in members):
-        return
-    report(
-        ("members",),
-        "no member has the owner role; a workspace must keep at least one owner. Add one, or "
-        "use `manage: {members: additive}` to leave undeclared live members alone",
-        at_key=True,
-    )
-
-
-def _rule_tags(node: Any, path: Path) -> Iterator[tuple[Path, str]]:
-    if not isinstance(node, dict):
-        return
-    for key in ("all", "any"):
-        children = node.get(key)
-        if isinstance(children, list):
-            for i, child in enumerate(children):
-                yield from _rule_tags(child, (*path, key, i))
-    for key in ("tag", "not_tag"):
-        value = node.get(key)
-        if isinstance(value, str):
-            yield (*path, key), value
-
-
-def _check_tag(path: Path, tag: str, tags: list[str] | None, report: Any) -> None:
-    if tags is not None and tag.strip() in tags:
-        return
-    msg = f"'{tag}' is not a declared call tag"
-    close = did_you_mean(tag, tags or [])
-    if close:
-        msg += f"; did you mean '{close}'?"
-    elif tags:
-        msg += f" (declared: {', '.join(tags)})"
-    if tags is None:
-        msg += "; declare it under `call_tags:` in this config"
-    report(path, msg)
-
-
-def _check_duplicates(config: Any, r: Resolved, report: Any, quiet: set[Path]) -> None:
-    """Identities that differ as written but are equal once normalized (e.g. E.164)."""
-    for kind, ident in IDENTITY.items():
-        items = getattr(config, kind, None)
-        if not items:
-            continue
-        first: dict[str, int] = {}
-        for i, item in enumerate(items):
-            key = str(getattr(item, ident))
-            if (kind, i) in quiet:
-                continue
-            if key in first:
-                j = first[key]
-                src = r.sources.get((kind, j))
-                where = f" (same as {kind}[{j}]" + (f" at {src.file}:{src.line})" if src else ")")
-                path: Path = (kind, i, ident) if (kind, i, ident) in r.sources else (kind, i)
-                report(path, f"duplicate {LABEL[kind]} '{key}'{where}{identity_note(kind)}")
-            else:
-                first[key] = i
 
 
 _SLUG_LINE = re.compile(r"^\s*slug:\s*['\"]?([a-z0-9][a-z0-9-]*)['\"]?\s*(?:#.*)?$", re.M)

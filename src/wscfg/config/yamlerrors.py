@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from ..errors import Diagnostic
 
 if TYPE_CHECKING:
-    from .load import SourceFile
+    from .sourcefile import SourceFile
 
 
 _REWRITES: tuple[tuple[str, str], ...] = (

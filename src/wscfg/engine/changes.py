@@ -9,14 +9,95 @@ last, in descending order, so nothing is deleted while something still refers to
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from ..model.kinds import BY_NAME
 from .fields import overlay
 
-if TYPE_CHECKING:
-    from .origin import Origin
+CONFIG = "config"
+DRIFT = "drift"
+DEFAULT = "default"  # the platform's own value: nobody has written it
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a difference came from; for drift, the write that made it (if any is known)."""
+
+    source: str  # config | drift | default
+    actor_type: str | None = None  # api_key | user | system
+    actor_name: str | None = None
+    via: str | None = None  # api | ui
+    at: str | None = None  # RFC 3339 UTC
+    client: str | None = None
+    action: str | None = None  # the audited action: create, update, delete…
+
+    @property
+    def drift(self) -> bool:
+        return self.source == DRIFT
+
+    @property
+    def default(self) -> bool:
+        return self.source == DEFAULT
+
+    @property
+    def known(self) -> bool:
+        return self.actor_name is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"source": self.source}
+        if self.source == DRIFT:
+            actor = None
+            if self.actor_name is not None:
+                actor = {"type": self.actor_type, "name": self.actor_name}
+            out.update(actor=actor, via=self.via, at=self.at, client=self.client)
+            out["action"] = self.action
+        return out
+
+    @staticmethod
+    def from_dict(data: Mapping[str, Any]) -> Origin:
+        actor = data.get("actor") or {}
+        return Origin(
+            str(data.get("source", CONFIG)),
+            actor.get("type"),
+            actor.get("name"),
+            data.get("via"),
+            data.get("at"),
+            data.get("client"),
+            data.get("action"),
+        )
+
+    def who(self) -> str:
+        """``jane@acme.example``, ``API key "zapier"``, ``the platform``, ``someone``."""
+        if self.actor_name is None:
+            return "someone"
+        if self.actor_type == "api_key":
+            return f'API key "{self.actor_name}"'
+        if self.actor_type == "system":
+            return "the platform"
+        return self.actor_name
+
+    def when(self) -> str:
+        """``2026-11-27 14:03 UTC`` from ``2026-11-27T14:03:09Z``."""
+        at = self.at or ""
+        if len(at) >= 16 and at[10] == "T":
+            return f"{at[:10]} {at[11:16]} UTC"
+        return at or "at an unknown time"
+
+    def note(self) -> str:
+        """``reverts a UI change by jane@acme.example, 2026-11-27 14:03 UTC``; ``replaces the
+        platform's default`` for a value nobody wrote; empty for config."""
+        if self.default:
+            return "replaces the platform's default"
+        if not self.drift:
+            return ""
+        if not self.known:
+            return "made outside wscfg; no audit entry says by whom"
+        if self.actor_type == "system":  # a drift origin from an older plan file
+            return f"replaces the platform's default, set {self.when()}"
+        channel = "a UI" if self.via == "ui" else "an API"
+        return f"reverts {channel} change by {self.who()}, {self.when()}"
 
 
 @dataclass(frozen=True)
@@ -25,7 +106,7 @@ class FieldChange:
     before: Any
     after: Any
     source: str | None = None  # where the desired value was written, e.g. "base.yaml:12"
-    origin: Origin | None = None  # where the difference came from (see .origin)
+    origin: Origin | None = None  # where the difference came from (see Origin)
 
     def to_dict(self) -> dict[str, Any]:
         out = {"path": self.path, "before": self.before, "after": self.after}
@@ -45,7 +126,7 @@ class Change:
     etag: str | None = None
     source: str | None = None
     fields: list[FieldChange] = field(default_factory=list)
-    origin: Origin | None = None  # config or drift (see .origin); None: not attributed
+    origin: Origin | None = None  # config or drift (see Origin); None: not attributed
 
     action: ClassVar[str] = ""
     symbol: ClassVar[str] = ""
@@ -122,8 +203,6 @@ def _text(value: Any) -> str | None:
 
 
 def _origin(data: Any) -> Origin | None:
-    from .origin import Origin
-
     return Origin.from_dict(data) if isinstance(data, dict) else None
 
 

@@ -12,6 +12,7 @@ document (a template the export will ``extends:``), only what differs from it is
 
 from __future__ import annotations
 
+import functools
 import re
 import typing
 from dataclasses import dataclass, field
@@ -98,19 +99,32 @@ def in_model_order(model: Any, body: dict[str, Any]) -> dict[str, Any]:
     """``body`` with its keys in the order the model declares its fields (the config format's
     order, as docs/config.md shows it), nested models likewise; unknown keys keep their place
     at the end."""
-    fields = getattr(model, "model_fields", None)
-    if not fields:
+    order = _field_order(model)
+    if not order:
         return body
     out: dict[str, Any] = {}
-    for name, info in fields.items():
-        key = info.alias or name
+    for key, nested in order:
         if key in body:
             value = body[key]
-            nested = _nested_model(info.annotation)
             if nested is not None and isinstance(value, dict):
                 value = in_model_order(nested, value)
             out[key] = value
+    if len(out) == len(body):  # every key is a field (the usual case)
+        return out
     return out | {k: v for k, v in body.items() if k not in out}
+
+
+@functools.cache
+def _field_order(model: Any) -> tuple[tuple[str, Any], ...]:
+    """(key, the model of its value or None) per field of ``model``, in declared order: worked
+    out once per model class, as a fleet's export or policy check orders ~100 items per
+    workspace with it."""
+    fields = getattr(model, "model_fields", None)
+    if not fields:
+        return ()
+    return tuple(
+        (info.alias or name, _nested_model(info.annotation)) for name, info in fields.items()
+    )
 
 
 def _nested_model(annotation: Any) -> Any:

@@ -24,114 +24,33 @@ and fleet code read them, one filtered request per workspace with differences).
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from .changes import Change, Create, Delete, FieldChange, Update
+from ..model.kinds import FINGERPRINT_SUFFIX
+from .changes import CONFIG, DEFAULT, DRIFT, Change, Create, Delete, FieldChange, Origin, Update
 
-CONFIG = "config"
-DRIFT = "drift"
-DEFAULT = "default"  # the platform's own value: nobody has written it
-FINGERPRINT_SUFFIX = "_fingerprint"
 MAX_AUDIT_KEYS = 100  # more changed items than this: read the kinds' log without a key filter
 MAX_AUDIT_KEY_CHARS = 4000  # likewise past this many characters of keys (a URL stays short)
 WHOLE_ITEM = ("create", "delete")
 
 
-@dataclass(frozen=True)
-class Origin:
-    """Where a difference came from; for drift, the write that made it (if any is known)."""
-
-    source: str  # config | drift | default
-    actor_type: str | None = None  # api_key | user | system
-    actor_name: str | None = None
-    via: str | None = None  # api | ui
-    at: str | None = None  # RFC 3339 UTC
-    client: str | None = None
-    action: str | None = None  # the audited action: create, update, delete…
-
-    @property
-    def drift(self) -> bool:
-        return self.source == DRIFT
-
-    @property
-    def default(self) -> bool:
-        return self.source == DEFAULT
-
-    @property
-    def known(self) -> bool:
-        return self.actor_name is not None
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"source": self.source}
-        if self.source == DRIFT:
-            actor = None
-            if self.actor_name is not None:
-                actor = {"type": self.actor_type, "name": self.actor_name}
-            out.update(actor=actor, via=self.via, at=self.at, client=self.client)
-            out["action"] = self.action
-        return out
-
-    @staticmethod
-    def from_dict(data: Mapping[str, Any]) -> Origin:
-        actor = data.get("actor") or {}
-        return Origin(
-            str(data.get("source", CONFIG)),
-            actor.get("type"),
-            actor.get("name"),
-            data.get("via"),
-            data.get("at"),
-            data.get("client"),
-            data.get("action"),
-        )
-
-    @staticmethod
-    def of_entry(entry: Mapping[str, Any], writers: Collection[str] = frozenset()) -> Origin:
-        if is_wscfg(entry, writers):
-            return Origin(CONFIG)
-        actor = entry.get("actor") or {}
-        if actor.get("type") == "system":  # the platform itself (a new workspace's defaults)
-            return Origin(DEFAULT)
-        return Origin(
-            DRIFT,
-            _text(actor.get("type")),
-            _text(actor.get("name")),
-            _text(entry.get("via")),
-            _text(entry.get("at")),
-            _text(entry.get("client")),
-            _text(entry.get("action")),
-        )
-
-    def who(self) -> str:
-        """``jane@acme.example``, ``API key "zapier"``, ``the platform``, ``someone``."""
-        if self.actor_name is None:
-            return "someone"
-        if self.actor_type == "api_key":
-            return f'API key "{self.actor_name}"'
-        if self.actor_type == "system":
-            return "the platform"
-        return self.actor_name
-
-    def when(self) -> str:
-        """``2026-11-27 14:03 UTC`` from ``2026-11-27T14:03:09Z``."""
-        at = self.at or ""
-        if len(at) >= 16 and at[10] == "T":
-            return f"{at[:10]} {at[11:16]} UTC"
-        return at or "at an unknown time"
-
-    def note(self) -> str:
-        """``reverts a UI change by jane@acme.example, 2026-11-27 14:03 UTC``; ``replaces the
-        platform's default`` for a value nobody wrote; empty for config."""
-        if self.default:
-            return "replaces the platform's default"
-        if not self.drift:
-            return ""
-        if not self.known:
-            return "made outside wscfg; no audit entry says by whom"
-        if self.actor_type == "system":  # a drift origin from an older plan file
-            return f"replaces the platform's default, set {self.when()}"
-        channel = "a UI" if self.via == "ui" else "an API"
-        return f"reverts {channel} change by {self.who()}, {self.when()}"
+def origin_of(entry: Mapping[str, Any], writers: Collection[str] = frozenset()) -> Origin:
+    """The origin of the write ``entry`` records: wscfg's own (config), the platform's
+    (default) or someone else's (drift, naming who, how and when)."""
+    if is_wscfg(entry, writers):
+        return Origin(CONFIG)
+    actor = entry.get("actor") or {}
+    if actor.get("type") == "system":  # the platform itself (a new workspace's defaults)
+        return Origin(DEFAULT)
+    return Origin(
+        DRIFT,
+        _text(actor.get("type")),
+        _text(actor.get("name")),
+        _text(entry.get("via")),
+        _text(entry.get("at")),
+        _text(entry.get("client")),
+        _text(entry.get("action")),
+    )
 
 
 def _text(value: Any) -> str | None:
@@ -184,12 +103,12 @@ def attribute(
             else:
                 change.origin = Origin(CONFIG)
         elif isinstance(change, Create):
-            change.origin = Origin.of_entry(history[0], writers) if history else Origin(CONFIG)
+            change.origin = origin_of(history[0], writers) if history else Origin(CONFIG)
         elif isinstance(change, Delete):
             made = [e for e in history if e.get("action") == "create"]
-            change.origin = Origin.of_entry(made[0], writers) if made else Origin(DRIFT)
+            change.origin = origin_of(made[0], writers) if made else Origin(DRIFT)
         else:  # a re-sent invitation: whoever last wrote the member
-            change.origin = Origin.of_entry(history[0], writers) if history else Origin(DRIFT)
+            change.origin = origin_of(history[0], writers) if history else Origin(DRIFT)
 
 
 def _order(entry: Mapping[str, Any]) -> tuple[str, int]:
@@ -207,7 +126,7 @@ def _field_origin(
     name = path.removesuffix(FINGERPRINT_SUFFIX)
     for entry in history:
         if entry.get("action") in WHOLE_ITEM or _touches(entry.get("fields"), name):
-            return Origin.of_entry(entry, writers)
+            return origin_of(entry, writers)
     return Origin(DEFAULT)  # nobody ever wrote it: the platform's default
 
 

@@ -283,9 +283,9 @@ def drift_report_of(doc: dict[str, Any], name: str) -> Any:
     """The :class:`~wscfg.engine.drift.DriftReport` a drift report document holds (PartError
     naming ``name`` when it is damaged)."""
     from ..model.kinds import BY_NAME
+    from .changes import DRIFT as SOURCE_DRIFT
+    from .changes import Origin
     from .drift import DriftItem, DriftReport
-    from .origin import DRIFT as SOURCE_DRIFT
-    from .origin import Origin
     from .render import Failure
 
     try:

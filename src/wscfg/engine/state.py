@@ -2,7 +2,7 @@
 
 ``LiveState`` comes from the API's snapshot (already normalized by the platform, which
 validates every write with the same models), so reading 100,000 items costs no per-item model
-validation. ``DesiredState`` comes from a validated config: each item is dumped with
+validation. ``DesiredState`` comes from a target config (validated): each item is dumped with
 ``exclude_unset`` so that only what the user wrote is managed. Secret values never enter either
 state: a write-only field holds ``{"env": NAME, "fingerprint": "sha256:…"}`` and the value
 itself waits in ``DesiredState.secret_values`` until apply builds the request body.
@@ -13,12 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..model import KINDS, SNAPSHOT_KINDS, fingerprint
+from ..model import KINDS, SNAPSHOT_KINDS, secret_fingerprint
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
 
-    from ..config.desired import Desired
+    from ..config.desired import TargetConfig
 
 Items = dict[str, dict[str, Any]]  # key -> fields
 
@@ -94,7 +94,7 @@ class DesiredState:
     resend_expired: bool = True  # invitations.resend_expired
     required_integrations: list[str] = field(default_factory=list)  # integrations.required
     secret_values: dict[tuple[str, str, str], SecretStr] = field(default_factory=dict, repr=False)
-    origin: Desired | None = field(default=None, repr=False)  # for provenance, looked up lazily
+    target_config: TargetConfig | None = field(default=None, repr=False)  # sources, read lazily
     positions: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
 
     def mode(self, kind: str) -> str:
@@ -108,27 +108,27 @@ class DesiredState:
     def source(self, kind: str, key: str, field: str = "") -> str | None:
         """Where the item (or one of its fields, ``"business_profile.company"``) was written,
         e.g. ``base.yaml:12``. Looked up only for changed items."""
-        if self.origin is None:
+        if self.target_config is None:
             return None
         path: tuple[str | int, ...] = (kind,)
         if kind in self.positions and key in self.positions[kind]:
             path += (self.positions[kind][key],)
         if field:
             path += tuple(field.removesuffix("_fingerprint").split("."))
-        src = self.origin.source_of(path)
+        src = self.target_config.source_of(path)
         return None if src is None else str(src)
 
 
 def secret_marker(env: str | None, value: str) -> dict[str, Any]:
     """What a write-only value looks like in a plan: where it comes from and its fingerprint."""
-    return {"env": env, "fingerprint": fingerprint(value)}
+    return {"env": env, "fingerprint": secret_fingerprint(value)}
 
 
-def desired_state(desired: Desired) -> DesiredState:
-    """Flatten a validated config into per-kind items (one dump of the whole document)."""
-    config = desired.config
+def desired_state(target: TargetConfig) -> DesiredState:
+    """Flatten a target config into per-kind items (one dump of the whole document)."""
+    config = target.config
     assert config.workspace is not None
-    state = DesiredState(slug=config.workspace.slug, file=desired.file, origin=desired)
+    state = DesiredState(slug=config.workspace.slug, file=target.file, target_config=target)
     data = config.model_dump(mode="json", exclude_unset=True)
     state.modes = {k: v for k, v in (data.get("manage") or {}).items() if v is not None}
     state.ignore = {k: v for k, v in (data.get("ignore") or {}).items() if v is not None}
@@ -151,7 +151,7 @@ def desired_state(desired: Desired) -> DesiredState:
                 if secret is None:
                     continue
                 key = kind.key_of(bodies[index])
-                env = desired.secret_refs.get((kind.name, index, name))
+                env = target.secret_refs.get((kind.name, index, name))
                 items[key][name] = secret_marker(env, secret.get_secret_value())
                 state.secret_values[(kind.name, key, name)] = secret
         state.items[kind.name] = items

@@ -87,7 +87,7 @@ class Violation:
 
 
 def check_live(slug: str, policies: Sequence[Any], live: LiveState) -> list[Violation]:
-    """Every violation of ``policies`` (compiled :class:`wscfg.config.policies.Policy`) by the
+    """Every violation of ``policies`` (:class:`wscfg.config.policies.CompiledPolicy`) by the
     live document of ``live``."""
     if not policies:
         return []

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
         Notifications,
     )
     from .security import Security
-    from .webhooks import EVENTS, Webhook, WebhookFilters, fingerprint
+    from .webhooks import EVENTS, Webhook, WebhookFilters, secret_fingerprint
     from .workspace import BusinessProfile, Workspace
 
 # name -> the submodule defining it
@@ -68,7 +68,7 @@ _WHERE: dict[str, str] = {
     "EVENTS": "webhooks",
     "Webhook": "webhooks",
     "WebhookFilters": "webhooks",
-    "fingerprint": "webhooks",
+    "secret_fingerprint": "webhooks",
     "BusinessProfile": "workspace",
     "Workspace": "workspace",
 }
@@ -124,7 +124,7 @@ __all__ = [
     "Workspace",
     "WorkspaceConfig",
     "e164",
-    "fingerprint",
     "get",
     "rule_tags",
+    "secret_fingerprint",
 ]

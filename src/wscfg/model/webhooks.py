@@ -34,7 +34,7 @@ WebhookURL = Annotated[
 ]
 
 
-def fingerprint(secret: str) -> str:
+def secret_fingerprint(secret: str) -> str:
     """The public fingerprint of a webhook secret: what live state and plan files show."""
     return "sha256:" + hashlib.sha256(b"wscfg-webhook-secret\0" + secret.encode()).hexdigest()[:16]
 

@@ -17,13 +17,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
-from ..errors import WscfgError
+from ..errors import Worded, WscfgError
 from ..model import CATEGORIES, HELPDESK, Member, Workspace
 from ..model.values import single_line
 from . import store
-from .auth import SCOPES, WorkspaceRef, display_prefix, generate_key, hash_key
+from .auth import SCOPES, WorkspaceRef, hash_key
 from .db import (
     agencies,
     api_keys,
@@ -33,6 +33,7 @@ from .db import (
     transaction,
     workspaces,
 )
+from .keyrows import active_key_count, forget, insert_key
 from .records import LATER_SINGLETONS
 
 ADMIN_ACTOR = "admin"
@@ -104,7 +105,7 @@ def create_workspace(
         store.record(
             conn,
             ref.id,
-            [store.Change("create", "workspace", "", None, store.canonical(_dump(profile)))],
+            [store.AuditedWrite("create", "workspace", "", None, store.canonical(_dump(profile)))],
             actor=store.admin_actor(),
             request_id=None,
             now=now,
@@ -154,7 +155,12 @@ def new_key(db_url: str, request: KeyRequest) -> IssuedKey:
         if request.workspace is None:
             assert request.agency is not None
             if request.as_user is not None:
-                raise SandboxError("--as-user issues a key of one workspace, not of an agency")
+                raise SandboxError(
+                    Worded(
+                        "{as_user} issues a key of one workspace, not of an agency",
+                        {"as_user": "as_user"},
+                    )
+                )
             agency_id = _agency_id(conn, request.agency)
             key_id, secret = insert_key(conn, None, agency_id, wanted, name, now)
             return IssuedKey(key_id, secret, wanted)
@@ -173,7 +179,7 @@ def new_key(db_url: str, request: KeyRequest) -> IssuedKey:
         store.record(
             conn,
             ref.id,
-            [store.Change("create", "api_keys", key_id, None, store.canonical(public))],
+            [store.AuditedWrite("create", "api_keys", key_id, None, store.canonical(public))],
             actor=store.admin_actor(),
             request_id=None,
             now=now,
@@ -212,10 +218,8 @@ def revoke_key(db_url: str, key: str) -> str:
         now = _now()
         conn.execute(update(api_keys).where(api_keys.c.id == row.id).values(revoked_at=now))
         if row.workspace_id is not None:
-            from .routes.managed_keys import forget
-
             before = store.canonical({"id": row.id, "scopes": row.scopes.split()})
-            changes = [store.Change("revoke", "api_keys", row.id, before, None)]
+            changes = [store.AuditedWrite("revoke", "api_keys", row.id, before, None)]
             gone = forget(conn, row.workspace_id, row.id, now)
             store.record(
                 conn,
@@ -247,7 +251,7 @@ def accept_invitation(db_url: str, workspace: str, email: str) -> None:
         store.record(
             conn,
             ref.id,
-            [store.Change("accept", "members", item.ident, item.text, row["data"])],
+            [store.AuditedWrite("accept", "members", item.ident, item.text, row["data"])],
             actor=store.Actor(ADMIN_ACTOR, "user", item.ident, "ui"),
             request_id=None,
             now=now,
@@ -279,7 +283,7 @@ def set_two_factor(db_url: str, workspace: str, email: str, enabled: bool) -> No
         store.record(
             conn,
             ref.id,
-            [store.Change("update", "members", item.ident, item.text, row["data"])],
+            [store.AuditedWrite("update", "members", item.ident, item.text, row["data"])],
             actor=store.Actor(ADMIN_ACTOR, "user", item.ident, "ui"),  # the member, in the UI
             request_id=None,
             now=now,
@@ -314,7 +318,7 @@ def set_integration(db_url: str, workspace: str, name: str, status: str) -> None
         store.record(
             conn,
             ref.id,
-            [store.Change(action, "integrations", obj.name, before, row["data"])],
+            [store.AuditedWrite(action, "integrations", obj.name, before, row["data"])],
             actor=store.admin_actor(),
             request_id=None,
             now=now,
@@ -346,52 +350,6 @@ def provision(
         ],
     )
     return WorkspaceRef(ws_id, profile.slug, agency_id)
-
-
-def active_key_count(conn: Connection, ws_id: int) -> int:
-    return int(
-        conn.execute(
-            select(func.count())
-            .select_from(api_keys)
-            .where(api_keys.c.workspace_id == ws_id, api_keys.c.revoked_at.is_(None))
-        ).scalar_one()
-    )
-
-
-def insert_key(
-    conn: Connection,
-    ws_id: int | None,
-    agency_id: int | None,
-    scopes: Iterable[str],
-    name: str | None,
-    now: str,
-    *,
-    as_user: str | None = None,
-    managed: dict[str, Any] | None = None,
-) -> tuple[str, str]:
-    """Store a new key; return (key id, secret). The caller enforces the per-workspace cap.
-    ``managed`` holds the settings of a key of the api_keys kind (mode, description…)."""
-    key_id, secret = generate_key()
-    extra = managed or {}
-    conn.execute(
-        insert(api_keys).values(
-            id=key_id,
-            secret_hash=hash_key(secret),
-            prefix=display_prefix(secret),
-            name=name,
-            workspace_id=ws_id,
-            agency_id=agency_id,
-            scopes=" ".join(sorted(set(scopes))),
-            created_at=now,
-            as_user=as_user,
-            managed=1 if managed is not None else 0,
-            mode=extra.get("mode", "live"),
-            description=extra.get("description"),
-            expires=extra.get("expires"),
-            rotation=extra.get("rotation"),
-        )
-    )
-    return key_id, secret
 
 
 def _member_email(conn: Connection, ref: WorkspaceRef, email: str | None, now: str) -> str | None:

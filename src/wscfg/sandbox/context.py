@@ -265,7 +265,7 @@ class Reply:
     status: int
     body: str | bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
-    changes: Sequence[store.Change] = ()
+    changes: Sequence[store.AuditedWrite] = ()
     workspace_id: int | None = None  # the audited workspace when ctx has none (creation)
     replay_body: bytes | None = None  # what an idempotent replay answers, if not ``body``
 
@@ -273,11 +273,11 @@ class Reply:
 def run_write(ctx: Ctx, work: Callable[[Connection], Reply]) -> Response:
     """Run ``work`` in one write transaction with idempotency, audit and version bump."""
     key = ctx.idempotency_key
-    fp = ""
+    digest = ""
     if key is not None:
         idempotency.check_key(key)
         url = ctx.request.url
-        fp = idempotency.fingerprint(ctx.request.method, url.path, url.query, ctx.body)
+        digest = idempotency.request_hash(ctx.request.method, url.path, url.query, ctx.body)
     cutoff = store.iso(ctx.now - timedelta(seconds=ctx.settings.idempotency_ttl))
     settings = ctx.settings
     try:
@@ -290,10 +290,10 @@ def run_write(ctx: Ctx, work: Callable[[Connection], Reply]) -> Response:
             elif ctx.who.agency_id is not None:
                 lock_agency(conn, ctx.who.agency_id)
             if key is not None:
-                stored = idempotency.lookup(conn, ctx.who.key_id, key, fp, cutoff=cutoff)
+                stored = idempotency.lookup(conn, ctx.who.key_id, key, digest, cutoff=cutoff)
                 if stored is not None:
                     return _replay(stored)
-                idempotency.reserve(conn, ctx.who.key_id, key, fp, ctx.now_iso)
+                idempotency.reserve(conn, ctx.who.key_id, key, digest, ctx.now_iso)
             reply = work(conn)
             ws_id = ctx.ws.id if ctx.ws is not None else reply.workspace_id
             if reply.changes and ws_id is not None:
@@ -322,7 +322,7 @@ def run_write(ctx: Ctx, work: Callable[[Connection], Reply]) -> Response:
         # Another request with the same key (to another workspace) won the race: answer as
         # it did, or 422 when it was a different request.
         with transaction(ctx.sandbox.engine) as conn:
-            stored = idempotency.lookup(conn, ctx.who.key_id, key, fp, cutoff=cutoff)
+            stored = idempotency.lookup(conn, ctx.who.key_id, key, digest, cutoff=cutoff)
         if stored is None:
             raise
         return _replay(stored)

@@ -160,7 +160,7 @@ idempotency = Table(
 def _v1_to_v2(conn: Connection) -> None:
     """v1 kept ``items.data`` (canonical JSON) and 32-hex ETags; v2 keeps ``items.body``
     (the JSON with its 16-hex ETag spliced in, served as is)."""
-    from .store import etag_of, with_etag
+    from .records import etag_of, with_etag
 
     conn.exec_driver_sql("ALTER TABLE items ADD COLUMN body TEXT")
     rows = conn.exec_driver_sql("SELECT workspace_id, kind, ident, data FROM items").all()
@@ -194,7 +194,7 @@ def _v2_to_v3(conn: Connection) -> None:
     """v3 keeps the caller's ``X-Request-Id`` apart (``audit.client_request_id``) and never
     stores a non-finite number: ones stored by older versions (``Infinity``, ``NaN``, which
     made reads answer invalid JSON) are dropped from items and nulled in the audit log."""
-    from .store import etag_of, finite_text, with_etag, without_etag
+    from .records import etag_of, finite_text, with_etag, without_etag
 
     if "client_request_id" not in {c["name"] for c in inspect(conn).get_columns("audit")}:
         conn.exec_driver_sql("ALTER TABLE audit ADD COLUMN client_request_id TEXT")

@@ -38,7 +38,8 @@ def check_key(key: str) -> None:
         )
 
 
-def fingerprint(method: str, path: str, query: str, body: bytes) -> str:
+def request_hash(method: str, path: str, query: str, body: bytes) -> str:
+    """What makes two requests "the same" for a replay (kept in the ``fingerprint`` column)."""
     h = hashlib.sha256()
     for part in (method.encode(), path.encode(), query.encode()):
         h.update(part + b"\0")
@@ -46,7 +47,7 @@ def fingerprint(method: str, path: str, query: str, body: bytes) -> str:
     return h.hexdigest()
 
 
-def lookup(conn: Connection, key_id: str, key: str, fp: str, *, cutoff: str) -> Stored | None:
+def lookup(conn: Connection, key_id: str, key: str, digest: str, *, cutoff: str) -> Stored | None:
     """The stored answer for ``key`` if the same request was made; ``None`` if new.
     A record older than ``cutoff`` is forgotten."""
     row = conn.execute(
@@ -65,7 +66,7 @@ def lookup(conn: Connection, key_id: str, key: str, fp: str, *, cutoff: str) -> 
             delete(idempotency).where(idempotency.c.api_key_id == key_id, idempotency.c.key == key)
         )
         return None
-    if row.fingerprint != fp:
+    if row.fingerprint != digest:
         raise ProblemError(
             422,
             "this Idempotency-Key was already used with a different request; "
@@ -77,12 +78,12 @@ def lookup(conn: Connection, key_id: str, key: str, fp: str, *, cutoff: str) -> 
     return Stored(int(row.status), headers, bytes(row.body))
 
 
-def reserve(conn: Connection, key_id: str, key: str, fp: str, now: str) -> None:
+def reserve(conn: Connection, key_id: str, key: str, digest: str, now: str) -> None:
     conn.execute(
         insert(idempotency).values(
             api_key_id=key_id,
             key=key,
-            fingerprint=fp,
+            fingerprint=digest,
             created_at=now,
             status=PENDING,
             headers="[]",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,6 +47,23 @@ ETAG_HEX = 16  # 64 bits: ample to tell two versions of one item apart, and comp
 
 def etag_of(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:ETAG_HEX]
+
+
+def finite_text(text: str, *, drop: bool) -> str:
+    """``text`` (JSON that may hold ``Infinity``/``NaN``, as older versions stored) with
+    every non-finite number dropped from its object (``drop``) or replaced by ``null``."""
+
+    def clean(node: Any) -> Any:
+        if isinstance(node, float) and not math.isfinite(node):
+            return None
+        if isinstance(node, list):
+            return [clean(v) for v in node]
+        if isinstance(node, dict):
+            out = {k: clean(v) for k, v in node.items()}
+            return {k: v for k, v in out.items() if v is not None} if drop else out
+        return node
+
+    return canonical(clean(json.loads(text)))
 
 
 def iso(moment: datetime) -> str:

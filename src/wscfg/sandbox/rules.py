@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, SecretStr, ValidationError
 from sqlalchemy import Connection
 
-from ..model import BUILTIN_ROLES, Kind, e164, fingerprint, rule_tags
+from ..model import BUILTIN_ROLES, Kind, e164, rule_tags, secret_fingerprint
 from . import store
 from .problems import ProblemError, field_errors, invalid
 
@@ -87,7 +87,7 @@ def stored_form(
     if "secret" in kind.write_only:
         secret = getattr(obj, "secret", None)
         if isinstance(secret, SecretStr):
-            data["secret_fingerprint"] = fingerprint(secret.get_secret_value())
+            data["secret_fingerprint"] = secret_fingerprint(secret.get_secret_value())
         elif "secret" in patch:  # explicitly cleared
             data.pop("secret_fingerprint", None)
     return data

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,24 +24,6 @@ from .records import etag_of as etag_of
 from .records import iso as iso
 from .records import with_etag as with_etag
 from .records import without_etag as without_etag
-
-
-def finite_text(text: str, *, drop: bool) -> str:
-    """``text`` (JSON that may hold ``Infinity``/``NaN``, as older versions stored) with
-    every non-finite number dropped from its object (``drop``) or replaced by ``null``."""
-
-    def clean(node: Any) -> Any:
-        if isinstance(node, float) and not math.isfinite(node):
-            return None
-        if isinstance(node, list):
-            return [clean(v) for v in node]
-        if isinstance(node, dict):
-            out = {k: clean(v) for k, v in node.items()}
-            return {k: v for k, v in out.items() if v is not None} if drop else out
-        return node
-
-    return canonical(clean(json.loads(text)))
-
 
 _COLS = (items.c.ident, items.c.body, items.c.etag, items.c.ref, items.c.expires_at)
 
@@ -232,7 +213,7 @@ def bump(conn: Connection, ws_id: int) -> None:
 
 
 @dataclass(frozen=True)
-class Change:
+class AuditedWrite:
     """One audited write: ``before``/``after`` are stored JSON texts (never secrets)."""
 
     action: str  # create | update | delete | resend | accept | revoke
@@ -261,7 +242,7 @@ def admin_actor() -> Actor:
 def record(
     conn: Connection,
     ws_id: int,
-    changes: Sequence[Change],
+    changes: Sequence[AuditedWrite],
     *,
     actor: Actor,
     request_id: str | None,

@@ -56,16 +56,18 @@ def batch(ctx: Ctx, body: Batch) -> Response:
             old = existing.get(number)
             if old is None:
                 inserts.append(row)
-                changes.append(store.Change("create", KIND.name, number, None, row["data"]))
+                changes.append(store.AuditedWrite("create", KIND.name, number, None, row["data"]))
             elif old.text != row["data"]:
                 updates.append(row)
-                changes.append(store.Change("update", KIND.name, number, old.text, row["data"]))
+                changes.append(
+                    store.AuditedWrite("update", KIND.name, number, old.text, row["data"])
+                )
             else:
                 unchanged += 1
         removed = [n for n in gone if n in existing and n not in skip]
         check_room(conn, ws, KIND.name, len(inserts) - len(removed), ctx.settings.bounds)
         changes.extend(
-            store.Change("delete", KIND.name, n, existing[n].text, None) for n in removed
+            store.AuditedWrite("delete", KIND.name, n, existing[n].text, None) for n in removed
         )
         store.insert_rows(conn, inserts)
         store.update_rows(conn, updates)

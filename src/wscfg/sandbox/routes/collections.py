@@ -55,7 +55,7 @@ def write_update(
     """Store ``row`` over ``item`` and answer with the new body, its ETag and the audit entry."""
     store.update_rows(conn, [row])
     new = store.saved(row)
-    change = store.Change(action, kind.name, item.ident, item.text, row["data"])
+    change = store.AuditedWrite(action, kind.name, item.ident, item.text, row["data"])
     return Reply(200, new.body, etag_header(new.etag), [change])
 
 
@@ -163,7 +163,7 @@ def create(ctx: Ctx, kind: Kind, body: Any) -> Response:
             201,
             item.body,
             {**etag_header(item.etag), "Location": location},
-            [store.Change("create", kind.name, ident, None, row["data"])],
+            [store.AuditedWrite("create", kind.name, ident, None, row["data"])],
         )
 
     return run_write(ctx, work)
@@ -201,7 +201,9 @@ def remove(ctx: Ctx, kind: Kind, raw: str, if_match: str | None) -> Response:
         _check_roles(ctx, conn, kind, item.data, None)
         rules.check_delete(conn, ctx.workspace.id, kind, item, ctx.now_iso)
         store.delete_idents(conn, ctx.workspace.id, kind.name, [item.ident])
-        return Reply(204, changes=[store.Change("delete", kind.name, item.ident, item.text, None)])
+        return Reply(
+            204, changes=[store.AuditedWrite("delete", kind.name, item.ident, item.text, None)]
+        )
 
     return run_write(ctx, work)
 

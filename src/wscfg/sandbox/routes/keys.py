@@ -9,9 +9,9 @@ from sqlalchemy import Connection, and_, select, update
 from starlette.responses import Response
 
 from .. import access, rules, store
-from ..admin import active_key_count, insert_key
 from ..context import JSON, Ctx, ReadCtx, Reply, WriteCtx, caller, run_write
 from ..db import agencies, api_keys, audit, transaction, workspaces
+from ..keyrows import active_key_count, forget, insert_key
 from ..problems import ProblemError, invalid
 from ..records import audit_entry, audit_filter_problem
 from ..schemas import ITEM, PATCH, ApiKeyCreate, ApiKeyCreated, ApiKeyPage, AuditPage, KeyInfo
@@ -101,7 +101,7 @@ def create_key(ctx: Ctx, body: ApiKeyCreate) -> Response:
             201,
             json.dumps({**public, "secret": secret}),
             {"Location": f"/v1/workspaces/{ctx.workspace.slug}/api-keys/{key_id}"},
-            [store.Change("create", KIND, key_id, None, store.canonical(public))],
+            [store.AuditedWrite("create", KIND, key_id, None, store.canonical(public))],
             replay_body=json.dumps(public).encode(),  # the secret is never stored, not even here
         )
 
@@ -121,8 +121,8 @@ def revoke(ctx: Ctx, key_id: str) -> Response:
             raise ProblemError(404, f"no active API key '{key_id}'")
         conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(revoked_at=ctx.now_iso))
         before = store.canonical(_public(row))
-        changes = [store.Change("revoke", KIND, key_id, before, None)]
-        gone = managed_keys.forget(conn, ctx.workspace.id, key_id, ctx.now_iso)
+        changes = [store.AuditedWrite("revoke", KIND, key_id, before, None)]
+        gone = forget(conn, ctx.workspace.id, key_id, ctx.now_iso)
         return Reply(204, changes=changes + ([gone] if gone else []))
 
     return run_write(ctx, work)

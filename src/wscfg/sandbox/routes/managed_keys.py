@@ -19,15 +19,13 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 from starlette.responses import Response
 
-from ...model import BY_NAME
 from .. import access, rules, store
-from ..admin import active_key_count, insert_key
 from ..context import Ctx, Reply, check_if_match, run_write
 from ..db import api_keys, transaction
+from ..keyrows import KIND, active_key_count, insert_key
 from ..problems import ProblemError
 from .collections import etag_header, item_response
 
-KIND = BY_NAME["api_keys"]
 SETTINGS = ("mode", "description", "expires", "rotation")
 
 
@@ -85,7 +83,7 @@ def create(ctx: Ctx, sent: dict[str, Any]) -> Response:
             201,
             _with_secret(item.body, secret),
             {**etag_header(item.etag), "Location": location},
-            [store.Change("create", KIND.name, name, None, row["data"])],
+            [store.AuditedWrite("create", KIND.name, name, None, row["data"])],
             replay_body=item.body.encode(),  # the secret is never stored, not even here
         )
 
@@ -136,7 +134,7 @@ def change(ctx: Ctx, name: str, sent: dict[str, Any], if_match: str | None) -> R
         store.update_rows(conn, [row])
         new = store.saved(row)
         body = new.body if secret is None else _with_secret(new.body, secret)
-        changes = [store.Change("update", KIND.name, item.ident, item.text, row["data"])]
+        changes = [store.AuditedWrite("update", KIND.name, item.ident, item.text, row["data"])]
         return Reply(200, body, etag_header(new.etag), changes, replay_body=new.body.encode())
 
     return run_write(ctx, work)
@@ -156,21 +154,8 @@ def revoke(ctx: Ctx, name: str, if_match: str | None) -> Response:
         if isinstance(key_id, str):
             _revoke_row(conn, ctx.now_iso, key_id)
         store.delete_idents(conn, ctx.workspace.id, KIND.name, [item.ident])
-        return Reply(204, changes=[store.Change("delete", KIND.name, item.ident, item.text, None)])
+        return Reply(
+            204, changes=[store.AuditedWrite("delete", KIND.name, item.ident, item.text, None)]
+        )
 
     return run_write(ctx, work)
-
-
-def forget(conn: Connection, ws_id: int, key_id: str, now: str) -> store.Change | None:
-    """A managed key revoked by its id (``wscfg sandbox revoke``, DELETE …/api-keys/key_…):
-    its item leaves the kind too. Returns the audit change, or None for an unmanaged key."""
-    row = conn.execute(
-        select(api_keys.c.name, api_keys.c.managed).where(api_keys.c.id == key_id)
-    ).first()
-    if row is None or not row.managed or row.name is None:
-        return None
-    item = store.get(conn, ws_id, KIND.name, row.name, now)
-    if item is None or item.data.get("id") != key_id:
-        return None
-    store.delete_idents(conn, ws_id, KIND.name, [item.ident])
-    return store.Change("delete", KIND.name, item.ident, item.text, None)

@@ -81,7 +81,7 @@ def create_workspace(ctx: Ctx, body: WorkspaceCreate) -> Response:
                 "Location": f"/v1/workspaces/{ref.slug}",
                 "Wscfg-Workspace": ref.slug,
             },
-            [store.Change("create", "workspace", "", None, item.text)],
+            [store.AuditedWrite("create", "workspace", "", None, item.text)],
             workspace_id=ref.id,
         )
 
