@@ -1,6 +1,7 @@
 """The API client of the embedded sandbox: reads in-process, everything else over the app.
 
-:class:`EmbeddedClient` has the shape of :class:`wscfg.api.client.ApiClient`. The two reads a
+:class:`EmbeddedClient` is a :class:`wscfg.engine.protocols.ServerApi`, as
+:class:`wscfg.api.client.ApiClient` is. The two reads a
 plan needs — the workspace list and each workspace's snapshot — come from
 :class:`wscfg.sandbox.local.LocalReader` (``sqlite3``, no HTTP framework, ORM or HTTP client
 imported). Any other call, and any read the local path declines (see its docstring), goes to a
@@ -11,18 +12,24 @@ the same rule code, ETags, idempotency and audit as a served sandbox. See docs/s
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import EMBEDDED_BASE_URL, NotFoundError
 from .model.base import SLUG_RE
 from .sandbox.local import LocalReader, NotReachable
 
+if TYPE_CHECKING:
+    from .api.client import ApiClient
+    from .api.workspace import WorkspaceClient
+    from .model.kinds import Kind
+
 BASE_URL = EMBEDDED_BASE_URL
 
 
 class EmbeddedClient:
-    """An ApiClient look-alike for the embedded sandbox in ``db_path`` under ``key``."""
+    """The server API of the embedded sandbox in ``db_path`` under ``key``."""
 
     def __init__(
         self,
@@ -30,7 +37,7 @@ class EmbeddedClient:
         db_url: str,
         key: str,
         *,
-        remote: Any = None,
+        remote: ApiClient | None = None,
         rate_limit: float | None = None,
     ) -> None:
         """``remote``: the full path to use instead of the in-process app (an ApiClient to a
@@ -38,7 +45,7 @@ class EmbeddedClient:
         self.local = LocalReader(db_path, key)
         self._db_url = db_url
         self._key = key
-        self._remote: Any = remote
+        self._remote = remote
         self.local_reads = 0  # answered in-process (tests and benchmarks look)
         self._rate_limit = rate_limit  # the in-process app has no limit; --rate-limit still paces
 
@@ -46,7 +53,7 @@ class EmbeddedClient:
         return f"EmbeddedClient({str(self.local.path)!r})"
 
     @property
-    def remote(self) -> Any:
+    def remote(self) -> ApiClient:
         """The full path: an ApiClient to the sandbox app in-process (created on first use)."""
         if self._remote is None:
             import httpx
@@ -64,11 +71,6 @@ class EmbeddedClient:
             )
         return self._remote
 
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return getattr(self.remote, name)
-
     async def aclose(self) -> None:
         if self._remote is not None:
             await self._remote.aclose()
@@ -84,41 +86,41 @@ class EmbeddedClient:
             own = await asyncio.to_thread(self.local.key_id)
             if own is not None:
                 return apply_keys_from_env() | {own}
-        result: frozenset[str] = await self.remote.wscfg_keys()
-        return result
+        return await self.remote.wscfg_keys()
+
+    async def describe_key(self) -> dict[str, Any] | None:
+        return await self.remote.describe_key()
+
+    async def create_workspace(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        return await self.remote.create_workspace(body)
 
     async def list_workspaces(self) -> list[dict[str, Any]]:
         found = await asyncio.to_thread(self.local.workspaces)
         if found is None:
-            result: list[dict[str, Any]] = await self.remote.list_workspaces()
-            return result
+            return await self.remote.list_workspaces()
         self.local_reads += 1
         return found
 
 
 class EmbeddedWorkspace:
-    """One workspace: the snapshot in-process, every other operation over the app."""
+    """One workspace: the snapshot and the audit log in-process when they can be, every
+    write over the app."""
 
     def __init__(self, client: EmbeddedClient, slug: str) -> None:
         if not isinstance(slug, str) or not SLUG_RE.match(slug):
             raise ValueError(f"{slug!r} is not a workspace slug")
         self.client = client
         self.slug = slug
-        self._remote: Any = None
+        self._remote: WorkspaceClient | None = None
 
     def __repr__(self) -> str:
         return f"EmbeddedWorkspace({self.slug!r})"
 
     @property
-    def remote(self) -> Any:
+    def remote(self) -> WorkspaceClient:
         if self._remote is None:
             self._remote = self.client.remote.workspace(self.slug)
         return self._remote
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return getattr(self.remote, name)
 
     async def snapshot(self) -> dict[str, Any]:
         try:
@@ -131,13 +133,16 @@ class EmbeddedWorkspace:
                 404, "Not Found", "no such workspace", method="GET", url=url
             ) from None
         if found is None:
-            result: dict[str, Any] = await self.remote.snapshot()
-            return result
+            return await self.remote.snapshot()
         self.client.local_reads += 1
         return found
 
     async def audit(
-        self, kinds: Any = (), keys: Any = None, *, since: str | None = None
+        self,
+        kinds: Iterable[str] = (),
+        keys: Iterable[str] | None = None,
+        *,
+        since: str | None = None,
     ) -> list[dict[str, Any]]:
         """The audit log in-process when it can be (see :meth:`LocalReader.audit`)."""
         if since is None:
@@ -146,5 +151,32 @@ class EmbeddedWorkspace:
             if found is not None:
                 self.client.local_reads += 1
                 return found
-        result: list[dict[str, Any]] = await self.remote.audit(kinds, keys, since=since)
-        return result
+        return await self.remote.audit(kinds, keys, since=since)
+
+    # ---- writes: always over the app (platform rules, idempotency, audit in one place) ----
+
+    async def create(self, kind: Kind, body: Mapping[str, Any]) -> dict[str, Any]:
+        return await self.remote.create(kind, body)
+
+    async def update(
+        self, kind: Kind, key: str, body: dict[str, Any], *, etag: str | None
+    ) -> dict[str, Any]:
+        return await self.remote.update(kind, key, body, etag=etag)
+
+    async def delete(self, kind: Kind, key: str, *, etag: str | None) -> None:
+        await self.remote.delete(kind, key, etag=etag)
+
+    async def resend_invitation(self, email: str) -> dict[str, Any]:
+        return await self.remote.resend_invitation(email)
+
+    async def batch_blocked_callers(
+        self,
+        add: list[dict[str, Any]],
+        remove: list[str],
+        *,
+        if_match: dict[str, str | None] | None = None,
+        on_chunk: Callable[[dict[str, Any]], None] | None = None,
+    ) -> dict[str, Any]:
+        return await self.remote.batch_blocked_callers(
+            add, remove, if_match=if_match, on_chunk=on_chunk
+        )

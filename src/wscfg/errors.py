@@ -9,7 +9,7 @@ Error tree::
     WscfgError                     exit 1 unless noted
     ├── ConfigError                bad YAML, schema, references, vars or env (carries Diagnostics)
     ├── PlanError
-    │   ├── UnsafePlanError        last owner removed, mass changes without --allow-mass-changes
+    │   ├── UnsafePlanError        last owner removed, mass changes not allowed (.allowances)
     │   ├── StalePlanError         a saved plan no longer matches the live workspace
     │   └── PlanFileError          a plan file that is unreadable or of another version
     ├── ApiError                   talking to the platform failed; carries the request
@@ -26,15 +26,49 @@ Error tree::
 
 Messages never contain secret values: webhook secrets and API keys are only ever referred to
 by their ``${env:NAME}`` reference or fingerprint.
+
+A message that names an option of the API (what allows a refused plan, where new API key
+secrets go…) is :class:`Worded`: ``str(error)`` words each option as the library spells it,
+:meth:`WscfgError.worded` as a front end does (the CLI passes its flags; cli/__init__.py),
+and :attr:`WscfgError.options` lists the options named. No library message spells a CLI flag.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+_OPTION_FIELD = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
+
+
+@dataclass(frozen=True)
+class Worded:
+    """A message that names options of the API: ``template`` holds a ``{name}`` field for
+    each, ``options`` maps each name to the library's words for it (``{"new_secrets":
+    "on_secret"}``). Any other brace in the template is text."""
+
+    template: str
+    options: Mapping[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.worded({})
+
+    def worded(self, words: Mapping[str, str]) -> str:
+        """The message with each option in ``words`` (a front end's own, e.g. its flags), the
+        others in the library's words."""
+
+        def one(match: re.Match[str]) -> str:
+            name = match[1]
+            if name not in self.options:
+                return match[0]
+            return words.get(name, self.options[name])
+
+        return _OPTION_FIELD.sub(one, self.template)
 
 
 class WscfgError(Exception):
@@ -42,12 +76,23 @@ class WscfgError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str | Worded) -> None:
+        self._worded = message if isinstance(message, Worded) else None
+        text = str(message)
+        super().__init__(text)
+        self.message = text
 
     def __str__(self) -> str:
         return self.message
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        """The options of the API the message names (see :class:`Worded`)."""
+        return tuple(self._worded.options) if self._worded is not None else ()
+
+    def worded(self, words: Mapping[str, str]) -> str:
+        """The message with the options it names in ``words`` (the CLI: its flags)."""
+        return self._worded.worded(words) if self._worded is not None else self.message
 
 
 @dataclass(frozen=True)
@@ -103,10 +148,13 @@ class PlanError(WscfgError):
 
 
 class UnsafePlanError(PlanError):
-    """The plan would do something that needs an explicit opt-in (or is never allowed)."""
+    """The plan would do something that needs an explicit opt-in (or is never allowed).
+    ``allowances``: the fields of :class:`wscfg.engine.safety.Allowances` that would allow
+    every refusal named (empty when some refusal is never allowed, or none is allowed)."""
 
-    def __init__(self, reasons: Sequence[str]) -> None:
+    def __init__(self, reasons: Sequence[str], *, allowances: Sequence[str] = ()) -> None:
         self.reasons = list(reasons)
+        self.allowances = tuple(allowances)
         super().__init__("the plan is unsafe:\n  - " + "\n  - ".join(self.reasons))
 
 
@@ -240,3 +288,43 @@ class ApplyError(WscfgError):
 
 class SetupError(WscfgError):
     """wscfg is not set up to do what was asked (dependency, server URL, token)."""
+
+
+class OptionError(WscfgError):
+    """An argument of a library call cannot be used (an unknown kind in ``only``, a selection
+    of no workspace). ``option`` names it as the API spells it (``only``, ``targets``),
+    ``value`` is the one value at fault (``None``: the argument as a whole) and ``reason``
+    says what is wrong without naming the option, so the CLI can word it with its flag."""
+
+    def __init__(self, option: str, reason: str, *, value: str | None = None) -> None:
+        self.option = option
+        self.reason = reason
+        self.value = value
+        shown = option if value is None else f"{option} {value!r}"
+        super().__init__(f"{shown}: {reason}")
+
+
+class DeadlineError(WscfgError):
+    """The run's time (``connect(timeout=...)``) ran out. ``partial``: it ran out while
+    applying, and some changes may have been made (exit 3)."""
+
+    def __init__(self, seconds: float, *, partial: bool) -> None:
+        self.seconds = seconds
+        self.partial = partial
+        if partial:
+            text = (
+                f"apply stopped after the timeout of {seconds:g} s; some changes may have been made"
+            )
+        else:
+            text = f"gave up after the timeout of {seconds:g} s; nothing was written"
+        super().__init__(text)
+        self.exit_code = 3 if partial else 1
+
+
+class ApplyCancelled(ApplyError):
+    """The question before a write (``confirm``) was not answered yes; nothing was written
+    since it was asked."""
+
+    def __init__(self, question: str) -> None:
+        self.question = question
+        super().__init__("apply cancelled", partial=False)

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from .engine.apply import ApplyReport, Outcome, SecretLookup, apply_plan
 from .engine.origin import attribute, audit_query
 from .engine.plan import Plan, make_plan
+from .engine.protocols import ServerApi
 from .engine.render import Failure
 from .engine.state import DesiredState, LiveState
 from .engine.violations import Violation, check_live
@@ -55,14 +56,14 @@ class Discovery:
     unconfigured: list[str] = field(default_factory=list)  # reachable, but no config file
 
 
-async def discover(client: Any, slugs: Sequence[str]) -> Discovery:
+async def discover(client: ServerApi, slugs: Sequence[str]) -> Discovery:
     existing = {w["slug"] for w in await client.list_workspaces()}
     wanted = set(slugs)
     return Discovery(sorted(wanted - existing), sorted(existing - wanted))
 
 
 async def create_workspaces(
-    client: Any, targets: Sequence[DesiredState], *, parallel: int = 8
+    client: ServerApi, targets: Sequence[DesiredState], *, parallel: int = 8
 ) -> tuple[list[str], list[Failure]]:
     """Create sub-accounts for targets that do not exist, each owned by its declared owner
     (else the platform's default owner), so the first plan does not replace the owner.
@@ -86,7 +87,7 @@ async def create_workspaces(
     )
 
 
-async def read_live(client: Any, slug: str) -> LiveState:
+async def read_live(client: ServerApi, slug: str) -> LiveState:
     snapshot = await client.workspace(slug).snapshot()
     return LiveState.from_snapshot(slug, snapshot)
 
@@ -126,7 +127,9 @@ class PlanRun:
     violations: list[Violation] = field(default_factory=list)
 
 
-def prefetch(client: Any, slugs: Sequence[str], parallel: int) -> dict[str, asyncio.Task[Any]]:
+def prefetch(
+    client: ServerApi, slugs: Sequence[str], parallel: int
+) -> dict[str, asyncio.Task[dict[str, Any]]]:
     """Start reading snapshots now (bounded), to be claimed by :func:`plan_fleet` later.
 
     Used while configs are still loading: the reads wait on the server, the load on the CPU.
@@ -141,19 +144,19 @@ def prefetch(client: Any, slugs: Sequence[str], parallel: int) -> dict[str, asyn
     return {s: asyncio.ensure_future(one(s)) for s in dict.fromkeys(slugs)}
 
 
-async def discard(tasks: dict[str, asyncio.Task[Any]]) -> None:
+async def discard(tasks: dict[str, asyncio.Task[dict[str, Any]]]) -> None:
     for task in tasks.values():
         task.cancel()
     await asyncio.gather(*tasks.values(), return_exceptions=True)
 
 
 async def plan_fleet(
-    client: Any,
+    client: ServerApi,
     targets: Sequence[DesiredState],
     *,
     parallel: int = 8,
     on_done: Progress | None = None,
-    prefetched: dict[str, asyncio.Task[Any]] | None = None,
+    prefetched: dict[str, asyncio.Task[dict[str, Any]]] | None = None,
 ) -> PlanRun:
     run = PlanRun(desired={t.slug: t for t in targets})
     early = prefetched if prefetched is not None else {}
@@ -181,7 +184,7 @@ async def plan_fleet(
     return run
 
 
-async def explain(client: Any, plan: Plan) -> None:
+async def explain(client: ServerApi, plan: Plan) -> None:
     """Say where each difference of ``plan`` came from (config or drift, who, via, when):
     one filtered audit read, none when the plan is empty."""
     if plan.empty:
@@ -192,7 +195,7 @@ async def explain(client: Any, plan: Plan) -> None:
 
 
 async def refresh(
-    client: Any, slugs: Sequence[str], *, parallel: int = 8
+    client: ServerApi, slugs: Sequence[str], *, parallel: int = 8
 ) -> tuple[dict[str, LiveState], list[Failure]]:
     """Re-read the live state of saved-plan targets (one snapshot each)."""
     results = await _bounded(slugs, lambda s: read_live(client, s), parallel, None, lambda s: s)
@@ -201,7 +204,7 @@ async def refresh(
 
 
 async def apply_fleet(
-    client: Any,
+    client: ServerApi,
     plans: Sequence[Plan],
     secrets: Callable[[Plan], SecretLookup],
     *,

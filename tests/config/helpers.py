@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from wscfg.config.validate import Report, check_paths
+from wscfg.config.validate import ValidationReport, check_paths
 
 HEADER = "version: 1\nworkspace: {slug: acme}\n"
 OWNER = "members:\n  - {email: owner@acme.example, role: owner}\n"
@@ -18,11 +18,11 @@ def write(root: Path, name: str, text: str) -> str:
     return str(path)
 
 
-def check(root: Path, *names: str, env: dict[str, str] | None = None) -> Report:
+def check(root: Path, *names: str, env: dict[str, str] | None = None) -> ValidationReport:
     return check_paths([str(root / n) for n in names], environ=env or {})
 
 
-def lines(report: Report, root: Path) -> list[str]:
+def lines(report: ValidationReport, root: Path) -> list[str]:
     """Diagnostics as `file:line:col: path: message`, file relative to ``root``."""
     prefix = str(root) + "/"
     return [d.headline().removeprefix(prefix) for d in report.diagnostics]

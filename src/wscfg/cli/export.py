@@ -213,7 +213,7 @@ async def _export(
 ) -> dict[str, str]:
     """YAML per workspace; workspaces that cannot be exported are named in ``skipped``."""
     from ..config.dump import to_yaml
-    from ..connect import connect
+    from ..connection import connect
     from ..engine.envmask import env_references
     from ..engine.export import export_live
     from ..fleet import read_live
@@ -315,7 +315,7 @@ async def _clone_plans(
     ``which``: the --to slugs (none: every workspace the key reaches), --target globs and
     --shard that pick the workspaces to copy onto; the source is never one of them."""
     from ..config.desired import TargetConfig
-    from ..connect import connect
+    from ..connection import connect
     from ..engine.export import export_live
     from ..engine.state import desired_state
     from ..errors import WscfgError

@@ -38,7 +38,7 @@ from ..errors import Diagnostic
 from ..escape import gh_data, gh_prop, sarif_text, text
 
 if TYPE_CHECKING:
-    from .validate import Report
+    from .validate import ValidationReport
 
 FORMATS = ("github", "sarif", "gitlab", "json")  # ci_report's; validate's text is the CLI's
 SRCROOT = "%SRCROOT%"  # SARIF's uriBaseId for the root of the checkout
@@ -55,7 +55,7 @@ RULES = {
 SEVERITY = {"error": "major", "warning": "minor"}  # Code Quality's, by ours
 
 
-def ci_report(report: Report, fmt: str) -> tuple[str, str | None]:
+def ci_report(report: ValidationReport, fmt: str) -> tuple[str, str | None]:
     """``wscfg validate --format fmt`` (one of :data:`FORMATS`) of ``report``: (what goes to
     standard output, a line for standard error or None). github's summary ends its standard
     output (a log line after the workflow commands); gitlab's goes to standard error."""

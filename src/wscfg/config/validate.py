@@ -3,7 +3,7 @@
 - :func:`load_targets` gives the engine one :class:`TargetConfig` per target workspace, or raises
   :class:`ConfigError` carrying every problem of every file.
 - :func:`check_paths` is ``wscfg validate``: it never raises for bad input and returns a
-  :class:`Report`.
+  :class:`ValidationReport`.
 
 Validation of one resolved document, in order: values already reported while resolving
 (missing env, bad references) are kept quiet; empty values and platform-set (read-only) fields
@@ -54,7 +54,7 @@ class TargetFile:
 
 
 @dataclass
-class Report:
+class ValidationReport:
     """What ``wscfg validate`` found."""
 
     files: list[str] = field(default_factory=list)
@@ -122,7 +122,7 @@ def check_paths(
     config_roots: Sequence[str] = (),
     unset_env_is_warning: bool = False,
     models: bool = True,
-) -> Report:
+) -> ValidationReport:
     """Validate every file under ``paths``; never raises for bad input.
 
     Without ``models`` (``wscfg validate``), a document the JSON Schema check finds valid is
@@ -139,7 +139,7 @@ def check_paths(
     real_env = env
     if unset_env_is_warning:
         env = LenientEnv(env, _UNSET_IN_VALIDATE)
-    report = Report()
+    report = ValidationReport()
     with gc_paused():
         named: dict[str, str] = {}
         files, problems = expand_paths(paths, named)

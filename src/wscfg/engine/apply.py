@@ -16,12 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..errors import PlanError, WscfgError
+from ..errors import PlanError, Worded, WscfgError
 from ..model.kinds import BY_NAME, KINDS, Kind
-from .apikeys import NEW_SECRETS_FLAG, issues_secret, secret_keys
+from .apikeys import issues_secret, secret_keys
 from .changes import Change, Create, Delete, Resend, Update
 from .plan import Plan
-from .seal import key_id, plan_hmac
+from .seal import SecretLookup, key_id, plan_hmac
 from .state import DesiredState
 
 
@@ -48,7 +48,6 @@ class Writer(Protocol):
     ) -> dict[str, Any]: ...
 
 
-SecretLookup = Callable[[Change, str, dict[str, Any]], str]
 NewSecret = Callable[[str, str], None]  # (API key name, its new secret): only the CLI keeps it
 
 
@@ -163,8 +162,11 @@ async def apply_plan(
     arrives; a plan that issues one is refused before any write without ``on_secret``."""
     if on_secret is None and secret_keys(plan.changes):
         raise PlanError(
-            f"{plan.slug}: API keys would get a new secret and there is nowhere to write it "
-            f"({NEW_SECRETS_FLAG}); nothing was written"
+            Worded(
+                f"{plan.slug}: API keys would get a new secret and there is nowhere to write it "
+                "({new_secrets}); nothing was written",
+                {"new_secrets": "on_secret"},
+            )
         )
     report = ApplyReport(plan.slug)
     blocked_kinds: dict[str, str] = {}  # kind -> why its remaining changes are skipped

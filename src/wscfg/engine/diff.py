@@ -14,12 +14,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from ..model.base import submodels
-from ..model.kinds import KINDS, Kind
+from ..model.kinds import FINGERPRINT_SUFFIX, KINDS, Kind
 from .changes import Change, Create, Delete, FieldChange, Resend, Update, key_order
 from .fields import project, submodels_of
 from .state import DesiredState, LiveState
-
-FINGERPRINT_SUFFIX = "_fingerprint"
 
 
 @dataclass

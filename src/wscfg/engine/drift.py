@@ -17,8 +17,8 @@ from typing import Any
 
 from ..errors import WscfgError
 from ..escape import html, md_code, md_text, text
+from ..model.kinds import FINGERPRINT_SUFFIX
 from .changes import Change, Create, Delete, Origin, Update
-from .origin import FINGERPRINT_SUFFIX
 from .plan import Plan
 from .render import MARKDOWN_BUDGET, Failure, fit_markdown, show_value
 from .violations import Violation, new_violations

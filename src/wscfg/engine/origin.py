@@ -26,9 +26,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
+from ..model.kinds import FINGERPRINT_SUFFIX
 from .changes import CONFIG, DEFAULT, DRIFT, Change, Create, Delete, FieldChange, Origin, Update
 
-FINGERPRINT_SUFFIX = "_fingerprint"
 MAX_AUDIT_KEYS = 100  # more changed items than this: read the kinds' log without a key filter
 MAX_AUDIT_KEY_CHARS = 4000  # likewise past this many characters of keys (a URL stays short)
 WHOLE_ITEM = ("create", "delete")

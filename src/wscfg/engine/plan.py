@@ -20,9 +20,9 @@ from ..model import rule_tags
 from ..model.kinds import BY_NAME, KINDS
 from .apikeys import key_checks
 from .changes import Change, Create, Delete, Update
+from .checks import live_checks
 from .diff import KindReport, diff
 from .fields import overlay, project
-from .preconditions import preconditions
 from .safety import ALLOW_MASS, Allowances, Refusal, refusals
 from .seal import Sealer, seal_change, seal_document
 from .state import DesiredState, LiveState
@@ -45,7 +45,7 @@ class Plan:
     invitations: dict[str, str] = field(default_factory=dict)  # declared member -> live status
     resend_expired: bool = True  # invitations.resend_expired of the config
     without_2fa: list[str] | None = None  # active members without 2FA, when 2FA is required
-    checks: list[tuple[str, str]] = field(default_factory=list)  # failed preconditions
+    checks: list[tuple[str, str]] = field(default_factory=list)  # failed checks (engine.checks)
     workspace_id: str | None = None  # the server-side identity of the workspace planned
 
     @property
@@ -134,9 +134,13 @@ class Plan:
         return [r.message for r in self.refusals(allow_mass_changes=allow_mass_changes)]
 
     def raise_if_unsafe(self, *, allow_mass_changes: bool = False) -> None:
-        reasons = self.unsafe_reasons(allow_mass_changes=allow_mass_changes)
-        if reasons:
-            raise UnsafePlanError([f"{self.slug}: {r}" for r in reasons])
+        found = self.refusals(allow_mass_changes=allow_mass_changes)
+        if found:
+            allowances = {r.allowance for r in found}
+            raise UnsafePlanError(
+                [f"{self.slug}: {r.message}" for r in found],
+                allowances=() if "" in allowances else sorted(allowances),
+            )
 
     def _owner_reasons(self) -> list[str]:
         if not self.live_owners:
@@ -254,7 +258,7 @@ def make_plan(desired: DesiredState, live: LiveState) -> Plan:
     conflicts = still_referenced(changes, live)
     plan = Plan(desired.slug, desired.file, changes, reports, owners, conflicts)
     plan.workspace_id = live.workspace_id
-    plan.checks = preconditions(desired, live) + key_checks(changes, live)
+    plan.checks = live_checks(desired, live) + key_checks(changes, live)
     if "members" in desired.items:
         have = live.items.get("members", {})
         plan.invitations = {

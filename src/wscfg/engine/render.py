@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..escape import html, md_code, md_fence, md_text, text
-from ..model.kinds import BY_NAME
+from ..model.kinds import BY_NAME, FINGERPRINT_SUFFIX
 from .changes import Change, Create, Delete, FieldChange, Origin, Resend, Update
-from .diff import FINGERPRINT_SUFFIX
 from .plan import Plan, plans_to_document
 from .safety import Allowances, Refusal
 from .seal import Sealer, is_secret_marker

@@ -13,7 +13,7 @@ Codes:
 - ``mass_update``         the same for updates (--allow-mass-changes);
 - ``fleet_delete_share``  too many targets of a fleet delete items (--allow-mass-changes);
 - ``unknown_recipient``   a usage alert names a member or role that neither the config nor the
-  live workspace has (never allowed; see :mod:`wscfg.engine.preconditions`);
+  live workspace has (never allowed; see :mod:`wscfg.engine.checks`);
 - ``integration_not_connected``  ``integrations.required`` names an integration that is not
   connected in the live workspace (never allowed; connect it in the UI);
 - ``new_secret_file``     API keys would be created or re-issued, and the run has no
@@ -33,7 +33,12 @@ from .changes import Change
 
 FLEET_DELETE_SHARE = 0.25
 FLEET_MINIMUM = 4
+# Plan reports (the CLI's and wscfg.render's, one format) and plan files name what allows a
+# refusal by its flag: "pass --allow-mass-changes if intended", "allowed_by" (a fixed part of
+# their format, docs/architecture.md). Errors name the field of Allowances instead.
 ALLOW_MASS = "--allow-mass-changes"
+NEW_SECRETS = "--new-secrets-to"
+ALLOWANCE_OF = {ALLOW_MASS: "mass_changes", NEW_SECRETS: "new_secrets"}
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,12 @@ class Refusal:
     code: str
     message: str
     targets: tuple[str, ...]
-    allowed_by: str = ""  # the flag that allows it; "" when nothing does
+    allowed_by: str = ""  # the flag that allows it, as reports and plan files say; "" if none
+
+    @property
+    def allowance(self) -> str:
+        """The field of :class:`Allowances` that allows it (``""`` when nothing does)."""
+        return ALLOWANCE_OF.get(self.allowed_by, "")
 
     def line(self) -> str:
         """``slug: message`` (a fleet-wide refusal names no single workspace)."""
@@ -153,4 +163,4 @@ def new_secret_refusal(plan: Plan) -> Refusal | None:
         f"once: give {NEW_SECRETS_FLAG} to write {'them' if n != 1 else 'it'} to a file "
         "(mode 0600)"
     )
-    return Refusal("new_secret_file", message, (plan.slug,), "--new-secrets-to")
+    return Refusal("new_secret_file", message, (plan.slug,), NEW_SECRETS)

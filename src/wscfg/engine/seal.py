@@ -28,12 +28,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import PlanFileError
-from ..model.kinds import BY_NAME
+from ..model.kinds import BY_NAME, FINGERPRINT_SUFFIX
 from .changes import Change
 
 HMAC_PREFIX = "hmac-sha256:"
 HIDDEN = "(hidden)"
-FINGERPRINT_SUFFIX = "_fingerprint"
 
 SecretLookup = Callable[[Change, str, dict[str, Any]], str]
 

@@ -2,7 +2,7 @@
 
 ``LiveState`` comes from the API's snapshot (already normalized by the platform, which
 validates every write with the same models), so reading 100,000 items costs no per-item model
-validation. ``DesiredState`` comes from a validated config: each item is dumped with
+validation. ``DesiredState`` comes from a target config (validated): each item is dumped with
 ``exclude_unset`` so that only what the user wrote is managed. Secret values never enter either
 state: a write-only field holds ``{"env": NAME, "fingerprint": "sha256:…"}`` and the value
 itself waits in ``DesiredState.secret_values`` until apply builds the request body.
@@ -124,11 +124,11 @@ def secret_marker(env: str | None, value: str) -> dict[str, Any]:
     return {"env": env, "fingerprint": secret_fingerprint(value)}
 
 
-def desired_state(desired: TargetConfig) -> DesiredState:
-    """Flatten a validated config into per-kind items (one dump of the whole document)."""
-    config = desired.config
+def desired_state(target: TargetConfig) -> DesiredState:
+    """Flatten a target config into per-kind items (one dump of the whole document)."""
+    config = target.config
     assert config.workspace is not None
-    state = DesiredState(slug=config.workspace.slug, file=desired.file, target_config=desired)
+    state = DesiredState(slug=config.workspace.slug, file=target.file, target_config=target)
     data = config.model_dump(mode="json", exclude_unset=True)
     state.modes = {k: v for k, v in (data.get("manage") or {}).items() if v is not None}
     state.ignore = {k: v for k, v in (data.get("ignore") or {}).items() if v is not None}
@@ -151,7 +151,7 @@ def desired_state(desired: TargetConfig) -> DesiredState:
                 if secret is None:
                     continue
                 key = kind.key_of(bodies[index])
-                env = desired.secret_refs.get((kind.name, index, name))
+                env = target.secret_refs.get((kind.name, index, name))
                 items[key][name] = secret_marker(env, secret.get_secret_value())
                 state.secret_values[(kind.name, key, name)] = secret
         state.items[kind.name] = items

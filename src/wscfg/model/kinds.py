@@ -18,6 +18,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .base import Resource
 
+# a write-only field NAME is read back as NAME_fingerprint: its secret fingerprint
+FINGERPRINT_SUFFIX = "_fingerprint"
+
 
 @dataclass(frozen=True)
 class Kind:

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import Connection, insert, select, update
 
-from ..errors import WscfgError
+from ..errors import Worded, WscfgError
 from ..model import CATEGORIES, HELPDESK, Member, Workspace
 from ..model.values import single_line
 from . import store
@@ -155,7 +155,12 @@ def new_key(db_url: str, request: KeyRequest) -> IssuedKey:
         if request.workspace is None:
             assert request.agency is not None
             if request.as_user is not None:
-                raise SandboxError("--as-user issues a key of one workspace, not of an agency")
+                raise SandboxError(
+                    Worded(
+                        "{as_user} issues a key of one workspace, not of an agency",
+                        {"as_user": "as_user"},
+                    )
+                )
             agency_id = _agency_id(conn, request.agency)
             key_id, secret = insert_key(conn, None, agency_id, wanted, name, now)
             return IssuedKey(key_id, secret, wanted)

@@ -15,12 +15,14 @@ import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from .api.settings import ServerSettings
+    from .engine.protocols import ServerApi
     from .engine.state import DesiredState
 
-from .errors import SetupError
+from .errors import SetupError, Worded
 
 EMBEDDED_DIR = ".wscfg"
 EMBEDDED_AGENCY = "embedded"
@@ -48,7 +50,7 @@ _NOT_CI = ("false", "0", "no", "off")
 
 @dataclass
 class Connection:
-    client: Any  # wscfg.api.client.ApiClient
+    client: ServerApi  # an ApiClient, or the EmbeddedClient of the embedded sandbox
     server: str  # what to call it in messages and plan files
     embedded: bool
     db_url: str | None = None  # the embedded sandbox's database
@@ -56,6 +58,10 @@ class Connection:
 
 def _embedded_db_path(root: Path) -> Path:
     return (root / EMBEDDED_DIR / "sandbox.db").resolve()
+
+
+# how the library words the options of connect() its refusals name (the CLI: its flags)
+CONNECT_OPTIONS = {"server": "server=URL", "embedded": "embedded=True"}
 
 
 def check_embedded_allowed(environ: Mapping[str, str], *, forced: bool = False) -> None:
@@ -72,16 +78,22 @@ def check_embedded_allowed(environ: Mapping[str, str], *, forced: bool = False) 
 
     if environ.get(TOKEN_ENV, "").strip():
         raise SetupError(
-            f"{TOKEN_ENV} is set but no server is: pass --server URL or set {SERVER_ENV} to "
-            "the platform this key belongs to (pass --embedded to use the local sandbox "
-            "anyway)"
+            Worded(
+                f"{TOKEN_ENV} is set but no server is: pass {{server}} or set {SERVER_ENV} to "
+                "the platform this key belongs to (pass {embedded} to use the local sandbox "
+                "anyway)",
+                CONNECT_OPTIONS,
+            )
         )
     found = ci_variable(environ)
     if found is not None:
         raise SetupError(
-            f"no server is configured and this looks like a CI job ({found} is set): pass "
-            f"--server URL or set {SERVER_ENV} (pass --embedded to use a throw-away local "
-            "sandbox in CI)"
+            Worded(
+                f"no server is configured and this looks like a CI job ({found} is set): pass "
+                f"{{server}} or set {SERVER_ENV} (pass {{embedded}} to use a throw-away local "
+                "sandbox in CI)",
+                CONNECT_OPTIONS,
+            )
         )
 
 
@@ -158,6 +170,22 @@ def _embedded_key(root: Path) -> str:
     return key
 
 
+def settings_from_env(
+    server: str | None, environ: Mapping[str, str] | None = None
+) -> ServerSettings | None:
+    """The server the command line means: ``server`` (``--server``; :data:`FORCE_EMBEDDED`
+    for ``--embedded``), else ``WSCFG_SERVER``, with ``WSCFG_TOKEN``; ``None``: the embedded
+    sandbox, when :func:`check_embedded_allowed` allows it (else a SetupError)."""
+    from .api.settings import server_from_env
+
+    env = os.environ if environ is None else environ
+    forced = server == FORCE_EMBEDDED
+    configured = None if forced else server_from_env(server, env)
+    if configured is None:
+        check_embedded_allowed(env, forced=forced)
+    return configured
+
+
 @contextlib.asynccontextmanager
 async def connect(
     server: str | None,
@@ -172,10 +200,22 @@ async def connect(
     :func:`check_embedded_allowed` allows it), or :data:`FORCE_EMBEDDED` for ``--embedded``.
     ``rate_limit``: requests per second for the whole run (``--rate-limit``).
     """
-    from .api.settings import server_from_env
+    async with open_connection(
+        settings_from_env(server), parallel=parallel, root=root, rate_limit=rate_limit
+    ) as conn:
+        yield conn
 
-    forced = server == FORCE_EMBEDDED
-    configured = None if forced else server_from_env(server)
+
+@contextlib.asynccontextmanager
+async def open_connection(
+    configured: ServerSettings | None,
+    *,
+    parallel: int = 8,
+    root: Path | None = None,
+    rate_limit: float | None = None,
+) -> AsyncIterator[Connection]:
+    """Open the API client of ``configured`` (``None``: the embedded sandbox in ``root``, by
+    default the current folder); the caller closes nothing."""
     if configured is not None:
         from .api.client import ApiClient
 
@@ -187,7 +227,6 @@ async def connect(
         ) as client:
             yield Connection(client, configured.url, embedded=False)
         return
-    check_embedded_allowed(os.environ, forced=forced)
     from .embedded import EmbeddedClient
 
     root = root or Path.cwd()

@@ -1,4 +1,5 @@
-"""What must hold in the live workspace before a plan may run, beyond its own changes.
+"""Checks of what must hold in the live workspace before a plan may run, beyond its own
+changes (not the If-Match precondition of a write).
 
 Each check returns ``(code, message)`` pairs; the plan turns them into refusals (see
 :mod:`wscfg.engine.safety`), so every renderer and the exit code show them:
@@ -17,7 +18,8 @@ from ..model import BUILTIN_ROLES
 from .state import DesiredState, LiveState
 
 
-def preconditions(desired: DesiredState, live: LiveState) -> list[tuple[str, str]]:
+def live_checks(desired: DesiredState, live: LiveState) -> list[tuple[str, str]]:
+    """The failed checks of the live workspace (API keys have theirs: ``apikeys.key_checks``)."""
     return _recipients(desired, live) + _integrations(desired, live)
 
 
