@@ -34,10 +34,14 @@ from .options import (
 from .secretsfile import SecretsFile, force_option, new_secrets_option, secrets_file
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ..engine.apply import SecretLookup
     from ..engine.envmask import EnvMask
     from ..engine.plan import Plan
     from ..engine.render import Failure
     from ..engine.safety import Allowances
+    from ..engine.seal import Sealer
     from ..fleet import PlanRun
     from ..workflow.planfile import SavedPlan
     from ..workflow.results import PlanSet
@@ -311,7 +315,7 @@ def apply_planset(
         happened, lines = events(auto_approve, ps.mask)
         kept: list[SecretsFile] = []
 
-        def open_secrets(plans: list[Any], targets: int) -> Any:
+        def open_secrets(plans: list[Plan], targets: int) -> Callable[[str, str, str], None] | None:
             path, force = new_secrets
             keep = secrets_file(path, force, plans, opening=True, targets=targets)
             kept.extend([keep] if keep is not None else [])
@@ -325,7 +329,7 @@ def apply_planset(
         finish(result, ps.mask)
 
 
-def _show(ps: PlanSet, fmt: str, *, full: bool = False, sealer: Any = None) -> None:
+def _show(ps: PlanSet, fmt: str, *, full: bool = False, sealer: Sealer | None = None) -> None:
     render_plans(
         ps.plans,
         ps.failures,
@@ -350,7 +354,7 @@ def _apply(
     failures: list[Failure],
     server: str | None,
     server_name: str,
-    secrets: Any,
+    secrets: Callable[[Plan], SecretLookup],
     allow: Allowances,
     parallel: int,
     auto_approve: bool,
