@@ -369,41 +369,28 @@ def say(notice: Notice) -> None:
         echo_err(notice.text)
 
 
-APPLY_LINES_PER_KIND = 20  # per workspace, kind and status; the rest are counted
-MARKS = {"done": "✓", "failed": "✗", "skipped": "·"}
-VERBS = {"done": "applied", "failed": "failed", "skipped": "not attempted"}
-
-
 class ApplyLines:
-    """Apply's lines: one per change (at most 20 per workspace, kind and status, then a
-    count), so they add up to the "N applied" that follows."""
+    """Apply's lines on stdout (:class:`~wscfg.workflow.results.OutcomeLines`), environment
+    values masked, every line escaped."""
 
     def __init__(self, mask: EnvMask | None) -> None:
+        from ..workflow.results import OutcomeLines
+
         self.mask = mask
-        self.shown: dict[tuple[str, str, str], int] = {}
+        self.lines = OutcomeLines()
 
     def outcome(self, slug: str, o: Outcome) -> None:
         from ..escape import text
 
-        group = (slug, o.change.kind, o.status)
-        self.shown[group] = self.shown.get(group, 0) + 1
-        if self.shown[group] > APPLY_LINES_PER_KIND:
-            return
-        line = f"{MARKS[o.status]} {slug}: {o.change.symbol} {o.change.label}"
-        if o.detail:
-            line += f": {o.detail}"
-        click.echo(text(masked(self.mask, line)))
+        line = self.lines.line(slug, o)
+        if line is not None:
+            click.echo(text(masked(self.mask, line)))
 
     def counts(self) -> None:
         from ..escape import text
 
-        for (slug, kind, status), n in self.shown.items():
-            if n > APPLY_LINES_PER_KIND:
-                more = n - APPLY_LINES_PER_KIND
-                noun = kind.replace("_", " ")
-                click.echo(
-                    text(f"{MARKS[status]} {slug}: … and {more} more {noun} {VERBS[status]}")
-                )
+        for line in self.lines.counts():
+            click.echo(text(line))
 
 
 def events(auto_approve: bool, mask: EnvMask | None = None) -> tuple[Events, ApplyLines]:

@@ -34,6 +34,10 @@ from .options import (
 from .secretsfile import SecretsFile, force_option, new_secrets_option, secrets_file
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ..engine.plan import Plan
+    from ..engine.seal import Sealer
     from ..workflow.planfile import SavedPlan
     from ..workflow.results import PlanSet
     from ..workflow.selection import Selection
@@ -306,7 +310,7 @@ def apply_planset(
         happened, lines = events(auto_approve, ps.mask)
         kept: list[SecretsFile] = []
 
-        def open_secrets(plans: list[Any], targets: int) -> Any:
+        def open_secrets(plans: list[Plan], targets: int) -> Callable[[str, str, str], None] | None:
             path, force = new_secrets
             keep = secrets_file(path, force, plans, opening=True, targets=targets)
             kept.extend([keep] if keep is not None else [])
@@ -320,7 +324,7 @@ def apply_planset(
         finish(result, ps.mask)
 
 
-def _show(ps: PlanSet, fmt: str, *, full: bool = False, sealer: Any = None) -> None:
+def _show(ps: PlanSet, fmt: str, *, full: bool = False, sealer: Sealer | None = None) -> None:
     render_plans(
         ps.plans,
         ps.failures,

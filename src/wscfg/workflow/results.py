@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..engine.apply import ApplyReport, SecretLookup
+    from ..engine.apply import ApplyReport, Outcome, SecretLookup
     from ..engine.drift import DriftReport
     from ..engine.envmask import EnvMask
     from ..engine.plan import Plan
@@ -143,6 +143,39 @@ class ApplyResult:
         err = self.error()
         if err is not None:
             raise err
+
+
+class OutcomeLines:
+    """Apply's line per change as it is made (``✓ slug: + call tag spam``), at most
+    :data:`APPLY_LINES_PER_KIND` per workspace, kind and status; :meth:`counts` then says
+    how many more each group had, so the lines add up to the "N applied" of the report."""
+
+    MARKS = {"done": "✓", "failed": "✗", "skipped": "·"}
+    VERBS = {"done": "applied", "failed": "failed", "skipped": "not attempted"}
+
+    def __init__(self) -> None:
+        self.shown: dict[tuple[str, str, str], int] = {}
+
+    def line(self, slug: str, outcome: Outcome) -> str | None:
+        """The line of ``outcome`` (None past the group's limit: it is counted)."""
+        group = (slug, outcome.change.kind, outcome.status)
+        self.shown[group] = self.shown.get(group, 0) + 1
+        if self.shown[group] > APPLY_LINES_PER_KIND:
+            return None
+        text = f"{self.MARKS[outcome.status]} {slug}: {outcome.change.symbol} "
+        text += outcome.change.label
+        return f"{text}: {outcome.detail}" if outcome.detail else text
+
+    def counts(self) -> list[str]:
+        """A line per group that had more than the limit."""
+        out = []
+        for (slug, kind, status), n in self.shown.items():
+            if n > APPLY_LINES_PER_KIND:
+                more, noun = n - APPLY_LINES_PER_KIND, kind.replace("_", " ")
+                out.append(
+                    f"{self.MARKS[status]} {slug}: … and {more} more {noun} {self.VERBS[status]}"
+                )
+        return out
 
 
 def question(plans: Sequence[Plan]) -> str:

@@ -28,11 +28,11 @@ from .selection import Selection, check_only, filter_plans, narrow, parse_only
 
 if TYPE_CHECKING:
     from ..connection import Connection
-    from ..engine.apply import Outcome, SecretLookup
+    from ..engine.apply import ApplyReport, Outcome, SecretLookup
     from ..engine.plan import Plan
     from ..engine.render import Failure
     from ..engine.safety import Allowances
-    from ..engine.state import DesiredState
+    from ..engine.state import DesiredState, LiveState
     from ..fleet import Discovery, PlanRun
     from .planfile import SavedPlan
     from .settings import Settings
@@ -414,7 +414,9 @@ def _constant(lookup: SecretLookup) -> Callable[[Plan], SecretLookup]:
     return lambda plan: lookup
 
 
-async def _refresh(settings: Settings, plans: list[Plan]) -> Any:
+async def _refresh(
+    settings: Settings, plans: list[Plan]
+) -> tuple[dict[str, LiveState], list[Failure], str]:
     from ..fleet import refresh
 
     async with settings.connection() as conn:
@@ -487,7 +489,7 @@ async def _write(
     secrets: Callable[[Plan], SecretLookup],
     events: Events,
     on_secret: Callable[[str, str, str], None] | None,
-) -> Any:
+) -> tuple[list[ApplyReport], list[Failure]]:
     from ..fleet import apply_fleet
 
     async with settings.connection() as conn:
