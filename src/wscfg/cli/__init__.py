@@ -179,6 +179,8 @@ FLAGS = {
     "targets": "--target",
     "update_baseline": "--update-baseline",
     "embedded": "--embedded",
+    "force": "--force",
+    "secrets_file": "--new-secrets-to",
     "new_secrets": "--new-secrets-to FILE",
     "server": "--server URL",
 }

@@ -24,6 +24,8 @@ from .options import (
     auto_approve_option,
     config_root_option,
     fleet_delete_share_option,
+    force_option,
+    new_secrets_option,
     only_option,
     parse_only,
     partial_note,
@@ -31,7 +33,6 @@ from .options import (
     skip_unsafe_option,
     target_option,
 )
-from .secretsfile import SecretsFile, force_option, new_secrets_option, secrets_file
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from ..engine.seal import Sealer
     from ..workflow.planfile import SavedPlan
     from ..workflow.results import PlanSet
+    from ..workflow.secrets import SecretsFile
     from ..workflow.selection import Selection
     from ..workflow.settings import Settings
 
@@ -165,6 +167,7 @@ def plan(
         from ..errors import PlanError
         from ..workflow import planfile, run
         from ..workflow.report import planset_sealer
+        from ..workflow.secrets import secrets_file
 
         allow = Allowances(
             allow_mass_changes, fleet_delete_share, skip_unsafe, new_secrets_to is not None
@@ -304,6 +307,7 @@ def apply_planset(
     """Show the plans (with what apply would refuse and the live policy violations, which
     apply reports and never acts on), ask, apply, report."""
     from ..workflow.run import after_writes, apply
+    from ..workflow.secrets import secrets_file
 
     with after_writes(ps.created, ps.uncertain):
         _show(ps, "text")
