@@ -112,6 +112,14 @@ def write_configs(folder: Path, slugs: list[str]) -> None:
 
 def wscfg_plan(folder: Path, url: str, key: str) -> tuple[float, float]:
     """`wscfg plan` as a whole process: (wall seconds, peak RSS in MB, from wait4)."""
+    wall, rss, _cpu = wscfg_plan_usage(folder, url, key)
+    return wall, rss
+
+
+def wscfg_plan_usage(folder: Path, url: str, key: str) -> tuple[float, float, float]:
+    """`wscfg plan` as a whole process: (wall seconds, peak RSS in MB, CPU seconds: user +
+    system), from wait4. CPU time is the plan process's own work, so it moves less than wall
+    time with the load of other processes on a shared machine."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WSCFG_") and k not in DROP}
     env |= {"WSCFG_SERVER": url, "WSCFG_TOKEN": key}
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -131,7 +139,7 @@ def wscfg_plan(folder: Path, url: str, key: str) -> tuple[float, float]:
             err.seek(0)
             tail = err.read().decode(errors="replace")[-2000:]
             raise SystemExit(f"wscfg plan exited {proc.returncode}: {tail}")
-    return wall, usage.ru_maxrss / 1024  # Linux: kilobytes
+    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime  # Linux: RSS in kB
 
 
 def memory_points(configs: Path, slugs: list[str], counts: list[int], url: str, key: str):

@@ -9,7 +9,9 @@ workspace), planned by `wscfg plan DIR` as a whole process from two config folde
 only in the template: A has no policies, B adds 10 (patterns, consts, contains, maxItems…),
 which every workspace satisfies on its config and live (the common case: nothing to report,
 every policy checked). A and B alternate (A B A B …); each pair's ratio is a run's verdict and
-the median ratio is the result.
+the median ratio is the result. The same ratios of the plan process's CPU seconds (user +
+system, from wait4) are printed beside them: on a shared machine they move less than wall
+time.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import tempfile
 from pathlib import Path
 
 from common import cpu_model, serve
-from fleet_plan import seed, write_configs, wscfg_plan
+from fleet_plan import seed, write_configs, wscfg_plan, wscfg_plan_usage
 
 
 def _items(prop: str, schema: dict) -> dict:
@@ -114,12 +116,17 @@ def main() -> None:
         with serve(db_url, start_timeout=300) as url:
             wscfg_plan(plain, url, key)  # warm-up (also proves both fleets plan to no changes)
             wscfg_plan(guarded, url, key)
-            a_times, b_times = [], []
+            a_times, b_times, a_cpu, b_cpu = [], [], [], []
             for _ in range(args.runs):
-                a_times.append(wscfg_plan(plain, url, key)[0])  # (wall s, peak RSS MB)
-                b_times.append(wscfg_plan(guarded, url, key)[0])
+                wall, _rss, cpu = wscfg_plan_usage(plain, url, key)
+                a_times.append(wall)
+                a_cpu.append(cpu)
+                wall, _rss, cpu = wscfg_plan_usage(guarded, url, key)
+                b_times.append(wall)
+                b_cpu.append(cpu)
     per_run = [round(b / a, 3) for a, b in zip(a_times, b_times, strict=True)]
     ratio = statistics.median(per_run)
+    cpu_per_run = [round(b / a, 3) for a, b in zip(a_cpu, b_cpu, strict=True)]
     result = {
         "no_policies_median_s": round(statistics.median(a_times), 2),
         "ten_policies_median_s": round(statistics.median(b_times), 2),
@@ -127,6 +134,11 @@ def main() -> None:
         "ratio_per_run": per_run,
         "budget": 1.10,
         "met": ratio <= 1.10,
+        # the plan process's own CPU seconds (user + system): less moved by other load
+        "no_policies_cpu_median_s": round(statistics.median(a_cpu), 2),
+        "ten_policies_cpu_median_s": round(statistics.median(b_cpu), 2),
+        "cpu_ratio_median": round(statistics.median(cpu_per_run), 3),
+        "cpu_ratio_per_run": cpu_per_run,
         "runs": args.runs,
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }

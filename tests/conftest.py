@@ -88,7 +88,7 @@ def _not_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests choose the server themselves: the CI box's own ``CI=true`` (or GITHUB_ACTIONS,
     JENKINS_URL, …) would make every run without --server refuse the embedded sandbox (tests
     of that rule set it explicitly)."""
-    from wscfg.connect import ci_variables
+    from wscfg.connection import ci_variables
 
     for name in ci_variables():
         monkeypatch.delenv(name, raising=False)

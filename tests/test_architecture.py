@@ -29,7 +29,7 @@ DOC = ROOT / "docs" / "architecture.md"
 FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("cli", ("wscfg.cli", "wscfg.__main__")),
     ("workflow", ("wscfg.workflow", "wscfg")),
-    ("connection", ("wscfg.fleet", "wscfg.connect", "wscfg.connection", "wscfg.embedded")),
+    ("connection", ("wscfg.fleet", "wscfg.connection", "wscfg.embedded")),
     ("engine", ("wscfg.engine",)),
     ("config, api, sandbox", ("wscfg.config", "wscfg.api", "wscfg.sandbox")),
     ("model", ("wscfg.model",)),

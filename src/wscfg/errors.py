@@ -288,3 +288,43 @@ class ApplyError(WscfgError):
 
 class SetupError(WscfgError):
     """wscfg is not set up to do what was asked (dependency, server URL, token)."""
+
+
+class OptionError(WscfgError):
+    """An argument of a library call cannot be used (an unknown kind in ``only``, a selection
+    of no workspace). ``option`` names it as the API spells it (``only``, ``targets``),
+    ``value`` is the one value at fault (``None``: the argument as a whole) and ``reason``
+    says what is wrong without naming the option, so the CLI can word it with its flag."""
+
+    def __init__(self, option: str, reason: str, *, value: str | None = None) -> None:
+        self.option = option
+        self.reason = reason
+        self.value = value
+        shown = option if value is None else f"{option} {value!r}"
+        super().__init__(f"{shown}: {reason}")
+
+
+class DeadlineError(WscfgError):
+    """The run's time (``connect(timeout=...)``) ran out. ``partial``: it ran out while
+    applying, and some changes may have been made (exit 3)."""
+
+    def __init__(self, seconds: float, *, partial: bool) -> None:
+        self.seconds = seconds
+        self.partial = partial
+        if partial:
+            text = (
+                f"apply stopped after the timeout of {seconds:g} s; some changes may have been made"
+            )
+        else:
+            text = f"gave up after the timeout of {seconds:g} s; nothing was written"
+        super().__init__(text)
+        self.exit_code = 3 if partial else 1
+
+
+class ApplyCancelled(ApplyError):
+    """The question before a write (``confirm``) was not answered yes; nothing was written
+    since it was asked."""
+
+    def __init__(self, question: str) -> None:
+        self.question = question
+        super().__init__("apply cancelled", partial=False)

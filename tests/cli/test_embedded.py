@@ -65,7 +65,7 @@ def test_a_fresh_process_prints_no_warning(tmp_path):
     import sys
 
     shutil.copytree(EXAMPLES, tmp_path / "examples")
-    from wscfg.connect import ci_variables
+    from wscfg.connection import ci_variables
 
     ci = set(ci_variables())
     env = {k: v for k, v in os.environ.items() if not k.startswith("WSCFG_") and k not in ci}
@@ -158,7 +158,7 @@ def test_each_ci_systems_variable_alone_refuses_the_embedded_sandbox(tmp_path, m
 def test_every_variable_of_the_table_counts_alone():
     """Every name the detector knows (the ci-info vendor table and CI_EXTRA_ENV) is a CI job
     on its own, except the few vendors that need two variables or a value (named here)."""
-    from wscfg.connect import ci_variable, ci_variables
+    from wscfg.connection import ci_variable, ci_variables
 
     names = ci_variables()
     assert set(CI_SYSTEMS) <= set(names)
@@ -171,7 +171,7 @@ def test_every_variable_of_the_table_counts_alone():
 def test_ci_false_is_the_user_saying_not_ci(tmp_path, monkeypatch, value):
     """``CI=false`` wins over a vendor's variable (as in watson/ci-info); an empty variable is
     unset."""
-    from wscfg.connect import ci_variable
+    from wscfg.connection import ci_variable
 
     assert ci_variable({"CI": value, "JENKINS_URL": "https://j.example/"}) is None
     assert ci_variable({"JENKINS_URL": " ", "GITHUB_ACTIONS": ""}) is None

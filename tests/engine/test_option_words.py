@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from wscfg.cli import FLAGS
-from wscfg.connect import check_embedded_allowed
+from wscfg.connection import check_embedded_allowed
 from wscfg.engine.apply import apply_plan
 from wscfg.engine.plan import make_plan
 from wscfg.errors import PlanError, SetupError, UnsafePlanError, Worded, WscfgError

@@ -7,12 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, text, update
 
 from wscfg.sandbox import admin
-from wscfg.sandbox.db import dispose
+from wscfg.sandbox.db import api_keys, dispose, get_engine, transaction
 from wscfg.sandbox.records import SCHEMA_VERSION
-from wscfg.sandbox.testing import SandboxWorkspace, running_server
+from wscfg.sandbox.testing import SandboxServer, SandboxWorkspace, running_server
 
 from .conftest import bearer, problem
 
@@ -73,10 +73,20 @@ def test_revoking_a_managed_key_by_id_leaves_the_kind(
     assert api.get(f"{workspace.url}/settings").json()["api_keys"] == []
 
 
-def test_an_expired_key_answers_401(api: httpx.Client, workspace: SandboxWorkspace) -> None:
-    made = api.post(f"{workspace.url}/api-keys", json=KEY | {"expires": "2020-01-01"})
+def test_an_expired_key_answers_401(
+    sandbox: SandboxServer, api: httpx.Client, workspace: SandboxWorkspace
+) -> None:
+    made = api.post(f"{workspace.url}/api-keys", json=KEY | {"expires": "2099-12-31"})
     assert made.status_code == 201
-    assert httpx.get(workspace.url, headers=bearer(made.json()["secret"])).status_code == 401
+    secret = made.json()["secret"]
+    assert httpx.get(workspace.url, headers=bearer(secret)).status_code == 200
+    # Its last day passes, as time would (a new key's last day must be after today, so the API
+    # cannot make one that is already past it).
+    with transaction(get_engine(sandbox.db_url)) as conn:
+        conn.execute(
+            update(api_keys).where(api_keys.c.id == made.json()["id"]).values(expires="2020-01-01")
+        )
+    assert httpx.get(workspace.url, headers=bearer(secret)).status_code == 401
 
 
 def test_bad_keys_are_422(api: httpx.Client, workspace: SandboxWorkspace) -> None:

@@ -171,7 +171,13 @@ def _lines(message: str) -> str:
 # The flag of each option of the API that library errors name (errors.Worded): the command
 # line words them its own way, so its messages read as they always have.
 FLAGS = {
+    "allow_fleet_change": "--allow-fleet-change",
     "as_user": "--as-user",
+    "baseline": "--baseline",
+    "into_template": "--into-template",
+    "shard": "--shard",
+    "targets": "--target",
+    "update_baseline": "--update-baseline",
     "embedded": "--embedded",
     "new_secrets": "--new-secrets-to FILE",
     "server": "--server URL",
@@ -181,7 +187,7 @@ FLAGS = {
 @contextlib.contextmanager
 def handle_errors(debug: bool = False) -> Iterator[None]:
     """Turn every error into a message and an exit code; never show a traceback unless --debug."""
-    from ..errors import ConfigError, WscfgError
+    from ..errors import ApplyCancelled, ConfigError, OptionError, WscfgError
 
     try:
         yield
@@ -193,12 +199,21 @@ def handle_errors(debug: bool = False) -> Iterator[None]:
         print_diagnostics(exc.diagnostics)
         echo_err(f"Error: {_lines(exc.worded(FLAGS))}")
         sys.exit(exc.exit_code)
+    except ApplyCancelled:
+        echo_err("Apply cancelled.")
+        sys.exit(1)
+    except OptionError as exc:
+        flagged = option_error(exc)
+        if isinstance(flagged, click.ClickException):
+            raise flagged from None
+        echo_err(f"Error: {_lines(flagged)}")
+        sys.exit(exc.exit_code)
     except WscfgError as exc:
         if debug:
             import traceback
 
             traceback.print_exc()
-        echo_err(f"Error: {_lines(exc.worded(FLAGS))}")
+        echo_err(f"Error: {_lines(message_of(exc))}")
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         echo_err("Interrupted.")
@@ -211,6 +226,48 @@ def handle_errors(debug: bool = False) -> Iterator[None]:
             "and please report it."
         )
         sys.exit(1)
+
+
+# The flag of each argument of the API an OptionError or a DeadlineError names.
+OPTION_FLAGS = {"only": "--only", "shard": "--shard", "targets": "--target", "timeout": "--timeout"}
+
+
+def option_error(exc: Any) -> click.ClickException | str:
+    """A library OptionError as the command line says it: a usage error naming the flag, or
+    the message of an ``Error:`` line."""
+    if exc.option == "targets" and exc.value is None:
+        return click.UsageError("no target workspace selected (check PATHS and --target)")
+    flag = OPTION_FLAGS.get(exc.option, "--" + exc.option.replace("_", "-"))
+    if exc.value is None:
+        return click.BadParameter(exc.reason, param_hint=flag)
+    return f"{flag} {exc.value} {exc.reason}"
+
+
+def message_of(exc: Any) -> str:
+    """The message of a library error, with the command line's words for the options it
+    names (``timeout`` is ``--timeout``)."""
+    from ..errors import ApplyError, DeadlineError, OptionError
+
+    replaced = getattr(exc, "replaced", None)
+    if replaced is not None:  # workspaces were created before this error: it says so
+        first = "apply stopped part-way" if isinstance(replaced, ApplyError) else None
+        first = first or message_of(replaced)
+        return f"{first}\n{exc.written_note}; run `wscfg plan` to see what is left"
+    if isinstance(exc, DeadlineError):
+        seconds = f"{OPTION_FLAGS['timeout']} {exc.seconds:g} s"
+        if exc.partial:
+            return (
+                f"apply stopped after {seconds}; some changes may have been made: run "
+                "`wscfg plan` to see what is left"
+            )
+        return (
+            f"gave up after {seconds}; nothing was written (raise --timeout for a slow server "
+            "or a large fleet)"
+        )
+    if isinstance(exc, OptionError):
+        flagged = option_error(exc)
+        return flagged if isinstance(flagged, str) else flagged.format_message()
+    return str(exc.worded(FLAGS))
 
 
 def debug_of(ctx: click.Context) -> bool:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
+
+# What plan, apply, drift and adopt share with the library (its errors name the API's
+# options; handle_errors words them with the flags below).
+from ..workflow.selection import check_only as check_only
+from ..workflow.selection import narrow as narrow
+from ..workflow.selection import parse_only as parse_only
+from ..workflow.selection import selected as selected
 
 CONFIG_ROOT_HELP = (
     "Also allow `extends:` to reach files in DIR (repeatable). By default a config may only "
@@ -57,29 +62,6 @@ auto_approve_option = click.option(
 )
 
 
-def parse_only(values: tuple[str, ...]) -> list[tuple[str, str | None]]:
-    """``KIND`` or ``KIND:KEY`` → (kind, key or None); an unknown kind is a usage error."""
-    from ..model.kinds import BY_NAME
-
-    out: list[tuple[str, str | None]] = []
-    for value in values:
-        kind, sep, key = value.partition(":")
-        if kind not in BY_NAME:
-            raise click.BadParameter(
-                f"unknown kind {kind!r}; one of: {', '.join(BY_NAME)}", param_hint="--only"
-            )
-        if sep and not key:
-            raise click.BadParameter(f"{value!r} names no item after ':'", param_hint="--only")
-        out.append((kind, key if sep else None))
-    return out
-
-
-def selected(change: Any, only: list[tuple[str, str | None]]) -> bool:
-    if not only:
-        return True
-    return any(change.kind == k and (key is None or change.key == key) for k, key in only)
-
-
 only_option = click.option(
     "--only",
     "only",
@@ -88,58 +70,6 @@ only_option = click.option(
     help="Only these items (repeatable): a kind (`webhooks`) or one item (`call_tags:spam`); "
     "Terraform-style targeting. A selector matching no declared or live item is an error.",
 )
-
-
-def narrow(plans: list[Any], only: tuple[str, ...], live: dict[str, Any] | None = None) -> None:
-    """Keep only the selected changes in each plan (in place). With ``live`` (slug → live
-    state), the API key checks are made again over the changes kept: a key the selection
-    does not touch is no reason to refuse it."""
-    from ..engine.apikeys import CODES, key_checks
-
-    picked = parse_only(only)
-    for p in plans:
-        p.changes = [c for c in p.changes if selected(c, picked)]
-        if live is not None and p.slug in live:
-            p.checks = [c for c in p.checks if c[0] not in CODES]
-            p.checks += key_checks(p.changes, live[p.slug])
-
-
-def check_only(only: tuple[str, ...], desired: Any, live: Any) -> None:
-    """A typo in ``--only`` is an error, not an empty plan: a ``KIND:KEY`` selector must name
-    an item some target declares or has (``desired`` and ``live``: slug → DesiredState /
-    LiveState); the closest one is suggested. A ``KIND`` selector must name a kind some target
-    declares or has items of (its spelling is checked by :func:`parse_only`): a selection of
-    nothing is an error, not "No changes"."""
-    import difflib
-
-    from ..errors import WscfgError
-
-    for text, (kind, key) in zip(only, parse_only(only), strict=True):
-        known: set[str] = set()
-        for state in (*desired.values(), *live.values()):
-            known.update(state.items.get(kind, {}))
-        if key is None:
-            if known:
-                continue
-            raise WscfgError(
-                f"--only {text} matches no declared or live item: no target declares or has "
-                f"any {kind}"
-            )
-        if key in known:
-            continue
-        names = sorted(known)
-        close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
-        if not close:
-            lowered = {n.lower(): n for n in names}
-            close = [lowered[c] for c in difflib.get_close_matches(key.lower(), lowered, n=1)]
-        if close:
-            hint = f"; did you mean '{kind}:{close[0]}'?"
-        elif names:
-            shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-            hint = f" ({kind}: {shown})"
-        else:
-            hint = f" (no target declares or has any {kind})"
-        raise WscfgError(f"--only {text} matches no declared or live item{hint}")
 
 
 def partial_note(only: tuple[str, ...]) -> str:

@@ -2,44 +2,28 @@
 
 from __future__ import annotations
 
-import asyncio
-import gc
-import json
-import os
 import sys
-from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from . import debug_of, echo_err, handle_errors
 from .flow import (
-    after_writes,
-    apply_plans,
-    confirm,
-    current_rate_limit,
-    desired_secrets,
+    events,
     finish,
     parallel_option,
-    plan_key,
-    plan_sealer,
-    progress,
-    question,
     rate_limit_option,
     render_plans,
-    run_async,
-    run_env_mask,
     server_options,
+    settings,
     timeout_option,
 )
 from .options import (
     allow_mass_changes_option,
     auto_approve_option,
-    check_only,
     config_root_option,
     fleet_delete_share_option,
-    narrow,
     only_option,
     parse_only,
     partial_note,
@@ -47,8 +31,17 @@ from .options import (
     skip_unsafe_option,
     target_option,
 )
-from .saved import SavedPlan, read_saved_plan, saved_violations
-from .secretsfile import force_option, new_secrets_option, secrets_file
+from .secretsfile import SecretsFile, force_option, new_secrets_option, secrets_file
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ..engine.plan import Plan
+    from ..engine.seal import Sealer
+    from ..workflow.planfile import SavedPlan
+    from ..workflow.results import PlanSet
+    from ..workflow.selection import Selection
+    from ..workflow.settings import Settings
 
 FORMATS = ("text", "json", "markdown")
 ALLOWANCE_FLAGS = {
@@ -168,43 +161,31 @@ def plan(
     a plan apply would refuse), 2 changes present (with --detailed-exitcode).
     """
     with handle_errors(debug_of(ctx)):
-        from ..engine.safety import Allowances, refusals
+        from ..engine.safety import Allowances
         from ..errors import PlanError
+        from ..workflow import planfile, run
+        from ..workflow.report import planset_sealer
 
         allow = Allowances(
             allow_mass_changes, fleet_delete_share, skip_unsafe, new_secrets_to is not None
         )
         parse_only(only)
-        run, server_name, _ = _make_plans(
-            paths, server, targets, shard, parallel, config_roots=config_roots
+        ps = run.plan(
+            settings(server, parallel),
+            _selection(paths, targets, shard, config_roots),
+            allow=allow,
+            only=only,
+            events=events(False)[0],
         )
         if only:
-            check_only(only, run.desired, run.live)
-            narrow(run.plans, only, run.live)
             echo_err(partial_note(only))
-        plans, failures = run.plans, run.failures
-        identity = part_identity(run, "plan")
-        secrets_file(new_secrets_to, force, plans, opening=False)
-        found = refusals(plans, allow)
-        sealer = plan_sealer(run) if out or fmt == "json" else None
-        mask = run_env_mask(run)
-        render_plans(
-            plans,
-            failures,
-            fmt,
-            server_name,
-            allow=allow,
-            refusals=found,
-            full=full,
-            sealer=sealer,
-            mask=mask,
-            only=only,
-            run=identity,
-            violations=run.violations,
-        )
-        if failures:
+        secrets_file(new_secrets_to, force, ps.plans, opening=False)
+        found = ps.refusals()
+        sealer = planset_sealer(ps) if out or fmt == "json" else None
+        _show(ps, fmt, full=full, sealer=sealer)
+        if ps.failures:
             if out:
-                echo_err(f"Not saving {out}: {len(failures)} workspace(s) could not be planned.")
+                echo_err(f"Not saving {out}: {len(ps.failures)} workspace(s) could not be planned.")
             sys.exit(1)
         if found and not skip_unsafe:
             n = len(found)
@@ -212,11 +193,11 @@ def plan(
             text += "above)" + (f"; {out} was not saved" if out else "")
             raise PlanError(text)
         if out:
-            _save(out, plans, server_name, allow, sealer, mask, only, identity, run.violations)
+            planfile.save(out, ps, sealer)
             echo_err(f"Saved the plan to {out}. Apply it with: wscfg apply {out}")
-        elif fmt == "text" and any(not p.empty for p in plans):
+        elif fmt == "text" and not ps.empty:
             echo_err(next_step(paths, only))
-        if detailed_exitcode and any(not p.empty for p in plans):
+        if detailed_exitcode and not ps.empty:
             sys.exit(2)
 
 
@@ -270,9 +251,10 @@ def apply(
     """
     with handle_errors(debug_of(ctx)):
         from ..engine.safety import Allowances
+        from ..workflow import run
 
-        written: tuple[list[str], list[str]] = ([], [])
-        saved = _saved_plan(paths)
+        at = settings(server, parallel)
+        saved = _saved_plan(paths, at)
         if saved is not None:
             given = [
                 flag
@@ -291,404 +273,93 @@ def apply(
                 )
             if saved.only:
                 echo_err(partial_note(saved.only))
-            plans, mask = saved.with_env()
-            plans, failures, server_name, secrets = _checked_saved_plan(
-                saved, plans, server, targets, shard, parallel
-            )
-            slugs = {p.slug for p in plans}
-            violations = [v for v in saved_violations(saved.document) if v.workspace in slugs]
+            ps = run.saved_planset(saved, at)
+            ps = run.check_saved(at, ps, targets, _shard(shard))
             # the file is apply's to write: the plan's record of the option is not enough
-            allow = replace(saved.allowances, new_secrets=new_secrets_to is not None)
+            ps.allow = replace(ps.allow, new_secrets=new_secrets_to is not None)
         else:
             allow = Allowances(
                 allow_mass_changes, fleet_delete_share, skip_unsafe, new_secrets_to is not None
             )
             parse_only(only)
-            run, server_name, written = _make_plans(
-                paths,
-                server,
-                targets,
-                shard,
-                parallel,
+            ps = run.plan(
+                at,
+                _selection(paths, targets, shard, config_roots),
+                allow=allow,
+                only=only,
                 create_missing=create_missing,
-                auto_approve=auto_approve,
-                config_roots=config_roots,
+                events=events(auto_approve)[0],
             )
             if only:
-                check_only(only, run.desired, run.live)
-                narrow(run.plans, only, run.live)
                 echo_err(partial_note(only))
-            # A target that cannot be read is reported; the others go on.
-            plans, failures, secrets = run.plans, run.failures, desired_secrets(run)
-            mask = run_env_mask(run)
-            violations = run.violations
-        with after_writes(*written):
-            _apply(
-                plans,
-                failures,
-                server,
-                server_name,
-                secrets,
-                allow,
-                parallel,
-                auto_approve,
-                mask,
-                (new_secrets_to, force),
-                violations,
-            )
+        apply_planset(at, ps, auto_approve, (new_secrets_to, force))
 
 
-def _apply(
-    plans: list[Any],
-    failures: list[Any],
-    server: str | None,
-    server_name: str,
-    secrets: Any,
-    allow: Any,
-    parallel: int,
+def apply_planset(
+    at: Settings,
+    ps: PlanSet,
     auto_approve: bool,
-    mask: Any,
     new_secrets: tuple[str | None, bool] = (None, False),
-    violations: Sequence[Any] = (),
 ) -> None:
-    """Show the plans (with what apply would refuse and the live policy ``violations``, which
+    """Show the plans (with what apply would refuse and the live policy violations, which
     apply reports and never acts on), ask, apply, report."""
-    from ..engine.apply import check_secrets
-    from ..engine.safety import refusals, refused_targets
-    from ..errors import UnsafePlanError
+    from ..workflow.run import after_writes, apply
 
-    found = refusals(plans, allow)
+    with after_writes(ps.created, ps.uncertain):
+        _show(ps, "text")
+        happened, lines = events(auto_approve, ps.mask)
+        kept: list[SecretsFile] = []
+
+        def open_secrets(plans: list[Plan], targets: int) -> Callable[[str, str, str], None] | None:
+            path, force = new_secrets
+            keep = secrets_file(path, force, plans, opening=True, targets=targets)
+            kept.extend([keep] if keep is not None else [])
+            return keep.add if keep is not None else None
+
+        happened.open_secrets = open_secrets
+        result = apply(at, ps, happened)
+        lines.counts()
+        if kept and kept[0].written:
+            echo_err(f"Wrote {kept[0].written} API key secret(s) to {kept[0].path} (mode 0600).")
+        finish(result, ps.mask)
+
+
+def _show(ps: PlanSet, fmt: str, *, full: bool = False, sealer: Sealer | None = None) -> None:
     render_plans(
-        plans,
-        failures,
-        "text",
-        server_name,
-        allow=allow,
-        refusals=found,
-        mask=mask,
-        violations=violations,
+        ps.plans,
+        ps.failures,
+        fmt,
+        ps.server,
+        allow=ps.allow,
+        refusals=ps.refusals(),
+        full=full,
+        sealer=sealer,
+        mask=ps.mask,
+        only=ps.only,
+        run=ps.run,
+        violations=ps.violations,
     )
-    targets = len(plans) + len(failures)  # before --skip-unsafe leaves any out
-    skipped: list[str] = []
-    if found:
-        if not allow.skip_unsafe:
-            raise UnsafePlanError([r.line() for r in found])
-        unsafe = refused_targets(found)
-        skipped = sorted(p.slug for p in plans if p.slug in unsafe)
-        plans = [p for p in plans if p.slug not in unsafe]
-    slugs = [p.slug for p in plans]
-    if all(p.empty for p in plans):
-        finish([], failures, slugs, mask, skipped=skipped)
-        return
-    for p in plans:
-        check_secrets(p, secrets(p))
-    keep = secrets_file(new_secrets[0], new_secrets[1], plans, opening=True, targets=targets)
-    confirm(auto_approve, question(plans))
-    reports, apply_failures = _run(
-        apply_plans(server, plans, secrets, parallel, mask, keep.add if keep else None),
-        writing=True,
-    )
-    if keep is not None and keep.written:
-        echo_err(f"Wrote {keep.written} API key secret(s) to {keep.path} (mode 0600).")
-    finish(reports, failures + apply_failures, slugs, mask, skipped=skipped)
 
 
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _make_plans(
-    paths: tuple[str, ...],
-    server: str | None,
-    targets: tuple[str, ...],
-    shard: str | None,
-    parallel: int,
-    *,
-    create_missing: bool = False,
-    auto_approve: bool = False,
-    config_roots: tuple[str, ...] = (),
-) -> tuple[Any, str, tuple[list[str], list[str]]]:
-    """Load and select the targets, read them and plan: (PlanRun, server name, (the slugs of
-    workspaces created on the way, those whose create may have landed unheard))."""
+def _shard(shard: str | None) -> tuple[int, int] | None:
     from ..fleet import parse_shard
 
     try:
-        shard_t = parse_shard(shard) if shard else None
+        return parse_shard(shard) if shard else None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--shard") from None
-    selection = Selection(paths, targets, shard_t, shard, config_roots)
-    if shard_t is not None:  # parts of a sharded run carry a digest of the whole selection
-        selection.digest_key = plan_key()
-    preloaded = None
-    created: list[str] = []
-    not_created: list[Any] = []
-    if create_missing:
-        preloaded = selection.load()
-        if preloaded:
-            created, not_created = _run(_create_missing(server, preloaded, parallel, auto_approve))
-            failed = {f.target for f in not_created}
-            preloaded = [s for s in preloaded if s.slug not in failed]
-    uncertain = [f.target for f in not_created if f.maybe_applied]
-    with after_writes(created, uncertain):
-        run, server_name = _run(_plan(server, selection, parallel, preloaded=preloaded))
-    run.failures.extend(not_created)
-    run.whole = selection.whole
-    return run, server_name, (created, uncertain)
 
 
-def part_identity(run: Any, command: str) -> dict[str, Any] | None:
-    """The ``"run"`` record of a part of a sharded run; None without --shard."""
-    from ..engine.shards import run_identity
-
-    whole = run.whole
-    if not whole:
-        return None
-    return run_identity(
-        command, whole["shard"], whole["targets"], whole["config"], whole["select"], whole["order"]
-    )
-
-
-class Selection:
+def _selection(
+    paths: tuple[str, ...], targets: tuple[str, ...], shard: str | None, roots: tuple[str, ...]
+) -> Selection:
     """The targets PATHS, --target and --shard pick."""
+    from ..workflow.selection import Selection
 
-    def __init__(
-        self,
-        paths: tuple[str, ...],
-        patterns: tuple[str, ...],
-        shard: tuple[int, int] | None,
-        shard_text: str | None,
-        config_roots: tuple[str, ...] = (),
-    ) -> None:
-        self.paths, self.patterns, self.shard, self.shard_text = paths, patterns, shard, shard_text
-        self.config_roots = config_roots
-        self.digest_key: bytes | None = None  # set for --shard: load() then fills `whole`
-        self.whole: dict[str, Any] = {}
-
-    @property
-    def full(self) -> bool:
-        return not self.patterns and self.shard is None
-
-    def pick(self, slugs: list[str]) -> list[str]:
-        from ..fleet import select
-
-        return select(slugs, self.patterns, self.shard)
-
-    def pick_all(self, slugs: list[str]) -> list[str]:
-        """The targets of every shard: --target globs only."""
-        from ..fleet import select
-
-        return select(slugs, self.patterns, None)
-
-    def guesses(self) -> list[str]:
-        from ..config.validate import guess_target_slugs
-
-        return self.pick(guess_target_slugs(list(self.paths)))
-
-    def load(self) -> list[Any]:
-        """Load, validate and select (raises ConfigError / UsageError); may run in a thread.
-
-        The cyclic GC stays off throughout, and what was built is then frozen out of it
-        (:func:`_plan` unfreezes it on the way out): it lives until the command ends, and a
-        collection of it, at the first allocation once the GC is back on and again while the
-        snapshots are decoded and diffed, would walk every loaded node and item."""
-        import gc
-
-        from ..config.validate import gc_paused, load_targets
-        from ..engine.state import desired_state
-
-        with gc_paused():
-            loaded = load_targets(list(self.paths), config_roots=self.config_roots)
-            states = [desired_state(d) for d in loaded]
-            gc.freeze()
-        if self.shard is not None and self.digest_key is not None:
-            from ..engine.shards import config_digest
-
-            every = set(self.pick_all([s.slug for s in states]))
-            whole = [s for s in states if s.slug in every]
-            mine = set(self.pick([s.slug for s in whole]))
-            self.whole = {
-                "shard": self.shard,
-                "targets": len(whole),
-                "config": config_digest(whole, self.digest_key),
-                "select": list(self.patterns),
-                "order": {s.slug: n for n, s in enumerate(whole) if s.slug in mine},
-            }
-        chosen = set(self.pick([s.slug for s in states]))
-        states = [s for s in states if s.slug in chosen]
-        if not states and self.shard is None:
-            raise click.UsageError("no target workspace selected (check PATHS and --target)")
-        return states
-
-
-LOAD_SWITCH_INTERVAL = 0.0002  # seconds, while the configs load in a thread beside the reads
-
-
-def _run(coro: Any, *, writing: bool = False) -> Any:
-    return run_async(coro, writing=writing)
-
-
-async def _plan(
-    server: str | None, selection: Selection, parallel: int, *, preloaded: list[Any] | None
-) -> tuple[Any, str]:
-    """Read live state while the configs load (reads wait on the server, loading on the CPU),
-    then plan every target."""
-    from ..connect import connect, ensure_workspaces
-    from ..fleet import PlanRun, discard, discover, plan_fleet, prefetch
-
-    async with connect(server, parallel=parallel, rate_limit=current_rate_limit()) as conn:
-        early: dict[str, Any] = {}
-        if preloaded is None:
-            early = prefetch(conn.client, selection.guesses(), parallel)
-        try:
-            states = preloaded
-            if states is None:
-                # The load holds the GIL; by default the loop, back from each system call
-                # of the reads, would wait for it up to 5 ms (and the reads crawl).
-                was = sys.getswitchinterval()
-                sys.setswitchinterval(LOAD_SWITCH_INTERVAL)
-                try:
-                    states = await asyncio.to_thread(selection.load)
-                finally:
-                    sys.setswitchinterval(was)
-            if not states:
-                echo_err(f"No workspace falls in shard {selection.shard_text}; nothing to do.")
-                return PlanRun(), conn.server
-            if conn.embedded:
-                echo_err(
-                    f"Using the {conn.server}: no --server or WSCFG_SERVER set. "
-                    "Set them to work on a real platform."
-                )
-                created = await ensure_workspaces(conn, states)
-                # Read early before they existed: read again.
-                await discard({s: early.pop(s) for s in created if s in early})
-            else:
-                found = await discover(conn.client, [s.slug for s in states])
-                _report_discovery(found, selection.full)
-            with progress(len(states), "Planning") as tick:
-                run = await plan_fleet(
-                    conn.client, states, parallel=parallel, on_done=tick, prefetched=early
-                )
-        finally:
-            gc.unfreeze()  # frozen by Selection.load
-            await discard(early)
-        return run, conn.server
-
-
-async def _create_missing(
-    server: str | None, states: list[Any], parallel: int, auto_approve: bool
-) -> tuple[list[str], list[Any]]:
-    """apply --create-missing: create configured workspaces that do not exist, after asking.
-    Returns the slugs created and a Failure for each that could not be."""
-    from ..connect import connect
-    from ..fleet import create_workspaces, discover
-
-    async with connect(server, parallel=parallel, rate_limit=current_rate_limit()) as conn:
-        if conn.embedded:
-            return [], []  # the embedded sandbox creates targets on first use anyway
-        missing = (await discover(conn.client, [s.slug for s in states])).missing
-        if not missing:
-            return [], []
-        confirm(auto_approve, f"Create {len(missing)} missing workspace(s): {', '.join(missing)}?")
-        created, failures = await create_workspaces(
-            conn.client, [s for s in states if s.slug in missing], parallel=parallel
-        )
-        echo_err(f"Created {len(created)} workspace(s).")
-        for f in failures:
-            echo_err(f"Could not create workspace {f.target}: {f.message}")
-        return created, failures
-
-
-def _report_discovery(found: Any, full_run: bool) -> None:
-    def names(items: list[str]) -> str:
-        more = f" and {len(items) - 10} more" if len(items) > 10 else ""
-        return ", ".join(items[:10]) + more
-
-    if found.unconfigured and full_run:
-        n = len(found.unconfigured)
-        echo_err(f"Note: {n} workspace(s) have no config file: {names(found.unconfigured)}")
-    if found.missing:
-        echo_err(
-            f"{len(found.missing)} configured workspace(s) do not exist: {names(found.missing)}; "
-            "`wscfg apply --create-missing` creates them"
-        )
-
-
-async def _refresh(server: str | None, slugs: list[str], parallel: int) -> Any:
-    from ..connect import connect
-    from ..fleet import refresh
-
-    async with connect(server, parallel=parallel, rate_limit=current_rate_limit()) as conn:
-        live, failures = await refresh(conn.client, slugs, parallel=parallel)
-        return live, failures, conn.server
-
-
-def _checked_saved_plan(
-    saved: SavedPlan,
-    plans: list[Any],
-    server: str | None,
-    targets: tuple[str, ...],
-    shard: str | None,
-    parallel: int,
-) -> tuple[list[Any], list[Any], str, Any]:
-    """A saved plan, refused unless its server and every item it touches are as planned."""
-    from ..engine.apikeys import key_checks
-    from ..engine.apply import secrets_from_env
-    from ..engine.plan import check_fresh
-    from ..errors import PlanFileError
-
-    server_name, key_id = saved.server, saved.key_id
-    if saved.only:  # a partial plan applies only its selection, whatever else the file holds
-        narrow(plans, saved.only)
-    plans = _filter_plans(plans, targets, shard)
-    live, failures, now_server = _run(_refresh(server, [p.slug for p in plans], parallel))
-    if now_server != server_name:
-        raise PlanFileError(
-            f"the plan was made against {server_name}, not {now_server}; nothing was written"
-        )
-    _fail_on(failures)
-    for p in plans:
-        check_fresh(p, live[p.slug])
-        # the key running apply may not be the one that made the plan: check it again
-        p.checks += [c for c in key_checks(p.changes, live[p.slug]) if c not in p.checks]
-    lookup = secrets_from_env(dict(os.environ), plan_key(), key_id)
-    return plans, [], server_name, lambda plan: lookup
-
-
-def _fail_on(failures: list[Any]) -> None:
-    from ..errors import WscfgError
-
-    if failures:
-        lines = "\n  - ".join(f"{f.target}: {f.message}" for f in failures)
-        raise WscfgError(
-            f"could not read {len(failures)} workspace(s), nothing was written:\n  - {lines}"
-        )
-
-
-def _save(
-    out: str,
-    plans: list[Any],
-    server: str,
-    allow: Any,
-    sealer: Any,
-    mask: Any,
-    only: tuple[str, ...],
-    identity: dict[str, Any] | None = None,
-    violations: Sequence[Any] = (),
-) -> None:
-    from ..engine.plan import plans_to_document
-    from ..files import write_file
-
-    doc = plans_to_document(
-        plans,
-        server=server,
-        allowances=allow,
-        sealer=sealer,
-        only=only,
-        mask=mask.data if mask else None,
-        run=identity,
-        # shown by `wscfg show` (sealed with the rest), grouped under their policy's words
-        violations=[{**v.to_dict(), "description": v.description} for v in violations],
-    )
-    write_file(out, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    return Selection(paths, targets, _shard(shard), shard, roots)
 
 
 def next_step(paths: tuple[str, ...], only: tuple[str, ...]) -> str:
@@ -704,15 +375,10 @@ def next_step(paths: tuple[str, ...], only: tuple[str, ...]) -> str:
     )
 
 
-def _saved_plan(paths: tuple[str, ...]) -> SavedPlan | None:
+def _saved_plan(paths: tuple[str, ...], at: Settings) -> SavedPlan | None:
     """A saved plan named as the only PATH; None for config."""
+    from ..workflow.planfile import read_saved_plan
+
     if len(paths) != 1 or not paths[0].endswith(".json"):
         return None
-    return read_saved_plan(paths[0], plan_key())
-
-
-def _filter_plans(plans: list[Any], targets: tuple[str, ...], shard: str | None) -> list[Any]:
-    from ..fleet import parse_shard, select
-
-    chosen = set(select([p.slug for p in plans], targets, parse_shard(shard) if shard else None))
-    return [p for p in plans if p.slug in chosen]
+    return read_saved_plan(paths[0], at.key())

@@ -20,13 +20,13 @@ change a value, not unset it; ``--into-template`` can).
 from __future__ import annotations
 
 import io
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..model.kinds import BY_NAME
 from .desired import TargetConfig
+from .roundtrip import round_trip_yaml
 
 ENV_REF = "${env:"
 ENV_REASON = (
@@ -60,39 +60,11 @@ class Adoption:
 
 
 def _yaml(text: str) -> tuple[Any, Any]:
-    from ruamel.yaml import YAML
-
-    yaml = YAML()
-    yaml.preserve_quotes = True
-    yaml.width = 4096
-    mapping, offset = guess_indent(text)
-    yaml.indent(mapping=mapping, sequence=offset + 2, offset=offset)
+    yaml = round_trip_yaml(text)
     try:
         return yaml, yaml.load(text)
     except Exception as exc:  # ruamel raises many kinds; the loader already checked the file
         raise AdoptError(f"cannot edit the file: {type(exc).__name__}") from None
-
-
-def guess_indent(text: str) -> tuple[int, int]:
-    """(mapping indent, offset of a block sequence's dash) as the file writes them."""
-    mapping: int | None = None
-    offset: int | None = None
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    for here, nxt in itertools.pairwise(lines):
-        head = here.split(" #", 1)[0].rstrip()
-        if not head.endswith(":"):
-            continue
-        col = len(here) - len(here.lstrip())
-        if head.lstrip().startswith("- "):
-            col += 2
-        depth = len(nxt) - len(nxt.lstrip()) - col
-        if depth < 0:
-            continue
-        if nxt.lstrip().startswith("- "):
-            offset = depth if offset is None else offset
-        elif depth > 0:
-            mapping = depth if mapping is None else mapping
-    return mapping or 2, offset or 0
 
 
 def adopt(
@@ -182,12 +154,26 @@ def adopt(
         buf = io.StringIO()
         yaml.dump(doc, buf)
         out.text = buf.getvalue()
-        try:  # never hand back text that does not read back
-            yaml.load(out.text)
+        try:  # never hand back text that does not read back as the document edited
+            back = yaml.load(out.text)
         except Exception as exc:  # ruamel raises many kinds
             why = type(exc).__name__
             raise AdoptError(f"the edited file would not read back ({why})") from None
+        if _plain(back) != _plain(doc):
+            raise AdoptError("the edited file would not read back as edited")
     return out
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as plain data, each scalar tagged with its type (``true`` is not ``1``)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    for kind in (bool, int, float, str):
+        if isinstance(value, kind):
+            return (kind.__name__, kind(value))
+    return value
 
 
 def _clear_comments(doc: Any, key: str, seq: Any) -> None:
@@ -203,20 +189,41 @@ def _clear_comments(doc: Any, key: str, seq: Any) -> None:
         entry[2].value = entry[2].value.split("\n", 1)[0] + "\n"
 
 
+def _block_map(item: Any) -> bool:
+    """A block mapping with keys: ruamel keeps the comment after it on its last key."""
+    return (
+        hasattr(item, "keys")
+        and hasattr(item, "fa")
+        and bool(len(item))
+        and not (item.fa.flow_style())
+    )
+
+
+def _nested_block_list(item: Any) -> bool:
+    return hasattr(item, "fa") and not hasattr(item, "keys") and not item.fa.flow_style()
+
+
 def _tail(seq: Any, index: int) -> Any:
     """The comment token after ``seq[index]``: its end-of-line comment and the comment lines
     below it, where ruamel keeps them (a block mapping's last key; the list itself for a
-    scalar item); None when there is none."""
+    scalar or a flow mapping or list); None when there is none."""
     item = seq[index]
-    if hasattr(item, "ca") and hasattr(item, "keys"):
-        if not len(item):
-            return None
+    if _block_map(item):
         entry = item.ca.items.get(list(item.keys())[-1])
         return entry[2] if entry is not None and len(entry) > 2 else None
-    if hasattr(item, "ca"):  # a nested list: left alone
+    if _nested_block_list(item):  # left alone
         return None
     entry = seq.ca.items.get(index)
     return entry[0] if entry is not None else None
+
+
+def _set_tail(seq: Any, index: int, token: Any) -> None:
+    """Make ``token`` the comment after ``seq[index]``, where ruamel looks for it."""
+    item = seq[index]
+    if _block_map(item):
+        item.ca.items.setdefault(list(item.keys())[-1], [None, None, None, None])[2] = token
+    elif token is not None or index in seq.ca.items:
+        seq.ca.items.setdefault(index, [None, None, None, None])[0] = token
 
 
 def _append(seq: Any, item: Any) -> None:
@@ -235,29 +242,19 @@ def _append(seq: Any, item: Any) -> None:
             token.value = first + "\n"
             below = rest
     seq.append(item)
-    if not below:
-        return
-    moved = CommentToken("\n" + below, CommentMark(0))
-    if hasattr(item, "keys") and len(item) and not item.fa.flow_style():
-        item.ca.items.setdefault(list(item.keys())[-1], [None, None, None, None])[2] = moved
-    else:
-        seq.ca.items.setdefault(n, [None, None, None, None])[0] = moved
+    if below:
+        _set_tail(seq, n, CommentToken("\n" + below, CommentMark(0)))
 
 
 def _replace(seq: Any, index: int, new: Any) -> None:
-    """``seq[index] = new``, keeping the comment after the old item (a block mapping holds
-    it on its last key, which goes with it)."""
-    old = seq[index]
-    token = _tail(seq, index) if hasattr(old, "keys") and not old.fa.flow_style() else None
+    """``seq[index] = new``, keeping the comment after the old item: it moves to where ruamel
+    looks for the new item's (a block mapping's last key, or the list), the two may differ."""
+    token = _tail(seq, index)
+    if token is not None and not _block_map(seq[index]):
+        _set_tail(seq, index, None)  # it was on the list: the new item may keep it elsewhere
     seq[index] = new
-    if token is None:
-        return
-    if hasattr(new, "keys") and len(new) and not new.fa.flow_style():
-        new.ca.items.setdefault(list(new.keys())[-1], [None, None, None, None])[2] = token
-    else:
-        entry = seq.ca.items.setdefault(index, [None, None, None, None])
-        if entry[0] is None:
-            entry[0] = token
+    if token is not None:
+        _set_tail(seq, index, token)
 
 
 def _remove(seq: Any, index: int, *, drop_below: bool = False) -> bool:
@@ -292,16 +289,10 @@ def _remove(seq: Any, index: int, *, drop_below: bool = False) -> bool:
         prev.value += text
         return True
     # The item before has no comment after it: give it one, where ruamel looks for it.
-    before = seq[index - 1]
-    token = CommentToken("\n" + text, CommentMark(0))
-    if hasattr(before, "keys") and len(before) and not before.fa.flow_style():
-        del seq[index]
-        before.ca.items.setdefault(list(before.keys())[-1], [None, None, None, None])[2] = token
-        return True
-    if hasattr(before, "ca") and not hasattr(before, "keys"):  # a nested list: left alone
+    if _nested_block_list(seq[index - 1]):  # left alone
         return False
-    del seq[index]  # a scalar or a flow mapping: the comment goes after it, on the list
-    seq.ca.items.setdefault(index - 1, [None, None, None, None])[0] = token
+    del seq[index]
+    _set_tail(seq, index - 1, CommentToken("\n" + text, CommentMark(0)))
     return True
 
 

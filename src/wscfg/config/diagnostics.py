@@ -56,6 +56,23 @@ def describe(value: Any) -> str:
     return type(value).__name__
 
 
+# Words YAML 1.1 reads as booleans (PyYAML and many tools still do); wscfg reads YAML 1.2, where
+# they are text, and a boolean setting takes exactly true or false (#21 item 8).
+YAML11_BOOLS = {"yes": True, "y": True, "on": True, "no": False, "n": False, "off": False}
+
+
+def bool_hint(value: Any, allowed: str = "true/false") -> str:
+    """What to write instead of a value that is not a boolean where one must stand."""
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in YAML11_BOOLS:
+            meant = "true" if YAML11_BOOLS[word] else "false"
+            return f" (YAML 1.1's word for {meant}; wscfg reads YAML 1.2): write {allowed}"
+        if word in ("true", "false"):
+            return f": write {allowed} without quotes"
+    return f": write {allowed}"
+
+
 def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str | None:
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     if not close and word.lower() != word:
@@ -251,7 +268,8 @@ def translate(err: Any, data: Any, root: type[BaseModel]) -> tuple[DocPath, str,
         )
     noun = _NOUN.get(typ)
     if noun:
-        return path, f"must be {noun}, not {describe(value)}", False, True
+        hint = bool_hint(value) if typ in ("bool_type", "bool_parsing") else ""
+        return path, f"must be {noun}, not {describe(value)}{hint}", False, True
     if typ == "value_error":
         msg = str(ctx.get("error") or err.get("msg", ""))
         msg = msg.removeprefix("Value error, ")

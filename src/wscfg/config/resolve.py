@@ -29,6 +29,7 @@ from ..errors import Diagnostic
 from ..model.kinds import COLLECTIONS
 from . import guard
 from .desired import DocPath, Source
+from .diagnostics import bool_hint
 from .interpolate import Interpolator, quiet
 from .load import LoadedFile, Node, read_file
 
@@ -134,11 +135,13 @@ def _inspect(loaded: LoadedFile) -> FileInfo:
                 1, 1, "missing `version: 1` (the config format version) at the top level"
             )
         )
-    elif version.value != 1 or isinstance(version.value, bool):
+    elif version.value != 1 or isinstance(version.value, bool) or _spelled(version) != "1":
         v = version.value
         if isinstance(v, list | dict):  # its items are nodes: say what it is, not its repr
             kind = "a list" if isinstance(v, list) else "a mapping"
             message = f"the format version must be 1, not {kind}"
+        elif isinstance(v, int | float) and not isinstance(v, bool) and v == 1:
+            message = f"the format version is written `version: 1`, not `{_spelled(version)}`"
         else:
             message = f"unsupported format version {v!r}; this wscfg reads `version: 1`"
         info.problems.append(version.diagnostic(message, "version"))
@@ -147,6 +150,20 @@ def _inspect(loaded: LoadedFile) -> FileInfo:
     if "vars" in top:
         _inspect_vars(info, top["vars"])
     return info
+
+
+# The plain scalar at a node's position, past an anchor (&a) or a tag (!!int) before it.
+_SPELLING_RE = re.compile(r"(?:[&!][^\s]*\s+)*([^\s,\]}#]*)")
+
+
+def _spelled(node: Node) -> str:
+    """How a number was written in the file: ``1``, or ``1.0``, ``0x1``, ``1e0``, ``+1``, ``01``
+    (which YAML reads as the same number: the version must be written ``1``, #21 item 8)."""
+    if not isinstance(node.value, int | float) or isinstance(node.value, bool):
+        return ""
+    text = node.src.line(node.line)[node.col - 1 :]
+    match = _SPELLING_RE.match(text)
+    return match.group(1) if match else ""
 
 
 def _inspect_extends(info: FileInfo, node: Node) -> None:
@@ -439,7 +456,10 @@ class _Merger:
         ident = IDENTITY[kind]
         flag = item.value[REMOVE]
         if flag.value is not True:
-            self.diagnostics.append(flag.diagnostic("$remove must be true", f"{path}.$remove"))
+            hint = "" if isinstance(flag.value, bool) else bool_hint(flag.value, "true")
+            self.diagnostics.append(
+                flag.diagnostic(f"$remove must be true{hint}", f"{path}.$remove")
+            )
             return
         extra = [k for k in item.value if k not in (ident, REMOVE)]
         if extra:

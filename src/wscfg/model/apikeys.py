@@ -7,14 +7,14 @@ that creates (or re-issues) the key, and wscfg writes it only to ``--new-secrets
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator
 
-from .base import Name, Resource, Text500, read_only
+from .base import Name, NotNull, Resource, Text500, read_only
 from .values import MAX_API_KEYS as MAX_API_KEYS
 from .values import RESERVED_PREFIX as RESERVED_PREFIX
-from .values import marked, not_a_key_id, some_scopes
+from .values import after_today, date_only, marked, not_a_key_id, some_scopes
 
 MAX_ROTATION = 1_000_000
 API_RESOURCES: tuple[str, ...] = (
@@ -31,6 +31,10 @@ API_RESOURCES: tuple[str, ...] = (
 # Settings API itself checks.
 API_SCOPES: tuple[str, ...] = tuple(f"{r}:{a}" for r in API_RESOURCES for a in ("read", "write"))
 
+# A key's last day: a date written YYYY-MM-DD (not a date and time cut to its day, not a number),
+# after today in UTC. The API checks the same (docs/api.md, "API keys").
+Expires = Annotated[date, BeforeValidator(date_only), AfterValidator(after_today)]
+
 ApiScope = Literal[API_SCOPES]  # type: ignore[valid-type]
 KeyMode = Literal["live", "test"]
 
@@ -46,10 +50,12 @@ class ApiKey(Resource):
         examples=[["calls:read", "contacts:read"]],
     )
     description: Text500 | None = Field(None, description="What the key is for.")
-    expires: date | None = Field(
-        None, description="The last day the key works (YYYY-MM-DD); none: it never expires."
+    expires: Expires | None = Field(
+        None,
+        description="The last day the key works (YYYY-MM-DD, after today in UTC); none: it "
+        "never expires.",
     )
-    rotation: int | None = Field(
+    rotation: Annotated[int | None, NotNull] = Field(
         None,
         strict=True,
         ge=0,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, StrictBool
 
 from .values import NAME_RE as NAME_RE  # the API client and the sandbox use both
 from .values import SLUG_RE as SLUG_RE
 from .values import name as _name
+from .values import not_null as _not_null
 from .values import prose as _prose
 from .values import single_line as _single_line
 from .values import slug as _slug
@@ -69,6 +70,16 @@ def _bounded(top: int) -> Any:
 
 Seconds = _bounded(MAX_SECONDS)
 Score = _bounded(MAX_SCORE)
+
+
+# An optional boolean or number setting: absent (or not sent) leaves it alone, but an explicit
+# ``null`` is refused: such a setting has no empty value (#21 item 8). Written
+# ``Annotated[T | None, NotNull] = Field(None, …)``: pydantic validates a value that was given,
+# never the default.
+NotNull = AfterValidator(_not_null)
+
+# A boolean setting: exactly true or false (never yes/on/1/"true"), and never null.
+Flag = Annotated[StrictBool | None, NotNull]
 
 
 Slug = Annotated[str, AfterValidator(_slug), Field(examples=["acme-north"])]

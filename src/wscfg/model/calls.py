@@ -10,13 +10,12 @@ from pydantic import (
     BeforeValidator,
     Discriminator,
     Field,
-    StrictBool,
     Tag,
     field_validator,
     model_validator,
 )
 
-from .base import Name, Resource, Score, Seconds, Text500
+from .base import Flag, Name, NotNull, Resource, Score, Seconds, Text500
 from .values import E164_RE as E164_RE
 from .values import bounds, colour, e164, marked, phone_not_number
 
@@ -37,8 +36,8 @@ class CallTag(Resource):
 class Range(Resource):
     """Bounds for a numeric condition; at least one of them."""
 
-    at_least: Seconds | None = Field(None, description="Seconds, 0 to 86,400.")
-    at_most: Seconds | None = Field(None, description="Seconds, 0 to 86,400.")
+    at_least: Annotated[Seconds | None, NotNull] = Field(None, description="Seconds, 0 to 86,400.")
+    at_most: Annotated[Seconds | None, NotNull] = Field(None, description="Seconds, 0 to 86,400.")
 
     @model_validator(mode="after")
     @marked("range")
@@ -54,8 +53,8 @@ class Range(Resource):
 class ScoreRange(Range):
     """AI score bounds, 0 to 100."""
 
-    at_least: Score | None = Field(None, description="Score, 0 to 100.")
-    at_most: Score | None = Field(None, description="Score, 0 to 100.")
+    at_least: Annotated[Score | None, NotNull] = Field(None, description="Score, 0 to 100.")
+    at_most: Annotated[Score | None, NotNull] = Field(None, description="Score, 0 to 100.")
 
 
 class DurationCondition(Resource):
@@ -164,7 +163,7 @@ def rule_tags(node: Any) -> list[str]:
 class CallRules(Resource):
     """Which calls count as qualified (a singleton)."""
 
-    auto_unqualify: StrictBool | None = Field(
+    auto_unqualify: Flag = Field(
         None, description="Flag calls that do not meet the rules as unqualified."
     )
     rule: RuleNode | None = Field(

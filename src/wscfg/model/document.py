@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, StrictBool, field_validator
 
 from .access import Member, Role
 from .alerts import UsageAlert
@@ -51,7 +51,7 @@ class Ignore(Resource):
 class Invitations(Resource):
     """How wscfg treats member invitations."""
 
-    resend_expired: bool = Field(
+    resend_expired: StrictBool = Field(
         True,
         description="Re-send the expired invitation of a declared member (default true). "
         "false leaves expired invitations as they are; the plan lists them.",

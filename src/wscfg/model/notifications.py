@@ -3,9 +3,9 @@ email-only notifications (they control email only; in-app visibility is not thei
 
 from __future__ import annotations
 
-from pydantic import Field, StrictBool
+from pydantic import Field
 
-from .base import Resource
+from .base import Flag, Resource
 
 CATEGORIES: tuple[str, ...] = (
     "system",
@@ -32,14 +32,14 @@ EMAIL_ONLY_MESSAGE = (
 class Channels(Resource):
     """Which channels a category is delivered on."""
 
-    in_app: StrictBool | None = Field(None, description="Show in the app.")
-    email: StrictBool | None = Field(None, description="Send by email.")
+    in_app: Flag = Field(None, description="Show in the app.")
+    email: Flag = Field(None, description="Send by email.")
 
 
 class EmailOnly(Resource):
     """A helpdesk notification: email on or off (there is no in-app channel to set)."""
 
-    email: StrictBool | None = Field(None, description="Send by email.")
+    email: Flag = Field(None, description="Send by email.")
 
 
 class _Categories(Resource):

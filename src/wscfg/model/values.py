@@ -286,6 +286,58 @@ def date_text(value: str) -> str:
     return value
 
 
+def date_only(value: Any) -> Any:
+    """A date and nothing else: ``YYYY-MM-DD`` (or a ``date``), never a date and time, a
+    timestamp number or a date and time with a zero time cut to its day (#21 item 8)."""
+    import datetime
+
+    if isinstance(value, datetime.datetime) or not isinstance(value, str | datetime.date):
+        raise ValueError("must be a date written YYYY-MM-DD, e.g. 2027-12-31")
+    if isinstance(value, str):
+        if not _DATE_RE.fullmatch(value):
+            raise ValueError(
+                "must be a date written YYYY-MM-DD, e.g. 2027-12-31 (not a date and time)"
+                if "T" in value or " " in value or ":" in value
+                else "must be a date written YYYY-MM-DD, e.g. 2027-12-31"
+            )
+        date_text(value)
+    return value
+
+
+def today_utc() -> Any:
+    """Today's date in UTC: the day the API compares key expiry dates with."""
+    import datetime
+
+    return datetime.datetime.now(datetime.UTC).date()
+
+
+def after_today(value: Any) -> Any:
+    """A key's last day: after today (UTC), so that a new or changed key is not already dead
+    (#21 item 8). ``value`` is a ``date`` (the models) or its ``YYYY-MM-DD`` text (the schema
+    check of ``wscfg validate``)."""
+    import datetime
+
+    day = datetime.date.fromisoformat(value) if isinstance(value, str) else value
+    today = today_utc()
+    if day <= today:
+        raise ValueError(
+            f"must be in the future (after {today.isoformat()}, today in UTC), not "
+            f"{day.isoformat()}"
+        )
+    return value
+
+
+def not_null(value: Any) -> Any:
+    """A setting that has no "cleared" state (a boolean, a number): ``null`` is refused, not
+    read as "leave it out" (#21 item 8: ``{"require_2fa": null}`` stored ``{}``)."""
+    if value is None:
+        raise ValueError(
+            "must not be null: a boolean or number setting has no empty value (leave the "
+            "field out to keep it as it is)"
+        )
+    return value
+
+
 def _range(value: dict[str, Any]) -> dict[str, Any]:
     bounds(value.get("at_least"), value.get("at_most"))
     return value
@@ -324,6 +376,9 @@ CHECKS: dict[str, Callable[[Any], Any]] = {
     # Not a validator of the models: pydantic's own reading of a date, which JSON Schema's
     # format does not match (the schema generator puts it on every date).
     "date": date_text,
+    "date-only": date_only,
+    "future-date": after_today,
+    "not-null": not_null,
     # Reshaping only. "bare-caller" (a blocked caller written as its number) is also a schema
     # rewrite: the schema check accepts the bare number there (wscfg.config.schema).
     "sorted-set": _same,

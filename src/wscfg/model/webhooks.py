@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, SecretStr, StrictBool, field_validator
+from pydantic import AfterValidator, Field, SecretStr, field_validator
 
-from .base import MAX_SECONDS, Name, Resource, read_only
+from .base import MAX_SECONDS, Flag, Name, NotNull, Resource, read_only
 from .urls import check_public_https
 from .values import marked
 
@@ -43,14 +43,14 @@ class WebhookFilters(Resource):
     """Narrow which events are delivered."""
 
     tags: list[Name] | None = Field(None, description="Only calls carrying one of these tags.")
-    min_duration: int | None = Field(
+    min_duration: Annotated[int | None, NotNull] = Field(
         None,
         strict=True,
         ge=0,
         le=MAX_SECONDS,
         description="Only calls at least this long (seconds, 0 to 86,400).",
     )
-    qualified_only: StrictBool | None = Field(None, description="Only qualified calls.")
+    qualified_only: Flag = Field(None, description="Only qualified calls.")
 
     @field_validator("tags")
     @classmethod
@@ -66,7 +66,7 @@ class Webhook(Resource):
     url: WebhookURL | None = Field(None, description="Public https:// endpoint.")
     events: list[Event] | None = Field(None, description="Events to send.")
     filters: WebhookFilters | None = None
-    enabled: StrictBool | None = Field(None, description="Deliveries on or off.")
+    enabled: Flag = Field(None, description="Deliveries on or off.")
     secret: SecretStr | None = Field(
         None,
         description="Signing secret. Write it as ${env:NAME}; it is never printed or stored.",

@@ -3,15 +3,14 @@ snapshot, batch, API keys and audit entries. Items themselves are the shared mod
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from ..model import KINDS, SNAPSHOT_KINDS, BlockedCaller, Kind
 from ..model.access import Email
-from ..model.apikeys import MAX_ROTATION, ApiScope, KeyMode
-from ..model.base import Resource, ShortText, Text500
+from ..model.apikeys import MAX_ROTATION, ApiScope, Expires, KeyMode
+from ..model.base import NotNull, Resource, ShortText, Text500
 from ..model.calls import PhoneNumber
 from ..model.workspace import Workspace
 
@@ -39,9 +38,15 @@ def _patch_model(kind: Kind) -> type[BaseModel]:
     for name, info in kind.model.model_fields.items():
         if name in kind.read_only:
             continue
-        annotation = info.annotation
+        annotation: Any = info.annotation
+        if annotation is None:
+            annotation = Any
+        elif info.is_required():
+            annotation = annotation | None
+        elif NotNull in info.metadata:  # a boolean or number setting: null stays refused
+            annotation = Annotated[annotation, NotNull]
         fields[name] = (
-            annotation | None if annotation is not None else Any,
+            annotation,
             Field(None, description=info.description, json_schema_extra=info.json_schema_extra),
         )
     return create_model(
@@ -171,7 +176,9 @@ class ApiKeyCreate(Resource):
     )
     mode: KeyMode | None = Field(None, description="live or test: makes the key a managed one.")
     description: Text500 | None = Field(None)
-    expires: date | None = Field(None, description="The last day the key works (YYYY-MM-DD).")
+    expires: Expires | None = Field(
+        None, description="The last day the key works (YYYY-MM-DD, after today in UTC)."
+    )
     rotation: int | None = Field(None, strict=True, ge=0, le=MAX_ROTATION)
 
 

@@ -7,9 +7,11 @@ the handlers' annotations at definition time.)
 """
 
 import json
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query
+from pydantic import BeforeValidator, Field
 from sqlalchemy import Connection
 from starlette.responses import Response
 
@@ -25,7 +27,20 @@ IfMatch = Annotated[
     str | None,
     Header(alias="If-Match", description='Only if the item still has this ETag: "<etag>".'),
 ]
-Limit = Annotated[int | None, Query(ge=1, le=5000, description="Items per page (default 500).")]
+
+
+def _digits(value: object) -> object:
+    """A page size is written in digits (``80``), not ``80.0``, ``+80``, ``080`` or ``8e1``:
+    the API reads a number one way only, as the client writes it (#21 item 8)."""
+    if isinstance(value, str) and not re.fullmatch(r"0|[1-9][0-9]*", value):
+        raise ValueError("must be a whole number written in digits, e.g. 100")
+    return value
+
+
+PageSize = Annotated[int, Field(ge=1, le=5000), BeforeValidator(_digits)]
+Limit = Annotated[
+    PageSize | None, Query(description="Items per page (default 500), written in digits.")
+]
 KeyParam = Annotated[
     str, Path(description="The item's identity, URL-encoded (email, name or E.164 number).")
 ]

@@ -80,6 +80,12 @@ def list_keys(ctx: Ctx) -> Response:
 def create_key(ctx: Ctx, body: ApiKeyCreate) -> Response:
     if body.mode is not None:  # a managed key: the api_keys kind
         return managed_keys.create(ctx, body.model_dump(exclude_unset=True))
+    settings = sorted(body.model_fields_set & {"description", "expires", "rotation"})
+    if settings:  # an unmanaged key keeps none of them: refused, never silently dropped
+        raise invalid(
+            ["body", settings[0]],
+            "only a managed key has this setting: give a mode (live or test), or leave it out",
+        )
     access.check_grant(body.scopes, ctx.who.grantable)
     limit = ctx.settings.max_api_keys
 

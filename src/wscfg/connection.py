@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from .api.settings import ServerSettings
     from .engine.protocols import ServerApi
     from .engine.state import DesiredState
 
@@ -169,6 +170,22 @@ def _embedded_key(root: Path) -> str:
     return key
 
 
+def settings_from_env(
+    server: str | None, environ: Mapping[str, str] | None = None
+) -> ServerSettings | None:
+    """The server the command line means: ``server`` (``--server``; :data:`FORCE_EMBEDDED`
+    for ``--embedded``), else ``WSCFG_SERVER``, with ``WSCFG_TOKEN``; ``None``: the embedded
+    sandbox, when :func:`check_embedded_allowed` allows it (else a SetupError)."""
+    from .api.settings import server_from_env
+
+    env = os.environ if environ is None else environ
+    forced = server == FORCE_EMBEDDED
+    configured = None if forced else server_from_env(server, env)
+    if configured is None:
+        check_embedded_allowed(env, forced=forced)
+    return configured
+
+
 @contextlib.asynccontextmanager
 async def connect(
     server: str | None,
@@ -183,10 +200,22 @@ async def connect(
     :func:`check_embedded_allowed` allows it), or :data:`FORCE_EMBEDDED` for ``--embedded``.
     ``rate_limit``: requests per second for the whole run (``--rate-limit``).
     """
-    from .api.settings import server_from_env
+    async with open_connection(
+        settings_from_env(server), parallel=parallel, root=root, rate_limit=rate_limit
+    ) as conn:
+        yield conn
 
-    forced = server == FORCE_EMBEDDED
-    configured = None if forced else server_from_env(server)
+
+@contextlib.asynccontextmanager
+async def open_connection(
+    configured: ServerSettings | None,
+    *,
+    parallel: int = 8,
+    root: Path | None = None,
+    rate_limit: float | None = None,
+) -> AsyncIterator[Connection]:
+    """Open the API client of ``configured`` (``None``: the embedded sandbox in ``root``, by
+    default the current folder); the caller closes nothing."""
     if configured is not None:
         from .api.client import ApiClient
 
@@ -198,7 +227,6 @@ async def connect(
         ) as client:
             yield Connection(client, configured.url, embedded=False)
         return
-    check_embedded_allowed(os.environ, forced=forced)
     from .embedded import EmbeddedClient
 
     root = root or Path.cwd()

@@ -1,0 +1,72 @@
+"""The plan key and what it does: seal secrets in plan files, mask environment values.
+
+The plan key is given to :func:`wscfg.connect` (``plan_key=``; the CLI passes
+``$WSCFG_PLAN_KEY``), else it is the API key of the server, else the embedded sandbox's key
+(see :mod:`wscfg.engine.seal`). It is found only when a run needs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..engine.apply import SecretLookup
+    from ..engine.envmask import EnvMask
+    from ..engine.plan import Plan
+    from ..engine.seal import Sealer
+    from ..fleet import PlanRun
+
+KeySource = Callable[[], bytes]
+
+
+def desired_secrets(run: PlanRun) -> Callable[[Plan], SecretLookup]:
+    """Secret values of plans made from config in this process."""
+    from ..engine.apply import secrets_from_desired
+
+    lookups = {slug: secrets_from_desired(state) for slug, state in run.desired.items()}
+    return lambda plan: lookups[plan.slug]
+
+
+def plan_sealer(run: PlanRun, key: KeySource) -> Sealer:
+    """Seal the secrets of plans made from config in this process."""
+    from ..engine.apply import secrets_from_desired
+    from ..engine.seal import Sealer
+
+    lookups = {slug: secrets_from_desired(state) for slug, state in run.desired.items()}
+    return Sealer(key(), lambda slug: lookups[slug])
+
+
+def env_mask(values: Mapping[str, str], key: KeySource) -> EnvMask | None:
+    """The mask for environment values the configs used (None when they used none); the values
+    are also registered for redaction of server messages."""
+    if not values:
+        return None
+    from ..api import redact
+    from ..engine.envmask import MIN_MASKED, EnvMask
+
+    for value in values.values():
+        if len(value) >= MIN_MASKED:
+            redact.register(value)
+    return EnvMask(values, key())
+
+
+def environment_values(environ: Mapping[str, str]) -> dict[str, str]:
+    """Environment values worth hiding in output made from live data (clone): long enough not
+    to be common words, and not file paths."""
+    from ..engine.envmask import referable
+
+    return {name: value for name, value in environ.items() if referable(name, value)}
+
+
+def run_env_mask(run: PlanRun, key: KeySource) -> EnvMask | None:
+    """The mask of the environment values the configs of ``run`` used."""
+    values: dict[str, str] = {}
+    for state in run.desired.values():
+        if state.target_config is not None:
+            values.update(state.target_config.env_values)
+    return env_mask(values, key)
+
+
+def masked(mask: EnvMask | None, text: str) -> str:
+    return mask.text(text) if mask else text

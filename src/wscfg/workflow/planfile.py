@@ -1,0 +1,154 @@
+"""Plan files: a run's plans saved for review and applied later exactly as saved.
+
+The document is sealed (:mod:`wscfg.engine.seal`): reading one back checks the seal under
+the plan key before anything else in the file is used, and refuses a file that was changed
+after it was written, one sealed with another plan key (saying so), and an unsealed one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..errors import OptionError, PlanFileError
+
+if TYPE_CHECKING:
+    from ..engine.envmask import EnvMask
+    from ..engine.plan import Plan
+    from ..engine.safety import Allowances
+    from ..engine.seal import SealCheck, Sealer
+    from ..engine.violations import Violation
+    from .results import PlanSet
+
+
+def plan_document(ps: PlanSet, sealer: Sealer | None) -> dict[str, Any]:
+    """The plan file document of ``ps`` (secrets sealed by ``sealer``, environment values
+    masked by ``ps.mask``)."""
+    from ..engine.plan import plans_to_document
+
+    return plans_to_document(
+        ps.plans,
+        server=ps.server,
+        allowances=ps.allow,
+        sealer=sealer,
+        only=ps.only,
+        mask=ps.mask.data if ps.mask else None,
+        run=ps.run,
+        # shown by `wscfg show` (sealed with the rest), grouped under their policy's words
+        violations=[{**v.to_dict(), "description": v.description} for v in ps.violations],
+    )
+
+
+def save(path: str, ps: PlanSet, sealer: Sealer | None) -> None:
+    """Write the plan file of ``ps`` to ``path`` (atomically; WscfgError when it cannot)."""
+    from ..files import write_file
+
+    doc = plan_document(ps, sealer)
+    write_file(path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+
+
+@dataclass(frozen=True)
+class SavedPlan:
+    """A plan file read back: the document as saved (environment values still masked) and
+    what its header says. ``show`` renders :meth:`plans` or the document itself; apply takes
+    :meth:`with_env`."""
+
+    document: dict[str, Any]
+    server: str
+    allowances: Allowances
+    only: tuple[str, ...]  # the item selection of a partial plan; empty for a full one
+    key_id: str | None  # the key its secrets were sealed with
+    seal: SealCheck  # the check of the document's seal under the key given to read_saved_plan
+
+    def plans(self) -> list[Plan]:
+        """The plans as saved, environment values masked (PlanFileError when damaged)."""
+        from ..engine.plan import plans_from_document
+
+        return plans_from_document(self.document)[0]
+
+    def with_env(
+        self, key: Callable[[], bytes], environ: Mapping[str, str]
+    ) -> tuple[list[Plan], EnvMask | None]:
+        """The plans with the environment values the file masks put back from ``environ``
+        (PlanError when one is unset or changed), and the mask that hides them again in what
+        apply prints (``None`` when the file masks none)."""
+        from ..engine.envmask import unmask
+        from ..engine.plan import plans_from_document
+        from .keys import env_mask
+
+        used: dict[str, str] = {}
+        data = unmask(self.document, environ, key(), used)
+        return plans_from_document(data)[0], env_mask(used, key)
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    from ..engine.seal import CHANGED
+
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise PlanFileError(f"{CHANGED} (it names {json.dumps(k)[:60]} twice)")
+        out[k] = v
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    from ..engine.seal import CHANGED
+
+    raise PlanFileError(f"{CHANGED} (it holds {name}, which JSON does not allow)")
+
+
+def read_saved_plan(path: str, key: bytes | None, *, require_seal: bool = True) -> SavedPlan:
+    """A plan file whose seal verifies under ``key`` (the plan key; ``None``: none available,
+    the seal is not checked); PlanFileError when it is not a plan file, its seal does not
+    verify (unless ``require_seal`` is false: ``show`` reports a key it cannot check with) or
+    its header is damaged."""
+    from pathlib import Path
+
+    from ..engine.plan import PLAN_FORMAT, allowances_of, only_of
+    from ..engine.plan import plan_document as checked_document
+    from ..engine.seal import inspect_seal
+    from .selection import parse_only
+
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise PlanFileError(f"cannot read {path}: {exc.strerror}") from None
+    except ValueError:
+        raise PlanFileError(f"{path} is not valid JSON") from None
+    try:
+        data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except ValueError:
+        raise PlanFileError(f"{path} is not valid JSON") from None
+    if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
+        checked_document(data)  # raises: not a wscfg plan file
+    seal = inspect_seal(data, key)
+    if seal.status in ("changed", "missing") or (require_seal and seal.status != "verified"):
+        raise PlanFileError(seal.message())
+    data = checked_document(data)
+    only = only_of(data)
+    try:
+        parse_only(only)
+    except OptionError as exc:
+        raise PlanFileError(f'the plan file is damaged ("only": {exc.reason})') from None
+    key_id = data.get("plan_key_id")
+    return SavedPlan(
+        data,
+        str(data.get("server", "")),
+        allowances_of(data),
+        only,
+        key_id if isinstance(key_id, str) else None,
+        seal,
+    )
+
+
+def saved_violations(document: dict[str, Any]) -> list[Violation]:
+    """The live policy violations a saved plan (or merged parts) holds."""
+    from ..engine.violations import Violation
+
+    try:
+        return [Violation.from_dict(v) for v in document.get("violations") or []]
+    except (ValueError, TypeError, AttributeError):
+        raise PlanFileError("the plan file's violations list is damaged") from None

@@ -1,0 +1,141 @@
+"""The functions of the public API (``wscfg.load``, ``wscfg.connect``, ``wscfg.render``…);
+``wscfg/__init__.py`` re-exports them lazily."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .session import AsyncSession, Session, settings_for
+from .settings import DEFAULT_PARALLEL, DEFAULT_TIMEOUT
+
+if TYPE_CHECKING:
+    from ..engine.state import DesiredState
+    from .results import DriftResult, PlanSet
+
+
+def load(
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    targets: Sequence[str] = (),
+    shard: str | tuple[int, int] | None = None,
+    config_roots: Sequence[str | os.PathLike[str]] = (),
+) -> list[DesiredState]:
+    """Load, validate and select the target configs of ``paths`` (YAML files, folders or
+    globs; files without a ``workspace.slug`` are templates). ``targets``: slug globs;
+    ``shard``: ``"i/n"``, the i-th of n deterministic shares. Raises ConfigError with every
+    diagnostic, OptionError when nothing is selected."""
+    import gc
+
+    from .selection import Selection, parse_shard
+
+    if isinstance(paths, str | os.PathLike):
+        paths = [paths]
+    picked = parse_shard(shard)
+    selection = Selection(
+        [os.fspath(p) for p in paths],
+        targets,
+        picked,
+        None,
+        [os.fspath(r) for r in config_roots],
+    )
+    try:
+        return selection.load()
+    finally:
+        gc.unfreeze()  # Selection.load freezes what it built, for a run of the CLI
+
+
+def connect(
+    server: str | None = None,
+    token: str | None = None,
+    *,
+    embedded: bool = False,
+    parallel: int = DEFAULT_PARALLEL,
+    timeout: float = DEFAULT_TIMEOUT,
+    rate_limit: float | None = None,
+    root: str | os.PathLike[str] | None = None,
+    plan_key: str | bytes | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Session:
+    """A session on the server at ``server`` (its base URL) with the API key ``token``, or
+    on the embedded sandbox in ``root``/.wscfg (``embedded=True``; default root: the current
+    folder). ``parallel``: workspaces handled at once; ``timeout``: seconds the whole
+    session may spend talking to servers (0: no limit); ``rate_limit``: requests per second
+    at most; ``plan_key``: the key that seals plan files (default: ``token``, else the
+    embedded sandbox's key); ``environ``: where the values of ``${env:NAME}`` references
+    of saved plans are read (default: ``os.environ``). Nothing is read from the environment
+    otherwise: :func:`settings_from_env` does that, as the CLI does."""
+    return Session(
+        settings_for(
+            server,
+            token,
+            embedded=embedded,
+            parallel=parallel,
+            timeout=timeout,
+            rate_limit=rate_limit,
+            root=root,
+            plan_key=plan_key,
+            environ=environ,
+        )
+    )
+
+
+def connect_async(*args: Any, **kwargs: Any) -> AsyncSession:
+    """:func:`connect` for asyncio code: ``async with wscfg.connect_async(...) as ws``."""
+    return AsyncSession(connect(*args, **kwargs).settings)
+
+
+def render(result: PlanSet | DriftResult, fmt: str = "text", *, full: bool = False) -> str:
+    """A PlanSet or a DriftResult as the CLI prints it: ``text``, ``json`` (a plan: the
+    saved-plan document, secrets sealed) or ``markdown`` (a PR comment, at most 65,536
+    characters). ``full``: every change of a text plan (else 20 per kind)."""
+    from .keys import masked
+    from .report import render_drift, render_planset
+    from .results import DriftResult
+
+    if isinstance(result, DriftResult):
+        return masked(result.mask, render_drift(result.report, fmt, server=result.server))
+    return render_planset(result, fmt, full=full)
+
+
+def save_plan(plans: PlanSet, path: str | os.PathLike[str]) -> None:
+    """Write ``plans`` to the plan file ``path`` (atomically), secrets sealed under the
+    session's plan key: ``wscfg apply PATH`` or :func:`read_plan` applies exactly it."""
+    from . import planfile
+    from .report import planset_sealer
+
+    planfile.save(os.fspath(path), plans, planset_sealer(plans))
+
+
+def read_plan(
+    path: str | os.PathLike[str],
+    *,
+    key: str | bytes,
+    environ: Mapping[str, str] | None = None,
+) -> PlanSet:
+    """The plan file ``path``, its seal checked under the plan key ``key`` (PlanFileError
+    when it does not verify) and the environment values it masks put back from ``environ``
+    (default ``os.environ``). ``Session.apply`` checks it against the live workspaces
+    before it writes anything."""
+    from .planfile import read_saved_plan
+    from .results import PlanSet
+
+    raw = key.encode() if isinstance(key, str) else key
+    env = os.environ if environ is None else environ
+    saved = read_saved_plan(os.fspath(path), raw)
+    plans, mask = saved.with_env(lambda: raw, env)
+    from .planfile import saved_violations
+
+    return PlanSet(
+        plans,
+        [],
+        saved.server,
+        saved.allowances,
+        saved.only,
+        saved_violations(saved.document),
+        mask=mask,
+        saved=True,
+        key_id=saved.key_id,
+        key=lambda: raw,
+    )

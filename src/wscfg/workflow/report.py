@@ -1,0 +1,195 @@
+"""Plans as text, json or markdown, exactly as the command line prints them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .keys import masked
+
+if TYPE_CHECKING:
+    from ..engine.drift import DriftReport
+    from ..engine.envmask import EnvMask
+    from ..engine.plan import Plan
+    from ..engine.render import Failure
+    from ..engine.safety import Allowances, Refusal
+    from ..engine.seal import Sealer
+    from ..engine.violations import Violation
+    from .results import PlanSet
+
+FORMATS = ("text", "json", "markdown")
+
+
+def plans_json(
+    plans: list[Plan],
+    failures: list[Failure],
+    server: str,
+    *,
+    allow: Allowances | None = None,
+    sealer: Sealer | None = None,
+    only: tuple[str, ...] = (),
+    mask: EnvMask | None = None,
+    run: dict[str, Any] | None = None,
+    violations: Sequence[Violation] = (),
+) -> str:
+    """The saved-plan document (secrets sealed by ``sealer``; environment values masked
+    before it was sealed)."""
+    from ..engine import render
+
+    return render.plan_json(
+        plans,
+        failures,
+        server=server,
+        allowances=allow,
+        sealer=sealer,
+        only=only,
+        mask=mask.data if mask else None,
+        run=run,
+        violations=[v.to_dict() for v in violations],
+    )
+
+
+def plans_markdown(
+    plans: list[Plan],
+    failures: list[Failure],
+    *,
+    budget: int,
+    where: str,
+    refusals: Sequence[Refusal] = (),
+    skip_unsafe: bool = False,
+    mask: EnvMask | None = None,
+    note: str | None = None,
+    violations: Sequence[Violation] = (),
+) -> str:
+    """A PR comment of at most ``budget`` characters; ``where``: where it says the whole
+    plan is when it is folded; ``note``: said at the top (of a partial plan)."""
+    from ..engine import render
+    from ..engine.violations import report_markdown
+
+    text = render.plan_markdown(
+        plans,
+        failures,
+        budget=budget,
+        refusals=list(refusals),
+        skip_unsafe=skip_unsafe,
+        mask=mask.text if mask else None,
+        note=note,
+        full=where,
+    )
+    if violations:
+        room = budget - len(text)
+        total = len(plans) + len(failures)
+        text += "\n" + "\n".join(report_markdown(violations, total, room)) + "\n"
+    return masked(mask, text)
+
+
+def plans_text(
+    plans: list[Plan],
+    failures: list[Failure],
+    *,
+    colour: bool = False,
+    refusals: Sequence[Refusal] = (),
+    skip_unsafe: bool = False,
+    full: bool = False,
+    mask: EnvMask | None = None,
+    violations: Sequence[Violation] = (),
+) -> str:
+    """The plan for terminals and CI logs (``full``: every change, else 20 per kind)."""
+    from ..engine import render
+    from ..engine.violations import report_text
+
+    text = render.fleet_text(
+        plans, failures, colour=colour, refusals=list(refusals), skip_unsafe=skip_unsafe, full=full
+    )
+    if violations:
+        text += "\n" + "\n".join(report_text(violations, len(plans) + len(failures)))
+    return masked(mask, text)
+
+
+def partial_note(only: Sequence[str]) -> str:
+    return (
+        f"Partial plan (only {', '.join(only)}): other differences are neither shown nor applied."
+    )
+
+
+def render_planset(
+    ps: PlanSet,
+    fmt: str = "text",
+    *,
+    full: bool = False,
+    colour: bool = False,
+    note: str | None = None,
+    markdown_where: str | None = None,
+    sealer: Sealer | None = None,
+) -> str:
+    """``ps`` in ``fmt`` (text | json | markdown) as ``wscfg plan`` prints it."""
+    from ..engine import render
+
+    found = ps.refusals()
+    skip = ps.allow.skip_unsafe
+    if fmt == "json":
+        if sealer is None:
+            sealer = planset_sealer(ps)
+        return plans_json(
+            ps.plans,
+            ps.failures,
+            ps.server,
+            allow=ps.allow,
+            sealer=sealer,
+            only=ps.only,
+            mask=ps.mask,
+            run=ps.run,
+            violations=ps.violations,
+        )
+    if fmt == "markdown":
+        if note is None and ps.only:
+            note = partial_note(ps.only)
+        return plans_markdown(
+            ps.plans,
+            ps.failures,
+            budget=render.MARKDOWN_BUDGET,
+            where=markdown_where or render.FULL_PLAN,
+            refusals=found,
+            skip_unsafe=skip,
+            mask=ps.mask,
+            note=note,
+            violations=ps.violations,
+        )
+    if fmt == "text":
+        return plans_text(
+            ps.plans,
+            ps.failures,
+            colour=colour,
+            refusals=found,
+            skip_unsafe=skip,
+            full=full,
+            mask=ps.mask,
+            violations=ps.violations,
+        )
+    raise ValueError(f"unknown format {fmt!r}; one of: text, json, markdown")
+
+
+def planset_sealer(ps: PlanSet) -> Sealer | None:
+    """The sealer of a PlanSet made from config in this process (None for a saved one)."""
+    from ..fleet import PlanRun
+    from .keys import plan_sealer
+
+    if ps.key is None or ps.saved:
+        return None
+    return plan_sealer(PlanRun(desired=ps.desired), ps.key)
+
+
+def render_drift(report: DriftReport, fmt: str = "text", *, server: str = "") -> str:
+    """A drift report as ``wscfg drift --format FMT`` prints it (text | json | markdown)."""
+    from ..engine import drift, render
+
+    if fmt == "json":
+        return drift.report_json(report, server=server, run=None)
+    if fmt == "markdown":
+        return drift.report_markdown(report, render.MARKDOWN_BUDGET, full=drift.FULL_REPORT)
+    if fmt == "text":
+        return drift.report_text(report)
+    raise ValueError(f"unknown format {fmt!r}; one of: text, json, markdown")
+
+
+Renderer = Callable[[int, str], str]
