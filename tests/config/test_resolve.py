@@ -353,7 +353,8 @@ def test_remove_rules(tmp_path: Path) -> None:
         """,
     )
     assert lines(check(tmp_path, "t.yaml"), tmp_path) == [
-        "t.yaml:5:24: call_tags[0].$remove: $remove must be true",
+        "t.yaml:5:24: call_tags[0].$remove: $remove must be true (YAML 1.1's word for true; "
+        "wscfg reads YAML 1.2): write true",
         "t.yaml:6:5: call_tags[1]: $remove: true needs the name of the item to remove",
         "t.yaml:7:12: call_tags[2].name: nothing to remove: no inherited call tag 'z' (only items "
         "of a file this one extends can be removed)",

@@ -282,3 +282,29 @@ def test_every_optional_boolean_or_number_refuses_null() -> None:
         info = fields[key]
         if not info.is_required() and key != ("Invitations", "resend_expired"):
             assert NotNull in info.metadata, key
+
+
+REMOVE = "call_tags[0].$remove: $remove must be true"
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        ("yes", f"{REMOVE} (YAML 1.1's word for true; wscfg reads YAML 1.2): write true"),
+        ("On", f"{REMOVE} (YAML 1.1's word for true; wscfg reads YAML 1.2): write true"),
+        ("1", f"{REMOVE}: write true"),
+        ('"true"', f"{REMOVE}: write true without quotes"),
+        ("false", REMOVE),
+    ],
+)
+def test_remove_is_exactly_true(tmp_path: Path, written: str, message: str) -> None:
+    """``$remove:`` in a file that extends another takes true and nothing else."""
+    (tmp_path / "base.yaml").write_text("version: 1\ncall_tags: [{name: a}]\n")
+    cfg = tmp_path / "ws.yaml"
+    cfg.write_text(
+        f"version: 1\nextends: base.yaml\nworkspace: {{slug: acme}}\n"
+        f"call_tags:\n  - {{name: a, $remove: {written}}}\n"
+    )
+    result = CliRunner().invoke(cli, ["validate", str(cfg)])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == f"{cfg}:5:24: {message}"

@@ -171,7 +171,13 @@ def _lines(message: str) -> str:
 # The flag of each option of the API that library errors name (errors.Worded): the command
 # line words them its own way, so its messages read as they always have.
 FLAGS = {
+    "allow_fleet_change": "--allow-fleet-change",
     "as_user": "--as-user",
+    "baseline": "--baseline",
+    "into_template": "--into-template",
+    "shard": "--shard",
+    "targets": "--target",
+    "update_baseline": "--update-baseline",
     "embedded": "--embedded",
     "new_secrets": "--new-secrets-to FILE",
     "server": "--server URL",

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
 
 from . import debug_of, echo_err, handle_errors
-from .flow import masked, rate_limit_option, run_env_mask, server_options, timeout_option
-from .options import (
-    check_only,
-    config_root_option,
-    only_option,
-    parse_only,
-    selected,
-    shard_option,
-    target_option,
-)
+from .flow import rate_limit_option, say, server_options, settings, timeout_option
+from .options import config_root_option, only_option, shard_option, target_option
+from .plan import _selection
 
 
 @click.command()
@@ -85,98 +76,29 @@ def adopt(
     Exit codes: 0 adopted (or nothing to adopt), 1 error or a refusal.
     """
     with handle_errors(debug_of(ctx)):
-        from ..config.adopt import AdoptError, split_by_file
-        from ..config.adopt import adopt as adopt_file
-        from ..errors import WscfgError
-        from ..files import write_file
-        from .plan import _make_plans
+        from ..workflow.adopt import adopt as run
 
-        picked = parse_only(only)
-        run, _server, _ = _make_plans(paths, server, targets, shard, 1, config_roots=config_roots)
-        if run.failures:
-            for f in run.failures:
-                echo_err(f"Error: {f.target}: {f.message}")
-            sys.exit(1)
-        check_only(only, run.desired, run.live)
-        mask = run_env_mask(run)
-        refused = 0
-        edits: list[tuple[str, Any, list[Any]]] = []  # (file, desired, changes)
-        for plan in run.plans:
-            desired = run.desired[plan.slug].target_config
-            changes = [c for c in plan.changes if selected(c, picked)]
-            if not changes:
-                echo_err(f"{desired.file}: nothing to adopt.")
-                continue
-            if not into_template:
-                edits.append((desired.file, desired, changes))
-                continue
-            for file, part in split_by_file(desired, changes, desired.file).items():
-                if file != desired.file:
-                    users = _users(file, plan.slug, paths, config_roots)
-                    n = len(users)
-                    echo_err(
-                        f"{file} is used by {n} other target(s) in PATHS and its folder"
-                        + (f": {', '.join(users)}" if users else "")
-                        + (
-                            "; adopting into it changes them too."
-                            if users
-                            else "; only this target changes."
-                        )
-                    )
-                    if users and not allow_fleet_change:
-                        raise WscfgError(
-                            f"refusing to edit {file}: {n} other target(s) use it; "
-                            "give --allow-fleet-change to change them too, or adopt without "
-                            "--into-template (an override in the target's own file)"
-                        )
-                edits.append((file, desired, part))
-        for file, desired, changes in edits:
-            try:
-                old = Path(file).read_text(encoding="utf-8")
-                result = adopt_file(old, file, desired, changes, _read)
-            except (OSError, UnicodeDecodeError) as exc:
-                raise WscfgError(f"cannot read {file}: {type(exc).__name__}") from None
-            except AdoptError as exc:
-                raise WscfgError(f"{file}: {exc}") from None
-            if result.text != old:
-                click.echo(masked(mask, _diff(old, result.text, file)), nl=False)
-                if not dry_run:
-                    write_file(file, result.text, keep_mode=True)
-            for note in result.notes:
-                echo_err(f"Note: {note}")
-            for r in result.not_adopted:
-                echo_err(f"Error: {r.message()}")
-            refused += len(result.not_adopted)
-            n = len(result.adopted)
-            verb = "Would adopt" if dry_run else "Adopted"
-            echo_err(f"{file}: {verb} {n} change(s); {len(result.not_adopted)} refused.")
-        if refused:
+        done = run(
+            settings(server, 1),
+            _selection(paths, targets, shard, config_roots),
+            only=only,
+            into_template=into_template,
+            allow_fleet_change=allow_fleet_change,
+            dry_run=dry_run,
+            on_notice=say,
+            on_diff=lambda diff: click.echo(diff, nl=False),
+            on_file=lambda edit: _said(edit, dry_run),
+        )
+        for f in done.failures:
+            echo_err(f"Error: {f.target}: {f.message}")
+        if done.failures or done.not_adopted:
             sys.exit(1)
 
 
-def _users(
-    template: str, slug: str, paths: tuple[str, ...], config_roots: tuple[str, ...]
-) -> list[str]:
-    """The other targets, in PATHS and in the template's folder, whose config reads it."""
-    from ..config.adopt import users_of
-    from ..config.validate import load_targets
-
-    folder = os.path.dirname(template) or "."
-    loaded = load_targets([*paths, folder], config_roots=config_roots)
-    return sorted({s for s in users_of(template, loaded) if s != slug})
-
-
-def _read(path: str) -> str:
-    return Path(path).read_text(encoding="utf-8")
-
-
-def _diff(old: str, new: str, file: str) -> str:
-    import difflib
-
-    lines = difflib.unified_diff(
-        old.splitlines(keepends=True),
-        new.splitlines(keepends=True),
-        fromfile=f"a/{file}",
-        tofile=f"b/{file}",
-    )
-    return "".join(lines)
+def _said(edit: Any, dry_run: bool) -> None:
+    for note in edit.notes:
+        echo_err(f"Note: {note}")
+    for message in edit.not_adopted:
+        echo_err(f"Error: {message}")
+    verb = "Would adopt" if dry_run else "Adopted"
+    echo_err(f"{edit.file}: {verb} {edit.adopted} change(s); {len(edit.not_adopted)} refused.")

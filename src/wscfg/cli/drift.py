@@ -4,15 +4,14 @@ drift against a committed baseline of known drift."""
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
 
 from . import debug_of, echo_err, handle_errors
-from .flow import masked, run_env_mask
-from .options import check_only, narrow, only_option, parse_only
-from .plan import _make_plans, part_identity, workspace_options
+from .flow import job_summary, say, settings
+from .options import only_option
+from .plan import _selection, workspace_options
 
 FORMATS = ("text", "markdown", "json", "html")
 
@@ -85,8 +84,9 @@ def drift(
     config or baseline, a workspace that could not be read).
     """
     with handle_errors(debug_of(ctx)):
-        from ..engine import drift as report_mod
+        from ..engine.drift import summary
         from ..files import write_file
+        from ..workflow import drift as run
 
         if update_baseline and not baseline:
             raise click.UsageError("--update-baseline needs --baseline FILE")
@@ -95,92 +95,35 @@ def drift(
                 "--update-baseline cannot be given with --only: the baseline accepts all the "
                 "drift found now; run it without --only"
             )
-        parse_only(only)
-        known: set[str] = set()
-        if baseline and not update_baseline:
-            known = _read_baseline(baseline)
-        run, server_name, _ = _make_plans(
-            paths, server, targets, shard, parallel, config_roots=config_roots
+        found = run.drift(
+            settings(server, parallel),
+            _selection(paths, targets, shard, config_roots),
+            only=only,
+            baseline=baseline,
+            update_baseline=update_baseline,
+            on_notice=say,
         )
-        if only:
-            check_only(only, run.desired, run.live)
-            narrow(run.plans, only)
-            echo_err(f"Partial drift report (--only {', '.join(only)}): other drift is not shown.")
-        report = report_mod.DriftReport.of(run.plans, run.failures, known, run.violations)
-        if update_baseline and baseline and not run.failures:
-            accepted: list[Any] = [*report.new, *report.violations]
-            write_file(baseline, report_mod.baseline_text(accepted))
-            also = (
-                f" and {len(report.violations)} of policy violations" if report.violations else ""
-            )
-            echo_err(f"Wrote {len(report.new)} fingerprint(s) of known drift{also} to {baseline}.")
-            report = report_mod.DriftReport.of(
-                run.plans, run.failures, _fingerprints(report), run.violations
-            )
-            report.accepted = baseline
-        if fmt == "json":
-            identity = part_identity(run, "drift")
-            if identity is not None:
-                identity["baseline"] = report_mod.baseline_digest(known)
-            text = report_mod.report_json(report, server=server_name, run=identity)
-        elif fmt == "markdown":
-            text = _markdown(report, out, masked_by=run_env_mask(run))
-        elif fmt == "html":
-            from datetime import UTC, datetime
-
-            from ..engine.drift_html import report_html
-
-            now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            text = report_html(report, server=server_name, generated=now)
-        else:
-            text = report_mod.report_text(report)
-        text = masked(run_env_mask(run), text)
+        text = _markdown(found, out) if fmt == "markdown" else run.render(found, fmt)
         if out:
             write_file(out, text + "\n")
-            echo_err(f"Wrote the drift report to {out}: {report_mod.summary(report)}")
+            echo_err(f"Wrote the drift report to {out}: {summary(found.report)}")
         else:
             click.echo(text)
-        if report.failures:
+        if found.report.failures:
             sys.exit(1)
-        if report.new or report.failing_violations:
+        if found.report.new or found.report.failing_violations:
             sys.exit(2)
 
 
-def _markdown(report: object, out: str | None, *, masked_by: object) -> str:
+def _markdown(found: Any, out: str | None) -> str:
     """-o FILE: the whole report. Standard output: one PR comment (65,536 characters), saying
     where the rest is. $GITHUB_STEP_SUMMARY gets the whole report when it fits (1 MiB), else
     the same folding."""
-    from ..engine import drift as report_mod
-    from ..engine import render
-    from .flow import job_summary
+    from ..engine.drift import FULL_REPORT
+    from ..engine.render import MARKDOWN_BUDGET
+    from ..workflow.drift import markdown
 
-    def markdown(budget: int, where: str) -> str:
-        return masked(masked_by, report_mod.report_markdown(report, budget, full=where))  # type: ignore[arg-type]
-
-    where = job_summary(markdown, report_mod.FULL_REPORT)
+    where = job_summary(lambda budget, where: markdown(found, budget, where), FULL_REPORT)
     if out:
-        return markdown(1 << 62, report_mod.FULL_REPORT)
-    return markdown(render.MARKDOWN_BUDGET, where)
-
-
-def _fingerprints(report: object) -> set[str]:
-    found = [*getattr(report, "new", []), *getattr(report, "violations", [])]
-    return {i.fingerprint for i in found}
-
-
-def _read_baseline(path: str) -> set[str]:
-    from ..engine.drift import BaselineError, parse_baseline
-
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise BaselineError(
-            f"no baseline file {path}; write one with --baseline {path} --update-baseline"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BaselineError(f"cannot read the baseline {path}: {_why(exc)}") from None
-    return parse_baseline(text, path)
-
-
-def _why(exc: Exception) -> str:
-    return getattr(exc, "strerror", None) or type(exc).__name__
+        return markdown(found, 1 << 62, FULL_REPORT)
+    return markdown(found, MARKDOWN_BUDGET, where)

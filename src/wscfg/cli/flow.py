@@ -22,7 +22,6 @@ from . import echo_err
 if TYPE_CHECKING:
     from ..engine.apply import Outcome
     from ..engine.envmask import EnvMask
-    from ..fleet import PlanRun
     from ..workflow.results import ApplyResult, Notice
     from ..workflow.run import Events
     from ..workflow.settings import Settings
@@ -203,31 +202,6 @@ def plan_key_here() -> bytes | None:
         return stored_embedded_key(Path.cwd()).encode()
     except (OSError, ValueError, KeyError, TypeError):
         return None
-
-
-# (until drift, adopt, export and show call wscfg.workflow themselves)
-def env_mask(values: dict[str, str]) -> EnvMask | None:
-    from ..workflow.keys import env_mask as mask_of
-
-    return mask_of(values, plan_key)
-
-
-def environment_values() -> dict[str, str]:
-    from ..workflow.keys import environment_values as values
-
-    return values(os.environ)
-
-
-def run_env_mask(run: PlanRun) -> EnvMask | None:
-    from ..workflow.keys import run_env_mask as mask_of
-
-    return mask_of(run, plan_key)
-
-
-def desired_secrets(run: PlanRun) -> Any:
-    from ..workflow.keys import desired_secrets as secrets
-
-    return secrets(run)
 
 
 def masked(mask: EnvMask | None, text: str) -> str:

@@ -36,13 +36,8 @@ from .secretsfile import SecretsFile, force_option, new_secrets_option, secrets_
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from ..engine.apply import SecretLookup
-    from ..engine.envmask import EnvMask
     from ..engine.plan import Plan
-    from ..engine.render import Failure
-    from ..engine.safety import Allowances
     from ..engine.seal import Sealer
-    from ..fleet import PlanRun
     from ..workflow.planfile import SavedPlan
     from ..workflow.results import PlanSet
     from ..workflow.selection import Selection
@@ -344,49 +339,6 @@ def _show(ps: PlanSet, fmt: str, *, full: bool = False, sealer: Sealer | None = 
         run=ps.run,
         violations=ps.violations,
     )
-
-
-# --- for drift, adopt and clone, until they call wscfg.workflow.run themselves ---------------
-
-
-def _apply(
-    plans: list[Plan],
-    failures: list[Failure],
-    server: str | None,
-    server_name: str,
-    secrets: Callable[[Plan], SecretLookup],
-    allow: Allowances,
-    parallel: int,
-    auto_approve: bool,
-    mask: EnvMask | None,
-) -> None:
-    """clone: apply plans made from live data."""
-    from ..workflow.results import PlanSet
-
-    ps = PlanSet(plans, failures, server_name, allow, mask=mask, secrets=secrets)
-    apply_planset(settings(server, parallel), ps, auto_approve)
-
-
-def _make_plans(
-    paths: tuple[str, ...],
-    server: str | None,
-    targets: tuple[str, ...],
-    shard: str | None,
-    parallel: int,
-    *,
-    config_roots: tuple[str, ...] = (),
-) -> tuple[Any, str, tuple[list[str], list[str]]]:
-    """drift and adopt: load and select the targets, read them and plan (a PlanRun, ...)."""
-    from ..workflow.run import plan_targets
-
-    selection = _selection(paths, targets, shard, config_roots)
-    return plan_targets(settings(server, parallel), selection, events=events(False)[0])
-
-
-def part_identity(run: PlanRun, command: str) -> dict[str, Any] | None:
-    from ..workflow.run import part_identity as identity
-
-    return identity(run, command)
 
 
 # --- helpers ---------------------------------------------------------------------------------

@@ -61,16 +61,16 @@ def describe(value: Any) -> str:
 YAML11_BOOLS = {"yes": True, "y": True, "on": True, "no": False, "n": False, "off": False}
 
 
-def bool_hint(value: Any) -> str:
+def bool_hint(value: Any, allowed: str = "true/false") -> str:
     """What to write instead of a value that is not a boolean where one must stand."""
     if isinstance(value, str):
         word = value.strip().lower()
         if word in YAML11_BOOLS:
             meant = "true" if YAML11_BOOLS[word] else "false"
-            return f" (YAML 1.1's word for {meant}; wscfg reads YAML 1.2): write true/false"
+            return f" (YAML 1.1's word for {meant}; wscfg reads YAML 1.2): write {allowed}"
         if word in ("true", "false"):
-            return ": write true/false without quotes"
-    return ": write true/false"
+            return f": write {allowed} without quotes"
+    return f": write {allowed}"
 
 
 def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str | None:

@@ -29,6 +29,7 @@ from ..errors import Diagnostic
 from ..model.kinds import COLLECTIONS
 from . import guard
 from .desired import DocPath, Source
+from .diagnostics import bool_hint
 from .interpolate import Interpolator, quiet
 from .load import LoadedFile, Node, read_file
 
@@ -455,7 +456,10 @@ class _Merger:
         ident = IDENTITY[kind]
         flag = item.value[REMOVE]
         if flag.value is not True:
-            self.diagnostics.append(flag.diagnostic("$remove must be true", f"{path}.$remove"))
+            hint = "" if isinstance(flag.value, bool) else bool_hint(flag.value, "true")
+            self.diagnostics.append(
+                flag.diagnostic(f"$remove must be true{hint}", f"{path}.$remove")
+            )
             return
         extra = [k for k in item.value if k not in (ident, REMOVE)]
         if extra:

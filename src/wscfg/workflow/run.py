@@ -334,25 +334,10 @@ def drift(
 async def export(settings: Settings, slug: str) -> str:
     """The live settings of workspace ``slug`` as a config (YAML), environment values it
     holds written as references to them; secrets never."""
-    import datetime as dt
-
-    from ..config.dump import to_yaml
-    from ..engine.envmask import env_references
-    from ..engine.export import export_live
-    from ..fleet import read_live
+    from .export import export_one
 
     async with settings.connection() as conn:
-        live = await read_live(conn.client, slug)
-        result = export_live(live, base=None)
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-        header = [
-            f"Exported from {conn.server}, workspace {slug}, on {stamp} by wscfg.",
-            "Plans to zero changes against the same workspace. Secrets are never exported.",
-        ]
-        document = env_references(result.document, settings.environ)
-        return to_yaml(
-            document, header=header, secrets=result.secrets, footer=result.read_only_section()
-        )
+        return await export_one(conn.client, conn.server, slug, environ=settings.environ)
 
 
 # --- a saved plan ----------------------------------------------------------------------------

@@ -1,0 +1,141 @@
+"""Saved plans and drift reports read back without a server (``wscfg show``): one file as it
+is, or the parts of one sharded run, checked and merged into the report of the whole fleet.
+
+:func:`read_parts` reads the files (a plan through the saved-plan reader: format, version,
+header and seal; what the seal check found comes back through ``on_notice``);
+:func:`plan_document` and :func:`planset_of` give the plan to render, :func:`drift_text` a
+drift report in a format. Nothing here prints or exits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .results import Notice
+
+if TYPE_CHECKING:
+    from ..engine.render import Failure
+    from ..engine.shards import Part
+    from .results import PlanSet
+
+
+def read_parts(
+    files: Sequence[str], key: bytes | None, on_notice: Callable[[Notice], None] | None = None
+) -> list[Part]:
+    """Each file as a :class:`~wscfg.engine.shards.Part`; ``key``: the plan key the seals of
+    plan files are checked with (None: not checked, which the notice says)."""
+    return [_part(path, len(files) > 1, key, on_notice) for path in files]
+
+
+def _part(
+    path: str, several: bool, key: bytes | None, on_notice: Callable[[Notice], None] | None
+) -> Part:
+    from ..engine.shards import Part, command_of
+    from ..errors import PlanFileError
+    from .planfile import read_saved_plan
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise PlanFileError(f"cannot read {path}: {exc.strerror}") from None
+    except ValueError:
+        raise PlanFileError(f"{path} is not valid JSON") from None
+    if isinstance(data, dict) and data.get("format") == "wscfg-drift":
+        from ..engine.drift import VERSION
+
+        if data.get("version") != VERSION:
+            raise PlanFileError(
+                f"{path}: drift report version {data.get('version')!r} is not supported "
+                f"(this wscfg reads version {VERSION})"
+            )
+        return Part(path, command_of(path, data), data)
+    try:
+        saved = read_saved_plan(path, key, require_seal=False)
+    except PlanFileError as exc:
+        if several and path not in exc.message:
+            raise PlanFileError(f"{path}: {exc.message}") from None
+        raise
+    said = saved.seal.message()
+    named = several or "run" in saved.document  # a part of a sharded run
+    if on_notice is not None:
+        text = f"{path}: {said}." if named else said[:1].upper() + said[1:] + "."
+        on_notice(Notice("seal", text, detail=saved.seal.status))
+    return Part(path, "plan", saved.document)
+
+
+def plan_document(parts: Sequence[Part]) -> tuple[dict[str, Any], bool]:
+    """(The plan document of ``parts``, whether it merges parts): one saved plan as saved, or
+    the plan parts of one sharded run (checked first) as one plan."""
+    from ..engine.shards import check_parts, merge_plan_documents
+
+    if len(parts) == 1 and parts[0].run is None:
+        return parts[0].data, False
+    return merge_plan_documents(check_parts(parts)), True
+
+
+def planset_of(doc: dict[str, Any]) -> PlanSet:
+    """The plans of a plan document with the allowances, the item selection and the live
+    policy violations it records (its failed targets: :func:`failures_of`)."""
+    from ..engine.plan import allowances_of, only_of, plans_from_document
+    from .planfile import saved_violations
+    from .results import PlanSet
+
+    plans, server = plans_from_document(doc)
+    return PlanSet(plans, [], server, allowances_of(doc), only_of(doc), saved_violations(doc))
+
+
+def failures_of(doc: dict[str, Any]) -> list[Failure]:
+    """The targets a plan document records as not planned."""
+    from ..engine.render import Failure
+    from ..errors import PlanFileError
+
+    try:
+        return [Failure(str(e["target"]), str(e["message"])) for e in doc.get("errors", [])]
+    except (KeyError, TypeError):
+        raise PlanFileError("a part's errors list is damaged") from None
+
+
+def plan_json(doc: dict[str, Any], ps: PlanSet, merged: bool) -> str:
+    """The document as json; merged parts carry what apply would refuse worked out over the
+    whole fleet again (a fleet-wide refusal depends on every target)."""
+    if merged:
+        doc["refusals"] = [r.to_dict() for r in ps.refusals()]
+    return json.dumps(doc, indent=2, ensure_ascii=False)
+
+
+def drift_text(parts: Sequence[Part], fmt: str) -> str:
+    """Drift reports in ``fmt`` (text, json, markdown, html): one as it is, or the parts of
+    one sharded run (checked first) as one."""
+    from ..engine import drift as report_mod
+    from ..engine.shards import check_parts, drift_report_of, order_of
+
+    parts = check_parts(parts)
+    reports = [drift_report_of(p.data, p.name) for p in parts]
+    order = order_of(parts)
+    if len(parts) == 1 and not order:  # one report made without --shard: as it is
+        order = {w: n for n, w in enumerate(reports[0].workspaces)}
+        order |= {f.target: len(order) + n for n, f in enumerate(reports[0].failures)}
+    report = report_mod.DriftReport(
+        sorted((i for r in reports for i in r.new), key=lambda i: order[i.workspace]),
+        sum(r.known for r in reports),
+        sorted((w for r in reports for w in r.workspaces), key=order.__getitem__),
+        sorted((f for r in reports for f in r.failures), key=lambda f: order[f.target]),
+    )
+    server = parts[0].data.get("server")
+    if fmt == "json":
+        run = parts[0].run
+        return report_mod.report_json(
+            report,
+            server=server if isinstance(server, str) else None,
+            run={**run, "shard": 1, "shards": 1, "order": order} if run is not None else None,
+        )
+    if fmt == "markdown":
+        return report_mod.report_markdown(report)
+    if fmt == "html":
+        from ..engine.drift_html import report_html
+
+        return report_html(report, server=server if isinstance(server, str) else "")
+    return report_mod.report_text(report)
