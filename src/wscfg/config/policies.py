@@ -26,14 +26,7 @@ from ..errors import Diagnostic
 from .desired import DocPath
 from .diagnostics import did_you_mean, format_path, node_at
 from .load import Node
-from .policy_schema import (
-    compile_schema,
-    describe,
-    first,
-    meta_problems,
-    shape_problems,
-    top_level_keys,
-)
+from .policy_schema import compile_schema, describe, first, meta_problems, shape_problems
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 POLICY_KEYS = ("name", "description", "severity", "schema")
@@ -54,9 +47,6 @@ class CompiledPolicy:
     line: int
     column: int
     validator: Any = field(repr=False)
-    # the document's top-level keys the schema can look at; None: all of them (see
-    # policy_schema.top_level_keys): a live check builds only these
-    reads: frozenset[str] | None = None
 
     @property
     def where(self) -> str:
@@ -280,7 +270,6 @@ def _read_policy(g: Guardrails, item: Node, path: str) -> CompiledPolicy | None:
         item.line,
         item.col,
         validator,
-        top_level_keys(v["schema"].to_plain()),
     )
 
 

@@ -218,48 +218,6 @@ def compile_schema(schema: Any) -> tuple[Any, tuple[DocPath, str] | None]:
     return validator, None
 
 
-# --- what a policy reads ---------------------------------------------------------------------
-
-# Top-level keywords that decide nothing about the document as a whole: each says something
-# only about the keys it names (properties, required) or is an annotation.
-_ANNOTATIONS = frozenset(
-    {"$schema", "$comment", "$defs", "title", "description", "default", "examples"}
-    | {"deprecated", "readOnly", "writeOnly"}
-)
-
-
-def top_level_keys(schema: Any) -> frozenset[str] | None:
-    """The top-level keys of a document that ``schema`` can look at, or None when it may look
-    at every key (or at the document as a whole).
-
-    Only a schema whose top level is ``properties``, ``required``, a ``type`` that admits an
-    object, and annotations gets a set: the keys it names. Against the document cut down to
-    those keys it passes or fails the same way, with the same errors at the same paths, as
-    against the whole document (no other key can be reached from them: ``$ref`` and every
-    other keyword below a property apply to that property's value). Anything else at the top
-    (``additionalProperties``, ``not``, ``anyOf``, ``$ref``, ``if``…) reads the whole document.
-    """
-    if schema is True:
-        return frozenset()
-    if not isinstance(schema, dict):
-        return None
-    keys: set[str] = set()
-    for keyword, value in schema.items():
-        if keyword in _ANNOTATIONS:
-            continue
-        if (keyword, type(value)) in (("properties", dict), ("required", list)):
-            if not all(isinstance(k, str) for k in value):
-                return None
-            keys.update(value)  # the names of properties, the required names
-        elif keyword == "type" and (
-            value == "object" or (isinstance(value, list) and "object" in value)
-        ):
-            continue
-        else:
-            return None
-    return frozenset(keys)
-
-
 # --- describing a violation ------------------------------------------------------------------
 
 

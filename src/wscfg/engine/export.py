@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import re
 import typing
-from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,20 +43,13 @@ def secret_env_name(slug: str, name: str) -> str:
     return re.sub(r"[^A-Z0-9]+", "_", f"WSCFG_{slug}_{name}_SECRET".upper()).strip("_")
 
 
-def export_live(
-    live: LiveState,
-    *,
-    base: dict[str, Any] | None = None,
-    only: Collection[str] | None = None,
-) -> Export:
-    """``only``: the top-level keys to build (a policy check needs no more); None: all. Each
-    key's value is the same either way."""
+def export_live(live: LiveState, *, base: dict[str, Any] | None = None) -> Export:
     doc: dict[str, Any] = {"version": 1}
     secrets: dict[str, str] = {}
     base = base or {}
     for kind in KINDS:
         items = live.items.get(kind.name)
-        if items is None or (only is not None and kind.name not in only):
+        if items is None:
             continue
         drop = kind.read_only
         if kind.singleton:
@@ -95,9 +87,7 @@ def export_live(
         if out or kind.name not in base:
             doc[kind.name] = out
     members = live.items.get("members") or {}
-    if (only is None or "invitations" in only) and any(
-        m.get("status") == "expired" for m in members.values()
-    ):
+    if any(m.get("status") == "expired" for m in members.values()):
         # Re-sending is a decision for a person, not a side effect of exporting.
         doc["invitations"] = {"resend_expired": False}
     observed = live.items.get("integrations") or {}

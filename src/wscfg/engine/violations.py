@@ -2,8 +2,7 @@
 
 The live document a policy sees is the one ``wscfg export`` writes for the workspace
 (:func:`wscfg.engine.export.export_live`): every kind wscfg reads, items the config does not
-manage included, no read-only field (status, secret fingerprints); a check builds only the
-top-level keys its policies can look at (``CompiledPolicy.reads``). A violation is reported,
+manage included, no read-only field (status, secret fingerprints). A violation is reported,
 never planned: policies add no change and never make anything write.
 
 A violation's ``live`` value is what the document holds at the path (``null`` for a missing
@@ -92,11 +91,8 @@ def check_live(slug: str, policies: Sequence[Any], live: LiveState) -> list[Viol
     live document of ``live``."""
     if not policies:
         return []
-    # Only the top-level keys some policy can look at are built (all of them when one may
-    # look at any): each is the same as in the whole export, so are the violations.
-    reads = [p.reads for p in policies]
-    only = None if None in reads else frozenset[str]().union(*reads)
-    document = export_live(live, only=only).document
+
+    document = export_live(live).document
     out: list[Violation] = []
     for policy in policies:
         for named, _at, what in policy.violations(document):
