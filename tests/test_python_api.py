@@ -263,3 +263,32 @@ def test_the_onboarding_script_of_the_docs_onboards_an_agency(sandbox, chat, tmp
     assert posted[1]["text"] == (
         "wscfg onboarded 3 clinic(s): 0 change(s) applied, 0 left; 0 drift item(s)."
     )
+
+
+def test_load_selects_by_target_patterns(tmp_path):
+    """``target_patterns``: slug globs (the glossary's word); none matching is an OptionError
+    naming the keyword as the API spells it."""
+    prefix = unique("lib")
+    for name in ("north", "south"):
+        (tmp_path / f"{name}.yaml").write_text(CONFIG.format(slug=f"{prefix}-{name}"))
+    picked = wscfg.load(tmp_path, target_patterns=[f"{prefix}-n*"])
+    assert [c.slug for c in picked] == [f"{prefix}-north"]
+    assert len(wscfg.load(tmp_path)) == 2
+    with pytest.raises(wscfg.OptionError) as raised:
+        wscfg.load(tmp_path, target_patterns=["nothing-*"])
+    assert raised.value.option == "target_patterns"
+    with pytest.raises(TypeError):
+        wscfg.load(tmp_path, targets=[f"{prefix}-n*"])  # type: ignore[call-arg]
+
+
+def test_the_async_twins_take_the_same_arguments_as_the_sync_calls():
+    import inspect
+
+    for name in ("plan", "apply", "drift", "export", "read_plan"):
+        sync = inspect.signature(getattr(wscfg.Session, name))
+        twin = inspect.signature(getattr(wscfg.AsyncSession, name))
+        assert twin.parameters == sync.parameters, name
+        assert inspect.iscoroutinefunction(getattr(wscfg.AsyncSession, name)), name
+    assert inspect.signature(wscfg.connect_async).parameters == (
+        inspect.signature(wscfg.connect).parameters
+    )

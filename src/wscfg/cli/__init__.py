@@ -177,6 +177,7 @@ FLAGS = {
     "into_template": "--into-template",
     "shard": "--shard",
     "targets": "--target",
+    "target_patterns": "--target",
     "update_baseline": "--update-baseline",
     "embedded": "--embedded",
     "force": "--force",
@@ -231,13 +232,18 @@ def handle_errors(debug: bool = False) -> Iterator[None]:
 
 
 # The flag of each argument of the API an OptionError or a DeadlineError names.
-OPTION_FLAGS = {"only": "--only", "shard": "--shard", "targets": "--target", "timeout": "--timeout"}
+OPTION_FLAGS = {
+    "only": "--only",
+    "shard": "--shard",
+    "target_patterns": "--target",
+    "timeout": "--timeout",
+}
 
 
 def option_error(exc: Any) -> click.ClickException | str:
     """A library OptionError as the command line says it: a usage error naming the flag, or
     the message of an ``Error:`` line."""
-    if exc.option == "targets" and exc.value is None:
+    if exc.option == "target_patterns" and exc.value is None:
         return click.UsageError("no target workspace selected (check PATHS and --target)")
     flag = OPTION_FLAGS.get(exc.option, "--" + exc.option.replace("_", "-"))
     if exc.value is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .session import AsyncSession, Session, settings_for
 from .settings import DEFAULT_PARALLEL, DEFAULT_TIMEOUT
@@ -18,14 +18,15 @@ if TYPE_CHECKING:
 def load(
     paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
-    targets: Sequence[str] = (),
+    target_patterns: Sequence[str] = (),
     shard: str | tuple[int, int] | None = None,
     config_roots: Sequence[str | os.PathLike[str]] = (),
 ) -> list[DesiredState]:
     """Load, validate and select the target configs of ``paths`` (YAML files, folders or
-    globs; files without a ``workspace.slug`` are templates). ``targets``: slug globs;
-    ``shard``: ``"i/n"``, the i-th of n deterministic shares. Raises ConfigError with every
-    diagnostic, OptionError when nothing is selected."""
+    globs; files without a ``workspace.slug`` are templates). ``target_patterns``: slug
+    globs, the targets whose slug matches one (none: every target); ``shard``: ``"i/n"``,
+    the i-th of n deterministic shares. Raises ConfigError with every diagnostic,
+    OptionError when nothing is selected."""
     import gc
 
     from .selection import Selection, parse_shard
@@ -35,7 +36,7 @@ def load(
     picked = parse_shard(shard)
     selection = Selection(
         [os.fspath(p) for p in paths],
-        targets,
+        target_patterns,
         picked,
         None,
         [os.fspath(r) for r in config_roots],
@@ -81,9 +82,33 @@ def connect(
     )
 
 
-def connect_async(*args: Any, **kwargs: Any) -> AsyncSession:
-    """:func:`connect` for asyncio code: ``async with wscfg.connect_async(...) as ws``."""
-    return AsyncSession(connect(*args, **kwargs).settings)
+def connect_async(
+    server: str | None = None,
+    token: str | None = None,
+    *,
+    embedded: bool = False,
+    parallel: int = DEFAULT_PARALLEL,
+    timeout: float = DEFAULT_TIMEOUT,
+    rate_limit: float | None = None,
+    root: str | os.PathLike[str] | None = None,
+    plan_key: str | bytes | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> AsyncSession:
+    """:func:`connect` for asyncio code: ``async with wscfg.connect_async(...) as ws``; each
+    call is awaited on the caller's event loop (cancelling it cancels the run)."""
+    return AsyncSession(
+        settings_for(
+            server,
+            token,
+            embedded=embedded,
+            parallel=parallel,
+            timeout=timeout,
+            rate_limit=rate_limit,
+            root=root,
+            plan_key=plan_key,
+            environ=environ,
+        )
+    )
 
 
 def render(result: PlanSet | DriftResult, fmt: str = "text", *, full: bool = False) -> str:

@@ -7,8 +7,11 @@ while the live workspaces are read); :func:`read_saved` reads one back from a pl
 and returns an :class:`~.results.ApplyResult`. What the command line prints along the way
 comes back through :class:`Events`; nothing here prints, asks or exits.
 
-Each step that talks to a server runs inside what is left of the run's deadline
-(:meth:`Settings.run`) on a connection of its own.
+The run is async underneath: :func:`plan_async`, :func:`apply_async`, :func:`drift_async`
+(what :class:`wscfg.AsyncSession` awaits on the caller's event loop, so cancelling the caller
+cancels the run); :func:`plan`, :func:`apply`, :func:`drift` run them to completion on a loop
+of their own. Each step that talks to a server runs inside what is left of the run's deadline
+(:meth:`Settings.step`) on a connection of its own.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from ..errors import ApplyCancelled, ApplyError, WscfgError
 from .keys import desired_secrets, run_env_mask
 from .results import ApplyResult, DriftResult, Notice, PlanSet, question
 from .selection import Selection, check_only, filter_plans, narrow, parse_only
+from .settings import run_coroutine
 
 if TYPE_CHECKING:
     from ..connection import Connection
@@ -92,6 +96,28 @@ def plan(
     create_missing: bool = False,
     events: Events | None = None,
 ) -> PlanSet:
+    """:func:`plan_async` on an event loop of its own, run to completion."""
+    return run_coroutine(
+        plan_async(
+            settings,
+            selection,
+            allow=allow,
+            only=only,
+            create_missing=create_missing,
+            events=events,
+        )
+    )
+
+
+async def plan_async(
+    settings: Settings,
+    selection: Selection | Sequence[DesiredState],
+    *,
+    allow: Allowances | None = None,
+    only: Sequence[str] = (),
+    create_missing: bool = False,
+    events: Events | None = None,
+) -> PlanSet:
     """Plan the targets of ``selection`` (or configs loaded already): read each live
     workspace, compare, say where each difference came from, check the live workspaces'
     policies; with ``only``, keep the items it selects. ``create_missing``: first create the
@@ -100,7 +126,8 @@ def plan(
 
     events = events or Events()
     parse_only(only)
-    run, server, (created, uncertain) = plan_targets(settings, selection, create_missing, events)
+    found = await plan_targets_async(settings, selection, create_missing, events)
+    run, server, (created, uncertain) = found
     ps = PlanSet(
         run.plans,
         run.failures,
@@ -129,6 +156,16 @@ def plan_targets(
     create_missing: bool = False,
     events: Events | None = None,
 ) -> tuple[PlanRun, str, tuple[list[str], list[str]]]:
+    """:func:`plan_targets_async` on an event loop of its own, run to completion."""
+    return run_coroutine(plan_targets_async(settings, selection, create_missing, events))
+
+
+async def plan_targets_async(
+    settings: Settings,
+    selection: Selection | Sequence[DesiredState],
+    create_missing: bool = False,
+    events: Events | None = None,
+) -> tuple[PlanRun, str, tuple[list[str], list[str]]]:
     """Load and select the targets, create missing ones (``create_missing``), read them and
     plan: (the PlanRun, the server's name, (the workspaces created on the way, those whose
     create may have landed unheard)). drift and adopt read what they need from it."""
@@ -141,14 +178,14 @@ def plan_targets(
     created: list[str] = []
     not_created: list[Failure] = []
     if create_missing:
-        preloaded = selection.load()
+        preloaded = await asyncio.to_thread(selection.load)  # CPU: off the event loop
         if preloaded:
-            created, not_created = settings.run(_create_missing(settings, preloaded, events))
+            created, not_created = await settings.step(_create_missing(settings, preloaded, events))
             failed = {f.target for f in not_created}
             preloaded = [s for s in preloaded if s.slug not in failed]
     uncertain = [f.target for f in not_created if f.maybe_applied]
     with after_writes(created, uncertain):
-        run, server_name = settings.run(
+        run, server_name = await settings.step(
             _read_and_plan(settings, selection, events, preloaded=preloaded)
         )
     run.failures.extend(not_created)
@@ -171,7 +208,7 @@ class _Loaded(Selection):
             from ..errors import OptionError
             from .selection import NO_TARGET
 
-            raise OptionError("targets", NO_TARGET)
+            raise OptionError("target_patterns", NO_TARGET)
         return list(self.states)
 
 
@@ -318,12 +355,26 @@ def drift(
     known: set[str] | None = None,
     on_notice: Callable[[Notice], None] | None = None,
 ) -> DriftResult:
+    """:func:`drift_async` on an event loop of its own, run to completion."""
+    return run_coroutine(
+        drift_async(settings, configs, only=only, known=known, on_notice=on_notice)
+    )
+
+
+async def drift_async(
+    settings: Settings,
+    configs: Sequence[DesiredState],
+    *,
+    only: Sequence[str] = (),
+    known: set[str] | None = None,
+    on_notice: Callable[[Notice], None] | None = None,
+) -> DriftResult:
     """Drift in the live workspaces of ``configs`` (``known``: fingerprints of drift
     accepted in a baseline); ``only`` narrows it to the items it selects."""
     from ..engine.drift import DriftReport
 
     parse_only(only)
-    run, server, _ = plan_targets(settings, configs, events=Events(notice=on_notice))
+    run, server, _ = await plan_targets_async(settings, configs, events=Events(notice=on_notice))
     if only:
         check_only(only, run.desired, run.live)
         narrow(run.plans, only)
@@ -377,6 +428,16 @@ def check_saved(
     targets: Sequence[str] = (),
     shard: tuple[int, int] | None = None,
 ) -> PlanSet:
+    """:func:`check_saved_async` on an event loop of its own, run to completion."""
+    return run_coroutine(check_saved_async(settings, ps, targets, shard))
+
+
+async def check_saved_async(
+    settings: Settings,
+    ps: PlanSet,
+    targets: Sequence[str] = (),
+    shard: tuple[int, int] | None = None,
+) -> PlanSet:
     """A saved plan (narrowed to ``targets``/``shard``), refused unless its server and every
     item it touches are as planned; its secrets then come from ``settings.environ``."""
     from ..engine.apikeys import key_checks
@@ -388,7 +449,7 @@ def check_saved(
     if ps.only:  # a partial plan applies only its selection, whatever else the file holds
         narrow(plans, ps.only)
     plans = filter_plans(plans, targets, shard)
-    live, failures, now_server = settings.run(_refresh(settings, plans))
+    live, failures, now_server = await settings.step(_refresh(settings, plans))
     if now_server != ps.server:
         raise PlanFileError(
             f"the plan was made against {ps.server}, not {now_server}; nothing was written"
@@ -439,18 +500,23 @@ def fail_on(failures: Sequence[Failure]) -> None:
 
 
 def apply(settings: Settings, ps: PlanSet, events: Events | None = None) -> ApplyResult:
+    """:func:`apply_async` on an event loop of its own, run to completion."""
+    return run_coroutine(apply_async(settings, ps, events))
+
+
+async def apply_async(settings: Settings, ps: PlanSet, events: Events | None = None) -> ApplyResult:
     """Apply the plans of ``ps``: refuse what its allowances do not allow (or, with
     ``skip_unsafe``, leave those workspaces out), check every secret is at hand, ask
     (``events.confirm``), write, and report what was applied and what failed. A saved plan
     is checked against the live workspaces first. Writes nothing when a check fails."""
     events = events or Events()
     if ps.saved:
-        ps = check_saved(settings, ps)
+        ps = await check_saved_async(settings, ps)
     with after_writes(ps.created, ps.uncertain):
-        return _apply(settings, ps, events)
+        return await _apply(settings, ps, events)
 
 
-def _apply(settings: Settings, ps: PlanSet, events: Events) -> ApplyResult:
+async def _apply(settings: Settings, ps: PlanSet, events: Events) -> ApplyResult:
     from ..engine.apply import check_secrets
     from ..engine.safety import refused_targets
     from ..errors import UnsafePlanError
@@ -473,7 +539,7 @@ def _apply(settings: Settings, ps: PlanSet, events: Events) -> ApplyResult:
         check_secrets(p, secrets(p))
     on_secret = events.open_secrets(plans, targets) if events.open_secrets else None
     events.ask(question(plans))
-    reports, apply_failures = settings.run(
+    reports, apply_failures = await settings.step(
         _write(settings, plans, secrets, events, on_secret), writing=True
     )
     return ApplyResult(reports, [*failures, *apply_failures], slugs, skipped)

@@ -103,7 +103,7 @@ class Selection:
         chosen = set(self.pick([s.slug for s in states]))
         states = [s for s in states if s.slug in chosen]
         if not states and self.shard is None:
-            raise OptionError("targets", NO_TARGET)
+            raise OptionError("target_patterns", NO_TARGET)
         return states
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from .settings import DEFAULT_PARALLEL, DEFAULT_TIMEOUT, Settings
 
@@ -15,8 +15,7 @@ if TYPE_CHECKING:
     from ..engine.safety import Allowances
     from ..engine.state import DesiredState
     from .results import ApplyResult, DriftResult, Notice, PlanSet
-
-T = TypeVar("T")
+    from .run import Events
 
 
 def settings_for(
@@ -144,12 +143,7 @@ class Session:
         key name, secret)`` receives each new API key secret (``allow.new_secrets``)."""
         from . import run
 
-        events = run.Events(
-            confirm=confirm,
-            outcome=on_outcome,
-            open_secrets=(lambda _plans, _targets: on_secret) if on_secret else None,
-        )
-        return run.apply(self.settings, plans, events)
+        return run.apply(self.settings, plans, _apply_events(confirm, on_outcome, on_secret))
 
     def drift(
         self,
@@ -182,11 +176,12 @@ class Session:
 
 class AsyncSession:
     """:class:`Session` for asyncio code (:func:`wscfg.connect_async`): the same calls,
-    awaited. Each runs the session's run in a worker thread, so the caller's event loop
-    goes on meanwhile."""
+    awaited on the caller's event loop (loading configs goes to a worker thread). Cancelling
+    the awaiting task (``asyncio.wait_for(ws.apply(plans), 10)``) cancels the run: no request
+    is sent after the cancellation returns (one sent already may still land)."""
 
     def __init__(self, settings: Settings) -> None:
-        self.sync = Session(settings)
+        self.settings = settings
 
     async def __aenter__(self) -> AsyncSession:
         return self
@@ -194,29 +189,82 @@ class AsyncSession:
     async def __aexit__(self, *exc: object) -> None:
         return None
 
-    async def plan(self, configs: Sequence[DesiredState], **kwargs: Any) -> PlanSet:
+    async def plan(
+        self,
+        configs: Sequence[DesiredState],
+        *,
+        only: Sequence[str] = (),
+        allow: Allowances | None = None,
+        create_missing: bool = False,
+        confirm: Callable[[str], bool] | None = None,
+        on_notice: Callable[[Notice], None] | None = None,
+    ) -> PlanSet:
         """:meth:`Session.plan`, awaited."""
-        return await _in_thread(self.sync.plan, configs, **kwargs)
+        from . import run
 
-    async def apply(self, plans: PlanSet, **kwargs: Any) -> ApplyResult:
+        return await run.plan_async(
+            self.settings,
+            list(configs),
+            allow=allow,
+            only=only,
+            create_missing=create_missing,
+            events=run.Events(notice=on_notice, confirm=confirm),
+        )
+
+    async def apply(
+        self,
+        plans: PlanSet,
+        *,
+        confirm: Callable[[str], bool] | None = None,
+        on_outcome: Callable[[str, Outcome], None] | None = None,
+        on_secret: Callable[[str, str, str], None] | None = None,
+    ) -> ApplyResult:
         """:meth:`Session.apply`, awaited."""
-        return await _in_thread(self.sync.apply, plans, **kwargs)
+        from . import run
 
-    async def drift(self, configs: Sequence[DesiredState], **kwargs: Any) -> DriftResult:
+        return await run.apply_async(
+            self.settings, plans, _apply_events(confirm, on_outcome, on_secret)
+        )
+
+    async def drift(
+        self,
+        configs: Sequence[DesiredState],
+        *,
+        only: Sequence[str] = (),
+        baseline: Iterable[str] = (),
+        on_notice: Callable[[Notice], None] | None = None,
+    ) -> DriftResult:
         """:meth:`Session.drift`, awaited."""
-        return await _in_thread(self.sync.drift, configs, **kwargs)
+        from . import run
+
+        return await run.drift_async(
+            self.settings, list(configs), only=only, known=set(baseline), on_notice=on_notice
+        )
 
     async def export(self, slug: str) -> str:
         """:meth:`Session.export`, awaited."""
-        return await _in_thread(self.sync.export, slug)
+        from . import run
+
+        return await self.settings.step(run.export(self.settings, slug))
 
     async def read_plan(self, path: str | os.PathLike[str]) -> PlanSet:
-        """:meth:`Session.read_plan`, awaited."""
-        return await _in_thread(self.sync.read_plan, path)
+        """:meth:`Session.read_plan`, awaited (the file is read in a worker thread)."""
+        import asyncio
+
+        from . import run
+
+        return await asyncio.to_thread(run.read_saved, os.fspath(path), self.settings)
 
 
-async def _in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    import asyncio
-    import functools
+def _apply_events(
+    confirm: Callable[[str], bool] | None,
+    on_outcome: Callable[[str, Outcome], None] | None,
+    on_secret: Callable[[str, str, str], None] | None,
+) -> Events:
+    from .run import Events
 
-    return await asyncio.to_thread(functools.partial(fn, *args, **kwargs))
+    return Events(
+        confirm=confirm,
+        outcome=on_outcome,
+        open_secrets=(lambda _plans, _targets: on_secret) if on_secret else None,
+    )

@@ -80,22 +80,23 @@ class Settings:
         ) as conn:
             yield conn
 
-    def run(self, coro: Coroutine[Any, Any, T], *, writing: bool = False) -> T:
-        """Run one step of the run inside what is left of its deadline (DeadlineError when it
-        passes; ``writing``: the step writes, so some changes may have been made)."""
+    async def step(self, coro: Coroutine[Any, Any, T], *, writing: bool = False) -> T:
+        """Await one step of the run on the running event loop, inside what is left of its
+        deadline (DeadlineError when it passes; ``writing``: the step writes, so some changes
+        may have been made). Cancelling the awaiting task cancels the step."""
         import asyncio
 
         deadline = self.deadline
         if deadline is None:
-            return run_coroutine(coro)
-
-        async def bounded() -> T:
-            return await asyncio.wait_for(coro, max(deadline - time.monotonic(), 0.001))
-
+            return await coro
         try:
-            return run_coroutine(bounded())
+            return await asyncio.wait_for(coro, max(deadline - time.monotonic(), 0.001))
         except TimeoutError:
             raise DeadlineError(self.timeout, partial=writing) from None
+
+    def run(self, coro: Coroutine[Any, Any, T], *, writing: bool = False) -> T:
+        """:meth:`step` on an event loop of its own, run to completion."""
+        return run_coroutine(self.step(coro, writing=writing))
 
 
 def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
