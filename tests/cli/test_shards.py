@@ -280,15 +280,25 @@ def test_missing_duplicated_and_mismatched_parts_are_named(run, fleet, tmp_path)
         "Error: whole.json was not made with --shard: only the parts of one sharded run merge "
         "(`wscfg plan … --shard i/n --format json -o part-i.json`)"
     )
-    doc = json.loads(Path(drifts[0]).read_text())
-    if doc["drift"]:
-        doc["drift"][0]["live"] = "edited"
-    else:
-        doc["workspaces"] = 7
-    Path("bad-drift.json").write_text(json.dumps(doc))
-    assert fails("bad-drift.json", drifts[1], drifts[2]) == (
-        "Error: bad-drift.json: the drift report is damaged"
+    # both shapes, whichever shard the drifted clinics hash to: a drift entry edited (its
+    # fingerprint no longer matches) and a field of the wrong type
+    drifted = next(
+        i for i, name in enumerate(drifts) if json.loads(Path(name).read_text())["drift"]
     )
+    for index, field, value, what in (
+        (drifted, "drift", "edited", '"drift" entry 1 is not drift this report found'),
+        (0, "workspaces", 7, '"workspaces" is not a list of workspace names'),
+        (2, "errors", None, '"errors" is not a list'),
+        (1, "known", "1", '"known" is not a count'),
+    ):
+        doc = json.loads(Path(drifts[index]).read_text())
+        if field == "drift":
+            doc["drift"][0]["live"] = value
+        else:
+            doc[field] = value
+        Path("bad-drift.json").write_text(json.dumps(doc))
+        given = [("bad-drift.json" if i == index else name) for i, name in enumerate(drifts)]
+        assert fails(*given) == f"Error: bad-drift.json: the drift report is damaged ({what})"
     assert (
         fails("missing.json", plans[1])
         == "Error: cannot read missing.json: No such file or directory"

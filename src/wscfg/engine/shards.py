@@ -155,6 +155,8 @@ def check_parts(parts: Sequence[Part]) -> list[Part]:
                 f"{p.name} is a {_noun(p)} but {first.name} is a {_noun(first)}: merge the parts "
                 "of one run only"
             )
+    for p in parts:
+        check_document(p)
     if len(parts) == 1 and first.run is None:
         return list(parts)
     for p in parts:
@@ -232,24 +234,88 @@ def _check_run(p: Part) -> None:
             f"{p.name} was not made with --shard: only the parts of one sharded run merge "
             f"(`wscfg {p.command} … --shard i/n --format json -o part-i.json`)"
         )
-    shard, shards = run.get("shard"), run.get("shards")
-    ok = (
-        run.get("command") == p.command
-        and _count(shards)
-        and _count(shard)
-        and int(shard or 0) <= int(shards or 0)
-        and _count(run.get("targets"), zero=True)
-        and isinstance(run.get("config"), str)
-        and isinstance(run.get("select"), list)
-        and isinstance(run.get("order"), dict)
-        and all(_count(n, zero=True) for n in run["order"].values())
+    shard: Any = run.get("shard")
+    shards: Any = run.get("shards")
+    order: Any = run.get("order")
+    checks = (
+        ("command", run.get("command") == p.command, f"is not {p.command!r}"),
+        ("shards", _count(shards), "is not a count"),
+        (
+            "shard",
+            _count(shard) and _count(shards) and int(shard) <= int(shards),
+            "is not 1…shards",
+        ),
+        ("targets", _count(run.get("targets"), zero=True), "is not a count"),
+        ("config", isinstance(run.get("config"), str), "is not a digest"),
+        ("select", _strings(run.get("select")), "is not a list of globs"),
+        (
+            "order",
+            isinstance(order, dict) and all(_count(n, zero=True) for n in order.values()),
+            "is not an object of positions",
+        ),
     )
-    if not ok:
-        raise PartError(f'{p.name}: its "run" record is damaged')
+    for field, ok, what in checks:
+        if not ok:
+            raise PartError(f'{p.name}: its "run" record is damaged ("{field}" {what})')
 
 
 def _count(value: Any, *, zero: bool = False) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= (0 if zero else 1)
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _damaged(p: Part, field: str, what: str) -> PartError:
+    return PartError(f'{p.name}: the {_noun(p)} is damaged ("{field}" {what})')
+
+
+def check_document(p: Part) -> None:
+    """PartError naming the file and the field when a field of the part that ``show`` reads
+    or merges is not what wscfg writes there (a damaged or hand-edited part), so nothing
+    after this meets a value of the wrong type. Drift entries are checked as they are read
+    (:func:`drift_report_of`)."""
+    data = p.data
+    errors = data.get("errors", [])
+    if not isinstance(errors, list):
+        raise _damaged(p, "errors", "is not a list")
+    for n, e in enumerate(errors, 1):
+        if not (
+            isinstance(e, dict)
+            and isinstance(e.get("target"), str)
+            and isinstance(e.get("message"), str)
+        ):
+            raise _damaged(p, "errors", f"entry {n} is not a target and a message")
+    if p.command == DRIFT:
+        if not _strings(data.get("workspaces")):
+            raise _damaged(p, "workspaces", "is not a list of workspace names")
+        if not isinstance(data.get("drift"), list):
+            raise _damaged(p, "drift", "is not a list")
+        if not _count(data.get("known", 0), zero=True):
+            raise _damaged(p, "known", "is not a count")
+        return
+    from .plan import Plan
+    from .violations import Violation
+
+    targets = data.get("targets", [])
+    if not isinstance(targets, list):
+        raise _damaged(p, "targets", "is not a list")
+    for n, t in enumerate(targets, 1):
+        if not (isinstance(t, dict) and isinstance(t.get("workspace"), str)):
+            raise _damaged(p, "targets", f"entry {n} names no workspace")
+        try:
+            Plan.from_dict(t)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise _damaged(p, "targets", f"entry {n} ({t['workspace']}) is not a plan") from None
+    violations = data.get("violations", [])
+    if not isinstance(violations, list):
+        raise _damaged(p, "violations", "is not a list")
+    for n, v in enumerate(violations, 1):
+        try:
+            Violation.from_dict(v)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise _damaged(p, "violations", f"entry {n} is not a policy violation") from None
 
 
 def merge_plan_documents(parts: Sequence[Part]) -> dict[str, Any]:
@@ -281,42 +347,51 @@ def merge_plan_documents(parts: Sequence[Part]) -> dict[str, Any]:
 
 def drift_report_of(doc: dict[str, Any], name: str) -> Any:
     """The :class:`~wscfg.engine.drift.DriftReport` a drift report document holds (PartError
-    naming ``name`` when it is damaged)."""
+    naming ``name`` and the field when it is damaged)."""
+    from .drift import DriftReport
+    from .render import Failure
+
+    part = Part(name, DRIFT, doc)
+    check_document(part)
+    workspaces = list(doc["workspaces"])
+    known = set(workspaces)
+    items = []
+    for n, d in enumerate(doc["drift"], 1):
+        item = _drift_item(d)
+        if item is None or item.workspace not in known:
+            raise _damaged(part, "drift", f"entry {n} is not drift this report found")
+        items.append(item)
+    failures = [Failure(e["target"], e["message"]) for e in doc.get("errors", [])]
+    return DriftReport(items, doc.get("known", 0), workspaces, failures)
+
+
+def _drift_item(d: Any) -> Any:
+    """The DriftItem a drift entry records; None when it is damaged (a field of the wrong
+    type or missing, an unknown kind, or a fingerprint that does not match)."""
     from ..model.kinds import BY_NAME
     from .changes import DRIFT as SOURCE_DRIFT
     from .changes import Origin
-    from .drift import DriftItem, DriftReport
-    from .render import Failure
+    from .drift import DriftItem
 
+    if not isinstance(d, dict) or not all(
+        isinstance(d.get(f), str) for f in ("workspace", "kind", "key", "field", "what")
+    ):
+        return None
+    actor = {} if d.get("actor") is None else d["actor"]
+    kind = BY_NAME.get(d["kind"])
+    if kind is None or not isinstance(actor, dict) or "live" not in d or "config" not in d:
+        return None
+    texts = (actor.get("type"), actor.get("name"), d.get("via"), d.get("at"), d.get("client"))
+    if not all(t is None or isinstance(t, str) for t in texts):
+        return None
     try:
-        items = []
-        for d in doc["drift"]:
-            kind = BY_NAME[d["kind"]]
-            key = str(d["key"])
-            actor = d.get("actor") or {}
-            origin = Origin(
-                SOURCE_DRIFT, actor.get("type"), actor.get("name"), d["via"], d["at"], d["client"]
-            )
-            label = f"{kind.label} {key}" if key else kind.label
-            item = DriftItem(
-                str(d["workspace"]),
-                kind.name,
-                key,
-                label,
-                str(d["field"]),
-                str(d["what"]),
-                d["live"],
-                d["config"],
-                origin,
-            )
-            if item.fingerprint != d["fingerprint"]:
-                raise ValueError("fingerprint")
-            items.append(item)
-        workspaces = [str(w) for w in doc["workspaces"]]
-        failures = [Failure(str(e["target"]), str(e["message"])) for e in doc["errors"]]
-        known = doc.get("known", 0)
-        if not _count(known, zero=True):
-            raise ValueError("known")
+        origin = Origin(SOURCE_DRIFT, *texts)
+        key = d["key"]
+        label = f"{kind.label} {key}" if key else kind.label
+        item = DriftItem(
+            d["workspace"], kind.name, key, label, d["field"], d["what"], d["live"], d["config"],
+            origin,
+        )  # fmt: skip
+        return item if item.fingerprint == d.get("fingerprint") else None
     except (KeyError, TypeError, ValueError, AttributeError):
-        raise PartError(f"{name}: the drift report is damaged") from None
-    return DriftReport(items, known, workspaces, failures)
+        return None
