@@ -97,16 +97,29 @@ def show_all(parts: list[Part]) -> None:
     show.failures_of(doc)
 
 
-@pytest.mark.parametrize("make", [drift_parts, plan_parts])
+def whole_drift() -> list[Part]:
+    """One report made without --shard (``show`` renders it as it is)."""
+    part = drift_parts()[0]
+    del part.data["run"]
+    return [part]
+
+
+def whole_plan() -> list[Part]:
+    part = plan_parts()[0]
+    del part.data["run"]
+    return [part]
+
+
+@pytest.mark.parametrize("make", [drift_parts, plan_parts, whole_drift, whole_plan])
 def test_the_undamaged_parts_show(make):
     show_all(make())  # the baseline the mutations below start from
 
 
-@settings(max_examples=300, deadline=None)
-@given(data=st.data(), make=st.sampled_from([drift_parts, plan_parts]))
+@settings(max_examples=400, deadline=None)
+@given(data=st.data(), make=st.sampled_from([drift_parts, plan_parts, whole_drift, whole_plan]))
 def test_any_damaged_field_of_a_part_is_a_clean_error_naming_it(data, make):
     parts = make()
-    which = data.draw(st.integers(0, SHARDS - 1))
+    which = data.draw(st.integers(0, len(parts) - 1))
     doc = parts[which].data
     path = data.draw(st.sampled_from(paths(doc)))
     parent = doc
@@ -164,16 +177,18 @@ def test_each_damaged_drift_field_is_named(path, value, message):
         (("errors", 0, "target"), None, '"errors" entry 1 is not a target and a message'),
         (("violations",), {}, '"violations" is not a list'),
         (("violations",), [7], '"violations" entry 1 is not a policy violation'),
+        (("targets", 0, "reports"), [], '"targets" entry 1 (clinic-0X) is not a plan'),
     ],
 )
-def test_each_damaged_plan_field_is_named(path, value, message):
-    parts = plan_parts()
+@pytest.mark.parametrize("make", [plan_parts, whole_plan])
+def test_each_damaged_plan_field_is_named(path, value, message, make):
+    parts = make()
     parent = parts[0].data
     for key in path[:-1]:
         parent = parent[key]
     parent[path[-1]] = value
     with pytest.raises(PartError) as got:
-        check_parts(parts)
+        show_all(parts)
     expected = message.replace("clinic-0X", _mine(1)[0])
     assert got.value.message == f"plan-1.json: the plan is damaged ({expected})"
 

@@ -71,9 +71,10 @@ def plan_document(parts: Sequence[Part]) -> tuple[dict[str, Any], bool]:
     the plan parts of one sharded run (checked first) as one plan."""
     from ..engine.shards import check_parts, merge_plan_documents
 
+    checked = check_parts(parts)  # one file too: every field show reads is checked
     if len(parts) == 1 and parts[0].run is None:
         return parts[0].data, False
-    return merge_plan_documents(check_parts(parts)), True
+    return merge_plan_documents(checked), True
 
 
 def planset_of(doc: dict[str, Any]) -> PlanSet:
