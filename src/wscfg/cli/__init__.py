@@ -180,6 +180,8 @@ FLAGS = {
     "target_patterns": "--target",
     "update_baseline": "--update-baseline",
     "embedded": "--embedded",
+    "force": "--force",
+    "secrets_file": "--new-secrets-to",
     "new_secrets": "--new-secrets-to FILE",
     "server": "--server URL",
 }

@@ -11,9 +11,9 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable, Coroutine, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -25,8 +25,6 @@ if TYPE_CHECKING:
     from ..workflow.results import ApplyResult, Notice
     from ..workflow.run import Events
     from ..workflow.settings import Settings
-
-T = TypeVar("T")
 
 
 def _at_least_one(ctx: click.Context, param: click.Parameter, value: int) -> int:
@@ -135,190 +133,68 @@ def rate_limit_option(fn: Any) -> Any:
     )(fn)
 
 
-def current_rate_limit() -> float | None:
-    """The ``--rate-limit`` of the running command (``None``: none given)."""
-    ctx = click.get_current_context(silent=True)
-    value = ctx.meta.get(_RATE) if ctx is not None else None
-    return float(value) if value is not None else None
-
-
-PLAN_KEY_ENV = "WSCFG_PLAN_KEY"
-
-
-def _plan_key_from_env() -> bytes | None:
-    """``WSCFG_PLAN_KEY``, else ``WSCFG_TOKEN`` (``None``: neither is set)."""
-    from ..api.settings import TOKEN_ENV
-
-    for name in (PLAN_KEY_ENV, TOKEN_ENV):
-        value = os.environ.get(name, "").strip()
-        if value:
-            return value.encode()
-    return None
-
-
 def settings(server: str | None = None, parallel: int = 8) -> Settings:
     """The run settings of the running command: ``--server``/``--embedded`` (else
     ``$WSCFG_SERVER``, with ``$WSCFG_TOKEN``), its ``--timeout`` deadline, ``--rate-limit``,
     ``--parallel`` and the plan key (``$WSCFG_PLAN_KEY``, else ``$WSCFG_TOKEN``)."""
     from ..connection import settings_from_env
+    from ..workflow.keys import plan_key_from_env
     from ..workflow.settings import Settings
 
     ctx = click.get_current_context(silent=True)
+    meta = ctx.meta if ctx is not None else {}
     if server is None and ctx is not None:
         server = ctx.params.get("server")
-    seconds, deadline = ctx.meta.get(_DEADLINE, (0, None)) if ctx is not None else (0, None)
+    seconds, deadline = meta.get(_DEADLINE, (0, None))
+    rate = meta.get(_RATE)
     return Settings(
         lambda: settings_from_env(server),
         Path.cwd(),
         parallel,
-        current_rate_limit(),
+        float(rate) if rate is not None else None,
         seconds,
         deadline,
-        _plan_key_from_env(),
+        plan_key_from_env(os.environ),
     )
 
 
-def run_async(coro: Coroutine[Any, Any, T], *, writing: bool = False) -> T:
-    """Run one step of a command inside what is left of its ``--timeout``."""
-    return settings().run(coro, writing=writing)
-
-
-def plan_key() -> bytes:
-    """The key that seals secrets in plan files: ``WSCFG_PLAN_KEY``, else the API key (of the
-    server, or of the embedded sandbox). See :mod:`wscfg.engine.seal`."""
-    return settings().key()
-
-
 def plan_key_here() -> bytes | None:
-    """The plan key if this environment has one without connecting or creating anything:
-    ``WSCFG_PLAN_KEY``, ``WSCFG_TOKEN``, or the key of an embedded sandbox that exists here
-    (``wscfg show`` checks a seal with it)."""
-    from ..connection import stored_embedded_key
+    """The plan key here without connecting or creating anything (``wscfg show``)."""
+    from ..workflow.keys import plan_key_here as here
 
-    from_env = _plan_key_from_env()
-    if from_env is not None:
-        return from_env
-    try:
-        return stored_embedded_key(Path.cwd()).encode()
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    return here(os.environ, Path.cwd())
 
 
-def masked(mask: EnvMask | None, text: str) -> str:
-    return mask.text(text) if mask else text
-
-
-def render_plans(
-    plans: list[Any],
-    failures: list[Any],
-    fmt: str,
-    server: str,
-    *,
-    allow: Any = None,
-    refusals: list[Any] | None = None,
-    full: bool = False,
-    summary: bool = True,
-    sealer: Any = None,
-    mask: Any = None,
-    only: tuple[str, ...] = (),
-    run: dict[str, Any] | None = None,
-    violations: Sequence[Any] = (),
-) -> None:
-    """Print the plans in ``fmt`` with what apply would refuse and the policy ``violations``
-    of the live workspaces (reported only: they add no change), environment values masked;
-    markdown also goes to ``$GITHUB_STEP_SUMMARY`` when that is set (the job summary of a
-    GitHub Actions step) and ``summary`` is true. ``only``: the ``--only`` selection of a
-    partial plan, recorded in the json document and noted at the top of markdown."""
-    from ..engine import render
+def render_plans(plans: list[Any], failures: list[Any], fmt: str, server: str, **how: Any) -> None:
+    """Print the plans (:func:`wscfg.workflow.report.render_plans`, ``how`` its options):
+    colour on a terminal without ``$NO_COLOR``; markdown also goes to ``$GITHUB_STEP_SUMMARY``
+    unless ``summary`` is false; a partial plan's note in the command line's words."""
     from ..workflow import report
     from .options import partial_note
 
-    found = refusals or []
-    skip = bool(allow is not None and allow.skip_unsafe)
-    if fmt == "json":
-        text = report.plans_json(
+    summary = how.pop("summary", True)
+    colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    only = how.get("only", ())
+    click.echo(
+        report.render_plans(
             plans,
             failures,
+            fmt,
             server,
-            allow=allow,
-            sealer=sealer,
-            only=only,
-            mask=mask,
-            run=run,
-            violations=violations,
+            colour=colour,
+            note=partial_note(only) if only else None,
+            step_summary=os.environ.get("GITHUB_STEP_SUMMARY") if summary else None,
+            on_notice=echo_err,
+            **how,
         )
-        click.echo(text)  # masked before it was sealed
-    elif fmt == "markdown":
-
-        def markdown(budget: int, where: str) -> str:
-            return report.plans_markdown(
-                plans,
-                failures,
-                budget=budget,
-                where=where,
-                refusals=found,
-                skip_unsafe=skip,
-                mask=mask,
-                note=partial_note(only) if only else None,
-                violations=violations,
-            )
-
-        # the comment (stdout) fits 65,536 characters and says where the whole plan is
-        where = job_summary(markdown, render.FULL_PLAN) if summary else render.FULL_PLAN
-        click.echo(markdown(render.MARKDOWN_BUDGET, where))
-    else:
-        colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-        click.echo(
-            report.plans_text(
-                plans,
-                failures,
-                colour=colour,
-                refusals=found,
-                skip_unsafe=skip,
-                full=full,
-                mask=mask,
-                violations=violations,
-            )
-        )
+    )
 
 
 def job_summary(markdown: Callable[[int, str], str], full: str) -> str:
-    """Give ``$GITHUB_STEP_SUMMARY`` (when set) a markdown report, ``markdown(budget, where)``:
-    the whole report when it fits (1 MiB), else folded as a comment is. Returns where a PR
-    comment should say the whole report is: the job summary when it took it whole, else
-    ``full``."""
-    from ..engine import render
+    """:func:`wscfg.workflow.report.job_summary` into ``$GITHUB_STEP_SUMMARY``."""
+    from ..workflow.report import job_summary as append
 
-    if not os.environ.get("GITHUB_STEP_SUMMARY"):
-        return full
-    job = fit_bytes(markdown, render.JOB_SUMMARY_BYTES, full)
-    _step_summary(job)
-    return "in this run's job summary" if render.CUT_NOTE not in job else full
-
-
-def fit_bytes(render: Callable[[int, str], str], limit: int, where: str) -> str:
-    """``render(budget, where)`` (a budget in characters) whose UTF-8 form fits ``limit``
-    bytes: tried at ``limit`` characters, then at a budget scaled to what the text weighed."""
-    budget = limit - 4096
-    while True:
-        text: str = render(budget, where)
-        size = len(text.encode("utf-8"))
-        if size <= limit - 1 or budget < 1000:
-            return text
-        budget = budget * (limit - 4096) // size
-
-
-def _step_summary(text: str) -> None:
-    path = os.environ.get("GITHUB_STEP_SUMMARY")
-    if not path:
-        return
-    try:
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write(text + "\n")
-    except OSError as exc:
-        echo_err(
-            f"Warning: could not write the job summary to $GITHUB_STEP_SUMMARY: {exc.strerror}"
-        )
+    return append(markdown, full, os.environ.get("GITHUB_STEP_SUMMARY"), echo_err)
 
 
 def asker(auto_approve: bool) -> Callable[[str], bool]:
@@ -381,6 +257,7 @@ class ApplyLines:
 
     def outcome(self, slug: str, o: Outcome) -> None:
         from ..escape import text
+        from ..workflow.keys import masked
 
         line = self.lines.line(slug, o)
         if line is not None:

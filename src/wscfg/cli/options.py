@@ -57,6 +57,20 @@ skip_unsafe_option = click.option(
     help="Apply the safe targets of a fleet and skip the ones apply would refuse "
     "(exit 3 when any is skipped).",
 )
+new_secrets_option = click.option(
+    "--new-secrets-to",
+    "new_secrets_to",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Write the secret of each API key created or re-issued (rotation raised) to FILE "
+    "(NAME=value lines, mode 0600): the only place it is ever written. Required when a plan "
+    "creates or rotates a key.",
+)
+force_option = click.option(
+    "--force",
+    is_flag=True,
+    help="With --new-secrets-to: overwrite an existing FILE (its other keys' lines are kept).",
+)
 auto_approve_option = click.option(
     "--auto-approve", is_flag=True, help="Apply without asking (required without a TTY)."
 )

@@ -24,6 +24,8 @@ from .options import (
     auto_approve_option,
     config_root_option,
     fleet_delete_share_option,
+    force_option,
+    new_secrets_option,
     only_option,
     parse_only,
     partial_note,
@@ -31,15 +33,14 @@ from .options import (
     skip_unsafe_option,
     target_option,
 )
-from .secretsfile import SecretsFile, force_option, new_secrets_option, secrets_file
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from ..engine.plan import Plan
     from ..engine.seal import Sealer
-    from ..workflow.planfile import SavedPlan
     from ..workflow.results import PlanSet
+    from ..workflow.secrets import SecretsFile
     from ..workflow.selection import Selection
     from ..workflow.settings import Settings
 
@@ -165,6 +166,7 @@ def plan(
         from ..errors import PlanError
         from ..workflow import planfile, run
         from ..workflow.report import planset_sealer
+        from ..workflow.secrets import secrets_file
 
         allow = Allowances(
             allow_mass_changes, fleet_delete_share, skip_unsafe, new_secrets_to is not None
@@ -252,9 +254,10 @@ def apply(
     with handle_errors(debug_of(ctx)):
         from ..engine.safety import Allowances
         from ..workflow import run
+        from ..workflow.planfile import saved_plan_named
 
         at = settings(server, parallel)
-        saved = _saved_plan(paths, at)
+        saved = saved_plan_named(paths, at.key)
         if saved is not None:
             given = [
                 flag
@@ -304,6 +307,7 @@ def apply_planset(
     """Show the plans (with what apply would refuse and the live policy violations, which
     apply reports and never acts on), ask, apply, report."""
     from ..workflow.run import after_writes, apply
+    from ..workflow.secrets import secrets_file
 
     with after_writes(ps.created, ps.uncertain):
         _show(ps, "text")
@@ -345,21 +349,16 @@ def _show(ps: PlanSet, fmt: str, *, full: bool = False, sealer: Sealer | None = 
 
 
 def _shard(shard: str | None) -> tuple[int, int] | None:
-    from ..fleet import parse_shard
-
-    try:
-        return parse_shard(shard) if shard else None
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--shard") from None
+    return _selection((), (), shard, ()).shard
 
 
 def _selection(
     paths: tuple[str, ...], targets: tuple[str, ...], shard: str | None, roots: tuple[str, ...]
 ) -> Selection:
     """The targets PATHS, --target and --shard pick."""
-    from ..workflow.selection import Selection
+    from ..workflow.selection import select
 
-    return Selection(paths, targets, _shard(shard), shard, roots)
+    return select(paths, targets, shard, roots)
 
 
 def next_step(paths: tuple[str, ...], only: tuple[str, ...]) -> str:
@@ -373,12 +372,3 @@ def next_step(paths: tuple[str, ...], only: tuple[str, ...]) -> str:
         f"To apply exactly this plan after a review: wscfg plan {args} -o plan.json, "
         "then wscfg apply plan.json"
     )
-
-
-def _saved_plan(paths: tuple[str, ...], at: Settings) -> SavedPlan | None:
-    """A saved plan named as the only PATH; None for config."""
-    from ..workflow.planfile import read_saved_plan
-
-    if len(paths) != 1 or not paths[0].endswith(".json"):
-        return None
-    return read_saved_plan(paths[0], at.key())

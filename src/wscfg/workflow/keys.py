@@ -8,6 +8,7 @@ The plan key is given to :func:`wscfg.connect` (``plan_key=``; the CLI passes
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -70,3 +71,32 @@ def run_env_mask(run: PlanRun, key: KeySource) -> EnvMask | None:
 
 def masked(mask: EnvMask | None, text: str) -> str:
     return mask.text(text) if mask else text
+
+
+PLAN_KEY_ENV = "WSCFG_PLAN_KEY"
+
+
+def plan_key_from_env(environ: Mapping[str, str]) -> bytes | None:
+    """``WSCFG_PLAN_KEY``, else ``WSCFG_TOKEN``, of ``environ`` (``None``: neither is set)."""
+    from ..api.settings import TOKEN_ENV
+
+    for name in (PLAN_KEY_ENV, TOKEN_ENV):
+        value = environ.get(name, "").strip()
+        if value:
+            return value.encode()
+    return None
+
+
+def plan_key_here(environ: Mapping[str, str], root: Path) -> bytes | None:
+    """The plan key if this environment has one without connecting or creating anything:
+    ``WSCFG_PLAN_KEY``, ``WSCFG_TOKEN``, or the key of an embedded sandbox that exists in
+    ``root`` (``wscfg show`` checks a seal with it)."""
+    from ..connection import stored_embedded_key
+
+    from_env = plan_key_from_env(environ)
+    if from_env is not None:
+        return from_env
+    try:
+        return stored_embedded_key(root).encode()
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

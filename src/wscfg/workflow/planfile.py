@@ -8,7 +8,7 @@ after it was written, one sealed with another plan key (saying so), and an unsea
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -152,3 +152,11 @@ def saved_violations(document: dict[str, Any]) -> list[Violation]:
         return [Violation.from_dict(v) for v in document.get("violations") or []]
     except (ValueError, TypeError, AttributeError):
         raise PlanFileError("the plan file's violations list is damaged") from None
+
+
+def saved_plan_named(paths: Sequence[str], key: Callable[[], bytes]) -> SavedPlan | None:
+    """The saved plan named as the only path (a ``.json`` file: ``wscfg apply PLANFILE``),
+    its seal checked with ``key()``; None when ``paths`` name config."""
+    if len(paths) != 1 or not paths[0].endswith(".json"):
+        return None
+    return read_saved_plan(paths[0], key())

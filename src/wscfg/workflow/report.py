@@ -193,3 +193,111 @@ def render_drift(report: DriftReport, fmt: str = "text", *, server: str = "") ->
 
 
 Renderer = Callable[[int, str], str]
+
+
+def render_plans(
+    plans: list[Plan],
+    failures: list[Failure],
+    fmt: str,
+    server: str,
+    *,
+    allow: Allowances | None = None,
+    refusals: Sequence[Refusal] = (),
+    full: bool = False,
+    colour: bool = False,
+    sealer: Sealer | None = None,
+    mask: EnvMask | None = None,
+    only: tuple[str, ...] = (),
+    note: str | None = None,
+    run: dict[str, Any] | None = None,
+    violations: Sequence[Violation] = (),
+    step_summary: str | None = None,
+    on_notice: Callable[[str], None] | None = None,
+) -> str:
+    """The plans in ``fmt`` with what apply would refuse and the policy ``violations`` of the
+    live workspaces (reported only: they add no change), environment values masked. Markdown
+    is also appended whole to the file ``step_summary`` (a GitHub Actions job summary) when
+    given; ``note``: said at the top of markdown (the ``only`` selection of a partial plan,
+    which json records)."""
+    from ..engine import render
+
+    skip = bool(allow is not None and allow.skip_unsafe)
+    if fmt == "json":
+        return plans_json(
+            plans,
+            failures,
+            server,
+            allow=allow,
+            sealer=sealer,
+            only=only,
+            mask=mask,
+            run=run,
+            violations=violations,
+        )
+    if fmt == "markdown":
+
+        def markdown(budget: int, where: str) -> str:
+            return plans_markdown(
+                plans,
+                failures,
+                budget=budget,
+                where=where,
+                refusals=refusals,
+                skip_unsafe=skip,
+                mask=mask,
+                note=note,
+                violations=violations,
+            )
+
+        # the comment fits 65,536 characters and says where the whole plan is
+        where = job_summary(markdown, render.FULL_PLAN, step_summary, on_notice)
+        return markdown(render.MARKDOWN_BUDGET, where)
+    return plans_text(
+        plans,
+        failures,
+        colour=colour,
+        refusals=refusals,
+        skip_unsafe=skip,
+        full=full,
+        mask=mask,
+        violations=violations,
+    )
+
+
+def job_summary(
+    markdown: Renderer,
+    full: str,
+    path: str | None,
+    on_notice: Callable[[str], None] | None = None,
+) -> str:
+    """Append to the job summary file ``path`` (when given: ``$GITHUB_STEP_SUMMARY``) a
+    markdown report, ``markdown(budget, where)``: the whole report when it fits (1 MiB), else
+    folded as a comment is. Returns where a PR comment should say the whole report is: the
+    job summary when it took it whole, else ``full``. A file that cannot be written is a
+    warning to ``on_notice``."""
+    from ..engine import render
+
+    if not path:
+        return full
+    job = fit_bytes(markdown, render.JOB_SUMMARY_BYTES, full)
+    try:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(job + "\n")
+    except OSError as exc:
+        if on_notice is not None:
+            on_notice(
+                f"Warning: could not write the job summary to $GITHUB_STEP_SUMMARY: {exc.strerror}"
+            )
+    return "in this run's job summary" if render.CUT_NOTE not in job else full
+
+
+def fit_bytes(markdown: Renderer, limit: int, where: str) -> str:
+    """``markdown(budget, where)`` (a budget in characters) whose UTF-8 form fits ``limit``
+    bytes: tried at ``limit`` characters, then at a budget scaled to what the text weighed."""
+    budget = limit - 4096
+    while True:
+        text = markdown(budget, where)
+        size = len(text.encode("utf-8"))
+        if size <= limit - 1 or budget < 1000:
+            return text
+        budget = budget * (limit - 4096) // size

@@ -16,6 +16,23 @@ if TYPE_CHECKING:
 Only = list[tuple[str, str | None]]
 
 
+def select(
+    paths: Sequence[str],
+    patterns: Sequence[str] = (),
+    shard: str | None = None,
+    config_roots: Sequence[str] = (),
+) -> Selection:
+    """The targets ``paths``, target globs and a shard (``"I/N"``; a bad one is an
+    OptionError of ``shard``) pick."""
+    from ..fleet import parse_shard
+
+    try:
+        share = parse_shard(shard) if shard else None
+    except ValueError as exc:
+        raise OptionError("shard", str(exc)) from None
+    return Selection(paths, patterns, share, shard, config_roots)
+
+
 class Selection:
     """The targets ``paths``, target globs (``patterns``) and a shard pick."""
 

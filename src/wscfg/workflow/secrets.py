@@ -1,9 +1,10 @@
-"""``--new-secrets-to FILE``: where the secret of a new or re-issued API key is written, once.
+"""The secrets file (the CLI's ``--new-secrets-to FILE``): where the secret of a new or
+re-issued API key is written, once.
 
 The file is ``NAME=value`` lines (``SLUG/NAME=value`` when a run reaches several workspaces),
 mode 0600, rewritten whole through a temporary file of mode 0600 after each secret arrives,
 so a run stopped half-way keeps the secrets already issued. An existing file is refused
-unless ``--force`` is given; with it, its lines for other keys are kept and a re-issued key's
+unless ``force`` is given; with it, its lines for other keys are kept and a re-issued key's
 line replaced. Nothing else in wscfg ever sees a secret: it is not printed, logged or saved.
 """
 
@@ -11,29 +12,22 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-import click
-
-from ..errors import WscfgError
+from ..errors import Worded, WscfgError
 from ..files import temp_beside, write_atomic
 
-SECRETS_MODE = 0o600
+if TYPE_CHECKING:
+    from ..engine.plan import Plan
 
-new_secrets_option = click.option(
-    "--new-secrets-to",
-    "new_secrets_to",
-    type=click.Path(dir_okay=False),
-    metavar="FILE",
-    help="Write the secret of each API key created or re-issued (rotation raised) to FILE "
-    "(NAME=value lines, mode 0600): the only place it is ever written. Required when a plan "
-    "creates or rotates a key.",
-)
-force_option = click.option(
-    "--force",
-    is_flag=True,
-    help="With --new-secrets-to: overwrite an existing FILE (its other keys' lines are kept).",
-)
+SECRETS_MODE = 0o600
+# the options an error about the file names (the CLI words them as its flags)
+OPTIONS = {"secrets_file": "secrets file", "force": "force"}
+
+
+def _at(path: Path, what: str) -> Worded:
+    """A message about the secrets file at ``path`` (``what`` may name ``{force}``)."""
+    return Worded(f"{{secrets_file}} {path}: {what}", OPTIONS)
 
 
 class SecretsFile:
@@ -47,22 +41,21 @@ class SecretsFile:
         self.written = 0  # secrets this run wrote
 
     def check(self) -> None:
-        """Before anything is written: refuse an existing file without --force."""
+        """Before anything is written: refuse an existing file without ``force``."""
         if not self.path.parent.is_dir():
-            raise WscfgError(
-                f"--new-secrets-to {self.path}: the folder {self.path.parent} does not exist"
-            )
+            raise WscfgError(_at(self.path, f"the folder {self.path.parent} does not exist"))
         if self.path.is_dir():
-            raise WscfgError(f"--new-secrets-to {self.path}: is a folder")
+            raise WscfgError(_at(self.path, "is a folder"))
         if os.path.lexists(self.path) and not self.force:  # a link, even to nothing, too
             raise WscfgError(
-                f"--new-secrets-to {self.path}: the file exists; pass --force to overwrite it "
-                "(nothing was written)"
+                _at(
+                    self.path, "the file exists; pass {force} to overwrite it (nothing was written)"
+                )
             )
 
     def open(self) -> None:
         """Check, make sure a file can be written there (a secret issued and then not saved is
-        lost), and keep the lines of an existing file (``--force``)."""
+        lost), and keep the lines of an existing file (``force``)."""
         self.check()
         try:
             fd, tmp = self._temp()
@@ -70,14 +63,17 @@ class SecretsFile:
             os.unlink(tmp)
         except OSError as exc:
             raise WscfgError(
-                f"--new-secrets-to {self.path}: cannot write a file in {self.path.parent} "
-                f"({exc.strerror}); nothing was written"
+                _at(
+                    self.path,
+                    f"cannot write a file in {self.path.parent} ({exc.strerror}); nothing was "
+                    "written",
+                )
             ) from None
         if self.path.exists():
             try:
                 text = self.path.read_text()
             except (OSError, UnicodeDecodeError) as exc:
-                raise WscfgError(f"--new-secrets-to {self.path}: cannot read it ({exc})") from None
+                raise WscfgError(_at(self.path, f"cannot read it ({exc})")) from None
             for line in text.splitlines():
                 name, sep, value = line.partition("=")
                 if sep and name:
@@ -107,7 +103,7 @@ class SecretsFile:
 
 
 def secrets_file(
-    path: str | None, force: bool, plans: list[Any], *, opening: bool, targets: int = 0
+    path: str | None, force: bool, plans: list[Plan], *, opening: bool, targets: int = 0
 ) -> SecretsFile | None:
     """The run's secrets file when a plan issues a secret and a path was given; checked (and,
     with ``opening``, its kept lines read) before anything is written. ``targets``: how many
