@@ -53,6 +53,7 @@ def test_all_is_the_contract():
         "StalePlanError",
         "TransportError",
         "UnsafePlanError",
+        "ValidationReport",
         "WscfgError",
         "__version__",
         "connect",
@@ -62,6 +63,7 @@ def test_all_is_the_contract():
         "render",
         "save_plan",
         "settings_from_env",
+        "validate",
     ]
 
 
@@ -292,3 +294,28 @@ def test_the_async_twins_take_the_same_arguments_as_the_sync_calls():
     assert inspect.signature(wscfg.connect_async).parameters == (
         inspect.signature(wscfg.connect).parameters
     )
+
+
+def test_validate_reports_every_problem_and_renders_as_the_cli_prints(tmp_path, monkeypatch):
+    """``wscfg.validate`` is ``wscfg validate``: every problem located, nothing raised, and
+    ``wscfg.render(report, fmt)`` is what ``wscfg validate --format fmt`` prints."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nworkspace:\n  slug: acme\n  name: 7\ncall_tags: {}\n")
+    report = wscfg.validate([bad])
+    assert not report.ok
+    assert {(d.file, d.line) for d in report.diagnostics} >= {(str(bad), 4)}
+    assert wscfg.validate(ROOT / "examples" / "workspace.yaml", environ={}).ok
+    monkeypatch.chdir(tmp_path)  # CI formats name files from the repository root, else here
+    for fmt in ("github", "sarif", "gitlab", "json"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "wscfg", "validate", str(bad), "--format", fmt],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env={**os.environ, "NO_COLOR": "1"},
+        )
+        assert proc.returncode == 1
+        assert proc.stdout == wscfg.render(report, fmt) + "\n"
+    with pytest.raises(wscfg.OptionError) as caught:
+        wscfg.render(report, "markdown")
+    assert caught.value.option == "fmt"

@@ -29,6 +29,7 @@ _EXPORTS: dict[str, str] = {
     "render": "wscfg.workflow.public",
     "save_plan": "wscfg.workflow.public",
     "read_plan": "wscfg.workflow.public",
+    "validate": "wscfg.workflow.public",
     "settings_from_env": "wscfg.workflow.session",
     "Session": "wscfg.workflow.session",
     "AsyncSession": "wscfg.workflow.session",
@@ -38,6 +39,7 @@ _EXPORTS: dict[str, str] = {
     "DriftResult": "wscfg.workflow.results",
     "Notice": "wscfg.workflow.results",
     "Allowances": "wscfg.engine.safety",
+    "ValidationReport": "wscfg.config.validate",
     # errors
     "WscfgError": "wscfg.errors",
     "ConfigError": "wscfg.errors",
@@ -90,6 +92,7 @@ __all__ = [
     "StalePlanError",
     "TransportError",
     "UnsafePlanError",
+    "ValidationReport",
     "WscfgError",
     "__version__",
     "connect",
@@ -99,9 +102,11 @@ __all__ = [
     "render",
     "save_plan",
     "settings_from_env",
+    "validate",
 ]
 
 if TYPE_CHECKING:
+    from .config.validate import ValidationReport
     from .engine.safety import Allowances
     from .errors import (
         ApiError,
@@ -126,7 +131,15 @@ if TYPE_CHECKING:
         UnsafePlanError,
         WscfgError,
     )
-    from .workflow.public import connect, connect_async, load, read_plan, render, save_plan
+    from .workflow.public import (
+        connect,
+        connect_async,
+        load,
+        read_plan,
+        render,
+        save_plan,
+        validate,
+    )
     from .workflow.results import ApplyResult, DriftResult, Notice, PlanSet
     from .workflow.session import AsyncSession, Session, settings_from_env
 

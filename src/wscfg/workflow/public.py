@@ -11,6 +11,7 @@ from .session import AsyncSession, Session, settings_for
 from .settings import DEFAULT_PARALLEL, DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
+    from ..config.validate import ValidationReport
     from ..engine.state import DesiredState
     from .results import DriftResult, PlanSet
 
@@ -45,6 +46,32 @@ def load(
         return selection.load()
     finally:
         gc.unfreeze()  # Selection.load freezes what it built, for a run of the CLI
+
+
+def validate(
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    config_roots: Sequence[str | os.PathLike[str]] = (),
+    environ: Mapping[str, str] | None = None,
+) -> ValidationReport:
+    """Check config files offline, as ``wscfg validate`` does, and return what was found;
+    never raises for bad input. ``report.ok``; ``report.diagnostics``: every problem, each
+    at ``file:line:column``; ``report.warnings``: each unset ``${env:NAME}`` (a warning
+    here, so a check works without secrets; :func:`load` and a plan need the variable);
+    ``report.summary()``. ``wscfg.render(report, fmt)`` gives what ``wscfg validate
+    --format fmt`` prints. ``environ``: where ``${env:NAME}`` values are read (default:
+    ``os.environ``)."""
+    from ..config.validate import check_paths
+
+    if isinstance(paths, str | os.PathLike):
+        paths = [paths]
+    return check_paths(
+        [os.fspath(p) for p in paths],
+        environ=environ,
+        config_roots=[os.fspath(r) for r in config_roots],
+        unset_env_is_warning=True,
+        models=False,
+    )
 
 
 def connect(
@@ -111,14 +138,28 @@ def connect_async(
     )
 
 
-def render(result: PlanSet | DriftResult, fmt: str = "text", *, full: bool = False) -> str:
+def render(
+    result: PlanSet | DriftResult | ValidationReport, fmt: str = "text", *, full: bool = False
+) -> str:
     """A PlanSet or a DriftResult as the CLI prints it: ``text``, ``json`` (a plan: the
     saved-plan document, secrets sealed) or ``markdown`` (a PR comment, at most 65,536
-    characters). ``full``: every change of a text plan (else 20 per kind)."""
+    characters). ``full``: every change of a text plan (else 20 per kind). A
+    ValidationReport (from :func:`validate`) as ``wscfg validate --format`` prints it on
+    stdout: ``github``, ``sarif``, ``gitlab`` or ``json``."""
+    from ..config.validate import ValidationReport
     from .keys import masked
     from .report import render_drift, render_planset
     from .results import DriftResult
 
+    if isinstance(result, ValidationReport):
+        from ..config.reports import ci_report
+        from ..errors import OptionError
+
+        if fmt not in ("github", "sarif", "gitlab", "json"):
+            raise OptionError(
+                "fmt", f"a validation report renders as github, sarif, gitlab or json, not {fmt!r}"
+            )
+        return ci_report(result, fmt)[0]
     if isinstance(result, DriftResult):
         return masked(result.mask, render_drift(result.report, fmt, server=result.server))
     return render_planset(result, fmt, full=full)
