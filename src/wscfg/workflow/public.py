@@ -185,23 +185,8 @@ def read_plan(
     (default ``os.environ``). ``Session.apply`` checks it against the live workspaces
     before it writes anything."""
     from .planfile import read_saved_plan
-    from .results import PlanSet
+    from .run import planset_of_saved
 
     raw = key.encode() if isinstance(key, str) else key
     env = os.environ if environ is None else environ
-    saved = read_saved_plan(os.fspath(path), raw)
-    plans, mask = saved.with_env(lambda: raw, env)
-    from .planfile import saved_violations
-
-    return PlanSet(
-        plans,
-        [],
-        saved.server,
-        saved.allowances,
-        saved.only,
-        saved_violations(saved.document),
-        mask=mask,
-        saved=True,
-        key_id=saved.key_id,
-        key=lambda: raw,
-    )
+    return planset_of_saved(read_saved_plan(os.fspath(path), raw), lambda: raw, env)

@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import gc
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -405,9 +405,17 @@ def read_saved(path: str, settings: Settings) -> PlanSet:
 
 def saved_planset(saved: SavedPlan, settings: Settings) -> PlanSet:
     """A plan file read back (:func:`~.planfile.read_saved_plan`) as a PlanSet."""
+    return planset_of_saved(saved, settings.key, settings.environ)
+
+
+def planset_of_saved(
+    saved: SavedPlan, key: Callable[[], bytes], environ: Mapping[str, str]
+) -> PlanSet:
+    """A plan file read back as a PlanSet: ``key`` gives the plan key that sealed it,
+    ``environ`` the values of the ``${env:…}`` references it masks."""
     from .planfile import saved_violations
 
-    plans, mask = saved.with_env(settings.key, settings.environ)
+    plans, mask = saved.with_env(key, environ)
     return PlanSet(
         plans,
         [],
@@ -418,7 +426,7 @@ def saved_planset(saved: SavedPlan, settings: Settings) -> PlanSet:
         mask=mask,
         saved=True,
         key_id=saved.key_id,
-        key=settings.key,
+        key=key,
     )
 
 
