@@ -219,3 +219,23 @@ def test_an_embedded_error_names_the_sandbox_not_an_internal_url(tmp_path, monke
         "(GET /v1/workspaces/no-such-workspace/settings on the embedded sandbox)"
     )
     assert "embedded.wscfg" not in result.output
+
+
+def test_every_command_says_it_uses_the_embedded_sandbox_in_the_same_words(tmp_path, monkeypatch):
+    """The embedded-sandbox notice is one text, whichever command runs on it."""
+    shutil.copytree(EXAMPLES, tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("WSCFG_SERVER", raising=False)
+    monkeypatch.delenv("WSCFG_TOKEN", raising=False)
+    monkeypatch.setenv("ACME_WEBHOOK_SECRET", "example-only")
+    runner = CliRunner()
+    plan = runner.invoke(cli, ["plan", "examples/workspace.yaml"])
+    exported = runner.invoke(cli, ["export", "--workspace", "acme-dental"])
+    assert plan.exit_code == 0, plan.output
+    assert exported.exit_code == 0, exported.output
+    notice = (
+        "Using the embedded sandbox (.wscfg/sandbox.db): no --server or WSCFG_SERVER set. "
+        "Set them to work on a real platform.\n"
+    )
+    assert plan.stderr.startswith(notice)
+    assert exported.stderr == notice

@@ -178,7 +178,9 @@ BY = "`wscfg export`"  # the exporter each file's header names
 
 
 def _notice(notice: Any) -> None:
-    echo_err(f"Using the {notice.detail}: no --server or WSCFG_SERVER set.")
+    from .flow import say  # one wording of what a run says, for every command
+
+    say(notice)
 
 
 def _warn_open(problems: list[Any]) -> None:

@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .results import Notice
+from .results import NoticeHook, embedded_notice
 
 if TYPE_CHECKING:
     from ..engine.safety import Allowances
     from ..errors import Diagnostic
     from .results import PlanSet
     from .settings import Settings
-
-NoticeHook = Callable[[Notice], None]
 
 
 @dataclass
@@ -60,7 +58,7 @@ async def _export(
     out = Exported()
     async with settings.connection() as conn:
         if conn.embedded and on_notice is not None:
-            on_notice(Notice("embedded", f"Using the {conn.server}.", detail=conn.server))
+            on_notice(embedded_notice(conn.server))
         slugs = [slug] if slug else sorted(w["slug"] for w in await conn.client.list_workspaces())
         for s in slugs:
             if not isinstance(s, str) or not SLUG_RE.match(s):
@@ -189,7 +187,7 @@ async def _clone_plans(
 
     async with settings.connection() as conn:
         if conn.embedded and on_notice is not None:
-            on_notice(Notice("embedded", f"Using the {conn.server}.", detail=conn.server))
+            on_notice(embedded_notice(conn.server))
         if named:
             pool = named
         else:

@@ -40,6 +40,12 @@ class Notice:
 NoticeHook = Callable[[Notice], None]
 
 
+def embedded_notice(server: str) -> Notice:
+    """The notice of a run on the embedded sandbox (``server``: its name), said once per
+    command whichever command it is (plan, apply, drift, adopt, export, clone)."""
+    return Notice("embedded", f"Using the {server}.", detail=server)
+
+
 @dataclass
 class PlanSet:
     """The plans of one run: one :class:`~wscfg.engine.plan.Plan` per target workspace that

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ApplyCancelled, ApplyError, WscfgError
 from .keys import desired_secrets, run_env_mask
-from .results import ApplyResult, DriftResult, Notice, PlanSet, question
+from .results import ApplyResult, DriftResult, Notice, PlanSet, embedded_notice, question
 from .selection import Selection, check_only, filter_plans, narrow, parse_only
 from .settings import run_coroutine
 
@@ -246,7 +246,7 @@ async def _read_and_plan(
                 events.say(Notice("empty-shard", text, detail=shard or ""))
                 return PlanRun(), conn.server
             if conn.embedded:
-                events.say(Notice("embedded", f"Using the {conn.server}.", detail=conn.server))
+                events.say(embedded_notice(conn.server))
                 created = await ensure_workspaces(conn, states)
                 # Read early before they existed: read again.
                 await discard({s: early.pop(s) for s in created if s in early})
