@@ -267,3 +267,36 @@ def test_the_markdown_section_fits_its_budget() -> None:
     assert text.count("<details>") == text.count("</details>") == 1
     assert lines[-1].endswith("more lines not shown; see the JSON report._")
     assert len("\n".join(report_markdown(found, 5000))) > 20_000
+
+
+def test_show_gives_back_a_drift_report_with_its_violations(
+    sandbox: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`wscfg show` of a saved drift report prints what `wscfg drift` printed, the live
+    policy violations and the count of known ones included (they were dropped)."""
+    agency = sandbox.new_agency()
+    spaces = [sandbox.new_workspace("clinic", agency=agency.name, owner=OWNER) for _ in range(2)]
+    monkeypatch.setenv("WSCFG_SERVER", sandbox.url)
+    monkeypatch.setenv("WSCFG_TOKEN", agency.key)
+    monkeypatch.setenv("HOOK_PATH", PATH_VALUE)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "base.yaml").write_text(BASE)
+    for ws in spaces:
+        (tmp_path / f"{ws.slug}.yaml").write_text(target(ws.slug))
+    assert invoke("apply", "--auto-approve", ".").exit_code == 0
+    add_webhook(spaces[1], "zapier", "https://evil.example.net/hook")
+    first = (spaces[0].slug,)
+    (tmp_path / f"{first[0]}.yaml").unlink()  # not a target of the baselined run
+    assert invoke("drift", ".", "--baseline", "b.json", "--update-baseline").exit_code == 0
+    (tmp_path / f"{first[0]}.yaml").write_text(target(first[0]))
+    for fmt in ("text", "markdown", "json"):
+        said = invoke("drift", ".", "--baseline", "b.json", "--format", fmt)
+        assert said.exit_code == 2, said.output
+        (tmp_path / "report.json").write_text(
+            invoke("drift", ".", "--baseline", "b.json", "--format", "json").stdout
+        )
+        shown = invoke("show", "report.json", "--format", fmt)
+        assert shown.exit_code == 0, shown.output
+        assert shown.stdout == said.stdout, fmt
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["known_violations"] == 2 and len(report["violations"]) == 1

@@ -300,7 +300,8 @@ def report_json(
         "drift": [i.to_dict() for i in report.new],
         "known": report.known,
         "errors": [{"target": f.target, "message": f.message} for f in report.failures],
-        "violations": [v.to_dict() for v in report.violations],
+        # with their policy's words, as a saved plan has them: `wscfg show` prints them back
+        "violations": [{**v.to_dict(), "description": v.description} for v in report.violations],
         "known_violations": report.known_violations,
     }
     return json.dumps(doc, indent=2, ensure_ascii=False)

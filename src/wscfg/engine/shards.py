@@ -294,9 +294,11 @@ def check_document(p: Part) -> None:
             raise _damaged(p, "drift", "is not a list")
         if not _count(data.get("known", 0), zero=True):
             raise _damaged(p, "known", "is not a count")
+        if not _count(data.get("known_violations", 0), zero=True):
+            raise _damaged(p, "known_violations", "is not a count")
+        _check_violations(p)
         return
     from .plan import Plan
-    from .violations import Violation
 
     targets = data.get("targets", [])
     if not isinstance(targets, list):
@@ -308,7 +310,14 @@ def check_document(p: Part) -> None:
             Plan.from_dict(t)
         except (KeyError, TypeError, ValueError, AttributeError):
             raise _damaged(p, "targets", f"entry {n} ({t['workspace']}) is not a plan") from None
-    violations = data.get("violations", [])
+    _check_violations(p)
+
+
+def _check_violations(p: Part) -> None:
+    """The live policy violations a part lists (plan and drift parts alike)."""
+    from .violations import Violation
+
+    violations = p.data.get("violations", [])
     if not isinstance(violations, list):
         raise _damaged(p, "violations", "is not a list")
     for n, v in enumerate(violations, 1):
@@ -350,6 +359,7 @@ def drift_report_of(doc: dict[str, Any], name: str) -> Any:
     naming ``name`` and the field when it is damaged)."""
     from .drift import DriftReport
     from .render import Failure
+    from .violations import Violation
 
     part = Part(name, DRIFT, doc)
     check_document(part)
@@ -362,7 +372,13 @@ def drift_report_of(doc: dict[str, Any], name: str) -> Any:
             raise _damaged(part, "drift", f"entry {n} is not drift this report found")
         items.append(item)
     failures = [Failure(e["target"], e["message"]) for e in doc.get("errors", [])]
-    return DriftReport(items, doc.get("known", 0), workspaces, failures)
+    violations = [Violation.from_dict(v) for v in doc.get("violations", [])]
+    for n, v in enumerate(violations, 1):
+        if v.workspace not in known:
+            raise _damaged(part, "violations", f"entry {n} names a workspace not in the report")
+    return DriftReport(
+        items, doc.get("known", 0), workspaces, failures, violations, doc.get("known_violations", 0)
+    )
 
 
 def _drift_item(d: Any) -> Any:

@@ -124,6 +124,9 @@ def drift_text(parts: Sequence[Part], fmt: str) -> str:
         sum(r.known for r in reports),
         sorted((w for r in reports for w in r.workspaces), key=order.__getitem__),
         sorted((f for r in reports for f in r.failures), key=lambda f: order[f.target]),
+        # live policy violations, each workspace's in the order its report listed them
+        sorted((v for r in reports for v in r.violations), key=lambda v: order[v.workspace]),
+        sum(r.known_violations for r in reports),
     )
     server = parts[0].data.get("server")
     if fmt == "json":
