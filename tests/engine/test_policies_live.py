@@ -208,10 +208,9 @@ def test_drift_exits_2_on_a_new_error_violation_and_baselines_cover_violations(
     ]
 
 
-def test_drift_text_markdown_and_html_group_violations_by_policy_across_a_fleet(
-    sandbox: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    """Two clinics of one agency in one run: each format groups violations by policy."""
+def applied_fleet(sandbox: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[Any]:
+    """Two clinics of one agency, configured in tmp_path (the base and a target each) and
+    applied; the environment points wscfg at the agency's key."""
     agency = sandbox.new_agency()
     spaces = [sandbox.new_workspace("clinic", agency=agency.name, owner=OWNER) for _ in range(2)]
     monkeypatch.setenv("WSCFG_SERVER", sandbox.url)
@@ -222,6 +221,14 @@ def test_drift_text_markdown_and_html_group_violations_by_policy_across_a_fleet(
     for ws in spaces:
         (tmp_path / f"{ws.slug}.yaml").write_text(target(ws.slug))
     assert invoke("apply", "--auto-approve", ".").exit_code == 0
+    return spaces
+
+
+def test_drift_text_markdown_and_html_group_violations_by_policy_across_a_fleet(
+    sandbox: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Two clinics of one agency in one run: each format groups violations by policy."""
+    spaces = applied_fleet(sandbox, monkeypatch, tmp_path)
     first, second = sorted(ws.slug for ws in spaces)
     bad = next(ws for ws in spaces if ws.slug == second)
     add_webhook(bad, "zapier", "https://evil.example.net/hook")
@@ -274,27 +281,18 @@ def test_show_gives_back_a_drift_report_with_its_violations(
 ) -> None:
     """`wscfg show` of a saved drift report prints what `wscfg drift` printed, the live
     policy violations and the count of known ones included (they were dropped)."""
-    agency = sandbox.new_agency()
-    spaces = [sandbox.new_workspace("clinic", agency=agency.name, owner=OWNER) for _ in range(2)]
-    monkeypatch.setenv("WSCFG_SERVER", sandbox.url)
-    monkeypatch.setenv("WSCFG_TOKEN", agency.key)
-    monkeypatch.setenv("HOOK_PATH", PATH_VALUE)
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "base.yaml").write_text(BASE)
-    for ws in spaces:
-        (tmp_path / f"{ws.slug}.yaml").write_text(target(ws.slug))
-    assert invoke("apply", "--auto-approve", ".").exit_code == 0
+    spaces = applied_fleet(sandbox, monkeypatch, tmp_path)
     add_webhook(spaces[1], "zapier", "https://evil.example.net/hook")
-    first = (spaces[0].slug,)
-    (tmp_path / f"{first[0]}.yaml").unlink()  # not a target of the baselined run
+    first = spaces[0].slug
+    (tmp_path / f"{first}.yaml").unlink()  # not a target of the baselined run
     assert invoke("drift", ".", "--baseline", "b.json", "--update-baseline").exit_code == 0
-    (tmp_path / f"{first[0]}.yaml").write_text(target(first[0]))
+    (tmp_path / f"{first}.yaml").write_text(target(first))
+    (tmp_path / "report.json").write_text(
+        invoke("drift", ".", "--baseline", "b.json", "--format", "json").stdout
+    )
     for fmt in ("text", "markdown", "json"):
         said = invoke("drift", ".", "--baseline", "b.json", "--format", fmt)
         assert said.exit_code == 2, said.output
-        (tmp_path / "report.json").write_text(
-            invoke("drift", ".", "--baseline", "b.json", "--format", "json").stdout
-        )
         shown = invoke("show", "report.json", "--format", fmt)
         assert shown.exit_code == 0, shown.output
         assert shown.stdout == said.stdout, fmt

@@ -123,19 +123,18 @@ def connect_async(
 ) -> AsyncSession:
     """:func:`connect` for asyncio code: ``async with wscfg.connect_async(...) as ws``; each
     call is awaited on the caller's event loop (cancelling it cancels the run)."""
-    return AsyncSession(
-        settings_for(
-            server,
-            token,
-            embedded=embedded,
-            parallel=parallel,
-            timeout=timeout,
-            rate_limit=rate_limit,
-            root=root,
-            plan_key=plan_key,
-            environ=environ,
-        )
+    session = connect(
+        server,
+        token,
+        embedded=embedded,
+        parallel=parallel,
+        timeout=timeout,
+        rate_limit=rate_limit,
+        root=root,
+        plan_key=plan_key,
+        environ=environ,
     )
+    return AsyncSession(session.settings)
 
 
 def render(
