@@ -35,7 +35,7 @@ async def converge(client, doc: dict, check=None) -> tuple:
         await check(slug)
     plan = make_plan(d, await read_live(client, slug))
     assert plan.in_use == [], plan.in_use
-    assert plan.checks == [], plan.checks
+    assert plan.failed_checks == [], plan.failed_checks
     assert plan._owner_reasons() == []
     issued: dict[str, str] = {}  # new API key secrets: one per key created or re-issued
     report = await apply_plan(

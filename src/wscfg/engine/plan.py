@@ -45,7 +45,7 @@ class Plan:
     invitations: dict[str, str] = field(default_factory=dict)  # declared member -> live status
     resend_expired: bool = True  # invitations.resend_expired of the config
     without_2fa: list[str] | None = None  # active members without 2FA, when 2FA is required
-    checks: list[tuple[str, str]] = field(default_factory=list)  # failed checks (engine.checks)
+    failed_checks: list[tuple[str, str]] = field(default_factory=list)  # (code, message) pairs
     workspace_id: str | None = None  # the server-side identity of the workspace planned
 
     @property
@@ -125,7 +125,7 @@ class Plan:
         one = (self.slug,)
         out = [Refusal("last_owner", r, one) for r in self._owner_reasons()]
         out += [Refusal("in_use", r, one) for r in self.in_use]
-        out += [Refusal(code, r, one) for code, r in self.checks]
+        out += [Refusal(code, r, one) for code, r in self.failed_checks]
         if not allow_mass_changes:
             out += [Refusal(code, r, one, ALLOW_MASS) for code, r in self._mass_reasons()]
         return out
@@ -205,7 +205,7 @@ class Plan:
             "conflicts": self.in_use,
             "invitations": {"resend_expired": self.resend_expired, "members": self.invitations},
             "without_2fa": self.without_2fa,
-            "checks": [{"code": c, "message": m} for c, m in self.checks],
+            "checks": [{"code": c, "message": m} for c, m in self.failed_checks],
             "changes": [c.to_dict() for c in self.changes],
         }
 
@@ -224,7 +224,7 @@ class Plan:
             invitations=dict(data.get("invitations", {}).get("members", {})),
             resend_expired=data.get("invitations", {}).get("resend_expired", True) is not False,
             without_2fa=_names(data.get("without_2fa")),
-            checks=[(str(c["code"]), str(c["message"])) for c in data.get("checks", [])],
+            failed_checks=[(str(c["code"]), str(c["message"])) for c in data.get("checks", [])],
             workspace_id=_text_or_none(data.get("workspace_id")),
         )
 
@@ -258,7 +258,7 @@ def make_plan(desired: DesiredState, live: LiveState) -> Plan:
     in_use = still_referenced(changes, live)
     plan = Plan(desired.slug, desired.file, changes, reports, owners, in_use)
     plan.workspace_id = live.workspace_id
-    plan.checks = live_checks(desired, live) + key_checks(changes, live)
+    plan.failed_checks = live_checks(desired, live) + key_checks(changes, live)
     if "members" in desired.items:
         have = live.items.get("members", {})
         plan.invitations = {
