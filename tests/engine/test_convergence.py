@@ -34,7 +34,7 @@ async def converge(client, doc: dict, check=None) -> tuple:
     if check is not None:
         await check(slug)
     plan = make_plan(d, await read_live(client, slug))
-    assert plan.conflicts == [], plan.conflicts
+    assert plan.in_use == [], plan.in_use
     assert plan.checks == [], plan.checks
     assert plan._owner_reasons() == []
     issued: dict[str, str] = {}  # new API key secrets: one per key created or re-issued
