@@ -53,7 +53,7 @@ def test_promoting_a_pending_member_does_not_replace_the_last_active_owner():
         ("update", "owner@acme.example"),
         ("update", "p@acme.example"),
     ]
-    assert plan.unsafe_reasons(allow_mass_changes=True) == [LAST_OWNER]
+    assert plan.refusal_messages(allow_mass_changes=True) == [LAST_OWNER]
 
 
 def test_promoting_an_active_member_while_demoting_the_owner_is_fine():
@@ -68,7 +68,7 @@ def test_promoting_an_active_member_while_demoting_the_owner_is_fine():
     lv = live(
         {"members": [OWNER, {"email": "a@acme.example", "role": "client", "status": "active"}]}
     )
-    assert make_plan(d, lv).unsafe_reasons() == []
+    assert make_plan(d, lv).refusal_messages() == []
 
 
 def test_a_member_without_a_status_counts_as_active():
@@ -88,7 +88,7 @@ def test_a_member_without_a_status_counts_as_active():
             ]
         }
     )
-    assert make_plan(d, lv).unsafe_reasons() == []
+    assert make_plan(d, lv).refusal_messages() == []
 
 
 # --- engine/plan.py: mass changes -------------------------------------------------------------
@@ -530,7 +530,7 @@ def test_an_owner_without_a_status_is_an_active_owner():
     d = desired({"members": [{"email": "owner@acme.example", "role": "admin"}]})
     plan = make_plan(d, live({"members": [{"email": "owner@acme.example", "role": "owner"}]}))
     assert plan.live_owners == {"owner@acme.example"}
-    assert plan.unsafe_reasons() == [LAST_OWNER]
+    assert plan.refusal_messages() == [LAST_OWNER]
 
 
 def test_updating_the_last_owner_without_demoting_them_is_fine():
@@ -547,7 +547,7 @@ def test_updating_the_last_owner_without_demoting_them_is_fine():
     )
     plan = make_plan(d, live({"members": [OWNER]}))
     assert [(c.action, c.key) for c in plan.changes] == [("update", "owner@acme.example")]
-    assert plan.unsafe_reasons() == []
+    assert plan.refusal_messages() == []
 
 
 def test_the_last_owner_message_names_only_the_owners_lost():
@@ -562,7 +562,7 @@ def test_the_last_owner_message_names_only_the_owners_lost():
             ]
         }
     )
-    assert make_plan(d, lv).unsafe_reasons() == [
+    assert make_plan(d, lv).refusal_messages() == [
         "the plan removes or demotes the last active owner (b@acme.example, owner@acme.example)"
         "; keep an owner until a new one has accepted their invitation"
     ]

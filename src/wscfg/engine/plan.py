@@ -130,7 +130,7 @@ class Plan:
             out += [Refusal(code, r, one, ALLOW_MASS) for code, r in self._mass_reasons()]
         return out
 
-    def unsafe_reasons(self, *, allow_mass_changes: bool = False) -> list[str]:
+    def refusal_messages(self, *, allow_mass_changes: bool = False) -> list[str]:
         return [r.message for r in self.refusals(allow_mass_changes=allow_mass_changes)]
 
     def raise_if_unsafe(self, *, allow_mass_changes: bool = False) -> None:
