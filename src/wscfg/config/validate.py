@@ -386,6 +386,7 @@ def validate_resolved(
         dict(r.env_values),
         frozenset(r.inherited),
         tuple(r.policies),
+        env_paths=dict(r.env_paths),
     )
     return TargetFile(r.file, target_config.slug, target_config), False, diags
 

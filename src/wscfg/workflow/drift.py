@@ -65,7 +65,9 @@ def drift(
         narrow(run.plans, only)
         note = f"Partial drift report (--only {', '.join(only)}): other drift is not shown."
         say(Notice("partial", note))
-    report = report_mod.DriftReport.of(run.plans, run.failures, known, run.violations)
+    mask = run_env_mask(run, settings.key)
+    shown = mask.plans(run.plans) if mask else run.plans  # env-set fields masked both sides
+    report = report_mod.DriftReport.of(shown, run.failures, known, run.violations)
     if update_baseline and baseline and not run.failures:
         accepted: list[Any] = [*report.new, *report.violations]
         write_file(baseline, report_mod.baseline_text(accepted))
@@ -73,13 +75,13 @@ def drift(
         said = f"Wrote {len(report.new)} fingerprint(s) of known drift{also} to {baseline}."
         say(Notice("baseline", said))
         report = report_mod.DriftReport.of(
-            run.plans, run.failures, {i.fingerprint for i in accepted}, run.violations
+            shown, run.failures, {i.fingerprint for i in accepted}, run.violations
         )
         report.accepted = baseline
     identity = part_identity(run, "drift")
     if identity is not None:
         identity["baseline"] = report_mod.baseline_digest(known)
-    return DriftRun(report, server, run_env_mask(run, settings.key), identity)
+    return DriftRun(report, server, mask, identity)
 
 
 def read_baseline(path: str) -> set[str]:

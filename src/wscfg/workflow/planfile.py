@@ -25,11 +25,11 @@ if TYPE_CHECKING:
 
 def plan_document(ps: PlanSet, sealer: Sealer | None) -> dict[str, Any]:
     """The plan file document of ``ps`` (secrets sealed by ``sealer``, environment values
-    masked by ``ps.mask``)."""
+    masked by ``ps.mask``, fields set from them on both sides)."""
     from ..engine.plan import plans_to_document
 
     return plans_to_document(
-        ps.plans,
+        ps.mask.plans(ps.plans) if ps.mask else ps.plans,
         server=ps.server,
         allowances=ps.allow,
         sealer=sealer,

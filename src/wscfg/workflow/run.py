@@ -378,8 +378,10 @@ async def drift_async(
     if only:
         check_only(only, run.desired, run.live)
         narrow(run.plans, only)
-    report = DriftReport.of(run.plans, run.failures, known or set(), run.violations)
-    return DriftResult(report, server, run_env_mask(run, settings.key))
+    mask = run_env_mask(run, settings.key)
+    shown = mask.plans(run.plans) if mask else run.plans  # env-set fields masked both sides
+    report = DriftReport.of(shown, run.failures, known or set(), run.violations)
+    return DriftResult(report, server, mask)
 
 
 async def export(settings: Settings, slug: str) -> str:
@@ -450,6 +452,7 @@ async def check_saved_async(
     item it touches are as planned; its secrets then come from ``settings.environ``."""
     from ..engine.apikeys import key_checks
     from ..engine.apply import secrets_from_env
+    from ..engine.envmask import resolve_live
     from ..engine.plan import check_fresh
     from ..errors import PlanFileError
 
@@ -463,6 +466,8 @@ async def check_saved_async(
             f"the plan was made against {ps.server}, not {now_server}; nothing was written"
         )
     fail_on(failures)
+    if ps.mask is not None:  # a rotated identity's delete was saved masked: put it back
+        ps.mask.add_live(resolve_live(plans, live, settings.key()))
     for p in plans:
         check_fresh(p, live[p.slug])
         # the key running apply may not be the one that made the plan: check it again
