@@ -41,7 +41,8 @@ if TYPE_CHECKING:
 MIN_MASKED = 4  # shorter values ("1", "on", "us") are too common to hide inside other text
 # Words every output uses (JSON literals, message words): masked only at value positions, never
 # inside free text, where hiding them would garble messages ("must be true or false").
-WORDS = frozenset({"true", "false", "null", "none", "unset"})
+# (the same words as wscfg.config.validate.MESSAGE_WORDS, which applies the rule to messages)
+WORDS = frozenset({"true", "false", "null", "none", "yes", "no", "on", "off", "unset"})
 LIVE_RE = re.compile(
     r"\(live value hidden: set from \$\{env:[A-Za-z_][A-Za-z0-9_]*\}"
     r"(?:, \$\{env:[A-Za-z_][A-Za-z0-9_]*\})*, sha256:([0-9a-f]{16})\)"
@@ -137,12 +138,8 @@ class EnvMask:
         self._compile()
 
     def _compile(self) -> None:
-        ordered = sorted({*self._names, *self._live}, key=len, reverse=True)
-        self._re = (
-            re.compile(_KEEP + "|" + "|".join(re.escape(v) for v in ordered), re.IGNORECASE)
-            if ordered
-            else None
-        )
+        self._re = _pattern({*self._names, *self._live})
+        self._env_re = _pattern(set(self._names))
 
     def __bool__(self) -> bool:
         return self._re is not None or bool(self._positions)
@@ -158,8 +155,11 @@ class EnvMask:
         refs = ", ".join(f"${{env:{n}}}" for n in dict.fromkeys(names))
         return f"(live value hidden: set from {refs}, sha256:{env_fingerprint(self._key, text)})"
 
-    def text(self, text: str) -> str:
-        if self._re is None or not text:
+    def text(self, text: str, *, live: bool = True) -> str:
+        """``text`` with every environment value masked, and (``live``) every live value
+        :meth:`add_live` learnt."""
+        pattern = self._re if live else self._env_re
+        if pattern is None or not text:
             return text
 
         def one(m: re.Match[str]) -> str:
@@ -171,17 +171,48 @@ class EnvMask:
             names, value = self._live[low]
             return self.live_marker(names, value)
 
-        return self._re.sub(one, text)
+        return pattern.sub(one, text)
 
-    def data(self, value: Any) -> Any:
+    def data(self, value: Any, *, live: bool = True) -> Any:
         """``value`` (JSON-like data) with every string masked, keys included."""
         if isinstance(value, str):
-            return self.text(value)
+            return self.text(value, live=live)
         if isinstance(value, dict):
-            return {self.text(k): self.data(v) for k, v in value.items()}
+            return {self.text(k, live=live): self.data(v, live=live) for k, v in value.items()}
         if isinstance(value, list):
-            return [self.data(v) for v in value]
+            return [self.data(v, live=live) for v in value]
         return value
+
+    def document(self, doc: Any) -> Any:
+        """A plan document masked: what apply writes (each change's ``after``, its fields'
+        ``after``, the key of anything but a delete) of environment values only, which
+        :func:`unmask` puts back (a live value learnt may also be written literally in the
+        config: masking it there could not be undone); everything else of live values too."""
+        if not isinstance(doc, dict) or not isinstance(doc.get("targets"), list):
+            return self.data(doc)
+        targets = []
+        for target in doc["targets"]:
+            changes = target.get("changes") if isinstance(target, dict) else None
+            if not isinstance(changes, list):
+                targets.append(self.data(target))
+                continue
+            rest = self.data({k: v for k, v in target.items() if k != "changes"})
+            targets.append({**rest, "changes": [self._change_data(c) for c in changes]})
+        return {**self.data({k: v for k, v in doc.items() if k != "targets"}), "targets": targets}
+
+    def _change_data(self, change: Any) -> Any:
+        if not isinstance(change, dict):
+            return self.data(change)
+        written = {"after"} | ({"key"} if change.get("action") != "delete" else set())
+        out = {k: self.data(v, live=k not in written) for k, v in change.items() if k != "fields"}
+        if isinstance(change.get("fields"), list):
+            out["fields"] = [
+                {k: self.data(v, live=k != "after") for k, v in f.items()}
+                if isinstance(f, dict)
+                else self.data(f)
+                for f in change["fields"]
+            ]
+        return {k: out[k] for k in change}  # in the document's order
 
     def add_live(self, found: Iterable[tuple[Sequence[str], str]]) -> None:
         """Mask these live values (each with the names of the variables its field is set from)
@@ -216,9 +247,7 @@ class EnvMask:
         self.add_live(found)
         return dataclasses.replace(plan, changes=changes)
 
-    def _change(
-        self, ch: Change, where: list[tuple[FieldPath, Pairs]], found: list[Any]
-    ) -> Change:
+    def _change(self, ch: Change, where: list[tuple[FieldPath, Pairs]], found: list[Any]) -> Change:
         if not where:
             return ch
         from ..model.kinds import BY_NAME, FINGERPRINT_SUFFIX
@@ -323,6 +352,14 @@ class EnvMask:
             return v
 
         return walk(value)
+
+
+def _pattern(values: set[str]) -> re.Pattern[str] | None:
+    """Any of ``values`` (longest first, any case), or a mask already there (kept whole)."""
+    if not values:
+        return None
+    ordered = sorted(values, key=len, reverse=True)
+    return re.compile(_KEEP + "|" + "|".join(re.escape(v) for v in ordered), re.IGNORECASE)
 
 
 _MISSING: Any = object()

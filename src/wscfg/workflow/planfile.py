@@ -34,7 +34,7 @@ def plan_document(ps: PlanSet, sealer: Sealer | None) -> dict[str, Any]:
         allowances=ps.allow,
         sealer=sealer,
         only=ps.only,
-        mask=ps.mask.data if ps.mask else None,
+        mask=ps.mask.document if ps.mask else None,
         run=ps.run,
         # shown by `wscfg show` (sealed with the rest), grouped under their policy's words
         violations=[{**v.to_dict(), "description": v.description} for v in ps.violations],

@@ -45,7 +45,7 @@ def plans_json(
         allowances=allow,
         sealer=sealer,
         only=only,
-        mask=mask.data if mask else None,
+        mask=mask.document if mask else None,
         run=run,
         violations=[v.to_dict() for v in violations],
     )
