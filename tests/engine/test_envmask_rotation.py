@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 import wscfg
+from wscfg.engine.changes import Origin
 from wscfg.engine.envmask import (
     LIVE_RE,
     EnvMask,
@@ -25,7 +26,6 @@ from wscfg.engine.envmask import (
     resolve_live,
     unmask,
 )
-from wscfg.engine.changes import Origin
 from wscfg.engine.plan import make_plan, plans_to_document
 from wscfg.engine.state import DesiredState
 
@@ -222,7 +222,8 @@ def test_an_identity_not_rotated_leaves_deletes_alone(
 
 def test_a_boolean_word_is_masked_at_its_value_position_only() -> None:
     mask = EnvMask({"TFA": "true", "X": "None"}, KEY)
-    assert mask.text('enabled: true → false, "null" (none)') == 'enabled: true → false, "null" (none)'
+    said = 'enabled: true → false, "null" (none)'
+    assert mask.text(said) == said
     assert mask.at("true", (("TFA", "true"),)) == mask.marker("TFA")
 
 

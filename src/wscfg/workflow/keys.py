@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..engine.apply import SecretLookup
+    from ..engine.drift import DriftReport
     from ..engine.envmask import EnvMask, Positions
     from ..engine.plan import Plan
     from ..engine.seal import Sealer
+    from ..engine.state import LiveState
     from ..fleet import PlanRun
 
 KeySource = Callable[[], bytes]
@@ -80,6 +82,31 @@ def run_env_mask(run: PlanRun, key: KeySource) -> EnvMask | None:
     if mask is not None:
         mask.plans(run.plans)  # learns the live values to hide (EnvMask.add_live)
     return mask
+
+
+def masked_drift(
+    run: PlanRun, key: KeySource, known: set[str]
+) -> tuple[DriftReport, EnvMask | None]:
+    """The drift of ``run`` (``known``: fingerprints a baseline accepts), the fields set from
+    the environment masked on both sides, and the mask of the rest of what is shown."""
+    from ..engine.drift import DriftReport
+
+    mask = run_env_mask(run, key)
+    shown = mask.plans(run.plans) if mask else run.plans
+    return DriftReport.of(shown, run.failures, known, run.violations), mask
+
+
+def restore_rotated(
+    mask: EnvMask | None, plans: list[Plan], live: Mapping[str, LiveState], key: KeySource
+) -> list[Plan]:
+    """``plans`` (of a saved plan) with each rotated identity its file masks put back from
+    the live workspaces (:func:`wscfg.engine.envmask.resolve_live`); ``mask`` hides them in
+    what apply prints."""
+    if mask is not None:
+        from ..engine.envmask import resolve_live
+
+        mask.add_live(resolve_live(plans, live, key()))
+    return plans
 
 
 def masked(mask: EnvMask | None, text: str) -> str:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ApplyCancelled, ApplyError, WscfgError
-from .keys import desired_secrets, run_env_mask
+from .keys import desired_secrets, masked_drift, restore_rotated, run_env_mask
 from .results import ApplyResult, DriftResult, Notice, PlanSet, embedded_notice, question
 from .selection import Selection, check_only, filter_plans, narrow, parse_only
 from .settings import run_coroutine
@@ -371,16 +371,12 @@ async def drift_async(
 ) -> DriftResult:
     """Drift in the live workspaces of ``configs`` (``known``: fingerprints of drift
     accepted in a baseline); ``only`` narrows it to the items it selects."""
-    from ..engine.drift import DriftReport
-
     parse_only(only)
     run, server, _ = await plan_targets_async(settings, configs, events=Events(notice=on_notice))
     if only:
         check_only(only, run.desired, run.live)
         narrow(run.plans, only)
-    mask = run_env_mask(run, settings.key)
-    shown = mask.plans(run.plans) if mask else run.plans  # env-set fields masked both sides
-    report = DriftReport.of(shown, run.failures, known or set(), run.violations)
+    report, mask = masked_drift(run, settings.key, known or set())
     return DriftResult(report, server, mask)
 
 
@@ -452,7 +448,6 @@ async def check_saved_async(
     item it touches are as planned; its secrets then come from ``settings.environ``."""
     from ..engine.apikeys import key_checks
     from ..engine.apply import secrets_from_env
-    from ..engine.envmask import resolve_live
     from ..engine.plan import check_fresh
     from ..errors import PlanFileError
 
@@ -466,9 +461,7 @@ async def check_saved_async(
             f"the plan was made against {ps.server}, not {now_server}; nothing was written"
         )
     fail_on(failures)
-    if ps.mask is not None:  # a rotated identity's delete was saved masked: put it back
-        ps.mask.add_live(resolve_live(plans, live, settings.key()))
-    for p in plans:
+    for p in restore_rotated(ps.mask, plans, live, settings.key):
         check_fresh(p, live[p.slug])
         # the key running apply may not be the one that made the plan: check it again
         p.failed_checks += [
