@@ -8,13 +8,17 @@ from interpolation as in a run; live states are snapshots as the server sends th
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import wscfg
 from wscfg.engine.changes import Origin
@@ -26,7 +30,7 @@ from wscfg.engine.envmask import (
     resolve_live,
     unmask,
 )
-from wscfg.engine.plan import make_plan, plans_to_document
+from wscfg.engine.plan import Plan, make_plan, plans_to_document
 from wscfg.engine.state import DesiredState
 
 from .helpers import live
@@ -286,3 +290,120 @@ def test_export_references_any_spelling_of_a_value() -> None:
         "email": "${env:MGR}@clinic.example",
         "url": "https://x.example/${env:PATHV}",
     }
+
+
+# --- the property: a rotated value never shows ------------------------------------------------
+
+word = st.from_regex(r"[A-Za-z][A-Za-z0-9]{7,13}", fullmatch=True)
+FIELDS: dict[str, tuple[str, st.SearchStrategy[str]]] = {
+    # kind of field -> (config with ${env:V}, values of V)
+    "url path": (
+        "webhooks:\n  - {name: crm, url: 'https://hooks.example.com/p/${env:V}/x'}\n",
+        word,
+    ),
+    "url-shaped value in a url": (
+        "webhooks:\n  - {name: db, url: 'https://hooks.example.com/in?from=${env:V}'}\n",
+        word.map(lambda w: f"postgres://admin:{w}@db/prod"),
+    ),
+    "text inside longer text": (
+        "workspace: {slug: acme, business_profile: {company: 'Clinic ${env:V} Ltd'}}\n",
+        st.from_regex(r"[A-Za-z][A-Za-z0-9 ]{6,12}[A-Za-z0-9]", fullmatch=True),
+    ),
+    "whole value": ("call_tags:\n  - {name: vip, description: '${env:V}'}\n", word),
+    "workspace name": ("workspace: {slug: acme, name: '${env:V}'}\n", word),
+    "member email": (
+        "members:\n  - {email: 'owner@acme.example', role: owner}\n"
+        "  - {email: '${env:V}@clinic.example', role: admin}\n",
+        word,
+    ),
+    "blocked number": (
+        "blocked_callers:\n  - {number: '+1 (555) ${env:V}', note: spam}\n",
+        st.integers(0, 99999).map(lambda n: f"01{n:05d}"),
+    ),
+}
+
+
+def spellings(value: str) -> set[str]:
+    """Every spelling of ``value`` an output could show, lower-cased."""
+    from urllib.parse import quote, quote_plus, unquote
+
+    if value.isdigit():  # a bare digit run may occur in any hex fingerprint: its E.164 context
+        return {f"555{value}", f"(555) {value}"}
+    out = {value, value.casefold(), quote(value, safe=""), quote(value), quote_plus(value)}
+    out |= {unquote(value), json.dumps(value)[1:-1]}
+    if value.startswith("postgres://"):
+        out.add(value.split(":")[2].split("@")[0])
+    return {s.lower() for s in out if len(s) >= 4}
+
+
+def live_of(state: DesiredState) -> Any:
+    """The live workspace once ``state`` was applied (the platform keeps what the models
+    normalized), as its snapshot."""
+    doc: dict[str, Any] = {}
+    for kind, items in state.items.items():
+        if kind == "workspace":
+            doc[kind] = dict(items[""])
+        else:
+            doc[kind] = [dict(v) for v in items.values()]
+    for m in doc.get("members", []):
+        m["status"] = "active"
+    return live(doc)
+
+
+def outputs(plan: Plan, mask: EnvMask) -> list[str]:
+    """Everything a run shows of ``plan``: text, markdown and JSON plans, the saved plan, and
+    its drift (every change taken as drift) in text, JSON, markdown and HTML."""
+    from wscfg.engine import drift_html
+    from wscfg.engine.drift import DriftReport, report_json, report_markdown, report_text
+    from wscfg.workflow.keys import masked
+    from wscfg.workflow.report import plans_json, plans_markdown, plans_text
+
+    out = [
+        plans_text([plan], [], mask=mask, full=True),
+        plans_markdown([plan], [], budget=60_000, where="x", mask=mask),
+        plans_json([plan], [], "http://s", mask=mask),
+    ]
+    drifted = dataclasses.replace(plan, changes=[copy.copy(c) for c in plan.changes])
+    for c in drifted.changes:
+        c.origin = Origin("drift", "user", "jane@acme.example", "ui")
+        c.fields = [dataclasses.replace(f, origin=c.origin) for f in c.fields]
+    report = DriftReport.of(mask.plans([drifted]), [], set())
+    assert report.new  # the search below is not vacuous
+    for text in (
+        report_text(report),
+        report_json(report, server="http://s", run=None),
+        report_markdown(report, 60_000, full="x"),
+        drift_html.report_html(report, server="http://s"),
+    ):
+        out.append(masked(mask, text))
+    return out
+
+
+@settings(max_examples=60)
+@given(data=st.data(), kind=st.sampled_from(sorted(FIELDS)))
+def test_a_rotated_value_never_shows(data: st.DataObject, kind: str) -> None:
+    """A random value in a random kind of field is applied, the variable rotated to another
+    random value, and the plan shown every way: neither value, in any spelling, shows."""
+    body, values = FIELDS[kind]
+    old = data.draw(values, label="old")
+    new = data.draw(values.filter(lambda v: v.lower() != old.lower()), label="new")
+    with tempfile.TemporaryDirectory() as tmp:
+        f = Path(tmp) / "ws.yaml"
+        head = "" if body.startswith("workspace:") else "workspace: {slug: acme}\n"
+        f.write_text("version: 1\n" + head + body)
+        applied = load_with(f, {"V": old})
+        state = load_with(f, {"V": new})
+    plan = make_plan(state, live_of(applied))
+    assert plan.changes
+    mask = mask_for(state)
+    for text in outputs(plan, mask):
+        low = text.lower()
+        assert [s for s in spellings(old) | spellings(new) if s in low] == []
+
+
+def load_with(path: Path, env: dict[str, str]) -> DesiredState:
+    from wscfg.config.validate import load_targets
+    from wscfg.engine.state import desired_state
+
+    [target] = load_targets([str(path)], environ=env)
+    return desired_state(target)
