@@ -73,7 +73,7 @@ def test_a_conforming_target_is_valid_and_inherits_the_policies(
     assert report.ok, heads(report.diagnostics, tmp_path)
     assert report.warnings == []
     if models:
-        assert [p.name for p in report.targets[0].policies] == ["require-2fa", "hooks-to-our-crm"]
+        assert [p.name for p in report.configs[0].policies] == ["require-2fa", "hooks-to-our-crm"]
 
 
 @pytest.mark.parametrize("models", [True, False], ids=["models", "quick-path"])

@@ -229,7 +229,7 @@ def test_the_example_targets_take_the_quick_path(
     report = check_paths([str(ROOT / "examples" / name)], unset_env_is_warning=True, models=False)
     assert report.ok, report.diagnostics
     assert calls == [True]
-    assert report.targets == []  # no settings: the models did not run
+    assert report.configs == []  # no settings: the models did not run
     assert [(t.file, t.slug) for t in report.checked] == [(str(ROOT / "examples" / name), slug)]
 
 
@@ -348,7 +348,7 @@ def test_without_jsonschema_rs_the_models_decide(
     path.write_text(json.dumps(FULL), encoding="utf-8")
     report = check_paths([str(path)], models=False)
     assert report.ok and [t.slug for t in report.checked] == ["acme-north"]
-    assert len(report.targets) == 1  # the models ran
+    assert len(report.configs) == 1  # the models ran
 
 
 # --- found in review: values JSON Schema (or jsonschema-rs) reads differently from pydantic --

@@ -59,7 +59,7 @@ class ValidationReport:
 
     files: list[str] = field(default_factory=list)
     checked: list[TargetFile] = field(default_factory=list)  # every valid target
-    targets: list[TargetConfig] = field(default_factory=list)  # their settings, when models ran
+    configs: list[TargetConfig] = field(default_factory=list)  # their settings, when models ran
     templates: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     warnings: list[Diagnostic] = field(default_factory=list)  # unset ${env:X}, in validate
@@ -112,7 +112,7 @@ def load_targets(
     report = check_paths(paths, environ=environ, config_roots=config_roots)
     if report.diagnostics:
         raise ConfigError(report.diagnostics)
-    return report.targets
+    return report.configs
 
 
 def check_paths(
@@ -185,7 +185,7 @@ def check_paths(
             slugs[target.slug] = name
             report.checked.append(target)
             if target.target_config is not None:
-                report.targets.append(target.target_config)
+                report.configs.append(target.target_config)
     report.diagnostics = guard.guard_diagnostics(dedup(report.diagnostics), real_env)
     report.warnings = guard.guard_diagnostics(dedup(report.warnings), real_env)
     return report
