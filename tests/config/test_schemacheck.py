@@ -230,7 +230,7 @@ def test_the_example_targets_take_the_quick_path(
     assert report.ok, report.diagnostics
     assert calls == [True]
     assert report.configs == []  # no settings: the models did not run
-    assert [(t.file, t.slug) for t in report.checked] == [(str(ROOT / "examples" / name), slug)]
+    assert [(t.file, t.slug) for t in report.targets] == [(str(ROOT / "examples" / name), slug)]
 
 
 def test_the_schema_knows_what_the_models_know() -> None:
@@ -347,7 +347,7 @@ def test_without_jsonschema_rs_the_models_decide(
     path = tmp_path / "full.yaml"
     path.write_text(json.dumps(FULL), encoding="utf-8")
     report = check_paths([str(path)], models=False)
-    assert report.ok and [t.slug for t in report.checked] == ["acme-north"]
+    assert report.ok and [t.slug for t in report.targets] == ["acme-north"]
     assert len(report.configs) == 1  # the models ran
 
 
