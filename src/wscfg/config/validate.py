@@ -59,8 +59,8 @@ class ValidationReport:
     """What ``wscfg validate`` found."""
 
     files: list[str] = field(default_factory=list)
-    checked: list[TargetFile] = field(default_factory=list)  # every valid target
-    targets: list[TargetConfig] = field(default_factory=list)  # their settings, when models ran
+    targets: list[TargetFile] = field(default_factory=list)  # every valid target
+    configs: list[TargetConfig] = field(default_factory=list)  # their settings, when models ran
     templates: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     warnings: list[Diagnostic] = field(default_factory=list)  # unset ${env:X}, in validate
@@ -73,7 +73,7 @@ class ValidationReport:
         n = len(self.files)
         files = f"{n} file{'s' if n != 1 else ''}"
         if self.ok:
-            t, p = len(self.checked), len(self.templates)
+            t, p = len(self.targets), len(self.templates)
             w = len(self.warnings)
             warned = f" ({w} warning{'s' if w != 1 else ''})" if w else ""
             return (
@@ -92,7 +92,7 @@ class ValidationReport:
             "valid": self.ok,
             "summary": self.summary(),
             "files": list(self.files),
-            "targets": [{"file": t.file, "workspace": t.slug} for t in self.checked],
+            "targets": [{"file": t.file, "workspace": t.slug} for t in self.targets],
             "templates": list(self.templates),
             "diagnostics": [d.to_dict() for d in self.diagnostics],
             "warnings": [d.to_dict() for d in self.warnings],
@@ -113,7 +113,7 @@ def load_targets(
     report = check_paths(paths, environ=environ, config_roots=config_roots)
     if report.diagnostics:
         raise ConfigError(report.diagnostics)
-    return report.targets
+    return report.configs
 
 
 def check_paths(
@@ -184,9 +184,9 @@ def check_paths(
                 )
                 continue
             slugs[target.slug] = name
-            report.checked.append(target)
+            report.targets.append(target)
             if target.target_config is not None:
-                report.targets.append(target.target_config)
+                report.configs.append(target.target_config)
     report.diagnostics = shown(report.diagnostics, cache, real_env)
     report.warnings = shown(report.warnings, cache, real_env)
     return report
@@ -337,12 +337,41 @@ def _env_near(r: Resolved, path: DocPath) -> dict[str, str]:
     return out
 
 
+# Words messages are made of ("must be true or false"): an environment value that is one of them
+# is replaced only where the message quotes it as a value ('true'), never in the wording (the
+# same words as wscfg.engine.envmask.WORDS).
+MESSAGE_WORDS = frozenset({"true", "false", "null", "none", "yes", "no", "on", "off", "unset"})
+SHORT_VALUE = 4  # shorter values are replaced only as whole words (engine.envmask.MIN_MASKED)
+
+
 def _redact(d: Diagnostic, env_values: Mapping[str, str]) -> Diagnostic:
-    """Replace environment values in a message by their ${env:NAME} references."""
+    """Replace environment values in a message by their ${env:NAME} references, in one pass
+    (a reference put in is never searched again), ignoring case (a host name is shown
+    lower-cased). A value of SHORT_VALUE characters or more is replaced wherever it shows; a
+    shorter one not inside a longer word (its letters not next to other letters: "ab" is not
+    replaced in "table", "019" is in "+15550100199"); a word of MESSAGE_WORDS only where the
+    message quotes it. See docs/reliability.md, "Environment values"."""
     msg = d.message
+    names: dict[str, str] = {}
+    patterns = []
     for name, value in sorted(env_values.items(), key=lambda kv: -len(kv[1])):
-        if value and value.lower() in msg.lower():  # a host name is shown lower-cased
-            msg = re.sub(re.escape(value), "${env:" + name + "}", msg, flags=re.IGNORECASE)
+        low = value.lower()
+        if not value or low in names or low not in msg.lower():
+            continue
+        names[low] = name
+        v = re.escape(value)
+        if low in MESSAGE_WORDS:
+            patterns.append(f"(?<=['\"]){v}(?=['\"])")
+        elif len(value) < SHORT_VALUE:  # not inside a longer word ("ab" in "table")
+            before = "(?<![^\\W\\d_])" if value[0].isalpha() else ""
+            after = "(?![^\\W\\d_])" if value[-1].isalpha() else ""
+            patterns.append(before + v + after)
+        else:
+            patterns.append(v)
+    if not patterns:
+        return d
+    pattern = re.compile("|".join(patterns), re.IGNORECASE)
+    msg = pattern.sub(lambda m: "${env:" + names[m.group().lower()] + "}", msg)
     if msg == d.message:
         return d
     return Diagnostic(d.file, d.line, d.column, d.path, msg, d.source_line, rule=d.rule)
@@ -398,6 +427,7 @@ def validate_resolved(
         dict(r.env_values),
         frozenset(r.inherited),
         tuple(r.policies),
+        env_paths=dict(r.env_paths),
     )
     return TargetFile(r.file, target_config.slug, target_config), False, diags
 
