@@ -177,7 +177,7 @@ def _not_known(loaded: LoadedFile) -> FileInfo | None:
                 f"must be {guard.shape_words(key)}, not {guard.kind_words(node.value)} ({why})"
             )
             problems.append(src.unquoted(node.line, node.col, message, key))
-    if not problems:  # every way to fail the rule is named above; never pass one silently
+    if not problems and not loaded.diagnostics:  # each way to fail the rule is named above
         problems.append(src.unquoted(1, 1, f"not known to be a wscfg config: {guard.NOT_KNOWN}"))
     return FileInfo(loaded, None, problems=problems)
 
