@@ -213,9 +213,11 @@ async def open_connection(
     parallel: int = 8,
     root: Path | None = None,
     rate_limit: float | None = None,
+    cache: Path | None = None,
 ) -> AsyncIterator[Connection]:
     """Open the API client of ``configured`` (``None``: the embedded sandbox in ``root``, by
-    default the current folder); the caller closes nothing."""
+    default the current folder); the caller closes nothing. ``cache``: the read cache's
+    folder for a server (the embedded sandbox is read straight from its file: no cache)."""
     if configured is not None:
         from .api.client import ApiClient
 
@@ -224,6 +226,7 @@ async def open_connection(
             configured.token,
             max_concurrency=max(parallel, 1),
             rate_limit=rate_limit,
+            cache_dir=cache,
         ) as client:
             yield Connection(client, configured.url, embedded=False)
         return
