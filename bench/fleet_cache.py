@@ -2,6 +2,7 @@
 
     python bench/fleet_cache.py                    # 500 workspaces × 102 items, 5 pairs
     python bench/fleet_cache.py --workspaces 1000 --runs 5 --changed 0.01
+    python bench/fleet_cache.py --rate-limit 20:20     # the sandbox limits each key
 
 The fleet of bench/fleet_plan.py (seeded straight into a SQLite sandbox, one config per
 workspace, nothing to change) against one `wscfg sandbox serve --access-log` process. A drift
@@ -36,6 +37,9 @@ from pathlib import Path
 import httpx
 from common import DROP, cpu_model, serve
 from fleet_plan import CALLERS, HOOKS, MAX_WORKSPACES, MEMBERS, TAGS, seed, write_configs
+
+from wscfg.sandbox import admin
+from wscfg.sandbox.db import dispose
 
 DRIFT = """
 import sys, wscfg
@@ -77,7 +81,11 @@ def edit(url: str, key: str, slugs: list[str], colour: str) -> None:
     """Another integration changes one call tag's colour in each of ``slugs``."""
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}) as http:
         for slug in slugs:
-            got = http.patch(f"/v1/workspaces/{slug}/call-tags/tag-0", json={"color": colour})
+            while True:
+                got = http.patch(f"/v1/workspaces/{slug}/call-tags/tag-0", json={"color": colour})
+                if got.status_code != 429:
+                    break
+                time.sleep(float(got.headers.get("retry-after", "1")))  # a rate-limited sandbox
             got.raise_for_status()
 
 
@@ -86,6 +94,12 @@ def main() -> None:
     parser.add_argument("--workspaces", type=int, default=500)
     parser.add_argument("--runs", type=int, default=5, help="pairs of cold and warm runs")
     parser.add_argument("--changed", type=float, default=0.01, help="share edited live")
+    parser.add_argument(
+        "--rate-limit",
+        default="",
+        metavar="RATE:BURST",
+        help="the sandbox's limit per key (wscfg sandbox serve --rate-limit); default: none",
+    )
     args = parser.parse_args()
     if not 1 <= args.workspaces < MAX_WORKSPACES:
         parser.error(f"--workspaces takes 1 to {MAX_WORKSPACES - 1}")
@@ -96,12 +110,15 @@ def main() -> None:
         folder = Path(tmp)
         db_url = f"sqlite:///{folder / 'sandbox.db'}"
         key, slugs = seed(db_url, args.workspaces)
+        other = admin.issue_key(db_url, agency="bench-agency", name="zapier")  # not wscfg's
+        dispose(db_url)
         configs = folder / "configs"
         configs.mkdir()
         write_configs(configs, slugs)
         cache = folder / "cache"
         log = folder / "access.log"
-        with serve(db_url, access_log=log) as url:
+        options = ("--rate-limit", args.rate_limit) if args.rate_limit else ()
+        with serve(db_url, access_log=log, options=options) as url:
             drift(configs, url, key, None)  # warm-up: the server's first reads
             drift(configs, url, key, cache)  # fills the cache
             _, seen = statuses(log, 0)
@@ -121,7 +138,7 @@ def main() -> None:
             cold_c, warm_c, answered_c, same = [], [], [], []
             for run in range(args.runs):
                 picked = slugs[run * step : (run + 1) * step]
-                edit(url, key, picked, f"#{run + 1:06x}")
+                edit(url, other, picked, f"#{run + 1:06x}")
                 wall, cold_report = drift(configs, url, key, None)
                 _, seen = statuses(log, seen)
                 cold_c.append(wall)
@@ -150,6 +167,7 @@ def main() -> None:
         "changed_warm_snapshot_statuses": answered_c,
         "changed_same_drift_as_cold": all(same),
         "runs": args.runs,
+        "sandbox_rate_limit": args.rate_limit or None,
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
     print(json.dumps(result))
