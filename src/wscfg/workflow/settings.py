@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ..errors import DeadlineError
 
 if TYPE_CHECKING:
+    from ..api.pacing import Pacer
     from ..api.settings import ServerSettings
     from ..connection import Connection
 
@@ -29,8 +30,10 @@ class Settings:
     sandbox in ``root``); it is called each time a connection opens, so a setup error comes
     when a run first needs the server. ``deadline``: when the whole run must be done (a
     :func:`time.monotonic` time; ``None``: no limit), ``timeout`` the seconds it was given.
-    ``environ``: where secrets referenced by saved plans and configs are read. ``cache``: the
-    read cache's folder (:mod:`wscfg.api.cache`; ``None``: every read in full)."""
+    ``environ``: where secrets referenced by saved plans and configs are read. Every
+    connection of the run shares one request budget per server and key (``_pacers``).
+    ``cache``: the read cache's folder (:mod:`wscfg.api.cache`; ``None``: every read in
+    full)."""
 
     resolve: Callable[[], ServerSettings | None]
     root: Path = field(default_factory=Path.cwd)
@@ -42,6 +45,7 @@ class Settings:
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     cache: Path | None = None
     _key: bytes | None = field(default=None, init=False, repr=False)
+    _pacers: dict[str, Pacer] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
     def of(
@@ -81,6 +85,7 @@ class Settings:
             root=self.root,
             rate_limit=self.rate_limit,
             cache=self.cache,
+            pacers=self._pacers,
         ) as conn:
             yield conn
 
