@@ -325,12 +325,41 @@ def _env_near(r: Resolved, path: DocPath) -> dict[str, str]:
     return out
 
 
+# Words messages are made of ("must be true or false"): an environment value that is one of them
+# is replaced only where the message quotes it as a value ('true'), never in the wording (the
+# same words as wscfg.engine.envmask.WORDS).
+MESSAGE_WORDS = frozenset({"true", "false", "null", "none", "yes", "no", "on", "off", "unset"})
+SHORT_VALUE = 4  # shorter values are replaced only as whole words (engine.envmask.MIN_MASKED)
+
+
 def _redact(d: Diagnostic, env_values: Mapping[str, str]) -> Diagnostic:
-    """Replace environment values in a message by their ${env:NAME} references."""
+    """Replace environment values in a message by their ${env:NAME} references, in one pass
+    (a reference put in is never searched again), ignoring case (a host name is shown
+    lower-cased). A value of SHORT_VALUE characters or more is replaced wherever it shows; a
+    shorter one not inside a longer word (its letters not next to other letters: "ab" is not
+    replaced in "table", "019" is in "+15550100199"); a word of MESSAGE_WORDS only where the
+    message quotes it. See docs/reliability.md, "Environment values"."""
     msg = d.message
+    names: dict[str, str] = {}
+    patterns = []
     for name, value in sorted(env_values.items(), key=lambda kv: -len(kv[1])):
-        if value and value.lower() in msg.lower():  # a host name is shown lower-cased
-            msg = re.sub(re.escape(value), "${env:" + name + "}", msg, flags=re.IGNORECASE)
+        low = value.lower()
+        if not value or low in names or low not in msg.lower():
+            continue
+        names[low] = name
+        v = re.escape(value)
+        if low in MESSAGE_WORDS:
+            patterns.append(f"(?<=['\"]){v}(?=['\"])")
+        elif len(value) < SHORT_VALUE:  # not inside a longer word ("ab" in "table")
+            before = "(?<![^\\W\\d_])" if value[0].isalpha() else ""
+            after = "(?![^\\W\\d_])" if value[-1].isalpha() else ""
+            patterns.append(before + v + after)
+        else:
+            patterns.append(v)
+    if not patterns:
+        return d
+    pattern = re.compile("|".join(patterns), re.IGNORECASE)
+    msg = pattern.sub(lambda m: "${env:" + names[m.group().lower()] + "}", msg)
     if msg == d.message:
         return d
     return Diagnostic(d.file, d.line, d.column, d.path, msg, d.source_line, rule=d.rule)
@@ -386,6 +415,7 @@ def validate_resolved(
         dict(r.env_values),
         frozenset(r.inherited),
         tuple(r.policies),
+        env_paths=dict(r.env_paths),
     )
     return TargetFile(r.file, target_config.slug, target_config), False, diags
 
