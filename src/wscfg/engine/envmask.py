@@ -235,16 +235,17 @@ class EnvMask:
         masked however short; an item deleted whose identity has the shape of one set from the
         environment that the plan creates (a rotated identity) masked too. The live values so
         hidden are masked in every text as well (:meth:`add_live`)."""
-        return [self._plan(p) for p in plans]
+        found: list[tuple[Sequence[str], str]] = []
+        shown = [self._plan(p, found) for p in plans]
+        self.add_live(found)  # once for the run: each adds to the pattern
+        return shown
 
-    def _plan(self, plan: Plan) -> Plan:
+    def _plan(self, plan: Plan, found: list[Any]) -> Plan:
         where = self._positions.get(plan.slug)
         if not where:
             return plan
-        found: list[tuple[Sequence[str], str]] = []
         changes = [self._change(ch, where.get((ch.kind, ch.key), []), found) for ch in plan.changes]
         changes = self._rotated(plan.changes, changes, where, found)
-        self.add_live(found)
         return dataclasses.replace(plan, changes=changes)
 
     def _change(self, ch: Change, where: list[tuple[FieldPath, Pairs]], found: list[Any]) -> Change:
