@@ -78,7 +78,7 @@ def check(workdir: Path, data: bytes, name: str = "doc.yaml") -> Any:
     except ConfigError as exc:
         assert exc.diagnostics and not report.ok
     else:
-        assert report.ok and len(targets) == len(report.targets)
+        assert report.ok and len(targets) == len(report.configs)
     return report
 
 
@@ -166,7 +166,7 @@ def test_a_large_valid_file_loads(tmp_path: Path) -> None:
     path.write_text(text, encoding="utf-8")
     report = check_paths([str(path)], environ=ENV)
     assert report.diagnostics == []
-    (target,) = report.targets
+    (target,) = report.configs
     assert len(target.config.blocked_callers or []) == 20_000
     assert len(target.config.call_tags or []) == 501
 
@@ -194,11 +194,16 @@ def test_very_long_strings(workdir: Path, size: int, where: str, char: str) -> N
 
 
 def test_an_error_far_along_a_huge_line_is_not_quoted_whole(workdir: Path) -> None:
-    """An error 3 million characters into a line quotes a window around it, not 3 MB."""
-    report = check(workdir, SMALL.encode() + b"x" * 3_000_000 + b": 1\n")
-    (d,) = report.diagnostics
-    assert (d.line, d.column) == (7, 3_000_001)
-    assert len(d.source_line) <= 1_000 and d.source_line.startswith("… x")
+    """An error 3 million characters into a line of a config quotes a window around it, not
+    3 MB; in a file not known to be a config (a 3 MB implicit key: a YAML error) it quotes
+    nothing."""
+    long = "x" * 3_000_000
+    text = SMALL.replace('description: "Spam — ignoré"', f'color: "{long}", description: x')
+    (d,) = check(workdir, text.encode()).diagnostics
+    assert (d.line, d.column) == (6, 25)
+    assert len(d.source_line) <= 1_000 and d.source_line.endswith("x …")
+    (d,) = check(workdir, SMALL.encode() + long.encode() + b"2: 1\n").diagnostics
+    assert (d.line, d.source_line, d.path) == (7, "", "")
 
 
 # --- encodings and byte order marks -----------------------------------------------------------
@@ -278,7 +283,7 @@ def test_yaml_tags_never_construct_objects(workdir: Path, tagged: str) -> None:
         workdir, ("version: 1\n" + tagged.replace("{marker}", str(marker)) + "\n").encode()
     )
     assert not marker.exists()
-    assert all(isinstance(t.config.workspace.slug, str) for t in report.targets)
+    assert all(isinstance(t.config.workspace.slug, str) for t in report.configs)
 
 
 # --- through the command line -------------------------------------------------------------
