@@ -37,6 +37,7 @@ from .diagnostics import (
 )
 from .load import Node
 from .resolve import IDENTITY, LABEL, FileCache, Resolved, resolve
+from .sourcefile import Unquoted
 from .targetchecks import check_duplicates, check_read_only, check_references
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -155,7 +156,7 @@ def check_paths(
                 roots = roots_of[by] = guard.roots_for(by, config_roots)
             if not guard.inside(os.path.realpath(name), roots):  # a link that leads out
                 report.diagnostics.append(
-                    Diagnostic(name, 0, 0, "", guard.link_outside_message(roots))
+                    Unquoted(name, 0, 0, "", guard.link_outside_message(roots))
                 )
                 continue
             resolved = resolve(name, name, cache, env, roots)
@@ -186,9 +187,20 @@ def check_paths(
             report.targets.append(target)
             if target.target_config is not None:
                 report.configs.append(target.target_config)
-    report.diagnostics = guard.guard_diagnostics(dedup(report.diagnostics), real_env)
-    report.warnings = guard.guard_diagnostics(dedup(report.warnings), real_env)
+    report.diagnostics = shown(report.diagnostics, cache, real_env)
+    report.warnings = shown(report.warnings, cache, real_env)
     return report
+
+
+def shown(
+    diagnostics: list[Diagnostic], cache: FileCache, environ: Mapping[str, str]
+) -> list[Diagnostic]:
+    """Diagnostics as they may be shown, every one of them, whatever made it: quoting nothing
+    of a file not known to be a wscfg config (:func:`guard.unquoted_unless_known`), nor any
+    environment value (:func:`guard.guard_diagnostics`); each once, in file order."""
+    known, unknown = cache.shown_names()
+    diagnostics = guard.unquoted_unless_known(diagnostics, known, unknown)
+    return guard.guard_diagnostics(dedup(diagnostics), environ)
 
 
 # What an unset variable reads as in validate: plain text that passes as a secret or a name.
@@ -242,7 +254,7 @@ def expand_paths(
         if os.path.isdir(p):
             found = _walk(p)
             if not found:
-                problems.append(Diagnostic(p, 0, 0, "", "no .yaml or .yml files in this directory"))
+                problems.append(Unquoted(p, 0, 0, "", "no .yaml or .yml files in this directory"))
             for f in found:
                 add(f, p)
         elif os.path.exists(p):
@@ -250,7 +262,7 @@ def expand_paths(
         elif _GLOB_CHARS & set(p):
             matches = sorted(glob.glob(p, recursive=True))
             if not matches:
-                problems.append(Diagnostic(p, 0, 0, "", "no files match this pattern"))
+                problems.append(Unquoted(p, 0, 0, "", "no files match this pattern"))
             for m in matches:
                 if os.path.isdir(m):
                     for f in _walk(m):
@@ -258,7 +270,7 @@ def expand_paths(
                 else:
                     add(m)
         else:
-            problems.append(Diagnostic(p, 0, 0, "", "no such file or directory"))
+            problems.append(Unquoted(p, 0, 0, "", "no such file or directory"))
     return out, problems
 
 
