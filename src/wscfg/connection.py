@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from .api.pacing import Pacer
     from .api.settings import ServerSettings
     from .engine.protocols import ServerApi
     from .engine.state import DesiredState
@@ -213,18 +214,28 @@ async def open_connection(
     parallel: int = 8,
     root: Path | None = None,
     rate_limit: float | None = None,
+    pacers: dict[str, Pacer] | None = None,
 ) -> AsyncIterator[Connection]:
     """Open the API client of ``configured`` (``None``: the embedded sandbox in ``root``, by
-    default the current folder); the caller closes nothing."""
+    default the current folder); the caller closes nothing.
+
+    ``pacers``: the request budgets of the run, by server and key. A run opens a connection
+    per step (plan, then apply, then the re-plan of ``--create-missing``); each step's client
+    takes the budget the earlier ones learned from the server, so a step does not start blind
+    and spend a burst the server already counted (one rate budget for the whole run)."""
     if configured is not None:
         from .api.client import ApiClient
 
+        budget = _budget_key(configured)
         async with ApiClient(
             configured.url,
             configured.token,
             max_concurrency=max(parallel, 1),
             rate_limit=rate_limit,
+            pacer=None if pacers is None else pacers.get(budget),
         ) as client:
+            if pacers is not None:
+                pacers.setdefault(budget, client.pacer)
             yield Connection(client, configured.url, embedded=False)
         return
     from .embedded import EmbeddedClient
@@ -238,6 +249,14 @@ async def open_connection(
         yield Connection(embedded, name, embedded=True, db_url=db_url)
     finally:
         await embedded.aclose()
+
+
+def _budget_key(configured: ServerSettings) -> str:
+    """A server's rate budget is per API key: the URL and a digest of the key (never the key)."""
+    import hashlib
+
+    digest = hashlib.sha256(configured.token.encode()).hexdigest()[:16]
+    return f"{configured.url} {digest}"
 
 
 async def ensure_workspaces(conn: Connection, targets: Sequence[DesiredState]) -> list[str]:

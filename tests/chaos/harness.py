@@ -430,7 +430,7 @@ def _landed(change: Change, secrets: Any, before: str | None, row: str | None) -
 
 
 def _refused(plan: Plan) -> str:
-    return "; ".join(plan.unsafe_reasons(allow_mass_changes=True))
+    return "; ".join(plan.refusal_messages(allow_mass_changes=True))
 
 
 async def _converge(client: ApiClient, d: DesiredState) -> ApplyReport | None:

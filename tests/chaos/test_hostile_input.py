@@ -78,7 +78,7 @@ def check(workdir: Path, data: bytes, name: str = "doc.yaml") -> Any:
     except ConfigError as exc:
         assert exc.diagnostics and not report.ok
     else:
-        assert report.ok and len(targets) == len(report.targets)
+        assert report.ok and len(targets) == len(report.configs)
     return report
 
 
@@ -166,7 +166,7 @@ def test_a_large_valid_file_loads(tmp_path: Path) -> None:
     path.write_text(text, encoding="utf-8")
     report = check_paths([str(path)], environ=ENV)
     assert report.diagnostics == []
-    (target,) = report.targets
+    (target,) = report.configs
     assert len(target.config.blocked_callers or []) == 20_000
     assert len(target.config.call_tags or []) == 501
 
@@ -278,7 +278,7 @@ def test_yaml_tags_never_construct_objects(workdir: Path, tagged: str) -> None:
         workdir, ("version: 1\n" + tagged.replace("{marker}", str(marker)) + "\n").encode()
     )
     assert not marker.exists()
-    assert all(isinstance(t.config.workspace.slug, str) for t in report.targets)
+    assert all(isinstance(t.config.workspace.slug, str) for t in report.configs)
 
 
 # --- through the command line -------------------------------------------------------------

@@ -78,7 +78,7 @@ def run(workdir: Path, data: bytes) -> None:
         assert "fuzz-secret" not in d.message and "fuzz-secret" not in d.source_line
         assert "Traceback" not in d.message
     if report.ok:
-        assert len(report.targets) + len(report.templates) == 1
+        assert len(report.configs) + len(report.templates) == 1
     try:
         targets = load_targets([str(path)], environ=ENV)
     except ConfigError as exc:

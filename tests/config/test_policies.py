@@ -73,7 +73,7 @@ def test_a_conforming_target_is_valid_and_inherits_the_policies(
     assert report.ok, heads(report.diagnostics, tmp_path)
     assert report.warnings == []
     if models:
-        assert [p.name for p in report.targets[0].policies] == ["require-2fa", "hooks-to-our-crm"]
+        assert [p.name for p in report.configs[0].policies] == ["require-2fa", "hooks-to-our-crm"]
 
 
 @pytest.mark.parametrize("models", [True, False], ids=["models", "quick-path"])
@@ -95,7 +95,7 @@ def test_error_and_warning_violations_are_located_at_the_offending_value(
         "(Webhooks may only call the agency's CRM.)"
     ]
     assert report.warnings[0].rule == "hooks-to-our-crm"
-    assert report.checked == []
+    assert report.targets == []
 
 
 def test_a_warning_alone_keeps_the_target_valid(tmp_path: Path) -> None:
@@ -104,7 +104,7 @@ def test_a_warning_alone_keeps_the_target_valid(tmp_path: Path) -> None:
     report = run(tmp_path, "clinic.yaml")
     assert report.ok
     assert [d.rule for d in report.warnings] == ["hooks-to-our-crm"]
-    assert [t.slug for t in report.checked] == ["clinic"]
+    assert [t.slug for t in report.targets] == ["clinic"]
 
 
 def test_a_missing_key_is_named_and_located_at_its_parent(tmp_path: Path) -> None:

@@ -333,7 +333,7 @@ def test_template_with_slug_from_a_var(tmp_path: Path) -> None:
     write(tmp_path, "n.yaml", "version: 1\nextends: base.yaml\nvars: {clinic: north}\n")
     report = check(tmp_path, "base.yaml", "n.yaml")
     assert report.ok, lines(report, tmp_path)
-    assert [t.slug for t in report.targets] == ["smile-north"]
+    assert [t.slug for t in report.configs] == ["smile-north"]
     assert report.templates == [str(tmp_path / "base.yaml")]
 
 

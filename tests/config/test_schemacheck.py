@@ -229,8 +229,8 @@ def test_the_example_targets_take_the_quick_path(
     report = check_paths([str(ROOT / "examples" / name)], unset_env_is_warning=True, models=False)
     assert report.ok, report.diagnostics
     assert calls == [True]
-    assert report.targets == []  # no settings: the models did not run
-    assert [(t.file, t.slug) for t in report.checked] == [(str(ROOT / "examples" / name), slug)]
+    assert report.configs == []  # no settings: the models did not run
+    assert [(t.file, t.slug) for t in report.targets] == [(str(ROOT / "examples" / name), slug)]
 
 
 def test_the_schema_knows_what_the_models_know() -> None:
@@ -347,8 +347,8 @@ def test_without_jsonschema_rs_the_models_decide(
     path = tmp_path / "full.yaml"
     path.write_text(json.dumps(FULL), encoding="utf-8")
     report = check_paths([str(path)], models=False)
-    assert report.ok and [t.slug for t in report.checked] == ["acme-north"]
-    assert len(report.targets) == 1  # the models ran
+    assert report.ok and [t.slug for t in report.targets] == ["acme-north"]
+    assert len(report.configs) == 1  # the models ran
 
 
 # --- found in review: values JSON Schema (or jsonschema-rs) reads differently from pydantic --

@@ -25,7 +25,7 @@ def test_examples_are_valid(monkeypatch: pytest.MonkeyPatch) -> None:
     report = check_paths(["examples/workspace.yaml", "examples/agency/"], environ=EXAMPLE_ENV)
     assert report.diagnostics == []
     assert report.summary() == "5 files valid: 4 targets, 1 template"
-    assert [(t.file, t.slug) for t in report.targets] == [
+    assert [(t.file, t.slug) for t in report.configs] == [
         ("examples/workspace.yaml", "acme-dental"),
         ("examples/agency/harbor.yaml", "smile-harbor"),
         ("examples/agency/lakeside.yaml", "smile-lakeside"),
@@ -122,13 +122,13 @@ def test_two_files_for_one_workspace(tmp_path: Path) -> None:
         f"b.yaml:2:19: workspace.slug: workspace 'acme' is already the target of "
         f"{tmp_path}/a.yaml; each workspace must be configured by one file"
     ]
-    assert [t.file for t in report.targets] == [str(tmp_path / "a.yaml")]
+    assert [t.file for t in report.configs] == [str(tmp_path / "a.yaml")]
 
 
 def test_same_file_twice_is_checked_once(tmp_path: Path) -> None:
     write(tmp_path, "a.yaml", HEADER)
     report = check_paths([str(tmp_path / "a.yaml"), str(tmp_path)], environ={})
-    assert report.ok and len(report.targets) == 1 and len(report.files) == 1
+    assert report.ok and len(report.configs) == 1 and len(report.files) == 1
 
 
 def test_roles_must_be_builtin_or_declared(tmp_path: Path) -> None:
@@ -208,7 +208,7 @@ def test_templates_skip_target_checks(tmp_path: Path) -> None:
         """,
     )
     report = check(tmp_path, "base.yaml")
-    assert report.ok and report.templates == [str(tmp_path / "base.yaml")] and report.targets == []
+    assert report.ok and report.templates == [str(tmp_path / "base.yaml")] and report.configs == []
     write(tmp_path, "t.yaml", "version: 1\nextends: base.yaml\nworkspace: {slug: t}\n")
     assert lines(check(tmp_path, "t.yaml"), tmp_path) == [
         "base.yaml:3:1: members: no member has the owner role; a workspace must keep at least one "

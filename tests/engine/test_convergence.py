@@ -34,8 +34,8 @@ async def converge(client, doc: dict, check=None) -> tuple:
     if check is not None:
         await check(slug)
     plan = make_plan(d, await read_live(client, slug))
-    assert plan.conflicts == [], plan.conflicts
-    assert plan.checks == [], plan.checks
+    assert plan.in_use == [], plan.in_use
+    assert plan.failed_checks == [], plan.failed_checks
     assert plan._owner_reasons() == []
     issued: dict[str, str] = {}  # new API key secrets: one per key created or re-issued
     report = await apply_plan(

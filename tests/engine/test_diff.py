@@ -229,7 +229,7 @@ def test_new_owner_is_promoted_before_the_old_one_is_demoted():
     )
     plan = make_plan(d, lv)
     assert [c.key for c in plan.changes] == ["b@acme.example", "a@acme.example"]
-    assert plan.unsafe_reasons() == []
+    assert plan.refusal_messages() == []
 
 
 def test_update_body_sends_nested_objects_whole():

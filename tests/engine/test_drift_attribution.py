@@ -155,8 +155,8 @@ def test_every_difference_is_classed_with_its_actor(sandbox, history, final):
         for change in plan.changes:
             assert change.origin is not None
             origin = change.origin
-            got[(change.action, change.key)] = (origin.source, origin.actor_name)
-            event(f"{change.action} from {origin.source}")
+            got[(change.action, change.key)] = (origin.attribution, origin.actor_name)
+            event(f"{change.action} from {origin.attribution}")
         want = {(c.action, c.key): model.expected(c) for c in plan.changes}
         assert got == want
         expected_live = set(model.colour)

@@ -64,7 +64,7 @@ def test_export_plans_to_zero_changes(sandbox, tmp_path_factory, data):
 
     plan, exported = asyncio.run(run())
     assert plan.empty, [c.to_dict() for c in plan.changes]
-    assert plan.checks == []
+    assert plan.failed_checks == []
     assert exported.integrations == {n: connected.get(n, "connected") for n in INTEGRATIONS}
     hooks = {h["name"] for h in exported.document.get("webhooks", [])}
     assert set(exported.secrets) <= hooks

@@ -53,7 +53,7 @@ def test_promoting_a_pending_member_does_not_replace_the_last_active_owner():
         ("update", "owner@acme.example"),
         ("update", "p@acme.example"),
     ]
-    assert plan.unsafe_reasons(allow_mass_changes=True) == [LAST_OWNER]
+    assert plan.refusal_messages(allow_mass_changes=True) == [LAST_OWNER]
 
 
 def test_promoting_an_active_member_while_demoting_the_owner_is_fine():
@@ -68,7 +68,7 @@ def test_promoting_an_active_member_while_demoting_the_owner_is_fine():
     lv = live(
         {"members": [OWNER, {"email": "a@acme.example", "role": "client", "status": "active"}]}
     )
-    assert make_plan(d, lv).unsafe_reasons() == []
+    assert make_plan(d, lv).refusal_messages() == []
 
 
 def test_a_member_without_a_status_counts_as_active():
@@ -88,7 +88,7 @@ def test_a_member_without_a_status_counts_as_active():
             ]
         }
     )
-    assert make_plan(d, lv).unsafe_reasons() == []
+    assert make_plan(d, lv).refusal_messages() == []
 
 
 # --- engine/plan.py: mass changes -------------------------------------------------------------
@@ -145,7 +145,7 @@ def test_deleting_a_role_whose_member_is_reassigned_in_the_same_plan_is_fine():
     )
     plan = make_plan(d, _role_live())
     assert ("delete", "roles", "desk") in [(c.action, c.kind, c.key) for c in plan.changes]
-    assert plan.conflicts == []
+    assert plan.in_use == []
 
 
 def test_deleting_a_role_a_member_created_in_the_same_plan_uses_is_refused():
@@ -163,7 +163,7 @@ def test_deleting_a_role_a_member_created_in_the_same_plan_uses_is_refused():
     assert ("create", "members", "n@acme.example") in [
         (c.action, c.kind, c.key) for c in plan.changes
     ]
-    assert plan.conflicts == [
+    assert plan.in_use == [
         "role desk is deleted but member n@acme.example keeps it; manage that member's role "
         "here, or keep the role"
     ]
@@ -185,7 +185,7 @@ def test_deleting_a_tag_whose_webhook_drops_it_in_the_same_plan_is_fine():
     )
     plan = make_plan(d, lv)
     assert ("delete", "call_tags", "spam") in [(c.action, c.kind, c.key) for c in plan.changes]
-    assert plan.conflicts == []
+    assert plan.in_use == []
 
 
 def test_deleting_a_tag_a_webhook_created_in_the_same_plan_filters_on_is_refused():
@@ -197,7 +197,7 @@ def test_deleting_a_tag_a_webhook_created_in_the_same_plan_filters_on_is_refused
         }
     )
     lv = live({"call_tags": [{"name": "keep"}, {"name": "spam"}]})
-    assert make_plan(d, lv).conflicts == [
+    assert make_plan(d, lv).in_use == [
         "call tag spam is deleted but webhook new still filters on it"
     ]
 
@@ -211,15 +211,13 @@ def test_deleting_a_tag_while_the_webhook_using_it_is_deleted_is_fine():
             "webhooks": [{**hook, "filters": {"tags": ["spam"]}}],
         }
     )
-    assert make_plan(d, lv).conflicts == []
+    assert make_plan(d, lv).in_use == []
 
 
 def test_deleting_a_tag_that_new_call_rules_use_is_refused():
     d = desired({"call_tags": [{"name": "keep"}], "call_rules": {"rule": {"tag": "spam"}}})
     lv = live({"call_tags": [{"name": "keep"}, {"name": "spam"}]})
-    assert make_plan(d, lv).conflicts == [
-        "call tag spam is deleted but the call rules still use it"
-    ]
+    assert make_plan(d, lv).in_use == ["call tag spam is deleted but the call rules still use it"]
 
 
 # --- engine/safety.py -----------------------------------------------------------------------
@@ -411,7 +409,7 @@ def test_a_member_reassigned_to_a_role_created_in_the_same_plan_frees_the_old_on
     )
     plan = make_plan(d, lv)
     assert next((c.action, c.kind) for c in plan.changes) == ("create", "roles")
-    assert plan.conflicts == []
+    assert plan.in_use == []
 
 
 def test_an_unrelated_update_of_a_webhook_keeps_its_filter_on_a_deleted_tag():
@@ -432,7 +430,7 @@ def test_an_unrelated_update_of_a_webhook_keeps_its_filter_on_a_deleted_tag():
     )
     plan = make_plan(d, lv)
     assert ("update", "webhooks", "w") in [(c.action, c.kind, c.key) for c in plan.changes]
-    assert plan.conflicts == ["call tag spam is deleted but webhook w still filters on it"]
+    assert plan.in_use == ["call tag spam is deleted but webhook w still filters on it"]
 
 
 def test_updating_a_role_or_tag_in_use_is_not_deleting_it():
@@ -472,7 +470,7 @@ def test_updating_a_role_or_tag_in_use_is_not_deleting_it():
         ("update", "call_tags"),
         ("update", "roles"),
     ]
-    assert plan.conflicts == []
+    assert plan.in_use == []
 
 
 @pytest.mark.parametrize("missing", ["members", "webhooks", "call_rules"])
@@ -487,7 +485,7 @@ def test_the_in_use_check_reads_a_kind_the_live_state_does_not_hold(missing):
     del lv.items[missing]
     plan = make_plan(desired({"roles": [], "call_tags": [{"name": "keep"}]}), lv)
     assert {(c.action, c.key) for c in plan.changes} == {("delete", "desk"), ("delete", "spam")}
-    assert plan.conflicts == []
+    assert plan.in_use == []
 
 
 def test_checks_and_in_use_refusals_name_their_workspace():
@@ -532,7 +530,7 @@ def test_an_owner_without_a_status_is_an_active_owner():
     d = desired({"members": [{"email": "owner@acme.example", "role": "admin"}]})
     plan = make_plan(d, live({"members": [{"email": "owner@acme.example", "role": "owner"}]}))
     assert plan.live_owners == {"owner@acme.example"}
-    assert plan.unsafe_reasons() == [LAST_OWNER]
+    assert plan.refusal_messages() == [LAST_OWNER]
 
 
 def test_updating_the_last_owner_without_demoting_them_is_fine():
@@ -549,7 +547,7 @@ def test_updating_the_last_owner_without_demoting_them_is_fine():
     )
     plan = make_plan(d, live({"members": [OWNER]}))
     assert [(c.action, c.key) for c in plan.changes] == [("update", "owner@acme.example")]
-    assert plan.unsafe_reasons() == []
+    assert plan.refusal_messages() == []
 
 
 def test_the_last_owner_message_names_only_the_owners_lost():
@@ -564,7 +562,7 @@ def test_the_last_owner_message_names_only_the_owners_lost():
             ]
         }
     )
-    assert make_plan(d, lv).unsafe_reasons() == [
+    assert make_plan(d, lv).refusal_messages() == [
         "the plan removes or demotes the last active owner (b@acme.example, owner@acme.example)"
         "; keep an owner until a new one has accepted their invitation"
     ]
@@ -578,6 +576,6 @@ def test_a_created_webhook_is_read_when_the_live_state_lacks_webhooks():
     d = desired(
         {"call_tags": [{"name": "keep"}], "webhooks": [{**hook, "filters": {"tags": ["spam"]}}]}
     )
-    assert make_plan(d, lv).conflicts == [
+    assert make_plan(d, lv).in_use == [
         "call tag spam is deleted but webhook new still filters on it"
     ]

@@ -30,7 +30,7 @@ def entry(actor_type: str, fields: list[str], client: str = "Mozilla/5.0", via: 
 def test_a_field_nobody_wrote_is_the_platforms_default():
     change = update("timezone")
     attribute([change], [])
-    assert change.origin.source == "default" and not change.origin.drift
+    assert change.origin.attribution == "default" and not change.origin.drift
     assert change.fields[0].origin.note() == "replaces the platform's default"
 
 
@@ -38,7 +38,7 @@ def test_a_value_the_platform_set_is_its_default():
     change = update("timezone")
     created = {**entry("system", []), "actor": {"type": "system", "name": "admin"}}
     attribute([change], [created])
-    assert change.origin.source == "default"
+    assert change.origin.attribution == "default"
 
 
 def test_a_person_after_the_platform_is_drift_and_wscfg_is_config():
@@ -52,9 +52,9 @@ def test_a_person_after_the_platform_is_drift_and_wscfg_is_config():
         "id": 3,
     }
     attribute([people], [system, ui, ours], {"key_deploy"})
-    by_path = {f.path: f.origin.source for f in people.fields}
+    by_path = {f.path: f.origin.attribution for f in people.fields}
     assert by_path == {"timezone": "drift", "name": "config"}
-    assert people.origin.source == "drift"
+    assert people.origin.attribution == "drift"
 
 
 def test_wscfg_is_decided_by_the_key_that_wrote_never_the_user_agent():
@@ -67,16 +67,20 @@ def test_wscfg_is_decided_by_the_key_that_wrote_never_the_user_agent():
     change = update("name")
     attribute([change], [spoof], {"key_run", "key_deploy"})
     origin = change.fields[0].origin
-    assert (origin.source, origin.actor_name, origin.client) == ("drift", "zapier", "wscfg/0.1.0")
+    assert (origin.attribution, origin.actor_name, origin.client) == (
+        "drift",
+        "zapier",
+        "wscfg/0.1.0",
+    )
     ours = {**spoof, "actor": {**spoof["actor"], "key_id": "key_run"}, "client": "curl/8"}
     change = update("name")
     attribute([change], [ours], {"key_run"})
-    assert change.origin.source == "config"
+    assert change.origin.attribution == "config"
     ui = {**ours, "via": "ui"}  # a member's key (the UI) is a person, even with wscfg's id
     change = update("name")
     attribute([change], [ui], {"key_run"})
-    assert change.origin.source == "drift"
+    assert change.origin.attribution == "drift"
     no_id = {**spoof, "actor": {"type": "api_key", "name": "zapier"}}
     change = update("name")
     attribute([change], [no_id], {"key_run"})
-    assert change.origin.source == "drift"
+    assert change.origin.attribution == "drift"

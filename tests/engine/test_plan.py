@@ -41,7 +41,7 @@ def test_a_pending_owner_does_not_count_as_an_owner():
     lv = live(
         {"members": [OWNER, {"email": "p@acme.example", "role": "owner", "status": "pending"}]}
     )
-    assert make_plan(d, lv).unsafe_reasons() != []
+    assert make_plan(d, lv).refusal_messages() != []
 
 
 def test_keeping_another_active_owner_is_fine():
@@ -60,18 +60,18 @@ def test_keeping_another_active_owner_is_fine():
 )
 def test_mass_deletes_need_the_flag(live_n, keep, unsafe):
     plan = make_plan(desired({"call_tags": tags(keep)}), live({"call_tags": tags(live_n)}))
-    assert bool(plan.unsafe_reasons()) is unsafe
-    assert plan.unsafe_reasons(allow_mass_changes=True) == []
+    assert bool(plan.refusal_messages()) is unsafe
+    assert plan.refusal_messages(allow_mass_changes=True) == []
     if unsafe:
         n = live_n - keep
         reason = f"deletes {n} of {live_n} call tags (more than 30%)"
-        assert plan.unsafe_reasons() == [f"{reason}; pass --allow-mass-changes if intended"]
+        assert plan.refusal_messages() == [f"{reason}; pass --allow-mass-changes if intended"]
 
 
 def test_mass_updates_need_the_flag():
     d = desired({"call_tags": [{"name": f"t{i}", "color": "#000000"} for i in range(10)]})
     plan = make_plan(d, live({"call_tags": tags(10)}))
-    assert plan.unsafe_reasons() == [
+    assert plan.refusal_messages() == [
         "updates 10 of 10 call tags (more than 30%); pass --allow-mass-changes if intended"
     ]
 
@@ -198,7 +198,7 @@ def test_deleting_a_role_a_kept_member_uses_is_refused_at_plan_time():
             "members": [OWNER, {"email": "d@acme.example", "role": "desk", "status": "active"}],
         }
     )
-    assert make_plan(d, lv).unsafe_reasons(allow_mass_changes=True) == [
+    assert make_plan(d, lv).refusal_messages(allow_mass_changes=True) == [
         "role desk is deleted but member d@acme.example keeps it; manage that member's role "
         "here, or keep the role"
     ]
@@ -215,7 +215,7 @@ def test_deleting_a_tag_still_used_by_rules_or_webhooks_is_refused():
             ],
         }
     )
-    assert make_plan(d, lv).unsafe_reasons() == [
+    assert make_plan(d, lv).refusal_messages() == [
         "call tag spam is deleted but the call rules still use it",
         "call tag spam is deleted but webhook w still filters on it",
     ]
@@ -228,4 +228,4 @@ def test_deleting_a_tag_is_fine_when_the_rules_stop_using_it():
     )
     plan = make_plan(d, lv)
     assert [c.action for c in plan.changes] == ["update", "delete"]
-    assert plan.unsafe_reasons() == []
+    assert plan.refusal_messages() == []

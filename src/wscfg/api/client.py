@@ -103,11 +103,13 @@ class ApiClient:
         rate_limit: float | None = None,
         hint_base_url: bool = True,
         apply_keys: Iterable[str] | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         """``hint_base_url``: a 404 before any 2xx answer says the base URL may be wrong (off
         for the embedded sandbox, whose URL the user never gave). ``apply_keys``: the ids of
         other keys wscfg applies with (default: ``WSCFG_APPLY_KEY_IDS``), see
-        :meth:`wscfg_keys`."""
+        :meth:`wscfg_keys`. ``pacer``: the run's request budget when an earlier client of the
+        same run already learned it (default: a new one, capped by ``rate_limit``)."""
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
         self.base_url = validate_base_url(base_url)
@@ -131,7 +133,9 @@ class ApiClient:
         self._answered = not hint_base_url  # any 2xx yet? (a 404 before one: check the URL)
         self.budget = RetryBudget(self.retry.budget_ratio, self.retry.budget_floor)
         cap = self.retry.retry_after_cap
-        self.pacer = Pacer(rate_limit, min_rate=1 / cap if cap > 0 else 0.0, sleep=self.retry.sleep)
+        if pacer is None:
+            pacer = Pacer(rate_limit, min_rate=1 / cap if cap > 0 else 0.0, sleep=self.retry.sleep)
+        self.pacer = pacer
         self._wire = Wire(
             self.base_url,
             self._token,

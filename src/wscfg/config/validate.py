@@ -58,8 +58,8 @@ class ValidationReport:
     """What ``wscfg validate`` found."""
 
     files: list[str] = field(default_factory=list)
-    checked: list[TargetFile] = field(default_factory=list)  # every valid target
-    targets: list[TargetConfig] = field(default_factory=list)  # their settings, when models ran
+    targets: list[TargetFile] = field(default_factory=list)  # every valid target
+    configs: list[TargetConfig] = field(default_factory=list)  # their settings, when models ran
     templates: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     warnings: list[Diagnostic] = field(default_factory=list)  # unset ${env:X}, in validate
@@ -72,7 +72,7 @@ class ValidationReport:
         n = len(self.files)
         files = f"{n} file{'s' if n != 1 else ''}"
         if self.ok:
-            t, p = len(self.checked), len(self.templates)
+            t, p = len(self.targets), len(self.templates)
             w = len(self.warnings)
             warned = f" ({w} warning{'s' if w != 1 else ''})" if w else ""
             return (
@@ -91,7 +91,7 @@ class ValidationReport:
             "valid": self.ok,
             "summary": self.summary(),
             "files": list(self.files),
-            "targets": [{"file": t.file, "workspace": t.slug} for t in self.checked],
+            "targets": [{"file": t.file, "workspace": t.slug} for t in self.targets],
             "templates": list(self.templates),
             "diagnostics": [d.to_dict() for d in self.diagnostics],
             "warnings": [d.to_dict() for d in self.warnings],
@@ -112,7 +112,7 @@ def load_targets(
     report = check_paths(paths, environ=environ, config_roots=config_roots)
     if report.diagnostics:
         raise ConfigError(report.diagnostics)
-    return report.targets
+    return report.configs
 
 
 def check_paths(
@@ -183,9 +183,9 @@ def check_paths(
                 )
                 continue
             slugs[target.slug] = name
-            report.checked.append(target)
+            report.targets.append(target)
             if target.target_config is not None:
-                report.targets.append(target.target_config)
+                report.configs.append(target.target_config)
     report.diagnostics = guard.guard_diagnostics(dedup(report.diagnostics), real_env)
     report.warnings = guard.guard_diagnostics(dedup(report.warnings), real_env)
     return report

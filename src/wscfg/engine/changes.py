@@ -25,7 +25,7 @@ DEFAULT = "default"  # the platform's own value: nobody has written it
 class Origin:
     """Where a difference came from; for drift, the write that made it (if any is known)."""
 
-    source: str  # config | drift | default
+    attribution: str  # config | drift | default
     actor_type: str | None = None  # api_key | user | system
     actor_name: str | None = None
     via: str | None = None  # api | ui
@@ -35,19 +35,19 @@ class Origin:
 
     @property
     def drift(self) -> bool:
-        return self.source == DRIFT
+        return self.attribution == DRIFT
 
     @property
     def default(self) -> bool:
-        return self.source == DEFAULT
+        return self.attribution == DEFAULT
 
     @property
     def known(self) -> bool:
         return self.actor_name is not None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"source": self.source}
-        if self.source == DRIFT:
+        out: dict[str, Any] = {"source": self.attribution}
+        if self.attribution == DRIFT:
             actor = None
             if self.actor_name is not None:
                 actor = {"type": self.actor_type, "name": self.actor_name}

@@ -41,11 +41,11 @@ class Plan:
     changes: list[Change] = field(default_factory=list)
     reports: dict[str, KindReport] = field(default_factory=dict)
     live_owners: set[str] = field(default_factory=set)  # active owners before the plan
-    conflicts: list[str] = field(default_factory=list)  # deletes the platform would refuse
+    in_use: list[str] = field(default_factory=list)  # deletes the platform would refuse
     invitations: dict[str, str] = field(default_factory=dict)  # declared member -> live status
     resend_expired: bool = True  # invitations.resend_expired of the config
     without_2fa: list[str] | None = None  # active members without 2FA, when 2FA is required
-    checks: list[tuple[str, str]] = field(default_factory=list)  # failed checks (engine.checks)
+    failed_checks: list[tuple[str, str]] = field(default_factory=list)  # (code, message) pairs
     workspace_id: str | None = None  # the server-side identity of the workspace planned
 
     @property
@@ -124,13 +124,13 @@ class Plan:
         """What apply would refuse in this workspace (see :mod:`wscfg.engine.safety`)."""
         one = (self.slug,)
         out = [Refusal("last_owner", r, one) for r in self._owner_reasons()]
-        out += [Refusal("in_use", r, one) for r in self.conflicts]
-        out += [Refusal(code, r, one) for code, r in self.checks]
+        out += [Refusal("in_use", r, one) for r in self.in_use]
+        out += [Refusal(code, r, one) for code, r in self.failed_checks]
         if not allow_mass_changes:
             out += [Refusal(code, r, one, ALLOW_MASS) for code, r in self._mass_reasons()]
         return out
 
-    def unsafe_reasons(self, *, allow_mass_changes: bool = False) -> list[str]:
+    def refusal_messages(self, *, allow_mass_changes: bool = False) -> list[str]:
         return [r.message for r in self.refusals(allow_mass_changes=allow_mass_changes)]
 
     def raise_if_unsafe(self, *, allow_mass_changes: bool = False) -> None:
@@ -202,10 +202,10 @@ class Plan:
                 for k, r in self.reports.items()
             },
             "live_owners": sorted(self.live_owners),
-            "conflicts": self.conflicts,
+            "conflicts": self.in_use,
             "invitations": {"resend_expired": self.resend_expired, "members": self.invitations},
             "without_2fa": self.without_2fa,
-            "checks": [{"code": c, "message": m} for c, m in self.checks],
+            "checks": [{"code": c, "message": m} for c, m in self.failed_checks],
             "changes": [c.to_dict() for c in self.changes],
         }
 
@@ -220,11 +220,11 @@ class Plan:
                 for k, r in data.get("reports", {}).items()
             },
             live_owners=set(data.get("live_owners", [])),
-            conflicts=list(data.get("conflicts", [])),
+            in_use=list(data.get("conflicts", [])),
             invitations=dict(data.get("invitations", {}).get("members", {})),
             resend_expired=data.get("invitations", {}).get("resend_expired", True) is not False,
             without_2fa=_names(data.get("without_2fa")),
-            checks=[(str(c["code"]), str(c["message"])) for c in data.get("checks", [])],
+            failed_checks=[(str(c["code"]), str(c["message"])) for c in data.get("checks", [])],
             workspace_id=_text_or_none(data.get("workspace_id")),
         )
 
@@ -255,10 +255,10 @@ def make_plan(desired: DesiredState, live: LiveState) -> Plan:
     """Compare and order. The plan is a value: nothing is read or written here."""
     changes, reports = diff(desired, live)
     owners = {k for k, m in live.items.get("members", {}).items() if _active_owner(m)}
-    conflicts = still_referenced(changes, live)
-    plan = Plan(desired.slug, desired.file, changes, reports, owners, conflicts)
+    in_use = still_referenced(changes, live)
+    plan = Plan(desired.slug, desired.file, changes, reports, owners, in_use)
     plan.workspace_id = live.workspace_id
-    plan.checks = live_checks(desired, live) + key_checks(changes, live)
+    plan.failed_checks = live_checks(desired, live) + key_checks(changes, live)
     if "members" in desired.items:
         have = live.items.get("members", {})
         plan.invitations = {

@@ -385,7 +385,7 @@ def _drift_item(d: Any) -> Any:
     """The DriftItem a drift entry records; None when it is damaged (a field of the wrong
     type or missing, an unknown kind, or a fingerprint that does not match)."""
     from ..model.kinds import BY_NAME
-    from .changes import DRIFT as SOURCE_DRIFT
+    from .changes import DRIFT as ATTRIBUTED_DRIFT
     from .changes import Origin
     from .drift import DriftItem
 
@@ -401,7 +401,7 @@ def _drift_item(d: Any) -> Any:
     if not all(t is None or isinstance(t, str) for t in texts):
         return None
     try:
-        origin = Origin(SOURCE_DRIFT, *texts)
+        origin = Origin(ATTRIBUTED_DRIFT, *texts)
         key = d["key"]
         label = f"{kind.label} {key}" if key else kind.label
         item = DriftItem(

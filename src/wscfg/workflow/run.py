@@ -466,7 +466,9 @@ async def check_saved_async(
     for p in plans:
         check_fresh(p, live[p.slug])
         # the key running apply may not be the one that made the plan: check it again
-        p.checks += [c for c in key_checks(p.changes, live[p.slug]) if c not in p.checks]
+        p.failed_checks += [
+            c for c in key_checks(p.changes, live[p.slug]) if c not in p.failed_checks
+        ]
     lookup = secrets_from_env(dict(settings.environ), settings.key(), ps.key_id)
     slugs = {p.slug for p in plans}
     return replace(

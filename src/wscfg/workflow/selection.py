@@ -169,8 +169,8 @@ def narrow(
     for p in plans:
         p.changes = [c for c in p.changes if selected(c, picked)]
         if live is not None and p.slug in live:
-            p.checks = [c for c in p.checks if c[0] not in CODES]
-            p.checks += key_checks(p.changes, live[p.slug])
+            p.failed_checks = [c for c in p.failed_checks if c[0] not in CODES]
+            p.failed_checks += key_checks(p.changes, live[p.slug])
 
 
 def check_only(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ..errors import DeadlineError
 
 if TYPE_CHECKING:
+    from ..api.pacing import Pacer
     from ..api.settings import ServerSettings
     from ..connection import Connection
 
@@ -28,7 +29,8 @@ class Settings:
     sandbox in ``root``); it is called each time a connection opens, so a setup error comes
     when a run first needs the server. ``deadline``: when the whole run must be done (a
     :func:`time.monotonic` time; ``None``: no limit), ``timeout`` the seconds it was given.
-    ``environ``: where secrets referenced by saved plans and configs are read."""
+    ``environ``: where secrets referenced by saved plans and configs are read. Every
+    connection of the run shares one request budget per server and key (``_pacers``)."""
 
     resolve: Callable[[], ServerSettings | None]
     root: Path = field(default_factory=Path.cwd)
@@ -39,6 +41,7 @@ class Settings:
     plan_key: bytes | None = None
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     _key: bytes | None = field(default=None, init=False, repr=False)
+    _pacers: dict[str, Pacer] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
     def of(
@@ -77,6 +80,7 @@ class Settings:
             parallel=self.parallel if parallel is None else parallel,
             root=self.root,
             rate_limit=self.rate_limit,
+            pacers=self._pacers,
         ) as conn:
             yield conn
 
