@@ -35,14 +35,24 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(db_url: str, start_timeout: float = 30) -> Iterator[str]:
+def serve(
+    db_url: str,
+    start_timeout: float = 30,
+    access_log: Path | None = None,
+    options: tuple[str, ...] = (),
+) -> Iterator[str]:
     """`wscfg sandbox serve` in its own process on a free loopback port; yields its URL
-    (``start_timeout``: seconds to wait for it to answer; more on a busy shared machine)."""
+    (``start_timeout``: seconds to wait for it to answer; more on a busy shared machine;
+    ``access_log``: a file for its ``--access-log`` lines; ``options``: more of its options,
+    e.g. ``("--rate-limit", "20:20")``)."""
     port = free_port()
+    argv = [sys.executable, "-m", "wscfg", "sandbox", "serve", "--port", str(port), "--db", db_url]
+    argv += options
+    log = open(access_log, "wb") if access_log is not None else None  # noqa: SIM115
     server = subprocess.Popen(
-        [sys.executable, "-m", "wscfg", "sandbox", "serve", "--port", str(port), "--db", db_url],
+        [*argv, "--access-log"] if log is not None else argv,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log if log is not None else subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -59,6 +69,8 @@ def serve(db_url: str, start_timeout: float = 30) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(10)
+        if log is not None:
+            log.close()
 
 
 def fill(base: str, key: str, numbers: list[str], emails: list[str]) -> None:

@@ -215,6 +215,7 @@ async def open_connection(
     root: Path | None = None,
     rate_limit: float | None = None,
     pacers: dict[str, Pacer] | None = None,
+    cache: Path | None = None,
 ) -> AsyncIterator[Connection]:
     """Open the API client of ``configured`` (``None``: the embedded sandbox in ``root``, by
     default the current folder); the caller closes nothing.
@@ -222,7 +223,9 @@ async def open_connection(
     ``pacers``: the request budgets of the run, by server and key. A run opens a connection
     per step (plan, then apply, then the re-plan of ``--create-missing``); each step's client
     takes the budget the earlier ones learned from the server, so a step does not start blind
-    and spend a burst the server already counted (one rate budget for the whole run)."""
+    and spend a burst the server already counted (one rate budget for the whole run).
+    ``cache``: the read cache's folder for a server (the embedded sandbox is read straight
+    from its file: no cache)."""
     if configured is not None:
         from .api.client import ApiClient
 
@@ -232,6 +235,7 @@ async def open_connection(
             configured.token,
             max_concurrency=max(parallel, 1),
             rate_limit=rate_limit,
+            cache_dir=cache,
             pacer=None if pacers is None else pacers.get(budget),
         ) as client:
             if pacers is not None:

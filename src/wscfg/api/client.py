@@ -45,6 +45,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -69,6 +70,7 @@ from .wire import (
 )
 
 if TYPE_CHECKING:
+    from .cache import ReadCache
     from .workspace import WorkspaceClient
 
 log = logging.getLogger("wscfg.api")
@@ -103,19 +105,27 @@ class ApiClient:
         rate_limit: float | None = None,
         hint_base_url: bool = True,
         apply_keys: Iterable[str] | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
         pacer: Pacer | None = None,
     ) -> None:
         """``hint_base_url``: a 404 before any 2xx answer says the base URL may be wrong (off
         for the embedded sandbox, whose URL the user never gave). ``apply_keys``: the ids of
         other keys wscfg applies with (default: ``WSCFG_APPLY_KEY_IDS``), see
         :meth:`wscfg_keys`. ``pacer``: the run's request budget when an earlier client of the
-        same run already learned it (default: a new one, capped by ``rate_limit``)."""
+        same run already learned it (default: a new one, capped by ``rate_limit``).
+        ``cache_dir``: the read cache's folder (:mod:`wscfg.api.cache`; ``None``: every read
+        in full)."""
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
         self.base_url = validate_base_url(base_url)
         validate_token(token)
         self._token = Secret(token)
         redact.register(token)
+        self.cache: ReadCache | None = None
+        if cache_dir is not None:
+            from .cache import ReadCache
+
+            self.cache = ReadCache(cache_dir, self.base_url, token)
         self._closed = False
         self.retry = retry or RetryPolicy()
         self.max_concurrency = max_concurrency
@@ -278,6 +288,7 @@ class ApiClient:
         route: str,
         idempotency_key: str | None = None,
         if_match: str | None = None,
+        if_none_match: str | None = None,
         max_bytes: int | None = None,
         secrets: Iterable[str] = (),
         accept_after_retry: Iterable[int] = (),
@@ -289,7 +300,9 @@ class ApiClient:
         ``workspace`` is the slug the answer must belong to (``None``: not workspace-scoped).
         A status in ``accept_after_retry`` arriving on a *retried* attempt is returned instead
         of raised, for the caller to interpret (see WorkspaceClient); a status in ``accept``
-        is returned on any attempt.
+        is returned on any attempt. ``if_none_match``: a conditional read (the quoted ETag of
+        the copy the caller holds); its ``304 Not Modified`` is returned, and gives its token
+        back to the run's pacer (a 304 is not counted against the server's limit).
         """
         method = method.upper()
         headers: dict[str, str] = {}
@@ -301,6 +314,9 @@ class ApiClient:
             headers["Idempotency-Key"] = idempotency_key
         if if_match is not None:
             headers["If-Match"] = quote_etag(if_match)
+        if if_none_match is not None:
+            headers["If-None-Match"] = if_none_match
+            accept = (*accept, 304)
         url = httpx.URL(self.base_url + path)
         if params:
             pairs: list[tuple[str, str | int | float | bool | None]] = (
@@ -394,6 +410,8 @@ class ApiClient:
                 if resp.status in call.accept or (
                     attempt > 1 and resp.status in call.accept_after_retry
                 ):
+                    if resp.status == 304:
+                        self.pacer.refund()  # not counted by the server: nor by us
                     return resp
                 # A 429 refuses the request before it is carried out: any request may be
                 # sent again, and it is waited out rather than counted.

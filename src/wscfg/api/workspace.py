@@ -22,7 +22,7 @@ is success; otherwise a ConflictError saying it exists with other values.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 from wscfg.errors import ApiError, HTTPStatusError, NotFoundError, ProtocolError
@@ -30,8 +30,12 @@ from wscfg.model.base import SLUG_RE
 from wscfg.model.kinds import BY_NAME, COLLECTIONS, OBSERVED, SINGLETONS, Kind
 from wscfg.model.webhooks import secret_fingerprint
 
+from .cache import check_entries, keep, still, usable
 from .problems import scrub
 from .wire import Response, new_idempotency_key, with_etag
+
+if TYPE_CHECKING:
+    from .cache import ReadCache
 
 AUDIT_PAGE = 5000  # audit entries per page: the API's maximum
 BATCH_LIMIT = 10_000  # entries per batch request, as the API documents
@@ -43,6 +47,7 @@ class Requester(Protocol):
     it shares (:class:`wscfg.api.client.ApiClient` is one)."""
 
     max_snapshot_bytes: int
+    cache: ReadCache | None
 
     async def request(
         self,
@@ -55,6 +60,7 @@ class Requester(Protocol):
         route: str,
         idempotency_key: str | None = None,
         if_match: str | None = None,
+        if_none_match: str | None = None,
         max_bytes: int | None = None,
         secrets: Iterable[str] = (),
         accept_after_retry: Iterable[int] = (),
@@ -108,17 +114,34 @@ class WorkspaceClient:
         """Every kind in one request (``GET …/settings``), items with their ``etag``.
 
         The body must describe this workspace (``workspace.slug``) and hold every kind of the
-        registry in the documented shape; anything else is a :class:`ProtocolError`.
-        """
+        registry in the documented shape; anything else is a :class:`ProtocolError`. With a
+        read cache, the request is conditional and a ``304`` answers with the cached copy
+        (which passed the same checks)."""
+        path = f"{self._base}/settings"
+        cache = self.api.cache
+        cached = usable(cache, self.slug, "settings", check_snapshot) if cache else None
         resp = await self.api.request(
             "GET",
-            f"{self._base}/settings",
+            path,
             workspace=self.slug,
             route="GET settings",
             max_bytes=self.api.max_snapshot_bytes,
+            if_none_match=cached.etag if cached is not None else None,
         )
+        if cache is not None and cached is not None and still(cache, resp, cached):
+            return dict(cached.value)
+        if resp.status == 304:  # another tag than the one asked about: read it in full
+            resp = await self.api.request(
+                "GET",
+                path,
+                workspace=self.slug,
+                route="GET settings",
+                max_bytes=self.api.max_snapshot_bytes,
+            )
         data = resp.json_object()
         check_snapshot(data, self.slug, resp)
+        if cache is not None:
+            keep(cache, self.slug, "settings", resp, data)
         return data
 
     async def list_items(self, kind: Kind, *, page_size: int = 5000) -> list[dict[str, Any]]:
@@ -232,19 +255,56 @@ class WorkspaceClient:
         page_size: int = AUDIT_PAGE,
     ) -> list[dict[str, Any]]:
         """The audit log, newest first: entries of ``kinds`` (all when empty) and items ``keys``
-        (all when ``None``), at or after ``since``; one request unless it pages."""
+        (all when ``None``), at or after ``since``; one request unless it pages. With a read
+        cache, a log that fits one page is read conditionally (``304``: the cached entries)."""
         query = [("kind", k) for k in sorted(set(kinds))]
         if keys is not None:
             query += [("key", k) for k in sorted(set(keys))]
         if since is not None:
             query.append(("since", since))
+        path = f"{self._base}/audit"
+        if self.api.cache is not None:
+            found = await self._audit_page(self.api.cache, path, query, page_size)
+            if found is not None:
+                return found
         return await self.api.paged(
-            f"{self._base}/audit",
+            path,
             route="GET audit",
             workspace=self.slug,
             limit=page_size,
             query=query,
         )
+
+    async def _audit_page(
+        self, cache: ReadCache, path: str, query: list[tuple[str, str]], page_size: int
+    ) -> list[dict[str, Any]] | None:
+        """The audit read as one conditional request, or ``None`` when the log is longer than
+        a page (then it is read page by page, and not cached)."""
+        asked = [[name, value] for name, value in [*query, ("limit", str(page_size))]]
+        cached = usable(cache, self.slug, "audit", check_entries, asked)
+        resp = await self.api.request(
+            "GET",
+            path,
+            params=[(n, v) for n, v in asked],
+            workspace=self.slug,
+            route="GET audit",
+            if_none_match=cached.etag if cached is not None else None,
+        )
+        if cached is not None and still(cache, resp, cached):
+            return list(cached.value)
+        if resp.status == 304:
+            return None  # another tag than the one asked about: read it in full
+        page = resp.json_object()
+        items = page.get("items")
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise ProtocolError(
+                "the page has no 'items' list of objects", method="GET", url=resp.url
+            )
+        if page.get("next_cursor") not in (None, ""):
+            cache.drop(self.slug, "audit")
+            return None
+        keep(cache, self.slug, "audit", resp, items, asked)
+        return items
 
     async def resend_invitation(self, email: str) -> dict[str, Any]:
         """Re-send a member's invitation (``status`` back to pending, new ``expires_at``)."""

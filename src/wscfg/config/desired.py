@@ -45,6 +45,9 @@ class TargetConfig:
     inherited: frozenset[tuple[str, str]] = frozenset()
     # its extends chain's policies (wscfg.config.policies.CompiledPolicy), for live checks
     policies: tuple[Any, ...] = ()
+    # the path of each value a ${env:NAME} went into -> the (name, value) pairs it used: outputs
+    # mask such a field on both sides of a diff (wscfg.engine.envmask)
+    env_paths: dict[DocPath, tuple[tuple[str, str], ...]] = field(default_factory=dict, repr=False)
 
     @property
     def slug(self) -> str:

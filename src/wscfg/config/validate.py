@@ -37,6 +37,7 @@ from .diagnostics import (
 )
 from .load import Node
 from .resolve import IDENTITY, LABEL, FileCache, Resolved, resolve
+from .sourcefile import Unquoted
 from .targetchecks import check_duplicates, check_read_only, check_references
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -155,7 +156,7 @@ def check_paths(
                 roots = roots_of[by] = guard.roots_for(by, config_roots)
             if not guard.inside(os.path.realpath(name), roots):  # a link that leads out
                 report.diagnostics.append(
-                    Diagnostic(name, 0, 0, "", guard.link_outside_message(roots))
+                    Unquoted(name, 0, 0, "", guard.link_outside_message(roots))
                 )
                 continue
             resolved = resolve(name, name, cache, env, roots)
@@ -186,9 +187,20 @@ def check_paths(
             report.targets.append(target)
             if target.target_config is not None:
                 report.configs.append(target.target_config)
-    report.diagnostics = guard.guard_diagnostics(dedup(report.diagnostics), real_env)
-    report.warnings = guard.guard_diagnostics(dedup(report.warnings), real_env)
+    report.diagnostics = shown(report.diagnostics, cache, real_env)
+    report.warnings = shown(report.warnings, cache, real_env)
     return report
+
+
+def shown(
+    diagnostics: list[Diagnostic], cache: FileCache, environ: Mapping[str, str]
+) -> list[Diagnostic]:
+    """Diagnostics as they may be shown, every one of them, whatever made it: quoting nothing
+    of a file not known to be a wscfg config (:func:`guard.unquoted_unless_known`), nor any
+    environment value (:func:`guard.guard_diagnostics`); each once, in file order."""
+    known, unknown = cache.shown_names()
+    diagnostics = guard.unquoted_unless_known(diagnostics, known, unknown)
+    return guard.guard_diagnostics(dedup(diagnostics), environ)
 
 
 # What an unset variable reads as in validate: plain text that passes as a secret or a name.
@@ -242,7 +254,7 @@ def expand_paths(
         if os.path.isdir(p):
             found = _walk(p)
             if not found:
-                problems.append(Diagnostic(p, 0, 0, "", "no .yaml or .yml files in this directory"))
+                problems.append(Unquoted(p, 0, 0, "", "no .yaml or .yml files in this directory"))
             for f in found:
                 add(f, p)
         elif os.path.exists(p):
@@ -250,7 +262,7 @@ def expand_paths(
         elif _GLOB_CHARS & set(p):
             matches = sorted(glob.glob(p, recursive=True))
             if not matches:
-                problems.append(Diagnostic(p, 0, 0, "", "no files match this pattern"))
+                problems.append(Unquoted(p, 0, 0, "", "no files match this pattern"))
             for m in matches:
                 if os.path.isdir(m):
                     for f in _walk(m):
@@ -258,7 +270,7 @@ def expand_paths(
                 else:
                     add(m)
         else:
-            problems.append(Diagnostic(p, 0, 0, "", "no such file or directory"))
+            problems.append(Unquoted(p, 0, 0, "", "no such file or directory"))
     return out, problems
 
 
@@ -325,12 +337,41 @@ def _env_near(r: Resolved, path: DocPath) -> dict[str, str]:
     return out
 
 
+# Words messages are made of ("must be true or false"): an environment value that is one of them
+# is replaced only where the message quotes it as a value ('true'), never in the wording (the
+# same words as wscfg.engine.envmask.WORDS).
+MESSAGE_WORDS = frozenset({"true", "false", "null", "none", "yes", "no", "on", "off", "unset"})
+SHORT_VALUE = 4  # shorter values are replaced only as whole words (engine.envmask.MIN_MASKED)
+
+
 def _redact(d: Diagnostic, env_values: Mapping[str, str]) -> Diagnostic:
-    """Replace environment values in a message by their ${env:NAME} references."""
+    """Replace environment values in a message by their ${env:NAME} references, in one pass
+    (a reference put in is never searched again), ignoring case (a host name is shown
+    lower-cased). A value of SHORT_VALUE characters or more is replaced wherever it shows; a
+    shorter one not inside a longer word (its letters not next to other letters: "ab" is not
+    replaced in "table", "019" is in "+15550100199"); a word of MESSAGE_WORDS only where the
+    message quotes it. See docs/reliability.md, "Environment values"."""
     msg = d.message
+    names: dict[str, str] = {}
+    patterns = []
     for name, value in sorted(env_values.items(), key=lambda kv: -len(kv[1])):
-        if value and value.lower() in msg.lower():  # a host name is shown lower-cased
-            msg = re.sub(re.escape(value), "${env:" + name + "}", msg, flags=re.IGNORECASE)
+        low = value.lower()
+        if not value or low in names or low not in msg.lower():
+            continue
+        names[low] = name
+        v = re.escape(value)
+        if low in MESSAGE_WORDS:
+            patterns.append(f"(?<=['\"]){v}(?=['\"])")
+        elif len(value) < SHORT_VALUE:  # not inside a longer word ("ab" in "table")
+            before = "(?<![^\\W\\d_])" if value[0].isalpha() else ""
+            after = "(?![^\\W\\d_])" if value[-1].isalpha() else ""
+            patterns.append(before + v + after)
+        else:
+            patterns.append(v)
+    if not patterns:
+        return d
+    pattern = re.compile("|".join(patterns), re.IGNORECASE)
+    msg = pattern.sub(lambda m: "${env:" + names[m.group().lower()] + "}", msg)
     if msg == d.message:
         return d
     return Diagnostic(d.file, d.line, d.column, d.path, msg, d.source_line, rule=d.rule)
@@ -386,6 +427,7 @@ def validate_resolved(
         dict(r.env_values),
         frozenset(r.inherited),
         tuple(r.policies),
+        env_paths=dict(r.env_paths),
     )
     return TargetFile(r.file, target_config.slug, target_config), False, diags
 

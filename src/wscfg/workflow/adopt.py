@@ -21,6 +21,7 @@ from .keys import masked
 from .results import Notice
 
 if TYPE_CHECKING:
+    from ..engine.envmask import EnvMask
     from ..engine.render import Failure
     from .selection import Selection
     from .settings import Settings
@@ -79,10 +80,13 @@ def adopt(
     check_only(only, run.desired, run.live)
     mask = run_env_mask(run, settings.key)
     edits: list[tuple[str, Any, list[Any]]] = []  # (file, target config, changes)
+    held: dict[str, list[str]] = {}  # file -> what is not adopted before editing it
     for plan in run.plans:
         target = run.desired[plan.slug].target_config
         assert target is not None  # planned from config files
         changes = [c for c in plan.changes if selected(c, picked)]
+        changes, rotated = _rotated(mask, plan.slug, changes)
+        held.setdefault(target.file, []).extend(rotated)
         if not changes:
             say(Notice("adopt", f"{target.file}: nothing to adopt."))
             continue
@@ -125,11 +129,42 @@ def adopt(
             on_diff(diff)
         if diff and not dry_run:
             write_file(file, result.text, keep_mode=True)
-        refused = [r.message() for r in result.not_adopted]
+        refused = [masked(mask, r.message()) for r in result.not_adopted]
+        refused += held.pop(file, [])
         if on_file is not None:
-            on_file(FileEdit(file, diff, list(result.notes), refused, len(result.adopted)))
+            notes = [masked(mask, n) for n in result.notes]
+            on_file(FileEdit(file, diff, notes, refused, len(result.adopted)))
+        done.not_adopted += len(refused)
+    for file, refused in held.items():  # files with nothing else to adopt
+        if refused and on_file is not None:
+            on_file(FileEdit(file, "", [], refused, 0))
         done.not_adopted += len(refused)
     return done
+
+
+ROTATED = (
+    "cannot adopt {address}: its identity has the shape of one the config sets from the "
+    "environment, so it may be the variable's earlier value; adopting would write it into "
+    "the file in clear: delete it, or edit the file by hand"
+)
+
+
+def _rotated(mask: EnvMask | None, slug: str, changes: list[Any]) -> tuple[list[Any], list[str]]:
+    """``changes`` without the deletes of items that may carry an environment variable's
+    earlier value (a rotated member email or blocked number: see
+    :meth:`wscfg.engine.envmask.EnvMask.plans`), and a message for each left out."""
+    if mask is None or not changes:
+        return changes, []
+    from ..engine.plan import Plan
+
+    shown = mask.plans([Plan(slug, changes=list(changes))])[0].changes
+    kept, refused = [], []
+    for change, seen in zip(changes, shown, strict=True):
+        if change.action == "delete" and seen.key != change.key:
+            refused.append(ROTATED.format(address=seen.address))
+        else:
+            kept.append(change)
+    return kept, refused
 
 
 def _users(template: str, slug: str, selection: Selection) -> list[str]:

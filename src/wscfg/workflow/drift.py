@@ -52,7 +52,7 @@ def drift(
     written to it as known (unless a workspace could not be read)."""
     from ..engine import drift as report_mod
     from ..files import write_file
-    from .keys import run_env_mask
+    from .keys import masked_drift
     from .run import Events, part_identity, plan_targets
     from .selection import check_only, narrow, parse_only
 
@@ -65,21 +65,19 @@ def drift(
         narrow(run.plans, only)
         note = f"Partial drift report (--only {', '.join(only)}): other drift is not shown."
         say(Notice("partial", note))
-    report = report_mod.DriftReport.of(run.plans, run.failures, known, run.violations)
+    report, mask = masked_drift(run, settings.key, known)
     if update_baseline and baseline and not run.failures:
         accepted: list[Any] = [*report.new, *report.violations]
         write_file(baseline, report_mod.baseline_text(accepted))
         also = f" and {len(report.violations)} of policy violations" if report.violations else ""
         said = f"Wrote {len(report.new)} fingerprint(s) of known drift{also} to {baseline}."
         say(Notice("baseline", said))
-        report = report_mod.DriftReport.of(
-            run.plans, run.failures, {i.fingerprint for i in accepted}, run.violations
-        )
+        report, mask = masked_drift(run, settings.key, {i.fingerprint for i in accepted})
         report.accepted = baseline
     identity = part_identity(run, "drift")
     if identity is not None:
         identity["baseline"] = report_mod.baseline_digest(known)
-    return DriftRun(report, server, run_env_mask(run, settings.key), identity)
+    return DriftRun(report, server, mask, identity)
 
 
 def read_baseline(path: str) -> set[str]:

@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..engine.apply import SecretLookup
-    from ..engine.envmask import EnvMask
+    from ..engine.drift import DriftReport
+    from ..engine.envmask import EnvMask, Positions
     from ..engine.plan import Plan
     from ..engine.seal import Sealer
+    from ..engine.state import LiveState
     from ..fleet import PlanRun
 
 KeySource = Callable[[], bytes]
@@ -38,9 +40,14 @@ def plan_sealer(run: PlanRun, key: KeySource) -> Sealer:
     return Sealer(key(), lambda slug: lookups[slug])
 
 
-def env_mask(values: Mapping[str, str], key: KeySource) -> EnvMask | None:
+def env_mask(
+    values: Mapping[str, str],
+    key: KeySource,
+    positions: Mapping[str, Positions] | None = None,
+) -> EnvMask | None:
     """The mask for environment values the configs used (None when they used none); the values
-    are also registered for redaction of server messages."""
+    are also registered for redaction of server messages. ``positions``: the fields set from
+    the environment, per workspace (:func:`wscfg.engine.envmask.env_positions`)."""
     if not values:
         return None
     from ..api import redact
@@ -49,7 +56,7 @@ def env_mask(values: Mapping[str, str], key: KeySource) -> EnvMask | None:
     for value in values.values():
         if len(value) >= MIN_MASKED:
             redact.register(value)
-    return EnvMask(values, key())
+    return EnvMask(values, key(), positions)
 
 
 def environment_values(environ: Mapping[str, str]) -> dict[str, str]:
@@ -61,12 +68,45 @@ def environment_values(environ: Mapping[str, str]) -> dict[str, str]:
 
 
 def run_env_mask(run: PlanRun, key: KeySource) -> EnvMask | None:
-    """The mask of the environment values the configs of ``run`` used."""
+    """The mask of the environment values the configs of ``run`` used, and of the live values
+    of the fields they set (after a variable is rotated, its earlier value is live)."""
+    from ..engine.envmask import env_positions
+
     values: dict[str, str] = {}
-    for state in run.desired.values():
+    positions: dict[str, Positions] = {}
+    for slug, state in run.desired.items():
         if state.target_config is not None:
             values.update(state.target_config.env_values)
-    return env_mask(values, key)
+            positions[slug] = env_positions(state)
+    mask = env_mask(values, key, positions)
+    if mask is not None:
+        mask.plans(run.plans)  # learns the live values to hide (EnvMask.add_live)
+    return mask
+
+
+def masked_drift(
+    run: PlanRun, key: KeySource, known: set[str]
+) -> tuple[DriftReport, EnvMask | None]:
+    """The drift of ``run`` (``known``: fingerprints a baseline accepts), the fields set from
+    the environment masked on both sides, and the mask of the rest of what is shown."""
+    from ..engine.drift import DriftReport
+
+    mask = run_env_mask(run, key)
+    shown = mask.plans(run.plans) if mask else run.plans
+    return DriftReport.of(shown, run.failures, known, run.violations), mask
+
+
+def restore_rotated(
+    mask: EnvMask | None, plans: list[Plan], live: Mapping[str, LiveState], key: KeySource
+) -> list[Plan]:
+    """``plans`` (of a saved plan) with each rotated identity its file masks put back from
+    the live workspaces (:func:`wscfg.engine.envmask.resolve_live`); ``mask`` hides them in
+    what apply prints."""
+    if mask is not None:
+        from ..engine.envmask import resolve_live
+
+        mask.add_live(resolve_live(plans, live, key()))
+    return plans
 
 
 def masked(mask: EnvMask | None, text: str) -> str:

@@ -25,16 +25,16 @@ if TYPE_CHECKING:
 
 def plan_document(ps: PlanSet, sealer: Sealer | None) -> dict[str, Any]:
     """The plan file document of ``ps`` (secrets sealed by ``sealer``, environment values
-    masked by ``ps.mask``)."""
+    masked by ``ps.mask``, fields set from them on both sides)."""
     from ..engine.plan import plans_to_document
 
     return plans_to_document(
-        ps.plans,
+        ps.mask.plans(ps.plans) if ps.mask else ps.plans,
         server=ps.server,
         allowances=ps.allow,
         sealer=sealer,
         only=ps.only,
-        mask=ps.mask.data if ps.mask else None,
+        mask=ps.mask.document if ps.mask else None,
         run=ps.run,
         # shown by `wscfg show` (sealed with the rest), grouped under their policy's words
         violations=[{**v.to_dict(), "description": v.description} for v in ps.violations],

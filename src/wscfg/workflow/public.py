@@ -85,6 +85,7 @@ def connect(
     root: str | os.PathLike[str] | None = None,
     plan_key: str | bytes | None = None,
     environ: Mapping[str, str] | None = None,
+    cache: str | os.PathLike[str] | None = None,
 ) -> Session:
     """A session on the server at ``server`` (its base URL) with the API key ``token``, or
     on the embedded sandbox in ``root``/.wscfg (``embedded=True``; default root: the current
@@ -92,8 +93,11 @@ def connect(
     session may spend talking to servers (0: no limit); ``rate_limit``: requests per second
     at most; ``plan_key``: the key that seals plan files (default: ``token``, else the
     embedded sandbox's key); ``environ``: where the values of ``${env:NAME}`` references
-    of saved plans are read (default: ``os.environ``). Nothing is read from the environment
-    otherwise: :func:`settings_from_env` does that, as the CLI does."""
+    of saved plans are read (default: ``os.environ``); ``cache``: a folder where each
+    workspace's last read is kept with its ETag, so the next read asks ``If-None-Match`` and
+    an unchanged workspace costs a ``304`` (docs/fleet.md, "The read cache"; the results are
+    the same without it). Nothing is read from the environment otherwise:
+    :func:`settings_from_env` does that, as the CLI does."""
     return Session(
         settings_for(
             server,
@@ -105,6 +109,7 @@ def connect(
             root=root,
             plan_key=plan_key,
             environ=environ,
+            cache=cache,
         )
     )
 
@@ -120,6 +125,7 @@ def connect_async(
     root: str | os.PathLike[str] | None = None,
     plan_key: str | bytes | None = None,
     environ: Mapping[str, str] | None = None,
+    cache: str | os.PathLike[str] | None = None,
 ) -> AsyncSession:
     """:func:`connect` for asyncio code: ``async with wscfg.connect_async(...) as ws``; each
     call is awaited on the caller's event loop (cancelling it cancels the run)."""
@@ -133,6 +139,7 @@ def connect_async(
         root=root,
         plan_key=plan_key,
         environ=environ,
+        cache=cache,
     )
     return AsyncSession(session.settings)
 

@@ -33,8 +33,10 @@ def plans_json(
     violations: Sequence[Violation] = (),
 ) -> str:
     """The saved-plan document (secrets sealed by ``sealer``; environment values masked
-    before it was sealed)."""
+    before it was sealed, fields set from them on both sides)."""
     from ..engine import render
+
+    plans = mask.plans(plans) if mask else plans
 
     return render.plan_json(
         plans,
@@ -43,7 +45,7 @@ def plans_json(
         allowances=allow,
         sealer=sealer,
         only=only,
-        mask=mask.data if mask else None,
+        mask=mask.document if mask else None,
         run=run,
         violations=[v.to_dict() for v in violations],
     )
@@ -66,6 +68,7 @@ def plans_markdown(
     from ..engine import render
     from ..engine.violations import report_markdown
 
+    plans = mask.plans(plans) if mask else plans
     text = render.plan_markdown(
         plans,
         failures,
@@ -98,6 +101,7 @@ def plans_text(
     from ..engine import render
     from ..engine.violations import report_text
 
+    plans = mask.plans(plans) if mask else plans
     text = render.fleet_text(
         plans, failures, colour=colour, refusals=list(refusals), skip_unsafe=skip_unsafe, full=full
     )

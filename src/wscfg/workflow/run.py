@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ApplyCancelled, ApplyError, WscfgError
-from .keys import desired_secrets, run_env_mask
+from .keys import desired_secrets, masked_drift, restore_rotated, run_env_mask
 from .results import ApplyResult, DriftResult, Notice, PlanSet, embedded_notice, question
 from .selection import Selection, check_only, filter_plans, narrow, parse_only
 from .settings import run_coroutine
@@ -371,15 +371,13 @@ async def drift_async(
 ) -> DriftResult:
     """Drift in the live workspaces of ``configs`` (``known``: fingerprints of drift
     accepted in a baseline); ``only`` narrows it to the items it selects."""
-    from ..engine.drift import DriftReport
-
     parse_only(only)
     run, server, _ = await plan_targets_async(settings, configs, events=Events(notice=on_notice))
     if only:
         check_only(only, run.desired, run.live)
         narrow(run.plans, only)
-    report = DriftReport.of(run.plans, run.failures, known or set(), run.violations)
-    return DriftResult(report, server, run_env_mask(run, settings.key))
+    report, mask = masked_drift(run, settings.key, known or set())
+    return DriftResult(report, server, mask)
 
 
 async def export(settings: Settings, slug: str) -> str:
@@ -463,7 +461,7 @@ async def check_saved_async(
             f"the plan was made against {ps.server}, not {now_server}; nothing was written"
         )
     fail_on(failures)
-    for p in plans:
+    for p in restore_rotated(ps.mask, plans, live, settings.key):
         check_fresh(p, live[p.slug])
         # the key running apply may not be the one that made the plan: check it again
         p.failed_checks += [

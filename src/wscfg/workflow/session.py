@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .settings import DEFAULT_PARALLEL, DEFAULT_TIMEOUT, Settings
+from .settings import CACHE_ENV, DEFAULT_PARALLEL, DEFAULT_TIMEOUT, Settings
 
 if TYPE_CHECKING:
     from ..engine.apply import Outcome
@@ -29,6 +29,7 @@ def settings_for(
     root: str | os.PathLike[str] | None = None,
     plan_key: str | bytes | None = None,
     environ: Mapping[str, str] | None = None,
+    cache: str | os.PathLike[str] | None = None,
 ) -> Settings:
     """The Settings of :func:`wscfg.connect` (SetupError / OptionError when they cannot be)."""
     import math
@@ -56,6 +57,11 @@ def settings_for(
     if rate_limit is not None and (not math.isfinite(rate_limit) or rate_limit <= 0):
         raise OptionError("rate_limit", "must be a positive number of requests per second")
     key = plan_key.encode() if isinstance(plan_key, str) else plan_key
+    folder = None
+    if cache is not None and os.fspath(cache) != "":
+        from ..api.cache import check_folder
+
+        folder = check_folder(cache)
     return Settings.of(
         lambda: configured,
         timeout=timeout,
@@ -64,14 +70,16 @@ def settings_for(
         rate_limit=rate_limit,
         plan_key=key or None,
         environ=os.environ if environ is None else environ,
+        cache=folder,
     )
 
 
 def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The keyword arguments of :func:`wscfg.connect` as the command line reads them from the
     environment: ``WSCFG_SERVER`` with ``WSCFG_TOKEN``, else the embedded sandbox (refused,
-    as by the CLI, when ``WSCFG_TOKEN`` is set or in a CI job: SetupError), and
-    ``WSCFG_PLAN_KEY``. ``wscfg.connect(**wscfg.settings_from_env())``."""
+    as by the CLI, when ``WSCFG_TOKEN`` is set or in a CI job: SetupError),
+    ``WSCFG_PLAN_KEY`` and ``WSCFG_CACHE`` (the read cache's folder).
+    ``wscfg.connect(**wscfg.settings_from_env())``."""
     from ..connection import settings_from_env as resolve
 
     env = os.environ if environ is None else environ
@@ -84,6 +92,9 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
     plan_key = env.get("WSCFG_PLAN_KEY", "").strip()
     if plan_key:
         out["plan_key"] = plan_key
+    cache = env.get(CACHE_ENV, "").strip()
+    if cache:
+        out["cache"] = cache
     return out
 
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 DEFAULT_TIMEOUT = 300.0  # seconds a whole run may spend talking to servers
 DEFAULT_PARALLEL = 8
+CACHE_ENV = "WSCFG_CACHE"  # the read cache's folder (wscfg.settings_from_env, the CLI)
 
 
 @dataclass
@@ -30,7 +31,9 @@ class Settings:
     when a run first needs the server. ``deadline``: when the whole run must be done (a
     :func:`time.monotonic` time; ``None``: no limit), ``timeout`` the seconds it was given.
     ``environ``: where secrets referenced by saved plans and configs are read. Every
-    connection of the run shares one request budget per server and key (``_pacers``)."""
+    connection of the run shares one request budget per server and key (``_pacers``).
+    ``cache``: the read cache's folder (:mod:`wscfg.api.cache`; ``None``: every read in
+    full)."""
 
     resolve: Callable[[], ServerSettings | None]
     root: Path = field(default_factory=Path.cwd)
@@ -40,6 +43,7 @@ class Settings:
     deadline: float | None = None
     plan_key: bytes | None = None
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    cache: Path | None = None
     _key: bytes | None = field(default=None, init=False, repr=False)
     _pacers: dict[str, Pacer] = field(default_factory=dict, init=False, repr=False)
 
@@ -80,6 +84,7 @@ class Settings:
             parallel=self.parallel if parallel is None else parallel,
             root=self.root,
             rate_limit=self.rate_limit,
+            cache=self.cache,
             pacers=self._pacers,
         ) as conn:
             yield conn

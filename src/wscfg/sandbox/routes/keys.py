@@ -9,6 +9,7 @@ from sqlalchemy import Connection, and_, select, update
 from starlette.responses import Response
 
 from .. import access, rules, store
+from ..conditional import NOT_MODIFIED, IfNoneMatch, conditional
 from ..context import JSON, Ctx, ReadCtx, Reply, WriteCtx, caller, run_write
 from ..db import agencies, api_keys, audit, transaction, workspaces
 from ..keyrows import active_key_count, forget, insert_key
@@ -166,7 +167,7 @@ def read_audit(
     bodies = [
         json.dumps(audit_entry(dict(r._mapping)), ensure_ascii=False, allow_nan=False) for r in rows
     ]
-    return Response(page_body(bodies, next_cursor), media_type=JSON)
+    return conditional(ctx.request, page_body(bodies, next_cursor))
 
 
 def _utc(since: str) -> str:
@@ -292,6 +293,7 @@ def build_router() -> APIRouter:
         operation_id="list_audit",
         summary="The audit log, newest first; filtered by kind, key and since",
         tags=["audit"],
+        responses=NOT_MODIFIED,
     )
     def get_audit(
         ctx: ReadCtx,
@@ -300,6 +302,7 @@ def build_router() -> APIRouter:
         kind: AuditKinds = None,
         key: AuditKeys = None,
         since: Since = None,
+        if_none_match: IfNoneMatch = None,
     ) -> Response:
         return read_audit(ctx, limit, cursor, kind, key, since)
 

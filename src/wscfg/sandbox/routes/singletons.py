@@ -12,7 +12,8 @@ from starlette.responses import Response
 
 from ...model import SINGLETONS, SNAPSHOT_KINDS, Kind
 from .. import rules, store
-from ..context import JSON, Ctx, ReadCtx, Reply, WriteCtx, check_if_match, run_write
+from ..conditional import NOT_MODIFIED, IfNoneMatch, conditional
+from ..context import Ctx, ReadCtx, Reply, WriteCtx, check_if_match, run_write
 from ..db import api_keys, transaction, workspaces
 from ..problems import ProblemError, invalid
 from ..records import LATER_SINGLETONS, default_body
@@ -83,7 +84,7 @@ def snapshot(ctx: Ctx) -> Response:
         ).scalar()
     parts.append('"api_key_use":' + json.dumps(use))
     parts.append('"workspace_id":' + json.dumps(uid))
-    return Response("{" + ",".join(parts) + "}", media_type=JSON)
+    return conditional(ctx.request, "{" + ",".join(parts) + "}")
 
 
 def key_use(conn: Connection, ws_id: int, caller_id: str, limit: int) -> dict[str, Any]:
@@ -141,8 +142,9 @@ def build_router() -> APIRouter:
         operation_id="get_settings",
         summary="Every kind of the workspace in one response, with item ETags",
         tags=["workspace"],
+        responses=NOT_MODIFIED,
     )
-    def get_settings(ctx: ReadCtx) -> Response:
+    def get_settings(ctx: ReadCtx, if_none_match: IfNoneMatch = None) -> Response:
         return snapshot(ctx)
 
     for kind in SINGLETONS:

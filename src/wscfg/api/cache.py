@@ -1,0 +1,258 @@
+"""The read cache (``cache=DIR``, ``WSCFG_CACHE``): each workspace's last snapshot and audit
+read with their ETags, so the next run asks ``If-None-Match`` and a ``304`` costs neither
+the body nor a request of the server's rate limit.
+
+The cache is only an optimization: whatever is wrong with an entry, the read is made in full,
+and a run gives the same results with the cache, without it, or with it deleted.
+
+- **Where**: ``DIR/<id>/<slug>.settings`` and ``DIR/<id>/<slug>.audit``, ``<id>`` a digest of
+  the server URL and of the key's id (below). ``DIR`` and ``DIR/<id>`` are created mode
+  ``0700``; each entry is written whole or not at all (:mod:`wscfg.files`), mode ``0600``.
+- **Keyed by server and key**: an entry records the server URL and a key id (an HMAC of a
+  fixed label under the API key: the key itself is never stored, nor anything a guess of it
+  could be checked against without the key). An entry of another server, another key, another
+  format version or another workspace is not used.
+- **No secret in it**: what a snapshot holds (webhook secret fingerprints, API key prefixes,
+  values that came from ``${env:…}``, audit entries) is stored encrypted (AES-256-GCM) under a
+  key derived from the API key, which is not in the cache: reading an entry needs the key that
+  can read the live workspace anyway. The file shows only its format version, the server URL,
+  the key id and the workspace's slug, as a plan file does.
+- **Corrupt entries**: truncated, not JSON, the wrong shape, a failed decryption (a changed
+  byte, another key) or a snapshot that does not pass the checks a fresh one passes: a miss.
+- **Failed writes** (a full disk, a read-only folder) leave the entry missing: the next run
+  reads in full. Deleting ``DIR`` at any time is safe.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ProtocolError, SetupError, WscfgError
+
+VERSION = 1
+_FIELDS = frozenset({"wscfg_cache", "server", "key_id", "name", "nonce", "data"})
+_NONCE = 12
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What a cached read holds: the answer's ETag (unquoted), its value, and (audit reads)
+    the query it answered."""
+
+    etag: str
+    value: Any
+    query: list[list[str]] | None = None
+
+
+class ReadCache:
+    """The entries of one server and one API key in the folder ``root``.
+
+    ``hits`` and ``misses`` count the answers this process used from it (a ``304``) and the
+    entries it could not use (missing or unusable)."""
+
+    def __init__(self, root: str | os.PathLike[str], server: str, token: str) -> None:
+        self.root = Path(root)
+        self.server = server
+        secret = token.encode()
+        self.key_id = hmac.new(secret, b"wscfg read cache: key id", hashlib.sha256).hexdigest()[:32]
+        self._key = hmac.new(
+            secret, b"wscfg read cache: encryption\0" + server.encode(), hashlib.sha256
+        ).digest()
+        place = hashlib.sha256(f"{server}\0{self.key_id}".encode()).hexdigest()[:24]
+        self.folder = self.root / place
+        self.hits = 0
+        self.misses = 0
+        self._ready = False
+
+    def __repr__(self) -> str:
+        return f"ReadCache({str(self.root)!r}, server={self.server!r})"
+
+    # ---- reading ----------------------------------------------------------------------------
+
+    def load(self, slug: str, what: str) -> Entry | None:
+        """The entry of ``slug``'s ``what`` (``settings`` or ``audit``), or ``None`` when there
+        is none this server and key can use."""
+        name = f"{slug}.{what}"
+        try:
+            entry = self._open((self.folder / name).read_bytes(), name)
+        except OSError:
+            entry = None
+        if entry is None:
+            self.misses += 1
+        return entry
+
+    def _open(self, raw: bytes, name: str) -> Entry | None:
+        from cryptography.exceptions import InvalidTag
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        try:
+            doc = json.loads(raw)
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(doc, dict) or set(doc) != _FIELDS:
+            return None
+        head = {k: doc[k] for k in ("wscfg_cache", "server", "key_id", "name")}
+        if head != {
+            "wscfg_cache": VERSION,
+            "server": self.server,
+            "key_id": self.key_id,
+            "name": name,
+        }:
+            return None
+        try:
+            nonce = base64.b64decode(doc["nonce"], validate=True)
+            sealed = base64.b64decode(doc["data"], validate=True)
+            plain = AESGCM(self._key).decrypt(nonce, sealed, _aad(head))
+            body = json.loads(plain)
+        except (TypeError, ValueError, InvalidTag, RecursionError):
+            return None
+        if not isinstance(body, dict) or set(body) - {"etag", "value", "query"}:
+            return None
+        etag, query = body.get("etag"), body.get("query")
+        if not isinstance(etag, str) or not etag or "value" not in body:
+            return None
+        if query is not None and not (
+            isinstance(query, list)
+            and all(
+                isinstance(p, list) and len(p) == 2 and all(isinstance(s, str) for s in p)
+                for p in query
+            )
+        ):
+            return None
+        return Entry(etag, body["value"], query)
+
+    # ---- writing ----------------------------------------------------------------------------
+
+    def store(self, slug: str, what: str, entry: Entry) -> None:
+        """Keep ``entry`` for ``slug``'s ``what`` (a failed write leaves no entry)."""
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        from ..files import write_atomic
+
+        name = f"{slug}.{what}"
+        head = {"wscfg_cache": VERSION, "server": self.server, "key_id": self.key_id, "name": name}
+        body: dict[str, Any] = {"etag": entry.etag, "value": entry.value}
+        if entry.query is not None:
+            body["query"] = entry.query
+        plain = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        nonce = os.urandom(_NONCE)
+        sealed = AESGCM(self._key).encrypt(nonce, plain, _aad(head))
+        doc = {
+            **head,
+            "nonce": base64.b64encode(nonce).decode(),
+            "data": base64.b64encode(sealed).decode(),
+        }
+        try:
+            self._prepare()
+            write_atomic(self.folder / name, json.dumps(doc), mode=0o600)
+        except OSError:
+            self.drop(slug, what)
+
+    def drop(self, slug: str, what: str) -> None:
+        """Forget ``slug``'s ``what`` (it is stale and could not be replaced)."""
+        with contextlib.suppress(OSError):
+            (self.folder / f"{slug}.{what}").unlink()
+
+    def _prepare(self) -> None:
+        if self._ready:
+            return
+        for folder in (self.root, self.folder):
+            try:
+                folder.mkdir(mode=0o700)
+            except FileExistsError:
+                continue
+            os.chmod(folder, 0o700)  # exactly: the umask may have left more
+        self._ready = True
+
+
+# ---- the reads' side: used by wscfg.api.workspace ----------------------------------------------
+
+STRONG_ETAG = re.compile(r'"[\x21\x23-\x7e]{1,200}"')
+
+
+def usable(
+    cache: ReadCache,
+    slug: str,
+    what: str,
+    check: Callable[[Any, str, Any], None],
+    query: list[list[str]] | None = None,
+) -> Entry | None:
+    """The cache's entry of ``slug``'s ``what`` when it passes ``check`` (what a fresh answer
+    passes: ``check(value, slug, response)``) and answered ``query``; else ``None``."""
+    entry = cache.load(slug, what)
+    if entry is None:
+        return None
+    import httpx
+
+    from .wire import Response
+
+    named = Response("GET", f"(the read cache: {what})", 200, httpx.Headers(), b"", 1)
+    try:
+        check(entry.value, slug, named)
+    except (WscfgError, TypeError, AttributeError, ValueError):
+        entry = None
+    if entry is not None and entry.query != query:
+        entry = None
+    if entry is None:
+        cache.misses += 1
+    return entry
+
+
+def still(cache: ReadCache, resp: Any, cached: Entry) -> bool:
+    """Did ``resp`` say the cached copy is current (a ``304`` for its tag)?"""
+    if resp.status != 304:
+        return False
+    tag = resp.headers.get("etag")
+    if tag is not None and tag.strip() != cached.etag:
+        return False
+    cache.hits += 1
+    return True
+
+
+def keep(
+    cache: ReadCache,
+    slug: str,
+    what: str,
+    resp: Any,
+    value: Any,
+    query: list[list[str]] | None = None,
+) -> None:
+    """Cache ``value``, the answer of ``resp``, when it carries a strong ETag (else forget
+    the stale entry)."""
+    tag = (resp.headers.get("etag") or "").strip()
+    if STRONG_ETAG.fullmatch(tag):
+        cache.store(slug, what, Entry(tag, value, query))
+    else:
+        cache.drop(slug, what)
+
+
+def check_entries(entries: Any, slug: str, resp: Any) -> None:
+    """Refuse a cached audit read that is not a list of entry objects."""
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ProtocolError("the cached audit read is not a list of entries", url=resp.url)
+
+
+def check_folder(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a cache folder: an existing folder, or one that can be made there
+    (SetupError naming it otherwise)."""
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise SetupError(f"the cache {folder} is not a folder")
+    if not folder.exists() and not folder.parent.is_dir():
+        raise SetupError(f"the cache {folder} cannot be made: {folder.parent} is not a folder")
+    return folder
+
+
+def _aad(head: dict[str, Any]) -> bytes:
+    """What the encryption authenticates besides the data: the entry's visible fields."""
+    return json.dumps(head, sort_keys=True, separators=(",", ":")).encode()
