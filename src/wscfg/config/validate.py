@@ -354,7 +354,8 @@ def _redact(d: Diagnostic, env_values: Mapping[str, str]) -> Diagnostic:
     msg = d.message
     names: dict[str, str] = {}
     patterns = []
-    for name, value in sorted(env_values.items(), key=lambda kv: -len(kv[1])):
+    spelled = [(n, s) for n, v in env_values.items() for s in dict.fromkeys((v, v.strip()))]
+    for name, value in sorted(spelled, key=lambda kv: -len(kv[1])):  # stripped: as text keeps it
         low = value.lower()
         if not value or low in names or low not in msg.lower():
             continue
