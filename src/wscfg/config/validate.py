@@ -519,7 +519,10 @@ def _model(
         for message, at_key, _ in entries:
             if message not in seen:
                 seen.add(message)
-                diags.append(_at(r, path, message, at_key=at_key))
+                d = _at(r, path, message, at_key=at_key)
+                if at_key:  # a key the format has not there: its line (its value) is not shown
+                    d = dataclasses.replace(d, source_line="", source_column=0)
+                diags.append(d)
     return None
 
 
