@@ -26,10 +26,10 @@ from wscfg.engine.envmask import (
     LIVE_RE,
     EnvMask,
     env_positions,
-    env_references,
     resolve_live,
     unmask,
 )
+from wscfg.engine.envrefs import env_references
 from wscfg.engine.plan import Plan, make_plan, plans_to_document
 from wscfg.engine.state import DesiredState
 
@@ -282,6 +282,17 @@ def test_message_words_and_mask_words_are_the_same() -> None:
     from wscfg.engine.envmask import MIN_MASKED, WORDS
 
     assert (MESSAGE_WORDS, SHORT_VALUE) == (WORDS, MIN_MASKED)
+
+
+def test_export_references_a_phone_numbers_part() -> None:
+    """A 7-digit suffix is too short to reference in any text, but an E.164 number ending in
+    its digits gets the reference; a machine setting never does."""
+    environ = {"PHONE_SUFFIX": "0100199", "P2": "(01) 00-188", "SHLVL": "0100177"}
+    doc = {"b": ["+15550100199", "+15550100188", "+15550100177", "+15550100198"], "n": "0100199"}
+    assert env_references(doc, environ) == {
+        "b": ["+1555${env:PHONE_SUFFIX}", "+1555${env:P2}", "+15550100177", "+15550100198"],
+        "n": "0100199",
+    }
 
 
 def test_export_references_any_spelling_of_a_value() -> None:
