@@ -300,10 +300,10 @@ def test_validate_reports_every_problem_and_renders_as_the_cli_prints(tmp_path, 
     """``wscfg.validate`` is ``wscfg validate``: every problem located, nothing raised, and
     ``wscfg.render(report, fmt)`` is what ``wscfg validate --format fmt`` prints."""
     bad = tmp_path / "bad.yaml"
-    bad.write_text("version: 1\nworkspace:\n  slug: acme\n  name: 7\ncall_tags: {}\n")
+    bad.write_text("version: 1\nworkspace:\n  slug: acme\n  name: 7\ncall_tags: [{color: 9}]\n")
     report = wscfg.validate([bad])
     assert not report.ok
-    assert {(d.file, d.line) for d in report.diagnostics} >= {(str(bad), 4)}
+    assert {(d.file, d.line) for d in report.diagnostics} >= {(str(bad), 4), (str(bad), 5)}
     assert wscfg.validate(ROOT / "examples" / "workspace.yaml", environ={}).ok
     monkeypatch.chdir(tmp_path)  # CI formats name files from the repository root, else here
     for fmt in ("github", "sarif", "gitlab", "json"):

@@ -194,11 +194,16 @@ def test_very_long_strings(workdir: Path, size: int, where: str, char: str) -> N
 
 
 def test_an_error_far_along_a_huge_line_is_not_quoted_whole(workdir: Path) -> None:
-    """An error 3 million characters into a line quotes a window around it, not 3 MB."""
-    report = check(workdir, SMALL.encode() + b"x" * 3_000_000 + b": 1\n")
-    (d,) = report.diagnostics
-    assert (d.line, d.column) == (7, 3_000_001)
-    assert len(d.source_line) <= 1_000 and d.source_line.startswith("… x")
+    """An error 3 million characters into a line of a config quotes a window around it, not
+    3 MB; in a file not known to be a config (a 3 MB implicit key: a YAML error) it quotes
+    nothing."""
+    long = "x" * 3_000_000
+    text = SMALL.replace('description: "Spam — ignoré"', f'color: "{long}", description: x')
+    (d,) = check(workdir, text.encode()).diagnostics
+    assert (d.line, d.column) == (6, 25)
+    assert len(d.source_line) <= 1_000 and d.source_line.endswith("x …")
+    (d,) = check(workdir, SMALL.encode() + long.encode() + b"2: 1\n").diagnostics
+    assert (d.line, d.source_line, d.path) == (7, "", "")
 
 
 # --- encodings and byte order marks -----------------------------------------------------------

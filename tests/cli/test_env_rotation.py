@@ -16,13 +16,18 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 from pathlib import Path
 from urllib.parse import quote, quote_plus, unquote
 
 import httpx
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from engine.test_envmask_rotation import FIELDS
+from engine.test_envmask_rotation import spellings as any_spelling
 from wscfg.cli import cli
 from wscfg.sandbox.testing import SandboxServer, SandboxWorkspace
 
@@ -210,7 +215,7 @@ def test_drift_of_a_field_set_from_the_environment_is_masked_in_every_format(
     """Someone else (another key) edits the webhook, keeping the old value in it: drift shows
     the live side masked whatever it holds."""
     run, ws, cfg = rotated
-    run("apply", "--auto-approve", str(cfg))  # now at NEW
+    run("apply", "--auto-approve", str(cfg))  # now at NEW (its output is searched too)
     other = {"Authorization": f"Bearer {sandbox.issue_key(workspace=ws.slug, name='zapier')}"}
     with httpx.Client(base_url=ws.url, headers=other, timeout=30) as client:
         hook = client.get("/webhooks/crm")
@@ -222,7 +227,6 @@ def test_drift_of_a_field_set_from_the_environment_is_masked_in_every_format(
             headers={"If-Match": hook.headers["ETag"], "User-Agent": "ui"},
         )
         assert answer.status_code == 200, answer.text
-    run.outputs.clear()
     found = json.loads(run("drift", "--format", "json", str(cfg), code=2).stdout)
     [item] = [i for i in found["drift"] if i["kind"] == "webhooks"]
     assert live_marker("HOOKPATH").fullmatch(item["live"])
@@ -282,8 +286,7 @@ def test_export_writes_references_for_normalized_spellings(
 ) -> None:
     """The platform keeps an email lower-cased: export still writes ${env:MGR} there."""
     run, ws, cfg = rotated
-    run("apply", "--auto-approve", str(cfg))
-    run.outputs.clear()
+    run("apply", "--auto-approve", str(cfg))  # its output is searched too
     text = run("export", "--workspace", ws.slug).stdout
     assert "- email: ${env:MGR}@clinic.example" in text
     assert "url: https://hooks.example.com/${env:HOOKPATH}/x" in text
@@ -292,3 +295,46 @@ def test_export_writes_references_for_normalized_spellings(
     # out here (docs/reliability.md, "Environment values")
     run.outputs = [(w, t.replace("+15550100277", "")) for w, t in run.outputs]
     assert run.leaks() == []
+
+
+# --- the property, against the sandbox --------------------------------------------------------
+
+
+@settings(max_examples=8, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), kind=st.sampled_from(sorted(FIELDS)))
+def test_a_rotated_value_never_shows_against_the_sandbox(
+    sandbox: SandboxServer, data: st.DataObject, kind: str
+) -> None:
+    """A random value in a random kind of field is applied to a real workspace, the variable
+    rotated to another random value, then plan (text, json, markdown, -o), show and apply of
+    the saved plan run: neither value shows in any spelling, and the plan after is empty."""
+    body, values = FIELDS[kind]
+    old = data.draw(values, label="old")
+    new = data.draw(values.filter(lambda v: v.lower() != old.lower()), label="new")
+    ws = sandbox.new_workspace("prop", owner="owner@acme.example")
+    runner = CliRunner()
+    shown: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg, saved = Path(tmp) / "ws.yaml", Path(tmp) / "p.json"
+        head = "" if body.startswith("workspace:") else "workspace: {slug: acme}\n"
+        cfg.write_text(("version: 1\n" + head + body).replace("slug: acme", f"slug: {ws.slug}"))
+
+        def run(value: str, *args: str, code: int = 0) -> None:
+            env = {"WSCFG_SERVER": sandbox.url, "WSCFG_TOKEN": ws.key, "V": value}
+            result = runner.invoke(cli, list(args), env=env)
+            assert result.exit_code == code, (args, result.output)
+            shown.append(result.stdout + result.stderr)
+
+        run(old, "apply", "--auto-approve", str(cfg))
+        shown.clear()  # before the rotation the old value is the environment's: masked too,
+        run(new, "plan", str(cfg))  # but only the outputs after it are checked below
+        run(new, "plan", "--format", "json", str(cfg))
+        run(new, "plan", "--format", "markdown", str(cfg))
+        run(new, "plan", "-o", str(saved), str(cfg))
+        shown.append(saved.read_text())
+        for fmt in ("text", "json", "markdown"):
+            run(new, "show", "--format", fmt, str(saved))
+        run(new, "apply", "--auto-approve", str(saved))
+        run(new, "plan", "--detailed-exitcode", str(cfg))
+    forms = any_spelling(old) | any_spelling(new)
+    assert [f for text in shown for f in forms if f in text.lower()] == []

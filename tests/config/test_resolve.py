@@ -397,12 +397,18 @@ def test_broken_base_reports_its_own_problems_once(tmp_path: Path) -> None:
     for n in ("a", "b"):
         write(tmp_path, f"{n}.yaml", f"version: 1\nextends: base.yaml\nworkspace: {{slug: {n}}}\n")
     report = check(tmp_path, "a.yaml", "b.yaml")
+    refused = (
+        f"extends: cannot extend '{tmp_path / 'base.yaml'}': it is not known to be a wscfg "
+        "config (the problems reported in it say why); none of its content is shown"
+    )
     assert lines(report, tmp_path) == [
-        "base.yaml:3:1: the file ends in the middle of a value (an unclosed '[' or '{'?)"
+        f"a.yaml:2:10: {refused}",
+        f"b.yaml:2:10: {refused}",
+        "base.yaml:3:1: the file ends in the middle of a value (an unclosed '[' or '{'?)",
     ]
     with pytest.raises(ConfigError) as exc:
         load_targets([str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml")], environ={})
-    assert len(exc.value.diagnostics) == 1
+    assert len(exc.value.diagnostics) == 3
 
 
 def test_extends_shape_errors(tmp_path: Path) -> None:

@@ -167,9 +167,13 @@ VERSIONS: dict[str, str] = {
     "+1": f"{WRITTEN} `+1`",
     "&v 1.0": f"{WRITTEN} `1.0`",
     "!!int 0x1": f"{WRITTEN} `0x1`",
-    "'1'": "version: unsupported format version '1'; this wscfg reads `version: 1`",
-    "true": "version: unsupported format version True; this wscfg reads `version: 1`",
-    "2": "version: unsupported format version 2; this wscfg reads `version: 1`",
+    "!!float 1": "version: the format version is written `version: 1`, a whole number without "
+    "a tag",
+    # the value itself is not quoted: a file whose version is not 1 is not known to be a config
+    "'1'": "version: unsupported format version (text); this wscfg reads `version: 1`",
+    "true": "version: unsupported format version (true/false); this wscfg reads `version: 1`",
+    "2": "version: unsupported format version (a number other than 1); this wscfg reads "
+    "`version: 1`",
 }
 
 

@@ -266,6 +266,7 @@ def test_validate_keeps_the_words_of_its_messages(
         ("'+1 (555) 990100277' bad", {"P": "0100277"}, "'+1 (555) 99${env:P}' bad"),
         ("host HOOKS.EXAMPLE.COM", {"H": "hooks.example.com"}, "host ${env:H}"),
         ("env:x and abcd", {"E": "env:", "F": "abcd"}, "${env:E}x and ${env:F}"),
+        ("'Acme Hidden Co' is taken", {"CO": "  Acme Hidden Co  "}, "'${env:CO}' is taken"),
     ],
 )
 def test_the_message_rule(message: str, env: dict[str, str], want: str) -> None:
@@ -407,3 +408,30 @@ def load_with(path: Path, env: dict[str, str]) -> DesiredState:
 
     [target] = load_targets([str(path)], environ=env)
     return desired_state(target)
+
+
+@pytest.mark.parametrize(
+    ("body", "env", "kept"),
+    [
+        # a text field keeps a value without its outer spaces
+        (
+            "workspace: {slug: acme, business_profile: {company: '${env:CO}'}}\n",
+            {"CO": "  Acme Hidden Co  "},
+            "Acme Hidden Co",
+        ),
+        # a colour is kept as #rrggbb
+        ("call_tags:\n  - {name: vip, color: '${env:C}'}\n", {"C": "#F80"}, "#ff8800"),
+        ("call_tags:\n  - {name: vip, color: '#${env:C}'}\n", {"C": "F80"}, "#ff8800"),
+    ],
+)
+def test_a_value_the_models_normalize_is_masked_and_put_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str, env: dict[str, str], kept: str
+) -> None:
+    state = load(tmp_path, monkeypatch, body, **env)
+    plan = make_plan(state, live({}))
+    mask = mask_for(state)
+    doc = plans_to_document(mask.plans([plan]), server="s", mask=mask.document)
+    shown = json.dumps(doc) + mask.text(f"the value {kept} is live")
+    assert kept.lower() not in shown.lower()
+    back = unmask(doc, env, KEY, {})
+    assert kept in json.dumps(back)

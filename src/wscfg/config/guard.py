@@ -5,8 +5,17 @@
   directory named on the command line (or the directory of the file named). ``--config-root
   DIR`` adds more. Symbolic links are followed before the check, so a link inside the root that
   points outside it is refused too.
-- **Not a config.** A file reached through ``extends`` that has no top-level ``version: 1``
-  line is not a wscfg config; it is refused with one message that quotes none of its content.
+- **Known configs (the quoting rule).** A message may quote a file's lines, keys or values
+  only once the file is *known to be a wscfg config* (:func:`known_config`): it was read
+  under the one file rule, it is UTF-8 YAML that parsed with no problem at all (one document,
+  no syntax error, duplicate key, unknown tag, bad alias or number), its top level is a
+  mapping, ``version`` there is written ``1``, and every top-level key is a key of the config
+  format or an ``x-`` key. A near typo of a key does not count (``api_key`` is one letter from
+  ``api_keys``, and is what a secrets file says). Until then a message gives the file, line,
+  column and the problem in wscfg's own words (:class:`~wscfg.config.sourcefile.Unquoted`),
+  and :func:`unquoted_unless_known` makes every other diagnostic of such a file a bare
+  location, whatever made it. A file reached through ``extends`` that is not known to be a
+  config is refused with one message that quotes none of its content.
 - **Environment values.** No diagnostic quotes a source line that contains the value of an
   environment variable the run can see (compared case-insensitively; values shorter than
   :data:`MIN_GUARDED` characters, such as ``true`` or ``1``, are too common to hide), and
@@ -16,16 +25,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import stat
 from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
 
 from ..errors import Diagnostic
 
 MIN_GUARDED = 6
 YAML_SUFFIXES = (".yaml", ".yml")
-_CONFIG_LINE_RE = re.compile(r"^version:[ \t]*1[ \t]*(?:#.*)?$", re.MULTILINE)
 
 
 # --- the config root -------------------------------------------------------------------------
@@ -81,29 +91,10 @@ def suffix_problem(value: str, real: str) -> str | None:
     return None
 
 
-def looks_like_config(text: str) -> bool:
-    """A wscfg config says ``version: 1`` at its top level (checked on the raw text, so a file
-    that does not even parse can be told apart from a config with a typo in it)."""
-    return _CONFIG_LINE_RE.search(text) is not None
-
-
-def foreign_keys(keys: list[str]) -> bool:
-    """True when a top-level key is one no config has, nor a likely typo of one (``x-``
-    keys are a config's own): a file that merely says ``version: 1`` (a secrets file with a
-    version line) is still not a config, and its lines must not be quoted."""
-    from .diagnostics import did_you_mean
-    from .schemacheck import document_keys
-
-    known = document_keys()
-    return any(
-        not (k in known or k.startswith("x-") or did_you_mean(k, known)) for k in map(str, keys)
-    )
-
-
 def not_a_config_message(name: str) -> str:
     return (
-        f"cannot extend '{name}': it is not a wscfg config file (no `version: 1` at its top "
-        "level, or top-level keys no config has); its content is not shown"
+        f"cannot extend '{name}': it is not known to be a wscfg config (the problems reported "
+        "in it say why); none of its content is shown"
     )
 
 
@@ -183,6 +174,123 @@ def _too_big(size: int) -> str | None:
         return None
     mb = MAX_FILE_BYTES // (1024 * 1024)
     return f"the file is larger than {mb} MB ({size:,} bytes); refusing to read it"
+
+
+# --- the quoting rule -------------------------------------------------------------------------
+
+NOT_KNOWN = "none of its content is shown"
+# What a diagnostic of a file not known to be a config says when its message may quote the
+# file (it was made by code that does not build Unquoted ones): the location, and this.
+GENERIC = f"a problem here; this file is not known to be a wscfg config, so {NOT_KNOWN}"
+
+_JSON_TYPES: tuple[tuple[type, str], ...] = (
+    (bool, "boolean"),
+    (int, "integer"),
+    (float, "number"),
+    (str, "string"),
+    (dict, "object"),
+    (list, "array"),
+    (type(None), "null"),
+)
+
+
+@cache
+def _top_shapes() -> dict[str, frozenset[str]]:
+    """Top-level key of the format -> the JSON types its value may have (from the schema)."""
+    from .schemacheck import schema
+
+    doc = schema()
+    out: dict[str, frozenset[str]] = {}
+    for key, prop in doc["properties"].items():
+        types: set[str] = set()
+        for branch in prop.get("anyOf", [prop]):
+            if "$ref" in branch:
+                branch = doc["$defs"][branch["$ref"].rsplit("/", 1)[-1]]
+            kind = branch.get("type")
+            types.update([kind] if isinstance(kind, str) else kind or ())
+        if "number" in types:
+            types.add("integer")
+        out[key] = frozenset(types)
+    return out
+
+
+def config_keys() -> frozenset[str]:
+    return frozenset(_top_shapes())
+
+
+def config_key(key: object) -> bool:
+    """A top-level key a config may have: one of the format's, or an ``x-`` extension key.
+    Only exact keys count (a near typo is what a secrets file says: ``api_key``)."""
+    return isinstance(key, str) and (key in _top_shapes() or key.startswith("x-"))
+
+
+def shape_of(value: object) -> str:
+    """The JSON type of a plain YAML value (``bool`` before ``int``: a bool is an int)."""
+    return next((name for t, name in _JSON_TYPES if isinstance(value, t)), "?")
+
+
+def shape_fits(key: str, value: object) -> bool:
+    """True when ``value`` (plain: a dict, list or scalar) has a shape the format gives the
+    top-level ``key`` (a mapping for ``workspace``, a list for ``members``…); ``x-`` keys take
+    anything."""
+    shapes = _top_shapes().get(key)
+    return shapes is None or shape_of(value) in shapes
+
+
+def shape_words(key: str) -> str:
+    """What the top-level ``key``'s value must be, in words (for a message)."""
+    words = {"object": "a mapping", "array": "a list", "string": "text", "integer": "a number"}
+    shapes = _top_shapes().get(key, frozenset())
+    named = [w for k, w in words.items() if k in shapes]
+    return " or ".join(named) or "something else"
+
+
+def kind_words(value: object) -> str:
+    """What ``value`` is, in words that quote none of it: "a mapping", "text", …"""
+    return {
+        "object": "a mapping",
+        "array": "a list",
+        "string": "text",
+        "integer": "a number",
+        "number": "a number",
+        "boolean": "true/false",
+        "null": "empty",
+    }.get(shape_of(value), "a value")
+
+
+def known_config(parsed_cleanly: bool, top: object, version_written_1: bool) -> bool:
+    """The quoting rule (see the module's docstring): the file parsed with no problem, its
+    top level ``top`` (key -> plain value) is a mapping with ``version`` written ``1``, and
+    every key is a config key whose value has the shape the format gives it."""
+    return (
+        parsed_cleanly
+        and isinstance(top, dict)
+        and version_written_1
+        and all(config_key(k) and shape_fits(k, v) for k, v in top.items())
+    )
+
+
+def unquoted_unless_known(
+    diagnostics: Iterable[Diagnostic], known: Iterable[str], unknown: Iterable[str]
+) -> list[Diagnostic]:
+    """The one place every diagnostic passes before it is shown (``check_paths`` and the
+    template reader call it): a diagnostic of a file that is not in ``known`` (or is in
+    ``unknown``: two files may be shown under one name) keeps its message only when it is an
+    :class:`~wscfg.config.sourcefile.Unquoted` one (and its path, a key of the format); any
+    other becomes its location and :data:`GENERIC`. Either way it shows no line."""
+    from .sourcefile import Unquoted
+
+    ok = set(known) - set(unknown)
+    out: list[Diagnostic] = []
+    for d in diagnostics:
+        if d.file in ok:
+            out.append(d if type(d) is Diagnostic else Diagnostic(*dataclasses.astuple(d)))
+        else:
+            if isinstance(d, Unquoted):
+                out.append(Diagnostic(d.file, d.line, d.column, d.path, d.message))
+            else:
+                out.append(Diagnostic(d.file, d.line, d.column, "", GENERIC))
+    return out
 
 
 # --- environment values in diagnostics --------------------------------------------------------

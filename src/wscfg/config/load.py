@@ -14,7 +14,9 @@ composer lets us, in one pass and without any intermediate objects:
 
 Nothing here knows about wscfg's format: see :mod:`wscfg.config.resolve` for ``extends``,
 ``vars`` and ``${env:...}``. Nothing here raises for bad input either: problems come back as
-:class:`~wscfg.errors.Diagnostic` objects.
+:class:`~wscfg.config.sourcefile.Unquoted` diagnostics. A file with any problem here is not
+known to be a wscfg config (:mod:`wscfg.config.guard`), so these messages quote nothing of it:
+no line, key, value, tag or anchor name, only where and what.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any, NamedTuple
 
 from ..errors import Diagnostic
 from . import guard
-from .sourcefile import FORBIDDEN_RE, SourceFile
+from .sourcefile import FORBIDDEN_RE, SourceFile, Unquoted
 
 MAX_FILE_BYTES = guard.MAX_FILE_BYTES
 MAX_ALIAS_NODES = 100_000  # nodes added by alias expansion, per file
@@ -134,7 +136,7 @@ class LoadedFile:
 
     __slots__ = ("diagnostics", "root", "src")
 
-    def __init__(self, src: SourceFile, root: Node | None, diagnostics: list[Diagnostic]):
+    def __init__(self, src: SourceFile, root: Node | None, diagnostics: list[Unquoted]):
         self.src = src
         self.root = root
         self.diagnostics = diagnostics
@@ -143,7 +145,7 @@ class LoadedFile:
 class _Fatal(Exception):
     """Stops composing: the rest of the file cannot be trusted."""
 
-    def __init__(self, diagnostic: Diagnostic) -> None:
+    def __init__(self, diagnostic: Unquoted) -> None:
         super().__init__(diagnostic.message)
         self.diagnostic = diagnostic
         self.too_deep = False  # the nesting cap, which libyaml may pre-empt (see parse_text)
@@ -215,8 +217,8 @@ def parse_text(text: str, src: SourceFile) -> LoadedFile:
 
 
 class _TooDeep(NamedTuple):
-    diagnostic: Diagnostic
-    diagnostics: list[Diagnostic]
+    diagnostic: Unquoted
+    diagnostics: list[Unquoted]
 
 
 def _depth_cap_before(text: str, src: SourceFile, exc: Exception) -> _TooDeep | None:
@@ -247,7 +249,7 @@ def _depth_cap_before(text: str, src: SourceFile, exc: Exception) -> _TooDeep | 
 
 
 def _fail(src: SourceFile, message: str) -> LoadedFile:
-    return LoadedFile(src, None, [Diagnostic(src.name, 0, 0, "", message)])
+    return LoadedFile(src, None, [src.unquoted(0, 0, message)])
 
 
 def _fail_at(src: SourceFile, buf: str | bytes, offset: int, message: str) -> LoadedFile:
@@ -255,7 +257,7 @@ def _fail_at(src: SourceFile, buf: str | bytes, offset: int, message: str) -> Lo
     newline = b"\n" if isinstance(buf, bytes) else "\n"
     line = buf.count(newline, 0, offset) + 1  # type: ignore[arg-type]
     col = offset - (buf.rfind(newline, 0, offset) + 1) + 1  # type: ignore[arg-type]
-    return LoadedFile(src, None, [src.diagnostic(line, col, message)])
+    return LoadedFile(src, None, [src.unquoted(line, col, message)])
 
 
 def _parser(text: str) -> Any:
@@ -295,16 +297,17 @@ MERGE = _MergeKey("<<")
 class _Composer:
     def __init__(self, src: SourceFile) -> None:
         self.src = src
-        self.diagnostics: list[Diagnostic] = []
+        self.diagnostics: list[Unquoted] = []
         self.anchors: dict[str, Node] = {}
         self.open_anchors: set[str] = set()
         self.alias_budget = MAX_ALIAS_NODES
 
     def error(self, line: int, col: int, message: str) -> None:
-        self.diagnostics.append(self.src.diagnostic(line, col, message))
+        """``message``: wscfg's own words only (see :class:`Unquoted`)."""
+        self.diagnostics.append(self.src.unquoted(line, col, message))
 
     def fatal(self, line: int, col: int, message: str) -> _Fatal:
-        return _Fatal(self.src.diagnostic(line, col, message))
+        return _Fatal(self.src.unquoted(line, col, message))
 
     def compose(self, text: str, parser: Any = None) -> Node | None:
         import yaml
@@ -425,12 +428,10 @@ class _Composer:
                         raise ValueError
                     return value
             except ValueError:
-                self.error(
-                    line, col, f"the number {text[:20]} is too large; quote it if it is text"
-                )
+                self.error(line, col, "this number is too large; quote it if it is text")
                 return text
             if _SPECIAL_FLOAT_RE.match(text):
-                self.error(line, col, f"{text} is not allowed: numbers must be finite")
+                self.error(line, col, "infinity and NaN are not allowed: numbers must be finite")
                 return text
         return text
 
@@ -447,13 +448,12 @@ class _Composer:
             }[name]
             if ok:
                 return float(value) if name == "float" else value
-            self.error(line, col, f"'{text}' is not a valid {short} value")
+            self.error(line, col, f"this value is not a valid {short}")  # one of four tags
             return text
         self.error(
             line,
             col,
-            f"unsupported YAML tag {short}; wscfg reads plain YAML (use ${{env:NAME}} for "
-            "environment values)",
+            "unsupported YAML tag; wscfg reads plain YAML (use ${env:NAME} for environment values)",
         )
         return text
 
@@ -463,7 +463,7 @@ class _Composer:
         self.error(
             mark.line + 1,
             mark.column + 1,
-            f"unsupported YAML tag {tag.replace(_TAG, '!!')}; wscfg reads plain YAML",
+            "unsupported YAML tag; wscfg reads plain YAML",
         )
 
     def _key(self, node: Node) -> tuple[str, int, int]:
@@ -493,7 +493,7 @@ class _Composer:
             self.error(
                 kline,
                 kcol,
-                f"duplicate key '{text}' (first defined at line {mapping[text].kline}); "
+                f"duplicate key (first defined at line {mapping[text].kline}); "
                 "a key may appear only once in a mapping",
             )
             return
@@ -511,13 +511,11 @@ class _Composer:
         name = ev.anchor
         if name in self.open_anchors:
             raise self.fatal(
-                line, col, f"alias *{name} refers to a node that contains it (a recursive alias)"
+                line, col, "this alias refers to a node that contains it (a recursive alias)"
             )
         target = self.anchors.get(name)
         if target is None:
-            raise self.fatal(
-                line, col, f"alias *{name} refers to an anchor &{name} not defined above"
-            )
+            raise self.fatal(line, col, "this alias refers to an anchor not defined above")
         self.alias_budget -= target.size
         if self.alias_budget < 0:
             raise self.fatal(

@@ -72,6 +72,7 @@ class FileInfo:
     bases: list[tuple[str, str, Node]] = field(default_factory=list)  # (name, realpath, node)
     vars: dict[str, Node] = field(default_factory=dict)
     problems: list[Diagnostic] = field(default_factory=list)
+    known: bool = False  # known to be a wscfg config: its lines may be quoted (guard)
 
     @property
     def name(self) -> str:
@@ -86,6 +87,15 @@ class FileCache:
         self._reported: set[str] = set()
         self.cycles: set[frozenset[str]] = set()  # extends cycles already reported
         self.guardrails: dict[int, Any] = {}  # policies/locks per file, compiled once per run
+
+    def shown_names(self) -> tuple[set[str], set[str]]:
+        """(names of the files known to be configs, names of the others), as messages name
+        them: for :func:`guard.unquoted_unless_known`."""
+        known: set[str] = set()
+        unknown: set[str] = set()
+        for info in self._files.values():
+            (known if info.known else unknown).add(info.name)
+        return known, unknown
 
     def get(self, path: str, name: str) -> FileInfo:
         real = os.path.realpath(path)
@@ -104,52 +114,90 @@ class FileCache:
 
 
 def _inspect(loaded: LoadedFile) -> FileInfo:
+    unknown = _not_known(loaded)
+    if unknown is not None:
+        return unknown
     root = loaded.root
-    src = loaded.src
-    if loaded.diagnostics and root is None:
-        return FileInfo(loaded, None)
-    if root is None:
-        if not src.text.strip():
-            msg = "the file is empty; a config file needs at least `version: 1`"
-        else:
-            msg = "the document is empty (only comments); a config file needs at least `version: 1`"
-        return FileInfo(loaded, None, problems=[src.diagnostic(1, 1, msg)])
-    if not root.is_map:
-        what = "a list" if root.is_seq else "a single value"
-        return FileInfo(
-            loaded,
-            None,
-            problems=[
-                root.diagnostic(
-                    f"the top level must be a mapping of settings (version: 1, workspace: …), "
-                    f"not {what}"
-                )
-            ],
-        )
-    info = FileInfo(loaded, root)
+    assert root is not None and root.is_map
+    info = FileInfo(loaded, root, known=True)
     top = root.value
-    version = top.get("version")
-    if version is None:
-        info.problems.append(
-            src.diagnostic(
-                1, 1, "missing `version: 1` (the config format version) at the top level"
-            )
-        )
-    elif version.value != 1 or isinstance(version.value, bool) or _spelled(version) != "1":
-        v = version.value
-        if isinstance(v, list | dict):  # its items are nodes: say what it is, not its repr
-            kind = "a list" if isinstance(v, list) else "a mapping"
-            message = f"the format version must be 1, not {kind}"
-        elif isinstance(v, int | float) and not isinstance(v, bool) and v == 1:
-            message = f"the format version is written `version: 1`, not `{_spelled(version)}`"
-        else:
-            message = f"unsupported format version {v!r}; this wscfg reads `version: 1`"
-        info.problems.append(version.diagnostic(message, "version"))
     if "extends" in top:
         _inspect_extends(info, top["extends"])
     if "vars" in top:
         _inspect_vars(info, top["vars"])
     return info
+
+
+def _not_known(loaded: LoadedFile) -> FileInfo | None:
+    """None when the file is known to be a wscfg config (the quoting rule,
+    :func:`guard.known_config`); else an unusable :class:`FileInfo` whose problems say why,
+    each located and none quoting the file (:class:`~wscfg.config.sourcefile.Unquoted`)."""
+    root = loaded.root
+    src = loaded.src
+    top = root.value if root is not None else None
+    version = top.get("version") if isinstance(top, dict) else None
+    written_1 = version is not None and _version_problem(version) is None
+    plain = {k: n.value for k, n in top.items()} if isinstance(top, dict) else top
+    if guard.known_config(not loaded.diagnostics, plain, written_1):
+        return None
+    if root is None:
+        if loaded.diagnostics:
+            return FileInfo(loaded, None)  # the reader's problems say it all
+        if not src.text.strip():
+            msg = "the file is empty; a config file needs at least `version: 1`"
+        else:
+            msg = "the document is empty (only comments); a config file needs at least `version: 1`"
+        return FileInfo(loaded, None, problems=[src.unquoted(1, 1, msg)])
+    if not isinstance(top, dict):
+        what = "a list" if root.is_seq else "a single value"
+        message = (
+            f"the top level must be a mapping of settings (version: 1, workspace: …), not {what}"
+        )
+        return FileInfo(loaded, None, problems=[src.unquoted(root.line, root.col, message)])
+    problems: list[Diagnostic] = []
+    if version is None:
+        problems.append(
+            src.unquoted(1, 1, "missing `version: 1` (the config format version) at the top level")
+        )
+    elif not written_1:
+        problem = _version_problem(version) or ""
+        problems.append(src.unquoted(version.line, version.col, problem, "version"))
+    from .diagnostics import did_you_mean
+
+    keys = sorted(guard.config_keys())
+    why = f"until this is fixed, the file is not known to be a wscfg config: {guard.NOT_KNOWN}"
+    for key, node in top.items():
+        if not guard.config_key(key):
+            close = did_you_mean(key, keys)  # a word of the format, not of the file
+            hint = f"; did you mean '{close}'?" if close else ""
+            message = f"a top-level key no wscfg config has{hint} ({why})"
+            problems.append(src.unquoted(node.kline, node.kcol, message))
+        elif key != "version" and not guard.shape_fits(key, node.value):
+            message = (
+                f"must be {guard.shape_words(key)}, not {guard.kind_words(node.value)} ({why})"
+            )
+            problems.append(src.unquoted(node.line, node.col, message, key))
+    if not problems and not loaded.diagnostics:  # each way to fail the rule is named above
+        problems.append(src.unquoted(1, 1, f"not known to be a wscfg config: {guard.NOT_KNOWN}"))
+    return FileInfo(loaded, None, problems=problems)
+
+
+def _version_problem(version: Node) -> str | None:
+    """Why ``version`` is not written ``1``, in words that quote nothing of the file but a
+    number equal to 1 written another way (``1.0``, ``0x1``: #21 item 8); None when it is."""
+    v = version.value
+    if type(v) is int and v == 1 and _spelled(version) == "1":
+        return None
+    if isinstance(v, float) and v == 1 and _spelled(version) == "1":  # `!!float 1`
+        return "the format version is written `version: 1`, a whole number without a tag"
+    if isinstance(v, list | dict):  # its items are nodes: say what it is, not its repr
+        kind = "a list" if isinstance(v, list) else "a mapping"
+        return f"the format version must be 1, not {kind}"
+    if isinstance(v, int | float) and not isinstance(v, bool) and v == 1:
+        return f"the format version is written `version: 1`, not `{_spelled(version)}`"
+    number = guard.shape_of(v) in ("integer", "number")
+    kind = "a number other than 1" if number else guard.kind_words(v)
+    return f"unsupported format version ({kind}); this wscfg reads `version: 1`"
 
 
 # The plain scalar at a node's position, past an anchor (&a) or a tag (!!int) before it.
@@ -320,7 +368,8 @@ def resolve(
 
 class _Walk:
     """Follows ``extends`` from one target: each base must be inside the config roots and be
-    a wscfg config (else it is refused without quoting it)."""
+    known to be a wscfg config (else it is refused, and its own problems say why without
+    quoting it)."""
 
     def __init__(
         self, cache: FileCache, roots: tuple[str, ...], diagnostics: list[Diagnostic]
@@ -336,10 +385,8 @@ class _Walk:
             self.diagnostics.append(node.diagnostic(guard.outside_message(value, self.roots), path))
             return None
         base = self.cache.get(real, name)
-        root = base.loaded.root
-        keys = list(root.value) if root is not None and isinstance(root.value, dict) else []
-        if not guard.looks_like_config(base.loaded.src.text) or guard.foreign_keys(keys):
-            self.cache.take_problems(base)  # never shown: they could quote the file
+        if not base.known:  # its own problems quote nothing of it (Unquoted): say why
+            self.diagnostics.extend(self.cache.take_problems(base))
             self.diagnostics.append(node.diagnostic(guard.not_a_config_message(name), path))
             return None
         self.diagnostics.extend(self.cache.take_problems(base))

@@ -1,10 +1,12 @@
 """One input file as messages quote it: its name, its text, and a diagnostic at a line and
 column that shows the offending line safely (no control characters, a long line cut to a
-window around the column)."""
+window around the column); or, for a file not known to be a wscfg config, an
+:class:`Unquoted` diagnostic that shows nothing of the file (see :mod:`wscfg.config.guard`)."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from ..errors import Diagnostic
 
@@ -34,6 +36,19 @@ class SourceFile:
     def diagnostic(self, line: int, column: int, message: str, path: str = "") -> Diagnostic:
         shown, at = _shown(self.line(line), column)
         return Diagnostic(self.name, line, column, path, message, shown, at)
+
+    def unquoted(self, line: int, column: int, problem: str, path: str = "") -> Unquoted:
+        """A diagnostic at ``line``:``column`` that quotes nothing of the file: no source line,
+        and ``problem`` and ``path`` are wscfg's own words (``path`` a key of the format, such
+        as ``version``, never a key read from the file)."""
+        return Unquoted(self.name, line, column, path, problem)
+
+
+@dataclass(frozen=True)
+class Unquoted(Diagnostic):
+    """A diagnostic whose message is wscfg's own words only: it quotes no line, key or value of
+    its file, so it may be shown for a file not known to be a wscfg config. Build one only
+    with fixed text (numbers such as line numbers are fine), never with text from the file."""
 
 
 SHOWN_BEFORE = 80  # characters of a long line shown before the error's column

@@ -9,7 +9,7 @@ from typing import Any
 from ..errors import ConfigError
 from .desired import DocPath
 from .resolve import FileCache, resolve
-from .validate import LenientEnv, dedup, gc_paused, validate_resolved
+from .validate import LenientEnv, gc_paused, shown, validate_resolved
 
 _PLACEHOLDER = "\x00wscfg-unset-env"
 
@@ -28,13 +28,14 @@ def load_template_document(
 
     env = LenientEnv(os.environ if environ is None else environ, _PLACEHOLDER)
     with gc_paused():
-        r = resolve(path, path, FileCache(), env)
+        cache = FileCache()
+        r = resolve(path, path, cache, env)
         for p, pairs in r.env_paths.items():
             if any(value == _PLACEHOLDER for _, value in pairs):
                 r.quiet.add(p)
         _, _, diags = validate_resolved(r)
         if diags:
-            raise ConfigError(dedup(diags))
+            raise ConfigError(shown(diags, cache, os.environ if environ is None else environ))
         data = _prune(r.data, (), r.quiet)
         out: dict[str, Any] = {"version": 1}
         for kind in KINDS:

@@ -37,6 +37,7 @@ from .diagnostics import (
 )
 from .load import Node
 from .resolve import IDENTITY, LABEL, FileCache, Resolved, resolve
+from .sourcefile import Unquoted
 from .targetchecks import check_duplicates, check_read_only, check_references
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -155,7 +156,7 @@ def check_paths(
                 roots = roots_of[by] = guard.roots_for(by, config_roots)
             if not guard.inside(os.path.realpath(name), roots):  # a link that leads out
                 report.diagnostics.append(
-                    Diagnostic(name, 0, 0, "", guard.link_outside_message(roots))
+                    Unquoted(name, 0, 0, "", guard.link_outside_message(roots))
                 )
                 continue
             resolved = resolve(name, name, cache, env, roots)
@@ -186,9 +187,20 @@ def check_paths(
             report.targets.append(target)
             if target.target_config is not None:
                 report.configs.append(target.target_config)
-    report.diagnostics = guard.guard_diagnostics(dedup(report.diagnostics), real_env)
-    report.warnings = guard.guard_diagnostics(dedup(report.warnings), real_env)
+    report.diagnostics = shown(report.diagnostics, cache, real_env)
+    report.warnings = shown(report.warnings, cache, real_env)
     return report
+
+
+def shown(
+    diagnostics: list[Diagnostic], cache: FileCache, environ: Mapping[str, str]
+) -> list[Diagnostic]:
+    """Diagnostics as they may be shown, every one of them, whatever made it: quoting nothing
+    of a file not known to be a wscfg config (:func:`guard.unquoted_unless_known`), nor any
+    environment value (:func:`guard.guard_diagnostics`); each once, in file order."""
+    known, unknown = cache.shown_names()
+    diagnostics = guard.unquoted_unless_known(diagnostics, known, unknown)
+    return guard.guard_diagnostics(dedup(diagnostics), environ)
 
 
 # What an unset variable reads as in validate: plain text that passes as a secret or a name.
@@ -242,7 +254,7 @@ def expand_paths(
         if os.path.isdir(p):
             found = _walk(p)
             if not found:
-                problems.append(Diagnostic(p, 0, 0, "", "no .yaml or .yml files in this directory"))
+                problems.append(Unquoted(p, 0, 0, "", "no .yaml or .yml files in this directory"))
             for f in found:
                 add(f, p)
         elif os.path.exists(p):
@@ -250,7 +262,7 @@ def expand_paths(
         elif _GLOB_CHARS & set(p):
             matches = sorted(glob.glob(p, recursive=True))
             if not matches:
-                problems.append(Diagnostic(p, 0, 0, "", "no files match this pattern"))
+                problems.append(Unquoted(p, 0, 0, "", "no files match this pattern"))
             for m in matches:
                 if os.path.isdir(m):
                     for f in _walk(m):
@@ -258,7 +270,7 @@ def expand_paths(
                 else:
                     add(m)
         else:
-            problems.append(Diagnostic(p, 0, 0, "", "no such file or directory"))
+            problems.append(Unquoted(p, 0, 0, "", "no such file or directory"))
     return out, problems
 
 
@@ -342,7 +354,8 @@ def _redact(d: Diagnostic, env_values: Mapping[str, str]) -> Diagnostic:
     msg = d.message
     names: dict[str, str] = {}
     patterns = []
-    for name, value in sorted(env_values.items(), key=lambda kv: -len(kv[1])):
+    spelled = [(n, s) for n, v in env_values.items() for s in dict.fromkeys((v, v.strip()))]
+    for name, value in sorted(spelled, key=lambda kv: -len(kv[1])):  # stripped: as text keeps it
         low = value.lower()
         if not value or low in names or low not in msg.lower():
             continue
@@ -507,7 +520,10 @@ def _model(
         for message, at_key, _ in entries:
             if message not in seen:
                 seen.add(message)
-                diags.append(_at(r, path, message, at_key=at_key))
+                d = _at(r, path, message, at_key=at_key)
+                if at_key:  # a key the format has not there: its line (its value) is not shown
+                    d = dataclasses.replace(d, source_line="", source_column=0)
+                diags.append(d)
     return None
 
 
@@ -515,9 +531,15 @@ _SLUG_LINE = re.compile(r"^\s*slug:\s*['\"]?([a-z0-9][a-z0-9-]*)['\"]?\s*(?:#.*)
 _SLUG_FLOW = re.compile(r"^workspace:\s*\{[^}\n]*\bslug:\s*['\"]?([a-z0-9][a-z0-9-]*)", re.M)
 
 
+_TOP_LINE = re.compile(r"^(?![ \t#]|---|\.\.\.)(.*)$", re.M)  # a line at column 0, not a comment
+_TOP_KEY = re.compile(r"""['"]?([A-Za-z0-9_$-]+)['"]?[ \t]*:(?:[ \t]|$)""")
+
+
 def guess_target_slugs(paths: Sequence[str]) -> list[str]:
     """Slugs written literally in the files, found without parsing them (a hint for reading
-    live state early while the real load runs; never a substitute for it)."""
+    live state early while the real load runs; never a substitute for it). Only from a file
+    that looks like a config on its face (every line at column 0 is a config's top-level key,
+    one of them `version`): nothing of another file is sent to the server as a slug."""
     files, _ = expand_paths(paths)
     out: list[str] = []
     for name in files:
@@ -525,7 +547,21 @@ def guess_target_slugs(paths: Sequence[str]) -> list[str]:
         if data is None:
             continue
         text = data[: 1 << 20].decode("utf-8", "replace")
+        if not _looks_like_a_config(text):
+            continue
         match = _SLUG_FLOW.search(text) or _SLUG_LINE.search(text)
         if match:
             out.append(match.group(1))
     return out
+
+
+def _looks_like_a_config(text: str) -> bool:
+    keys = []
+    for line in _TOP_LINE.findall(text):
+        if not line.strip():
+            continue
+        match = _TOP_KEY.match(line)
+        if match is None or not guard.config_key(match.group(1)):
+            return False
+        keys.append(match.group(1))
+    return "version" in keys

@@ -1,13 +1,21 @@
-"""YAML syntax errors from libyaml, reworded for people and placed at the right line."""
+"""YAML syntax errors from libyaml, reworded for people and placed at the right line.
+
+A file with a syntax error is not known to be a wscfg config (:mod:`wscfg.config.guard`), so
+the diagnostic quotes nothing of it: wscfg's own words, or libyaml's problem text only when it
+is plain words (libyaml's C messages are fixed strings; the pure-Python parser's may quote a
+character), and never the line.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
-from ..errors import Diagnostic
-
 if TYPE_CHECKING:
-    from .sourcefile import SourceFile
+    from .sourcefile import SourceFile, Unquoted
+
+# libyaml's problem texts that can be shown as they are: plain words, nothing quoted
+_PLAIN_WORDS_RE = re.compile(r"[A-Za-z ,<>-]+")
 
 
 _REWRITES: tuple[tuple[str, str], ...] = (
@@ -48,28 +56,27 @@ _REWRITES: tuple[tuple[str, str], ...] = (
 )
 
 
-def syntax_diagnostic(exc: Exception, src: SourceFile) -> Diagnostic:
+def syntax_diagnostic(exc: Exception, src: SourceFile) -> Unquoted:
     """Turn a PyYAML error into a plain-language diagnostic at the problem's position."""
     problem = str(getattr(exc, "problem", "") or "")
     context = str(getattr(exc, "context", "") or "")
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     if mark is None:  # a reader error or something unexpected: no position
-        return Diagnostic(src.name, 0, 0, "", f"invalid YAML: {problem or exc}")
+        return src.unquoted(0, 0, _plain("invalid YAML", problem))
     line, col = mark.line + 1, mark.column + 1
     row = src.line(line)
     here = row[col - 1] if 0 < col <= len(row) else ""
     if "\t" in problem or "tab" in problem or here == "\t" or _tab_in_indent(row):
         tab_col = row.find("\t") + 1 if "\t" in row else col
-        return src.diagnostic(
+        return src.unquoted(
             line, tab_col, "tab character: YAML indentation must use spaces, not tabs"
         )
-    message = problem or context or str(exc)
     for needle, plain in _REWRITES:
         if needle in problem:
             message = plain
             break
     else:
-        message = f"invalid YAML: {message}"
+        message = _plain("invalid YAML", problem or context)
     if getattr(mark, "index", 0) >= len(src.text.rstrip()) and "quoted" not in context:
         message = "the file ends in the middle of a value (an unclosed '[' or '{'?)"
     cmark = getattr(exc, "context_mark", None)
@@ -80,7 +87,12 @@ def syntax_diagnostic(exc: Exception, src: SourceFile) -> Diagnostic:
             message += f" ({what} opened at line {cmark.line + 1}, column {cmark.column + 1})"
         elif "block mapping" in context or "block collection" in context:
             message += f" (the enclosing block starts at line {cmark.line + 1})"
-    return src.diagnostic(line, col, message)
+    return src.unquoted(line, col, message)
+
+
+def _plain(prefix: str, text: str) -> str:
+    """``prefix: text`` when ``text`` is plain words (quotes nothing), else ``prefix``."""
+    return f"{prefix}: {text}" if _PLAIN_WORDS_RE.fullmatch(text) else prefix
 
 
 def _tab_in_indent(row: str) -> bool:

@@ -59,8 +59,9 @@ def forms(value: str) -> dict[str, str]:
     """The spellings of an environment value that output may show, by name (``""``: the value
     itself, which :func:`unmask` puts back), each at least :data:`MIN_MASKED` long: as written
     and case-folded (matching ignores case), inside JSON, percent-encoded (``quote``,
-    ``quote_plus``) and percent-decoded, digits only (a phone number normalized to E.164 keeps
-    only the digits of its part), and, for a URL, its password and ``user:password`` (a
+    ``quote_plus``) and percent-decoded, without its outer spaces (text fields strip them),
+    digits only (a phone number normalized to E.164 keeps only the digits of its part), a
+    3-digit hex colour as ``rrggbb``, and, for a URL, its password and ``user:password`` (a
     message may show a URL taken apart). A masked form says which it was, so that
     :func:`unmask` puts back that spelling."""
     from urllib.parse import quote, quote_plus, unquote, urlsplit
@@ -74,8 +75,12 @@ def forms(value: str) -> dict[str, str]:
         "form-encoded": quote_plus(value),
         "percent-decoded": unquote(value),
     }
+    if value.strip() != value:  # text fields keep a value without its outer spaces
+        out["stripped"] = value.strip()
     if set(value) <= PHONE_CHARS:
         out["digits"] = "".join(c for c in value if c.isdigit())
+    if value.startswith("#") and _colour(value):  # a colour is kept as #rrggbb
+        out["colour"] = _colour(value)
     if "://" in value:
         try:
             parts = urlsplit(value)
@@ -94,6 +99,13 @@ def forms(value: str) -> dict[str, str]:
             seen.add(form.lower())
             kept[tag] = form
     return kept
+
+
+def _colour(value: str) -> str:
+    """A 3-digit hex colour (``#F80``, ``F80``) as the models keep it (``#ff8800``), else ``""``."""
+    if not re.fullmatch(r"#?[0-9A-Fa-f]{3}", value):
+        return ""
+    return value[:-3] + "".join(c * 2 for c in value[-3:].lower())
 
 
 # spellings put back as the value itself (JSON escapes and letter case are undone by reading)
@@ -128,9 +140,10 @@ class EnvMask:
         self._key = key
         by_value: dict[str, tuple[str, str]] = {}
         for name, value in sorted(values.items()):
-            if len(value) >= MIN_MASKED:
-                for tag, form in forms(value).items():
-                    by_value.setdefault(form.lower(), (name, "" if tag in AS_VALUE else tag))
+            for tag, form in forms(value).items():  # each at least MIN_MASKED long
+                by_value.setdefault(form.lower(), (name, "" if tag in AS_VALUE else tag))
+            if _colour(value) and not value.startswith("#"):  # "#${env:C}": kept as #rrggbb
+                by_value.setdefault(_colour(value), (name, "colour-digits"))
         self._names = by_value
         self._values = dict(values)
         self._positions = dict(positions or {})
@@ -235,16 +248,17 @@ class EnvMask:
         masked however short; an item deleted whose identity has the shape of one set from the
         environment that the plan creates (a rotated identity) masked too. The live values so
         hidden are masked in every text as well (:meth:`add_live`)."""
-        return [self._plan(p) for p in plans]
+        found: list[tuple[Sequence[str], str]] = []
+        shown = [self._plan(p, found) for p in plans]
+        self.add_live(found)  # once for the run: each adds to the pattern
+        return shown
 
-    def _plan(self, plan: Plan) -> Plan:
+    def _plan(self, plan: Plan, found: list[Any]) -> Plan:
         where = self._positions.get(plan.slug)
         if not where:
             return plan
-        found: list[tuple[Sequence[str], str]] = []
         changes = [self._change(ch, where.get((ch.kind, ch.key), []), found) for ch in plan.changes]
         changes = self._rotated(plan.changes, changes, where, found)
-        self.add_live(found)
         return dataclasses.replace(plan, changes=changes)
 
     def _change(self, ch: Change, where: list[tuple[FieldPath, Pairs]], found: list[Any]) -> Change:
@@ -328,8 +342,10 @@ class EnvMask:
             if not env:
                 continue
             self._values.setdefault(name, env)
-            for tag, form in (forms(env) or {"": env}).items():
+            for tag, form in {"": env, **forms(env)}.items():
                 spelled.setdefault(form.lower(), (name, "" if tag in AS_VALUE else tag))
+            if _colour(env) and not env.startswith("#"):  # "#${env:C}": kept as #rrggbb
+                spelled.setdefault(_colour(env), (name, "colour-digits"))
         if not spelled:
             return value
         pattern = re.compile(
@@ -389,7 +405,7 @@ def _shape(desired: Any, pairs: Pairs) -> re.Pattern[str] | None:
     if not isinstance(desired, str):
         return None
     spelled = sorted(
-        {f.lower() for _, env in pairs if env for f in (forms(env) or {"": env}).values()},
+        {f.lower() for _, env in pairs if env for f in {"": env, **forms(env)}.values()},
         key=len,
         reverse=True,
     )
@@ -502,7 +518,11 @@ def unmask(value: Any, environ: Mapping[str, str], key: bytes, used: dict[str, s
                 "key differs); make the plan again"
             )
         used[name] = current
-        spelled = forms(current).get(form) if form else current
+        spelled = (
+            (_colour(current) if form == "colour-digits" else forms(current).get(form))
+            if form
+            else current
+        )
         if spelled is None:
             raise PlanError(
                 f"the plan file's mask of ${{env:{name}}} is damaged; make the plan again"
