@@ -239,3 +239,32 @@ def test_a_message_made_elsewhere_for_a_file_not_known_is_reduced_to_its_place(
         "its content is shown\n"
         "Error: 1 problem in 1 file (1 file checked)\n"
     )
+
+
+def test_in_a_config_a_key_the_format_does_not_have_is_named_but_its_value_not_shown(
+    tmp_path: Path,
+) -> None:
+    """Defence in depth for a file that passes the rule (a `workspace:` section of another
+    tool): a nested key no config has is named and located, and its line is not shown."""
+    cfg = tmp_path / "ws.yaml"
+    cfg.write_text(f"version: 1\nworkspace:\n  slug: acme\n  api_key: {PLANTED[0]}\n")
+    for fmt in VALIDATE_FORMATS:
+        result = invoke("validate", "--format", fmt, str(cfg))
+        assert result.exit_code == 1
+        assert_quotes_nothing(result)
+    result = invoke("validate", str(cfg))
+    assert result.stderr == (
+        f"{cfg}:4:3: workspace.api_key: unknown key 'api_key'; valid keys here: slug, name, "
+        "timezone, business_profile\n"
+        "Error: 1 problem in 1 file (1 file checked)\n"
+    )
+
+
+def test_plans_early_slug_hint_reads_only_files_that_look_like_configs(tmp_path: Path) -> None:
+    """plan reads live state for the slugs it finds in the files' text while the real load runs:
+    nothing of a file that does not look like a config is sent to the server as a slug."""
+    from wscfg.config.validate import guess_target_slugs
+
+    (tmp_path / "secrets.yaml").write_text("version: 1\ntoken: x\nslug: sk-live-planted-7q\n")
+    (tmp_path / "ws.yaml").write_text("version: 1\n# a comment\nworkspace:\n  slug: acme\n")
+    assert guess_target_slugs([str(tmp_path)]) == ["acme"]

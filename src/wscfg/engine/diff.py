@@ -174,9 +174,9 @@ _MISSING = object()
 
 
 def _changed_paths(
-    before: dict[str, Any], after: dict[str, Any], model: type[BaseModel] | None, prefix: str
+    before: dict[str, Any], after: dict[str, Any], model: type[BaseModel], prefix: str
 ) -> set[str]:
-    subs = submodels(model) if model is not None else {}
+    subs = submodels(model)
     out: set[str] = set()
     for key in before.keys() | after.keys():
         b, a = before.get(key, _MISSING), after.get(key, _MISSING)

@@ -83,7 +83,7 @@ async def export_one(
     """One workspace's live settings as a config (YAML): environment values it holds written
     as references to them; secrets never (a webhook with one gets a comment)."""
     from ..config.dump import to_yaml
-    from ..engine.envmask import env_references
+    from ..engine.envrefs import env_references
     from ..engine.export import export_live
     from ..fleet import read_live
 
