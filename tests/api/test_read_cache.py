@@ -400,3 +400,31 @@ def test_results_with_and_without_the_cache_are_identical(
             fleet.edit(fleet.slugs[index], action, tag, colour)
         assert fleet.drift(cache) == fleet.drift(None)
     assert fleet.plan(cache) == fleet.plan(None)
+
+
+def test_a_304_gives_its_token_back_to_the_run(
+    logged: tuple[SandboxServer, list[str]], tmp_path: Path
+) -> None:
+    """A run capped at one request per second: the full read spends the only token, and each
+    conditional read answered 304 gives its token back, so ten of them wait for nothing more
+    (without the refund they would wait about a second each)."""
+    import asyncio
+
+    from wscfg.api.client import ApiClient
+
+    server, _lines = logged
+    ws = server.new_workspace("refund")
+
+    async def run() -> tuple[float, float]:
+        async with ApiClient(server.url, ws.key, rate_limit=1.0, cache_dir=tmp_path) as client:
+            await client.workspace(ws.slug).snapshot()
+            await client.workspace(ws.slug).snapshot()  # 304: waited for the token spent above
+            before = client.pacer.waited
+            for _ in range(10):
+                await client.workspace(ws.slug).snapshot()
+            assert client.cache is not None and client.cache.hits == 11
+            return before, client.pacer.waited - before
+
+    before, after = asyncio.run(run())
+    assert before > 0.5  # the cap holds for the full read
+    assert after < 0.5  # and the 304s were not counted
