@@ -386,3 +386,12 @@ def test_no_module_outside_cli_is_over_the_size_limit() -> None:
         if floor_of(name) != 0 and lines_of(path) > MAX_MODULE_LINES
     }
     assert not big, f"over {MAX_MODULE_LINES} lines: {big}"
+
+
+def test_the_command_line_is_thin() -> None:
+    """cli/ parses, prompts, prints and exits over the library: under 1,500 lines in all, and
+    no module of it over the size limit either (LIB.md, #23)."""
+    cli = {name: lines_of(path) for name, path in modules().items() if floor_of(name) == 0}
+    big = {name: n for name, n in cli.items() if n > MAX_MODULE_LINES}
+    assert not big, f"over {MAX_MODULE_LINES} lines: {big}"
+    assert sum(cli.values()) < MAX_CLI_LINES, sorted(cli.items(), key=lambda kv: -kv[1])

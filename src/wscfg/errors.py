@@ -119,6 +119,19 @@ class Diagnostic:
             return f"{where}: {self.path}: {self.message}"
         return f"{where}: {self.message}"
 
+    def shown(self) -> list[str]:
+        """The problem as text shows it: its headline, then its source line and a caret under
+        the column, each escaped (:func:`wscfg.escape.text`) to one line."""
+        from .escape import text
+
+        lines = [text(self.headline())]
+        if self.source_line:
+            lines.append(f"    {text(self.source_line.rstrip())}")
+            caret = self.source_column or self.column
+            if caret:
+                lines.append("    " + " " * (caret - 1) + "^")
+        return lines
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "file": self.file,
@@ -328,3 +341,38 @@ class ApplyCancelled(ApplyError):
     def __init__(self, question: str) -> None:
         self.question = question
         super().__init__("apply cancelled", partial=False)
+
+
+def said(exc: WscfgError, words: Mapping[str, str]) -> str:
+    """What a front end says of ``exc``, as printed: its message with ``words`` (the front
+    end's own, e.g. the CLI's flags) for the options it names, the option of an
+    :class:`OptionError` and the ``timeout`` of a :class:`DeadlineError` included; its own lines
+    kept, every other control character, separator or bidi control in it escaped (it may quote
+    a server or a config)."""
+    from .escape import text
+
+    return "\n".join(text(line) for line in _said(exc, words).split("\n"))
+
+
+def _said(exc: WscfgError, words: Mapping[str, str]) -> str:
+    """:func:`said` before escaping; an error that replaced another once workspaces were
+    created (``replaced``) says that one's message, and what was written."""
+    replaced = getattr(exc, "replaced", None)
+    if replaced is not None:
+        first = "apply stopped part-way" if isinstance(replaced, ApplyError) else None
+        first = first or _said(replaced, words)
+        return f"{first}\n{getattr(exc, 'written_note', '')}; run `wscfg plan` to see what is left"
+    if isinstance(exc, DeadlineError):
+        timeout = words.get("timeout", "timeout")
+        if exc.partial:
+            return (
+                f"apply stopped after {timeout} {exc.seconds:g} s; some changes may have been "
+                "made: run `wscfg plan` to see what is left"
+            )
+        return (
+            f"gave up after {timeout} {exc.seconds:g} s; nothing was written (raise {timeout} "
+            "for a slow server or a large fleet)"
+        )
+    if isinstance(exc, OptionError) and exc.value is not None:
+        return f"{words.get(exc.option, exc.option)} {exc.value} {exc.reason}"
+    return exc.worded(words)

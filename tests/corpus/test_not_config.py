@@ -258,3 +258,13 @@ def test_in_a_config_a_key_the_format_does_not_have_is_named_but_its_value_not_s
         "timezone, business_profile\n"
         "Error: 1 problem in 1 file (1 file checked)\n"
     )
+
+
+def test_plans_early_slug_hint_reads_only_files_that_look_like_configs(tmp_path: Path) -> None:
+    """plan reads live state for the slugs it finds in the files' text while the real load runs:
+    nothing of a file that does not look like a config is sent to the server as a slug."""
+    from wscfg.config.validate import guess_target_slugs
+
+    (tmp_path / "secrets.yaml").write_text("version: 1\ntoken: x\nslug: sk-live-planted-7q\n")
+    (tmp_path / "ws.yaml").write_text("version: 1\n# a comment\nworkspace:\n  slug: acme\n")
+    assert guess_target_slugs([str(tmp_path)]) == ["acme"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from wscfg.engine.envmask import EnvMask, env_references, unmask
+from wscfg.engine.envmask import EnvMask, unmask
+from wscfg.engine.envrefs import env_references
 from wscfg.errors import PlanError
 
 KEY = b"plan-key"

@@ -26,10 +26,10 @@ from wscfg.engine.envmask import (
     LIVE_RE,
     EnvMask,
     env_positions,
-    env_references,
     resolve_live,
     unmask,
 )
+from wscfg.engine.envrefs import env_references
 from wscfg.engine.plan import Plan, make_plan, plans_to_document
 from wscfg.engine.state import DesiredState
 
@@ -266,6 +266,7 @@ def test_validate_keeps_the_words_of_its_messages(
         ("'+1 (555) 990100277' bad", {"P": "0100277"}, "'+1 (555) 99${env:P}' bad"),
         ("host HOOKS.EXAMPLE.COM", {"H": "hooks.example.com"}, "host ${env:H}"),
         ("env:x and abcd", {"E": "env:", "F": "abcd"}, "${env:E}x and ${env:F}"),
+        ("'Acme Hidden Co' is taken", {"CO": "  Acme Hidden Co  "}, "'${env:CO}' is taken"),
     ],
 )
 def test_the_message_rule(message: str, env: dict[str, str], want: str) -> None:
@@ -281,6 +282,17 @@ def test_message_words_and_mask_words_are_the_same() -> None:
     from wscfg.engine.envmask import MIN_MASKED, WORDS
 
     assert (MESSAGE_WORDS, SHORT_VALUE) == (WORDS, MIN_MASKED)
+
+
+def test_export_references_a_phone_numbers_part() -> None:
+    """A 7-digit suffix is too short to reference in any text, but an E.164 number ending in
+    its digits gets the reference; a machine setting never does."""
+    environ = {"PHONE_SUFFIX": "0100199", "P2": "(01) 00-188", "SHLVL": "0100177"}
+    doc = {"b": ["+15550100199", "+15550100188", "+15550100177", "+15550100198"], "n": "0100199"}
+    assert env_references(doc, environ) == {
+        "b": ["+1555${env:PHONE_SUFFIX}", "+1555${env:P2}", "+15550100177", "+15550100198"],
+        "n": "0100199",
+    }
 
 
 def test_export_references_any_spelling_of_a_value() -> None:
@@ -407,3 +419,30 @@ def load_with(path: Path, env: dict[str, str]) -> DesiredState:
 
     [target] = load_targets([str(path)], environ=env)
     return desired_state(target)
+
+
+@pytest.mark.parametrize(
+    ("body", "env", "kept"),
+    [
+        # a text field keeps a value without its outer spaces
+        (
+            "workspace: {slug: acme, business_profile: {company: '${env:CO}'}}\n",
+            {"CO": "  Acme Hidden Co  "},
+            "Acme Hidden Co",
+        ),
+        # a colour is kept as #rrggbb
+        ("call_tags:\n  - {name: vip, color: '${env:C}'}\n", {"C": "#F80"}, "#ff8800"),
+        ("call_tags:\n  - {name: vip, color: '#${env:C}'}\n", {"C": "F80"}, "#ff8800"),
+    ],
+)
+def test_a_value_the_models_normalize_is_masked_and_put_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str, env: dict[str, str], kept: str
+) -> None:
+    state = load(tmp_path, monkeypatch, body, **env)
+    plan = make_plan(state, live({}))
+    mask = mask_for(state)
+    doc = plans_to_document(mask.plans([plan]), server="s", mask=mask.document)
+    shown = json.dumps(doc) + mask.text(f"the value {kept} is live")
+    assert kept.lower() not in shown.lower()
+    back = unmask(doc, env, KEY, {})
+    assert kept in json.dumps(back)

@@ -17,43 +17,26 @@ from typing import Any
 
 import click
 
-# name -> (module, attribute, one-line help shown by `wscfg --help` without importing it)
-COMMANDS: dict[str, tuple[str, str, str]] = {
-    "validate": (
-        "wscfg.cli.validate",
-        "validate",
-        "Check config files offline; report every problem.",
-    ),
-    "plan": ("wscfg.cli.plan", "plan", "Show what would change in the live workspace(s)."),
-    "apply": (
-        "wscfg.cli.plan",
-        "apply",
-        "Make the live workspace(s) match the config or a saved plan.",
-    ),
+# name -> (module in wscfg.cli holding the command of that name, one-line help shown by
+# `wscfg --help` without importing it)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("offline", "Check config files offline; report every problem."),
+    "plan": ("plan", "Show what would change in the live workspace(s)."),
+    "apply": ("plan", "Make the live workspace(s) match the config or a saved plan."),
     "drift": (
-        "wscfg.cli.drift",
-        "drift",
+        "live",
         "Report drift only: who changed what, via what, when; new drift vs a baseline.",
     ),
     "adopt": (
-        "wscfg.cli.adopt",
-        "adopt",
+        "live",
         "Write live values (changes made in the UI) back into the YAML, comments kept.",
     ),
-    "show": ("wscfg.cli.show", "show", "Render a saved plan file; no server needed."),
-    "export": ("wscfg.cli.export", "export", "Write a live workspace's settings as YAML."),
-    "clone": ("wscfg.cli.export", "clone", "Copy one workspace's settings onto others."),
-    "schema": ("wscfg.cli.schema", "schema", "Write or check the JSON Schemas in schemas/."),
-    "sandbox": (
-        "wscfg.cli.sandbox",
-        "sandbox",
-        "Run the reference Workspace Settings API locally.",
-    ),
-    "completion": (
-        "wscfg.cli.completion",
-        "completion",
-        "Print the shell completion script (bash, zsh, fish).",
-    ),
+    "show": ("offline", "Render a saved plan file; no server needed."),
+    "export": ("live", "Write a live workspace's settings as YAML."),
+    "clone": ("plan", "Copy one workspace's settings onto others."),
+    "schema": ("offline", "Write or check the JSON Schemas in schemas/."),
+    "sandbox": ("sandbox", "Run the reference Workspace Settings API locally."),
+    "completion": ("offline", "Print the shell completion script (bash, zsh, fish)."),
 }
 
 
@@ -81,30 +64,18 @@ class LazyGroup(click.Group):
             sys.exit(exc.exit_code)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [n for n, (mod, _, _) in COMMANDS.items() if _exists(mod)]
+        return list(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in COMMANDS or not _exists(COMMANDS[cmd_name][0]):
+        if cmd_name not in COMMANDS:
             return None
-        module, attr, _ = COMMANDS[cmd_name]
-        cmd = getattr(importlib.import_module(module), attr)
+        cmd = getattr(importlib.import_module(f"{__name__}.{COMMANDS[cmd_name][0]}"), cmd_name)
         assert isinstance(cmd, click.Command)
         return cmd
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(n, COMMANDS[n][2]) for n in self.list_commands(ctx)]
-        if rows:
-            with formatter.section("Commands"):
-                formatter.write_dl(rows)
-
-
-def _exists(module: str) -> bool:
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, help) for name, (_, help) in COMMANDS.items()])
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -146,38 +117,33 @@ def echo_err(message: str) -> None:
 def print_diagnostics(diagnostics: Any, severity: str = "error") -> None:
     """Problems on stderr, each with its line and a caret; warnings say so. File names,
     messages and source lines are escaped (:func:`wscfg.escape.text`): one line each."""
-    from ..escape import text
-
+    warning = severity == "warning"
     for d in diagnostics:
-        if severity == "warning":
-            click.echo(click.style(f"Warning: {text(d.headline())}", fg="yellow"), err=True)
-        else:
-            click.echo(click.style(text(d.headline()), fg="red"), err=True)
-        if d.source_line:
-            click.echo(f"    {text(d.source_line.rstrip())}", err=True)
-            caret = d.source_column or d.column
-            if caret:
-                click.echo("    " + " " * (caret - 1) + "^", err=True)
+        headline, *lines = d.shown()
+        click.secho(
+            f"Warning: {headline}" if warning else headline,
+            fg="yellow" if warning else "red",
+            err=True,
+        )
+        for line in lines:
+            click.echo(line, err=True)
 
 
-def _lines(message: str) -> str:
-    """A message as printed: its own lines kept, every other control character, separator or
-    bidi control in it escaped (it may quote a server or a config)."""
-    from ..escape import text
-
-    return "\n".join(text(line) for line in message.split("\n"))
-
-
-# The flag of each option of the API that library errors name (errors.Worded): the command
-# line words them its own way, so its messages read as they always have.
+# The flag of each option of the API that library errors name (errors.Worded, OptionError,
+# DeadlineError): the command line words them its own way, so its messages read as they always
+# have.
 FLAGS = {
     "allow_fleet_change": "--allow-fleet-change",
     "as_user": "--as-user",
     "baseline": "--baseline",
     "into_template": "--into-template",
+    "only": "--only",
+    "parallel": "--parallel",
+    "rate_limit": "--rate-limit",
     "shard": "--shard",
     "targets": "--target",
     "target_patterns": "--target",
+    "timeout": "--timeout",
     "update_baseline": "--update-baseline",
     "embedded": "--embedded",
     "force": "--force",
@@ -188,99 +154,42 @@ FLAGS = {
 
 
 @contextlib.contextmanager
-def handle_errors(debug: bool = False) -> Iterator[None]:
+def handle_errors() -> Iterator[None]:
     """Turn every error into a message and an exit code; never show a traceback unless --debug."""
-    from ..errors import ApplyCancelled, ConfigError, OptionError, WscfgError
+    from ..errors import ApplyCancelled, ConfigError, OptionError, WscfgError, said
 
+    ctx = click.get_current_context(silent=True)
+    debug = bool(ctx and ctx.find_root().obj and ctx.find_root().obj.get("debug"))
     try:
         yield
-    except click.exceptions.Exit:
-        raise
-    except click.ClickException:
-        raise
-    except ConfigError as exc:
-        print_diagnostics(exc.diagnostics)
-        echo_err(f"Error: {_lines(exc.worded(FLAGS))}")
-        sys.exit(exc.exit_code)
-    except ApplyCancelled:
-        echo_err("Apply cancelled.")
-        sys.exit(1)
-    except OptionError as exc:
-        flagged = option_error(exc)
-        if isinstance(flagged, click.ClickException):
-            raise flagged from None
-        echo_err(f"Error: {_lines(flagged)}")
-        sys.exit(exc.exit_code)
     except WscfgError as exc:
-        if debug:
+        if isinstance(exc, OptionError) and exc.value is None:  # a usage error naming the flag
+            if exc.option == "target_patterns":
+                raise click.UsageError(
+                    "no target workspace selected (check PATHS and --target)"
+                ) from None
+            flag = FLAGS.get(exc.option, "--" + exc.option.replace("_", "-"))
+            raise click.BadParameter(exc.reason, param_hint=flag) from None
+        if isinstance(exc, ConfigError):
+            print_diagnostics(exc.diagnostics)
+        elif debug and not isinstance(exc, ApplyCancelled | OptionError):
             import traceback
 
             traceback.print_exc()
-        echo_err(f"Error: {_lines(message_of(exc))}")
+        cancelled = isinstance(exc, ApplyCancelled)
+        echo_err("Apply cancelled." if cancelled else f"Error: {said(exc, FLAGS)}")
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         echo_err("Interrupted.")
         sys.exit(130)
-    except Exception as exc:  # a bug: say so plainly
-        if debug:
+    except Exception as exc:  # a bug (or click's own exits and usage errors): say so plainly
+        if debug or isinstance(exc, click.exceptions.Exit | click.ClickException):
             raise
         echo_err(
             f"Error: internal error ({type(exc).__name__}); rerun with --debug for details "
             "and please report it."
         )
         sys.exit(1)
-
-
-# The flag of each argument of the API an OptionError or a DeadlineError names.
-OPTION_FLAGS = {
-    "only": "--only",
-    "shard": "--shard",
-    "target_patterns": "--target",
-    "timeout": "--timeout",
-}
-
-
-def option_error(exc: Any) -> click.ClickException | str:
-    """A library OptionError as the command line says it: a usage error naming the flag, or
-    the message of an ``Error:`` line."""
-    if exc.option == "target_patterns" and exc.value is None:
-        return click.UsageError("no target workspace selected (check PATHS and --target)")
-    flag = OPTION_FLAGS.get(exc.option, "--" + exc.option.replace("_", "-"))
-    if exc.value is None:
-        return click.BadParameter(exc.reason, param_hint=flag)
-    return f"{flag} {exc.value} {exc.reason}"
-
-
-def message_of(exc: Any) -> str:
-    """The message of a library error, with the command line's words for the options it
-    names (``timeout`` is ``--timeout``)."""
-    from ..errors import ApplyError, DeadlineError, OptionError
-
-    replaced = getattr(exc, "replaced", None)
-    if replaced is not None:  # workspaces were created before this error: it says so
-        first = "apply stopped part-way" if isinstance(replaced, ApplyError) else None
-        first = first or message_of(replaced)
-        return f"{first}\n{exc.written_note}; run `wscfg plan` to see what is left"
-    if isinstance(exc, DeadlineError):
-        seconds = f"{OPTION_FLAGS['timeout']} {exc.seconds:g} s"
-        if exc.partial:
-            return (
-                f"apply stopped after {seconds}; some changes may have been made: run "
-                "`wscfg plan` to see what is left"
-            )
-        return (
-            f"gave up after {seconds}; nothing was written (raise --timeout for a slow server "
-            "or a large fleet)"
-        )
-    if isinstance(exc, OptionError):
-        flagged = option_error(exc)
-        return flagged if isinstance(flagged, str) else flagged.format_message()
-    return str(exc.worded(FLAGS))
-
-
-def debug_of(ctx: click.Context) -> bool:
-    root = ctx.find_root()
-    return bool(root.obj and root.obj.get("debug"))
 
 
 def main() -> None:

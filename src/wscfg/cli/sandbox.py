@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from typing import Any
 
 import click
 
-from . import debug_of, echo_err, handle_errors
+from . import echo_err, handle_errors
 
 DB_HELP = "Database URL (sqlite:///FILE, postgresql://…) or a SQLite file path."
-db_option = click.option(
-    "--db", "db", default=None, metavar="URL", help=DB_HELP + "  [default: .wscfg/sandbox.db]"
-)
+db_option = click.option("--db", metavar="URL", help=DB_HELP + "  [default: .wscfg/sandbox.db]")
 workspace_option = click.option(
-    "--workspace", "workspace", required=True, metavar="SLUG", help="The existing workspace."
+    "--workspace", required=True, metavar="SLUG", help="The existing workspace."
 )
 
 
@@ -56,13 +55,11 @@ def sandbox() -> None:
 )
 @click.option(
     "--rate-limit",
-    default=None,
     metavar="RATE[:BURST]",
     help="Requests per second per API key (and bucket size); off by default.",
 )
 @click.option(
     "--faults",
-    default=None,
     metavar="SPEC",
     help="Inject faults, e.g. '500=0.1,429=0.05,reset=0.05,latency=50-300ms,seed=7'.",
 )
@@ -72,17 +69,7 @@ def sandbox() -> None:
     help="Write one line per request to stderr: METHOD PATH STATUS key=KEY-ID rid=REQUEST-ID "
     "Nms (no query strings, no secrets).",
 )
-@click.pass_context
-def serve(
-    ctx: click.Context,
-    host: str,
-    port: int,
-    db: str | None,
-    invite_ttl: str,
-    rate_limit: str | None,
-    faults: str | None,
-    access_log: bool,
-) -> None:
+def serve(invite_ttl: str, rate_limit: str | None, access_log: bool, **where: Any) -> None:
     """Serve the API with uvicorn until interrupted.
 
     \b
@@ -98,21 +85,11 @@ def serve(
         ttl = parse_duration(invite_ttl)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
-    with handle_errors(debug_of(ctx)):
+    with handle_errors():
         from ..sandbox.serve import serve as run
 
         log = _access_writer() if access_log else None
-        run(
-            host,
-            port,
-            db,
-            invite_ttl=ttl,
-            rate=rate,
-            burst=burst,
-            faults=faults,
-            access_log=log,
-            on_notice=echo_err,
-        )
+        run(**where, invite_ttl=ttl, rate=rate, burst=burst, access_log=log, on_notice=echo_err)
 
 
 def _access_writer() -> Callable[[str], None]:
@@ -131,39 +108,24 @@ def _access_writer() -> Callable[[str], None]:
 
 @sandbox.command()
 @db_option
-@click.option(
-    "--agency", "agency", default=None, metavar="NAME", help="Create an agency with this name."
-)
-@click.option("--workspace", "workspace", default=None, metavar="SLUG", help="Create a workspace.")
-@click.option("--name", default=None, metavar="NAME", help="Display name of the workspace.")
+@click.option("--agency", metavar="NAME", help="Create an agency with this name.")
+@click.option("--workspace", metavar="SLUG", help="Create a workspace.")
+@click.option("--name", metavar="NAME", help="Display name of the workspace.")
 @click.option(
     "--timezone", default="UTC", show_default=True, metavar="ZONE", help="IANA time zone."
 )
 @click.option(
     "--owner",
-    default=None,
     metavar="EMAIL",
     help="First owner's email [default: owner@SLUG.example].",
 )
 @click.option(
     "--parent",
-    default=None,
     metavar="NAME",
     help="Make the workspace a sub-account of this agency (its name).",
 )
 @click.option("--read-only", is_flag=True, help="Issue a key with settings:read only.")
-@click.pass_context
-def init(
-    ctx: click.Context,
-    db: str | None,
-    agency: str | None,
-    workspace: str | None,
-    name: str | None,
-    timezone: str,
-    owner: str | None,
-    parent: str | None,
-    read_only: bool,
-) -> None:
+def init(agency: str | None, workspace: str | None, **more: Any) -> None:
     """Create an agency or a workspace and print its API key (shown once, stored hashed).
 
     \b
@@ -174,19 +136,10 @@ def init(
     """
     if (agency is None) == (workspace is None):
         raise click.UsageError("give exactly one of --agency NAME or --workspace SLUG")
-    with handle_errors(debug_of(ctx)):
+    with handle_errors():
         from ..sandbox import manage
 
-        key, notice = manage.init(
-            db,
-            agency=agency,
-            workspace=workspace,
-            name=name,
-            timezone=timezone,
-            owner=owner,
-            parent=parent,
-            read_only=read_only,
-        )
+        key, notice = manage.init(agency=agency, workspace=workspace, **more)
         click.echo(key)
         echo_err(notice)
 
@@ -195,26 +148,14 @@ def init(
 @db_option
 @workspace_option
 @click.option("--read-only", is_flag=True, help="Issue a key with settings:read only.")
-@click.option(
-    "--name", default=None, metavar="NAME", help="What the key is for (shown in key lists)."
-)
+@click.option("--name", metavar="NAME", help="What the key is for (shown in key lists).")
 @click.option(
     "--as-user",
-    "as_user",
-    default=None,
     metavar="EMAIL",
     help="Write as this existing member, through the UI: the audit log names them "
     "(actor type user, via ui), as if they clicked. The stand-in for a person.",
 )
-@click.pass_context
-def key(
-    ctx: click.Context,
-    db: str | None,
-    workspace: str,
-    read_only: bool,
-    name: str | None,
-    as_user: str | None,
-) -> None:
+def key(**given: Any) -> None:
     """Issue another API key for an existing workspace and print it (shown once, stored
     hashed). A workspace holds at most 10 active keys.
 
@@ -224,12 +165,10 @@ def key(
       wscfg sandbox key --workspace acme --name deploy
       wscfg sandbox key --workspace acme --as-user jane@acme.example   # clicks as Jane
     """
-    with handle_errors(debug_of(ctx)):
+    with handle_errors():
         from ..sandbox import manage
 
-        secret, notice = manage.issue(
-            db, workspace, read_only=read_only, name=name, as_user=as_user
-        )
+        secret, notice = manage.issue(**given)
         click.echo(secret)
         echo_err(notice)
 
@@ -237,8 +176,7 @@ def key(
 @sandbox.command()
 @db_option
 @click.argument("key_id", metavar="KEY_ID")
-@click.pass_context
-def revoke(ctx: click.Context, db: str | None, key_id: str) -> None:
+def revoke(db: str | None, key_id: str) -> None:
     """Revoke an API key by its id (key_…, as `sandbox key` and GET …/api-keys show it), or
     give - to read the key itself from standard input. A revoked key answers 401.
 
@@ -247,7 +185,7 @@ def revoke(ctx: click.Context, db: str | None, key_id: str) -> None:
       wscfg sandbox revoke key_3f9a0c1d2e4b5a69
       printenv WSCFG_TOKEN | wscfg sandbox revoke -
     """
-    with handle_errors(debug_of(ctx)):
+    with handle_errors():
         from ..sandbox import manage
 
         if key_id == "-":
@@ -265,8 +203,7 @@ def revoke(ctx: click.Context, db: str | None, key_id: str) -> None:
 @workspace_option
 @click.option("--off", is_flag=True, help="Mark two-factor authentication as not set up.")
 @click.argument("email")
-@click.pass_context
-def two_factor(ctx: click.Context, db: str | None, workspace: str, off: bool, email: str) -> None:
+def two_factor(db: str | None, workspace: str, off: bool, email: str) -> None:
     """Mark an active member as having set up two-factor authentication (or not, with --off),
     as if they did it in the UI: what `security.require_2fa` plans count.
 
@@ -275,7 +212,7 @@ def two_factor(ctx: click.Context, db: str | None, workspace: str, off: bool, em
       wscfg sandbox two-factor --workspace acme ann@acme.example
       wscfg sandbox two-factor --workspace acme ann@acme.example --off
     """
-    with handle_errors(debug_of(ctx)):
+    with handle_errors():
         from ..sandbox import manage
 
         echo_err(manage.two_factor(db, workspace, email, not off))
@@ -292,8 +229,7 @@ def two_factor(ctx: click.Context, db: str | None, workspace: str, off: bool, em
     help="The integration's new status.",
 )
 @click.argument("name")
-@click.pass_context
-def integration(ctx: click.Context, db: str | None, workspace: str, status: str, name: str) -> None:
+def integration(**given: Any) -> None:
     """Connect (or disconnect) an integration, as someone would through OAuth in the UI: what
     `integrations.required` and `wscfg export` read. wscfg itself never writes integrations.
 
@@ -302,7 +238,7 @@ def integration(ctx: click.Context, db: str | None, workspace: str, status: str,
       wscfg sandbox integration --workspace acme hubspot
       wscfg sandbox integration --workspace acme wordpress --status disconnected
     """
-    with handle_errors(debug_of(ctx)):
+    with handle_errors():
         from ..sandbox import manage
 
-        echo_err(manage.integration(db, workspace, name, status))
+        echo_err(manage.integration(**given))

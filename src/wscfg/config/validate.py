@@ -354,7 +354,8 @@ def _redact(d: Diagnostic, env_values: Mapping[str, str]) -> Diagnostic:
     msg = d.message
     names: dict[str, str] = {}
     patterns = []
-    for name, value in sorted(env_values.items(), key=lambda kv: -len(kv[1])):
+    spelled = [(n, s) for n, v in env_values.items() for s in dict.fromkeys((v, v.strip()))]
+    for name, value in sorted(spelled, key=lambda kv: -len(kv[1])):  # stripped: as text keeps it
         low = value.lower()
         if not value or low in names or low not in msg.lower():
             continue
@@ -530,9 +531,15 @@ _SLUG_LINE = re.compile(r"^\s*slug:\s*['\"]?([a-z0-9][a-z0-9-]*)['\"]?\s*(?:#.*)
 _SLUG_FLOW = re.compile(r"^workspace:\s*\{[^}\n]*\bslug:\s*['\"]?([a-z0-9][a-z0-9-]*)", re.M)
 
 
+_TOP_LINE = re.compile(r"^(?![ \t#]|---|\.\.\.)(.*)$", re.M)  # a line at column 0, not a comment
+_TOP_KEY = re.compile(r"""['"]?([A-Za-z0-9_$-]+)['"]?[ \t]*:(?:[ \t]|$)""")
+
+
 def guess_target_slugs(paths: Sequence[str]) -> list[str]:
     """Slugs written literally in the files, found without parsing them (a hint for reading
-    live state early while the real load runs; never a substitute for it)."""
+    live state early while the real load runs; never a substitute for it). Only from a file
+    that looks like a config on its face (every line at column 0 is a config's top-level key,
+    one of them `version`): nothing of another file is sent to the server as a slug."""
     files, _ = expand_paths(paths)
     out: list[str] = []
     for name in files:
@@ -540,7 +547,21 @@ def guess_target_slugs(paths: Sequence[str]) -> list[str]:
         if data is None:
             continue
         text = data[: 1 << 20].decode("utf-8", "replace")
+        if not _looks_like_a_config(text):
+            continue
         match = _SLUG_FLOW.search(text) or _SLUG_LINE.search(text)
         if match:
             out.append(match.group(1))
     return out
+
+
+def _looks_like_a_config(text: str) -> bool:
+    keys = []
+    for line in _TOP_LINE.findall(text):
+        if not line.strip():
+            continue
+        match = _TOP_KEY.match(line)
+        if match is None or not guard.config_key(match.group(1)):
+            return False
+        keys.append(match.group(1))
+    return "version" in keys

@@ -11,12 +11,12 @@ A field whose desired value used ``${env:…}`` is masked on both sides of every
 its live value (after the variable was rotated, the live side holds the old value, which the
 environment no longer has): :meth:`EnvMask.plans` shows its live value as
 ``(live value hidden: set from ${env:NAME}, sha256:…)`` and its desired value with every
-environment value it used masked, however short; and each live value found there (with the old
-environment value inside it, when the live value has the shape of the desired one) is masked in
-every other place too (messages, other fields). A deleted item whose identity has the shape of
-an environment-derived identity the plan creates (a rotated member email or blocked number) is
-masked likewise. The rule for free text (any other place) is in :data:`MIN_MASKED` and
-:data:`WORDS`; see docs/reliability.md, "Environment values".
+environment value it used masked, however short; and each live value wscfg wrote there (with
+the old environment value inside it, when the live value has the shape of the desired one) is
+masked in every other place too (messages, other fields). A deleted item whose identity has
+the shape of an environment-derived identity the plan creates (a rotated member email or
+blocked number) is masked likewise. The rule for free text (any other place) is in
+:data:`MIN_MASKED` and :data:`WORDS`; see docs/reliability.md, "Environment values".
 """
 
 from __future__ import annotations
@@ -59,8 +59,9 @@ def forms(value: str) -> dict[str, str]:
     """The spellings of an environment value that output may show, by name (``""``: the value
     itself, which :func:`unmask` puts back), each at least :data:`MIN_MASKED` long: as written
     and case-folded (matching ignores case), inside JSON, percent-encoded (``quote``,
-    ``quote_plus``) and percent-decoded, digits only (a phone number normalized to E.164 keeps
-    only the digits of its part), and, for a URL, its password and ``user:password`` (a
+    ``quote_plus``) and percent-decoded, without its outer spaces (text fields strip them),
+    digits only (a phone number normalized to E.164 keeps only the digits of its part), a
+    3-digit hex colour as ``rrggbb``, and, for a URL, its password and ``user:password`` (a
     message may show a URL taken apart). A masked form says which it was, so that
     :func:`unmask` puts back that spelling."""
     from urllib.parse import quote, quote_plus, unquote, urlsplit
@@ -74,8 +75,12 @@ def forms(value: str) -> dict[str, str]:
         "form-encoded": quote_plus(value),
         "percent-decoded": unquote(value),
     }
+    if value.strip() != value:  # text fields keep a value without its outer spaces
+        out["stripped"] = value.strip()
     if set(value) <= PHONE_CHARS:
         out["digits"] = "".join(c for c in value if c.isdigit())
+    if value.startswith("#") and _colour(value):  # a colour is kept as #rrggbb
+        out["colour"] = _colour(value)
     if "://" in value:
         try:
             parts = urlsplit(value)
@@ -94,6 +99,13 @@ def forms(value: str) -> dict[str, str]:
             seen.add(form.lower())
             kept[tag] = form
     return kept
+
+
+def _colour(value: str) -> str:
+    """A 3-digit hex colour (``#F80``, ``F80``) as the models keep it (``#ff8800``), else ``""``."""
+    if not re.fullmatch(r"#?[0-9A-Fa-f]{3}", value):
+        return ""
+    return value[:-3] + "".join(c * 2 for c in value[-3:].lower())
 
 
 # spellings put back as the value itself (JSON escapes and letter case are undone by reading)
@@ -128,9 +140,10 @@ class EnvMask:
         self._key = key
         by_value: dict[str, tuple[str, str]] = {}
         for name, value in sorted(values.items()):
-            if len(value) >= MIN_MASKED:
-                for tag, form in forms(value).items():
-                    by_value.setdefault(form.lower(), (name, "" if tag in AS_VALUE else tag))
+            for tag, form in forms(value).items():  # each at least MIN_MASKED long
+                by_value.setdefault(form.lower(), (name, "" if tag in AS_VALUE else tag))
+            if _colour(value) and not value.startswith("#"):  # "#${env:C}": kept as #rrggbb
+                by_value.setdefault(_colour(value), (name, "colour-digits"))
         self._names = by_value
         self._values = dict(values)
         self._positions = dict(positions or {})
@@ -329,8 +342,10 @@ class EnvMask:
             if not env:
                 continue
             self._values.setdefault(name, env)
-            for tag, form in (forms(env) or {"": env}).items():
+            for tag, form in {"": env, **forms(env)}.items():
                 spelled.setdefault(form.lower(), (name, "" if tag in AS_VALUE else tag))
+            if _colour(env) and not env.startswith("#"):  # "#${env:C}": kept as #rrggbb
+                spelled.setdefault(_colour(env), (name, "colour-digits"))
         if not spelled:
             return value
         pattern = re.compile(
@@ -390,7 +405,7 @@ def _shape(desired: Any, pairs: Pairs) -> re.Pattern[str] | None:
     if not isinstance(desired, str):
         return None
     spelled = sorted(
-        {f.lower() for _, env in pairs if env for f in (forms(env) or {"": env}).values()},
+        {f.lower() for _, env in pairs if env for f in {"": env, **forms(env)}.values()},
         key=len,
         reverse=True,
     )
@@ -503,7 +518,11 @@ def unmask(value: Any, environ: Mapping[str, str], key: bytes, used: dict[str, s
                 "key differs); make the plan again"
             )
         used[name] = current
-        spelled = forms(current).get(form) if form else current
+        spelled = (
+            (_colour(current) if form == "colour-digits" else forms(current).get(form))
+            if form
+            else current
+        )
         if spelled is None:
             raise PlanError(
                 f"the plan file's mask of ${{env:{name}}} is damaged; make the plan again"
@@ -519,64 +538,3 @@ def unmask(value: Any, environ: Mapping[str, str], key: bytes, used: dict[str, s
     if isinstance(value, list):
         return [unmask(v, environ, key, used) for v in value]
     return value
-
-
-MIN_REFERENCED = 8  # export: environment values at least this long become ${env:NAME}
-# Variables that describe the machine, not a secret or a config value: their values (a time
-# zone, a locale, a user name) legitimately appear in settings and are left alone.
-SYSTEM_VARIABLES = frozenset(
-    (  # noqa: SIM905 (a list of 25 words, one a line, would be 25 lines)
-        "TZ LANG LANGUAGE TERM COLORTERM SHELL USER LOGNAME USERNAME HOSTNAME HOME PWD OLDPWD PATH "
-        "EDITOR VISUAL PAGER DISPLAY TERM_PROGRAM HOSTTYPE OSTYPE MACHTYPE SHLVL TMPDIR CI"
-    ).split()
-)
-
-
-def referable(name: str, value: str) -> bool:
-    """Whether an environment value is hidden in output made from live data (export, clone):
-    long enough not to be a common word, not a file path, not a machine setting."""
-    return (
-        len(value) >= MIN_REFERENCED
-        and not value.startswith(("/", "~", "."))
-        and name not in SYSTEM_VARIABLES
-        and not name.startswith(("LC_", "XDG_"))
-    )
-
-
-def env_references(value: Any, environ: Mapping[str, str]) -> Any:
-    """Exported data with every :func:`referable` environment value written as
-    ``${env:NAME}``, in any of its :func:`forms` (the platform may keep a value lower-cased,
-    as E.164 digits or percent-encoded: ``MGR=Ann.Lee`` in ``ann.lee@x.example``), and every
-    literal ``${`` as ``$${``, so the export shows no environment value and still plans to
-    zero changes where that variable is set (a normalized spelling may plan as a change of
-    spelling, shown masked)."""
-    names: dict[str, str] = {}
-    for name, text in sorted(environ.items()):
-        if referable(name, text):
-            for form in forms(text).values():
-                if len(form) >= MIN_REFERENCED:
-                    names.setdefault(form.lower(), name)
-    pattern = (
-        re.compile(
-            "|".join(re.escape(v) for v in sorted(names, key=len, reverse=True)), re.IGNORECASE
-        )
-        if names
-        else None
-    )
-
-    def one(text: str) -> str:
-        text = text.replace("${", "$${")
-        if pattern is None:
-            return text
-        return pattern.sub(lambda m: "${env:" + names[m.group().lower()] + "}", text)
-
-    def walk(v: Any) -> Any:
-        if isinstance(v, str):
-            return one(v)
-        if isinstance(v, dict):
-            return {k: walk(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [walk(x) for x in v]
-        return v
-
-    return walk(value)

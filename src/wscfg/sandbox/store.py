@@ -73,7 +73,7 @@ def bodies(conn: Connection, ws_id: int, kind: str, now: str) -> list[str]:
     straight from the driver into the list (no per-row objects). Only pending invitations
     past their expiry are re-rendered."""
     if kind == "members":
-        rows = _raw(
+        rows = raw_rows(
             conn,
             select(items.c.ident, items.c.body, items.c.etag, items.c.ref, items.c.expires_at)
             .where(items.c.workspace_id == ws_id, items.c.kind == kind)
@@ -85,7 +85,7 @@ def bodies(conn: Connection, ws_id: int, kind: str, now: str) -> list[str]:
             else r[1]
             for r in rows
         ]
-    rows = _raw(
+    rows = raw_rows(
         conn,
         select(items.c.body)
         .where(items.c.workspace_id == ws_id, items.c.kind == kind)
@@ -94,7 +94,7 @@ def bodies(conn: Connection, ws_id: int, kind: str, now: str) -> list[str]:
     return [row[0] for row in rows]
 
 
-def _raw(conn: Connection, stmt: Any) -> list[tuple[Any, ...]]:
+def raw_rows(conn: Connection, stmt: Any) -> list[tuple[Any, ...]]:
     """Rows as the driver's plain tuples, skipping SQLAlchemy's per-row processing."""
     result = conn.execute(stmt)
     assert result.cursor is not None

@@ -125,3 +125,24 @@ def markdown(found: DriftRun, budget: int, where: str) -> str:
     from ..engine import drift as report_mod
 
     return masked(found.mask, report_mod.report_markdown(found.report, budget, full=where))
+
+
+def comment(
+    found: DriftRun,
+    whole: bool,
+    step_summary: str | None = None,
+    on_notice: Callable[[str], None] | None = None,
+) -> str:
+    """The report as markdown: ``whole`` (a file), or one PR comment (65,536 characters)
+    saying where the rest is. The file ``step_summary`` ($GITHUB_STEP_SUMMARY) gets the whole
+    report when it fits (1 MiB), else the same folding."""
+    from ..engine.drift import FULL_REPORT
+    from ..engine.render import MARKDOWN_BUDGET
+    from .report import job_summary
+
+    where = job_summary(
+        lambda budget, where: markdown(found, budget, where), FULL_REPORT, step_summary, on_notice
+    )
+    if whole:
+        return markdown(found, 1 << 62, FULL_REPORT)
+    return markdown(found, MARKDOWN_BUDGET, where)

@@ -83,7 +83,7 @@ async def export_one(
     """One workspace's live settings as a config (YAML): environment values it holds written
     as references to them; secrets never (a webhook with one gets a comment)."""
     from ..config.dump import to_yaml
-    from ..engine.envmask import env_references
+    from ..engine.envrefs import env_references
     from ..engine.export import export_live
     from ..fleet import read_live
 
@@ -128,6 +128,33 @@ def check_exported(paths: Sequence[Path], base: str) -> list[Diagnostic]:
 
     report = check_paths([str(p) for p in paths], config_roots=[os.path.dirname(base) or "."])
     return list(report.diagnostics)
+
+
+def write(docs: Mapping[str, str], base: str | None, dest: Path, *, folder: bool) -> list[Path]:
+    """Write the exported documents, each rebased on the template ``base``: into the folder
+    ``dest`` (made if missing) as SLUG.yaml, or the one document to the file ``dest``."""
+    from ..files import write_file
+
+    if folder:
+        dest.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in docs.items():
+        written.append(dest / f"{name}.yaml" if folder else dest)
+        write_file(written[-1], rebase(text, base, written[-1]))
+    return written
+
+
+def open_problems(paths: Sequence[Path], base: str | None) -> list[str]:
+    """With a template, a warning if the files need something it leaves open (variables each
+    target must define): export cannot guess their values."""
+    problems = check_exported(paths, base) if base and paths else []
+    if not problems:
+        return []
+    return [
+        f"Warning: {len(problems)} problem(s) in the exported files; the template "
+        "needs values only you know (e.g. its variables under `vars:`):",
+        *(f"  {d.headline()}" for d in problems[:10]),
+    ]
 
 
 # --- clone -----------------------------------------------------------------------------------

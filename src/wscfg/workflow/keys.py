@@ -62,7 +62,7 @@ def env_mask(
 def environment_values(environ: Mapping[str, str]) -> dict[str, str]:
     """Environment values worth hiding in output made from live data (clone): long enough not
     to be common words, and not file paths."""
-    from ..engine.envmask import referable
+    from ..engine.envrefs import referable
 
     return {name: value for name, value in environ.items() if referable(name, value)}
 

@@ -110,10 +110,10 @@ def plans_text(
     return masked(mask, text)
 
 
-def partial_note(only: Sequence[str]) -> str:
-    return (
-        f"Partial plan (only {', '.join(only)}): other differences are neither shown nor applied."
-    )
+def partial_note(only: Sequence[str], option: str = "only") -> str:
+    """What is said of a plan made with ``only`` (``option``: how a front end names it)."""
+    selected = ", ".join(only)
+    return f"Partial plan ({option} {selected}): other differences are neither shown nor applied."
 
 
 def render_planset(
@@ -125,8 +125,15 @@ def render_planset(
     note: str | None = None,
     markdown_where: str | None = None,
     sealer: Sealer | None = None,
+    step_summary: str | None = None,
+    on_notice: Callable[[str], None] | None = None,
 ) -> str:
-    """``ps`` in ``fmt`` (text | json | markdown) as ``wscfg plan`` prints it."""
+    """``ps`` in ``fmt`` (text | json | markdown) as ``wscfg plan`` prints it, with what apply
+    would refuse and the policy violations of the live workspaces (reported only: they add no
+    change), environment values masked. Markdown is also appended whole to the file
+    ``step_summary`` (a GitHub Actions job summary) when given (a file that cannot be written
+    is a warning to ``on_notice``); ``note``: said at the top of markdown (by default, of a
+    partial plan, its item selection)."""
     from ..engine import render
 
     found = ps.refusals()
@@ -148,17 +155,23 @@ def render_planset(
     if fmt == "markdown":
         if note is None and ps.only:
             note = partial_note(ps.only)
-        return plans_markdown(
-            ps.plans,
-            ps.failures,
-            budget=render.MARKDOWN_BUDGET,
-            where=markdown_where or render.FULL_PLAN,
-            refusals=found,
-            skip_unsafe=skip,
-            mask=ps.mask,
-            note=note,
-            violations=ps.violations,
-        )
+
+        def markdown(budget: int, where: str) -> str:
+            return plans_markdown(
+                ps.plans,
+                ps.failures,
+                budget=budget,
+                where=where,
+                refusals=found,
+                skip_unsafe=skip,
+                mask=ps.mask,
+                note=note,
+                violations=ps.violations,
+            )
+
+        # the comment fits 65,536 characters and says where the whole plan is
+        where = job_summary(markdown, markdown_where or render.FULL_PLAN, step_summary, on_notice)
+        return markdown(render.MARKDOWN_BUDGET, where)
     if fmt == "text":
         return plans_text(
             ps.plans,
@@ -171,6 +184,32 @@ def render_planset(
             violations=ps.violations,
         )
     raise ValueError(f"unknown format {fmt!r}; one of: text, json, markdown")
+
+
+def refused(ps: PlanSet, out: str | None = None) -> None:
+    """Raise the PlanError of plans apply would refuse (unless the targets it refuses are to
+    be skipped); ``out``: the plan file left unsaved for it."""
+    from ..errors import PlanError
+
+    found = ps.refusals()
+    if found and not ps.allow.skip_unsafe:
+        n = len(found)
+        text = f"apply would refuse this plan ({n} refusal{'s' if n != 1 else ''}, listed "
+        text += "above)" + (f"; {out} was not saved" if out else "")
+        raise PlanError(text)
+
+
+def next_step(paths: Sequence[str], only: Sequence[str]) -> str:
+    """What a text plan with changes says to do next: apply it as shown, or save it for
+    review and apply exactly that (the commands, with the paths and items of this plan)."""
+    import shlex
+
+    args = shlex.join([*paths, *(a for o in only for a in ("--only", o))])
+    return (
+        f"To apply these changes: wscfg apply {args}\n"
+        f"To apply exactly this plan after a review: wscfg plan {args} -o plan.json, "
+        "then wscfg apply plan.json"
+    )
 
 
 def planset_sealer(ps: PlanSet) -> Sealer | None:
@@ -197,75 +236,6 @@ def render_drift(report: DriftReport, fmt: str = "text", *, server: str = "") ->
 
 
 Renderer = Callable[[int, str], str]
-
-
-def render_plans(
-    plans: list[Plan],
-    failures: list[Failure],
-    fmt: str,
-    server: str,
-    *,
-    allow: Allowances | None = None,
-    refusals: Sequence[Refusal] = (),
-    full: bool = False,
-    colour: bool = False,
-    sealer: Sealer | None = None,
-    mask: EnvMask | None = None,
-    only: tuple[str, ...] = (),
-    note: str | None = None,
-    run: dict[str, Any] | None = None,
-    violations: Sequence[Violation] = (),
-    step_summary: str | None = None,
-    on_notice: Callable[[str], None] | None = None,
-) -> str:
-    """The plans in ``fmt`` with what apply would refuse and the policy ``violations`` of the
-    live workspaces (reported only: they add no change), environment values masked. Markdown
-    is also appended whole to the file ``step_summary`` (a GitHub Actions job summary) when
-    given; ``note``: said at the top of markdown (the ``only`` selection of a partial plan,
-    which json records)."""
-    from ..engine import render
-
-    skip = bool(allow is not None and allow.skip_unsafe)
-    if fmt == "json":
-        return plans_json(
-            plans,
-            failures,
-            server,
-            allow=allow,
-            sealer=sealer,
-            only=only,
-            mask=mask,
-            run=run,
-            violations=violations,
-        )
-    if fmt == "markdown":
-
-        def markdown(budget: int, where: str) -> str:
-            return plans_markdown(
-                plans,
-                failures,
-                budget=budget,
-                where=where,
-                refusals=refusals,
-                skip_unsafe=skip,
-                mask=mask,
-                note=note,
-                violations=violations,
-            )
-
-        # the comment fits 65,536 characters and says where the whole plan is
-        where = job_summary(markdown, render.FULL_PLAN, step_summary, on_notice)
-        return markdown(render.MARKDOWN_BUDGET, where)
-    return plans_text(
-        plans,
-        failures,
-        colour=colour,
-        refusals=refusals,
-        skip_unsafe=skip,
-        full=full,
-        mask=mask,
-        violations=violations,
-    )
 
 
 def job_summary(

@@ -159,8 +159,9 @@ class OutcomeLines:
     MARKS = {"done": "✓", "failed": "✗", "skipped": "·"}
     VERBS = {"done": "applied", "failed": "failed", "skipped": "not attempted"}
 
-    def __init__(self) -> None:
+    def __init__(self, mask: EnvMask | None = None) -> None:
         self.shown: dict[tuple[str, str, str], int] = {}
+        self.mask = mask  # environment values in the lines are masked, every line escaped
 
     def line(self, slug: str, outcome: Outcome) -> str | None:
         """The line of ``outcome`` (None past the group's limit: it is counted)."""
@@ -168,19 +169,23 @@ class OutcomeLines:
         self.shown[group] = self.shown.get(group, 0) + 1
         if self.shown[group] > APPLY_LINES_PER_KIND:
             return None
+        from ..escape import text as escaped
+        from .keys import masked
+
         text = f"{self.MARKS[outcome.status]} {slug}: {outcome.change.symbol} "
         text += outcome.change.label
-        return f"{text}: {outcome.detail}" if outcome.detail else text
+        return escaped(masked(self.mask, f"{text}: {outcome.detail}" if outcome.detail else text))
 
     def counts(self) -> list[str]:
         """A line per group that had more than the limit."""
+        from ..escape import text as escaped
+
         out = []
         for (slug, kind, status), n in self.shown.items():
             if n > APPLY_LINES_PER_KIND:
                 more, noun = n - APPLY_LINES_PER_KIND, kind.replace("_", " ")
-                out.append(
-                    f"{self.MARKS[status]} {slug}: … and {more} more {noun} {self.VERBS[status]}"
-                )
+                line = f"{self.MARKS[status]} {slug}: … and {more} more {noun} {self.VERBS[status]}"
+                out.append(escaped(line))
         return out
 
 

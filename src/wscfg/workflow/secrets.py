@@ -11,6 +11,7 @@ line replaced. Nothing else in wscfg ever sees a secret: it is not printed, logg
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -120,3 +121,18 @@ def secrets_file(
     else:
         out.check()
     return out
+
+
+class SecretsHook:
+    """A run's ``open_secrets`` event (:class:`wscfg.workflow.run.Events`) for the secrets
+    file ``path`` (``None``: none given): it opens the file when a plan issues a secret, and
+    keeps it as ``file`` to say how many secrets it took."""
+
+    def __init__(self, path: str | None, force: bool = False) -> None:
+        self.path, self.force = path, force
+        self.file: SecretsFile | None = None
+
+    def __call__(self, plans: list[Plan], targets: int) -> Callable[[str, str, str], None] | None:
+        opened = secrets_file(self.path, self.force, plans, opening=True, targets=targets)
+        self.file = self.file or opened
+        return opened.add if opened is not None else None
