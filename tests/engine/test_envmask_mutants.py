@@ -6,14 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from wscfg.engine.envmask import (
-    EnvMask,
-    env_fingerprint,
-    env_references,
-    referable,
-    resolve_live,
-    unmask,
-)
+from wscfg.engine.envmask import EnvMask, env_fingerprint, resolve_live, unmask
+from wscfg.engine.envrefs import env_references, referable
 from wscfg.engine.plan import make_plan
 from wscfg.engine.state import LiveState
 
