@@ -4,6 +4,8 @@ tests are tests/engine/test_envmask.py and test_envmask_rotation.py.)"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from wscfg.engine.envmask import EnvMask, env_fingerprint, resolve_live, unmask
@@ -425,3 +427,101 @@ def test_a_rotated_identity_is_learnt_only_when_wscfg_wrote_it(
     hidden = mask.live_marker(["B"], "old-b@two.example")
     said = mask.text("gone: old-b@two.example")
     assert said == (f"gone: {hidden}" if learnt else "gone: old-b@two.example")
+
+
+# --- env_positions: the fields a config set from the environment -------------------------------
+
+
+def _loaded(tmp_path: Any, monkeypatch: pytest.MonkeyPatch, body: str, **env: str) -> Any:
+    import wscfg
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    f = tmp_path / "ws.yaml"
+    f.write_text("version: 1\nworkspace: {slug: acme}\n" + body)
+    [state] = wscfg.load([str(f)])
+    return state
+
+
+def test_positions_skip_sections_that_are_not_kinds_and_secrets_and_go_on(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Mutants in ``env_positions``: a section that is no kind (``ignore:``) read as one (a
+    crash) or ending the walk (``break``), a secret ending it, a list index inside a field
+    ending the whole function (``return``)."""
+    from wscfg.engine.envmask import env_positions
+
+    state = _loaded(
+        tmp_path,
+        monkeypatch,
+        "ignore: {members: ['${env:IGN}']}\n"
+        "webhooks:\n"
+        "  - {name: w, secret: '${env:S}', url: 'https://h.example.com/${env:U}',\n"
+        "     events: [call.qualified, '${env:EV}']}\n"
+        "call_tags:\n  - {name: '${env:T}'}\n",
+        IGN="legacy-*",
+        S="secret-1234",
+        U="PathVal99",
+        EV="call.completed",
+        T="tag-val-1",
+    )
+    assert env_positions(state) == {
+        ("webhooks", "w"): [
+            (("url",), (("U", "PathVal99"),)),
+            (("events",), (("EV", "call.completed"),)),
+        ],
+        ("call_tags", "tag-val-1"): [(("name",), (("T", "tag-val-1"),))],
+    }
+
+
+def test_a_desired_state_without_a_config_has_no_positions():
+    """Mutant: ``or`` → ``and`` in the first test (a state without a config crashed)."""
+    from wscfg.engine.envmask import env_positions
+    from wscfg.engine.state import DesiredState
+
+    assert env_positions(DesiredState(slug="acme")) == {}
+
+
+# --- colours, and masking at a value position -------------------------------------------------
+
+
+@pytest.mark.parametrize(("value", "colour"), [("#F80", "#ff8800"), ("#f80", "#ff8800")])
+def test_a_short_hex_colour_has_its_long_form(value: str, colour: str) -> None:
+    """Mutants in ``_colour``: lower-case hex digits not read as a colour, the ``#`` cut off."""
+    from wscfg.engine.envmask import forms
+
+    assert forms(value)["colour"] == colour
+
+
+def test_colour_digits_of_a_variable_are_masked_and_put_back():
+    """Mutants: the form of the digits of ``#${env:C}`` misnamed (then not put back), and not
+    spelled at a value position when the variable has no ``#``."""
+    mask = EnvMask({"C": "F80"}, KEY)
+    masked = mask.text("colour #ff8800")
+    assert masked == f"colour #{_marker('C', 'F80', 'colour-digits')}"
+    assert unmask(masked, {"C": "F80"}, KEY, {}) == "colour #ff8800"
+    at = EnvMask({}, KEY).at("#ff8800", (("C", "F80"),))
+    assert at == f"#{_marker('C', 'F80', 'colour-digits')}"
+
+
+def test_at_masks_every_variable_longest_first_in_lists_and_after_an_empty_one():
+    """Mutants in ``at``: an empty variable ending the walk (``break``), the spellings tried
+    shortest first, the items of a list lost, a case-folded spelling named as a form (then put
+    back case-folded)."""
+    mask = EnvMask({}, KEY)
+    pairs = (("E", ""), ("A", "abcd"), ("B", "abcdef"))
+    assert mask.at("abcdef/abcd", pairs) == f"{_marker('B', 'abcdef')}/{_marker('A', 'abcd')}"
+    assert mask.at(["abcd", {"k": "abcd"}, 1], pairs) == [
+        _marker("A", "abcd"),
+        {"k": _marker("A", "abcd")},
+        1,
+    ]
+    folded = mask.at("strasse-1", (("S", "Straße"),))
+    assert folded == f"{_marker('S', 'Straße')}-1"
+
+
+def test_a_phone_value_using_every_phone_character_has_its_digits_form():
+    """Mutant: ``<=`` → ``<`` (a value made of every phone character was not a phone)."""
+    from wscfg.engine.envmask import forms
+
+    assert forms("+1 (234) 567-890.0")["digits"] == "12345678900"
