@@ -11,12 +11,12 @@ A field whose desired value used ``${env:…}`` is masked on both sides of every
 its live value (after the variable was rotated, the live side holds the old value, which the
 environment no longer has): :meth:`EnvMask.plans` shows its live value as
 ``(live value hidden: set from ${env:NAME}, sha256:…)`` and its desired value with every
-environment value it used masked, however short; and each live value found there (with the old
-environment value inside it, when the live value has the shape of the desired one) is masked in
-every other place too (messages, other fields). A deleted item whose identity has the shape of
-an environment-derived identity the plan creates (a rotated member email or blocked number) is
-masked likewise. The rule for free text (any other place) is in :data:`MIN_MASKED` and
-:data:`WORDS`; see docs/reliability.md, "Environment values".
+environment value it used masked, however short; and each live value wscfg wrote there (with
+the old environment value inside it, when the live value has the shape of the desired one) is
+masked in every other place too (messages, other fields). A deleted item whose identity has
+the shape of an environment-derived identity the plan creates (a rotated member email or
+blocked number) is masked likewise. The rule for free text (any other place) is in
+:data:`MIN_MASKED` and :data:`WORDS`; see docs/reliability.md, "Environment values".
 """
 
 from __future__ import annotations

@@ -65,11 +65,17 @@ class Settings:
     ) -> Settings:
         """Settings of the server the command line means: ``server`` (:data:`FORCE_EMBEDDED
         <wscfg.connection.FORCE_EMBEDDED>` for the embedded sandbox), else ``$WSCFG_SERVER``
-        with ``$WSCFG_TOKEN``; the plan key ``$WSCFG_PLAN_KEY``, else ``$WSCFG_TOKEN``."""
+        with ``$WSCFG_TOKEN``; the plan key ``$WSCFG_PLAN_KEY``, else ``$WSCFG_TOKEN``; the read
+        cache's folder ``cache``, else ``$WSCFG_CACHE`` (none: every read in full)."""
         from ..connection import settings_from_env
         from .keys import plan_key_from_env
 
         key = plan_key_from_env(os.environ)
+        cache = kwargs.pop("cache", None) or os.environ.get(CACHE_ENV, "").strip()
+        if cache:  # the read cache's folder: made on first use, never a file
+            from ..api.cache import check_folder
+
+            kwargs["cache"] = check_folder(cache)
         return cls(lambda: settings_from_env(server), parallel=parallel, plan_key=key, **kwargs)
 
     def key(self) -> bytes:
