@@ -526,6 +526,27 @@ def test_raise_if_unsafe_honours_the_mass_flag():
     plan.raise_if_unsafe(allow_mass_changes=True)
 
 
+def test_an_unsafe_plan_names_the_allowance_only_when_every_refusal_has_one():
+    """Mutants (raise_if_unsafe): the error's ``allowances`` always empty, never empty, or
+    inverted. A mass change alone can be allowed (``mass_changes``); with a last-owner refusal
+    beside it, which no flag allows, nothing can."""
+    tags = [{"name": f"t{i}"} for i in range(10)]
+    mass = make_plan(desired({"call_tags": tags[:6]}), live({"call_tags": tags}))
+    with pytest.raises(UnsafePlanError) as exc:
+        mass.raise_if_unsafe()
+    assert exc.value.allowances == ("mass_changes",)
+    both = make_plan(
+        desired(
+            {"call_tags": tags[:6], "members": [{"email": "owner@acme.example", "role": "admin"}]}
+        ),
+        live({"call_tags": tags, "members": [{"email": "owner@acme.example", "role": "owner"}]}),
+    )
+    with pytest.raises(UnsafePlanError) as exc:
+        both.raise_if_unsafe()
+    assert exc.value.allowances == ()
+    assert len(exc.value.reasons) == 2
+
+
 def test_an_owner_without_a_status_is_an_active_owner():
     d = desired({"members": [{"email": "owner@acme.example", "role": "admin"}]})
     plan = make_plan(d, live({"members": [{"email": "owner@acme.example", "role": "owner"}]}))

@@ -206,3 +206,29 @@ def test_a_kind_without_secrets_is_returned_untouched():
     data["after"]["secret_fingerprint"] = "sha256:looks-like-one"
     assert seal_change(change, data, None, KEY) is data
     assert data["after"]["secret_fingerprint"] == "sha256:looks-like-one"
+
+
+def test_a_new_secret_is_sealed_in_a_create_which_has_no_fields():
+    """Mutants: ``data.get("fields", [])`` without its default (a create has no fields: a
+    crash); the lookup not given the secret's marker (a lookup reads the variable's name from
+    it)."""
+    d = desired({"webhooks": [{"name": "w", "url": "https://h.example.com/", "secret": "v1"}]})
+    (change,) = make_plan(d, live({})).changes
+    environ = {"HOOK_SECRET": "v1"}
+
+    def by_reference(change: Any, name: str, marker: dict[str, Any]) -> str:
+        return environ[marker["env"]]
+
+    data = seal_change(change, change.to_dict(), by_reference, KEY)
+    assert "fields" not in data
+    assert data["after"]["secret"] == {"env": "HOOK_SECRET", "hmac": plan_hmac(KEY, "v1")}
+
+
+def test_a_fingerprint_field_with_no_value_on_one_side_keeps_none_there():
+    """Mutant: ``None if f["after"] is None`` made always ``(hidden)`` (a secret that is no
+    longer there would read as one)."""
+    change, lookup = _rotation()
+    data = change.to_dict()
+    data["fields"] = [{"path": "secret_fingerprint", "before": "sha256:1", "after": None}]
+    data = seal_change(change, data, lookup, KEY)
+    assert data["fields"] == [{"path": "secret_fingerprint", "before": HIDDEN, "after": None}]

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
 
 from . import echo_err, handle_errors
-from .run import CONNECTION, SELECTION, WORKSPACES, Fleet, only_option, options, say, settings
+from .run import CONNECTION, SELECTION, WORKSPACES, Fleet, only_option, options, say
 
 FORMATS = ("text", "markdown", "json", "html")
 
@@ -157,7 +158,7 @@ def adopt(into_template: bool, allow_fleet_change: bool, dry_run: bool, **fleet:
 
         f = Fleet(**fleet)
         done = run(
-            settings(f.server, 1),
+            replace(f, parallel=1).settings(),
             f.selection(),
             only=f.only,
             into_template=into_template,

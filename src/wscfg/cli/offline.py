@@ -35,7 +35,8 @@ def validate(paths: tuple[str, ...], fmt: str, config_roots: tuple[str, ...]) ->
     """Check config files offline: YAML, schema, references, variables and environment.
 
     PATH may be a file, a directory (every *.yaml / *.yml below it) or a glob. Every problem
-    of every file is reported as `file:line:col: path: message` with the offending line.
+    of every file is reported as `file:line:col: path: message`, with the offending line once
+    the file is known to be a wscfg config (docs/config.md: no line of a secrets file shows).
     A file whose resolved `workspace.slug` is set is a target; one without is a template,
     used through `extends:`, which may only name .yaml/.yml wscfg configs inside the config
     root (the enclosing git work tree, else the folder named; --config-root adds more).

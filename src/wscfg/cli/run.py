@@ -211,18 +211,6 @@ ALLOWANCES = (allow_mass_changes_option, fleet_delete_share_option, skip_unsafe_
 PLAN_OPTIONS = (*WORKSPACES, only_option, *ALLOWANCES, new_secrets_option, force_option)
 
 
-def settings(server: str | None, parallel: int = 8) -> Settings:
-    """The run settings of the running command: ``--server``/``--embedded`` (else
-    ``$WSCFG_SERVER``, with ``$WSCFG_TOKEN``), its ``--timeout`` deadline, ``--rate-limit``,
-    ``--parallel`` and the plan key (``$WSCFG_PLAN_KEY``, else ``$WSCFG_TOKEN``)."""
-    from ..workflow.settings import Settings
-
-    meta = click.get_current_context().meta
-    timeout, deadline = meta.get("wscfg.deadline", (0, None))
-    rate = meta.get("wscfg.rate_limit")
-    return Settings.from_env(server, parallel, rate_limit=rate, timeout=timeout, deadline=deadline)
-
-
 @dataclass(frozen=True)
 class Fleet:
     """What the options of a command that works on workspaces say (plan, apply, drift, adopt,
@@ -242,7 +230,17 @@ class Fleet:
     force: bool = False
 
     def settings(self) -> Settings:
-        return settings(self.server, self.parallel)
+        """The run settings of the running command: ``--server``/``--embedded`` (else
+        ``$WSCFG_SERVER``, with ``$WSCFG_TOKEN``), its ``--timeout`` deadline, ``--rate-limit``,
+        ``--parallel`` and the plan key (``$WSCFG_PLAN_KEY``, else ``$WSCFG_TOKEN``)."""
+        from ..workflow.settings import Settings
+
+        meta = click.get_current_context().meta
+        timeout, deadline = meta.get("wscfg.deadline", (0, None))
+        rate = meta.get("wscfg.rate_limit")
+        return Settings.from_env(
+            self.server, self.parallel, rate_limit=rate, timeout=timeout, deadline=deadline
+        )
 
     def selection(self) -> Selection:
         """The targets PATHS, --target and --shard pick."""

@@ -209,9 +209,12 @@ class EnvMask:
             if not isinstance(changes, list):
                 targets.append(self.data(target))
                 continue
-            rest = self.data({k: v for k, v in target.items() if k != "changes"})
-            targets.append({**rest, "changes": [self._change_data(c) for c in changes]})
-        return {**self.data({k: v for k, v in doc.items() if k != "targets"}), "targets": targets}
+            out = self.data({k: v for k, v in target.items() if k != "changes"})
+            out["changes"] = [self._change_data(c) for c in changes]
+            targets.append({k: out[k] for k in target})  # in the document's order
+        out = self.data({k: v for k, v in doc.items() if k != "targets"})
+        out["targets"] = targets
+        return {k: out[k] for k in doc}
 
     def _change_data(self, change: Any) -> Any:
         if not isinstance(change, dict):
