@@ -83,3 +83,36 @@ def test_wscfg_cache_that_is_a_file_is_an_error(
         assert got.exit_code == 1, command
         assert got.stderr == f"Error: the cache {path} is not a folder\n", command
         assert got.stdout == ""
+
+
+def test_the_cache_option_reads_304_and_gives_the_same_output(
+    fleet: tuple[list[str], str, list[str]], tmp_path: Path
+) -> None:
+    _slugs, _url, lines = fleet
+    cache = str(tmp_path / "by-flag")
+    cold = invoke("drift", ".", "--format", "json")
+    for command in (["drift", "--format", "json"], ["plan", "--detailed-exitcode"]):
+        invoke(*command, "--cache", cache, ".")
+        mark = len(lines)
+        warm = invoke(*command, "--cache", cache, ".")
+        assert warm.exit_code == 0, warm.output
+        assert _snapshots(lines, mark) == ["304", "304"], command
+    warm = invoke("drift", "--cache", cache, "--format", "json", ".")
+    assert (warm.stdout, warm.stderr) == (cold.stdout, cold.stderr)
+    assert (
+        sorted(p.stat().st_mode & 0o777 for p in Path(cache).rglob("*") if p.is_file())[-1] == 0o600
+    )
+
+
+def test_the_cache_option_wins_over_wscfg_cache(
+    fleet: tuple[list[str], str, list[str]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("x")
+    monkeypatch.setenv("WSCFG_CACHE", str(blocked))
+    assert invoke("plan", "--cache", str(tmp_path / "ok"), ".").exit_code == 0
+    for command in (["drift", "."], ["plan", "."], ["adopt", "--dry-run", "."], ["apply", "."]):
+        got = invoke(*command[:1], "--cache", str(blocked), *command[1:])
+        assert got.exit_code == 1, command
+        assert got.stderr == f"Error: the cache {blocked} is not a folder\n", command
+        assert got.stdout == ""

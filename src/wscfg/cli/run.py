@@ -56,6 +56,12 @@ target_option = click.option(
 shard_option = click.option(
     "--shard", metavar="I/N", help="Only the I-th of N deterministic shares."
 )
+cache_option = click.option(
+    "--cache",
+    metavar="DIR",
+    help="Keep each workspace's last read in DIR (default: $WSCFG_CACHE); an unchanged one then "
+    "costs a 304, which APIs do not count against their limit. Same results; safe to delete.",
+)
 allow_mass_changes_option = click.option(
     "--allow-mass-changes",
     is_flag=True,
@@ -202,8 +208,8 @@ def options(*decorators: Decorator) -> Decorator:
 
 # The server and how long and fast to talk to it: every command that reaches one.
 CONNECTION = (embedded_option, server_option, timeout_option, rate_limit_option)
-# Which workspaces: plan, apply, drift and adopt.
-SELECTION = (config_root_option, target_option, shard_option)
+# Which workspaces (and the read cache): plan, apply, drift and adopt.
+SELECTION = (config_root_option, target_option, shard_option, cache_option)
 # The server and which workspaces to read: plan, apply and drift.
 WORKSPACES = (*CONNECTION, *SELECTION, parallel_option)
 ALLOWANCES = (allow_mass_changes_option, fleet_delete_share_option, skip_unsafe_option)
@@ -221,6 +227,7 @@ class Fleet:
     config_roots: tuple[str, ...] = ()
     targets: tuple[str, ...] = ()
     shard: str | None = None
+    cache: str | None = None
     parallel: int = 8
     only: tuple[str, ...] = ()
     allow_mass_changes: bool = False
@@ -232,14 +239,15 @@ class Fleet:
     def settings(self) -> Settings:
         """The run settings of the running command: ``--server``/``--embedded`` (else
         ``$WSCFG_SERVER``, with ``$WSCFG_TOKEN``), its ``--timeout`` deadline, ``--rate-limit``,
-        ``--parallel`` and the plan key (``$WSCFG_PLAN_KEY``, else ``$WSCFG_TOKEN``)."""
+        ``--parallel``, ``--cache`` (else ``$WSCFG_CACHE``) and the plan key
+        (``$WSCFG_PLAN_KEY``, else ``$WSCFG_TOKEN``)."""
         from ..workflow.settings import Settings
 
         meta = click.get_current_context().meta
         timeout, deadline = meta.get("wscfg.deadline", (0, None))
-        rate = meta.get("wscfg.rate_limit")
+        how = {"rate_limit": meta.get("wscfg.rate_limit"), "cache": self.cache}
         return Settings.from_env(
-            self.server, self.parallel, rate_limit=rate, timeout=timeout, deadline=deadline
+            self.server, self.parallel, timeout=timeout, deadline=deadline, **how
         )
 
     def selection(self) -> Selection:

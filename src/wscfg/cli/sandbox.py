@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from typing import Any
 
 import click
@@ -88,22 +87,9 @@ def serve(invite_ttl: str, rate_limit: str | None, access_log: bool, **where: An
     with handle_errors():
         from ..sandbox.serve import serve as run
 
-        log = _access_writer() if access_log else None
+        # one line per request, written whole (click.echo makes one write of line and newline)
+        log = (lambda line: click.echo(line, err=True)) if access_log else None
         run(**where, invite_ttl=ttl, rate=rate, burst=burst, access_log=log, on_notice=echo_err)
-
-
-def _access_writer() -> Callable[[str], None]:
-    """Access-log lines to stderr, whole lines only (requests are served from threads)."""
-    import threading
-
-    lock = threading.Lock()
-
-    def write(line: str) -> None:
-        with lock:
-            sys.stderr.write(line + "\n")
-            sys.stderr.flush()
-
-    return write
 
 
 @sandbox.command()

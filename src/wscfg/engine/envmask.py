@@ -361,16 +361,18 @@ class EnvMask:
                 return m.group()
             return self.marker(*spelled[m.group().lower()])
 
-        def walk(v: Any) -> Any:
-            if isinstance(v, str):
-                return pattern.sub(one, v)
-            if isinstance(v, dict):
-                return {k: walk(x) for k, x in v.items()}
-            if isinstance(v, list):
-                return [walk(x) for x in v]
-            return v
+        return map_strings(value, lambda v: pattern.sub(one, v))
 
-        return walk(value)
+
+def map_strings(value: Any, fn: Callable[[str], str]) -> Any:
+    """``value`` (JSON-shaped data) with ``fn`` applied to every string in it, keys kept."""
+    if isinstance(value, str):
+        return fn(value)
+    if isinstance(value, dict):
+        return {k: map_strings(x, fn) for k, x in value.items()}
+    if isinstance(value, list):
+        return [map_strings(x, fn) for x in value]
+    return value
 
 
 def _pattern(values: set[str]) -> re.Pattern[str] | None:

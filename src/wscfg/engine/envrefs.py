@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .envmask import PHONE_CHARS, forms
+from .envmask import PHONE_CHARS, forms, map_strings
 
 MIN_REFERENCED = 8  # export: environment values at least this long become ${env:NAME}
 # export: a variable of phone characters with at least this many digits becomes ${env:NAME}
@@ -83,13 +83,4 @@ def env_references(value: Any, environ: Mapping[str, str]) -> Any:
             return text
         return pattern.sub(lambda m: "${env:" + names[m.group().lower()] + "}", text)
 
-    def walk(v: Any) -> Any:
-        if isinstance(v, str):
-            return one(v)
-        if isinstance(v, dict):
-            return {k: walk(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [walk(x) for x in v]
-        return v
-
-    return walk(value)
+    return map_strings(value, one)
