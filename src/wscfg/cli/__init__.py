@@ -141,7 +141,6 @@ FLAGS = {
     "parallel": "--parallel",
     "rate_limit": "--rate-limit",
     "shard": "--shard",
-    "targets": "--target",
     "target_patterns": "--target",
     "timeout": "--timeout",
     "update_baseline": "--update-baseline",

@@ -138,7 +138,8 @@ def apply(auto_approve: bool, create_missing: bool, **fleet: Any) -> None:
             _saved_only(f)
             if saved.only:
                 echo_err(partial_note(saved.only, "--only"))
-            ps = check_saved(at, saved_planset(saved, at), f.targets, f.selection().shard)
+            sel = f.selection()
+            ps = check_saved(at, saved_planset(saved, at), sel.patterns, sel.shard)
             # the file is apply's to write: the plan's record of the option is not enough
             ps.allow = replace(ps.allow, new_secrets=f.new_secrets_to is not None)
         run.apply_planset(at, ps, auto_approve, (f.new_secrets_to, f.force))
@@ -202,7 +203,7 @@ def clone(source: str, dest: tuple[str, ...], auto_approve: bool, **fleet: Any) 
         named = [s.strip() for value in dest for s in value.split(",") if s.strip()]
         if dest and not named:
             raise click.UsageError("--to needs a workspace slug")
-        if not named and not f.targets:
+        if not named and not f.target_patterns:
             raise click.UsageError(
                 "name the workspaces to copy onto: --to SLUG (repeatable) or --target GLOB"
             )
@@ -214,8 +215,9 @@ def clone(source: str, dest: tuple[str, ...], auto_approve: bool, **fleet: Any) 
         if twice:
             raise click.UsageError(f"--to names {', '.join(twice)} twice")
         at = f.settings()
+        sel = f.selection()
         ps, warnings = plan_clone(
-            at, source, named, f.targets, f.selection().shard, allow=f.allow(), on_notice=run.say
+            at, source, named, sel.patterns, sel.shard, allow=f.allow(), on_notice=run.say
         )
         for line in warnings:
             echo_err(line)

@@ -48,7 +48,7 @@ config_root_option = click.option(
 # shared by plan, apply, drift, adopt and clone (tests/cli/test_option_vocabulary.py).
 target_option = click.option(
     "--target",
-    "targets",
+    "target_patterns",
     multiple=True,
     metavar="GLOB",
     help="Only workspaces whose slug matches (repeatable, globs allowed).",
@@ -225,7 +225,7 @@ class Fleet:
     paths: tuple[str, ...] = ()
     server: str | None = None
     config_roots: tuple[str, ...] = ()
-    targets: tuple[str, ...] = ()
+    target_patterns: tuple[str, ...] = ()
     shard: str | None = None
     cache: str | None = None
     parallel: int = 8
@@ -254,7 +254,7 @@ class Fleet:
         """The targets PATHS, --target and --shard pick."""
         from ..workflow.selection import select
 
-        return select(self.paths, self.targets, self.shard, self.config_roots)
+        return select(self.paths, self.target_patterns, self.shard, self.config_roots)
 
     def allow(self) -> Allowances:
         from ..engine.safety import Allowances

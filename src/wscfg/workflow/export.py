@@ -164,14 +164,14 @@ def clone(
     settings: Settings,
     source: str,
     to: Sequence[str] = (),
-    targets: Sequence[str] = (),
+    target_patterns: Sequence[str] = (),
     shard: tuple[int, int] | None = None,
     *,
     allow: Allowances | None = None,
     on_notice: NoticeHook | None = None,
 ) -> tuple[PlanSet, list[str]]:
     """Plan copying workspace ``source``'s settings onto the workspaces ``to`` (none: every
-    workspace the key reaches but the source, narrowed by the slug globs ``targets`` and
+    workspace the key reaches but the source, narrowed by the slug globs ``target_patterns`` and
     ``shard``): (the plans, to apply with :func:`wscfg.workflow.run.apply`; a warning per
     webhook whose secret cannot be copied, by what each target has). Members, invitations
     and API keys are not copied; each target keeps its slug and name."""
@@ -180,7 +180,7 @@ def clone(
     from .results import PlanSet
 
     run, server, uncopied = settings.run(
-        _clone_plans(settings, source, list(to), targets, shard, on_notice)
+        _clone_plans(settings, source, list(to), target_patterns, shard, on_notice)
     )
     warnings = [line for name in uncopied for line in uncopied_secret(name, run.live)]
     # live values may hold environment values: masked as a config's would be
@@ -225,8 +225,8 @@ async def _clone_plans(
             names = ", ".join(pool[:5]) + (" …" if len(pool) > 5 else "") if pool else "(none)"
             raise WscfgError(
                 Worded(
-                    "no workspace to copy onto: {targets}/{shard} matched none of " + names,
-                    {"targets": "targets", "shard": "shard"},
+                    "no workspace to copy onto: {target_patterns}/{shard} matched none of " + names,
+                    {"target_patterns": "target patterns", "shard": "shard"},
                 )
             )
         exported = export_live(await read_live(conn.client, source))
