@@ -21,6 +21,7 @@ is success; otherwise a ConflictError saying it exists with other values.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
@@ -120,24 +121,19 @@ class WorkspaceClient:
         path = f"{self._base}/settings"
         cache = self.api.cache
         cached = usable(cache, self.slug, "settings", check_snapshot) if cache else None
-        resp = await self.api.request(
+        read = functools.partial(
+            self.api.request,
             "GET",
             path,
             workspace=self.slug,
             route="GET settings",
             max_bytes=self.api.max_snapshot_bytes,
-            if_none_match=cached.etag if cached is not None else None,
         )
+        resp = await read(if_none_match=cached.etag if cached is not None else None)
         if cache is not None and cached is not None and still(cache, resp, cached):
             return dict(cached.value)
         if resp.status == 304:  # another tag than the one asked about: read it in full
-            resp = await self.api.request(
-                "GET",
-                path,
-                workspace=self.slug,
-                route="GET settings",
-                max_bytes=self.api.max_snapshot_bytes,
-            )
+            resp = await read()
         data = resp.json_object()
         check_snapshot(data, self.slug, resp)
         if cache is not None:

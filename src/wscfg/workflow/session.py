@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .settings import CACHE_ENV, DEFAULT_PARALLEL, DEFAULT_TIMEOUT, Settings
+from .keys import PLAN_KEY_ENV
+from .settings import DEFAULT_PARALLEL, DEFAULT_TIMEOUT, Settings, cache_from_env
 
 if TYPE_CHECKING:
     from ..engine.apply import Outcome
@@ -89,10 +90,10 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
         if configured is None
         else {"server": configured.url, "token": configured.token}
     )
-    plan_key = env.get("WSCFG_PLAN_KEY", "").strip()
+    plan_key = env.get(PLAN_KEY_ENV, "").strip()
     if plan_key:
         out["plan_key"] = plan_key
-    cache = env.get(CACHE_ENV, "").strip()
+    cache = cache_from_env(env)
     if cache:
         out["cache"] = cache
     return out

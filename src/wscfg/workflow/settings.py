@@ -71,7 +71,7 @@ class Settings:
         from .keys import plan_key_from_env
 
         key = plan_key_from_env(os.environ)
-        cache = kwargs.pop("cache", None) or os.environ.get(CACHE_ENV, "").strip()
+        cache = kwargs.pop("cache", None) or cache_from_env(os.environ)
         if cache:  # the read cache's folder: made on first use, never a file
             from ..api.cache import check_folder
 
@@ -125,6 +125,11 @@ class Settings:
     def run(self, coro: Coroutine[Any, Any, T], *, writing: bool = False) -> T:
         """:meth:`step` on an event loop of its own, run to completion."""
         return run_coroutine(self.step(coro, writing=writing))
+
+
+def cache_from_env(environ: Mapping[str, str]) -> str | None:
+    """The read cache's folder ``$WSCFG_CACHE`` of ``environ`` (``None``: unset or blank)."""
+    return environ.get(CACHE_ENV, "").strip() or None
 
 
 def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
