@@ -380,11 +380,23 @@ edits = st.lists(
 
 
 @pytest.fixture(scope="module")
+def paged(db_url: str | None) -> Iterator[tuple[SandboxServer, list[str]]]:
+    """A sandbox that answers at most 2 entries a page: every audit read of a few edits pages."""
+    lines: list[str] = []
+    with running_server(db_url, access_log=lines.append, max_page_size=2) as server:
+        yield server, lines
+
+
+@pytest.fixture(scope="module", params=["one page", "pages of 2"])
 def property_fleet(
-    logged: tuple[SandboxServer, list[str]], tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    logged: tuple[SandboxServer, list[str]],
+    paged: tuple[SandboxServer, list[str]],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[Fleet, Path]:
     folder = tmp_path_factory.mktemp("property")
-    return make_fleet(logged, folder), folder / "cache"
+    server = paged if request.param == "pages of 2" else logged
+    return make_fleet(server, folder), folder / "cache"
 
 
 @settings(max_examples=15, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -393,7 +405,8 @@ def test_results_with_and_without_the_cache_are_identical(
     property_fleet: tuple[Fleet, Path], runs: list[list[tuple[int, str, str, str]]]
 ) -> None:
     """Invariant: for any live edits between runs, a run with the (warm) cache reports exactly
-    what a run without it reports: drift (with its attribution) and plans."""
+    what a run without it reports: drift (with its attribution, from an audit log of one page
+    or of many) and plans."""
     fleet, cache = property_fleet
     for run in runs:
         for index, action, tag, colour in run:
@@ -402,29 +415,32 @@ def test_results_with_and_without_the_cache_are_identical(
     assert fleet.plan(cache) == fleet.plan(None)
 
 
-def test_a_304_gives_its_token_back_to_the_run(
-    logged: tuple[SandboxServer, list[str]], tmp_path: Path
+def test_an_audit_log_of_many_pages_is_answered_304_page_by_page(
+    paged: tuple[SandboxServer, list[str]], tmp_path: Path
 ) -> None:
-    """A run capped at one request per second: the full read spends the only token, and each
-    conditional read answered 304 gives its token back, so ten of them wait for nothing more
-    (without the refund they would wait about a second each)."""
-    import asyncio
+    """Drift attribution's audit read pages (2 entries a page): a warm run asks each page
+    with its tag and is answered 304 for every one; a new entry means a full read of the
+    pages it moved, and the result is what a run without the cache reports."""
+    fleet = make_fleet(paged, tmp_path, count=2)
+    drifted = fleet.slugs[0]
+    for colour in ("#333333", "#222222", "#333333", "#222222", "#333333"):
+        fleet.edit(drifted, "set", "a", colour)  # five entries for the drifted tag
+    cache = tmp_path / "cache"
+    cold = fleet.drift(None)
+    mark = len(fleet.lines)
+    assert fleet.drift(cache) == cold
+    first = fleet.statuses("audit", mark)[drifted]
+    assert len(first) >= 3 and set(first) == {"200"}  # it pages
+    mark = len(fleet.lines)
+    assert fleet.drift(cache) == cold
+    assert fleet.statuses("audit", mark)[drifted] == ["304"] * len(first)
+    assert fleet.statuses("settings", mark) == {s: ["304"] for s in fleet.slugs}
 
-    from wscfg.api.client import ApiClient
-
-    server, _lines = logged
-    ws = server.new_workspace("refund")
-
-    async def run() -> tuple[float, float]:
-        async with ApiClient(server.url, ws.key, rate_limit=1.0, cache_dir=tmp_path) as client:
-            await client.workspace(ws.slug).snapshot()
-            await client.workspace(ws.slug).snapshot()  # 304: waited for the token spent above
-            before = client.pacer.waited
-            for _ in range(10):
-                await client.workspace(ws.slug).snapshot()
-            assert client.cache is not None and client.cache.hits == 11
-            return before, client.pacer.waited - before
-
-    before, after = asyncio.run(run())
-    assert before > 0.5  # the cap holds for the full read
-    assert after < 0.5  # and the 304s were not counted
+    fleet.edit(drifted, "set", "a", "#222222")  # a new entry: the pages move by one
+    cold = fleet.drift(None)
+    mark = len(fleet.lines)
+    assert fleet.drift(cache) == cold
+    assert "200" in fleet.statuses("audit", mark)[drifted]
+    mark = len(fleet.lines)
+    assert fleet.drift(cache) == cold
+    assert set(fleet.statuses("audit", mark)[drifted]) == {"304"}
