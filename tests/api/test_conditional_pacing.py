@@ -49,9 +49,7 @@ def test_a_warm_run_at_an_empty_bucket_is_answered_304_and_not_paced(
                 for slug in slugs:
                     await client.workspace(slug).snapshot()
             waited = client.pacer.waited
-            together = await asyncio.gather(
-                *(client.workspace(s).snapshot() for s in slugs * 5)
-            )
+            together = await asyncio.gather(*(client.workspace(s).snapshot() for s in slugs * 5))
             assert client.cache is not None and client.cache.hits == 20
             return waited, together
 

@@ -1,6 +1,6 @@
 """The read cache (``cache=DIR``, ``WSCFG_CACHE``): each workspace's last snapshot and audit
-read (every page of it) with their ETags, so the next run asks ``If-None-Match`` and a ``304`` costs neither
-the body nor a request of the server's rate limit.
+read (every page of it) with their ETags, so the next run asks ``If-None-Match`` and a ``304``
+costs neither the body nor a request of the server's rate limit.
 
 The cache is only an optimization: whatever is wrong with an entry, the read is made in full,
 and a run gives the same results with the cache, without it, or with it deleted.

@@ -40,7 +40,7 @@ IfNoneMatch = Annotated[
     Header(
         alias="If-None-Match",
         description="Answer 304 (no body, not counted by the rate limit and never refused "
-        "with 429) when the answer's ETag is one of these: \"<etag>\", a list, or *. Any "
+        'with 429) when the answer\'s ETag is one of these: "<etag>", a list, or *. Any '
         "other answer is counted once known (a token lent at an empty bucket).",
     ),
 ]
