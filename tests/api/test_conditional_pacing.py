@@ -7,6 +7,7 @@ either. The sandbox's access log counts the answers."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +18,12 @@ from wscfg.api.client import ApiClient
 from wscfg.sandbox.testing import SandboxServer, running_server, unique
 
 
-def _statuses(lines: list[str], since: int) -> list[str]:
+def _statuses(lines: list[str], since: int, count: int) -> list[str]:
+    """The statuses of the GETs logged after line ``since``, once ``count`` lines are there (a
+    line is written just after its answer is sent: waited for, up to 30 s)."""
+    deadline = time.monotonic() + 30
+    while len(lines) < since + count and time.monotonic() < deadline:
+        time.sleep(0.01)
     return [line.split()[2] for line in lines[since:] if line.startswith("GET ")]
 
 
@@ -54,10 +60,10 @@ def test_a_warm_run_at_an_empty_bucket_is_answered_304_and_not_paced(
             return waited, together
 
     asyncio.run(cold())
-    assert _statuses(lines, 0) == ["200", "200"]
-    mark = len(lines)
+    assert _statuses(lines, 0, 2) == ["200", "200"]
+    mark = 2
     waited, together = asyncio.run(warm())
-    assert _statuses(lines, mark) == ["304"] * 20  # no 429 at the empty bucket
+    assert _statuses(lines, mark, 20) == ["304"] * 20  # no 429 at the empty bucket
     assert waited < 1.0  # not paced: a token takes 5 s to refill
     assert {s["workspace"]["slug"] for s in together} == set(slugs)  # type: ignore[index]
 
@@ -79,6 +85,7 @@ def test_stale_conditional_reads_are_paced_and_meet_no_429(
                 await asyncio.gather(*(client.workspace(s).snapshot() for s in slugs))
 
         asyncio.run(read_all())  # fills the cache
+        assert _statuses(lines, 0, 8) == ["200"] * 8
         for slug in slugs:  # someone else renames each workspace (its own key, own bucket)
             got = httpx.patch(
                 f"{server.url}/v1/workspaces/{slug}",
@@ -87,7 +94,8 @@ def test_stale_conditional_reads_are_paced_and_meet_no_429(
                 timeout=30,
             )
             assert got.status_code == 200
+        _statuses(lines, 0, 16)  # the 8 reads and the 8 renames are logged
         mark = len(lines)
         asyncio.run(read_all())
-    got = _statuses(lines, mark)
+        got = _statuses(lines, mark, 8)
     assert got.count("200") == 8 and "429" not in got, got

@@ -8,6 +8,7 @@ how fast the machine is."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -26,7 +27,12 @@ class Limited:
     clock: list[float]
     lines: list[str]
 
-    def statuses(self, since: int) -> list[str]:
+    def statuses(self, since: int, count: int) -> list[str]:
+        """The statuses of the ``count`` requests logged after line ``since`` (a line is
+        written just after its answer is sent: waited for, up to 30 s)."""
+        deadline = time.monotonic() + 30
+        while len(self.lines) < since + count and time.monotonic() < deadline:
+            time.sleep(0.01)
         return [line.split()[2] for line in self.lines[since:]]
 
 
@@ -66,7 +72,7 @@ def test_a_304_at_an_empty_bucket_is_answered_and_free(limited: Limited, which: 
         # a GET that carries a body is read by the middleware first: the same rule
         got = http.request("GET", url, content=b"{}", headers={"If-None-Match": tag})
         assert got.status_code == 304
-        assert limited.statuses(mark) == ["304"] * 5
+        assert limited.statuses(mark, 5) == ["304"] * 5
         limited.clock[0] += 1.0  # one token refilled, none spent by the 304s
         assert http.get(url).status_code == 200
         assert http.get(url).status_code == 429
