@@ -270,6 +270,7 @@ async def paged_read(
     query: list[list[str]],
     fetch: Fetch,
     *,
+    ident: str | None = None,
     max_pages: int = 100_000,
 ) -> list[dict[str, Any]]:
     """Every item of a cursor-paged read (``{"items": [...], "next_cursor": ...}``), each
@@ -278,11 +279,20 @@ async def paged_read(
     cursor. A ``304`` for that tag is the cached page; any other answer is read in full. The
     pages read are kept together as one entry (none when a page has no strong ETag).
 
-    So a read of many pages where nothing changed is answered ``304`` page by page, and the
-    items are exactly those a read without the cache gets: each page is the server's answer
-    to the same request, or a copy it said is current."""
+    ``ident``: the field that names an item, for a log whose cursors are positions just past
+    an item (the audit log: newest first, a page's ``next_cursor`` is "older than its last
+    entry", which newer entries do not move). New entries move every page; a page read in
+    full that holds the last item of a cached page (equal in full) is cut after it, and the
+    read goes on from that cached page's cursor, where the cached pages are asked again.
+
+    So a read of many pages where nothing changed is answered ``304`` page by page; one with
+    new entries reads the pages down to where the cached ones start; and the items are
+    exactly those a read without the cache gets: each page is the server's answer to a
+    request, or a copy it said is current, cut only where a cursor of its own resumes."""
     cached = usable(cache, slug, what, check_pages, query)
-    known = {p["cursor"]: p for p in cached.value} if cached is not None else {}
+    old_pages: list[dict[str, Any]] = cached.value if cached is not None else []
+    known = {p["cursor"]: p for p in old_pages}
+    ends = _ends(old_pages, ident)
     pages: list[dict[str, Any]] = []
     cursor: str | None = None
     seen: set[str] = set()
@@ -294,7 +304,7 @@ async def paged_read(
         else:
             if resp.status == 304:  # another tag than the one asked about: read it in full
                 resp = await fetch(cursor, None)
-            page = _page(resp, cursor)
+            page = _resume(_page(resp, cursor), ends, ident)
         pages.append(page)
         cursor = page["next"]
         if cursor is None:
@@ -311,6 +321,32 @@ async def paged_read(
     else:
         cache.drop(slug, what)
     return [item for p in pages for item in p["items"]]
+
+
+def _ends(pages: list[dict[str, Any]], ident: str | None) -> dict[str, tuple[Any, str]]:
+    """The last item of each cached page that has a next one, by its ``ident`` (as JSON), with
+    that page's next cursor."""
+    if ident is None:
+        return {}
+    return {
+        json.dumps(p["items"][-1].get(ident)): (p["items"][-1], p["next"])
+        for p in pages
+        if p["items"] and p["next"] is not None and p["items"][-1].get(ident) is not None
+    }
+
+
+def _resume(
+    page: dict[str, Any], ends: dict[str, tuple[Any, str]], ident: str | None
+) -> dict[str, Any]:
+    """``page`` cut after its first item that ends a cached page (the same in full), to go on
+    from that page's next cursor; unchanged when it holds none."""
+    if ident is None or not ends:
+        return page
+    for index, item in enumerate(page["items"]):
+        end = ends.get(json.dumps(item.get(ident)))
+        if end is not None and end[0] == item:
+            return {**page, "items": page["items"][: index + 1], "next": end[1]}
+    return page
 
 
 def _page(resp: Any, cursor: str | None) -> dict[str, Any]:

@@ -274,7 +274,9 @@ class WorkspaceClient:
                 )
 
             query_asked = [list(p) for p in asked]
-            return await paged_read(self.api.cache, self.slug, "audit", query_asked, fetch)
+            return await paged_read(
+                self.api.cache, self.slug, "audit", query_asked, fetch, ident="id"
+            )
         return await self.api.paged(
             path,
             route="GET audit",
