@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 import wscfg
 from wscfg.api.cache import ReadCache
 from wscfg.model.webhooks import secret_fingerprint
-from wscfg.sandbox.testing import SandboxServer, running_server, unique
+from wscfg.sandbox.testing import SandboxServer, SandboxWorkspace, running_server, unique
 
 SECRET = "hook-secret-4f1c9e"
 HOOK_URL = "https://hooks.cache-test.example/t/9d8c7b6a"
@@ -448,3 +448,46 @@ def test_an_audit_log_of_many_pages_is_answered_304_page_by_page(
     mark = len(fleet.lines)
     assert fleet.drift(cache) == cold
     assert fleet.statuses("audit", mark)[drifted] == ["304"] * (len(first) + 1)
+
+
+@pytest.fixture(scope="module")
+def audited(
+    paged: tuple[SandboxServer, list[str]], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[SandboxServer, SandboxWorkspace, Path]:
+    server, _lines = paged
+    ws = server.new_workspace("audit")
+    httpx.post(
+        f"{ws.url}/call-tags", json={"name": "a", "color": "#111111"}, headers=ws.headers
+    ).raise_for_status()
+    return server, ws, tmp_path_factory.mktemp("audit") / "cache"
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    steps=st.lists(st.tuples(st.integers(0, 5), st.booleans()), min_size=1, max_size=4),
+)
+def test_a_paged_audit_read_with_the_cache_is_the_read_without_it(
+    audited: tuple[SandboxServer, SandboxWorkspace, Path], steps: list[tuple[int, bool]]
+) -> None:
+    """Invariant 15 on the audit read alone: for any number of new entries between reads
+    (none, fewer than a page, several pages) and either query, the entries read with the
+    warm cache (pages resumed from the cached cursors) are those read without it."""
+    import asyncio
+
+    from wscfg.api.client import ApiClient
+
+    server, ws, cache = audited
+
+    async def read(folder: Path | None, kinds: tuple[str, ...]) -> list[dict[str, object]]:
+        async with ApiClient(server.url, ws.key, cache_dir=folder) as client:
+            return await client.workspace(ws.slug).audit(kinds)
+
+    for added, filtered in steps:
+        for n in range(added):
+            httpx.patch(
+                f"{ws.url}/call-tags/a", json={"color": COLOURS[n % 3]}, headers=ws.headers
+            ).raise_for_status()
+        kinds = ("call_tags",) if filtered else ()
+        assert asyncio.run(read(cache, kinds)) == asyncio.run(read(None, kinds))
