@@ -179,10 +179,13 @@ class Pacer:
             now = self._clock()
             wait = self._resume - now
             rate = self.rate
-            if wait <= 0 and rate is not None and self._tokens is not None:
+            if wait <= 0 and rate is not None:
+                if self._tokens is None:  # nothing heard of the bucket: it is full
+                    self._tokens, self._at = self.burst, now
                 level = min(self.burst, self._tokens + (now - self._at) * rate)
                 short = (1.0 - self.burst) - (level - self._pending)
-                wait = min(short / rate, POLL) if short > 0 else 0.0
+                # a hair short (float rounding) is not short: it would never catch up
+                wait = min(max(short / rate, 0.001), POLL) if short > 1e-9 else 0.0
             if wait <= 0:
                 break
             await self._sleep(wait)
@@ -195,7 +198,9 @@ class Pacer:
         """A conditional read's answer has come (or its attempt failed): ``counted`` when the
         server may have counted it (any answer but a ``304`` or a ``429``; no answer)."""
         self._pending = max(0, self._pending - 1)
-        if counted and self._tokens is not None and self.rate is not None:
+        if counted and self.rate is not None:
+            if self._tokens is None:
+                self._tokens, self._at = self.burst, self._clock()
             self._catch_up()
             self._tokens -= 1.0  # lent when there is none: the next requests wait it out
 
