@@ -334,6 +334,15 @@ def _read_policy(g: Guardrails, item: Node, path: str) -> CompiledPolicy | None:
             )
         )
         ok = False
+    if isinstance(name, str) and name.lower() in _reserved():
+        g.problems.append(
+            v["name"].diagnostic(
+                f"'{name}' is a rule id of wscfg itself (SARIF, GitHub annotations, GitLab); "
+                "choose another policy name",
+                f"{path}.name",
+            )
+        )
+        ok = False
     desc = v["description"].value if "description" in v else None
     if "description" in v and not (isinstance(desc, str) and desc.strip()):
         g.problems.append(v["description"].diagnostic("must be text", f"{path}.description"))
@@ -357,6 +366,13 @@ def _read_policy(g: Guardrails, item: Node, path: str) -> CompiledPolicy | None:
         item.col,
         validator,
     )
+
+
+def _reserved() -> set[str]:
+    """wscfg's own rule ids: a policy's name is a rule id beside them in every CI report."""
+    from .reports import RULES
+
+    return {rule for rule, _text in RULES.values()}
 
 
 # --- compiling one schema --------------------------------------------------------------------
