@@ -151,7 +151,7 @@ def test_a_policy_cannot_take_a_rule_id_of_wscfg_itself(tmp_path: Path, name: st
 
 HOSTILE = (
     "Evil\\r\\n::error file=x.yaml::injected %0A <script>alert(1)</script> | `x` [l](http://e) "
-    "@team \\e[31m \\u202e"
+    "@team"
 )
 
 
@@ -163,7 +163,7 @@ def test_a_hostile_description_and_pattern_stay_data_in_every_format(
         "version: 1\npolicies:\n"
         f'  - name: evil\n    description: "{HOSTILE}"\n'
         "    schema: {properties: {webhooks: {items: {properties: {url: "
-        '{pattern: "^x\\n::warning::y <b>|`"}}}}}}\n'
+        '{pattern: "^x\\n::warning::y <b>|`\\e\\\\[31m\\u202e"}}}}}}\n'
     )
     (tmp_path / "clinic.yaml").write_text(TARGET + BAD_HOOK)
     result = invoke("validate", "clinic.yaml", "--format", fmt)
@@ -182,3 +182,20 @@ def test_a_hostile_description_and_pattern_stay_data_in_every_format(
         assert json.loads(result.stdout)  # still one JSON document
     if fmt == "text":
         assert len([line for line in result.stderr.splitlines() if "policy 'evil'" in line]) == 1
+
+
+@pytest.mark.parametrize(("char", "shown"), [("\\e", "U+001B"), ("\\u202e", "U+202E")])
+def test_a_description_with_a_control_or_bidi_character_is_refused(
+    tmp_path: Path, char: str, shown: str
+) -> None:
+    """Line breaks in a description fold to spaces; an escape sequence or a bidirectional
+    override would reach every report of the policy: refused at the description."""
+    (tmp_path / "base.yaml").write_text(
+        f'version: 1\npolicies:\n  - {{name: p, description: "ok {char}x", schema: true}}\n'
+    )
+    result = invoke("validate", "base.yaml")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        f"base.yaml:3:28: policies[0].description: must not contain {shown} (a control or "
+        "bidirectional character): the description heads every report of the policy"
+    )

@@ -232,6 +232,39 @@ def test_a_baselined_violation_stays_known_when_other_items_move_it_in_the_list(
     assert json.loads(new.stdout)["violations"][0]["key"] == "eve@other.example"
 
 
+HOSTILE = "Evil @agency-team <script>x</script> | `t` [l](http://e)\\n\\u2028::error::x"
+
+
+def test_a_hostile_policy_description_stays_data_in_every_format(clinic: Any) -> None:
+    """The description heads each group of violations; it is the template author's text and
+    reaches PR comments and pages: never markup, a mention, a control or bidi character."""
+    hostile = BASE.replace(
+        "description: Every clinic requires two-factor sign-in.", f'description: "{HOSTILE}"'
+    )
+    Path("base.yaml").write_text(hostile)
+    outputs = {}
+    for fmt in ("text", "json", "markdown", "html"):
+        got = invoke("drift", "clinic.yaml", "--format", fmt)
+        assert got.exit_code == 2, got.output
+        outputs[fmt] = got.stdout
+        for raw in ("\x1b", "\u202e", "\u2028"):
+            assert raw not in got.stdout, (fmt, raw)
+        if fmt in ("markdown", "html"):
+            assert "<script>" not in got.stdout
+    assert "@agency-team" not in outputs["markdown"]
+    assert (
+        "<summary>policy require-2fa (error): Evil @\u2060agency-team &lt;script&gt;"
+        in (outputs["markdown"])
+    )
+    assert "<h3>policy require-2fa (error): Evil @agency-team &lt;script&gt;x" in outputs["html"]
+    assert (
+        "  policy require-2fa (error): Evil @agency-team <script>x</script> | `t` [l](http://e) "
+        "::error::x — 1 of 1 workspace(s)"
+    ) in outputs["text"].splitlines()
+    doc = json.loads(outputs["json"])
+    assert doc["violations"][0]["description"].startswith("Evil @agency-team <script>")
+
+
 def applied_fleet(sandbox: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[Any]:
     """Two clinics of one agency, configured in tmp_path (the base and a target each) and
     applied; the environment points wscfg at the agency's key."""

@@ -23,6 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import Diagnostic
+from ..escape import describe as describe_char
+from ..escape import first_unsafe
+from ..escape import text as safe_text
 from .desired import DocPath
 from .diagnostics import did_you_mean, format_path, node_at
 from .load import Node
@@ -64,7 +67,9 @@ class CompiledPolicy:
             errors = list(first(self.validator.iter_errors(document), MAX_ERRORS))
         except Exception:  # a value the Rust side cannot read (e.g. a lone surrogate)
             return [((), (), "the document holds a value the policy check cannot read")]
-        out = [describe(e) for e in errors]
+        # The words quote the policy's own values (a pattern, a const): never a raw control
+        # or bidirectional character in any report, JSON included.
+        out = [(named, at, safe_text(what)) for named, at, what in map(describe, errors)]
         return out or [((), (), "does not satisfy the policy")]
 
 
@@ -346,6 +351,16 @@ def _read_policy(g: Guardrails, item: Node, path: str) -> CompiledPolicy | None:
     desc = v["description"].value if "description" in v else None
     if "description" in v and not (isinstance(desc, str) and desc.strip()):
         g.problems.append(v["description"].diagnostic("must be text", f"{path}.description"))
+        ok = False
+    elif isinstance(desc, str) and (bad := first_unsafe(" ".join(desc.split()))):
+        # Line breaks fold to spaces; what is left would reach every report raw or escaped.
+        g.problems.append(
+            v["description"].diagnostic(
+                f"must not contain {describe_char(bad)} (a control or bidirectional "
+                "character): the description heads every report of the policy",
+                f"{path}.description",
+            )
+        )
         ok = False
     severity = v["severity"].value if "severity" in v else "error"
     if severity not in SEVERITIES:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config.diagnostics import format_path, has
-from ..escape import html, md_code, md_text, text
+from ..escape import html, md_code, md_html, md_text, text
 from ..model.kinds import COLLECTIONS
 from .export import export_live
 from .state import LiveState
@@ -239,7 +239,7 @@ def _cut(head: list[str], rows: list[str], budget: int) -> list[str]:
 def _sections(violations: Sequence[Violation], total: int) -> list[str]:
     out: list[str] = []
     for policy, items in by_policy(violations):
-        out.append(f"<details><summary>{html(_group_head(policy, items, total))}</summary>")
+        out.append(f"<details><summary>{md_html(_group_head(policy, items, total))}</summary>")
         out += ["", "| workspace | path | violation | live |", "|---|---|---|---|"]
         for v in items:
             cells = [
