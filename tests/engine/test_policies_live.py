@@ -265,6 +265,33 @@ def test_a_hostile_policy_description_stays_data_in_every_format(clinic: Any) ->
     assert doc["violations"][0]["description"].startswith("Evil @agency-team <script>")
 
 
+def test_adopt_does_not_write_a_live_change_of_a_locked_key_into_the_target(
+    clinic: Any,
+) -> None:
+    """The template locks `notifications`: adopting a change made in the UI would write an
+    override the lock forbids (and the next validate would fail). It is refused by name; the
+    rest is adopted."""
+    ws = clinic
+    Path("base.yaml").write_text(
+        BASE + "notifications:\n  billing: {in_app: true, email: true}\nlocked: [notifications]\n"
+    )
+    assert invoke("apply", "--auto-approve", "clinic.yaml").exit_code == 0
+    body = {"billing": {"in_app": False, "email": False}}
+    httpx.patch(f"{ws.url}/notifications", json=body, headers=ws.headers).raise_for_status()
+    httpx.delete(f"{ws.url}/call-tags/spam", headers=ws.headers).raise_for_status()
+    before = Path("clinic.yaml").read_text()
+    got = invoke("adopt", "clinic.yaml")
+    assert got.exit_code == 1, got.output
+    lock = "`notifications` is locked (`locked: [notifications]` at base.yaml:21:10)"
+    assert (
+        f"Error: cannot adopt notifications: {lock}; only base.yaml and the files it extends "
+        "may set it: change it back in the workspace, or in base.yaml"
+    ) in got.output.splitlines()
+    after = Path("clinic.yaml").read_text()
+    assert "notifications" not in after and after != before  # the call tag was adopted
+    assert invoke("validate", "clinic.yaml").exit_code == 0
+
+
 def applied_fleet(sandbox: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[Any]:
     """Two clinics of one agency, configured in tmp_path (the base and a target each) and
     applied; the environment points wscfg at the agency's key."""

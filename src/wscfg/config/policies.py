@@ -37,6 +37,8 @@ SEVERITIES = ("error", "warning")
 MAX_POLICIES = 200  # per file
 MAX_ERRORS = 50  # violations reported per policy and document
 UNLOCKABLE = ("version", "extends", "locked")
+# wscfg's own rule ids in CI reports (config/reports.py): an error, an unset ${env:X}
+WSCFG_RULE_IDS = ("config-invalid", "env-unset")
 
 
 @dataclass(eq=False)
@@ -179,6 +181,21 @@ def _set_below(root: Node, locks: list[Lock]) -> Iterator[Diagnostic]:
                     f"{outer}.{key}",
                     at_key=True,
                 )
+
+
+def adopt_refusal(locks: Sequence[Lock], file: str, kind: str) -> str | None:
+    """Why adopt may not write a live value of ``kind`` into ``file`` (a locked key that file
+    may not set), or None."""
+    import os
+
+    real = os.path.realpath(file)
+    for lock in locks:
+        if lock.key == kind and real not in lock.allowed:
+            return (
+                f"`{kind}` is locked {lock.said()}: change it back in the workspace, or in "
+                f"{lock.file}"
+            )
+    return None
 
 
 def lock_var_problems(
@@ -385,9 +402,7 @@ def _read_policy(g: Guardrails, item: Node, path: str) -> CompiledPolicy | None:
 
 def _reserved() -> set[str]:
     """wscfg's own rule ids: a policy's name is a rule id beside them in every CI report."""
-    from .reports import RULES
-
-    return {rule for rule, _text in RULES.values()}
+    return set(WSCFG_RULE_IDS)
 
 
 # --- compiling one schema --------------------------------------------------------------------
