@@ -238,7 +238,9 @@ def left_out_note(n: int) -> str:
 
 
 def _description(d: Diagnostic) -> str:
-    return f"{d.path}: {d.message}" if d.path else d.message
+    """Shown as text in the merge request widget: no control or bidirectional character raw
+    (a policy's description is the config author's text)."""
+    return text(f"{d.path}: {d.message}" if d.path else d.message)
 
 
 def code_quality(
