@@ -104,6 +104,7 @@ class Lock:
     file: str  # the locking file's name in messages
     node: Node  # the `key` item of its `locked:` list
     allowed: frozenset[str]  # real paths of the locking file and every file it extends
+    real: str = ""  # the locking file's real path
 
     def said(self) -> str:
         return (
@@ -155,11 +156,58 @@ def for_chain(
             real = root.src.real
             for key, node in g.locked:
                 if not any(k.key == key for k in locks):
-                    locks.append(Lock(key, name, node, ancestors[real] | {real}))
+                    locks.append(Lock(key, name, node, ancestors[real] | {real}, real))
     for _name, root, _bases in chain:
         if root is not None and root.is_map:
             problems.extend(_set_below(root, locks))
+    problems.extend(_reordered(chain, locks))
     return policies, problems, locks
+
+
+def _reordered(
+    chain: Sequence[tuple[str, Node | None, Sequence[str]]], locks: list[Lock]
+) -> Iterator[Diagnostic]:
+    """A target whose ``extends`` lists merge two files a lock allows in another order than
+    the locking file itself does (naming them first, in the other order): later files win,
+    so that would change the locked value (or a variable used in it) without setting it."""
+    files = {root.src.real: (name, root, bases) for name, root, bases in chain if root}
+    order = list(files)  # the target's merge order
+    last = chain[-1][1]
+    for lock in locks:
+        own: list[str] = []  # the locking file's own merge order (resolve._Walk's rule)
+
+        def visit(real: str, own: list[str] = own) -> None:
+            for base in files[real][2] if real in files else ():
+                if base not in own:
+                    visit(base)
+            own.append(real)
+
+        visit(lock.real)
+        matter = [r for r in order if r in lock.allowed and _sets(files[r][1], lock.key)]
+        mine = [r for r in own if r in matter]
+        if matter == mine or last is None:
+            continue
+        a, b = next((x, y) for x, y in zip(matter, mine, strict=True) if x != y)
+        where = last.value.get("extends", last) if last.is_map else last
+        yield where.diagnostic(
+            f"`{lock.key}` is locked {lock.said()}; this target merges {files[a][0]} before "
+            f"{files[b][0]}, which {lock.file} merges the other way round, and the later one "
+            "wins: list them in its order, or not at all",
+            "extends",
+        )
+
+
+def _sets(root: Node, key: str) -> bool:
+    """Whether a file writes ``key``, a ``manage``/``ignore`` entry of it, or any variable."""
+    top = root.value
+    return (
+        key in top
+        or "vars" in top
+        or any(
+            isinstance(top.get(o), Node) and top[o].is_map and key in top[o].value
+            for o in ("manage", "ignore")
+        )
+    )
 
 
 def _set_below(root: Node, locks: list[Lock]) -> Iterator[Diagnostic]:
@@ -428,5 +476,7 @@ def _compile(g: Guardrails, node: Node, path: str) -> Any:
         target, _ = node_at(node, at)
         shown = format_path(at)
         where = path + (shown if shown.startswith("[") or not shown else "." + shown)
-        g.problems.append(target.diagnostic(f"invalid policy schema: {message}", where))
+        key = len(at) >= 2 and at[-2] == "patternProperties"  # the key is the pattern
+        problem = target.diagnostic(f"invalid policy schema: {message}", where, at_key=key)
+        g.problems.append(problem)
     return None
