@@ -129,7 +129,7 @@ def test_a_locked_key_set_below_names_the_lock_and_its_line(tmp_path: Path) -> N
     base = tmp_path / "base.yaml"
     assert heads(report.diagnostics, tmp_path) == [
         f"clinic.yaml:5:1: security: `security` is locked (`locked: [security]` at {base}:15:10); "
-        f"a file that extends {base} cannot set it"
+        f"only {base} and the files it extends may set it"
     ]
 
 
@@ -153,6 +153,89 @@ def test_a_sibling_later_in_the_chain_cannot_override_a_lock(tmp_path: Path) -> 
         ("other.yaml", 2, "security"),
         ("other.yaml", 2, "security.require_2fa"),
     ]
+
+
+LOCKING = """\
+version: 1
+vars: {billing_mail: false}
+notifications:
+  security: {in_app: true, email: true}
+  billing: {in_app: true, email: "${var.billing_mail}"}
+webhooks:
+  - name: agency
+    url: https://hooks.agency.example/calls
+    events: [call.completed]
+locked: [notifications, webhooks]
+"""
+
+
+def lock_message(tmp_path: Path, key: str, col: int) -> str:
+    base = tmp_path / "base.yaml"
+    return (
+        f"`{key}` is locked (`locked: [{key}]` at {base}:10:{col}); only {base} and the files "
+        "it extends may set it"
+    )
+
+
+def test_a_sibling_before_the_locking_file_cannot_set_a_locked_key(tmp_path: Path) -> None:
+    """Listed before the locking file, a sibling's keys are overridden only where the locking
+    file sets them: what it adds (a webhook, a notification event) would survive the merge."""
+    write(tmp_path, "base.yaml", LOCKING)
+    write(
+        tmp_path,
+        "other.yaml",
+        "version: 1\nnotifications: {contacts: {in_app: false}}\nwebhooks:\n"
+        "  - {name: mine, url: https://evil.example/, events: [call.completed]}\n",
+    )
+    write(
+        tmp_path,
+        "clinic.yaml",
+        TARGET.replace("extends: base.yaml", "extends: [other.yaml, base.yaml]"),
+    )
+    report = run(tmp_path, "clinic.yaml")
+    assert heads(report.diagnostics, tmp_path) == [
+        f"other.yaml:2:1: notifications: {lock_message(tmp_path, 'notifications', 10)}",
+        f"other.yaml:3:1: webhooks: {lock_message(tmp_path, 'webhooks', 25)}",
+    ]
+
+
+def test_a_variable_set_below_the_lock_cannot_reach_into_a_locked_key(tmp_path: Path) -> None:
+    write(tmp_path, "base.yaml", LOCKING)
+    write(tmp_path, "clinic.yaml", TARGET + "vars: {billing_mail: true, other: 1}\n")
+    report = run(tmp_path, "clinic.yaml")
+    assert heads(report.diagnostics, tmp_path) == [
+        "clinic.yaml:5:22: vars.billing_mail: `${var.billing_mail}` is used in the locked key "
+        f"`notifications` (at {tmp_path / 'base.yaml'}:5:34), so setting it sets "
+        f"`notifications`: {lock_message(tmp_path, 'notifications', 10)}"
+    ]
+    # A variable the locking file's own chain sets is its business.
+    write(tmp_path, "clinic.yaml", TARGET + "vars: {other: 1}\n")
+    assert run(tmp_path, "clinic.yaml").ok
+
+
+@pytest.mark.parametrize(
+    ("extra", "where"),
+    [
+        ("manage: {webhooks: additive}\n", "5:10: manage.webhooks"),
+        ("ignore:\n  webhooks: [agency]\n", "6:3: ignore.webhooks"),
+    ],
+)
+def test_manage_or_ignore_of_a_locked_key_below_the_lock_is_an_error(
+    tmp_path: Path, extra: str, where: str
+) -> None:
+    """`additive` would keep webhooks the locked list does not have, `ignore` would leave the
+    locked webhook unenforced: both change what the locked key means on the live workspace."""
+    write(tmp_path, "base.yaml", LOCKING)
+    write(tmp_path, "clinic.yaml", TARGET + extra)
+    report = run(tmp_path, "clinic.yaml")
+    outer = where.split(": ")[1]
+    assert heads(report.diagnostics, tmp_path) == [
+        f"clinic.yaml:{where}: `{outer}` changes how the locked key `webhooks` is applied: "
+        + lock_message(tmp_path, "webhooks", 25)
+    ]
+    # ... while a kind that is not locked stays the clinic's to manage.
+    write(tmp_path, "clinic.yaml", TARGET + extra.replace("webhooks", "members"))
+    assert run(tmp_path, "clinic.yaml").ok
 
 
 def test_remove_on_a_policy_is_an_error(tmp_path: Path) -> None:
@@ -476,3 +559,86 @@ def test_a_violation_is_reported_exactly_when_the_document_breaks_the_schema(
     assert (report.ok or severity == "error") and (not report.ok) == bool(
         want and severity == "error"
     )
+
+
+@st.composite
+def lock_chains(draw: st.DrawFn) -> dict:
+    """Three templates (each may extend earlier ones), one of which locks `notifications`
+    and uses `${var.m}` in it; a target extending some of them in any order; every file may
+    set `notifications` itself or the variable `m`."""
+    n = 3
+    bases = [
+        draw(st.lists(st.integers(0, i - 1), unique=True, max_size=i)) if i else []
+        for i in range(n)
+    ]
+    target = draw(st.lists(st.integers(0, n - 1), unique=True, min_size=1, max_size=n))
+    return {
+        "bases": bases,
+        "target": target,
+        "lock": draw(st.integers(0, n - 1)),
+        "sets_key": draw(st.lists(st.booleans(), min_size=n + 1, max_size=n + 1)),
+        "sets_var": draw(st.lists(st.booleans(), min_size=n + 1, max_size=n + 1)),
+    }
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(case=lock_chains())
+def test_an_accepted_target_resolves_a_locked_key_as_the_locking_file_does(
+    tmp_path_factory: pytest.TempPathFactory, case: dict
+) -> None:
+    """Invariant 17, locks: whatever the extends arrangement (levels, siblings on either side
+    of the locking file), a target that validates resolves the locked key exactly as the
+    locking file's own chain does; a file outside that chain writing the key is refused."""
+    from wscfg.config.resolve import FileCache, resolve
+
+    root = tmp_path_factory.mktemp("locks")
+    lock = case["lock"]
+    allowed: set[int] = {lock}
+    stack = [lock]
+    while stack:
+        for b in case["bases"][stack.pop()]:
+            if b not in allowed:
+                allowed.add(b)
+                stack.append(b)
+    for i in range(4):
+        doc: dict = {"version": 1}
+        extends = case["bases"][i] if i < 3 else case["target"]
+        if extends:
+            doc["extends"] = [f"t{b}.yaml" for b in extends]
+        notifications: dict = {}
+        if i == lock:
+            doc["locked"] = ["notifications"]
+            notifications["security"] = {"email": "${var.m}"}
+        if case["sets_key"][i]:
+            notifications["billing"] = {"email": i % 2 == 0}
+        if notifications:
+            doc["notifications"] = notifications
+        if case["sets_var"][i] or i == lock:
+            doc["vars"] = {"m": i == lock}
+        if i == 3:
+            doc["workspace"] = {"slug": "clinic", "name": "Clinic"}
+            doc["members"] = [{"email": "owner@clinic.example", "role": "owner"}]
+        write(root, "clinic.yaml" if i == 3 else f"t{i}.yaml", json.dumps(doc) + "\n")
+
+    chain: list[int] = []  # the documented linearization: bases first, each file once
+
+    def walk(i: int) -> None:
+        for b in case["bases"][i] if i < 3 else case["target"]:
+            if b not in chain:
+                walk(b)
+        chain.append(i)
+
+    walk(3)
+    report = run(root, "clinic.yaml")
+    if lock not in chain:
+        assert report.ok
+        return
+    writers = [i for i in chain if case["sets_key"][i] and i not in allowed]
+    if writers:
+        assert not report.ok
+    if report.ok:
+        got = resolve(str(root / "clinic.yaml"), "clinic.yaml", FileCache(), {}).data
+        own = resolve(str(root / f"t{lock}.yaml"), "t.yaml", FileCache(), {}).data
+        assert got["notifications"] == own["notifications"]

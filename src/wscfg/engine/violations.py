@@ -17,16 +17,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..config.diagnostics import format_path, has
-from ..escape import html, md_code, md_text, text
+from ..escape import html, md_code, md_html, md_text, text
+from ..model.kinds import COLLECTIONS
 from .export import export_live
 from .state import LiveState
 
 _SECRETISH = ("secret", "fingerprint", "token", "password")
+IDENTITY = {k.name: k.identity for k in COLLECTIONS if k.identity}
 
 
 @dataclass(frozen=True)
@@ -38,11 +41,17 @@ class Violation:
     path: str  # members[2].email; "" for the document
     message: str  # what is wrong, in the policy's words
     live: Any
+    key: str = ""  # identity of the live item the path goes through (members[2] -> its email)
 
     @property
     def fingerprint(self) -> str:
-        """Same workspace, policy, place and live value: the same violation (for baselines)."""
-        doc = ["violation", self.workspace, self.policy, self.path, self.live]
+        """Same workspace, policy, place and live value: the same violation (for baselines).
+        The place is the item's identity, not its index: a list that grows or shrinks around
+        a known violation leaves it known."""
+        place = self.path
+        if self.key:
+            place = re.sub(r"^([a-z_]+)\[\d+\]", lambda m: m.group(1), place, count=1)
+        doc = ["violation", self.workspace, self.policy, self.key, place, self.live]
         raw = json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str)
         return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
@@ -54,6 +63,7 @@ class Violation:
             "path": self.path,
             "message": self.message,
             "live": self.live,
+            "key": self.key,
         }
 
     @staticmethod
@@ -71,6 +81,7 @@ class Violation:
             raise ValueError("a violation is damaged")
         workspace, policy, severity, path, message = (str(v) for v in values)
         description = data.get("description")
+        key = data.get("key")
         return Violation(
             workspace,
             policy,
@@ -79,6 +90,7 @@ class Violation:
             path,
             message,
             data.get("live"),
+            key if isinstance(key, str) else "",
         )
 
     def line(self) -> str:
@@ -105,9 +117,24 @@ def check_live(slug: str, policies: Sequence[Any], live: LiveState) -> list[Viol
                     format_path(named),
                     what,
                     _scrubbed(_value_at(document, named)),
+                    _identity(document, named),
                 )
             )
     return out
+
+
+def _identity(document: Any, path: Sequence[str | int]) -> str:
+    """The identity of the collection item ``path`` goes through (``members[2]...``: that
+    member's email), "" when it goes through none."""
+    if len(path) < 2 or not isinstance(path[1], int) or not isinstance(document, dict):
+        return ""
+    items = document.get(str(path[0]))
+    field = IDENTITY.get(str(path[0]))
+    if field is None or not isinstance(items, list) or not 0 <= path[1] < len(items):
+        return ""
+    item = items[path[1]]
+    value = item.get(field) if isinstance(item, dict) else item
+    return value if isinstance(value, str) else ""
 
 
 def _value_at(document: Any, path: Sequence[str | int]) -> Any:
@@ -212,7 +239,7 @@ def _cut(head: list[str], rows: list[str], budget: int) -> list[str]:
 def _sections(violations: Sequence[Violation], total: int) -> list[str]:
     out: list[str] = []
     for policy, items in by_policy(violations):
-        out.append(f"<details><summary>{html(_group_head(policy, items, total))}</summary>")
+        out.append(f"<details><summary>{md_html(_group_head(policy, items, total))}</summary>")
         out += ["", "| workspace | path | violation | live |", "|---|---|---|---|"]
         for v in items:
             cells = [

@@ -180,7 +180,12 @@ async def plan_targets_async(
     if create_missing:
         preloaded = await asyncio.to_thread(selection.load)  # CPU: off the event loop
         if preloaded:
-            created, not_created = await settings.step(_create_missing(settings, preloaded, events))
+            try:
+                step = _create_missing(settings, preloaded, events)
+                created, not_created = await settings.step(step)
+            except BaseException:
+                gc.unfreeze()  # frozen by selection.load; _read_and_plan will not run
+                raise
             failed = {f.target for f in not_created}
             preloaded = [s for s in preloaded if s.slug not in failed]
     uncertain = [f.target for f in not_created if f.maybe_applied]
@@ -209,6 +214,9 @@ class _Loaded(Selection):
             from .selection import NO_TARGET
 
             raise OptionError("target_patterns", NO_TARGET)
+        # As Selection.load: the configs live until the run ends (which unfreezes them), and
+        # a collection while the snapshots are decoded and diffed would walk all of them.
+        gc.freeze()
         return list(self.states)
 
 
