@@ -28,6 +28,8 @@ class Notice:
     - ``unconfigured``: workspaces the key reaches that have no config (``slugs``);
     - ``missing``: configured workspaces that do not exist (``slugs``);
     - ``created``: workspaces created (``slugs``);
+    - ``created-meanwhile``: workspaces another run created while this one tried (their
+      creates answered 409, and this key reaches them: what was asked for; ``slugs``);
     - ``not-created``: one that could not be (``slugs``: it; ``detail``: why).
     """
 

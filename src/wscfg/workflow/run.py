@@ -250,8 +250,9 @@ async def _read_and_plan(
                     sys.setswitchinterval(was)
             if not states:
                 shard = selection.shard_text
-                text = f"No workspace falls in shard {shard}; nothing to do."
-                events.say(Notice("empty-shard", text, detail=shard or ""))
+                if shard:  # else every target's create failed, and each failure says so
+                    text = f"No workspace falls in shard {shard}; nothing to do."
+                    events.say(Notice("empty-shard", text, detail=shard))
                 return PlanRun(), conn.server
             if conn.embedded:
                 events.say(embedded_notice(conn.server))
@@ -285,10 +286,16 @@ async def _create_missing(
         if not missing:
             return [], []
         events.ask(f"Create {len(missing)} missing workspace(s): {', '.join(missing)}?")
-        created, failures = await create_workspaces(
+        created, failures, meanwhile = await create_workspaces(
             conn.client, [s for s in states if s.slug in missing], parallel=settings.parallel
         )
         events.say(Notice("created", f"Created {len(created)} workspace(s).", tuple(created)))
+        if meanwhile:
+            text = (
+                f"{len(meanwhile)} workspace(s) created meanwhile by another run (a create "
+                f"answered 409; this key reaches them): {', '.join(meanwhile)}"
+            )
+            events.say(Notice("created-meanwhile", text, tuple(meanwhile)))
         for f in failures:
             text = f"Could not create workspace {f.target}: {f.message}"
             events.say(Notice("not-created", text, (f.target,), f.message))
