@@ -496,6 +496,21 @@ def test_a_violation_never_quotes_the_value_nor_an_env_value(tmp_path: Path) -> 
         assert "evil.example" not in d.message
 
 
+@pytest.mark.parametrize("secret", ["a-secret-value-123", "z-secret-value-123"])
+def test_a_policy_never_sees_a_secret(tmp_path: Path, secret: str) -> None:
+    """A webhook's secret is write-only, absent from the live document: a policy does not see
+    it on the config either (else each policy would tell one bit of it in a CI log)."""
+    probe = (
+        "version: 1\npolicies:\n  - name: probe\n    description: x\n    schema:\n"
+        "      properties: {webhooks: {items: {properties: {secret: {pattern: '^a'}}}}}\n"
+    )
+    write(tmp_path, "base.yaml", probe)
+    write(tmp_path, "clinic.yaml", TARGET + HOOK)
+    report = run(tmp_path, "clinic.yaml", env={"HOOK_SECRET": secret})
+    assert report.ok and report.diagnostics == [] and report.warnings == []
+    assert report.configs[0].config.webhooks[0].secret is not None  # the config keeps it
+
+
 def test_unset_env_in_validate_is_not_checked_against_policies(tmp_path: Path) -> None:
     write(
         tmp_path,

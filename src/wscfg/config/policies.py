@@ -290,10 +290,22 @@ def _vars_in(nodes: list[Node]) -> Iterator[tuple[str, Node]]:
 
 def policy_document(data: dict[str, Any]) -> dict[str, Any]:
     """What a policy sees of a resolved config: its settings, not how the file is built
-    (``vars``, ``extends``, ``x-*`` keys), so that it reads like the live document."""
-    return {
-        k: v for k, v in data.items() if k not in ("vars", "extends") and not k.startswith("x-")
-    }
+    (``vars``, ``extends``, ``x-*`` keys), and no write-only field (a webhook's secret), so
+    that it reads like the live document (``wscfg export``). A policy over a secret would be
+    an oracle: one bit of it per policy, in a CI log."""
+    from ..model.kinds import KINDS
+
+    doc = {k: v for k, v in data.items() if k not in ("vars", "extends") and not k.startswith("x-")}
+    for kind in KINDS:
+        items = doc.get(kind.name)
+        if kind.write_only and isinstance(items, list):
+            doc[kind.name] = [
+                {f: v for f, v in item.items() if f not in kind.write_only}
+                if isinstance(item, dict)
+                else item
+                for item in items
+            ]
+    return doc
 
 
 # --- reading one file ------------------------------------------------------------------------
