@@ -36,6 +36,7 @@ POLICY_KEYS = ("name", "description", "severity", "schema")
 SEVERITIES = ("error", "warning")
 MAX_POLICIES = 200  # per file
 MAX_ERRORS = 50  # violations reported per policy and document
+MAX_DESCRIPTION = 500  # characters (line breaks folded): it heads every report of the policy
 UNLOCKABLE = ("version", "extends", "locked")
 # wscfg's own rule ids in CI reports (config/reports.py): an error, an unset ${env:X}
 WSCFG_RULE_IDS = ("config-invalid", "env-unset")
@@ -428,6 +429,14 @@ def _read_policy(g: Guardrails, item: Node, path: str) -> CompiledPolicy | None:
     desc = v["description"].value if "description" in v else None
     if "description" in v and not (isinstance(desc, str) and desc.strip()):
         g.problems.append(v["description"].diagnostic("must be text", f"{path}.description"))
+        ok = False
+    elif isinstance(desc, str) and len(" ".join(desc.split())) > MAX_DESCRIPTION:
+        g.problems.append(
+            v["description"].diagnostic(
+                f"at most {MAX_DESCRIPTION} characters: it is repeated with every violation",
+                f"{path}.description",
+            )
+        )
         ok = False
     elif isinstance(desc, str) and (bad := first_unsafe(" ".join(desc.split()))):
         # Line breaks fold to spaces; what is left would reach every report raw or escaped.
