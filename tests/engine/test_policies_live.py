@@ -7,6 +7,7 @@ makes plan or apply write anything; no secret or environment value is printed.""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -290,6 +291,26 @@ def test_adopt_does_not_write_a_live_change_of_a_locked_key_into_the_target(
     after = Path("clinic.yaml").read_text()
     assert "notifications" not in after and after != before  # the call tag was adopted
     assert invoke("validate", "clinic.yaml").exit_code == 0
+
+
+def test_a_violation_of_a_whole_kind_or_document_describes_a_large_live_value(
+    clinic: Any,
+) -> None:
+    """A rule over the whole document (or a kind of thousands of items) would copy all of it
+    into every report of every workspace: past 2,000 characters it is described instead."""
+    Path("base.yaml").write_text(
+        "version: 1\npolicies:\n  - name: tiny\n    description: x\n    severity: warning\n"
+        "    schema: {maxProperties: 1}\n  - name: few-tags\n    description: y\n"
+        "    severity: warning\n    schema: {properties: {call_tags: {maxItems: 0}}}\n"
+    )
+    for n in range(40):
+        add_member(clinic, f"member-{n:02d}@acme.example")
+    got = invoke("drift", "clinic.yaml", "--format", "json")
+    found = {v["policy"]: (v["path"], v["live"]) for v in json.loads(got.stdout)["violations"]}
+    assert found["tiny"][0] == ""
+    assert re.fullmatch(r"\(a mapping of \d+ keys\)", found["tiny"][1])
+    assert found["few-tags"] == ("call_tags", [{"name": "spam", "color": "#ff0000"}])
+    assert invoke("drift", "clinic.yaml").stdout.count("(a mapping of") == 1
 
 
 def applied_fleet(sandbox: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[Any]:

@@ -36,6 +36,7 @@ POLICY_KEYS = ("name", "description", "severity", "schema")
 SEVERITIES = ("error", "warning")
 MAX_POLICIES = 200  # per file
 MAX_ERRORS = 50  # violations reported per policy and document
+MAX_DESCRIPTION = 500  # characters (line breaks folded): it heads every report of the policy
 UNLOCKABLE = ("version", "extends", "locked")
 # wscfg's own rule ids in CI reports (config/reports.py): an error, an unset ${env:X}
 WSCFG_RULE_IDS = ("config-invalid", "env-unset")
@@ -104,6 +105,7 @@ class Lock:
     file: str  # the locking file's name in messages
     node: Node  # the `key` item of its `locked:` list
     allowed: frozenset[str]  # real paths of the locking file and every file it extends
+    real: str = ""  # the locking file's real path
 
     def said(self) -> str:
         return (
@@ -155,11 +157,58 @@ def for_chain(
             real = root.src.real
             for key, node in g.locked:
                 if not any(k.key == key for k in locks):
-                    locks.append(Lock(key, name, node, ancestors[real] | {real}))
+                    locks.append(Lock(key, name, node, ancestors[real] | {real}, real))
     for _name, root, _bases in chain:
         if root is not None and root.is_map:
             problems.extend(_set_below(root, locks))
+    problems.extend(_reordered(chain, locks))
     return policies, problems, locks
+
+
+def _reordered(
+    chain: Sequence[tuple[str, Node | None, Sequence[str]]], locks: list[Lock]
+) -> Iterator[Diagnostic]:
+    """A target whose ``extends`` lists merge two files a lock allows in another order than
+    the locking file itself does (naming them first, in the other order): later files win,
+    so that would change the locked value (or a variable used in it) without setting it."""
+    files = {root.src.real: (name, root, bases) for name, root, bases in chain if root}
+    order = list(files)  # the target's merge order
+    last = chain[-1][1]
+    for lock in locks:
+        own: list[str] = []  # the locking file's own merge order (resolve._Walk's rule)
+
+        def visit(real: str, own: list[str] = own) -> None:
+            for base in files[real][2] if real in files else ():
+                if base not in own:
+                    visit(base)
+            own.append(real)
+
+        visit(lock.real)
+        matter = [r for r in order if r in lock.allowed and _sets(files[r][1], lock.key)]
+        mine = [r for r in own if r in matter]
+        if matter == mine or last is None:
+            continue
+        a, b = next((x, y) for x, y in zip(matter, mine, strict=True) if x != y)
+        where = last.value.get("extends", last) if last.is_map else last
+        yield where.diagnostic(
+            f"`{lock.key}` is locked {lock.said()}; this target merges {files[a][0]} before "
+            f"{files[b][0]}, which {lock.file} merges the other way round, and the later one "
+            "wins: list them in its order, or not at all",
+            "extends",
+        )
+
+
+def _sets(root: Node, key: str) -> bool:
+    """Whether a file writes ``key``, a ``manage``/``ignore`` entry of it, or any variable."""
+    top = root.value
+    return (
+        key in top
+        or "vars" in top
+        or any(
+            isinstance(top.get(o), Node) and top[o].is_map and key in top[o].value
+            for o in ("manage", "ignore")
+        )
+    )
 
 
 def _set_below(root: Node, locks: list[Lock]) -> Iterator[Diagnostic]:
@@ -242,10 +291,22 @@ def _vars_in(nodes: list[Node]) -> Iterator[tuple[str, Node]]:
 
 def policy_document(data: dict[str, Any]) -> dict[str, Any]:
     """What a policy sees of a resolved config: its settings, not how the file is built
-    (``vars``, ``extends``, ``x-*`` keys), so that it reads like the live document."""
-    return {
-        k: v for k, v in data.items() if k not in ("vars", "extends") and not k.startswith("x-")
-    }
+    (``vars``, ``extends``, ``x-*`` keys), and no write-only field (a webhook's secret), so
+    that it reads like the live document (``wscfg export``). A policy over a secret would be
+    an oracle: one bit of it per policy, in a CI log."""
+    from ..model.kinds import KINDS
+
+    doc = {k: v for k, v in data.items() if k not in ("vars", "extends") and not k.startswith("x-")}
+    for kind in KINDS:
+        items = doc.get(kind.name)
+        if kind.write_only and isinstance(items, list):
+            doc[kind.name] = [
+                {f: v for f, v in item.items() if f not in kind.write_only}
+                if isinstance(item, dict)
+                else item
+                for item in items
+            ]
+    return doc
 
 
 # --- reading one file ------------------------------------------------------------------------
@@ -369,6 +430,14 @@ def _read_policy(g: Guardrails, item: Node, path: str) -> CompiledPolicy | None:
     if "description" in v and not (isinstance(desc, str) and desc.strip()):
         g.problems.append(v["description"].diagnostic("must be text", f"{path}.description"))
         ok = False
+    elif isinstance(desc, str) and len(" ".join(desc.split())) > MAX_DESCRIPTION:
+        g.problems.append(
+            v["description"].diagnostic(
+                f"at most {MAX_DESCRIPTION} characters: it is repeated with every violation",
+                f"{path}.description",
+            )
+        )
+        ok = False
     elif isinstance(desc, str) and (bad := first_unsafe(" ".join(desc.split()))):
         # Line breaks fold to spaces; what is left would reach every report raw or escaped.
         g.problems.append(
@@ -428,5 +497,7 @@ def _compile(g: Guardrails, node: Node, path: str) -> Any:
         target, _ = node_at(node, at)
         shown = format_path(at)
         where = path + (shown if shown.startswith("[") or not shown else "." + shown)
-        g.problems.append(target.diagnostic(f"invalid policy schema: {message}", where))
+        key = len(at) >= 2 and at[-2] == "patternProperties"  # the key is the pattern
+        problem = target.diagnostic(f"invalid policy schema: {message}", where, at_key=key)
+        g.problems.append(problem)
     return None

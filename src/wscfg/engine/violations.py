@@ -6,7 +6,8 @@ manage included, no read-only field (status, secret fingerprints). A violation i
 never planned: policies add no change and never make anything write.
 
 A violation's ``live`` value is what the document holds at the path (``null`` for a missing
-key); a mapping or list is shown without any field whose name says it holds a secret, and every
+key); a mapping or list is shown without any field whose name says it holds a secret (and
+described, not shown, past :data:`MAX_LIVE` characters), and every
 output passes through the run's environment mask (a value that came from ``${env:X}`` is shown
 as that reference). Messages are the policy's words, never the value.
 
@@ -30,6 +31,7 @@ from .state import LiveState
 
 _SECRETISH = ("secret", "fingerprint", "token", "password")
 IDENTITY = {k.name: k.identity for k in COLLECTIONS if k.identity}
+MAX_LIVE = 2000  # characters of a violation's live mapping or list (as JSON), else described
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ def check_live(slug: str, policies: Sequence[Any], live: LiveState) -> list[Viol
                     policy.description,
                     format_path(named),
                     what,
-                    _scrubbed(_value_at(document, named)),
+                    _bounded(_scrubbed(_value_at(document, named))),
                     _identity(document, named),
                 )
             )
@@ -158,6 +160,19 @@ def _scrubbed(value: Any) -> Any:
     if isinstance(value, list):
         return [_scrubbed(v) for v in value]
     return value
+
+
+def _bounded(value: Any) -> Any:
+    """``value``, or for a mapping or list longer than :data:`MAX_LIVE` characters as JSON
+    (a rule over a whole kind or the whole document: 100,000 blocked callers in every report
+    of every workspace) what it is: "(a list of 100000 items)"."""
+    if not isinstance(value, (dict, list)):
+        return value
+    if len(json.dumps(value, ensure_ascii=False, default=str)) <= MAX_LIVE:
+        return value
+    if isinstance(value, dict):
+        return f"(a mapping of {len(value)} keys)"
+    return f"(a list of {len(value)} items)"
 
 
 def live_text(value: Any) -> str:
