@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import re
 import zlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from .engine.origin import attribute, audit_query
 from .engine.plan import Plan, make_plan
 from .engine.protocols import ServerApi
 from .engine.render import Failure
+from .engine.shards import MAX_SHARDS
 from .engine.state import DesiredState, LiveState
 from .engine.violations import Violation, check_live
 from .errors import ConflictError, WscfgError
@@ -39,12 +41,14 @@ def select(
 
 
 def parse_shard(text: str) -> tuple[int, int]:
-    try:
-        i, n = (int(x) for x in text.split("/", 1))
-    except ValueError:
-        raise ValueError(f"--shard takes i/n, e.g. 1/4 (got {text!r})") from None
-    if not (n >= 1 and 1 <= i <= n):
-        raise ValueError(f"--shard {text}: need 1 <= i <= n")
+    """``"i/n"`` as ``(i, n)``: ASCII digits only (no sign, space or ``_``), at most
+    :data:`~wscfg.engine.shards.MAX_SHARDS` shares; ValueError otherwise."""
+    found = re.fullmatch(r"([0-9]{1,30})/([0-9]{1,30})", text)
+    if found is None:
+        raise ValueError(f"--shard takes i/n, e.g. 1/4 (got {text!r})")
+    i, n = int(found.group(1)), int(found.group(2))
+    if not (1 <= i <= n <= MAX_SHARDS):
+        raise ValueError(f"--shard {text}: need 1 <= i <= n <= {MAX_SHARDS}")
     return i, n
 
 
