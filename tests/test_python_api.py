@@ -5,6 +5,7 @@ onboarding script of the docs runs against the sandbox over real HTTP."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -177,6 +178,29 @@ def test_a_refused_plan_and_a_declined_question_write_nothing(tmp_path):
         ws.apply(plans)
     allowed = ws.plan(wscfg.load(tmp_path / "ws.yaml"), allow=wscfg.Allowances(mass_changes=True))
     assert allowed.changes == 10 and allowed.refusals() == []
+
+
+def test_loaded_configs_leave_the_gc_for_a_run_and_nothing_stays_frozen(sandbox, tmp_path):
+    """A run of configs from wscfg.load keeps them out of the cyclic GC while it reads and
+    diffs, as the CLI's own load does (a collection amid 500 decoded snapshots walked every
+    loaded config: bench/fleet_cache.py); after the run, and after one that stops early (a
+    declined create of a missing workspace), nothing stays frozen."""
+    agency = sandbox.new_agency()
+    slug = unique("gc")
+    (tmp_path / "ws.yaml").write_text(CONFIG.format(slug=slug))
+    configs = wscfg.load(tmp_path / "ws.yaml")
+    # a workspace without a config: the run says so (a notice) after it has the configs
+    sandbox.create_workspace(unique("gc-other"), agency=agency.name, owner="o@gc.example")
+    gc.unfreeze()  # whatever another test in this process left
+    frozen: list[int] = []
+    with wscfg.connect(server=sandbox.url, token=agency.key, environ={}) as ws:
+        with pytest.raises(wscfg.ApplyCancelled):
+            ws.plan(configs, create_missing=True, confirm=lambda question: False)
+        assert gc.get_freeze_count() == 0
+        ws.plan(configs, create_missing=True, confirm=lambda question: True)
+        ws.drift(configs, on_notice=lambda notice: frozen.append(gc.get_freeze_count()))
+    assert gc.get_freeze_count() == 0
+    assert frozen and frozen[0] > 0
 
 
 @pytest.mark.anyio

@@ -115,6 +115,13 @@ def html(value: object, *, limit: int | None = MAX_TEXT) -> str:
     return _html_escape(text(value, limit=limit), quote=True)
 
 
+def md_html(value: object, *, limit: int | None = MAX_TEXT) -> str:
+    """Text inside raw HTML of a markdown document (a ``<summary>``), where markdown escapes
+    do not apply: :func:`html`, and an ``@`` that could mention someone followed by a word
+    joiner (U+2060), as :func:`md_text` does."""
+    return _MENTION.sub("@" + _WORD_JOINER, html(value, limit=limit))
+
+
 def gh_data(value: object) -> str:
     """The message of a GitHub workflow command (``::error …::MESSAGE``): :func:`text` (one
     line), then ``%``, CR and LF percent-encoded as the runner expects."""

@@ -132,3 +132,87 @@ def test_plan_refuses_a_config_that_breaks_an_error_policy(
     result = invoke("plan", "clinic.yaml", "--server", "http://127.0.0.1:9")
     assert result.exit_code == 1
     assert f"clinic.yaml:5:25: {MSG_2FA}" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["config-invalid", "ENV-UNSET"])
+def test_a_policy_cannot_take_a_rule_id_of_wscfg_itself(tmp_path: Path, name: str) -> None:
+    """SARIF rule ids (and GitLab check names) must stay unique: a policy named like wscfg's
+    own rules would be one rule with two meanings."""
+    (tmp_path / "base.yaml").write_text(
+        f"version: 1\npolicies:\n  - {{name: {name}, description: d, schema: true}}\n"
+    )
+    result = invoke("validate", "base.yaml")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        f"base.yaml:3:12: policies[0].name: '{name}' is a rule id of wscfg itself (SARIF, "
+        "GitHub annotations, GitLab); choose another policy name"
+    )
+
+
+HOSTILE = (
+    "Evil\\r\\n::error file=x.yaml::injected %0A <script>alert(1)</script> | `x` [l](http://e) "
+    "@team"
+)
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "github", "sarif", "gitlab"])
+def test_a_hostile_description_and_pattern_stay_data_in_every_format(
+    tmp_path: Path, fmt: str
+) -> None:
+    (tmp_path / "base.yaml").write_text(
+        "version: 1\npolicies:\n"
+        f'  - name: evil\n    description: "{HOSTILE}"\n'
+        "    schema: {properties: {webhooks: {items: {properties: {url: "
+        '{pattern: "^x\\n::warning::y <b>|`\\e\\\\[31m\\u202e"}}}}}}\n'
+    )
+    (tmp_path / "clinic.yaml").write_text(TARGET + BAD_HOOK)
+    result = invoke("validate", "clinic.yaml", "--format", fmt)
+    assert result.exit_code == 1
+    out = result.stdout + result.stderr
+    assert "\x1b" not in out and "\u202e" not in out and "\r" not in out
+    if fmt == "github":
+        commands = [line for line in result.stdout.splitlines() if line.startswith("::")]
+        assert len(commands) == 1 and commands[0].startswith("::error file=clinic.yaml,")
+    if fmt == "sarif":
+        log = json.loads(result.stdout)
+        jsonschema.validate(log, SARIF_SCHEMA)
+        (found,) = log["runs"][0]["results"]
+        assert "<script>" not in found["message"]["text"] and found["ruleId"] == "evil"
+    if fmt in ("json", "gitlab"):
+        assert json.loads(result.stdout)  # still one JSON document
+    if fmt == "text":
+        assert len([line for line in result.stderr.splitlines() if "policy 'evil'" in line]) == 1
+
+
+@pytest.mark.parametrize(("char", "shown"), [("\\e", "U+001B"), ("\\u202e", "U+202E")])
+def test_a_description_with_a_control_or_bidi_character_is_refused(
+    tmp_path: Path, char: str, shown: str
+) -> None:
+    """Line breaks in a description fold to spaces; an escape sequence or a bidirectional
+    override would reach every report of the policy: refused at the description."""
+    (tmp_path / "base.yaml").write_text(
+        f'version: 1\npolicies:\n  - {{name: p, description: "ok {char}x", schema: true}}\n'
+    )
+    result = invoke("validate", "base.yaml")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        f"base.yaml:3:28: policies[0].description: must not contain {shown} (a control or "
+        "bidirectional character): the description heads every report of the policy"
+    )
+
+
+def test_a_description_longer_than_500_characters_is_refused(tmp_path: Path) -> None:
+    """It is repeated with every violation of every workspace (drift json, markdown)."""
+    words = "word " * 100  # 499 characters once folded: allowed
+    (tmp_path / "base.yaml").write_text(
+        "version: 1\npolicies:\n"
+        f"  - {{name: p, description: '{words}', schema: true}}\n"
+        f"  - {{name: q, description: '{words} x', schema: true}}\n"
+    )
+    result = invoke("validate", "base.yaml")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        "base.yaml:4:28: policies[1].description: at most 500 characters: it is repeated with "
+        "every violation"
+    )
+    assert "policies[0]" not in result.stderr

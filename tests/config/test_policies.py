@@ -129,7 +129,7 @@ def test_a_locked_key_set_below_names_the_lock_and_its_line(tmp_path: Path) -> N
     base = tmp_path / "base.yaml"
     assert heads(report.diagnostics, tmp_path) == [
         f"clinic.yaml:5:1: security: `security` is locked (`locked: [security]` at {base}:15:10); "
-        f"a file that extends {base} cannot set it"
+        f"only {base} and the files it extends may set it"
     ]
 
 
@@ -153,6 +153,116 @@ def test_a_sibling_later_in_the_chain_cannot_override_a_lock(tmp_path: Path) -> 
         ("other.yaml", 2, "security"),
         ("other.yaml", 2, "security.require_2fa"),
     ]
+
+
+LOCKING = """\
+version: 1
+vars: {billing_mail: false}
+notifications:
+  security: {in_app: true, email: true}
+  billing: {in_app: true, email: "${var.billing_mail}"}
+webhooks:
+  - name: agency
+    url: https://hooks.agency.example/calls
+    events: [call.completed]
+locked: [notifications, webhooks]
+"""
+
+
+def lock_message(tmp_path: Path, key: str, col: int) -> str:
+    base = tmp_path / "base.yaml"
+    return (
+        f"`{key}` is locked (`locked: [{key}]` at {base}:10:{col}); only {base} and the files "
+        "it extends may set it"
+    )
+
+
+def test_a_sibling_before_the_locking_file_cannot_set_a_locked_key(tmp_path: Path) -> None:
+    """Listed before the locking file, a sibling's keys are overridden only where the locking
+    file sets them: what it adds (a webhook, a notification event) would survive the merge."""
+    write(tmp_path, "base.yaml", LOCKING)
+    write(
+        tmp_path,
+        "other.yaml",
+        "version: 1\nnotifications: {contacts: {in_app: false}}\nwebhooks:\n"
+        "  - {name: mine, url: https://evil.example/, events: [call.completed]}\n",
+    )
+    write(
+        tmp_path,
+        "clinic.yaml",
+        TARGET.replace("extends: base.yaml", "extends: [other.yaml, base.yaml]"),
+    )
+    report = run(tmp_path, "clinic.yaml")
+    assert heads(report.diagnostics, tmp_path) == [
+        f"other.yaml:2:1: notifications: {lock_message(tmp_path, 'notifications', 10)}",
+        f"other.yaml:3:1: webhooks: {lock_message(tmp_path, 'webhooks', 25)}",
+    ]
+
+
+def test_a_variable_set_below_the_lock_cannot_reach_into_a_locked_key(tmp_path: Path) -> None:
+    write(tmp_path, "base.yaml", LOCKING)
+    write(tmp_path, "clinic.yaml", TARGET + "vars: {billing_mail: true, other: 1}\n")
+    report = run(tmp_path, "clinic.yaml")
+    assert heads(report.diagnostics, tmp_path) == [
+        "clinic.yaml:5:22: vars.billing_mail: `${var.billing_mail}` is used in the locked key "
+        f"`notifications` (at {tmp_path / 'base.yaml'}:5:34), so setting it sets "
+        f"`notifications`: {lock_message(tmp_path, 'notifications', 10)}"
+    ]
+    # A variable the locking file's own chain sets is its business.
+    write(tmp_path, "clinic.yaml", TARGET + "vars: {other: 1}\n")
+    assert run(tmp_path, "clinic.yaml").ok
+
+
+@pytest.mark.parametrize(
+    ("extra", "where"),
+    [
+        ("manage: {webhooks: additive}\n", "5:10: manage.webhooks"),
+        ("ignore:\n  webhooks: [agency]\n", "6:3: ignore.webhooks"),
+    ],
+)
+def test_manage_or_ignore_of_a_locked_key_below_the_lock_is_an_error(
+    tmp_path: Path, extra: str, where: str
+) -> None:
+    """`additive` would keep webhooks the locked list does not have, `ignore` would leave the
+    locked webhook unenforced: both change what the locked key means on the live workspace."""
+    write(tmp_path, "base.yaml", LOCKING)
+    write(tmp_path, "clinic.yaml", TARGET + extra)
+    report = run(tmp_path, "clinic.yaml")
+    outer = where.split(": ")[1]
+    assert heads(report.diagnostics, tmp_path) == [
+        f"clinic.yaml:{where}: `{outer}` changes how the locked key `webhooks` is applied: "
+        + lock_message(tmp_path, "webhooks", 25)
+    ]
+    # ... while a kind that is not locked stays the clinic's to manage.
+    write(tmp_path, "clinic.yaml", TARGET + extra.replace("webhooks", "members"))
+    assert run(tmp_path, "clinic.yaml").ok
+
+
+def test_a_target_cannot_reorder_the_files_a_lock_depends_on(tmp_path: Path) -> None:
+    """base.yaml merges b then a (a wins); a clinic naming a before b would make b win and
+    change the locked value without writing it (found by the property below)."""
+    write(tmp_path, "a.yaml", "version: 1\nnotifications: {billing: {email: true}}\n")
+    write(tmp_path, "b.yaml", "version: 1\nnotifications: {billing: {email: false}}\n")
+    write(tmp_path, "base.yaml", "version: 1\nextends: [b.yaml, a.yaml]\nlocked: [notifications]\n")
+    write(
+        tmp_path,
+        "clinic.yaml",
+        TARGET.replace("extends: base.yaml", "extends: [a.yaml, b.yaml, base.yaml]"),
+    )
+    report = run(tmp_path, "clinic.yaml")
+    base = tmp_path / "base.yaml"
+    assert heads(report.diagnostics, tmp_path) == [
+        f"clinic.yaml:2:10: extends: `notifications` is locked (`locked: [notifications]` at "
+        f"{base}:3:10); only {base} and the files it extends may set it; this target merges "
+        f"{tmp_path / 'a.yaml'} before {tmp_path / 'b.yaml'}, which {base} merges the other "
+        "way round, and the later one wins: list them in its order, or not at all"
+    ]
+    write(
+        tmp_path,
+        "clinic.yaml",
+        TARGET.replace("extends: base.yaml", "extends: [b.yaml, a.yaml, base.yaml]"),
+    )
+    assert run(tmp_path, "clinic.yaml").ok
 
 
 def test_remove_on_a_policy_is_an_error(tmp_path: Path) -> None:
@@ -224,8 +334,9 @@ def test_a_duplicate_name_in_one_file_is_an_error(tmp_path: Path) -> None:
         ),
         (
             "{name: a, description: x, schema: {properties: {a: {type: strin}}}}",
-            "base.yaml:3:63: policies[0].schema.properties.a.type: invalid policy schema: not a "
-            "valid JSON Schema 2020-12 value (anyOf)",
+            "base.yaml:3:63: policies[0].schema.properties.a.type: invalid policy schema: must "
+            "be a JSON type (array, boolean, integer, null, number, object or string) or a list "
+            "of them",
         ),
         (
             "{name: a, description: x, schema: {minLength: -1}}",
@@ -235,8 +346,18 @@ def test_a_duplicate_name_in_one_file_is_an_error(tmp_path: Path) -> None:
         (
             "{name: a, description: x, schema: {pattern: '(a'}}",
             "base.yaml:3:49: policies[0].schema.pattern: invalid policy schema: this pattern "
-            "cannot be used: policies run regular expressions in linear time (no lookaround, "
-            "no backreferences, at most 1 MB compiled)",
+            "is not a valid regular expression",
+        ),
+        (
+            "{name: a, description: x, schema: {patternProperties: {'[a': true}}}",
+            "base.yaml:3:60: policies[0].schema.patternProperties['[a']: invalid policy schema: "
+            "this pattern is not a valid regular expression",
+        ),
+        (
+            "{name: a, description: x, schema: {patternProperties: {'(?<=a)b': true}}}",
+            "base.yaml:3:60: policies[0].schema.patternProperties['(?<=a)b']: invalid policy "
+            "schema: this pattern cannot be used: policies run regular expressions in linear "
+            "time (no lookaround, no backreferences, at most 1 MB compiled)",
         ),
         (
             "{name: a, description: x, schema: {pattern: '(?=a)b'}}",
@@ -321,6 +442,10 @@ def test_local_references_work_and_cycles_and_blowups_are_refused(tmp_path: Path
         "invalid policy schema: the references of this schema form a cycle; a policy cannot "
         "refer to itself"
     ]
+    # ... at the reference that closes it, by its place in the schema
+    assert [(d.path, d.column) for d in report.diagnostics] == [
+        ("policies[0].schema.$defs.b.not.$ref", 88)
+    ]
 
     # 2**40 nodes once expanded, in 40 definitions: refused before compiling
     defs = ", ".join(
@@ -369,6 +494,21 @@ def test_a_violation_never_quotes_the_value_nor_an_env_value(tmp_path: Path) -> 
         text = d.headline() + d.source_line
         assert "token-very-secret-987" not in text
         assert "evil.example" not in d.message
+
+
+@pytest.mark.parametrize("secret", ["a-secret-value-123", "z-secret-value-123"])
+def test_a_policy_never_sees_a_secret(tmp_path: Path, secret: str) -> None:
+    """A webhook's secret is write-only, absent from the live document: a policy does not see
+    it on the config either (else each policy would tell one bit of it in a CI log)."""
+    probe = (
+        "version: 1\npolicies:\n  - name: probe\n    description: x\n    schema:\n"
+        "      properties: {webhooks: {items: {properties: {secret: {pattern: '^a'}}}}}\n"
+    )
+    write(tmp_path, "base.yaml", probe)
+    write(tmp_path, "clinic.yaml", TARGET + HOOK)
+    report = run(tmp_path, "clinic.yaml", env={"HOOK_SECRET": secret})
+    assert report.ok and report.diagnostics == [] and report.warnings == []
+    assert report.configs[0].config.webhooks[0].secret is not None  # the config keeps it
 
 
 def test_unset_env_in_validate_is_not_checked_against_policies(tmp_path: Path) -> None:
@@ -476,3 +616,86 @@ def test_a_violation_is_reported_exactly_when_the_document_breaks_the_schema(
     assert (report.ok or severity == "error") and (not report.ok) == bool(
         want and severity == "error"
     )
+
+
+@st.composite
+def lock_chains(draw: st.DrawFn) -> dict:
+    """Three templates (each may extend earlier ones), one of which locks `notifications`
+    and uses `${var.m}` in it; a target extending some of them in any order; every file may
+    set `notifications` itself or the variable `m`."""
+    n = 3
+    bases = [
+        draw(st.lists(st.integers(0, i - 1), unique=True, max_size=i)) if i else []
+        for i in range(n)
+    ]
+    target = draw(st.lists(st.integers(0, n - 1), unique=True, min_size=1, max_size=n))
+    return {
+        "bases": bases,
+        "target": target,
+        "lock": draw(st.integers(0, n - 1)),
+        "sets_key": draw(st.lists(st.booleans(), min_size=n + 1, max_size=n + 1)),
+        "sets_var": draw(st.lists(st.booleans(), min_size=n + 1, max_size=n + 1)),
+    }
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(case=lock_chains())
+def test_an_accepted_target_resolves_a_locked_key_as_the_locking_file_does(
+    tmp_path_factory: pytest.TempPathFactory, case: dict
+) -> None:
+    """Invariant 17, locks: whatever the extends arrangement (levels, siblings on either side
+    of the locking file), a target that validates resolves the locked key exactly as the
+    locking file's own chain does; a file outside that chain writing the key is refused."""
+    from wscfg.config.resolve import FileCache, resolve
+
+    root = tmp_path_factory.mktemp("locks")
+    lock = case["lock"]
+    allowed: set[int] = {lock}
+    stack = [lock]
+    while stack:
+        for b in case["bases"][stack.pop()]:
+            if b not in allowed:
+                allowed.add(b)
+                stack.append(b)
+    for i in range(4):
+        doc: dict = {"version": 1}
+        extends = case["bases"][i] if i < 3 else case["target"]
+        if extends:
+            doc["extends"] = [f"t{b}.yaml" for b in extends]
+        notifications: dict = {}
+        if i == lock:
+            doc["locked"] = ["notifications"]
+            notifications["security"] = {"email": "${var.m}"}
+        if case["sets_key"][i]:
+            notifications["billing"] = {"email": i % 2 == 0}
+        if notifications:
+            doc["notifications"] = notifications
+        if case["sets_var"][i] or i == lock:
+            doc["vars"] = {"m": i == lock}
+        if i == 3:
+            doc["workspace"] = {"slug": "clinic", "name": "Clinic"}
+            doc["members"] = [{"email": "owner@clinic.example", "role": "owner"}]
+        write(root, "clinic.yaml" if i == 3 else f"t{i}.yaml", json.dumps(doc) + "\n")
+
+    chain: list[int] = []  # the documented linearization: bases first, each file once
+
+    def walk(i: int) -> None:
+        for b in case["bases"][i] if i < 3 else case["target"]:
+            if b not in chain:
+                walk(b)
+        chain.append(i)
+
+    walk(3)
+    report = run(root, "clinic.yaml")
+    if lock not in chain:
+        assert report.ok
+        return
+    writers = [i for i in chain if case["sets_key"][i] and i not in allowed]
+    if writers:
+        assert not report.ok
+    if report.ok:
+        got = resolve(str(root / "clinic.yaml"), "clinic.yaml", FileCache(), {}).data
+        own = resolve(str(root / f"t{lock}.yaml"), "t.yaml", FileCache(), {}).data
+        assert got["notifications"] == own["notifications"]

@@ -7,7 +7,9 @@ config's document before apply, the live document in plan and drift). This modul
   policy once (:class:`CompiledPolicy`), refusing a bad schema at its own line;
 - joins the chain of one target: every policy of every file (names unique across the chain,
   so a file can neither redefine nor weaken an inherited policy; ``$remove`` is refused) and
-  every lock (a file later in the chain than the one that locked a key may not set it);
+  every lock (:class:`Lock`: only the locking file and the files it extends may set the key,
+  its ``manage``/``ignore`` entry or a variable used in it, and a target may not reorder
+  them);
 - checks a document (:meth:`CompiledPolicy.violations`): located paths and messages that
   quote the policy, never the checked value.
 
@@ -18,11 +20,14 @@ worded) is :mod:`wscfg.config.policy_schema`; docs/policies.md says it for users
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import Diagnostic
+from ..escape import describe as describe_char
+from ..escape import first_unsafe
+from ..escape import text as safe_text
 from .desired import DocPath
 from .diagnostics import did_you_mean, format_path, node_at
 from .load import Node
@@ -33,7 +38,10 @@ POLICY_KEYS = ("name", "description", "severity", "schema")
 SEVERITIES = ("error", "warning")
 MAX_POLICIES = 200  # per file
 MAX_ERRORS = 50  # violations reported per policy and document
+MAX_DESCRIPTION = 500  # characters (line breaks folded): it heads every report of the policy
 UNLOCKABLE = ("version", "extends", "locked")
+# wscfg's own rule ids in CI reports (config/reports.py): an error, an unset ${env:X}
+WSCFG_RULE_IDS = ("config-invalid", "env-unset")
 
 
 @dataclass(eq=False)
@@ -64,7 +72,9 @@ class CompiledPolicy:
             errors = list(first(self.validator.iter_errors(document), MAX_ERRORS))
         except Exception:  # a value the Rust side cannot read (e.g. a lone surrogate)
             return [((), (), "the document holds a value the policy check cannot read")]
-        out = [describe(e) for e in errors]
+        # The words quote the policy's own values (a pattern, a const): never a raw control
+        # or bidirectional character in any report, JSON included.
+        out = [(named, at, safe_text(what)) for named, at, what in map(describe, errors)]
         return out or [((), (), "does not satisfy the policy")]
 
 
@@ -88,30 +98,48 @@ def of_file(root: Node | None, cache: dict[int, Guardrails]) -> Guardrails:
     return got
 
 
+@dataclass(frozen=True)
+class Lock:
+    """``locked: [key]`` in one file: only that file and the files it extends may set the key
+    (directly, through ``manage``/``ignore`` of it, or through a ``vars`` value it uses)."""
+
+    key: str
+    file: str  # the locking file's name in messages
+    node: Node  # the `key` item of its `locked:` list
+    allowed: frozenset[str]  # real paths of the locking file and every file it extends
+    real: str = ""  # the locking file's real path
+
+    def said(self) -> str:
+        return (
+            f"(`locked: [{self.key}]` at {self.file}:{self.node.line}:{self.node.col}); only "
+            f"{self.file} and the files it extends may set it"
+        )
+
+
 def for_chain(
-    chain: Sequence[tuple[str, Node | None]], cache: dict[int, Guardrails]
-) -> tuple[list[CompiledPolicy], list[Diagnostic]]:
-    """Every policy of an extends chain (bases first) and the problems of joining them:
-    a name used twice, a locked key set by a file later in the chain."""
+    chain: Sequence[tuple[str, Node | None, Sequence[str]]], cache: dict[int, Guardrails]
+) -> tuple[list[CompiledPolicy], list[Diagnostic], list[Lock]]:
+    """Every policy and lock of an extends chain (bases first: (name, root, real paths of the
+    file's own bases)) and the problems of joining them: a name used twice, a locked key set
+    by a file that is neither the locking file nor one it extends, wherever that file stands
+    in the merge order (a sibling listed before the locking file would otherwise survive the
+    merge for what the locking file does not set)."""
     policies: list[CompiledPolicy] = []
     problems: list[Diagnostic] = []
     by_name: dict[str, CompiledPolicy] = {}
-    locks: dict[str, tuple[str, Node]] = {}  # key -> (file that locked it, the lock's node)
-    for name, root in chain:
+    locks: list[Lock] = []
+    ancestors: dict[str, frozenset[str]] = {}
+    for _name, root, bases in chain:
+        if root is None:
+            continue
+        got: set[str] = set()
+        for real in bases:
+            got.add(real)
+            got |= ancestors.get(real, frozenset())
+        ancestors[root.src.real] = frozenset(got)
+    for name, root, _bases in chain:
         g = of_file(root, cache)
         problems.extend(g.problems)
-        if root is not None and root.is_map:
-            for key, node in root.value.items():
-                lock = locks.get(key)
-                if lock is not None and lock[0] != name:
-                    problems.append(
-                        node.diagnostic(
-                            f"`{key}` is locked (`locked: [{key}]` at {lock[0]}:{lock[1].line}:"
-                            f"{lock[1].col}); a file that extends {lock[0]} cannot set it",
-                            key,
-                            at_key=True,
-                        )
-                    )
         for p in g.policies:
             first = by_name.get(p.name)
             if first is not None:
@@ -127,17 +155,160 @@ def for_chain(
                 continue
             by_name[p.name] = p
             policies.append(p)
-        for key, node in g.locked:
-            locks.setdefault(key, (name, node))
-    return policies, problems
+        if root is not None:
+            real = root.src.real
+            for key, node in g.locked:
+                if not any(k.key == key for k in locks):
+                    locks.append(Lock(key, name, node, ancestors[real] | {real}, real))
+    for _name, root, _bases in chain:
+        if root is not None and root.is_map:
+            problems.extend(_set_below(root, locks))
+    problems.extend(_reordered(chain, locks))
+    return policies, problems, locks
+
+
+def _reordered(
+    chain: Sequence[tuple[str, Node | None, Sequence[str]]], locks: list[Lock]
+) -> Iterator[Diagnostic]:
+    """A target whose ``extends`` lists merge two files a lock allows in another order than
+    the locking file itself does (naming them first, in the other order): later files win,
+    so that would change the locked value (or a variable used in it) without setting it."""
+    files = {root.src.real: (name, root, bases) for name, root, bases in chain if root}
+    order = list(files)  # the target's merge order
+    last = chain[-1][1]
+    for lock in locks:
+        own: list[str] = []  # the locking file's own merge order (resolve._Walk's rule)
+
+        def visit(real: str, own: list[str] = own) -> None:
+            for base in files[real][2] if real in files else ():
+                if base not in own:
+                    visit(base)
+            own.append(real)
+
+        visit(lock.real)
+        matter = [r for r in order if r in lock.allowed and _sets(files[r][1], lock.key)]
+        mine = [r for r in own if r in matter]
+        if matter == mine or last is None:
+            continue
+        a, b = next((x, y) for x, y in zip(matter, mine, strict=True) if x != y)
+        where = last.value.get("extends", last) if last.is_map else last
+        yield where.diagnostic(
+            f"`{lock.key}` is locked {lock.said()}; this target merges {files[a][0]} before "
+            f"{files[b][0]}, which {lock.file} merges the other way round, and the later one "
+            "wins: list them in its order, or not at all",
+            "extends",
+        )
+
+
+def _sets(root: Node, key: str) -> bool:
+    """Whether a file writes ``key``, a ``manage``/``ignore`` entry of it, or any variable."""
+    top = root.value
+    return (
+        key in top
+        or "vars" in top
+        or any(
+            isinstance(top.get(o), Node) and top[o].is_map and key in top[o].value
+            for o in ("manage", "ignore")
+        )
+    )
+
+
+def _set_below(root: Node, locks: list[Lock]) -> Iterator[Diagnostic]:
+    """A locked key this file may not set: the key itself, or its entry under ``manage`` or
+    ``ignore`` (which change what the locked value means on the live workspace)."""
+    top = root.value
+    for lock in locks:
+        if root.src.real in lock.allowed:
+            continue
+        key = lock.key
+        if key in top:
+            yield top[key].diagnostic(f"`{key}` is locked {lock.said()}", key, at_key=True)
+        for outer in ("manage", "ignore"):
+            node = top.get(outer)
+            if node is not None and node.is_map and key in node.value:
+                yield node.value[key].diagnostic(
+                    f"`{outer}.{key}` changes how the locked key `{key}` is applied: `{key}` "
+                    f"is locked {lock.said()}",
+                    f"{outer}.{key}",
+                    at_key=True,
+                )
+
+
+def adopt_refusal(locks: Sequence[Lock], file: str, kind: str) -> str | None:
+    """Why adopt may not write a live value of ``kind`` into ``file`` (a locked key that file
+    may not set), or None."""
+    import os
+
+    real = os.path.realpath(file)
+    for lock in locks:
+        if lock.key == kind and real not in lock.allowed:
+            return (
+                f"`{kind}` is locked {lock.said()}: change it back in the workspace, or in "
+                f"{lock.file}"
+            )
+    return None
+
+
+def lock_var_problems(
+    locks: Sequence[Lock], root: Node, variables: dict[str, Node]
+) -> Iterator[Diagnostic]:
+    """A ``${var.x}`` inside a locked key (or its ``manage``/``ignore`` entry) whose value
+    comes from a file the lock does not allow: setting the key through ``vars``. Reported at
+    the variable's value, once per lock and variable."""
+    if not root.is_map:
+        return
+    top = root.value
+    for lock in locks:
+        nodes = [top.get(lock.key)]
+        for outer in ("manage", "ignore"):
+            node = top.get(outer)
+            if node is not None and node.is_map:
+                nodes.append(node.value.get(lock.key))
+        seen: set[str] = set()
+        for var, used in _vars_in([n for n in nodes if n is not None]):
+            value = variables.get(var)
+            if var in seen or value is None or value.src.real in lock.allowed:
+                continue
+            seen.add(var)
+            yield value.diagnostic(
+                f"`${{var.{var}}}` is used in the locked key `{lock.key}` (at "
+                f"{used.src.name}:{used.line}:{used.col}), so setting it sets `{lock.key}`: "
+                f"`{lock.key}` is locked {lock.said()}",
+                f"vars.{var}",
+            )
+
+
+def _vars_in(nodes: list[Node]) -> Iterator[tuple[str, Node]]:
+    stack = list(reversed(nodes))
+    while stack:
+        node = stack.pop()
+        for var in node.from_vars or ():
+            yield var, node
+        v = node.value
+        if isinstance(v, dict):
+            stack.extend(reversed(list(v.values())))
+        elif isinstance(v, list):
+            stack.extend(reversed(v))
 
 
 def policy_document(data: dict[str, Any]) -> dict[str, Any]:
     """What a policy sees of a resolved config: its settings, not how the file is built
-    (``vars``, ``extends``, ``x-*`` keys), so that it reads like the live document."""
-    return {
-        k: v for k, v in data.items() if k not in ("vars", "extends") and not k.startswith("x-")
-    }
+    (``vars``, ``extends``, ``x-*`` keys), and no write-only field (a webhook's secret), so
+    that it reads like the live document (``wscfg export``). A policy over a secret would be
+    an oracle: one bit of it per policy, in a CI log."""
+    from ..model.kinds import KINDS
+
+    doc = {k: v for k, v in data.items() if k not in ("vars", "extends") and not k.startswith("x-")}
+    for kind in KINDS:
+        items = doc.get(kind.name)
+        if kind.write_only and isinstance(items, list):
+            doc[kind.name] = [
+                {f: v for f, v in item.items() if f not in kind.write_only}
+                if isinstance(item, dict)
+                else item
+                for item in items
+            ]
+    return doc
 
 
 # --- reading one file ------------------------------------------------------------------------
@@ -248,9 +419,36 @@ def _read_policy(g: Guardrails, item: Node, path: str) -> CompiledPolicy | None:
             )
         )
         ok = False
+    if isinstance(name, str) and name.lower() in _reserved():
+        g.problems.append(
+            v["name"].diagnostic(
+                f"'{name}' is a rule id of wscfg itself (SARIF, GitHub annotations, GitLab); "
+                "choose another policy name",
+                f"{path}.name",
+            )
+        )
+        ok = False
     desc = v["description"].value if "description" in v else None
     if "description" in v and not (isinstance(desc, str) and desc.strip()):
         g.problems.append(v["description"].diagnostic("must be text", f"{path}.description"))
+        ok = False
+    elif isinstance(desc, str) and len(" ".join(desc.split())) > MAX_DESCRIPTION:
+        g.problems.append(
+            v["description"].diagnostic(
+                f"at most {MAX_DESCRIPTION} characters: it is repeated with every violation",
+                f"{path}.description",
+            )
+        )
+        ok = False
+    elif isinstance(desc, str) and (bad := first_unsafe(" ".join(desc.split()))):
+        # Line breaks fold to spaces; what is left would reach every report raw or escaped.
+        g.problems.append(
+            v["description"].diagnostic(
+                f"must not contain {describe_char(bad)} (a control or bidirectional "
+                "character): the description heads every report of the policy",
+                f"{path}.description",
+            )
+        )
         ok = False
     severity = v["severity"].value if "severity" in v else "error"
     if severity not in SEVERITIES:
@@ -271,6 +469,11 @@ def _read_policy(g: Guardrails, item: Node, path: str) -> CompiledPolicy | None:
         item.col,
         validator,
     )
+
+
+def _reserved() -> set[str]:
+    """wscfg's own rule ids: a policy's name is a rule id beside them in every CI report."""
+    return set(WSCFG_RULE_IDS)
 
 
 # --- compiling one schema --------------------------------------------------------------------
@@ -296,5 +499,7 @@ def _compile(g: Guardrails, node: Node, path: str) -> Any:
         target, _ = node_at(node, at)
         shown = format_path(at)
         where = path + (shown if shown.startswith("[") or not shown else "." + shown)
-        g.problems.append(target.diagnostic(f"invalid policy schema: {message}", where))
+        key = len(at) >= 2 and at[-2] == "patternProperties"  # the key is the pattern
+        problem = target.diagnostic(f"invalid policy schema: {message}", where, at_key=key)
+        g.problems.append(problem)
     return None

@@ -235,6 +235,7 @@ class Resolved:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     policies: list[Any] = field(default_factory=list)  # config.policies.CompiledPolicy, in order
     warnings: list[Diagnostic] = field(default_factory=list)  # violations of warning policies
+    locks: list[Any] = field(default_factory=list)  # config.policies.Lock of the chain
 
 
 def resolve(
@@ -249,10 +250,13 @@ def resolve(
     walk = _Walk(cache, roots if roots is not None else guard.roots_for(path), out.diagnostics)
     if not walk.linearize(info, [], chain):
         return out
+    locks: list[Any] = []
     if any(f.root is not None and _GUARDS & f.root.value.keys() for f in chain):
         from .policies import for_chain
 
-        out.policies, problems = for_chain([(f.name, f.root) for f in chain], cache.guardrails)
+        entries = [(f.name, f.root, [real for _n, real, _node in f.bases]) for f in chain]
+        out.policies, problems, locks = for_chain(entries, cache.guardrails)
+        out.locks = locks
         out.diagnostics.extend(problems)
     # 3. vars of the whole chain, later files win
     merged_vars: dict[str, Node] = {}
@@ -276,6 +280,10 @@ def resolve(
         )
         root.value["vars"] = first.copy(dict(merged_vars))
     out.root = root
+    if locks:
+        from .policies import lock_var_problems
+
+        out.diagnostics.extend(lock_var_problems(locks, root, merged_vars))
     # 5. flatten
     out.data = _Flattener(out).mapping(root, ())
     return out

@@ -6,7 +6,8 @@ manage included, no read-only field (status, secret fingerprints). A violation i
 never planned: policies add no change and never make anything write.
 
 A violation's ``live`` value is what the document holds at the path (``null`` for a missing
-key); a mapping or list is shown without any field whose name says it holds a secret, and every
+key); a mapping or list is shown without any field whose name says it holds a secret (and
+described, not shown, past :data:`MAX_LIVE` characters), and every
 output passes through the run's environment mask (a value that came from ``${env:X}`` is shown
 as that reference). Messages are the policy's words, never the value.
 
@@ -17,16 +18,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..config.diagnostics import format_path, has
-from ..escape import html, md_code, md_text, text
+from ..escape import html, md_code, md_html, md_text, text
+from ..model.kinds import COLLECTIONS
 from .export import export_live
 from .state import LiveState
 
 _SECRETISH = ("secret", "fingerprint", "token", "password")
+IDENTITY = {k.name: k.identity for k in COLLECTIONS if k.identity}
+MAX_LIVE = 2000  # characters of a violation's live mapping or list (as JSON), else described
 
 
 @dataclass(frozen=True)
@@ -38,11 +43,17 @@ class Violation:
     path: str  # members[2].email; "" for the document
     message: str  # what is wrong, in the policy's words
     live: Any
+    key: str = ""  # identity of the live item the path goes through (members[2] -> its email)
 
     @property
     def fingerprint(self) -> str:
-        """Same workspace, policy, place and live value: the same violation (for baselines)."""
-        doc = ["violation", self.workspace, self.policy, self.path, self.live]
+        """Same workspace, policy, place and live value: the same violation (for baselines).
+        The place is the item's identity, not its index: a list that grows or shrinks around
+        a known violation leaves it known."""
+        place = self.path
+        if self.key:
+            place = re.sub(r"^([a-z_]+)\[\d+\]", lambda m: m.group(1), place, count=1)
+        doc = ["violation", self.workspace, self.policy, self.key, place, self.live]
         raw = json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str)
         return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
@@ -54,6 +65,7 @@ class Violation:
             "path": self.path,
             "message": self.message,
             "live": self.live,
+            "key": self.key,
         }
 
     @staticmethod
@@ -71,6 +83,7 @@ class Violation:
             raise ValueError("a violation is damaged")
         workspace, policy, severity, path, message = (str(v) for v in values)
         description = data.get("description")
+        key = data.get("key")
         return Violation(
             workspace,
             policy,
@@ -79,6 +92,7 @@ class Violation:
             path,
             message,
             data.get("live"),
+            key if isinstance(key, str) else "",
         )
 
     def line(self) -> str:
@@ -104,10 +118,25 @@ def check_live(slug: str, policies: Sequence[Any], live: LiveState) -> list[Viol
                     policy.description,
                     format_path(named),
                     what,
-                    _scrubbed(_value_at(document, named)),
+                    _bounded(_scrubbed(_value_at(document, named))),
+                    _identity(document, named),
                 )
             )
     return out
+
+
+def _identity(document: Any, path: Sequence[str | int]) -> str:
+    """The identity of the collection item ``path`` goes through (``members[2]...``: that
+    member's email), "" when it goes through none."""
+    if len(path) < 2 or not isinstance(path[1], int) or not isinstance(document, dict):
+        return ""
+    items = document.get(str(path[0]))
+    field = IDENTITY.get(str(path[0]))
+    if field is None or not isinstance(items, list) or not 0 <= path[1] < len(items):
+        return ""
+    item = items[path[1]]
+    value = item.get(field) if isinstance(item, dict) else item
+    return value if isinstance(value, str) else ""
 
 
 def _value_at(document: Any, path: Sequence[str | int]) -> Any:
@@ -131,6 +160,19 @@ def _scrubbed(value: Any) -> Any:
     if isinstance(value, list):
         return [_scrubbed(v) for v in value]
     return value
+
+
+def _bounded(value: Any) -> Any:
+    """``value``, or for a mapping or list longer than :data:`MAX_LIVE` characters as JSON
+    (a rule over a whole kind or the whole document: 100,000 blocked callers in every report
+    of every workspace) what it is: "(a list of 100000 items)"."""
+    if not isinstance(value, (dict, list)):
+        return value
+    if len(json.dumps(value, ensure_ascii=False, default=str)) <= MAX_LIVE:
+        return value
+    if isinstance(value, dict):
+        return f"(a mapping of {len(value)} keys)"
+    return f"(a list of {len(value)} items)"
 
 
 def live_text(value: Any) -> str:
@@ -212,7 +254,7 @@ def _cut(head: list[str], rows: list[str], budget: int) -> list[str]:
 def _sections(violations: Sequence[Violation], total: int) -> list[str]:
     out: list[str] = []
     for policy, items in by_policy(violations):
-        out.append(f"<details><summary>{html(_group_head(policy, items, total))}</summary>")
+        out.append(f"<details><summary>{md_html(_group_head(policy, items, total))}</summary>")
         out += ["", "| workspace | path | violation | live |", "|---|---|---|---|"]
         for v in items:
             cells = [

@@ -180,7 +180,12 @@ async def plan_targets_async(
     if create_missing:
         preloaded = await asyncio.to_thread(selection.load)  # CPU: off the event loop
         if preloaded:
-            created, not_created = await settings.step(_create_missing(settings, preloaded, events))
+            try:
+                step = _create_missing(settings, preloaded, events)
+                created, not_created = await settings.step(step)
+            except BaseException:
+                gc.unfreeze()  # frozen by selection.load; _read_and_plan will not run
+                raise
             failed = {f.target for f in not_created}
             preloaded = [s for s in preloaded if s.slug not in failed]
     uncertain = [f.target for f in not_created if f.maybe_applied]
@@ -209,6 +214,9 @@ class _Loaded(Selection):
             from .selection import NO_TARGET
 
             raise OptionError("target_patterns", NO_TARGET)
+        # As Selection.load: the configs live until the run ends (which unfreezes them), and
+        # a collection while the snapshots are decoded and diffed would walk all of them.
+        gc.freeze()
         return list(self.states)
 
 
@@ -242,8 +250,9 @@ async def _read_and_plan(
                     sys.setswitchinterval(was)
             if not states:
                 shard = selection.shard_text
-                text = f"No workspace falls in shard {shard}; nothing to do."
-                events.say(Notice("empty-shard", text, detail=shard or ""))
+                if shard:  # else every target's create failed, and each failure says so
+                    text = f"No workspace falls in shard {shard}; nothing to do."
+                    events.say(Notice("empty-shard", text, detail=shard))
                 return PlanRun(), conn.server
             if conn.embedded:
                 events.say(embedded_notice(conn.server))
@@ -269,6 +278,7 @@ async def _create_missing(
     """Create configured workspaces that do not exist, after asking. Returns the slugs
     created and a Failure for each that could not be."""
     from ..fleet import create_workspaces, discover
+    from .results import creation_notices
 
     async with settings.connection() as conn:
         if conn.embedded:
@@ -277,29 +287,19 @@ async def _create_missing(
         if not missing:
             return [], []
         events.ask(f"Create {len(missing)} missing workspace(s): {', '.join(missing)}?")
-        created, failures = await create_workspaces(
+        created, failures, meanwhile = await create_workspaces(
             conn.client, [s for s in states if s.slug in missing], parallel=settings.parallel
         )
-        events.say(Notice("created", f"Created {len(created)} workspace(s).", tuple(created)))
-        for f in failures:
-            text = f"Could not create workspace {f.target}: {f.message}"
-            events.say(Notice("not-created", text, (f.target,), f.message))
+        for notice in creation_notices(created, failures, meanwhile):
+            events.say(notice)
         return created, failures
 
 
 def _report_discovery(found: Discovery, full_run: bool, events: Events) -> None:
-    def names(items: list[str]) -> str:
-        more = f" and {len(items) - 10} more" if len(items) > 10 else ""
-        return ", ".join(items[:10]) + more
+    from .results import discovery_notices
 
-    if found.unconfigured and full_run:
-        n = len(found.unconfigured)
-        text = f"{n} workspace(s) have no config file: {names(found.unconfigured)}"
-        events.say(Notice("unconfigured", text, tuple(found.unconfigured)))
-    if found.missing:
-        n = len(found.missing)
-        text = f"{n} configured workspace(s) do not exist: {names(found.missing)}"
-        events.say(Notice("missing", text, tuple(found.missing)))
+    for notice in discovery_notices(found.unconfigured if full_run else [], found.missing):
+        events.say(notice)
 
 
 def part_identity(run: PlanRun, command: str) -> dict[str, Any] | None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .results import Notice
@@ -27,7 +26,26 @@ def read_parts(
 ) -> list[Part]:
     """Each file as a :class:`~wscfg.engine.shards.Part`; ``key``: the plan key the seals of
     plan files are checked with (None: not checked, which the notice says)."""
+    _each_once(files)
     return [_part(path, len(files) > 1, key, on_notice) for path in files]
+
+
+def _each_once(files: Sequence[str]) -> None:
+    """PartError when two of ``files`` are the same file (two spellings, a link)."""
+    import os
+
+    from ..engine.shards import PartError
+
+    seen: dict[tuple[int, int], str] = {}
+    for path in files:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue  # said when it is read
+        ident = (st.st_dev, st.st_ino)
+        if ident in seen:
+            raise PartError(f"{seen[ident]} and {path} are the same file: give each part once")
+        seen[ident] = path
 
 
 def _part(
@@ -35,14 +53,9 @@ def _part(
 ) -> Part:
     from ..engine.shards import Part, command_of
     from ..errors import PlanFileError
-    from .planfile import read_saved_plan
+    from .planfile import read_json, read_saved_plan
 
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise PlanFileError(f"cannot read {path}: {exc.strerror}") from None
-    except ValueError:
-        raise PlanFileError(f"{path} is not valid JSON") from None
+    data = read_json(path)
     if isinstance(data, dict) and data.get("format") == "wscfg-drift":
         from ..engine.drift import VERSION
 
