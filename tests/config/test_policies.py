@@ -294,6 +294,26 @@ def test_redefining_an_inherited_policy_is_an_error(tmp_path: Path) -> None:
     ]
 
 
+def test_a_sibling_listed_before_the_template_cannot_weaken_its_policy(tmp_path: Path) -> None:
+    """`extends: [weak.yaml, base.yaml]`: weak.yaml's policy of the same name comes first in
+    the merge; the target is refused, and the message does not say base.yaml inherits it."""
+    write(tmp_path, "base.yaml", BASE)
+    weak = "version: 1\npolicies:\n  - {name: require-2fa, description: weak, schema: true}\n"
+    write(tmp_path, "weak.yaml", weak)
+    write(
+        tmp_path,
+        "clinic.yaml",
+        TARGET.replace("extends: base.yaml", "extends: [weak.yaml, base.yaml]"),
+    )
+    report = run(tmp_path, "clinic.yaml")
+    assert heads(report.diagnostics, tmp_path) == [
+        f"base.yaml:3:11: policies: policy 'require-2fa' is already defined at "
+        f"{tmp_path / 'weak.yaml'}:3:5, in another file this target extends (neither extends "
+        "the other); policy names are unique across an extends chain: one cannot replace (or "
+        "weaken) the other"
+    ]
+
+
 def test_a_duplicate_name_in_one_file_is_an_error(tmp_path: Path) -> None:
     write(
         tmp_path,
