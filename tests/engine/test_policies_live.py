@@ -313,6 +313,27 @@ def test_a_violation_of_a_whole_kind_or_document_describes_a_large_live_value(
     assert invoke("drift", "clinic.yaml").stdout.count("(a mapping of") == 1
 
 
+def test_an_item_named_from_the_environment_is_not_named_in_a_violation(
+    clinic: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A violation's `key` is the item's identity: one that came from ${env:X} is shown as
+    that reference (masked like every other output), in every format."""
+    name = "hook-name-from-env-9931"
+    monkeypatch.setenv("HOOK_NAME", name)
+    Path("clinic.yaml").write_text(
+        Path("clinic.yaml").read_text().replace("name: ours", "name: ${env:HOOK_NAME}")
+        + "  - name: other\n    url: https://hooks.example.com/x\n    events: [call.completed]\n"
+    )
+    Path("base.yaml").write_text(BASE.replace("hooks\\\\.example", "hooks\\\\.elsewhere"))
+    assert invoke("apply", "--auto-approve", "clinic.yaml").exit_code == 0
+    for fmt in ("text", "json", "markdown", "html"):
+        got = invoke("drift", "clinic.yaml", "--format", fmt)
+        assert name not in got.output, fmt
+    doc = json.loads(invoke("drift", "clinic.yaml", "--format", "json").stdout)
+    keys = sorted(v["key"] for v in doc["violations"] if v["policy"] == "webhook-hosts")
+    assert keys[1] == "other" and keys[0].startswith("(from ${env:HOOK_NAME}, sha256:")
+
+
 def applied_fleet(sandbox: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[Any]:
     """Two clinics of one agency, configured in tmp_path (the base and a target each) and
     applied; the environment points wscfg at the agency's key."""

@@ -7,7 +7,9 @@ config's document before apply, the live document in plan and drift). This modul
   policy once (:class:`CompiledPolicy`), refusing a bad schema at its own line;
 - joins the chain of one target: every policy of every file (names unique across the chain,
   so a file can neither redefine nor weaken an inherited policy; ``$remove`` is refused) and
-  every lock (a file later in the chain than the one that locked a key may not set it);
+  every lock (:class:`Lock`: only the locking file and the files it extends may set the key,
+  its ``manage``/``ignore`` entry or a variable used in it, and a target may not reorder
+  them);
 - checks a document (:meth:`CompiledPolicy.violations`): located paths and messages that
   quote the policy, never the checked value.
 
