@@ -77,6 +77,12 @@ def statuses(log: Path, since: int) -> tuple[dict[str, int], int]:
     return counts, len(data)
 
 
+def refused(log: Path, since: int, until: int) -> int:
+    """The ``429`` answers (to any request) logged between bytes ``since`` and ``until``."""
+    lines = log.read_bytes()[since:until].decode(errors="replace").splitlines()
+    return sum(1 for line in lines if line.split()[2:3] == ["429"])
+
+
 def edit(url: str, key: str, slugs: list[str], colour: str) -> None:
     """Another integration changes one call tag's colour in each of ``slugs``."""
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}) as http:
@@ -122,28 +128,32 @@ def main() -> None:
             drift(configs, url, key, None)  # warm-up: the server's first reads
             drift(configs, url, key, cache)  # fills the cache
             _, seen = statuses(log, 0)
-            cold, warm, answered = [], [], []
+            cold, warm, answered, refused_n = [], [], [], []
             for _ in range(args.runs):
                 wall, cold_report = drift(configs, url, key, None)
+                mark = seen
                 _, seen = statuses(log, seen)
                 cold.append(wall)
                 wall, warm_report = drift(configs, url, key, cache)
-                got, seen = statuses(log, seen)
+                got, seen = statuses(log, (start := seen))
+                refused_n.append((refused(log, mark, start), refused(log, start, seen)))
                 warm.append(wall)
                 answered.append(got)
                 if warm_report != cold_report:
                     raise SystemExit("the warm run reported other drift than the cold run")
             # 1% changed: edited live before each pair, each pair with new edits
             step = max(1, round(len(slugs) * args.changed))
-            cold_c, warm_c, answered_c, same = [], [], [], []
+            cold_c, warm_c, answered_c, same, refused_c = [], [], [], [], []
             for run in range(args.runs):
                 picked = slugs[run * step : (run + 1) * step]
                 edit(url, other, picked, f"#{run + 1:06x}")
+                _, mark = statuses(log, seen)  # the edits' own 429s are another key's
                 wall, cold_report = drift(configs, url, key, None)
-                _, seen = statuses(log, seen)
+                _, seen = statuses(log, mark)
                 cold_c.append(wall)
                 wall, warm_report = drift(configs, url, key, cache)
-                got, seen = statuses(log, seen)
+                got, seen = statuses(log, (start := seen))
+                refused_c.append((refused(log, mark, start), refused(log, start, seen)))
                 warm_c.append(wall)
                 answered_c.append(got)
                 same.append(warm_report == cold_report)
@@ -160,11 +170,13 @@ def main() -> None:
         "ratio_budget": 0.25,
         "warm_snapshot_statuses": answered,
         "every_snapshot_304": all(a == {"304": args.workspaces} for a in answered),
+        "429_cold_warm_per_pair": refused_n,
         "changed_per_run": step,
         "changed_cold_median_s": round(statistics.median(cold_c), 2),
         "changed_warm_median_s": round(statistics.median(warm_c), 2),
         "changed_ratio_per_run": per_run_c,
         "changed_warm_snapshot_statuses": answered_c,
+        "changed_429_cold_warm_per_pair": refused_c,
         "changed_same_drift_as_cold": all(same),
         "runs": args.runs,
         "sandbox_rate_limit": args.rate_limit or None,
