@@ -719,3 +719,32 @@ def test_an_accepted_target_resolves_a_locked_key_as_the_locking_file_does(
         got = resolve(str(root / "clinic.yaml"), "clinic.yaml", FileCache(), {}).data
         own = resolve(str(root / f"t{lock}.yaml"), "t.yaml", FileCache(), {}).data
         assert got["notifications"] == own["notifications"]
+
+
+def test_policies_are_compiled_once_per_run_however_many_targets_extend_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 4: 30 clinics extending one template (through a middle file) compile its two
+    policies twice in all, not 60 times, and every clinic is checked by them."""
+    from wscfg.config import policies
+
+    calls: list[object] = []
+    real = policies.compile_schema
+
+    def counted(schema: object):
+        calls.append(schema)
+        return real(schema)
+
+    monkeypatch.setattr(policies, "compile_schema", counted)
+    write(tmp_path, "base.yaml", BASE)
+    write(tmp_path, "mid.yaml", "version: 1\nextends: base.yaml\n")
+    names = []
+    for n in range(30):
+        name = f"c{n:02d}.yaml"
+        text = TARGET.replace("extends: base.yaml", "extends: mid.yaml")
+        write(tmp_path, name, text.replace("slug: clinic", f"slug: c{n:02d}") + HOOK)
+        names.append(name)
+    report = run(tmp_path, *names)
+    assert len(calls) == 2
+    assert report.ok and len(report.warnings) == 30  # each clinic's hook, one warning each
+    assert {d.rule for d in report.warnings} == {"hooks-to-our-crm"}
