@@ -231,7 +231,7 @@ def report_markdown(
     ``budget`` characters are counted, not shown (a PR comment has a size limit)."""
     if not violations:
         return []
-    out = ["#### Policy violations (live)", "", f"**{md_text(summary(violations, total))}**", ""]
+    out = markdown_title(violations, total)
     if budget is not None:
         return _cut(out, _sections(violations, total), budget)
     return out + _sections(violations, total)
@@ -252,10 +252,23 @@ def _cut(head: list[str], rows: list[str], budget: int) -> list[str]:
 
 
 def _sections(violations: Sequence[Violation], total: int) -> list[str]:
-    out: list[str] = []
+    return [
+        line
+        for head, rows, tail in markdown_tables(violations, total)
+        for line in (*head, *rows, *tail)
+    ]
+
+
+def markdown_tables(
+    violations: Sequence[Violation], total: int
+) -> list[tuple[list[str], list[str], list[str]]]:
+    """The folded table of each policy as (the lines before its rows, the rows, the lines
+    after), for a report that fits its rows to a size."""
+    out = []
     for policy, items in by_policy(violations):
-        out.append(f"<details><summary>{md_html(_group_head(policy, items, total))}</summary>")
-        out += ["", "| workspace | path | violation | live |", "|---|---|---|---|"]
+        head = [f"<details><summary>{md_html(_group_head(policy, items, total))}</summary>"]
+        head += ["", "| workspace | path | violation | live |", "|---|---|---|---|"]
+        rows = []
         for v in items:
             cells = [
                 md_code(v.workspace, cell=True),
@@ -263,9 +276,14 @@ def _sections(violations: Sequence[Violation], total: int) -> list[str]:
                 md_text(v.message),
                 md_code(live_text(v.live), cell=True),
             ]
-            out.append("| " + " | ".join(cells) + " |")
-        out += ["", "</details>", ""]
+            rows.append("| " + " | ".join(cells) + " |")
+        out.append((head, rows, ["", "</details>", ""]))
     return out
+
+
+def markdown_title(violations: Sequence[Violation], total: int) -> list[str]:
+    """The lines above the tables of :func:`markdown_tables`."""
+    return ["#### Policy violations (live)", "", f"**{md_text(summary(violations, total))}**", ""]
 
 
 def report_html(violations: Sequence[Violation], total: int) -> list[str]:
