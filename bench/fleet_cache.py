@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from common import DROP, cpu_model, serve
+from common import DROP, SERVER_PIDS, cpu_model, cpu_seconds, serve
 from fleet_plan import CALLERS, HOOKS, MAX_WORKSPACES, MEMBERS, TAGS, seed, write_configs
 
 from wscfg.sandbox import admin
@@ -64,6 +64,7 @@ class Run:
     wall: float  # seconds
     cpu: float  # the drift process's own CPU seconds (user + system), from wait4
     report: str  # its JSON drift report
+    server_cpu: float = 0.0  # the sandbox process's CPU seconds during the run
 
 
 def drift(folder: Path, url: str, key: str, cache: Path | None, via: str) -> Run:
@@ -72,13 +73,16 @@ def drift(folder: Path, url: str, key: str, cache: Path | None, via: str) -> Run
     env |= {"WSCFG_SERVER": url, "WSCFG_TOKEN": key}
     if cache is not None:
         env["WSCFG_CACHE"] = str(cache)
+    server = SERVER_PIDS[url]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        server_before = cpu_seconds(server)
         start = time.perf_counter()
         proc = subprocess.Popen(
             [sys.executable, *COMMANDS[via]], cwd=folder, env=env, stdout=out, stderr=err
         )
         _pid, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
+        server_cpu = cpu_seconds(server) - server_before
         code = os.waitstatus_to_exitcode(status)
         if code not in OK_EXITS[via]:
             err.seek(0)
@@ -86,7 +90,7 @@ def drift(folder: Path, url: str, key: str, cache: Path | None, via: str) -> Run
             raise SystemExit(f"the drift run exited {code}: {tail}")
         out.seek(0)
         report = out.read().decode().rstrip("\n")
-    return Run(wall, usage.ru_utime + usage.ru_stime, report)
+    return Run(wall, usage.ru_utime + usage.ru_stime, report, server_cpu)
 
 
 def statuses(log: Path, since: int) -> tuple[dict[str, int], int]:
@@ -193,6 +197,8 @@ def main() -> None:
         "warm_median_s": median(warm),
         "cold_cpu_median_s": median(cold, "cpu"),
         "warm_cpu_median_s": median(warm, "cpu"),
+        "cold_server_cpu_median_s": median(cold, "server_cpu"),
+        "warm_server_cpu_median_s": median(warm, "server_cpu"),
         "ratio_per_run": per_run,
         "ratio_median": round(statistics.median(per_run), 3),
         "ratio_budget": 0.25,
