@@ -145,3 +145,18 @@ def test_json_nested_deeper_than_any_report_is_refused(here, depth, kind):
             f"Error: deep.json is not a wscfg plan or drift report (JSON nested deeper than "
             f"{planfile.MAX_DEPTH} levels)"
         )
+
+
+def test_a_drift_baseline_among_the_parts_is_named_as_one(here):
+    """`wscfg show drift-*.json` in a checkout also matches the committed drift-baseline.json:
+    show says what that file is rather than calling it a broken plan."""
+    Path("drift-shard-1.json").write_text(json.dumps(drift_part(1, 1, [])))
+    Path("drift-baseline.json").write_text(
+        json.dumps({"format": "wscfg-drift-baseline", "version": 1, "fingerprints": []})
+    )
+    for files in (["drift-baseline.json", "drift-shard-1.json"], ["drift-baseline.json"]):
+        _out, said = fails("show", *files)
+        assert said == (
+            "Error: drift-baseline.json is a drift baseline (of known drift), not a report: give "
+            "show the parts only (name them apart, e.g. drift-shard-*.json)"
+        )

@@ -56,6 +56,15 @@ def _part(
     from .planfile import read_json, read_saved_plan
 
     data = read_json(path)
+    from ..engine.drift import BASELINE_FORMAT
+
+    if isinstance(data, dict) and data.get("format") == BASELINE_FORMAT:
+        from ..engine.shards import PartError
+
+        raise PartError(
+            f"{path} is a drift baseline (of known drift), not a report: give show "
+            "the parts only (name them apart, e.g. drift-shard-*.json)"
+        )
     if isinstance(data, dict) and data.get("format") == "wscfg-drift":
         from ..engine.drift import VERSION
 
@@ -120,9 +129,16 @@ def plan_json(doc: dict[str, Any], ps: PlanSet, merged: bool) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False)
 
 
-def drift_text(parts: Sequence[Part], fmt: str) -> str:
+def drift_text(
+    parts: Sequence[Part],
+    fmt: str,
+    step_summary: str | None = None,
+    on_notice: Callable[[str], None] | None = None,
+) -> str:
     """Drift reports in ``fmt`` (text, json, markdown, html): one as it is, or the parts of
-    one sharded run (checked first) as one."""
+    one sharded run (checked first) as one. Markdown is one PR comment or issue body, and the
+    file ``step_summary`` ($GITHUB_STEP_SUMMARY) gets the whole report when it fits (a file
+    that cannot be written is a warning to ``on_notice``)."""
     from ..engine import drift as report_mod
     from ..engine.shards import check_parts, drift_report_of, order_of
 
@@ -150,7 +166,14 @@ def drift_text(parts: Sequence[Part], fmt: str) -> str:
             run={**run, "shard": 1, "shards": 1, "order": order} if run is not None else None,
         )
     if fmt == "markdown":
-        return report_mod.report_markdown(report)
+        from ..engine.render import MARKDOWN_BUDGET
+        from .report import job_summary
+
+        def markdown(budget: int, where: str) -> str:
+            return report_mod.report_markdown(report, budget, full=where)
+
+        where = job_summary(markdown, report_mod.FULL_REPORT, step_summary, on_notice)
+        return markdown(MARKDOWN_BUDGET, where)
     if fmt == "html":
         from ..engine.drift_html import report_html
 
