@@ -294,6 +294,26 @@ def test_redefining_an_inherited_policy_is_an_error(tmp_path: Path) -> None:
     ]
 
 
+def test_a_sibling_listed_before_the_template_cannot_weaken_its_policy(tmp_path: Path) -> None:
+    """`extends: [weak.yaml, base.yaml]`: weak.yaml's policy of the same name comes first in
+    the merge; the target is refused, and the message does not say base.yaml inherits it."""
+    write(tmp_path, "base.yaml", BASE)
+    weak = "version: 1\npolicies:\n  - {name: require-2fa, description: weak, schema: true}\n"
+    write(tmp_path, "weak.yaml", weak)
+    write(
+        tmp_path,
+        "clinic.yaml",
+        TARGET.replace("extends: base.yaml", "extends: [weak.yaml, base.yaml]"),
+    )
+    report = run(tmp_path, "clinic.yaml")
+    assert heads(report.diagnostics, tmp_path) == [
+        f"base.yaml:3:11: policies: policy 'require-2fa' is already defined at "
+        f"{tmp_path / 'weak.yaml'}:3:5, in another file this target extends (neither extends "
+        "the other); policy names are unique across an extends chain: one cannot replace (or "
+        "weaken) the other"
+    ]
+
+
 def test_a_duplicate_name_in_one_file_is_an_error(tmp_path: Path) -> None:
     write(
         tmp_path,
@@ -699,3 +719,32 @@ def test_an_accepted_target_resolves_a_locked_key_as_the_locking_file_does(
         got = resolve(str(root / "clinic.yaml"), "clinic.yaml", FileCache(), {}).data
         own = resolve(str(root / f"t{lock}.yaml"), "t.yaml", FileCache(), {}).data
         assert got["notifications"] == own["notifications"]
+
+
+def test_policies_are_compiled_once_per_run_however_many_targets_extend_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 4: 30 clinics extending one template (through a middle file) compile its two
+    policies twice in all, not 60 times, and every clinic is checked by them."""
+    from wscfg.config import policies
+
+    calls: list[object] = []
+    real = policies.compile_schema
+
+    def counted(schema: object):
+        calls.append(schema)
+        return real(schema)
+
+    monkeypatch.setattr(policies, "compile_schema", counted)
+    write(tmp_path, "base.yaml", BASE)
+    write(tmp_path, "mid.yaml", "version: 1\nextends: base.yaml\n")
+    names = []
+    for n in range(30):
+        name = f"c{n:02d}.yaml"
+        text = TARGET.replace("extends: base.yaml", "extends: mid.yaml")
+        write(tmp_path, name, text.replace("slug: clinic", f"slug: c{n:02d}") + HOOK)
+        names.append(name)
+    report = run(tmp_path, *names)
+    assert len(calls) == 2
+    assert report.ok and len(report.warnings) == 30  # each clinic's hook, one warning each
+    assert {d.rule for d in report.warnings} == {"hooks-to-our-crm"}

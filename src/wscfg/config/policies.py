@@ -127,6 +127,7 @@ def for_chain(
     policies: list[CompiledPolicy] = []
     problems: list[Diagnostic] = []
     by_name: dict[str, CompiledPolicy] = {}
+    defined_in: dict[str, str] = {}  # policy name -> real path of the file declaring it
     locks: list[Lock] = []
     ancestors: dict[str, frozenset[str]] = {}
     for _name, root, bases in chain:
@@ -144,16 +145,24 @@ def for_chain(
             first = by_name.get(p.name)
             if first is not None:
                 node = g.names[p.name]
-                problems.append(
-                    node.diagnostic(
-                        f"policy '{p.name}' is already defined at {first.where}; policy names "
-                        "are unique across an extends chain, and a file cannot redefine (or "
-                        "weaken) a policy it inherits",
-                        "policies",
+                assert root is not None
+                said = f"policy '{p.name}' is already defined at {first.where}"
+                if defined_in[p.name] in ancestors.get(root.src.real, frozenset()):
+                    said += (
+                        "; policy names are unique across an extends chain, and a file cannot "
+                        "redefine (or weaken) a policy it inherits"
                     )
-                )
+                else:  # siblings of one target: neither extends the other
+                    said += (
+                        ", in another file this target extends (neither extends the other); "
+                        "policy names are unique across an extends chain: one cannot replace "
+                        "(or weaken) the other"
+                    )
+                problems.append(node.diagnostic(said, "policies"))
                 continue
             by_name[p.name] = p
+            assert root is not None
+            defined_in[p.name] = root.src.real
             policies.append(p)
         if root is not None:
             real = root.src.real
