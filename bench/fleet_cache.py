@@ -105,6 +105,12 @@ def statuses(log: Path, since: int) -> tuple[dict[str, int], int]:
     return counts, len(data)
 
 
+def refused(log: Path, since: int, until: int) -> int:
+    """The ``429`` answers (to any request) logged between bytes ``since`` and ``until``."""
+    lines = log.read_bytes()[since:until].decode(errors="replace").splitlines()
+    return sum(1 for line in lines if line.split()[2:3] == ["429"])
+
+
 def edit(url: str, key: str, slugs: list[str], colour: str) -> None:
     """Another integration changes one call tag's colour in each of ``slugs``."""
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}) as http:
@@ -159,12 +165,14 @@ def main() -> None:
             _, seen = statuses(log, 0)
             cold: list[Run] = []
             warm: list[Run] = []
-            answered = []
+            answered, refused_n = [], []
             for _ in range(args.runs):
                 cold.append(drift(configs, url, key, None, args.via))
+                mark = seen
                 _, seen = statuses(log, seen)
                 warm.append(drift(configs, url, key, cache, args.via))
-                got, seen = statuses(log, seen)
+                got, seen = statuses(log, (start := seen))
+                refused_n.append((refused(log, mark, start), refused(log, start, seen)))
                 answered.append(got)
                 if warm[-1].report != cold[-1].report:
                     raise SystemExit("the warm run reported other drift than the cold run")
@@ -172,14 +180,16 @@ def main() -> None:
             step = max(1, round(len(slugs) * args.changed))
             cold_c: list[Run] = []
             warm_c: list[Run] = []
-            answered_c, same = [], []
+            answered_c, same, refused_c = [], [], []
             for run in range(args.runs):
                 picked = slugs[run * step : (run + 1) * step]
                 edit(url, other, picked, f"#{run + 1:06x}")
+                _, mark = statuses(log, seen)  # the edits' own 429s are another key's
                 cold_c.append(drift(configs, url, key, None, args.via))
-                _, seen = statuses(log, seen)
+                _, seen = statuses(log, mark)
                 warm_c.append(drift(configs, url, key, cache, args.via))
-                got, seen = statuses(log, seen)
+                got, seen = statuses(log, (start := seen))
+                refused_c.append((refused(log, mark, start), refused(log, start, seen)))
                 answered_c.append(got)
                 same.append(warm_c[-1].report == cold_c[-1].report)
                 drifted = {d["workspace"] for d in json.loads(warm_c[-1].report)["drift"]}
@@ -204,11 +214,13 @@ def main() -> None:
         "ratio_budget": 0.25,
         "warm_snapshot_statuses": answered,
         "every_snapshot_304": all(a == {"304": args.workspaces} for a in answered),
+        "429_cold_warm_per_pair": refused_n,
         "changed_per_run": step,
         "changed_cold_median_s": median(cold_c),
         "changed_warm_median_s": median(warm_c),
         "changed_ratio_per_run": per_run_c,
         "changed_warm_snapshot_statuses": answered_c,
+        "changed_429_cold_warm_per_pair": refused_c,
         "changed_same_drift_as_cold": all(same),
         "runs": args.runs,
         "sandbox_rate_limit": args.rate_limit or None,

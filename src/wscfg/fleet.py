@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import re
 import zlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,9 +20,10 @@ from .engine.origin import attribute, audit_query
 from .engine.plan import Plan, make_plan
 from .engine.protocols import ServerApi
 from .engine.render import Failure
+from .engine.shards import MAX_SHARDS
 from .engine.state import DesiredState, LiveState
 from .engine.violations import Violation, check_live
-from .errors import WscfgError
+from .errors import ConflictError, WscfgError
 
 T = TypeVar("T")
 Progress = Callable[[str], None]
@@ -39,12 +41,14 @@ def select(
 
 
 def parse_shard(text: str) -> tuple[int, int]:
-    try:
-        i, n = (int(x) for x in text.split("/", 1))
-    except ValueError:
-        raise ValueError(f"--shard takes i/n, e.g. 1/4 (got {text!r})") from None
-    if not (n >= 1 and 1 <= i <= n):
-        raise ValueError(f"--shard {text}: need 1 <= i <= n")
+    """``"i/n"`` as ``(i, n)``: ASCII digits only (no sign, space or ``_``), at most
+    :data:`~wscfg.engine.shards.MAX_SHARDS` shares; ValueError otherwise."""
+    found = re.fullmatch(r"([0-9]{1,30})/([0-9]{1,30})", text)
+    if found is None:
+        raise ValueError(f"--shard takes i/n, e.g. 1/4 (got {text!r})")
+    i, n = int(found.group(1)), int(found.group(2))
+    if not (1 <= i <= n <= MAX_SHARDS):
+        raise ValueError(f"--shard {text}: need 1 <= i <= n <= {MAX_SHARDS}")
     return i, n
 
 
@@ -64,27 +68,37 @@ async def discover(client: ServerApi, slugs: Sequence[str]) -> Discovery:
 
 async def create_workspaces(
     client: ServerApi, targets: Sequence[DesiredState], *, parallel: int = 8
-) -> tuple[list[str], list[Failure]]:
+) -> tuple[list[str], list[Failure], list[str]]:
     """Create sub-accounts for targets that do not exist, each owned by its declared owner
     (else the platform's default owner), so the first plan does not replace the owner.
 
-    One failed create does not stop the others: it becomes a :class:`Failure` naming it.
-    Returns the slugs created and the failures."""
+    One failed create does not stop the others: it becomes a :class:`Failure` naming it. A
+    create answered 409 (the slug is taken) is read back: a workspace this key now reaches
+    was created meanwhile by another run (an identical apply racing this one), which is what
+    was asked for; one it does not reach is someone else's, and stays a Failure.
+    Returns the slugs created, the failures, and the slugs created meanwhile by others."""
 
-    async def one(t: DesiredState) -> str:
+    async def one(t: DesiredState) -> str | tuple[str, str]:
         body = {"slug": t.slug, **t.items.get("workspace", {}).get("", {})}
         body.setdefault("name", t.slug)
         owner = t.first_owner()
         if owner:
             body["owner"] = owner
-        await client.create_workspace(body)
+        try:
+            await client.create_workspace(body)
+        except ConflictError as exc:
+            return (t.slug, exc.message)
         return t.slug
 
     results = await _bounded(targets, one, parallel, None, lambda t: t.slug)
-    return (
-        [r for r in results if isinstance(r, str)],
-        [r for r in results if isinstance(r, Failure)],
-    )
+    failures = [r for r in results if isinstance(r, Failure)]
+    taken = [r for r in results if isinstance(r, tuple)]
+    meanwhile: list[str] = []
+    if taken:  # one read of what the key reaches, however many creates were refused
+        reached = {w.get("slug") for w in await client.list_workspaces()}
+        meanwhile = sorted(slug for slug, _ in taken if slug in reached)
+        failures += [Failure(slug, message) for slug, message in taken if slug not in reached]
+    return [r for r in results if isinstance(r, str)], failures, meanwhile
 
 
 async def read_live(client: ServerApi, slug: str) -> LiveState:

@@ -160,19 +160,86 @@ def test_concurrent_callers_are_served_in_order_one_slot_each():
     assert waits == pytest.approx([0.25 * (i + 1) for i in range(8)])
 
 
-def test_a_refund_gives_one_token_back():
+def test_conditional_reads_answered_304_take_no_token():
+    """An empty bucket of 1 a second: a hundred conditional reads answered 304 go at once;
+    a plain read still waits for its token."""
     clock = Clock()
     pacer = Pacer(1, clock=clock, sleep=clock.sleep)
     pacer.heard()  # the run's first answer has come
+    pacer.hold(0.0)  # an empty bucket
 
     async def go():
-        first = await pacer.acquire()
-        pacer.refund()
-        second = await pacer.acquire()
-        third = await pacer.acquire()
-        return first, second, third
+        waits = []
+        for _ in range(100):
+            waits.append(await pacer.acquire(conditional=True))
+            pacer.settle(counted=False)  # 304
+        return waits, await pacer.acquire()
 
-    assert run(go()) == (0.0, 0.0, pytest.approx(1.0))
+    waits, plain = run(go())
+    assert waits == [0.0] * 100
+    assert plain == pytest.approx(1.0)
+
+
+def test_a_conditional_read_answered_in_full_is_a_debt_the_next_requests_wait_out():
+    clock = Clock()
+    pacer = Pacer(2, clock=clock, sleep=clock.sleep)  # a burst of 2, 2 a second
+    pacer.heard()  # the run's first answer has come
+    pacer.hold(0.0)  # an empty bucket
+
+    async def go():
+        lent = [await pacer.acquire(conditional=True) for _ in range(2)]  # the debt room
+        for _ in lent:
+            pacer.settle(counted=True)  # both answered in full: the bucket holds -2
+        return lent, await pacer.acquire(conditional=True), await pacer.acquire()
+
+    lent, third, plain = run(go())
+    assert lent == [0.0, 0.0]
+    # -2 tokens: a third conditional read waits until the bucket, less it, is back at -2
+    assert third == pytest.approx(0.5, abs=0.06)
+    # a plain read waits for a whole token, the pending conditional read counted as spent
+    assert plain == pytest.approx(1.5, abs=0.06)
+
+
+def test_conditional_reads_answered_in_full_keep_to_the_rate_limit_option():
+    """--rate-limit 2 and a server that advertises nothing: ten conditional reads all answered
+    in full go no faster than 2 a second, after the burst and the debt lent (2 + 2)."""
+    clock = Clock()
+    pacer = Pacer(2, clock=clock, sleep=clock.sleep)
+    pacer.heard()  # the run's first answer has come (it said nothing of a limit)
+
+    async def go():
+        for _ in range(10):
+            await pacer.acquire(conditional=True)
+            pacer.settle(counted=True)
+
+    run(go())
+    assert clock.now - 100.0 == pytest.approx(3.0, abs=0.06)
+
+
+def test_conditional_reads_in_flight_are_bounded_by_the_debt_the_server_lends():
+    """Concurrent conditional reads at an empty bucket, time standing still: as many go as the
+    burst (the debt the server lends); the next waits until one of them is settled."""
+    clock = Clock()
+
+    async def nap(seconds: float) -> None:  # time stands still; others may run
+        await asyncio.sleep(0)
+
+    pacer = Pacer(3, clock=clock, sleep=nap)
+    pacer.heard()  # the run's first answer has come
+    pacer.hold(0.0)  # an empty bucket
+
+    async def go():
+        first = [await pacer.acquire(conditional=True) for _ in range(3)]
+        late = asyncio.ensure_future(pacer.acquire(conditional=True))
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert not late.done()  # waiting: three are pending at an empty bucket
+        pacer.settle(counted=False)  # one of them was a 304
+        return first, await late
+
+    first, late = run(go())
+    assert first == [0.0, 0.0, 0.0]
+    assert late > 0  # it waited, then went when it looked again
 
 
 @pytest.mark.parametrize("bad", [0, -1, float("nan"), float("inf")])

@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 import wscfg
 from wscfg.api.cache import ReadCache
 from wscfg.model.webhooks import secret_fingerprint
-from wscfg.sandbox.testing import SandboxServer, running_server, unique
+from wscfg.sandbox.testing import SandboxServer, SandboxWorkspace, running_server, unique
 
 SECRET = "hook-secret-4f1c9e"
 HOOK_URL = "https://hooks.cache-test.example/t/9d8c7b6a"
@@ -380,11 +380,23 @@ edits = st.lists(
 
 
 @pytest.fixture(scope="module")
+def paged(db_url: str | None) -> Iterator[tuple[SandboxServer, list[str]]]:
+    """A sandbox that answers at most 2 entries a page: every audit read of a few edits pages."""
+    lines: list[str] = []
+    with running_server(db_url, access_log=lines.append, max_page_size=2) as server:
+        yield server, lines
+
+
+@pytest.fixture(scope="module", params=["one page", "pages of 2"])
 def property_fleet(
-    logged: tuple[SandboxServer, list[str]], tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    logged: tuple[SandboxServer, list[str]],
+    paged: tuple[SandboxServer, list[str]],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[Fleet, Path]:
     folder = tmp_path_factory.mktemp("property")
-    return make_fleet(logged, folder), folder / "cache"
+    server = paged if request.param == "pages of 2" else logged
+    return make_fleet(server, folder), folder / "cache"
 
 
 @settings(max_examples=15, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -393,7 +405,8 @@ def test_results_with_and_without_the_cache_are_identical(
     property_fleet: tuple[Fleet, Path], runs: list[list[tuple[int, str, str, str]]]
 ) -> None:
     """Invariant: for any live edits between runs, a run with the (warm) cache reports exactly
-    what a run without it reports: drift (with its attribution) and plans."""
+    what a run without it reports: drift (with its attribution, from an audit log of one page
+    or of many) and plans."""
     fleet, cache = property_fleet
     for run in runs:
         for index, action, tag, colour in run:
@@ -402,29 +415,79 @@ def test_results_with_and_without_the_cache_are_identical(
     assert fleet.plan(cache) == fleet.plan(None)
 
 
-def test_a_304_gives_its_token_back_to_the_run(
-    logged: tuple[SandboxServer, list[str]], tmp_path: Path
+def test_an_audit_log_of_many_pages_is_answered_304_page_by_page(
+    paged: tuple[SandboxServer, list[str]], tmp_path: Path
 ) -> None:
-    """A run capped at one request per second: the full read spends the only token, and each
-    conditional read answered 304 gives its token back, so ten of them wait for nothing more
-    (without the refund they would wait about a second each)."""
+    """Drift attribution's audit read pages (2 entries a page): a warm run asks each page
+    with its tag and is answered 304 for every one; after a new entry only the pages down to
+    where the cached ones resume are read in full; the result is always what a run without
+    the cache reports."""
+    fleet = make_fleet(paged, tmp_path, count=2)
+    drifted = fleet.slugs[0]
+    for colour in ("#333333", "#222222", "#333333", "#222222", "#333333"):
+        fleet.edit(drifted, "set", "a", colour)  # five entries for the drifted tag
+    cache = tmp_path / "cache"
+    cold = fleet.drift(None)
+    mark = len(fleet.lines)
+    assert fleet.drift(cache) == cold
+    first = fleet.statuses("audit", mark)[drifted]
+    assert len(first) >= 3 and set(first) == {"200"}  # it pages
+    mark = len(fleet.lines)
+    assert fleet.drift(cache) == cold
+    assert fleet.statuses("audit", mark)[drifted] == ["304"] * len(first)
+    assert fleet.statuses("settings", mark) == {s: ["304"] for s in fleet.slugs}
+
+    # a new entry moves every page by one: the new first page and the next one are read in
+    # full, down to the last entry of the first cached page; from its cursor on, the cached
+    # pages are current (304)
+    fleet.edit(drifted, "set", "a", "#222222")
+    cold = fleet.drift(None)
+    mark = len(fleet.lines)
+    assert fleet.drift(cache) == cold
+    assert fleet.statuses("audit", mark)[drifted] == ["200", "200"] + ["304"] * (len(first) - 1)
+    mark = len(fleet.lines)
+    assert fleet.drift(cache) == cold
+    assert fleet.statuses("audit", mark)[drifted] == ["304"] * (len(first) + 1)
+
+
+@pytest.fixture(scope="module")
+def audited(
+    paged: tuple[SandboxServer, list[str]], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[SandboxServer, SandboxWorkspace, Path]:
+    server, _lines = paged
+    ws = server.new_workspace("audit")
+    httpx.post(
+        f"{ws.url}/call-tags", json={"name": "a", "color": "#111111"}, headers=ws.headers
+    ).raise_for_status()
+    return server, ws, tmp_path_factory.mktemp("audit") / "cache"
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    steps=st.lists(st.tuples(st.integers(0, 5), st.booleans()), min_size=1, max_size=4),
+)
+def test_a_paged_audit_read_with_the_cache_is_the_read_without_it(
+    audited: tuple[SandboxServer, SandboxWorkspace, Path], steps: list[tuple[int, bool]]
+) -> None:
+    """Invariant 15 on the audit read alone: for any number of new entries between reads
+    (none, fewer than a page, several pages) and either query, the entries read with the
+    warm cache (pages resumed from the cached cursors) are those read without it."""
     import asyncio
 
     from wscfg.api.client import ApiClient
 
-    server, _lines = logged
-    ws = server.new_workspace("refund")
+    server, ws, cache = audited
 
-    async def run() -> tuple[float, float]:
-        async with ApiClient(server.url, ws.key, rate_limit=1.0, cache_dir=tmp_path) as client:
-            await client.workspace(ws.slug).snapshot()
-            await client.workspace(ws.slug).snapshot()  # 304: waited for the token spent above
-            before = client.pacer.waited
-            for _ in range(10):
-                await client.workspace(ws.slug).snapshot()
-            assert client.cache is not None and client.cache.hits == 11
-            return before, client.pacer.waited - before
+    async def read(folder: Path | None, kinds: tuple[str, ...]) -> list[dict[str, object]]:
+        async with ApiClient(server.url, ws.key, cache_dir=folder) as client:
+            return await client.workspace(ws.slug).audit(kinds)
 
-    before, after = asyncio.run(run())
-    assert before > 0.5  # the cap holds for the full read
-    assert after < 0.5  # and the 304s were not counted
+    for added, filtered in steps:
+        for n in range(added):
+            httpx.patch(
+                f"{ws.url}/call-tags/a", json={"color": COLOURS[n % 3]}, headers=ws.headers
+            ).raise_for_status()
+        kinds = ("call_tags",) if filtered else ()
+        assert asyncio.run(read(cache, kinds)) == asyncio.run(read(None, kinds))

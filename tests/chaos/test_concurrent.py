@@ -11,6 +11,7 @@ and apply, or while apply runs; two applies run on one workspace at once.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from click.testing import CliRunner
 from wscfg.api.workspace import WorkspaceClient
 from wscfg.cli import cli
 from wscfg.sandbox.faults import caller_id
-from wscfg.sandbox.testing import SandboxServer, SandboxWorkspace, running_server
+from wscfg.sandbox.testing import SandboxServer, SandboxWorkspace, running_server, unique
 
 from .checks import big_config, cli_env, duplicate_creates, integrity_violations, wscfg
 
@@ -269,3 +270,66 @@ def test_two_applies_at_once_never_corrupt_the_workspace(
     assert sorted(t["name"] for t in snap["call_tags"]) == [f"t{i:04d}" for i in range(80)]
     owners = [m["email"] for m in snap["members"] if m["role"] == "owner"]
     assert owners == [f"owner@{ws.slug}.example"]
+
+
+def test_two_identical_applies_creating_the_same_workspaces_both_succeed(
+    db_url: str | None, tmp_path: Path
+) -> None:
+    """Two identical `wscfg apply --create-missing` of a new fleet at once (issue 22, item 7):
+    each finds the workspaces missing and creates them; the server takes one create per slug
+    and answers the other 409. The loser reads its workspaces back: reachable with its key,
+    they were created meanwhile by the other run, which is what it asked for. Both runs
+    succeed (exit 0) and say so, and no workspace exists twice. Workspace creates take 3 s
+    on the server, so both runs are past their check for missing workspaces before either
+    create lands."""
+    with running_server(db_url, faults="latency=3000ms,methods=POST") as server:
+        agency = server.new_agency()
+        prefix = unique("twin")
+        slugs = [f"{prefix}-{i}" for i in range(3)]
+        for slug in slugs:
+            (tmp_path / f"{slug}.yaml").write_text(
+                f"version: 1\nworkspace: {{slug: {slug}, name: Twin clinic}}\n"
+                "members:\n  - {email: ops@agency.example, role: owner}\n"
+            )
+        env = cli_env(server.url, agency.key)
+        argv = [sys.executable, "-m", "wscfg", "apply", "--auto-approve", "--create-missing", "."]
+        procs = [
+            subprocess.Popen(
+                argv,
+                env=env,
+                cwd=tmp_path,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        said = [p.communicate(timeout=180) for p in procs]
+        for p, (out, err) in zip(procs, said, strict=True):
+            assert "Traceback" not in out + err
+            assert p.returncode == 0, out[-2000:] + err
+            assert "have no config file" not in err
+            assert "Could not create" not in err
+        errs = [err for _out, err in said]
+        # both runs asked for every workspace; the server created each one once
+        created = [line for err in errs for line in err.splitlines() if line.startswith("Created")]
+        meanwhile = [line for err in errs for line in err.splitlines() if "meanwhile" in line]
+        assert meanwhile, errs  # the race happened: a create was answered 409
+        for line in meanwhile:
+            found = re.fullmatch(
+                r"(\d) workspace\(s\) created meanwhile by another run \(a create answered 409; "
+                r"this key reaches them\): (.*)",
+                line,
+            )
+            assert found, line
+            assert found.group(2).split(", ") == sorted(found.group(2).split(", "))
+            assert set(found.group(2).split(", ")) <= set(slugs)
+            assert int(found.group(1)) == len(found.group(2).split(", "))
+        assert created, errs
+        with httpx.Client(
+            base_url=server.url, headers={"Authorization": f"Bearer {agency.key}"}
+        ) as c:
+            listed = [w["slug"] for w in c.get("/v1/workspaces").raise_for_status().json()["items"]]
+        assert sorted(listed) == slugs
+        check = wscfg("plan", "--detailed-exitcode", ".", env=env, cwd=tmp_path)
+        assert check.returncode == 0, check.stdout[-2000:] + check.stderr

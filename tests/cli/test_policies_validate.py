@@ -199,3 +199,20 @@ def test_a_description_with_a_control_or_bidi_character_is_refused(
         f"base.yaml:3:28: policies[0].description: must not contain {shown} (a control or "
         "bidirectional character): the description heads every report of the policy"
     )
+
+
+def test_a_description_longer_than_500_characters_is_refused(tmp_path: Path) -> None:
+    """It is repeated with every violation of every workspace (drift json, markdown)."""
+    words = "word " * 100  # 499 characters once folded: allowed
+    (tmp_path / "base.yaml").write_text(
+        "version: 1\npolicies:\n"
+        f"  - {{name: p, description: '{words}', schema: true}}\n"
+        f"  - {{name: q, description: '{words} x', schema: true}}\n"
+    )
+    result = invoke("validate", "base.yaml")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        "base.yaml:4:28: policies[1].description: at most 500 characters: it is repeated with "
+        "every violation"
+    )
+    assert "policies[0]" not in result.stderr

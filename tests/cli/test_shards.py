@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from wscfg.cli import cli
+from wscfg.engine import render
 from wscfg.engine.seal import CHANGED, seal_document
 from wscfg.sandbox.testing import unique
 
@@ -317,3 +318,26 @@ def test_a_plan_has_no_html_and_one_drift_report_shows_as_saved(run, fleet):
     text = run("show", "drift.json")
     assert text.exit_code == 0
     assert text.stdout == run("drift", folder).stdout
+
+
+def test_show_writes_the_whole_report_to_the_job_summary_and_the_comment_fits(
+    run, fleet, monkeypatch, tmp_path
+):
+    """In the merge job, `wscfg show part-*.json --format markdown` gives $GITHUB_STEP_SUMMARY
+    the whole report when it fits (1 MiB), as `plan` and `drift` do, while stdout (the PR
+    comment or issue body) keeps to its budget and says the rest is in the job summary."""
+    _env, folder, _ = fleet
+    budget = render.MARKDOWN_BUDGET
+    for command, where in (("plan", "the full plan"), ("drift", "the full report")):
+        names = parts(run, folder, command, 3)
+        unbudgeted = run("show", *names, "--format", "markdown").stdout
+        summary = tmp_path / f"{command}-summary.md"
+        monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+        monkeypatch.setattr(render, "MARKDOWN_BUDGET", 900)  # a comment too small for it all
+        got = run("show", *names, "--format", "markdown")
+        monkeypatch.delenv("GITHUB_STEP_SUMMARY")
+        monkeypatch.setattr(render, "MARKDOWN_BUDGET", budget)
+        assert got.exit_code == 0, got.output
+        assert len(got.stdout) <= 901
+        assert got.stdout.rstrip().endswith(f"; {where}: in this run's job summary._")
+        assert summary.read_text() == unbudgeted

@@ -238,6 +238,33 @@ def test_manage_or_ignore_of_a_locked_key_below_the_lock_is_an_error(
     assert run(tmp_path, "clinic.yaml").ok
 
 
+def test_a_target_cannot_reorder_the_files_a_lock_depends_on(tmp_path: Path) -> None:
+    """base.yaml merges b then a (a wins); a clinic naming a before b would make b win and
+    change the locked value without writing it (found by the property below)."""
+    write(tmp_path, "a.yaml", "version: 1\nnotifications: {billing: {email: true}}\n")
+    write(tmp_path, "b.yaml", "version: 1\nnotifications: {billing: {email: false}}\n")
+    write(tmp_path, "base.yaml", "version: 1\nextends: [b.yaml, a.yaml]\nlocked: [notifications]\n")
+    write(
+        tmp_path,
+        "clinic.yaml",
+        TARGET.replace("extends: base.yaml", "extends: [a.yaml, b.yaml, base.yaml]"),
+    )
+    report = run(tmp_path, "clinic.yaml")
+    base = tmp_path / "base.yaml"
+    assert heads(report.diagnostics, tmp_path) == [
+        f"clinic.yaml:2:10: extends: `notifications` is locked (`locked: [notifications]` at "
+        f"{base}:3:10); only {base} and the files it extends may set it; this target merges "
+        f"{tmp_path / 'a.yaml'} before {tmp_path / 'b.yaml'}, which {base} merges the other "
+        "way round, and the later one wins: list them in its order, or not at all"
+    ]
+    write(
+        tmp_path,
+        "clinic.yaml",
+        TARGET.replace("extends: base.yaml", "extends: [b.yaml, a.yaml, base.yaml]"),
+    )
+    assert run(tmp_path, "clinic.yaml").ok
+
+
 def test_remove_on_a_policy_is_an_error(tmp_path: Path) -> None:
     write(tmp_path, "base.yaml", BASE)
     write(
@@ -264,6 +291,26 @@ def test_redefining_an_inherited_policy_is_an_error(tmp_path: Path) -> None:
         f"clinic.yaml:6:11: policies: policy 'require-2fa' is already defined at "
         f"{tmp_path / 'base.yaml'}:3:5; policy names are unique across an extends chain, and "
         "a file cannot redefine (or weaken) a policy it inherits"
+    ]
+
+
+def test_a_sibling_listed_before_the_template_cannot_weaken_its_policy(tmp_path: Path) -> None:
+    """`extends: [weak.yaml, base.yaml]`: weak.yaml's policy of the same name comes first in
+    the merge; the target is refused, and the message does not say base.yaml inherits it."""
+    write(tmp_path, "base.yaml", BASE)
+    weak = "version: 1\npolicies:\n  - {name: require-2fa, description: weak, schema: true}\n"
+    write(tmp_path, "weak.yaml", weak)
+    write(
+        tmp_path,
+        "clinic.yaml",
+        TARGET.replace("extends: base.yaml", "extends: [weak.yaml, base.yaml]"),
+    )
+    report = run(tmp_path, "clinic.yaml")
+    assert heads(report.diagnostics, tmp_path) == [
+        f"base.yaml:3:11: policies: policy 'require-2fa' is already defined at "
+        f"{tmp_path / 'weak.yaml'}:3:5, in another file this target extends (neither extends "
+        "the other); policy names are unique across an extends chain: one cannot replace (or "
+        "weaken) the other"
     ]
 
 
@@ -307,8 +354,9 @@ def test_a_duplicate_name_in_one_file_is_an_error(tmp_path: Path) -> None:
         ),
         (
             "{name: a, description: x, schema: {properties: {a: {type: strin}}}}",
-            "base.yaml:3:63: policies[0].schema.properties.a.type: invalid policy schema: not a "
-            "valid JSON Schema 2020-12 value (anyOf)",
+            "base.yaml:3:63: policies[0].schema.properties.a.type: invalid policy schema: must "
+            "be a JSON type (array, boolean, integer, null, number, object or string) or a list "
+            "of them",
         ),
         (
             "{name: a, description: x, schema: {minLength: -1}}",
@@ -318,8 +366,18 @@ def test_a_duplicate_name_in_one_file_is_an_error(tmp_path: Path) -> None:
         (
             "{name: a, description: x, schema: {pattern: '(a'}}",
             "base.yaml:3:49: policies[0].schema.pattern: invalid policy schema: this pattern "
-            "cannot be used: policies run regular expressions in linear time (no lookaround, "
-            "no backreferences, at most 1 MB compiled)",
+            "is not a valid regular expression",
+        ),
+        (
+            "{name: a, description: x, schema: {patternProperties: {'[a': true}}}",
+            "base.yaml:3:60: policies[0].schema.patternProperties['[a']: invalid policy schema: "
+            "this pattern is not a valid regular expression",
+        ),
+        (
+            "{name: a, description: x, schema: {patternProperties: {'(?<=a)b': true}}}",
+            "base.yaml:3:60: policies[0].schema.patternProperties['(?<=a)b']: invalid policy "
+            "schema: this pattern cannot be used: policies run regular expressions in linear "
+            "time (no lookaround, no backreferences, at most 1 MB compiled)",
         ),
         (
             "{name: a, description: x, schema: {pattern: '(?=a)b'}}",
@@ -404,6 +462,10 @@ def test_local_references_work_and_cycles_and_blowups_are_refused(tmp_path: Path
         "invalid policy schema: the references of this schema form a cycle; a policy cannot "
         "refer to itself"
     ]
+    # ... at the reference that closes it, by its place in the schema
+    assert [(d.path, d.column) for d in report.diagnostics] == [
+        ("policies[0].schema.$defs.b.not.$ref", 88)
+    ]
 
     # 2**40 nodes once expanded, in 40 definitions: refused before compiling
     defs = ", ".join(
@@ -452,6 +514,21 @@ def test_a_violation_never_quotes_the_value_nor_an_env_value(tmp_path: Path) -> 
         text = d.headline() + d.source_line
         assert "token-very-secret-987" not in text
         assert "evil.example" not in d.message
+
+
+@pytest.mark.parametrize("secret", ["a-secret-value-123", "z-secret-value-123"])
+def test_a_policy_never_sees_a_secret(tmp_path: Path, secret: str) -> None:
+    """A webhook's secret is write-only, absent from the live document: a policy does not see
+    it on the config either (else each policy would tell one bit of it in a CI log)."""
+    probe = (
+        "version: 1\npolicies:\n  - name: probe\n    description: x\n    schema:\n"
+        "      properties: {webhooks: {items: {properties: {secret: {pattern: '^a'}}}}}\n"
+    )
+    write(tmp_path, "base.yaml", probe)
+    write(tmp_path, "clinic.yaml", TARGET + HOOK)
+    report = run(tmp_path, "clinic.yaml", env={"HOOK_SECRET": secret})
+    assert report.ok and report.diagnostics == [] and report.warnings == []
+    assert report.configs[0].config.webhooks[0].secret is not None  # the config keeps it
 
 
 def test_unset_env_in_validate_is_not_checked_against_policies(tmp_path: Path) -> None:
@@ -642,3 +719,32 @@ def test_an_accepted_target_resolves_a_locked_key_as_the_locking_file_does(
         got = resolve(str(root / "clinic.yaml"), "clinic.yaml", FileCache(), {}).data
         own = resolve(str(root / f"t{lock}.yaml"), "t.yaml", FileCache(), {}).data
         assert got["notifications"] == own["notifications"]
+
+
+def test_policies_are_compiled_once_per_run_however_many_targets_extend_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 4: 30 clinics extending one template (through a middle file) compile its two
+    policies twice in all, not 60 times, and every clinic is checked by them."""
+    from wscfg.config import policies
+
+    calls: list[object] = []
+    real = policies.compile_schema
+
+    def counted(schema: object):
+        calls.append(schema)
+        return real(schema)
+
+    monkeypatch.setattr(policies, "compile_schema", counted)
+    write(tmp_path, "base.yaml", BASE)
+    write(tmp_path, "mid.yaml", "version: 1\nextends: base.yaml\n")
+    names = []
+    for n in range(30):
+        name = f"c{n:02d}.yaml"
+        text = TARGET.replace("extends: base.yaml", "extends: mid.yaml")
+        write(tmp_path, name, text.replace("slug: clinic", f"slug: c{n:02d}") + HOOK)
+        names.append(name)
+    report = run(tmp_path, *names)
+    assert len(calls) == 2
+    assert report.ok and len(report.warnings) == 30  # each clinic's hook, one warning each
+    assert {d.rule for d in report.warnings} == {"hooks-to-our-crm"}

@@ -7,6 +7,7 @@ makes plan or apply write anything; no secret or environment value is printed.""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -263,6 +264,74 @@ def test_a_hostile_policy_description_stays_data_in_every_format(clinic: Any) ->
     ) in outputs["text"].splitlines()
     doc = json.loads(outputs["json"])
     assert doc["violations"][0]["description"].startswith("Evil @agency-team <script>")
+
+
+def test_adopt_does_not_write_a_live_change_of_a_locked_key_into_the_target(
+    clinic: Any,
+) -> None:
+    """The template locks `notifications`: adopting a change made in the UI would write an
+    override the lock forbids (and the next validate would fail). It is refused by name; the
+    rest is adopted."""
+    ws = clinic
+    Path("base.yaml").write_text(
+        BASE + "notifications:\n  billing: {in_app: true, email: true}\nlocked: [notifications]\n"
+    )
+    assert invoke("apply", "--auto-approve", "clinic.yaml").exit_code == 0
+    body = {"billing": {"in_app": False, "email": False}}
+    httpx.patch(f"{ws.url}/notifications", json=body, headers=ws.headers).raise_for_status()
+    httpx.delete(f"{ws.url}/call-tags/spam", headers=ws.headers).raise_for_status()
+    before = Path("clinic.yaml").read_text()
+    got = invoke("adopt", "clinic.yaml")
+    assert got.exit_code == 1, got.output
+    lock = "`notifications` is locked (`locked: [notifications]` at base.yaml:21:10)"
+    assert (
+        f"Error: cannot adopt notifications: {lock}; only base.yaml and the files it extends "
+        "may set it: change it back in the workspace, or in base.yaml"
+    ) in got.output.splitlines()
+    after = Path("clinic.yaml").read_text()
+    assert "notifications" not in after and after != before  # the call tag was adopted
+    assert invoke("validate", "clinic.yaml").exit_code == 0
+
+
+def test_a_violation_of_a_whole_kind_or_document_describes_a_large_live_value(
+    clinic: Any,
+) -> None:
+    """A rule over the whole document (or a kind of thousands of items) would copy all of it
+    into every report of every workspace: past 2,000 characters it is described instead."""
+    Path("base.yaml").write_text(
+        "version: 1\npolicies:\n  - name: tiny\n    description: x\n    severity: warning\n"
+        "    schema: {maxProperties: 1}\n  - name: few-tags\n    description: y\n"
+        "    severity: warning\n    schema: {properties: {call_tags: {maxItems: 0}}}\n"
+    )
+    for n in range(40):
+        add_member(clinic, f"member-{n:02d}@acme.example")
+    got = invoke("drift", "clinic.yaml", "--format", "json")
+    found = {v["policy"]: (v["path"], v["live"]) for v in json.loads(got.stdout)["violations"]}
+    assert found["tiny"][0] == ""
+    assert re.fullmatch(r"\(a mapping of \d+ keys\)", found["tiny"][1])
+    assert found["few-tags"] == ("call_tags", [{"name": "spam", "color": "#ff0000"}])
+    assert invoke("drift", "clinic.yaml").stdout.count("(a mapping of") == 1
+
+
+def test_an_item_named_from_the_environment_is_not_named_in_a_violation(
+    clinic: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A violation's `key` is the item's identity: one that came from ${env:X} is shown as
+    that reference (masked like every other output), in every format."""
+    name = "hook-name-from-env-9931"
+    monkeypatch.setenv("HOOK_NAME", name)
+    Path("clinic.yaml").write_text(
+        Path("clinic.yaml").read_text().replace("name: ours", "name: ${env:HOOK_NAME}")
+        + "  - name: other\n    url: https://hooks.example.com/x\n    events: [call.completed]\n"
+    )
+    Path("base.yaml").write_text(BASE.replace("hooks\\\\.example", "hooks\\\\.elsewhere"))
+    assert invoke("apply", "--auto-approve", "clinic.yaml").exit_code == 0
+    for fmt in ("text", "json", "markdown", "html"):
+        got = invoke("drift", "clinic.yaml", "--format", fmt)
+        assert name not in got.output, fmt
+    doc = json.loads(invoke("drift", "clinic.yaml", "--format", "json").stdout)
+    keys = sorted(v["key"] for v in doc["violations"] if v["policy"] == "webhook-hosts")
+    assert keys[1] == "other" and keys[0].startswith("(from ${env:HOOK_NAME}, sha256:")
 
 
 def applied_fleet(sandbox: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[Any]:

@@ -10,6 +10,8 @@ import re
 
 import cmarkgfm
 from cmarkgfm.cmark import Options
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from corpus.hostile_strings import HOSTILE_STRINGS
 from wscfg.engine import render
@@ -139,3 +141,130 @@ def test_a_1400_workspace_drift_report_is_one_comment():
     whole = report_markdown(report, 1 << 62)
     assert render.CUT_NOTE not in whole
     assert sum(line.startswith("| `clinic-") for line in whole.splitlines()) == 3 * FLEET
+
+
+def test_many_long_refusals_still_fit_and_say_how_many_are_left_out():
+    """The refusals stand at the top of the comment, outside the table: they are held to a
+    quarter of it, and the rest counted (apply's refusals of a broken template can be many)."""
+    from wscfg.engine.safety import Refusal
+
+    users = ", ".join(f"member{n}@clinic.example" for n in range(120))
+    refusals = [
+        Refusal("in_use", f"role front-desk is held by {users}", (f"clinic-{k:04d}",))
+        for k in range(60)
+    ]
+    md = render.plan_markdown(fleet_plans(100, 5), [], refusals=refusals)
+    assert len(md) <= COMMENT
+    well_formed(md)
+    shown = sum(line.startswith("- `clinic-") for line in md.splitlines())
+    assert 0 < shown < 60
+    assert f"- … and {60 - shown} more" in md.splitlines()
+
+
+def violation_report(drifted: int, violations: int) -> DriftReport:
+    from wscfg.engine.violations import Violation
+
+    jane = Origin("drift", "user", "jane@acme.example", "ui", "2026-11-27T14:03:09Z")
+    slugs = [f"clinic-{k:04d}" for k in range(max(drifted, violations, 2))]
+    items = [
+        DriftItem(s, "call_tags", "spam", "call tag spam", "color", "changed", "#0f0", "#f00", jane)
+        for s in slugs[:drifted]
+    ]
+    found = [
+        Violation(s, "no-red", "error", "red is for alerts", f"call_tags[{k}].color", "red |`x`", 1)
+        for k, s in enumerate(slugs[:violations])
+    ]
+    return DriftReport(items, 0, slugs, [], found)
+
+
+def test_a_drift_report_cut_among_its_policy_violations_closes_what_it_opened():
+    """Cut inside a policy's folded table, the report still closes the ``<details>`` it
+    opened (else the note, and all that follows, is folded away), and counts the rows it
+    left out: table rows only, never header, separator or markup lines."""
+    report = violation_report(5, 3000)
+    md = report_markdown(report, 30_000)
+    assert len(md) <= 30_000
+    html = well_formed(md)
+    assert html.rstrip().endswith("writes every row.</em></p>")  # the note, outside any fold
+    left_rows, left_blocks = note_counts(md)
+    shown = sum(line.startswith("| `clinic-") for line in md.splitlines())
+    assert shown + left_rows == 5 + 3000
+    assert left_blocks == 0
+
+
+HEADERS = {
+    "| drift | workspaces |",
+    "| workspace | item | field | live | config | who | via | when |",
+    "| workspace | path | violation | live |",
+    "| workspace | add | change | delete | status |",
+}
+
+
+def data_rows(md: str) -> int:
+    return sum(
+        line.startswith("|") and not line.startswith("|---") and line not in HEADERS
+        for line in md.splitlines()
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    drifted=st.integers(0, 120),
+    kinds=st.integers(1, 4),
+    violations=st.integers(0, 120),
+    failures=st.integers(0, 8),
+    budget=st.integers(2_500, 30_000),
+    hostile=st.lists(st.sampled_from(sorted(HOSTILE_STRINGS.values())), min_size=1, max_size=3),
+)
+def test_any_drift_report_fits_its_budget_in_whole_rows_and_counts_the_rest(
+    drifted, kinds, violations, failures, budget, hostile
+):
+    """For any report and budget: never over it, every row whole and every fold closed,
+    and the rows and blocks shown plus those the note counts are all of them."""
+    from wscfg.engine.violations import Violation
+
+    who = Origin("drift", "user", hostile[0][:80], "ui", "2026-11-27T14:03:09Z")
+    slugs = [f"clinic-{k:04d}" for k in range(max(drifted, violations, 2))]
+    items = [
+        DriftItem(s, "call_tags", f"t{k % kinds}", f"call tag t{k % kinds}", "description",
+                  "changed", hostile[k % len(hostile)] * 3, "plain", who)
+        for k, s in enumerate(slugs[:drifted])
+    ]  # fmt: skip
+    found = [
+        Violation(s, f"policy {k % 3} {hostile[0][:40]}", "error", "d", f"call_tags[{k}]",
+                  hostile[-1], {"note": hostile[k % len(hostile)]})
+        for k, s in enumerate(slugs[:violations])
+    ]  # fmt: skip
+    errors = [render.Failure(f"gone-{k}", hostile[k % len(hostile)] * 5) for k in range(failures)]
+    report = DriftReport(items, 0, slugs, errors, found)
+    md = report_markdown(report, budget)
+    assert len(md) <= budget
+    well_formed(md)
+    total_rows = len(report.groups()) + drifted + violations
+    shown_blocks = sum(line.startswith("**`gone-") for line in md.splitlines())
+    left_rows, left_blocks = note_counts(md) if render.CUT_NOTE in md else (0, 0)
+    assert data_rows(md) + left_rows == total_rows
+    assert shown_blocks + left_blocks == failures
+    whole = report_markdown(report, 1 << 62)
+    assert render.CUT_NOTE not in whole
+    assert data_rows(whole) == total_rows
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    n=st.integers(1, 300),
+    odd=st.integers(0, 60),
+    refused=st.integers(0, 80),
+    budget=st.integers(3_000, 40_000),
+    hostile=st.sampled_from(sorted(HOSTILE_STRINGS.values())),
+)
+def test_any_plan_fits_its_budget_in_whole_rows(n, odd, refused, budget, hostile):
+    from wscfg.engine.safety import Refusal
+
+    refusals = [
+        Refusal("in_use", f"role {hostile} is held by " + hostile * 4, (f"clinic-{k:04d}",))
+        for k in range(refused)
+    ]
+    md = render.plan_markdown(fleet_plans(n, min(odd, n)), [], budget=budget, refusals=refusals)
+    assert len(md) <= budget
+    well_formed(md)

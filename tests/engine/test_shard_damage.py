@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from wscfg.engine.changes import DRIFT, Origin
 from wscfg.engine.drift import DriftItem, DriftReport, report_json
 from wscfg.engine.plan import PLAN_VERSION
-from wscfg.engine.shards import Part, PartError, check_parts, in_shard, run_identity
+from wscfg.engine.shards import MAX_SHARDS, Part, PartError, check_parts, in_shard, run_identity
 from wscfg.errors import WscfgError
 from wscfg.workflow import show
 
@@ -196,7 +196,8 @@ def test_each_damaged_plan_field_is_named(path, value, message, make):
 @pytest.mark.parametrize(
     ("field", "value", "what"),
     [
-        ("shards", "2", "is not a count"),
+        ("shards", "2", f"is not 1…{MAX_SHARDS}"),
+        ("shards", MAX_SHARDS + 1, f"is not 1…{MAX_SHARDS}"),
         ("shard", 3, "is not 1…shards"),
         ("targets", None, "is not a count"),
         ("config", 7, "is not a digest"),

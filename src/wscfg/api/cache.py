@@ -1,6 +1,6 @@
 """The read cache (``cache=DIR``, ``WSCFG_CACHE``): each workspace's last snapshot and audit
-read with their ETags, so the next run asks ``If-None-Match`` and a ``304`` costs neither
-the body nor a request of the server's rate limit.
+read (every page of it) with their ETags, so the next run asks ``If-None-Match`` and a ``304``
+costs neither the body nor a request of the server's rate limit.
 
 The cache is only an optimization: whatever is wrong with an entry, the read is made in full,
 and a run gives the same results with the cache, without it, or with it deleted.
@@ -32,7 +32,7 @@ import hmac
 import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,8 +46,9 @@ _NONCE = 12
 
 @dataclass(frozen=True)
 class Entry:
-    """What a cached read holds: the answer's ETag (unquoted), its value, and (audit reads)
-    the query it answered."""
+    """What a cached read holds: the answer's ETag (quoted; a paged read's: its first
+    page's), its value (a paged read's: its pages, :func:`paged_read`), and (audit reads) the
+    query it answered."""
 
     etag: str
     value: Any
@@ -236,10 +237,134 @@ def keep(
         cache.drop(slug, what)
 
 
-def check_entries(entries: Any, slug: str, resp: Any) -> None:
-    """Refuse a cached audit read that is not a list of entry objects."""
-    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        raise ProtocolError("the cached audit read is not a list of entries", url=resp.url)
+_PAGE_FIELDS = frozenset({"cursor", "etag", "items", "next"})
+
+
+def check_pages(pages: Any, slug: str, resp: Any) -> None:
+    """Refuse a cached paged read that is not a list of pages: each the cursor it was asked
+    with (``None``: the first), its strong ETag, its items (objects) and the next cursor."""
+    if not isinstance(pages, list) or not pages or not all(_is_page(p) for p in pages):
+        raise ProtocolError("the cached paged read is not a list of pages", url=resp.url)
+
+
+def _is_page(page: Any) -> bool:
+    return (
+        isinstance(page, dict)
+        and set(page) == _PAGE_FIELDS
+        and (page["cursor"] is None or isinstance(page["cursor"], str))
+        and isinstance(page["etag"], str)
+        and STRONG_ETAG.fullmatch(page["etag"]) is not None
+        and isinstance(page["items"], list)
+        and all(isinstance(e, dict) for e in page["items"])
+        and (page["next"] is None or isinstance(page["next"], str))
+    )
+
+
+Fetch = Callable[[str | None, str | None], Awaitable[Any]]
+
+
+async def paged_read(
+    cache: ReadCache,
+    slug: str,
+    what: str,
+    query: list[list[str]],
+    fetch: Fetch,
+    *,
+    ident: str | None = None,
+    max_pages: int = 100_000,
+) -> list[dict[str, Any]]:
+    """Every item of a cursor-paged read (``{"items": [...], "next_cursor": ...}``), each
+    page asked conditionally: ``fetch(cursor, if_none_match)`` sends the read of the page at
+    ``cursor`` (``None``: the first), with the ETag the cache holds for the same query and
+    cursor. A ``304`` for that tag is the cached page; any other answer is read in full. The
+    pages read are kept together as one entry (none when a page has no strong ETag).
+
+    ``ident``: the field that names an item, for a log whose cursors are positions just past
+    an item (the audit log: newest first, a page's ``next_cursor`` is "older than its last
+    entry", which newer entries do not move). New entries move every page; a page read in
+    full that holds the last item of a cached page (equal in full) is cut after it, and the
+    read goes on from that cached page's cursor, where the cached pages are asked again.
+
+    So a read of many pages where nothing changed is answered ``304`` page by page; one with
+    new entries reads the pages down to where the cached ones start; and the items are
+    exactly those a read without the cache gets: each page is the server's answer to a
+    request, or a copy it said is current, cut only where a cursor of its own resumes."""
+    cached = usable(cache, slug, what, check_pages, query)
+    old_pages: list[dict[str, Any]] = cached.value if cached is not None else []
+    known = {p["cursor"]: p for p in old_pages}
+    ends = _ends(old_pages, ident)
+    pages: list[dict[str, Any]] = []
+    cursor: str | None = None
+    seen: set[str] = set()
+    for _ in range(max_pages):
+        old = known.get(cursor)
+        resp = await fetch(cursor, old["etag"] if old is not None else None)
+        if old is not None and still(cache, resp, Entry(old["etag"], None)):
+            page = old
+        else:
+            if resp.status == 304:  # another tag than the one asked about: read it in full
+                resp = await fetch(cursor, None)
+            page = _resume(_page(resp, cursor), ends, ident)
+        pages.append(page)
+        cursor = page["next"]
+        if cursor is None:
+            break
+        if cursor in seen:
+            raise ProtocolError(
+                "the server's paging cursor is invalid or repeats itself", url=resp.url
+            )
+        seen.add(cursor)
+    else:
+        raise ProtocolError(f"more than {max_pages} pages", url=resp.url)
+    if all(p["etag"] for p in pages):
+        cache.store(slug, what, Entry(pages[0]["etag"], pages, query))
+    else:
+        cache.drop(slug, what)
+    return [item for p in pages for item in p["items"]]
+
+
+def _ends(pages: list[dict[str, Any]], ident: str | None) -> dict[str, tuple[Any, str]]:
+    """The last item of each cached page that has a next one, by its ``ident`` (as JSON), with
+    that page's next cursor."""
+    if ident is None:
+        return {}
+    return {
+        json.dumps(p["items"][-1].get(ident)): (p["items"][-1], p["next"])
+        for p in pages
+        if p["items"] and p["next"] is not None and p["items"][-1].get(ident) is not None
+    }
+
+
+def _resume(
+    page: dict[str, Any], ends: dict[str, tuple[Any, str]], ident: str | None
+) -> dict[str, Any]:
+    """``page`` cut after its first item that ends a cached page (the same in full), to go on
+    from that page's next cursor; unchanged when it holds none."""
+    if ident is None or not ends:
+        return page
+    for index, item in enumerate(page["items"]):
+        end = ends.get(json.dumps(item.get(ident)))
+        if end is not None and end[0] == item:
+            return {**page, "items": page["items"][: index + 1], "next": end[1]}
+    return page
+
+
+def _page(resp: Any, cursor: str | None) -> dict[str, Any]:
+    """A page answered in full, as the cache keeps it (``etag`` empty when not strong)."""
+    body = resp.json_object()
+    items = body.get("items")
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise ProtocolError("the page has no 'items' list of objects", method="GET", url=resp.url)
+    nxt = body.get("next_cursor")
+    if nxt == "":
+        nxt = None
+    if nxt is not None and not isinstance(nxt, str):
+        raise ProtocolError(
+            "the server's paging cursor is invalid or repeats itself", method="GET", url=resp.url
+        )
+    tag = (resp.headers.get("etag") or "").strip()
+    tag = tag if STRONG_ETAG.fullmatch(tag) else ""
+    return {"cursor": cursor, "etag": tag, "items": items, "next": nxt}
 
 
 def check_folder(path: str | os.PathLike[str]) -> Path:

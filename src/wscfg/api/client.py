@@ -301,8 +301,8 @@ class ApiClient:
         A status in ``accept_after_retry`` arriving on a *retried* attempt is returned instead
         of raised, for the caller to interpret (see WorkspaceClient); a status in ``accept``
         is returned on any attempt. ``if_none_match``: a conditional read (the quoted ETag of
-        the copy the caller holds); its ``304 Not Modified`` is returned, and gives its token
-        back to the run's pacer (a 304 is not counted against the server's limit).
+        the copy the caller holds); its ``304 Not Modified`` is returned, and costs the run's
+        pacer no token (a 304 is not counted against the server's limit).
         """
         method = method.upper()
         headers: dict[str, str] = {}
@@ -354,9 +354,10 @@ class ApiClient:
         loop = asyncio.get_running_loop()
         deadline = None if self.request_deadline is None else loop.time() + self.request_deadline
         counted = 0  # attempts that count against max_attempts and the retry budget
+        conditional = "If-None-Match" in call.headers  # paced by its answer (a 304 is free)
         while True:
             attempt += 1
-            waited = await self.pacer.acquire()
+            waited = await self.pacer.acquire(conditional)
             if deadline is not None:
                 deadline += waited  # waiting for the run's turn is not the request's time
             retry_after: float | None = None
@@ -369,10 +370,14 @@ class ApiClient:
                 limit = left if limit is None else min(limit, left)
             try:
                 async with asyncio.timeout(limit):
+                    status = 0
                     try:
                         resp = await self._wire.attempt(call, attempt)
+                        status = resp.status
                     finally:
                         self.pacer.heard()
+                        if conditional:
+                            self.pacer.settle(counted=status not in (304, 429))
             except TimeoutError as exc:  # the attempt took too long (a trickling body)
                 reason = f"no complete answer within {limit:g} s"
                 uncertain = True
@@ -410,8 +415,6 @@ class ApiClient:
                 if resp.status in call.accept or (
                     attempt > 1 and resp.status in call.accept_after_retry
                 ):
-                    if resp.status == 304:
-                        self.pacer.refund()  # not counted by the server: nor by us
                     return resp
                 # A 429 refuses the request before it is carried out: any request may be
                 # sent again, and it is waited out rather than counted.

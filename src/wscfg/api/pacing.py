@@ -15,8 +15,14 @@ The client keeps a margin under what the server advertises (:data:`RATE_MARGIN` 
 :data:`BURST_MARGIN` of the burst), so requests that reach the server a little out of the
 order they were sent in (a busy machine, a slow proxy) do not run its bucket dry.
 
-A ``304 Not Modified`` gives its token back: servers such as GitHub's (and the sandbox) do
-not count a conditional read answered ``304`` against the limit.
+A conditional read (``If-None-Match``) takes no token before it goes: servers such as
+GitHub's (and the sandbox) do not count one answered ``304 Not Modified``, so a run whose reads
+are all answered ``304`` is not paced at all. Its answer settles it (:meth:`Pacer.settle`): a
+``304`` costs nothing, any other answer one token, lent when the bucket has none (the bucket
+goes below zero, and the next requests wait the debt out), as the sandbox charges it. So that
+a run of conditional reads that all come back in full (a cache gone stale) is paced like one
+of plain reads, one goes only while the bucket, less one token for each conditional read still
+unanswered, stays above the debt the server lends (the client's burst, below the server's).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from typing import Any
 RATE_MARGIN = 0.95  # of the advertised rate
 BURST_MARGIN = 0.75  # of the advertised burst (quota per window)
 MAX_WINDOW = 86_400  # a policy window longer than a day is not a per-run pace
+POLL = 0.05  # seconds a conditional read waits before it looks again at what is pending
 
 
 def parse_policy(value: str | None) -> tuple[float, int] | None:
@@ -107,6 +114,7 @@ class Pacer:
         # Until the first answer, one request at a time: it may carry the server's policy.
         self._heard = False
         self._probe: asyncio.Event | None = None
+        self._pending = 0  # conditional reads sent, not yet settled
         self.waited = 0.0  # seconds requests spent waiting here, summed
 
     def __repr__(self) -> str:
@@ -129,16 +137,20 @@ class Pacer:
             return burst
         return max(1.0, self.limit or 1.0)
 
-    async def acquire(self) -> float:
-        """Wait for this request's turn; return the seconds waited.
+    async def acquire(self, conditional: bool = False) -> float:
+        """Wait for this request's turn; return the seconds waited. A ``conditional`` read
+        takes no token (see the module docs) and must be settled by :meth:`settle`.
 
         Each caller reserves the next free slot with no ``await`` in between, then sleeps
         until it: first come, first served, no lock. The bucket holds ``_tokens`` at the
-        time ``_at`` (which a reservation may put in the future)."""
+        time ``_at`` (which a reservation may put in the future); the conditional reads still
+        unanswered count as spent."""
         if self._probe is not None:
             await self._probe.wait()  # the first request is out: learn the policy from it
         elif not self._heard:
             self._probe = asyncio.Event()  # this is the first request of the run
+        if conditional:
+            return await self._lend()
         now = self._clock()
         rate = self.rate
         if rate is None:
@@ -148,15 +160,49 @@ class Pacer:
             at = max(now, self._resume, self._at)
             tokens = burst if self._tokens is None else self._tokens
             tokens = min(burst, tokens + (at - self._at) * rate)
-            if tokens < 1.0:
-                at += (1.0 - tokens) / rate
-                tokens = 1.0
+            need = 1.0 + self._pending
+            if tokens < need:
+                at += (need - tokens) / rate
+                tokens = need
             self._tokens, self._at = tokens - 1.0, at
             wait = at - now
         if wait > 0:
             await self._sleep(wait)
             self.waited += wait
         return wait
+
+    async def _lend(self) -> float:
+        """A conditional read's turn: when no ``429`` holds the run and the bucket, less the
+        conditional reads pending and this one, stays at or above minus the burst."""
+        waited = 0.0
+        while True:
+            now = self._clock()
+            wait = self._resume - now
+            rate = self.rate
+            if wait <= 0 and rate is not None:
+                if self._tokens is None:  # nothing heard of the bucket: it is full
+                    self._tokens, self._at = self.burst, now
+                level = min(self.burst, self._tokens + (now - self._at) * rate)
+                short = (1.0 - self.burst) - (level - self._pending)
+                # a hair short (float rounding) is not short: it would never catch up
+                wait = min(max(short / rate, 0.001), POLL) if short > 1e-9 else 0.0
+            if wait <= 0:
+                break
+            await self._sleep(wait)
+            waited += wait
+        self._pending += 1
+        self.waited += waited
+        return waited
+
+    def settle(self, counted: bool) -> None:
+        """A conditional read's answer has come (or its attempt failed): ``counted`` when the
+        server may have counted it (any answer but a ``304`` or a ``429``; no answer)."""
+        self._pending = max(0, self._pending - 1)
+        if counted and self.rate is not None:
+            if self._tokens is None:
+                self._tokens, self._at = self.burst, self._clock()
+            self._catch_up()
+            self._tokens -= 1.0  # lent when there is none: the next requests wait it out
 
     def heard(self) -> None:
         """The first request of the run is over (answered or failed): let the others go."""
@@ -173,12 +219,6 @@ class Pacer:
             return
         self._tokens = min(self.burst, self._tokens + (now - self._at) * rate)
         self._at = now
-
-    def refund(self) -> None:
-        """Give a token back (the request was answered ``304`` and was not counted)."""
-        if self._tokens is not None:
-            self._catch_up()
-            self._tokens = min(self.burst, self._tokens + 1.0)
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Learn the server's policy and what is left of its quota from an answer."""

@@ -22,7 +22,7 @@ is success; otherwise a ConflictError saying it exists with other values.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
@@ -31,7 +31,7 @@ from wscfg.model.base import SLUG_RE
 from wscfg.model.kinds import BY_NAME, COLLECTIONS, OBSERVED, SINGLETONS, Kind
 from wscfg.model.webhooks import secret_fingerprint
 
-from .cache import check_entries, keep, still, usable
+from .cache import keep, paged_read, still, usable
 from .problems import scrub
 from .wire import Response, new_idempotency_key, with_etag
 
@@ -252,7 +252,8 @@ class WorkspaceClient:
     ) -> list[dict[str, Any]]:
         """The audit log, newest first: entries of ``kinds`` (all when empty) and items ``keys``
         (all when ``None``), at or after ``since``; one request unless it pages. With a read
-        cache, a log that fits one page is read conditionally (``304``: the cached entries)."""
+        cache, each page is read conditionally (a ``304``: the cached page; see
+        :func:`.cache.paged_read`)."""
         query = [("kind", k) for k in sorted(set(kinds))]
         if keys is not None:
             query += [("key", k) for k in sorted(set(keys))]
@@ -260,9 +261,22 @@ class WorkspaceClient:
             query.append(("since", since))
         path = f"{self._base}/audit"
         if self.api.cache is not None:
-            found = await self._audit_page(self.api.cache, path, query, page_size)
-            if found is not None:
-                return found
+            asked = [*query, ("limit", str(page_size))]
+
+            def fetch(cursor: str | None, tag: str | None) -> Awaitable[Response]:
+                return self.api.request(
+                    "GET",
+                    path,
+                    params=asked if cursor is None else [*asked, ("cursor", cursor)],
+                    workspace=self.slug,
+                    route="GET audit",
+                    if_none_match=tag,
+                )
+
+            query_asked = [list(p) for p in asked]
+            return await paged_read(
+                self.api.cache, self.slug, "audit", query_asked, fetch, ident="id"
+            )
         return await self.api.paged(
             path,
             route="GET audit",
@@ -270,37 +284,6 @@ class WorkspaceClient:
             limit=page_size,
             query=query,
         )
-
-    async def _audit_page(
-        self, cache: ReadCache, path: str, query: list[tuple[str, str]], page_size: int
-    ) -> list[dict[str, Any]] | None:
-        """The audit read as one conditional request, or ``None`` when the log is longer than
-        a page (then it is read page by page, and not cached)."""
-        asked = [[name, value] for name, value in [*query, ("limit", str(page_size))]]
-        cached = usable(cache, self.slug, "audit", check_entries, asked)
-        resp = await self.api.request(
-            "GET",
-            path,
-            params=[(n, v) for n, v in asked],
-            workspace=self.slug,
-            route="GET audit",
-            if_none_match=cached.etag if cached is not None else None,
-        )
-        if cached is not None and still(cache, resp, cached):
-            return list(cached.value)
-        if resp.status == 304:
-            return None  # another tag than the one asked about: read it in full
-        page = resp.json_object()
-        items = page.get("items")
-        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-            raise ProtocolError(
-                "the page has no 'items' list of objects", method="GET", url=resp.url
-            )
-        if page.get("next_cursor") not in (None, ""):
-            cache.drop(self.slug, "audit")
-            return None
-        keep(cache, self.slug, "audit", resp, items, asked)
-        return items
 
     async def resend_invitation(self, email: str) -> dict[str, Any]:
         """Re-send a member's invitation (``status`` back to pending, new ``expires_at``)."""

@@ -137,8 +137,8 @@ def adopt(into_template: bool, allow_fleet_change: bool, dry_run: bool, **fleet:
     use it are left alone.
 
     Refused, by name (exit 1; the rest is still adopted): write-only fields (a webhook's
-    secret: its reference stays) and values that come from ${env:X} (they would be written
-    in clear).
+    secret: its reference stays), values that come from ${env:X} (they would be written
+    in clear) and a key a template locks (docs/policies.md).
 
     \b
     Examples:

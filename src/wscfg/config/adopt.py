@@ -13,8 +13,9 @@ A value a template (``extends``) declared becomes an override in the edited file
 
 Refused, each by name: write-only fields (a webhook's secret: the platform never shows it) and
 a value that came from ``${env:X}`` (writing it would put an environment value in the file in
-clear), and, as an override, a template's value the workspace no longer has (an override can
-change a value, not unset it; ``--into-template`` can).
+clear), as an override, a template's value the workspace no longer has (an override can
+change a value, not unset it; ``--into-template`` can), and a key a template locks in a file
+the lock does not let set it (:func:`wscfg.config.policies.adopt_refusal`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 
 from ..model.kinds import BY_NAME
 from .desired import TargetConfig
+from .policies import adopt_refusal
 from .roundtrip import round_trip_yaml
 
 ENV_REF = "${env:"
@@ -85,6 +87,10 @@ def adopt(
     removals: list[tuple[str, int, str]] = []
     for change in changes:
         if change.action == "resend":
+            continue
+        locked = adopt_refusal(target.locks, file, change.kind)
+        if locked is not None:
+            out.not_adopted.append(NotAdopted(change.address, locked))
             continue
         kind = BY_NAME[change.kind]
         pos = _position(target, change.kind, change.key)

@@ -48,6 +48,8 @@ class TargetConfig:
     # the path of each value a ${env:NAME} went into -> the (name, value) pairs it used: outputs
     # mask such a field on both sides of a diff (wscfg.engine.envmask)
     env_paths: dict[DocPath, tuple[tuple[str, str], ...]] = field(default_factory=dict, repr=False)
+    # its extends chain's locks (wscfg.config.policies.Lock): adopt writes none of them
+    locks: tuple[Any, ...] = ()
 
     @property
     def slug(self) -> str:

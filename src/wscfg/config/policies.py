@@ -7,7 +7,9 @@ config's document before apply, the live document in plan and drift). This modul
   policy once (:class:`CompiledPolicy`), refusing a bad schema at its own line;
 - joins the chain of one target: every policy of every file (names unique across the chain,
   so a file can neither redefine nor weaken an inherited policy; ``$remove`` is refused) and
-  every lock (a file later in the chain than the one that locked a key may not set it);
+  every lock (:class:`Lock`: only the locking file and the files it extends may set the key,
+  its ``manage``/``ignore`` entry or a variable used in it, and a target may not reorder
+  them);
 - checks a document (:meth:`CompiledPolicy.violations`): located paths and messages that
   quote the policy, never the checked value.
 
@@ -36,7 +38,10 @@ POLICY_KEYS = ("name", "description", "severity", "schema")
 SEVERITIES = ("error", "warning")
 MAX_POLICIES = 200  # per file
 MAX_ERRORS = 50  # violations reported per policy and document
+MAX_DESCRIPTION = 500  # characters (line breaks folded): it heads every report of the policy
 UNLOCKABLE = ("version", "extends", "locked")
+# wscfg's own rule ids in CI reports (config/reports.py): an error, an unset ${env:X}
+WSCFG_RULE_IDS = ("config-invalid", "env-unset")
 
 
 @dataclass(eq=False)
@@ -102,6 +107,7 @@ class Lock:
     file: str  # the locking file's name in messages
     node: Node  # the `key` item of its `locked:` list
     allowed: frozenset[str]  # real paths of the locking file and every file it extends
+    real: str = ""  # the locking file's real path
 
     def said(self) -> str:
         return (
@@ -121,6 +127,7 @@ def for_chain(
     policies: list[CompiledPolicy] = []
     problems: list[Diagnostic] = []
     by_name: dict[str, CompiledPolicy] = {}
+    defined_in: dict[str, str] = {}  # policy name -> real path of the file declaring it
     locks: list[Lock] = []
     ancestors: dict[str, frozenset[str]] = {}
     for _name, root, bases in chain:
@@ -138,26 +145,81 @@ def for_chain(
             first = by_name.get(p.name)
             if first is not None:
                 node = g.names[p.name]
-                problems.append(
-                    node.diagnostic(
-                        f"policy '{p.name}' is already defined at {first.where}; policy names "
-                        "are unique across an extends chain, and a file cannot redefine (or "
-                        "weaken) a policy it inherits",
-                        "policies",
+                assert root is not None
+                said = f"policy '{p.name}' is already defined at {first.where}"
+                if defined_in[p.name] in ancestors.get(root.src.real, frozenset()):
+                    said += (
+                        "; policy names are unique across an extends chain, and a file cannot "
+                        "redefine (or weaken) a policy it inherits"
                     )
-                )
+                else:  # siblings of one target: neither extends the other
+                    said += (
+                        ", in another file this target extends (neither extends the other); "
+                        "policy names are unique across an extends chain: one cannot replace "
+                        "(or weaken) the other"
+                    )
+                problems.append(node.diagnostic(said, "policies"))
                 continue
             by_name[p.name] = p
+            assert root is not None
+            defined_in[p.name] = root.src.real
             policies.append(p)
         if root is not None:
             real = root.src.real
             for key, node in g.locked:
                 if not any(k.key == key for k in locks):
-                    locks.append(Lock(key, name, node, ancestors[real] | {real}))
+                    locks.append(Lock(key, name, node, ancestors[real] | {real}, real))
     for _name, root, _bases in chain:
         if root is not None and root.is_map:
             problems.extend(_set_below(root, locks))
+    problems.extend(_reordered(chain, locks))
     return policies, problems, locks
+
+
+def _reordered(
+    chain: Sequence[tuple[str, Node | None, Sequence[str]]], locks: list[Lock]
+) -> Iterator[Diagnostic]:
+    """A target whose ``extends`` lists merge two files a lock allows in another order than
+    the locking file itself does (naming them first, in the other order): later files win,
+    so that would change the locked value (or a variable used in it) without setting it."""
+    files = {root.src.real: (name, root, bases) for name, root, bases in chain if root}
+    order = list(files)  # the target's merge order
+    last = chain[-1][1]
+    for lock in locks:
+        own: list[str] = []  # the locking file's own merge order (resolve._Walk's rule)
+
+        def visit(real: str, own: list[str] = own) -> None:
+            for base in files[real][2] if real in files else ():
+                if base not in own:
+                    visit(base)
+            own.append(real)
+
+        visit(lock.real)
+        matter = [r for r in order if r in lock.allowed and _sets(files[r][1], lock.key)]
+        mine = [r for r in own if r in matter]
+        if matter == mine or last is None:
+            continue
+        a, b = next((x, y) for x, y in zip(matter, mine, strict=True) if x != y)
+        where = last.value.get("extends", last) if last.is_map else last
+        yield where.diagnostic(
+            f"`{lock.key}` is locked {lock.said()}; this target merges {files[a][0]} before "
+            f"{files[b][0]}, which {lock.file} merges the other way round, and the later one "
+            "wins: list them in its order, or not at all",
+            "extends",
+        )
+
+
+def _sets(root: Node, key: str) -> bool:
+    """Whether a file writes ``key``, a ``manage``/``ignore`` entry of it, or any variable."""
+    top = root.value
+    return (
+        key in top
+        or "vars" in top
+        or any(
+            isinstance(top.get(o), Node) and top[o].is_map and key in top[o].value
+            for o in ("manage", "ignore")
+        )
+    )
 
 
 def _set_below(root: Node, locks: list[Lock]) -> Iterator[Diagnostic]:
@@ -179,6 +241,21 @@ def _set_below(root: Node, locks: list[Lock]) -> Iterator[Diagnostic]:
                     f"{outer}.{key}",
                     at_key=True,
                 )
+
+
+def adopt_refusal(locks: Sequence[Lock], file: str, kind: str) -> str | None:
+    """Why adopt may not write a live value of ``kind`` into ``file`` (a locked key that file
+    may not set), or None."""
+    import os
+
+    real = os.path.realpath(file)
+    for lock in locks:
+        if lock.key == kind and real not in lock.allowed:
+            return (
+                f"`{kind}` is locked {lock.said()}: change it back in the workspace, or in "
+                f"{lock.file}"
+            )
+    return None
 
 
 def lock_var_problems(
@@ -225,10 +302,22 @@ def _vars_in(nodes: list[Node]) -> Iterator[tuple[str, Node]]:
 
 def policy_document(data: dict[str, Any]) -> dict[str, Any]:
     """What a policy sees of a resolved config: its settings, not how the file is built
-    (``vars``, ``extends``, ``x-*`` keys), so that it reads like the live document."""
-    return {
-        k: v for k, v in data.items() if k not in ("vars", "extends") and not k.startswith("x-")
-    }
+    (``vars``, ``extends``, ``x-*`` keys), and no write-only field (a webhook's secret), so
+    that it reads like the live document (``wscfg export``). A policy over a secret would be
+    an oracle: one bit of it per policy, in a CI log."""
+    from ..model.kinds import KINDS
+
+    doc = {k: v for k, v in data.items() if k not in ("vars", "extends") and not k.startswith("x-")}
+    for kind in KINDS:
+        items = doc.get(kind.name)
+        if kind.write_only and isinstance(items, list):
+            doc[kind.name] = [
+                {f: v for f, v in item.items() if f not in kind.write_only}
+                if isinstance(item, dict)
+                else item
+                for item in items
+            ]
+    return doc
 
 
 # --- reading one file ------------------------------------------------------------------------
@@ -352,6 +441,14 @@ def _read_policy(g: Guardrails, item: Node, path: str) -> CompiledPolicy | None:
     if "description" in v and not (isinstance(desc, str) and desc.strip()):
         g.problems.append(v["description"].diagnostic("must be text", f"{path}.description"))
         ok = False
+    elif isinstance(desc, str) and len(" ".join(desc.split())) > MAX_DESCRIPTION:
+        g.problems.append(
+            v["description"].diagnostic(
+                f"at most {MAX_DESCRIPTION} characters: it is repeated with every violation",
+                f"{path}.description",
+            )
+        )
+        ok = False
     elif isinstance(desc, str) and (bad := first_unsafe(" ".join(desc.split()))):
         # Line breaks fold to spaces; what is left would reach every report raw or escaped.
         g.problems.append(
@@ -385,9 +482,7 @@ def _read_policy(g: Guardrails, item: Node, path: str) -> CompiledPolicy | None:
 
 def _reserved() -> set[str]:
     """wscfg's own rule ids: a policy's name is a rule id beside them in every CI report."""
-    from .reports import RULES
-
-    return {rule for rule, _text in RULES.values()}
+    return set(WSCFG_RULE_IDS)
 
 
 # --- compiling one schema --------------------------------------------------------------------
@@ -413,5 +508,7 @@ def _compile(g: Guardrails, node: Node, path: str) -> Any:
         target, _ = node_at(node, at)
         shown = format_path(at)
         where = path + (shown if shown.startswith("[") or not shown else "." + shown)
-        g.problems.append(target.diagnostic(f"invalid policy schema: {message}", where))
+        key = len(at) >= 2 and at[-2] == "patternProperties"  # the key is the pattern
+        problem = target.diagnostic(f"invalid policy schema: {message}", where, at_key=key)
+        g.problems.append(problem)
     return None

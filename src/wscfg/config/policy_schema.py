@@ -66,7 +66,10 @@ def shape_problems(schema: Any, at: DocPath) -> Iterator[tuple[DocPath, str]]:
     try:
         total = size.weight(schema)
     except _Cycle as c:
-        yield c.at, "the references of this schema form a cycle; a policy cannot refer to itself"
+        yield (
+            (*at, *c.at),
+            "the references of this schema form a cycle; a policy cannot refer to itself",
+        )
         return
     if total > MAX_EXPANDED_NODES:
         yield (
@@ -106,19 +109,22 @@ class _Expanded:
         self.memo: dict[int, int] = {}
         self.active: set[int] = set()
         self.anchors: dict[str, Any] = {}
+        self.paths: dict[int, DocPath] = {}  # where each mapping and list is in the schema
         self._collect_anchors(root)
 
     def _collect_anchors(self, node: Any) -> None:
-        stack = [node]
+        stack: list[tuple[Any, DocPath]] = [(node, ())]
         while stack:
-            n = stack.pop()
+            n, at = stack.pop()
+            if isinstance(n, (dict, list)):
+                self.paths.setdefault(id(n), at)
             if isinstance(n, dict):
                 for key in ("$anchor", "$dynamicAnchor"):
                     if isinstance(n.get(key), str):
                         self.anchors[n[key]] = n
-                stack.extend(v for k, v in n.items() if k not in _DATA_KEYWORDS)
+                stack.extend((v, (*at, k)) for k, v in n.items() if k not in _DATA_KEYWORDS)
             elif isinstance(n, list):
-                stack.extend(n)
+                stack.extend((v, (*at, i)) for i, v in enumerate(n))
 
     def pointer(self, ref: str) -> Any:
         frag = ref[1:]
@@ -150,7 +156,10 @@ class _Expanded:
             if isinstance(node, dict) and k in _DATA_KEYWORDS:
                 total += 1
             elif isinstance(node, dict) and k in _REF_KEYWORDS and isinstance(v, str):
-                total += self.weight(self.pointer(v), (*at, k))
+                target = self.pointer(v)
+                if id(target) in self.active:  # this reference closes the cycle: name it
+                    raise _Cycle((*self.paths.get(id(node), at), k))
+                total += self.weight(target, (*at, k))
             elif isinstance(node, dict) and k == "$defs":
                 total += 1  # counted where they are used
             else:
@@ -175,6 +184,11 @@ def meta_problems(schema: Any) -> list[tuple[DocPath, str]]:
 
 def _meta_message(err: Any) -> str:
     keyword = err.validator
+    if keyword == "anyOf" and err.absolute_path and err.absolute_path[-1] == "type":
+        return (
+            "must be a JSON type (array, boolean, integer, null, number, object or string) "
+            "or a list of them"
+        )
     if keyword == "type":
         want = err.validator_value
         want = " or ".join(want) if isinstance(want, list) else want
@@ -207,15 +221,34 @@ def compile_schema(schema: Any) -> tuple[Any, tuple[DocPath, str] | None]:
     except jsonschema_rs.ValidationError as exc:
         at = tuple(exc.instance_path)
         if at and (at[-1] == "pattern" or "patternProperties" in at):
-            return None, (
-                at,
-                "this pattern cannot be used: policies run regular expressions in linear time "
-                "(no lookaround, no backreferences, at most 1 MB compiled)",
-            )
+            return None, (at, _pattern_problem(schema, at))
         return None, (at, "not a schema wscfg can compile")
     except Exception:
         return None, ((), "not a schema wscfg can compile")
     return validator, None
+
+
+def _pattern_problem(schema: Any, at: DocPath) -> str:
+    """Why jsonschema-rs refused the pattern at ``at``: not a regular expression at all (as
+    far as Python's engine can tell), or one the linear-time engine cannot run."""
+    import re
+
+    node: Any = schema
+    for part in at:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            node = None
+    pattern = node if at[-1] == "pattern" else at[-1]
+    if isinstance(pattern, str):
+        try:
+            re.compile(pattern)
+        except (re.error, OverflowError, RecursionError):
+            return "this pattern is not a valid regular expression"
+    return (
+        "this pattern cannot be used: policies run regular expressions in linear time "
+        "(no lookaround, no backreferences, at most 1 MB compiled)"
+    )
 
 
 # --- describing a violation ------------------------------------------------------------------

@@ -36,6 +36,7 @@ from urllib.parse import quote
 
 from ..errors import Diagnostic
 from ..escape import gh_data, gh_prop, sarif_text, text
+from .policies import WSCFG_RULE_IDS
 
 if TYPE_CHECKING:
     from .validate import ValidationReport
@@ -45,10 +46,10 @@ SRCROOT = "%SRCROOT%"  # SARIF's uriBaseId for the root of the checkout
 GITHUB_ANNOTATIONS_PER_STEP = 10  # per severity
 SARIF_MAX_RESULTS = 25_000  # per run: GitHub code scanning rejects a run with more
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-RULES = {
-    "error": ("config-invalid", "The configuration is invalid; plan and apply would refuse it."),
+RULES = {  # no policy may take these names (config/policies.py)
+    "error": (WSCFG_RULE_IDS[0], "The configuration is invalid; plan and apply would refuse it."),
     "warning": (
-        "env-unset",
+        WSCFG_RULE_IDS[1],
         "An environment variable the configuration reads is not set; plan and apply need it.",
     ),
 }

@@ -235,6 +235,7 @@ class Resolved:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     policies: list[Any] = field(default_factory=list)  # config.policies.CompiledPolicy, in order
     warnings: list[Diagnostic] = field(default_factory=list)  # violations of warning policies
+    locks: list[Any] = field(default_factory=list)  # config.policies.Lock of the chain
 
 
 def resolve(
@@ -255,6 +256,7 @@ def resolve(
 
         entries = [(f.name, f.root, [real for _n, real, _node in f.bases]) for f in chain]
         out.policies, problems, locks = for_chain(entries, cache.guardrails)
+        out.locks = locks
         out.diagnostics.extend(problems)
     # 3. vars of the whole chain, later files win
     merged_vars: dict[str, Node] = {}

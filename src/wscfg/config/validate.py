@@ -429,6 +429,7 @@ def validate_resolved(
         frozenset(r.inherited),
         tuple(r.policies),
         env_paths=dict(r.env_paths),
+        locks=tuple(r.locks),
     )
     return TargetFile(r.file, target_config.slug, target_config), False, diags
 

@@ -20,9 +20,8 @@ from ..escape import html, md_code, md_text, text
 from ..model.kinds import FINGERPRINT_SUFFIX
 from .changes import Change, Create, Delete, Origin, Update
 from .plan import Plan
-from .render import MARKDOWN_BUDGET, Failure, fit_markdown, show_value
+from .render import MARKDOWN_BUDGET, Failure, Table, fit_markdown, show_value, violation_tables
 from .violations import Violation, new_violations
-from .violations import report_markdown as violations_markdown
 from .violations import report_text as violations_text
 
 BASELINE_FORMAT = "wscfg-drift-baseline"
@@ -320,10 +319,10 @@ def report_markdown(
     full one is (``full``)."""
     total = len(report.workspaces) + len(report.failures)
     head = "\n".join(["### wscfg drift", "", f"**{md_text(summary(report))}**", ""]) + "\n"
-    rows: list[str] = []
+    parts: list[Table | str] = []
     groups = report.groups()
     if total > 1 and groups:
-        rows += ["| drift | workspaces |\n", "|---|---|\n"]
+        rows = []
         for g in groups:
             names = sorted(g.workspaces())
             spaces = ", ".join(f"<code>{html(w)}</code>" for w in names[:SLUGS_IN_A_ROW])
@@ -331,17 +330,18 @@ def report_markdown(
                 spaces += f" and {len(names) - SLUGS_IN_A_ROW} more"
             folded = f"<details><summary>{len(g.items)}</summary>{spaces}</details>"
             rows.append(f"| {md_text(g.line(total))} | {folded} |\n")
-        rows.append("\n")
+        parts.append(Table("| drift | workspaces |\n|---|---|\n", rows, "\n"))
     if report.new:
-        rows += [
-            "| workspace | item | field | live | config | who | via | when |\n",
-            "|---|---|---|---|---|---|---|---|\n",
-        ]
-        rows += [_md_row(i) + "\n" for i in report.new]
-    blocks = [f"\n**{md_code(f.target)}: error** — {md_text(f.message)}\n" for f in report.failures]
-    if report.violations:
-        rows += ["\n", *(line + "\n" for line in violations_markdown(report.violations, total))]
-    return fit_markdown(head, rows, blocks, budget, f"the full report: {full}")
+        header = "| workspace | item | field | live | config | who | via | when |\n"
+        parts.append(
+            Table(
+                header + "|---|---|---|---|---|---|---|---|\n",
+                [_md_row(i) + "\n" for i in report.new],
+            )
+        )
+    parts += violation_tables(report.violations, total)
+    parts += [f"\n**{md_code(f.target)}: error** — {md_text(f.message)}\n" for f in report.failures]
+    return fit_markdown(head, parts, budget, f"the full report: {full}")
 
 
 def _md_row(i: DriftItem) -> str:

@@ -319,23 +319,23 @@ def plan_markdown(
     mask: Callable[[str], str] | None = None,
     note: str | None = None,
     full: str = FULL_PLAN,
+    after: Sequence[Table] = (),
 ) -> str:
     """A PR comment: ``note`` (a partial plan says so), refusals, the totals, a summary table
-    and each plan's details folded. Workspaces whose plans read the same are one row and one
-    block. Whole rows and blocks only, never over ``budget``: what does not fit is counted
-    and the comment says where the full plan is (``full``). ``mask`` (environment values →
-    references) applies before anything is measured."""
+    and each plan's details folded, then the tables ``after`` (the live policy violations).
+    Workspaces whose plans read the same are one row and one block. Whole rows and blocks
+    only, never over ``budget``: what does not fit is counted and the comment says where the
+    full plan is (``full``). ``mask`` (environment values → references) applies before
+    anything is measured."""
     m = mask or (lambda x: x)
     t = _totals(plans)
     head = ["### wscfg plan", "", *([f"> {md_text(m(note))}", ""] if note else [])]
-    head += _md_refusals(refusals, skip_unsafe)
+    head += _md_refusals(refusals, skip_unsafe, budget // 4)
     head += [
         f"**{t['create']} to add, {t['update']} to change, {t['delete']} to delete** across "
         f"{len(plans) + len(failures)} workspace(s); {t['changed']} with changes, "
         f"{len(failures)} failed.",
         "",
-        "| workspace | add | change | delete | status |",
-        "|---|---:|---:|---:|---|",
     ]
     groups = _fold(plans, m)
     rows: list[str] = []
@@ -364,45 +364,92 @@ def plan_markdown(
             first = m(plan_text(g.plans[0], limit=3, indent=""))
             short = _folded_group(g, _own_file(g.plans[0], first.split("\n", 1)[-1]), m)
         blocks.append(block if len(block) <= budget // 4 else short)
-    return fit_markdown(m("\n".join(head) + "\n"), rows, blocks, budget, f"the full plan: {full}")
+    header = "| workspace | add | change | delete | status |\n|---|---:|---:|---:|---|\n"
+    parts: list[Table | str] = [Table(header, rows), *blocks, *after]
+    return fit_markdown(m("\n".join(head) + "\n"), parts, budget, f"the full plan: {full}")
 
 
-def fit_markdown(head: str, rows: list[str], blocks: list[str], budget: int, where: str) -> str:
-    """``head``, then as many whole ``rows`` (a table) and ``blocks`` as fit in ``budget``
-    with the note that counts what was left out and says ``where`` the rest is."""
-    whole = head + "".join(rows) + "".join(blocks)
+@dataclass(frozen=True)
+class Table:
+    """Markdown rows to fit a size, with what stands around them: ``head`` (a header row and
+    its separator, an opening ``<details>``), the ``rows`` (one line each, new line
+    included) and ``tail`` (what closes ``head``). Shown with the rows that fit, or not at
+    all: never cut inside."""
+
+    head: str
+    rows: Sequence[str]
+    tail: str = ""
+
+
+def fit_markdown(head: str, parts: Sequence[Table | str], budget: int, where: str) -> str:
+    """``head``, then ``parts`` in order in at most ``budget`` characters: tables (the whole
+    rows that fit; once one is left out, so is every later row, so that what is shown keeps
+    its order; a table none of whose rows is shown is left out whole) and blocks (each
+    whole, or left out), with the note that counts the rows and blocks left out and says
+    ``where`` the rest is."""
+    whole = head + "".join(p if isinstance(p, str) else p.head + "".join(p.rows) + p.tail
+                           for p in parts)  # fmt: skip
     if len(whole) <= budget:
         return whole
     reserve = 400 + len(where)  # the note
     text = head
     left_rows = left_blocks = 0
-    for row in rows:
-        if left_rows or len(text) + len(row) + reserve > budget:
-            left_rows += 1
+    for part in parts:
+        if isinstance(part, str):
+            if len(text) + len(part) + reserve > budget:
+                left_blocks += 1
+            else:
+                text += part
             continue
-        text += row
-    for block in blocks:
-        if len(text) + len(block) + reserve > budget:
-            left_blocks += 1
-            continue
-        text += block
+        size = len(text) + len(part.head) + len(part.tail) + reserve
+        shown: list[str] = []
+        for row in part.rows:
+            if left_rows or size + len(row) > budget:
+                left_rows += 1
+                continue
+            shown.append(row)
+            size += len(row)
+        if shown:
+            text += part.head + "".join(shown) + part.tail
     if left_rows or left_blocks:
         text += (
             f"\n{CUT_NOTE} {left_rows} table row(s) and {left_blocks} detail block(s); {where}._\n"
         )
-    assert len(text) <= GITHUB_COMMENT_LIMIT or budget > GITHUB_COMMENT_LIMIT
     return text
 
 
-def _md_refusals(refusals: Sequence[Refusal], skip_unsafe: bool) -> list[str]:
+def violation_tables(violations: Sequence[Any], total: int) -> list[Table]:
+    """The live policy violations (:class:`~wscfg.engine.violations.Violation`) of ``total``
+    workspaces as tables to fit: one per policy, the section's title above the first."""
+    from .violations import markdown_tables, markdown_title
+
+    def lines(items: Iterable[str]) -> str:
+        return "".join(f"{line}\n" for line in items)
+
+    if not violations:
+        return []
+    out = []
+    lead = "\n" + lines(markdown_title(violations, total))
+    for head, rows, tail in markdown_tables(violations, total):
+        out.append(Table(lead + lines(head), [f"{row}\n" for row in rows], lines(tail)))
+        lead = ""
+    return out
+
+
+def _md_refusals(refusals: Sequence[Refusal], skip_unsafe: bool, room: int) -> list[str]:
+    """Every refusal, at most :data:`MAX_REFUSALS_SHOWN` of them in ``room`` characters;
+    the rest counted."""
     if not refusals:
         return []
     out = [f"**⛔ {refusals_title(refusals, skip_unsafe)}**", ""]
-    for r in refusals[:MAX_REFUSALS_SHOWN]:
+    for n, r in enumerate(refusals):
         where = "fleet" if r.code == "fleet_delete_share" else ", ".join(r.targets)
-        out.append(f"- {md_code(where)}: {md_text(r.message)} ({md_code(r.code)})")
-    if len(refusals) > MAX_REFUSALS_SHOWN:
-        out.append(f"- … and {len(refusals) - MAX_REFUSALS_SHOWN} more")
+        line = f"- {md_code(where)}: {md_text(r.message)} ({md_code(r.code)})"
+        room -= len(line) + 1
+        if n == MAX_REFUSALS_SHOWN or room < 0:
+            out.append(f"- … and {len(refusals) - n} more")
+            break
+        out.append(line)
     return [*out, ""]
 
 

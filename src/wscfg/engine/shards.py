@@ -36,6 +36,7 @@ from .state import DesiredState
 
 PLAN = "plan"
 DRIFT = "drift"
+MAX_SHARDS = 1000  # n of --shard i/n: more jobs than any CI matrix runs (GitHub's: 256)
 FORMATS = {"wscfg-plan": PLAN, "wscfg-drift": DRIFT}
 
 
@@ -239,7 +240,7 @@ def _check_run(p: Part) -> None:
     order: Any = run.get("order")
     checks = (
         ("command", run.get("command") == p.command, f"is not {p.command!r}"),
-        ("shards", _count(shards), "is not a count"),
+        ("shards", _count(shards) and int(shards) <= MAX_SHARDS, f"is not 1…{MAX_SHARDS}"),
         (
             "shard",
             _count(shard) and _count(shards) and int(shard) <= int(shards),

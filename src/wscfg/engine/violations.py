@@ -6,7 +6,8 @@ manage included, no read-only field (status, secret fingerprints). A violation i
 never planned: policies add no change and never make anything write.
 
 A violation's ``live`` value is what the document holds at the path (``null`` for a missing
-key); a mapping or list is shown without any field whose name says it holds a secret, and every
+key); a mapping or list is shown without any field whose name says it holds a secret (and
+described, not shown, past :data:`MAX_LIVE` characters), and every
 output passes through the run's environment mask (a value that came from ``${env:X}`` is shown
 as that reference). Messages are the policy's words, never the value.
 
@@ -30,6 +31,7 @@ from .state import LiveState
 
 _SECRETISH = ("secret", "fingerprint", "token", "password")
 IDENTITY = {k.name: k.identity for k in COLLECTIONS if k.identity}
+MAX_LIVE = 2000  # characters of a violation's live mapping or list (as JSON), else described
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ def check_live(slug: str, policies: Sequence[Any], live: LiveState) -> list[Viol
                     policy.description,
                     format_path(named),
                     what,
-                    _scrubbed(_value_at(document, named)),
+                    _bounded(_scrubbed(_value_at(document, named))),
                     _identity(document, named),
                 )
             )
@@ -158,6 +160,19 @@ def _scrubbed(value: Any) -> Any:
     if isinstance(value, list):
         return [_scrubbed(v) for v in value]
     return value
+
+
+def _bounded(value: Any) -> Any:
+    """``value``, or for a mapping or list longer than :data:`MAX_LIVE` characters as JSON
+    (a rule over a whole kind or the whole document: 100,000 blocked callers in every report
+    of every workspace) what it is: "(a list of 100000 items)"."""
+    if not isinstance(value, (dict, list)):
+        return value
+    if len(json.dumps(value, ensure_ascii=False, default=str)) <= MAX_LIVE:
+        return value
+    if isinstance(value, dict):
+        return f"(a mapping of {len(value)} keys)"
+    return f"(a list of {len(value)} items)"
 
 
 def live_text(value: Any) -> str:
@@ -216,7 +231,7 @@ def report_markdown(
     ``budget`` characters are counted, not shown (a PR comment has a size limit)."""
     if not violations:
         return []
-    out = ["#### Policy violations (live)", "", f"**{md_text(summary(violations, total))}**", ""]
+    out = markdown_title(violations, total)
     if budget is not None:
         return _cut(out, _sections(violations, total), budget)
     return out + _sections(violations, total)
@@ -237,10 +252,23 @@ def _cut(head: list[str], rows: list[str], budget: int) -> list[str]:
 
 
 def _sections(violations: Sequence[Violation], total: int) -> list[str]:
-    out: list[str] = []
+    return [
+        line
+        for head, rows, tail in markdown_tables(violations, total)
+        for line in (*head, *rows, *tail)
+    ]
+
+
+def markdown_tables(
+    violations: Sequence[Violation], total: int
+) -> list[tuple[list[str], list[str], list[str]]]:
+    """The folded table of each policy as (the lines before its rows, the rows, the lines
+    after), for a report that fits its rows to a size."""
+    out = []
     for policy, items in by_policy(violations):
-        out.append(f"<details><summary>{md_html(_group_head(policy, items, total))}</summary>")
-        out += ["", "| workspace | path | violation | live |", "|---|---|---|---|"]
+        head = [f"<details><summary>{md_html(_group_head(policy, items, total))}</summary>"]
+        head += ["", "| workspace | path | violation | live |", "|---|---|---|---|"]
+        rows = []
         for v in items:
             cells = [
                 md_code(v.workspace, cell=True),
@@ -248,9 +276,14 @@ def _sections(violations: Sequence[Violation], total: int) -> list[str]:
                 md_text(v.message),
                 md_code(live_text(v.live), cell=True),
             ]
-            out.append("| " + " | ".join(cells) + " |")
-        out += ["", "</details>", ""]
+            rows.append("| " + " | ".join(cells) + " |")
+        out.append((head, rows, ["", "</details>", ""]))
     return out
+
+
+def markdown_title(violations: Sequence[Violation], total: int) -> list[str]:
+    """The lines above the tables of :func:`markdown_tables`."""
+    return ["#### Policy violations (live)", "", f"**{md_text(summary(violations, total))}**", ""]
 
 
 def report_html(violations: Sequence[Violation], total: int) -> list[str]:

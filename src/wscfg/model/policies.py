@@ -25,7 +25,9 @@ class Policy(Resource):
         examples=["require-2fa"],
     )
     description: str = Field(
-        min_length=1, description="What the policy asks, shown with every violation."
+        min_length=1,
+        max_length=500,
+        description="What the policy asks, shown with every violation.",
     )
     severity: Literal["error", "warning"] = Field(
         "error", description="error (default) fails validate, plan and drift; warning reports."

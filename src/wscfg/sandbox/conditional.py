@@ -11,8 +11,10 @@ whose ``If-None-Match`` names that tag is answered ``304`` with the ETag and no 
 - the field is a list (``"a", W/"b"``), and several fields are one list;
 - a malformed field is ignored (never a ``304`` on a field we cannot read): the full answer.
 
-The rate limiter does not count a ``304`` (:mod:`.middleware` gives its token back), as
-GitHub's API does not.
+A conditional read takes no token of the rate limiter before its answer is known
+(:func:`.context.is_conditional`): a ``304`` is not counted and never refused with ``429``, as
+GitHub's API does not count it; an answer in full is charged before it is built
+(:func:`.context.charge`), by a token lent when the bucket is empty.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from sqlalchemy import Connection, select
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .context import charge
+
 JSON = "application/json"
 # A conditional read is for this caller only (the answer depends on its key) and is always
 # revalidated: a cache may keep it but must ask with If-None-Match before using it.
@@ -35,8 +39,9 @@ IfNoneMatch = Annotated[
     str | None,
     Header(
         alias="If-None-Match",
-        description="Answer 304 (no body, not counted by the rate limit) when the answer's "
-        'ETag is one of these: "<etag>", a list, or *.',
+        description="Answer 304 (no body, not counted by the rate limit and never refused "
+        'with 429) when the answer\'s ETag is one of these: "<etag>", a list, or *. Any '
+        "other answer is counted once known (a token lent at an empty bucket).",
     ),
 ]
 NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
@@ -85,6 +90,7 @@ def conditional(request: Request, body: str) -> Response:
     etag = body_etag(raw)
     if unchanged(request, etag):
         return not_modified(etag)
+    charge(request)
     return tagged(raw, etag)
 
 

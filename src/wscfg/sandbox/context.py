@@ -8,11 +8,12 @@ idempotency, the audit log and the workspace's version counter.
 
 from __future__ import annotations
 
+import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -118,13 +119,16 @@ def authorize(
     key: str | None,
     method: str,
     remember: Callable[[Principal], None] | None = None,
+    state: MutableMapping[str, Any] | None = None,
 ) -> Principal:
     """The caller behind ``key``, rate-limited and holding the scope ``method`` needs.
 
     The request-context middleware calls this before it reads a write's body; the route
     dependencies call it for requests without a body. ``remember`` receives the caller as
     soon as the key is known (also when the answer is a 429 or a 403: the access log and the
-    rate-limit fields name the key)."""
+    rate-limit fields name the key). ``state``: the request's state when it is a conditional
+    read (:func:`.conditional.is_conditional`): it takes no token now, and is marked to be
+    charged once its answer is known to be no ``304`` (:func:`charge_deferred`)."""
     if not key:
         raise ProblemError(
             401,
@@ -138,15 +142,13 @@ def authorize(
         )
     if remember is not None:
         remember(who)
-    if sandbox.limiter is not None:
+    if sandbox.limiter is not None and state is not None:
+        state[DEFERRED] = True
+    elif sandbox.limiter is not None:
         now = sandbox.settings.ticker()
         wait = sandbox.limiter.take(who.key_id, now)
         if wait:
-            raise ProblemError(
-                429,
-                f"rate limit exceeded; retry in {wait} s",
-                headers={"Retry-After": str(wait), **sandbox.limiter.headers(who.key_id, now)},
-            )
+            raise rate_limited(sandbox.limiter, who.key_id, wait, now)
     need = READ if method in ("GET", "HEAD") else WRITE
     if not who.can(need):
         raise ProblemError(403, f"this API key lacks the {need} scope")
@@ -156,6 +158,54 @@ def authorize(
             403, f"this API key acts as {who.user}, who is not an active member ({who.status})"
         )
     return who
+
+
+DEFERRED = "rate_deferred"  # request state: a conditional read not charged yet
+# the reads that honour If-None-Match (conditional.py): the snapshot and the audit log
+_CONDITIONAL_PATH = re.compile(r"^/v1/workspaces/[^/]+/(?:settings|audit)$")
+
+
+def is_conditional(scope: Mapping[str, Any]) -> bool:
+    """Is this a conditional read: ``GET`` of the snapshot or the audit log with an
+    ``If-None-Match`` field? Such a read is charged by its answer (a ``304`` is free)."""
+    return (
+        scope.get("method") == "GET"
+        and any(name == b"if-none-match" for name, _ in scope.get("headers", ()))
+        and _CONDITIONAL_PATH.match(scope.get("path", "")) is not None
+    )
+
+
+def rate_limited(limiter: RateLimiter, key_id: str, wait: int, now: float) -> ProblemError:
+    """The ``429`` of a request the bucket of ``key_id`` refused."""
+    return ProblemError(
+        429,
+        f"rate limit exceeded; retry in {wait} s",
+        headers={"Retry-After": str(wait), **limiter.headers(key_id, now)},
+    )
+
+
+def charge_deferred(sandbox: Sandbox, state: MutableMapping[str, Any], status: int) -> int:
+    """Settle a conditional read let through without a token, now that its answer's
+    ``status`` is known: a ``304`` costs nothing; any other answer is charged one token
+    (:meth:`RateLimiter.charge`, lent when the bucket is empty). 0 when settled (or nothing to
+    settle), else the ``Retry-After`` of the ``429`` to answer instead (the debt is full)."""
+    who = state.get("principal")
+    if not state.pop(DEFERRED, False) or status == 304 or sandbox.limiter is None or who is None:
+        return 0
+    return sandbox.limiter.charge(who.key_id, sandbox.settings.ticker())
+
+
+def charge(request: Request) -> None:
+    """A conditional read will be answered in full: charge it before the answer is built
+    (a ``429`` when the bucket's debt is full)."""
+    sandbox: Sandbox = request.app.state.sandbox
+    state = request.scope.setdefault("state", {})
+    wait = charge_deferred(sandbox, state, 200)
+    if wait:
+        assert sandbox.limiter is not None
+        raise rate_limited(
+            sandbox.limiter, state["principal"].key_id, wait, sandbox.settings.ticker()
+        )
 
 
 def check_route(request: Request, who: Principal) -> None:
@@ -186,6 +236,7 @@ def _authenticate(
 ) -> Ctx:
     sandbox: Sandbox = request.app.state.sandbox
     who: Principal | None = getattr(request.state, "principal", None)  # set by the middleware
+    conditional = is_conditional(request.scope)
     with transaction(sandbox.engine) as conn:
         if who is None:
             who = authorize(
@@ -194,6 +245,7 @@ def _authenticate(
                 creds.credentials if creds else None,
                 request.method,
                 remember=lambda who: setattr(request.state, "principal", who),
+                state=request.scope.setdefault("state", {}) if conditional else None,
             )
         check_route(request, who)
         ws = None

@@ -10,6 +10,9 @@
   read here, counting bytes as they stream in, and refused with 413 past the cap; then
   :func:`wscfg.sandbox.limits.inspect_body` bounds its shape (422) before any parsing by the
   route.
+- A conditional read (:func:`.context.is_conditional`) is charged by the rate limiter once its
+  answer is known: a ``304`` costs nothing; an answer its route did not charge (an error) is
+  charged here, and refused with ``429`` instead when the bucket's debt is full.
 - Lock contention and exhausted write budgets anywhere become 503 with ``Retry-After``; any
   other unexpected exception becomes a plain 500 problem: never a traceback in a response.
 """
@@ -29,7 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..model.base import SLUG_RE
 from . import budget
-from .context import authorize, bearer_key
+from .context import authorize, bearer_key, charge_deferred, is_conditional, rate_limited
 from .db import transaction
 from .limits import inspect_body
 from .problems import PROBLEM_JSON, ProblemError, problem_body
@@ -68,17 +71,29 @@ class RequestContextMiddleware:
         began = time.monotonic()
         sandbox = self.sandbox
 
+        refused: list[Message] = []  # a conditional read's full answer, refused: the 429
+
         async def send_wrapper(message: Message) -> None:
             nonlocal started, status
             if message["type"] == "http.response.start":
+                wait = charge_deferred(sandbox, state, message["status"])
+                if wait:  # not charged by its route (an error): the debt is full, a 429
+                    now = sandbox.settings.ticker()
+                    problem = rate_limited(sandbox.limiter, state["principal"].key_id, wait, now)
+                    message, body = _problem_messages(problem, request_id)
+                    refused.append(body)
                 started = True
                 status = message["status"]
                 ours = {k for k, _ in extra}
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in ours]
                 headers += extra
                 named = {k.lower() for k, _ in headers}
-                headers += [f for f in _rate_fields(sandbox, state, status) if f[0] not in named]
+                headers += [f for f in _rate_fields(sandbox, state) if f[0] not in named]
                 message = {**message, "headers": headers}
+            elif refused:
+                if not message.get("more_body", False):
+                    await send(refused.pop())  # the refused answer's body is never sent
+                return
             await send(message)
 
         try:
@@ -111,7 +126,12 @@ class RequestContextMiddleware:
         def authenticate() -> Any:
             with transaction(sandbox.engine) as conn:
                 return authorize(
-                    conn, sandbox, key, method, lambda who: scope["state"].update(principal=who)
+                    conn,
+                    sandbox,
+                    key,
+                    method,
+                    lambda who: scope["state"].update(principal=who),
+                    scope["state"] if is_conditional(scope) else None,
                 )
 
         scope["state"]["principal"] = await run_in_threadpool(authenticate)
@@ -142,17 +162,14 @@ class RequestContextMiddleware:
         return replay
 
 
-def _rate_fields(sandbox: Any, state: dict[str, Any], status: int) -> list[tuple[bytes, bytes]]:
-    """``RateLimit-Policy`` and ``RateLimit`` for the caller's key (a ``304`` first gives its
-    token back: it is not counted); none for a request with no known key."""
+def _rate_fields(sandbox: Any, state: dict[str, Any]) -> list[tuple[bytes, bytes]]:
+    """``RateLimit-Policy`` and ``RateLimit`` for the caller's key; none for a request with
+    no known key."""
     limiter = sandbox.limiter
     who = state.get("principal")
     if limiter is None or who is None:
         return []
-    now = sandbox.settings.ticker()
-    if status == 304:
-        limiter.refund(who.key_id, now)
-    return _encode(limiter.headers(who.key_id, now))
+    return _encode(limiter.headers(who.key_id, sandbox.settings.ticker()))
 
 
 def access_line(
@@ -214,14 +231,22 @@ def _content_length(scope: Scope) -> int | None:
 
 
 async def _send_problem(send: Any, problem: ProblemError, request_id: str) -> None:
+    for message in _problem_messages(problem, request_id):
+        await send(message)
+
+
+def _problem_messages(problem: ProblemError, request_id: str) -> tuple[Message, Message]:
+    """The ASGI start and body messages of ``problem``'s answer."""
     body = problem_body(problem.status, problem.detail, instance=request_id, errors=problem.errors)
     headers: Sequence[tuple[bytes, bytes]] = [
         (b"content-type", PROBLEM_JSON.encode()),
         (b"content-length", str(len(body)).encode()),
         *_encode(problem.headers),
     ]
-    await send({"type": "http.response.start", "status": problem.status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    return (
+        {"type": "http.response.start", "status": problem.status, "headers": headers},
+        {"type": "http.response.body", "body": body},
+    )
 
 
 def _encode(headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:

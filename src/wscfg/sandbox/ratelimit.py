@@ -3,8 +3,14 @@
 The limit is advertised on every answer with the fields of draft-ietf-httpapi-ratelimit-headers:
 ``RateLimit-Policy: "default";q=<burst>;w=<seconds>`` (the quota and the window it refills in)
 and ``RateLimit: "default";r=<left>;t=<seconds>`` (the requests left now and the seconds until
-the bucket is full again); a ``429`` also carries ``Retry-After``. A request answered ``304
-Not Modified`` is not counted: its token is given back (:meth:`RateLimiter.refund`).
+the bucket is full again); a ``429`` also carries ``Retry-After``.
+
+A conditional read (``If-None-Match`` on the snapshot or the audit log) takes no token before
+it is answered: a ``304 Not Modified`` costs nothing, whatever the bucket holds, and is never
+refused. An answer in full is charged once it is known (:meth:`RateLimiter.charge`): one
+token, lent when the bucket is empty, so the bucket goes below zero (a debt of at most
+``burst`` tokens, which the next requests wait out: they are refused until it is paid back and
+a token has refilled); past that, the full answer is refused with ``429`` instead.
 """
 
 from __future__ import annotations
@@ -42,12 +48,18 @@ class RateLimiter:
             self._buckets[key] = (tokens, now)
             return max(1, math.ceil((1.0 - tokens) / self.rate))
 
-    def refund(self, key: str, now: float | None = None) -> None:
-        """Give back the token of a request that is not counted (a ``304``)."""
+    def charge(self, key: str, now: float | None = None) -> int:
+        """Charge a conditional read answered in full (it went through without a token): one
+        token, lent when there is none (the bucket may hold down to ``-burst``). 0 when charged,
+        else the whole seconds until the bucket holds a token again (the ``Retry-After``)."""
         now = time.monotonic() if now is None else now
         with self._lock:
-            if key in self._buckets:
-                self._buckets[key] = (min(float(self.burst), self._level(key, now) + 1.0), now)
+            tokens = self._level(key, now)
+            if tokens - 1.0 >= -self.burst:
+                self._buckets[key] = (tokens - 1.0, now)
+                return 0
+            self._buckets[key] = (tokens, now)
+            return max(1, math.ceil((1.0 - tokens) / self.rate))
 
     @property
     def policy(self) -> str:
@@ -58,12 +70,13 @@ class RateLimiter:
         return f'"{POLICY}";q={quota};w={window}'
 
     def state(self, key: str, now: float | None = None) -> str:
-        """The ``RateLimit`` value for ``key``: requests left, seconds until full."""
+        """The ``RateLimit`` value for ``key``: requests left (0 while the bucket is in debt),
+        seconds until full (a debt included)."""
         now = time.monotonic() if now is None else now
         with self._lock:
             tokens = self._level(key, now)
         reset = max(0, math.ceil((self.burst - tokens) / self.rate))
-        return f'"{POLICY}";r={math.floor(tokens)};t={reset}'
+        return f'"{POLICY}";r={max(0, math.floor(tokens))};t={reset}'
 
     def headers(self, key: str, now: float | None = None) -> dict[str, str]:
         return {"RateLimit-Policy": self.policy, "RateLimit": self.state(key, now)}

@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import OptionError, PlanFileError
 
+MAX_FILE_BYTES = 256 << 20  # no plan or drift report of a shard comes near (~2 kB a workspace)
+MAX_DEPTH = 64  # levels of JSON nesting: a plan document holds a few dozen at most
+
 if TYPE_CHECKING:
     from ..engine.envmask import EnvMask
     from ..engine.plan import Plan
@@ -100,28 +103,60 @@ def _no_constant(name: str) -> Any:
     raise PlanFileError(f"{CHANGED} (it holds {name}, which JSON does not allow)")
 
 
+def read_json(path: str, **how: Any) -> Any:
+    """The JSON document in the file ``path`` (``how``: options of :func:`json.loads`);
+    PlanFileError naming it when it cannot be read, is larger than :data:`MAX_FILE_BYTES`
+    (never read further: a device or a runaway file fills no memory), is not JSON, or is
+    nested deeper than :data:`MAX_DEPTH` levels (no wscfg document is; deeper would reach
+    Python's recursion limit in whatever walks it next)."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise PlanFileError(f"cannot read {path}: {exc.strerror}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise PlanFileError(
+            f"{path} is larger than any wscfg plan or drift report (over {MAX_FILE_BYTES} bytes)"
+        )
+    too_deep = PlanFileError(
+        f"{path} is not a wscfg plan or drift report (JSON nested deeper than {MAX_DEPTH} levels)"
+    )
+    try:
+        data = json.loads(raw.decode("utf-8"), **how)
+    except RecursionError:
+        raise too_deep from None
+    except ValueError:  # UnicodeDecodeError included
+        raise PlanFileError(f"{path} is not valid JSON") from None
+    if _deeper_than(data, MAX_DEPTH):
+        raise too_deep
+    return data
+
+
+def _deeper_than(data: Any, limit: int) -> bool:
+    """Whether JSON data nests more than ``limit`` levels (level by level, no recursion)."""
+    level = [data]
+    for _ in range(limit):
+        below: list[Any] = []
+        for c in level:
+            items = c.values() if c.__class__ is dict else c if c.__class__ is list else ()
+            below += [v for v in items if v.__class__ is dict or v.__class__ is list]
+        if not below:
+            return False
+        level = below
+    return True
+
+
 def read_saved_plan(path: str, key: bytes | None, *, require_seal: bool = True) -> SavedPlan:
     """A plan file whose seal verifies under ``key`` (the plan key; ``None``: none available,
     the seal is not checked); PlanFileError when it is not a plan file, its seal does not
     verify (unless ``require_seal`` is false: ``show`` reports a key it cannot check with) or
     its header is damaged."""
-    from pathlib import Path
-
     from ..engine.plan import PLAN_FORMAT, allowances_of, only_of
     from ..engine.plan import plan_document as checked_document
     from ..engine.seal import inspect_seal
     from .selection import parse_only
 
-    try:
-        text = Path(path).read_text()
-    except OSError as exc:
-        raise PlanFileError(f"cannot read {path}: {exc.strerror}") from None
-    except ValueError:
-        raise PlanFileError(f"{path} is not valid JSON") from None
-    try:
-        data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
-    except ValueError:
-        raise PlanFileError(f"{path} is not valid JSON") from None
+    data = read_json(path, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
     if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
         checked_document(data)  # raises: not a wscfg plan file
     seal = inspect_seal(data, key)

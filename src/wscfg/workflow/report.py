@@ -66,7 +66,6 @@ def plans_markdown(
     """A PR comment of at most ``budget`` characters; ``where``: where it says the whole
     plan is when it is folded; ``note``: said at the top (of a partial plan)."""
     from ..engine import render
-    from ..engine.violations import report_markdown
 
     plans = mask.plans(plans) if mask else plans
     text = render.plan_markdown(
@@ -78,11 +77,8 @@ def plans_markdown(
         mask=mask.text if mask else None,
         note=note,
         full=where,
+        after=render.violation_tables(violations, len(plans) + len(failures)),
     )
-    if violations:
-        room = budget - len(text)
-        total = len(plans) + len(failures)
-        text += "\n" + "\n".join(report_markdown(violations, total, room)) + "\n"
     return masked(mask, text)
 
 

@@ -28,6 +28,8 @@ class Notice:
     - ``unconfigured``: workspaces the key reaches that have no config (``slugs``);
     - ``missing``: configured workspaces that do not exist (``slugs``);
     - ``created``: workspaces created (``slugs``);
+    - ``created-meanwhile``: workspaces another run created while this one tried (their
+      creates answered 409, and this key reaches them: what was asked for; ``slugs``);
     - ``not-created``: one that could not be (``slugs``: it; ``detail``: why).
     """
 
@@ -211,3 +213,39 @@ class DriftResult:
     def new(self) -> list[Any]:
         """The drift not in the baseline."""
         return list(self.report.new)
+
+
+def _names(items: Sequence[str]) -> str:
+    more = f" and {len(items) - 10} more" if len(items) > 10 else ""
+    return ", ".join(items[:10]) + more
+
+
+def discovery_notices(unconfigured: Sequence[str], missing: Sequence[str]) -> list[Notice]:
+    """What a run says of the workspaces the key reaches that no config names, and of the
+    configured ones that do not exist."""
+    out = []
+    if unconfigured:
+        text = f"{len(unconfigured)} workspace(s) have no config file: {_names(unconfigured)}"
+        out.append(Notice("unconfigured", text, tuple(unconfigured)))
+    if missing:
+        text = f"{len(missing)} configured workspace(s) do not exist: {_names(missing)}"
+        out.append(Notice("missing", text, tuple(missing)))
+    return out
+
+
+def creation_notices(
+    created: Sequence[str], failures: Sequence[Failure], meanwhile: Sequence[str]
+) -> list[Notice]:
+    """What ``--create-missing`` says: the workspaces it created, those another run created
+    meanwhile (their creates answered 409 and the key reaches them), and each failure."""
+    out = [Notice("created", f"Created {len(created)} workspace(s).", tuple(created))]
+    if meanwhile:
+        text = (
+            f"{len(meanwhile)} workspace(s) created meanwhile by another run (a create "
+            f"answered 409; this key reaches them): {', '.join(meanwhile)}"
+        )
+        out.append(Notice("created-meanwhile", text, tuple(meanwhile)))
+    for f in failures:
+        text = f"Could not create workspace {f.target}: {f.message}"
+        out.append(Notice("not-created", text, (f.target,), f.message))
+    return out

@@ -250,8 +250,9 @@ async def _read_and_plan(
                     sys.setswitchinterval(was)
             if not states:
                 shard = selection.shard_text
-                text = f"No workspace falls in shard {shard}; nothing to do."
-                events.say(Notice("empty-shard", text, detail=shard or ""))
+                if shard:  # else every target's create failed, and each failure says so
+                    text = f"No workspace falls in shard {shard}; nothing to do."
+                    events.say(Notice("empty-shard", text, detail=shard))
                 return PlanRun(), conn.server
             if conn.embedded:
                 events.say(embedded_notice(conn.server))
@@ -277,6 +278,7 @@ async def _create_missing(
     """Create configured workspaces that do not exist, after asking. Returns the slugs
     created and a Failure for each that could not be."""
     from ..fleet import create_workspaces, discover
+    from .results import creation_notices
 
     async with settings.connection() as conn:
         if conn.embedded:
@@ -285,29 +287,19 @@ async def _create_missing(
         if not missing:
             return [], []
         events.ask(f"Create {len(missing)} missing workspace(s): {', '.join(missing)}?")
-        created, failures = await create_workspaces(
+        created, failures, meanwhile = await create_workspaces(
             conn.client, [s for s in states if s.slug in missing], parallel=settings.parallel
         )
-        events.say(Notice("created", f"Created {len(created)} workspace(s).", tuple(created)))
-        for f in failures:
-            text = f"Could not create workspace {f.target}: {f.message}"
-            events.say(Notice("not-created", text, (f.target,), f.message))
+        for notice in creation_notices(created, failures, meanwhile):
+            events.say(notice)
         return created, failures
 
 
 def _report_discovery(found: Discovery, full_run: bool, events: Events) -> None:
-    def names(items: list[str]) -> str:
-        more = f" and {len(items) - 10} more" if len(items) > 10 else ""
-        return ", ".join(items[:10]) + more
+    from .results import discovery_notices
 
-    if found.unconfigured and full_run:
-        n = len(found.unconfigured)
-        text = f"{n} workspace(s) have no config file: {names(found.unconfigured)}"
-        events.say(Notice("unconfigured", text, tuple(found.unconfigured)))
-    if found.missing:
-        n = len(found.missing)
-        text = f"{n} configured workspace(s) do not exist: {names(found.missing)}"
-        events.say(Notice("missing", text, tuple(found.missing)))
+    for notice in discovery_notices(found.unconfigured if full_run else [], found.missing):
+        events.say(notice)
 
 
 def part_identity(run: PlanRun, command: str) -> dict[str, Any] | None:

@@ -27,7 +27,7 @@ def select(
     from ..fleet import parse_shard
 
     try:
-        share = parse_shard(shard) if shard else None
+        share = parse_shard(shard) if shard is not None else None
     except ValueError as exc:
         raise OptionError("shard", str(exc)) from None
     return Selection(paths, patterns, share, shard, config_roots)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .results import Notice
@@ -27,7 +26,26 @@ def read_parts(
 ) -> list[Part]:
     """Each file as a :class:`~wscfg.engine.shards.Part`; ``key``: the plan key the seals of
     plan files are checked with (None: not checked, which the notice says)."""
+    _each_once(files)
     return [_part(path, len(files) > 1, key, on_notice) for path in files]
+
+
+def _each_once(files: Sequence[str]) -> None:
+    """PartError when two of ``files`` are the same file (two spellings, a link)."""
+    import os
+
+    from ..engine.shards import PartError
+
+    seen: dict[tuple[int, int], str] = {}
+    for path in files:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue  # said when it is read
+        ident = (st.st_dev, st.st_ino)
+        if ident in seen:
+            raise PartError(f"{seen[ident]} and {path} are the same file: give each part once")
+        seen[ident] = path
 
 
 def _part(
@@ -35,14 +53,18 @@ def _part(
 ) -> Part:
     from ..engine.shards import Part, command_of
     from ..errors import PlanFileError
-    from .planfile import read_saved_plan
+    from .planfile import read_json, read_saved_plan
 
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise PlanFileError(f"cannot read {path}: {exc.strerror}") from None
-    except ValueError:
-        raise PlanFileError(f"{path} is not valid JSON") from None
+    data = read_json(path)
+    from ..engine.drift import BASELINE_FORMAT
+
+    if isinstance(data, dict) and data.get("format") == BASELINE_FORMAT:
+        from ..engine.shards import PartError
+
+        raise PartError(
+            f"{path} is a drift baseline (of known drift), not a report: give show "
+            "the parts only (name them apart, e.g. drift-shard-*.json)"
+        )
     if isinstance(data, dict) and data.get("format") == "wscfg-drift":
         from ..engine.drift import VERSION
 
@@ -107,9 +129,16 @@ def plan_json(doc: dict[str, Any], ps: PlanSet, merged: bool) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False)
 
 
-def drift_text(parts: Sequence[Part], fmt: str) -> str:
+def drift_text(
+    parts: Sequence[Part],
+    fmt: str,
+    step_summary: str | None = None,
+    on_notice: Callable[[str], None] | None = None,
+) -> str:
     """Drift reports in ``fmt`` (text, json, markdown, html): one as it is, or the parts of
-    one sharded run (checked first) as one."""
+    one sharded run (checked first) as one. Markdown is one PR comment or issue body, and the
+    file ``step_summary`` ($GITHUB_STEP_SUMMARY) gets the whole report when it fits (a file
+    that cannot be written is a warning to ``on_notice``)."""
     from ..engine import drift as report_mod
     from ..engine.shards import check_parts, drift_report_of, order_of
 
@@ -137,7 +166,14 @@ def drift_text(parts: Sequence[Part], fmt: str) -> str:
             run={**run, "shard": 1, "shards": 1, "order": order} if run is not None else None,
         )
     if fmt == "markdown":
-        return report_mod.report_markdown(report)
+        from ..engine.render import MARKDOWN_BUDGET
+        from .report import job_summary
+
+        def markdown(budget: int, where: str) -> str:
+            return report_mod.report_markdown(report, budget, full=where)
+
+        where = job_summary(markdown, report_mod.FULL_REPORT, step_summary, on_notice)
+        return markdown(MARKDOWN_BUDGET, where)
     if fmt == "html":
         from ..engine.drift_html import report_html
 

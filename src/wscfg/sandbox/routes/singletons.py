@@ -13,7 +13,7 @@ from starlette.responses import Response
 from ...model import SINGLETONS, SNAPSHOT_KINDS, Kind
 from .. import rules, store
 from ..conditional import NOT_MODIFIED, IfNoneMatch, not_modified, snapshot_etag, tagged, unchanged
-from ..context import Ctx, ReadCtx, Reply, WriteCtx, check_if_match, run_write
+from ..context import Ctx, ReadCtx, Reply, WriteCtx, charge, check_if_match, run_write
 from ..db import api_keys, transaction, workspaces
 from ..problems import ProblemError, invalid
 from ..records import LATER_SINGLETONS, default_body
@@ -81,6 +81,7 @@ def snapshot(ctx: Ctx) -> Response:
         etag = snapshot_etag(conn, ctx.workspace.id, ctx.now_iso, rest)
         if unchanged(ctx.request, etag):
             return not_modified(etag)
+        charge(ctx.request)  # a conditional read is counted once it is no 304
         for kind in SNAPSHOT_KINDS:
             bodies = store.bodies(conn, ctx.workspace.id, kind.name, ctx.now_iso)
             if kind.singleton:
