@@ -341,3 +341,25 @@ def test_show_writes_the_whole_report_to_the_job_summary_and_the_comment_fits(
         assert len(got.stdout) <= 901
         assert got.stdout.rstrip().endswith(f"; {where}: in this run's job summary._")
         assert summary.read_text() == unbudgeted
+
+
+def test_parts_made_with_another_plan_key_are_named_as_such(run, fleet, monkeypatch):
+    """A job given another WSCFG_PLAN_KEY (a CI secret set in one job only) digests the same
+    config differently: the part is named, and the plan key said to differ, for drift parts
+    as for plans."""
+    _env, folder, _ = fleet
+    for command in ("drift", "plan"):
+        first = parts(run, folder, command, 2)[0]
+        monkeypatch.setenv("WSCFG_PLAN_KEY", "another plan key")
+        out = run(command, folder, "--shard", "2/2", "--format", "json", "-o", "other.json")
+        assert out.exit_code in (0, 2), out.output
+        monkeypatch.delenv("WSCFG_PLAN_KEY")
+        got = run("show", first, "other.json")
+        assert got.exit_code == 1
+        what = {
+            "drift": "plan key (WSCFG_PLAN_KEY, else WSCFG_TOKEN; it keys the config digest)",
+            "plan": "plan key",
+        }[command]
+        assert got.stderr.strip().splitlines()[-1] == (
+            f"Error: other.json is not from the same run as {first}: the {what} differs"
+        )
