@@ -297,9 +297,31 @@ def test_missing_duplicated_and_mismatched_parts_are_named(run, fleet, tmp_path)
             doc["drift"][0]["live"] = value
         else:
             doc[field] = value
-        Path("bad-drift.json").write_text(json.dumps(doc))
         given = [("bad-drift.json" if i == index else name) for i, name in enumerate(drifts)]
+        Path("bad-drift.json").write_text(json.dumps(doc))  # edited: its seal says so
+        assert fails(*given) == (
+            "Error: bad-drift.json: the drift part was changed after it was written; make it again"
+        )
+        resealed(doc, "bad-drift.json")  # made so, by a wscfg with this plan key
         assert fails(*given) == f"Error: bad-drift.json: the drift report is damaged ({what})"
+    # an edit that leaves the report consistent (one drift entry dropped, its counts too) is
+    # caught by the seal alone; without a seal, a part is refused too
+    doc = json.loads(Path(drifts[drifted]).read_text())
+    doc["drift"].pop()
+    given = [("bad-drift.json" if i == drifted else name) for i, name in enumerate(drifts)]
+    Path("bad-drift.json").write_text(json.dumps(doc))
+    assert fails(*given) == (
+        "Error: bad-drift.json: the drift part was changed after it was written; make it again"
+    )
+    del doc["seal"]
+    Path("bad-drift.json").write_text(json.dumps(doc))
+    assert fails(*given) == (
+        "Error: bad-drift.json: the drift part was changed after it was written (it has no "
+        "seal); make it again"
+    )
+    said = run("show", *drifts).stderr.splitlines()
+    assert [line.split(": ", 1)[0] for line in said] == drifts
+    assert all(": the drift part's seal verified (plan key id " in line for line in said)
     assert (
         fails("missing.json", plans[1])
         == "Error: cannot read missing.json: No such file or directory"
