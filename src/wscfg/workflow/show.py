@@ -73,6 +73,8 @@ def _part(
                 f"{path}: drift report version {data.get('version')!r} is not supported "
                 f"(this wscfg reads version {VERSION})"
             )
+        if data.get("run") is not None:  # a part of a sharded run: sealed whole
+            _drift_seal(path, data, key, on_notice)
         return Part(path, command_of(path, data), data)
     try:
         saved = read_saved_plan(path, key, require_seal=False)
@@ -86,6 +88,32 @@ def _part(
         text = f"{path}: {said}." if named else said[:1].upper() + said[1:] + "."
         on_notice(Notice("seal", text, detail=saved.seal.status))
     return Part(path, "plan", saved.document)
+
+
+def _drift_seal(
+    path: str, data: dict[str, Any], key: bytes | None, on_notice: Callable[[Notice], None] | None
+) -> None:
+    """Check the seal of a drift part (PlanFileError naming it when it is missing or does
+    not match; what the check found otherwise goes to ``on_notice``)."""
+    from ..engine.seal import inspect_seal
+    from ..errors import PlanFileError
+
+    seal = inspect_seal(data, key)
+    if seal.status in ("missing", "changed"):
+        raise PlanFileError(
+            f"{path}: the drift part was changed after it was written"
+            + (" (it has no seal)" if seal.status == "missing" else "")
+            + "; make it again"
+        )
+    said = {
+        "verified": f"the drift part's seal verified (plan key id {seal.sealed_with})",
+        "no_key": "the drift part's seal could not be checked: no plan key here (set "
+        "WSCFG_PLAN_KEY, or WSCFG_TOKEN, as in the job that made it)",
+        "other_key": f"the drift part was sealed with another plan key (key id "
+        f"{seal.sealed_with}; this job's is {seal.here})",
+    }[seal.status]
+    if on_notice is not None:
+        on_notice(Notice("seal", f"{path}: {said}.", detail=seal.status))
 
 
 def plan_document(parts: Sequence[Part]) -> tuple[dict[str, Any], bool]:
