@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import platform
 import socket
 import subprocess
@@ -32,6 +33,15 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+SERVER_PIDS: dict[str, int] = {}  # URL -> the process id of the sandbox serving it (serve())
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds process ``pid`` has used so far, all its threads (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 @contextlib.contextmanager
@@ -65,8 +75,10 @@ def serve(
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise SystemExit("the sandbox did not start") from None
                 time.sleep(0.05)
+        SERVER_PIDS[url] = server.pid
         yield url
     finally:
+        SERVER_PIDS.pop(url, None)
         server.terminate()
         server.wait(10)
         if log is not None:

@@ -6,8 +6,10 @@
 
 The fleet of bench/fleet_plan.py (seeded straight into a SQLite sandbox, one config per
 workspace, nothing to change) against one `wscfg sandbox serve --access-log` process. A drift
-run is a whole process that loads the configs, connects with `wscfg.settings_from_env()` and
-renders the drift report as JSON (what `wscfg drift --format json` prints):
+run is a whole process, either (`--via cli`, the default: what an hourly job runs)
+`wscfg drift --format json --timeout 0 DIR`, which loads the configs while it reads the
+snapshots, or (`--via api`) a script that calls `wscfg.load`, then connects with
+`wscfg.settings_from_env()` and renders `ws.drift(configs)` as JSON (the load before any read):
 
 - cold: no cache (every snapshot read in full);
 - warm: `WSCFG_CACHE` set to a cache filled by an earlier run.
@@ -32,10 +34,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from common import DROP, cpu_model, serve
+from common import DROP, SERVER_PIDS, cpu_model, cpu_seconds, serve
 from fleet_plan import CALLERS, HOOKS, MAX_WORKSPACES, MEMBERS, TAGS, seed, write_configs
 
 from wscfg.sandbox import admin
@@ -49,20 +52,45 @@ with wscfg.connect(**wscfg.settings_from_env(), timeout=0) as ws:
 """
 
 
-def drift(folder: Path, url: str, key: str, cache: Path | None) -> tuple[float, str]:
-    """One drift run as a whole process: (wall seconds, its JSON report)."""
+COMMANDS = {
+    "cli": ["-m", "wscfg", "drift", "--format", "json", "--timeout", "0", "."],
+    "api": ["-c", DRIFT],
+}
+OK_EXITS = {"cli": (0, 2), "api": (0,)}  # `wscfg drift` exits 2 when it finds new drift
+
+
+@dataclass
+class Run:
+    wall: float  # seconds
+    cpu: float  # the drift process's own CPU seconds (user + system), from wait4
+    report: str  # its JSON drift report
+    server_cpu: float = 0.0  # the sandbox process's CPU seconds during the run
+
+
+def drift(folder: Path, url: str, key: str, cache: Path | None, via: str) -> Run:
+    """One drift run as a whole process."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WSCFG_") and k not in DROP}
     env |= {"WSCFG_SERVER": url, "WSCFG_TOKEN": key}
     if cache is not None:
         env["WSCFG_CACHE"] = str(cache)
-    start = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-c", DRIFT], cwd=folder, env=env, capture_output=True, text=True
-    )
-    wall = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"the drift run exited {done.returncode}: {done.stderr[-2000:]}")
-    return wall, done.stdout
+    server = SERVER_PIDS[url]
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        server_before = cpu_seconds(server)
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, *COMMANDS[via]], cwd=folder, env=env, stdout=out, stderr=err
+        )
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        server_cpu = cpu_seconds(server) - server_before
+        code = os.waitstatus_to_exitcode(status)
+        if code not in OK_EXITS[via]:
+            err.seek(0)
+            tail = err.read().decode(errors="replace")[-2000:]
+            raise SystemExit(f"the drift run exited {code}: {tail}")
+        out.seek(0)
+        report = out.read().decode().rstrip("\n")
+    return Run(wall, usage.ru_utime + usage.ru_stime, report, server_cpu)
 
 
 def statuses(log: Path, since: int) -> tuple[dict[str, int], int]:
@@ -106,7 +134,14 @@ def main() -> None:
         metavar="RATE:BURST",
         help="the sandbox's limit per key (wscfg sandbox serve --rate-limit); default: none",
     )
+    parser.add_argument(
+        "--via",
+        choices=sorted(COMMANDS),
+        default="cli",
+        help="cli: `wscfg drift --format json` (default); api: wscfg.load, then ws.drift",
+    )
     args = parser.parse_args()
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
     if not 1 <= args.workspaces < MAX_WORKSPACES:
         parser.error(f"--workspaces takes 1 to {MAX_WORKSPACES - 1}")
     print(f"# machine: {os.cpu_count()} cores, {cpu_model()}, Python {platform.python_version()}")
@@ -125,46 +160,55 @@ def main() -> None:
         log = folder / "access.log"
         options = ("--rate-limit", args.rate_limit) if args.rate_limit else ()
         with serve(db_url, access_log=log, options=options) as url:
-            drift(configs, url, key, None)  # warm-up: the server's first reads
-            drift(configs, url, key, cache)  # fills the cache
+            drift(configs, url, key, None, args.via)  # warm-up: the server's first reads
+            drift(configs, url, key, cache, args.via)  # fills the cache
             _, seen = statuses(log, 0)
-            cold, warm, answered, refused_n = [], [], [], []
+            cold: list[Run] = []
+            warm: list[Run] = []
+            answered, refused_n = [], []
             for _ in range(args.runs):
-                wall, cold_report = drift(configs, url, key, None)
+                cold.append(drift(configs, url, key, None, args.via))
                 mark = seen
                 _, seen = statuses(log, seen)
-                cold.append(wall)
-                wall, warm_report = drift(configs, url, key, cache)
+                warm.append(drift(configs, url, key, cache, args.via))
                 got, seen = statuses(log, (start := seen))
                 refused_n.append((refused(log, mark, start), refused(log, start, seen)))
-                warm.append(wall)
                 answered.append(got)
-                if warm_report != cold_report:
+                if warm[-1].report != cold[-1].report:
                     raise SystemExit("the warm run reported other drift than the cold run")
             # 1% changed: edited live before each pair, each pair with new edits
             step = max(1, round(len(slugs) * args.changed))
-            cold_c, warm_c, answered_c, same, refused_c = [], [], [], [], []
+            cold_c: list[Run] = []
+            warm_c: list[Run] = []
+            answered_c, same, refused_c = [], [], []
             for run in range(args.runs):
                 picked = slugs[run * step : (run + 1) * step]
                 edit(url, other, picked, f"#{run + 1:06x}")
                 _, mark = statuses(log, seen)  # the edits' own 429s are another key's
-                wall, cold_report = drift(configs, url, key, None)
+                cold_c.append(drift(configs, url, key, None, args.via))
                 _, seen = statuses(log, mark)
-                cold_c.append(wall)
-                wall, warm_report = drift(configs, url, key, cache)
+                warm_c.append(drift(configs, url, key, cache, args.via))
                 got, seen = statuses(log, (start := seen))
                 refused_c.append((refused(log, mark, start), refused(log, start, seen)))
-                warm_c.append(wall)
                 answered_c.append(got)
-                same.append(warm_report == cold_report)
-                drifted = {d["workspace"] for d in json.loads(warm_report)["drift"]}
+                same.append(warm_c[-1].report == cold_c[-1].report)
+                drifted = {d["workspace"] for d in json.loads(warm_c[-1].report)["drift"]}
                 if not set(picked) <= drifted:
                     raise SystemExit("the edits did not show as drift")
-    per_run = [round(w / c, 3) for c, w in zip(cold, warm, strict=True)]
-    per_run_c = [round(w / c, 3) for c, w in zip(cold_c, warm_c, strict=True)]
+    per_run = [round(w.wall / c.wall, 3) for c, w in zip(cold, warm, strict=True)]
+    per_run_c = [round(w.wall / c.wall, 3) for c, w in zip(cold_c, warm_c, strict=True)]
+
+    def median(runs: list[Run], what: str = "wall") -> float:
+        return round(statistics.median(getattr(r, what) for r in runs), 2)
+
     result = {
-        "cold_median_s": round(statistics.median(cold), 2),
-        "warm_median_s": round(statistics.median(warm), 2),
+        "via": args.via,
+        "cold_median_s": median(cold),
+        "warm_median_s": median(warm),
+        "cold_cpu_median_s": median(cold, "cpu"),
+        "warm_cpu_median_s": median(warm, "cpu"),
+        "cold_server_cpu_median_s": median(cold, "server_cpu"),
+        "warm_server_cpu_median_s": median(warm, "server_cpu"),
         "ratio_per_run": per_run,
         "ratio_median": round(statistics.median(per_run), 3),
         "ratio_budget": 0.25,
@@ -172,15 +216,16 @@ def main() -> None:
         "every_snapshot_304": all(a == {"304": args.workspaces} for a in answered),
         "429_cold_warm_per_pair": refused_n,
         "changed_per_run": step,
-        "changed_cold_median_s": round(statistics.median(cold_c), 2),
-        "changed_warm_median_s": round(statistics.median(warm_c), 2),
+        "changed_cold_median_s": median(cold_c),
+        "changed_warm_median_s": median(warm_c),
         "changed_ratio_per_run": per_run_c,
         "changed_warm_snapshot_statuses": answered_c,
         "changed_429_cold_warm_per_pair": refused_c,
         "changed_same_drift_as_cold": all(same),
         "runs": args.runs,
         "sandbox_rate_limit": args.rate_limit or None,
-        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "load_average_start": load_at_start,
+        "load_average_end": [round(x, 2) for x in os.getloadavg()],
     }
     print(json.dumps(result))
 

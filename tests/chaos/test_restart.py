@@ -66,6 +66,37 @@ class Done:
         return sum(1 for line in self.lines if line.startswith("✓"))
 
 
+def start_apply(folder: Path, env: dict[str, str], *options: str) -> tuple[Any, Done]:
+    """`wscfg apply --auto-approve --create-missing OPTIONS .` in its own process, once it has
+    reported 20 changes done (so it is still writing when the test stops the server)."""
+    argv = ["apply", "--auto-approve", "--create-missing", *options, "."]
+    client = subprocess.Popen(
+        [sys.executable, "-m", "wscfg", *argv],
+        env=env,
+        cwd=folder,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    done = Done(client)
+    deadline = time.monotonic() + 240
+    while done.count < 20 and client.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert client.poll() is None, "the apply ended before the server stopped"
+    assert done.count >= 20
+    return client, done
+
+
+def end(client: Any, db_url: str) -> None:
+    if client.poll() is None:
+        client.kill()
+        client.wait(timeout=30)
+    for stream in (client.stdout, client.stderr):
+        if stream is not None:
+            stream.close()
+    dispose(db_url)
+
+
 @pytest.mark.timeout(600)
 def test_an_apply_waits_out_a_server_restart_and_converges_in_one_run(tmp_path: Path) -> None:
     db_url = f"sqlite:///{tmp_path / 'sandbox.db'}"
@@ -76,24 +107,10 @@ def test_an_apply_waits_out_a_server_restart_and_converges_in_one_run(tmp_path: 
     write_configs(folder)
     slow = "--faults=latency=30-60ms,methods=POST"
     argv = ["sandbox", "serve", "--port", "0", "--db", db_url, slow]
-    client: subprocess.Popen[str] | None = None
     with served(argv, tmp_path / "first.log") as (first, url):
         port = url.rsplit(":", 1)[1]
         env = cli_env(url, key)
-        client = subprocess.Popen(
-            [sys.executable, "-m", "wscfg", "apply", "--auto-approve", "--create-missing", "."],
-            env=env,
-            cwd=folder,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        done = Done(client)
-        deadline = time.monotonic() + 240
-        while done.count < 20 and client.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert client.poll() is None, "the apply ended before the restart"
-        assert done.count >= 20
+        client, done = start_apply(folder, env)
         first.send_signal(signal.SIGTERM)
         first.wait(timeout=60)
         stopped = time.monotonic()
@@ -111,10 +128,48 @@ def test_an_apply_waits_out_a_server_restart_and_converges_in_one_run(tmp_path: 
             assert check.returncode == 0, check.stdout[-2000:] + check.stderr
             assert f"{WORKSPACES} targets: 0 with changes, 0 failed" in check.stdout
     finally:
-        if client.poll() is None:
-            client.kill()
-            client.wait(timeout=30)
-        for stream in (client.stdout, client.stderr):
-            if stream is not None:
-                stream.close()
-        dispose(db_url)
+        end(client, db_url)
+
+
+@pytest.mark.timeout(600)
+def test_a_server_down_past_the_timeout_ends_the_apply_with_a_clear_error(tmp_path: Path) -> None:
+    """The same stop, but the server stays down past `--timeout`: the apply ends at its
+    deadline (not at the first refused connection, nor when the server comes back) with the
+    one-line error of a run stopped part-way (exit 3), no traceback; once the server is back,
+    plan shows what is left and apply finishes it."""
+    db_url = f"sqlite:///{tmp_path / 'sandbox.db'}"
+    key = admin.create_agency(db_url, unique("agency"))
+    dispose(db_url)
+    folder = tmp_path / "fleet"
+    folder.mkdir()
+    write_configs(folder)
+    slow = "--faults=latency=30-60ms,methods=POST"
+    timeout = 20
+    with served(["sandbox", "serve", "--port", "0", "--db", db_url, slow], tmp_path / "a.log") as (
+        first,
+        url,
+    ):
+        env = cli_env(url, key)
+        client, done = start_apply(folder, env, "--timeout", str(timeout))
+        first.send_signal(signal.SIGTERM)
+        first.wait(timeout=60)
+    try:
+        client.wait(timeout=300)  # the server stays down: only the deadline ends the run
+        out, err = done.join()
+        assert "Traceback" not in out + err
+        assert client.returncode == 3, out[-3000:] + err
+        assert err.splitlines()[-1] == (
+            f"Error: apply stopped after --timeout {timeout} s; some changes may have been "
+            "made: run `wscfg plan` to see what is left"
+        )
+        port = url.rsplit(":", 1)[1]
+        argv2 = ["sandbox", "serve", "--port", port, "--db", db_url]
+        with served(argv2, tmp_path / "b.log"):
+            left = wscfg("plan", "--detailed-exitcode", ".", env=env, cwd=folder)
+            assert left.returncode == 2, left.stdout[-2000:] + left.stderr
+            finish = wscfg("apply", "--auto-approve", "--create-missing", ".", env=env, cwd=folder)
+            assert finish.returncode == 0, finish.stdout[-2000:] + finish.stderr
+            check = wscfg("plan", "--detailed-exitcode", ".", env=env, cwd=folder)
+            assert check.returncode == 0, check.stdout[-2000:] + check.stderr
+    finally:
+        end(client, db_url)

@@ -68,3 +68,37 @@ def test_drift_out_writes_every_row_and_stdout_fits(fleet, sandbox, monkeypatch,
     full = (tmp_path / "d.md").read_text()
     assert render.CUT_NOTE not in full
     assert sum(line.startswith(f"| `{fleet[0][:-2]}") for line in full.splitlines()) == 5
+
+
+def test_a_job_summary_already_near_its_limit_is_not_pushed_over_it(fleet, monkeypatch, tmp_path):
+    """GitHub drops a step's whole summary past 1 MiB: what earlier commands of the step wrote
+    counts. The report is added whole when it fits what is left; with too little room, not
+    at all (a warning says so, and the comment does not point at the job summary)."""
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    for k, slug in enumerate(fleet):  # five plans that differ: five blocks
+        (tmp_path / f"{slug}.yaml").write_text(config(slug, sales=f"#12345{k}"))
+    whole = CliRunner().invoke(cli, ["plan", "--format", "markdown", str(tmp_path)])
+    assert whole.exit_code == 0, whole.output
+    report = summary.read_text()
+    assert 1000 < len(report.encode()) < 4000
+    monkeypatch.setattr(render, "MARKDOWN_BUDGET", 800)  # the comment: cut, says where
+    for left in (len(report.encode()), len(report.encode()) - 1, 999):
+        summary.write_text("x" * (render.JOB_SUMMARY_BYTES - left))
+        got = CliRunner().invoke(cli, ["plan", "--format", "markdown", str(tmp_path)])
+        assert got.exit_code == 0, got.output
+        assert summary.stat().st_size <= render.JOB_SUMMARY_BYTES
+        added = summary.read_text()[render.JOB_SUMMARY_BYTES - left :]
+        if left == len(report.encode()):
+            assert added == report  # it fits exactly: whole
+            assert got.stdout.rstrip().endswith("the full plan: in this run's job summary._")
+        elif left == 999:
+            assert added == ""
+            assert got.stderr.splitlines()[-1] == (
+                "Warning: the report was not added to the job summary ($GITHUB_STEP_SUMMARY "
+                f"holds {render.JOB_SUMMARY_BYTES - 999} bytes of its {render.JOB_SUMMARY_BYTES})"
+            )
+            assert got.stdout.rstrip().endswith(f"the full plan: {render.FULL_PLAN}._")
+        else:  # one byte short: folded to fit
+            assert added.startswith("### wscfg plan") and render.CUT_NOTE in added
+            assert got.stdout.rstrip().endswith(f"the full plan: {render.FULL_PLAN}._")

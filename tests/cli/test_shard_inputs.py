@@ -15,8 +15,16 @@ import pytest
 from click.testing import CliRunner
 
 from wscfg.cli import cli
+from wscfg.engine.seal import seal_document
 from wscfg.engine.shards import MAX_SHARDS
 from wscfg.workflow import planfile
+
+KEY = b"the plan key of these jobs"
+
+
+def sealed(doc: dict[str, Any]) -> str:
+    """``doc`` as a part file, sealed as `wscfg drift --shard … --format json` seals it."""
+    return json.dumps(seal_document(doc, KEY))
 
 
 @pytest.fixture
@@ -25,6 +33,7 @@ def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         if name.startswith("WSCFG_") or name == "CI":
             monkeypatch.delenv(name)
     monkeypatch.setenv("CI", "false")
+    monkeypatch.setenv("WSCFG_PLAN_KEY", KEY.decode())
     monkeypatch.chdir(tmp_path)
     (tmp_path / "acme.yaml").write_text("version: 1\nworkspace: {slug: acme}\n")
     return tmp_path
@@ -89,7 +98,7 @@ def drift_part(shard: int, shards: int, workspaces: list[str], **run: Any) -> di
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("shards", [MAX_SHARDS + 1, 10**20])
 def test_a_part_with_an_absurd_shard_count_is_damaged_not_a_hang(here, shards):
-    Path("d-1.json").write_text(json.dumps(drift_part(1, shards, [])))
+    Path("d-1.json").write_text(sealed(drift_part(1, shards, [])))
     _out, said = fails("show", "d-1.json")
     assert said == (
         f'Error: d-1.json: its "run" record is damaged ("shards" is not 1…{MAX_SHARDS})'
@@ -144,4 +153,19 @@ def test_json_nested_deeper_than_any_report_is_refused(here, depth, kind):
         assert said == (
             f"Error: deep.json is not a wscfg plan or drift report (JSON nested deeper than "
             f"{planfile.MAX_DEPTH} levels)"
+        )
+
+
+def test_a_drift_baseline_among_the_parts_is_named_as_one(here):
+    """`wscfg show drift-*.json` in a checkout also matches the committed drift-baseline.json:
+    show says what that file is rather than calling it a broken plan."""
+    Path("drift-shard-1.json").write_text(json.dumps(drift_part(1, 1, [])))
+    Path("drift-baseline.json").write_text(
+        json.dumps({"format": "wscfg-drift-baseline", "version": 1, "fingerprints": []})
+    )
+    for files in (["drift-baseline.json", "drift-shard-1.json"], ["drift-baseline.json"]):
+        _out, said = fails("show", *files)
+        assert said == (
+            "Error: drift-baseline.json is a drift baseline (of known drift), not a report: give "
+            "show the parts only (name them apart, e.g. drift-shard-*.json)"
         )

@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from wscfg.cli import cli
+from wscfg.engine import render
 from wscfg.engine.seal import CHANGED, seal_document
 from wscfg.sandbox.testing import unique
 
@@ -296,9 +297,31 @@ def test_missing_duplicated_and_mismatched_parts_are_named(run, fleet, tmp_path)
             doc["drift"][0]["live"] = value
         else:
             doc[field] = value
-        Path("bad-drift.json").write_text(json.dumps(doc))
         given = [("bad-drift.json" if i == index else name) for i, name in enumerate(drifts)]
+        Path("bad-drift.json").write_text(json.dumps(doc))  # edited: its seal says so
+        assert fails(*given) == (
+            "Error: bad-drift.json: the drift part was changed after it was written; make it again"
+        )
+        resealed(doc, "bad-drift.json")  # made so, by a wscfg with this plan key
         assert fails(*given) == f"Error: bad-drift.json: the drift report is damaged ({what})"
+    # an edit that leaves the report consistent (one drift entry dropped, its counts too) is
+    # caught by the seal alone; without a seal, a part is refused too
+    doc = json.loads(Path(drifts[drifted]).read_text())
+    doc["drift"].pop()
+    given = [("bad-drift.json" if i == drifted else name) for i, name in enumerate(drifts)]
+    Path("bad-drift.json").write_text(json.dumps(doc))
+    assert fails(*given) == (
+        "Error: bad-drift.json: the drift part was changed after it was written; make it again"
+    )
+    del doc["seal"]
+    Path("bad-drift.json").write_text(json.dumps(doc))
+    assert fails(*given) == (
+        "Error: bad-drift.json: the drift part was changed after it was written (it has no "
+        "seal); make it again"
+    )
+    said = run("show", *drifts).stderr.splitlines()
+    assert [line.split(": ", 1)[0] for line in said] == drifts
+    assert all(": the drift part's seal verified (plan key id " in line for line in said)
     assert (
         fails("missing.json", plans[1])
         == "Error: cannot read missing.json: No such file or directory"
@@ -317,3 +340,48 @@ def test_a_plan_has_no_html_and_one_drift_report_shows_as_saved(run, fleet):
     text = run("show", "drift.json")
     assert text.exit_code == 0
     assert text.stdout == run("drift", folder).stdout
+
+
+def test_show_writes_the_whole_report_to_the_job_summary_and_the_comment_fits(
+    run, fleet, monkeypatch, tmp_path
+):
+    """In the merge job, `wscfg show part-*.json --format markdown` gives $GITHUB_STEP_SUMMARY
+    the whole report when it fits (1 MiB), as `plan` and `drift` do, while stdout (the PR
+    comment or issue body) keeps to its budget and says the rest is in the job summary."""
+    _env, folder, _ = fleet
+    budget = render.MARKDOWN_BUDGET
+    for command, where in (("plan", "the full plan"), ("drift", "the full report")):
+        names = parts(run, folder, command, 3)
+        unbudgeted = run("show", *names, "--format", "markdown").stdout
+        summary = tmp_path / f"{command}-summary.md"
+        monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+        monkeypatch.setattr(render, "MARKDOWN_BUDGET", 900)  # a comment too small for it all
+        got = run("show", *names, "--format", "markdown")
+        monkeypatch.delenv("GITHUB_STEP_SUMMARY")
+        monkeypatch.setattr(render, "MARKDOWN_BUDGET", budget)
+        assert got.exit_code == 0, got.output
+        assert len(got.stdout) <= 901
+        assert got.stdout.rstrip().endswith(f"; {where}: in this run's job summary._")
+        assert summary.read_text() == unbudgeted
+
+
+def test_parts_made_with_another_plan_key_are_named_as_such(run, fleet, monkeypatch):
+    """A job given another WSCFG_PLAN_KEY (a CI secret set in one job only) digests the same
+    config differently: the part is named, and the plan key said to differ, for drift parts
+    as for plans."""
+    _env, folder, _ = fleet
+    for command in ("drift", "plan"):
+        first = parts(run, folder, command, 2)[0]
+        monkeypatch.setenv("WSCFG_PLAN_KEY", "another plan key")
+        out = run(command, folder, "--shard", "2/2", "--format", "json", "-o", "other.json")
+        assert out.exit_code in (0, 2), out.output
+        monkeypatch.delenv("WSCFG_PLAN_KEY")
+        got = run("show", first, "other.json")
+        assert got.exit_code == 1
+        what = {
+            "drift": "plan key (WSCFG_PLAN_KEY, else WSCFG_TOKEN; it keys the config digest)",
+            "plan": "plan key",
+        }[command]
+        assert got.stderr.strip().splitlines()[-1] == (
+            f"Error: other.json is not from the same run as {first}: the {what} differs"
+        )

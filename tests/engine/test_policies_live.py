@@ -6,6 +6,7 @@ makes plan or apply write anything; no secret or environment value is printed.""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -231,6 +232,46 @@ def test_a_baselined_violation_stays_known_when_other_items_move_it_in_the_list(
     assert new.exit_code == 2
     assert violations(new) == [("member-domains", "error", "members[1].email", "eve@other.example")]
     assert json.loads(new.stdout)["violations"][0]["key"] == "eve@other.example"
+
+
+def place_fingerprint(workspace: str, policy: str, path: str, live: Any) -> str:
+    """A violation's fingerprint as baselines were written before items were known by identity
+    (the on-disk format of a baseline file users keep in git)."""
+    raw = json.dumps(["violation", workspace, policy, path, live], sort_keys=True)
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def test_a_baseline_written_before_identity_keys_still_covers_its_violations(
+    clinic: Any,
+) -> None:
+    """Baselines in git outlive a wscfg upgrade: one whose fingerprints are by place covers the
+    same violations (drift exits 0); --update-baseline keeps a place-only violation's
+    fingerprint (security.require_2fa) and writes the member's by identity."""
+    ws = clinic
+    add_member(ws, "mallory@other.example")
+    found = json.loads(invoke("drift", "clinic.yaml", "--format", "json").stdout)["violations"]
+    assert sorted((v["policy"], v["path"], v["key"]) for v in found) == [
+        ("member-domains", "members[1].email", "mallory@other.example"),
+        ("require-2fa", "security.require_2fa", ""),
+    ]
+    old = sorted(place_fingerprint(ws.slug, v["policy"], v["path"], v["live"]) for v in found)
+    doc = {"format": "wscfg-drift-baseline", "version": 1, "fingerprints": old}
+    Path("old.json").write_text(json.dumps(doc))
+    got = invoke("drift", "clinic.yaml", "--baseline", "old.json", "--format", "json")
+    assert (got.exit_code, violations(got), json.loads(got.stdout)["known_violations"]) == (
+        0,
+        [],
+        2,
+    )
+    updated = invoke("drift", "clinic.yaml", "--baseline", "new.json", "--update-baseline")
+    assert updated.exit_code == 0
+    written = set(json.loads(Path("new.json").read_text())["fingerprints"])
+    two_fa = next(v for v in found if v["policy"] == "require-2fa")
+    member = next(v for v in found if v["policy"] == "member-domains")
+    assert place_fingerprint(ws.slug, "require-2fa", two_fa["path"], two_fa["live"]) in written
+    assert place_fingerprint(ws.slug, "member-domains", member["path"], member["live"]) not in (
+        written
+    )
 
 
 HOSTILE = "Evil @agency-team <script>x</script> | `t` [l](http://e)\\n\\u2028::error::x"

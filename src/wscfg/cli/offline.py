@@ -96,9 +96,9 @@ SHOW_FORMATS = ("text", "json", "markdown", "html")
 def show(files: tuple[str, ...], fmt: str, full: bool) -> None:
     """Show a plan saved by `wscfg plan -o PLANFILE`, with what apply would refuse under the
     allowances it was made with; or the parts of one sharded run as one report. Reads no
-    server; of the environment, only the plan key (WSCFG_PLAN_KEY, else WSCFG_TOKEN), to say
-    whether each plan file's seal verified. A file changed after it was written is refused, as
-    apply refuses it.
+    server; of the environment, only the plan key (WSCFG_PLAN_KEY, else WSCFG_TOKEN) to check
+    seals, and $GITHUB_STEP_SUMMARY: markdown also goes there, whole up to 1 MiB (stdout fits
+    a PR comment). A file changed after it was written is refused, as apply refuses it.
 
     Each job of a CI matrix runs `wscfg plan|drift … --shard i/n --format json -o part-i.json`;
     `wscfg show part-*.json` then renders the whole fleet, as the unsharded run would (what
@@ -126,7 +126,9 @@ def show(files: tuple[str, ...], fmt: str, full: bool) -> None:
         key = plan_key_here(os.environ, Path.cwd())
         parts = saved.read_parts(files, key, lambda notice: echo_err(notice.text))
         if any(p.command == DRIFT for p in parts):
-            click.echo(saved.drift_text(parts, fmt))
+            click.echo(
+                saved.drift_text(parts, fmt, os.environ.get("GITHUB_STEP_SUMMARY"), echo_err)
+            )
             return
         if fmt == "html":
             from ..errors import PlanError
@@ -142,7 +144,7 @@ def show(files: tuple[str, ...], fmt: str, full: bool) -> None:
             click.echo(saved.plan_json(doc, ps, merged))
             return
         ps.failures = saved.failures_of(doc)
-        show_plans(ps, fmt, full=full, summary=False)
+        show_plans(ps, fmt, full=full)
 
 
 def _said(shown: str, status: str) -> None:

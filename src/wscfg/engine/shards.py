@@ -9,6 +9,8 @@ have made. Each part carries a ``"run"`` object (:func:`run_identity`):
 - ``targets``: how many workspaces the whole selection (every shard) holds;
 - ``config``: a keyed digest of the desired state of the whole selection (:func:`config_digest`),
   so parts made from different commits, or with different ``${env:…}`` values, do not merge;
+- ``key``: the id of the plan key the digest is keyed with (jobs with different plan keys
+  are told apart from jobs with different configs);
 - ``select``: the ``--target`` globs;
 - ``order``: where each workspace of the part stands among all targets, so the merged report
   lists them in the unsharded run's order;
@@ -83,6 +85,18 @@ def run_identity(
     }
 
 
+def part_record(command: str, whole: dict[str, Any]) -> dict[str, Any]:
+    """The ``"run"`` object of a part from what the selection recorded of the whole run
+    (:attr:`wscfg.workflow.selection.Selection.whole`), with the id of the plan key that
+    keyed its config digest when it says."""
+    run = run_identity(
+        command, whole["shard"], whole["targets"], whole["config"], whole["select"], whole["order"]
+    )
+    if whole.get("key") is not None:
+        run["key"] = whole["key"]
+    return run
+
+
 def order_of(parts: Sequence[Part]) -> dict[str, int]:
     """Where each workspace of checked parts stands in the whole run's order."""
     return {slug: n for p in parts for slug, n in (p.run or {}).get("order", {}).items()}
@@ -138,6 +152,7 @@ _SAME_TOP = {
 _IF_BOTH = {"plan_key_id"}
 _SAME_RUN = (
     ("targets", "number of targets"),
+    ("key", "plan key (WSCFG_PLAN_KEY, else WSCFG_TOKEN; it keys the config digest)"),
     ("config", "config (or the ${env:…} values it uses)"),
     ("select", "--target selection"),
     ("baseline", "--baseline"),
@@ -248,6 +263,7 @@ def _check_run(p: Part) -> None:
         ),
         ("targets", _count(run.get("targets"), zero=True), "is not a count"),
         ("config", isinstance(run.get("config"), str), "is not a digest"),
+        ("key", run.get("key") is None or isinstance(run.get("key"), str), "is not a key id"),
         ("select", _strings(run.get("select")), "is not a list of globs"),
         (
             "order",

@@ -48,14 +48,20 @@ class Violation:
     @property
     def fingerprint(self) -> str:
         """Same workspace, policy, place and live value: the same violation (for baselines).
-        The place is the item's identity, not its index: a list that grows or shrinks around
-        a known violation leaves it known."""
-        place = self.path
-        if self.key:
-            place = re.sub(r"^([a-z_]+)\[\d+\]", lambda m: m.group(1), place, count=1)
-        doc = ["violation", self.workspace, self.policy, self.key, place, self.live]
-        raw = json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str)
-        return hashlib.sha256(raw.encode()).hexdigest()[:32]
+        The place of a violation about a list item is the item's identity, not its index: a
+        list that grows or shrinks around a known violation leaves it known. One about no
+        item (``security.require_2fa``) keeps the fingerprint baselines always had."""
+        if not self.key:
+            return self.index_fingerprint
+        place = re.sub(r"^([a-z_]+)\[\d+\]", lambda m: m.group(1), self.path, count=1)
+        return _digest(["violation", self.workspace, self.policy, self.key, place, self.live])
+
+    @property
+    def index_fingerprint(self) -> str:
+        """The fingerprint by place as written (``members[2].email``): what baselines held
+        before items were known by identity, so a baseline written then still covers the
+        violation while its item stays at that index."""
+        return _digest(["violation", self.workspace, self.policy, self.path, self.live])
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -98,6 +104,11 @@ class Violation:
     def line(self) -> str:
         where = f"{self.path}: " if self.path else ""
         return f"{where}{self.message} (live: {live_text(self.live)})"
+
+
+def _digest(doc: list[Any]) -> str:
+    raw = json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
 def check_live(slug: str, policies: Sequence[Any], live: LiveState) -> list[Violation]:
@@ -182,7 +193,9 @@ def live_text(value: Any) -> str:
 def new_violations(found: Iterable[Violation], baseline: set[str]) -> tuple[list[Violation], int]:
     """(the violations not in ``baseline``, how many were known)."""
     found = list(found)
-    new = [v for v in found if v.fingerprint not in baseline]
+    new = [
+        v for v in found if v.fingerprint not in baseline and v.index_fingerprint not in baseline
+    ]
     return new, len(found) - len(new)
 
 

@@ -11,7 +11,7 @@ Nothing here prints or exits: what ``wscfg drift`` says on the way comes back as
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +36,7 @@ class DriftRun:
     server: str
     mask: EnvMask | None = None
     run: dict[str, Any] | None = None
+    key: bytes | None = field(default=None, repr=False)  # a part's json is sealed with it
 
 
 def drift(
@@ -77,7 +78,7 @@ def drift(
     identity = part_identity(run, "drift")
     if identity is not None:
         identity["baseline"] = report_mod.baseline_digest(known)
-    return DriftRun(report, server, mask, identity)
+    return DriftRun(report, server, mask, identity, settings.key() if identity else None)
 
 
 def read_baseline(path: str) -> set[str]:
@@ -116,7 +117,15 @@ def render(found: DriftRun, fmt: str) -> str:
         text = report_html(found.report, server=found.server, generated=now)
     else:
         text = report_mod.report_text(found.report)
-    return masked(found.mask, text)
+    text = masked(found.mask, text)
+    if fmt == "json" and found.run is not None and found.key is not None:
+        import json
+
+        from ..engine.seal import seal_document
+
+        # a part of a sharded run is sealed whole, as a saved plan is: `show` refuses an edit
+        text = json.dumps(seal_document(json.loads(text), found.key), indent=2, ensure_ascii=False)
+    return text
 
 
 def markdown(found: DriftRun, budget: int, where: str) -> str:

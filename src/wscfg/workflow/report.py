@@ -241,15 +241,30 @@ def job_summary(
     on_notice: Callable[[str], None] | None = None,
 ) -> str:
     """Append to the job summary file ``path`` (when given: ``$GITHUB_STEP_SUMMARY``) a
-    markdown report, ``markdown(budget, where)``: the whole report when it fits (1 MiB), else
-    folded as a comment is. Returns where a PR comment should say the whole report is: the
-    job summary when it took it whole, else ``full``. A file that cannot be written is a
-    warning to ``on_notice``."""
+    markdown report, ``markdown(budget, where)``: the whole report when it fits what is left
+    of the file's 1 MiB (GitHub drops a step's whole summary past it; what earlier commands
+    of the step wrote counts), else folded as a comment is; not at all when less than
+    :data:`MIN_SUMMARY_BYTES` is left. Returns where a PR comment should say the whole
+    report is: the job summary when it took it whole, else ``full``. A file that cannot be
+    written, or has no room, is a warning to ``on_notice``."""
+    import os
+
     from ..engine import render
 
     if not path:
         return full
-    job = fit_bytes(markdown, render.JOB_SUMMARY_BYTES, full)
+    try:
+        held = os.path.getsize(path)
+    except OSError:
+        held = 0  # not there yet (or unreadable: said when it is written)
+    job = fit_bytes(markdown, render.JOB_SUMMARY_BYTES - held, full)
+    if job is None:
+        if on_notice is not None:
+            on_notice(
+                "Warning: the report was not added to the job summary ($GITHUB_STEP_SUMMARY "
+                f"holds {held} bytes of its {render.JOB_SUMMARY_BYTES})"
+            )
+        return full
     try:
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(job + "\n")
@@ -261,13 +276,18 @@ def job_summary(
     return "in this run's job summary" if render.CUT_NOTE not in job else full
 
 
-def fit_bytes(markdown: Renderer, limit: int, where: str) -> str:
-    """``markdown(budget, where)`` (a budget in characters) whose UTF-8 form fits ``limit``
-    bytes: tried at ``limit`` characters, then at a budget scaled to what the text weighed."""
-    budget = limit - 4096
-    while True:
+MIN_SUMMARY_BYTES = 1000  # less room than this in a job summary: the report is not added
+
+
+def fit_bytes(markdown: Renderer, limit: int, where: str) -> str | None:
+    """``markdown(budget, where)`` (a budget in characters) whose UTF-8 form and a new line
+    fit ``limit`` bytes: tried at that many characters, then at budgets scaled to what the
+    text weighed; None when ``limit`` is under :data:`MIN_SUMMARY_BYTES`."""
+    budget = limit - 1
+    while budget >= MIN_SUMMARY_BYTES:
         text = markdown(budget, where)
         size = len(text.encode("utf-8"))
-        if size <= limit - 1 or budget < 1000:
+        if size <= limit - 1:
             return text
-        budget = budget * (limit - 4096) // size
+        budget = min(budget - 1, budget * (limit - 1) // size)
+    return None

@@ -304,14 +304,9 @@ def _report_discovery(found: Discovery, full_run: bool, events: Events) -> None:
 
 def part_identity(run: PlanRun, command: str) -> dict[str, Any] | None:
     """The ``"run"`` record of a part of a sharded run; None without a shard."""
-    from ..engine.shards import run_identity
+    from ..engine.shards import part_record
 
-    whole = run.whole
-    if not whole:
-        return None
-    return run_identity(
-        command, whole["shard"], whole["targets"], whole["config"], whole["select"], whole["order"]
-    )
+    return part_record(command, run.whole) if run.whole else None
 
 
 @contextlib.contextmanager

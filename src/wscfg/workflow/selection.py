@@ -88,6 +88,7 @@ class Selection:
             states = [desired_state(d) for d in loaded]
             gc.freeze()
         if self.shard is not None and self.digest_key is not None:
+            from ..engine.seal import key_id
             from ..engine.shards import config_digest
 
             every = set(self.pick_all([s.slug for s in states]))
@@ -97,6 +98,7 @@ class Selection:
                 "shard": self.shard,
                 "targets": len(whole),
                 "config": config_digest(whole, self.digest_key),
+                "key": key_id(self.digest_key),
                 "select": list(self.patterns),
                 "order": {s.slug: n for n, s in enumerate(whole) if s.slug in mine},
             }

@@ -56,6 +56,15 @@ def _part(
     from .planfile import read_json, read_saved_plan
 
     data = read_json(path)
+    from ..engine.drift import BASELINE_FORMAT
+
+    if isinstance(data, dict) and data.get("format") == BASELINE_FORMAT:
+        from ..engine.shards import PartError
+
+        raise PartError(
+            f"{path} is a drift baseline (of known drift), not a report: give show "
+            "the parts only (name them apart, e.g. drift-shard-*.json)"
+        )
     if isinstance(data, dict) and data.get("format") == "wscfg-drift":
         from ..engine.drift import VERSION
 
@@ -64,6 +73,8 @@ def _part(
                 f"{path}: drift report version {data.get('version')!r} is not supported "
                 f"(this wscfg reads version {VERSION})"
             )
+        if data.get("run") is not None:  # a part of a sharded run: sealed whole
+            _drift_seal(path, data, key, on_notice)
         return Part(path, command_of(path, data), data)
     try:
         saved = read_saved_plan(path, key, require_seal=False)
@@ -77,6 +88,32 @@ def _part(
         text = f"{path}: {said}." if named else said[:1].upper() + said[1:] + "."
         on_notice(Notice("seal", text, detail=saved.seal.status))
     return Part(path, "plan", saved.document)
+
+
+def _drift_seal(
+    path: str, data: dict[str, Any], key: bytes | None, on_notice: Callable[[Notice], None] | None
+) -> None:
+    """Check the seal of a drift part (PlanFileError naming it when it is missing or does
+    not match; what the check found otherwise goes to ``on_notice``)."""
+    from ..engine.seal import inspect_seal
+    from ..errors import PlanFileError
+
+    seal = inspect_seal(data, key)
+    if seal.status in ("missing", "changed"):
+        raise PlanFileError(
+            f"{path}: the drift part was changed after it was written"
+            + (" (it has no seal)" if seal.status == "missing" else "")
+            + "; make it again"
+        )
+    said = {
+        "verified": f"the drift part's seal verified (plan key id {seal.sealed_with})",
+        "no_key": "the drift part's seal could not be checked: no plan key here (set "
+        "WSCFG_PLAN_KEY, or WSCFG_TOKEN, as in the job that made it)",
+        "other_key": f"the drift part was sealed with another plan key (key id "
+        f"{seal.sealed_with}; this job's is {seal.here})",
+    }[seal.status]
+    if on_notice is not None:
+        on_notice(Notice("seal", f"{path}: {said}.", detail=seal.status))
 
 
 def plan_document(parts: Sequence[Part]) -> tuple[dict[str, Any], bool]:
@@ -120,9 +157,16 @@ def plan_json(doc: dict[str, Any], ps: PlanSet, merged: bool) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False)
 
 
-def drift_text(parts: Sequence[Part], fmt: str) -> str:
+def drift_text(
+    parts: Sequence[Part],
+    fmt: str,
+    step_summary: str | None = None,
+    on_notice: Callable[[str], None] | None = None,
+) -> str:
     """Drift reports in ``fmt`` (text, json, markdown, html): one as it is, or the parts of
-    one sharded run (checked first) as one."""
+    one sharded run (checked first) as one. Markdown is one PR comment or issue body, and the
+    file ``step_summary`` ($GITHUB_STEP_SUMMARY) gets the whole report when it fits (a file
+    that cannot be written is a warning to ``on_notice``)."""
     from ..engine import drift as report_mod
     from ..engine.shards import check_parts, drift_report_of, order_of
 
@@ -150,7 +194,14 @@ def drift_text(parts: Sequence[Part], fmt: str) -> str:
             run={**run, "shard": 1, "shards": 1, "order": order} if run is not None else None,
         )
     if fmt == "markdown":
-        return report_mod.report_markdown(report)
+        from ..engine.render import MARKDOWN_BUDGET
+        from .report import job_summary
+
+        def markdown(budget: int, where: str) -> str:
+            return report_mod.report_markdown(report, budget, full=where)
+
+        where = job_summary(markdown, report_mod.FULL_REPORT, step_summary, on_notice)
+        return markdown(MARKDOWN_BUDGET, where)
     if fmt == "html":
         from ..engine.drift_html import report_html
 
