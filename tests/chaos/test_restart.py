@@ -22,6 +22,7 @@ from wscfg.sandbox.testing import served, unique
 from .checks import cli_env, wscfg
 
 WORKSPACES = 6
+SLOW = "--faults=latency=30-60ms,methods=POST"
 TAGS = 40  # one POST each: 240 writes, slowed so the apply is still running at the stop
 
 
@@ -36,6 +37,18 @@ def write_configs(folder: Path) -> list[str]:
             f"call_tags:\n{tags}"
         )
     return slugs
+
+
+def agency_fleet(tmp_path: Path) -> tuple[str, str, Path]:
+    """A new agency in a SQLite sandbox database and its fleet's configs: (the database URL,
+    the agency's key, the config folder)."""
+    db_url = f"sqlite:///{tmp_path / 'sandbox.db'}"
+    key = admin.create_agency(db_url, unique("agency"))
+    dispose(db_url)
+    folder = tmp_path / "fleet"
+    folder.mkdir()
+    write_configs(folder)
+    return db_url, key, folder
 
 
 class Done:
@@ -99,14 +112,8 @@ def end(client: Any, db_url: str) -> None:
 
 @pytest.mark.timeout(600)
 def test_an_apply_waits_out_a_server_restart_and_converges_in_one_run(tmp_path: Path) -> None:
-    db_url = f"sqlite:///{tmp_path / 'sandbox.db'}"
-    key = admin.create_agency(db_url, unique("agency"))
-    dispose(db_url)
-    folder = tmp_path / "fleet"
-    folder.mkdir()
-    write_configs(folder)
-    slow = "--faults=latency=30-60ms,methods=POST"
-    argv = ["sandbox", "serve", "--port", "0", "--db", db_url, slow]
+    db_url, key, folder = agency_fleet(tmp_path)
+    argv = ["sandbox", "serve", "--port", "0", "--db", db_url, SLOW]
     with served(argv, tmp_path / "first.log") as (first, url):
         port = url.rsplit(":", 1)[1]
         env = cli_env(url, key)
@@ -116,7 +123,7 @@ def test_an_apply_waits_out_a_server_restart_and_converges_in_one_run(tmp_path: 
         stopped = time.monotonic()
     try:
         time.sleep(max(0.0, 2.5 - (time.monotonic() - stopped)))
-        argv2 = ["sandbox", "serve", "--port", port, "--db", db_url, slow]
+        argv2 = ["sandbox", "serve", "--port", port, "--db", db_url, SLOW]
         with served(argv2, tmp_path / "second.log") as (_second, url2):
             assert url2 == url
             client.wait(timeout=300)
@@ -137,15 +144,9 @@ def test_a_server_down_past_the_timeout_ends_the_apply_with_a_clear_error(tmp_pa
     deadline (not at the first refused connection, nor when the server comes back) with the
     one-line error of a run stopped part-way (exit 3), no traceback; once the server is back,
     plan shows what is left and apply finishes it."""
-    db_url = f"sqlite:///{tmp_path / 'sandbox.db'}"
-    key = admin.create_agency(db_url, unique("agency"))
-    dispose(db_url)
-    folder = tmp_path / "fleet"
-    folder.mkdir()
-    write_configs(folder)
-    slow = "--faults=latency=30-60ms,methods=POST"
+    db_url, key, folder = agency_fleet(tmp_path)
     timeout = 20
-    with served(["sandbox", "serve", "--port", "0", "--db", db_url, slow], tmp_path / "a.log") as (
+    with served(["sandbox", "serve", "--port", "0", "--db", db_url, SLOW], tmp_path / "a.log") as (
         first,
         url,
     ):
