@@ -39,6 +39,20 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "wscfg"))
 
+
+@pytest.fixture(autouse=True)
+def _redaction_per_test() -> Iterator[None]:
+    """A test's values registered for log redaction (an env value a plan used, an issued key's
+    secret: kept for the life of a wscfg process) end with the test, so a later test's log
+    lines do not depend on which tests its worker ran first."""
+    from wscfg.api import redact
+
+    before = redact._active.copy()
+    yield
+    redact._active.clear()
+    redact._active.update(before)
+
+
 TEST_DB_ENV = "WSCFG_TEST_DATABASE_URL"
 POSTGRES_SUITES = frozenset({"sandbox", "api", "engine", "chaos"})
 
