@@ -19,6 +19,7 @@ worded) is :mod:`wscfg.config.policy_schema`; docs/policies.md says it for users
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -209,45 +210,40 @@ def _reordered(
         )
 
 
+def _lock_nodes(top: dict[str, Node], key: str) -> Iterator[tuple[str, Node]]:
+    """What a file's top level writes of a locked ``key``: the key itself and its entries
+    under ``manage`` and ``ignore`` (which change what the locked value means on the live
+    workspace), each with its path (``security``, ``manage.security``)."""
+    if key in top:
+        yield key, top[key]
+    for outer in ("manage", "ignore"):
+        node = top.get(outer)
+        if isinstance(node, Node) and node.is_map and key in node.value:
+            yield f"{outer}.{key}", node.value[key]
+
+
 def _sets(root: Node, key: str) -> bool:
     """Whether a file writes ``key``, a ``manage``/``ignore`` entry of it, or any variable."""
-    top = root.value
-    return (
-        key in top
-        or "vars" in top
-        or any(
-            isinstance(top.get(o), Node) and top[o].is_map and key in top[o].value
-            for o in ("manage", "ignore")
-        )
-    )
+    return "vars" in root.value or any(_lock_nodes(root.value, key))
 
 
 def _set_below(root: Node, locks: list[Lock]) -> Iterator[Diagnostic]:
     """A locked key this file may not set: the key itself, or its entry under ``manage`` or
-    ``ignore`` (which change what the locked value means on the live workspace)."""
-    top = root.value
+    ``ignore``."""
     for lock in locks:
         if root.src.real in lock.allowed:
             continue
         key = lock.key
-        if key in top:
-            yield top[key].diagnostic(f"`{key}` is locked {lock.said()}", key, at_key=True)
-        for outer in ("manage", "ignore"):
-            node = top.get(outer)
-            if node is not None and node.is_map and key in node.value:
-                yield node.value[key].diagnostic(
-                    f"`{outer}.{key}` changes how the locked key `{key}` is applied: `{key}` "
-                    f"is locked {lock.said()}",
-                    f"{outer}.{key}",
-                    at_key=True,
-                )
+        for path, node in _lock_nodes(root.value, key):
+            said = f"`{key}` is locked {lock.said()}"
+            if path != key:
+                said = f"`{path}` changes how the locked key `{key}` is applied: {said}"
+            yield node.diagnostic(said, path, at_key=True)
 
 
 def adopt_refusal(locks: Sequence[Lock], file: str, kind: str) -> str | None:
     """Why adopt may not write a live value of ``kind`` into ``file`` (a locked key that file
     may not set), or None."""
-    import os
-
     real = os.path.realpath(file)
     for lock in locks:
         if lock.key == kind and real not in lock.allowed:
@@ -266,15 +262,9 @@ def lock_var_problems(
     the variable's value, once per lock and variable."""
     if not root.is_map:
         return
-    top = root.value
     for lock in locks:
-        nodes = [top.get(lock.key)]
-        for outer in ("manage", "ignore"):
-            node = top.get(outer)
-            if node is not None and node.is_map:
-                nodes.append(node.value.get(lock.key))
         seen: set[str] = set()
-        for var, used in _vars_in([n for n in nodes if n is not None]):
+        for var, used in _vars_in([node for _path, node in _lock_nodes(root.value, lock.key)]):
             value = variables.get(var)
             if var in seen or value is None or value.src.real in lock.allowed:
                 continue
@@ -428,7 +418,7 @@ def _read_policy(g: Guardrails, item: Node, path: str) -> CompiledPolicy | None:
             )
         )
         ok = False
-    if isinstance(name, str) and name.lower() in _reserved():
+    if isinstance(name, str) and name.lower() in WSCFG_RULE_IDS:
         g.problems.append(
             v["name"].diagnostic(
                 f"'{name}' is a rule id of wscfg itself (SARIF, GitHub annotations, GitLab); "
@@ -478,11 +468,6 @@ def _read_policy(g: Guardrails, item: Node, path: str) -> CompiledPolicy | None:
         item.col,
         validator,
     )
-
-
-def _reserved() -> set[str]:
-    """wscfg's own rule ids: a policy's name is a rule id beside them in every CI report."""
-    return set(WSCFG_RULE_IDS)
 
 
 # --- compiling one schema --------------------------------------------------------------------
