@@ -581,4 +581,3 @@ class _Flattener:
             if node.secret_ref is not None:
                 self.out.secret_refs[path] = node.secret_ref
         return v
-
