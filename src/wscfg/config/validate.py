@@ -279,13 +279,17 @@ def expand_paths(
 
 
 def _walk(top: str) -> list[str]:
-    found: list[str] = []
+    """The YAML files under ``top``, sorted by their path below it, part by part."""
+    found: list[tuple[list[str], str]] = []
     for here, dirs, names in os.walk(top):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        rel = os.path.relpath(here, top)  # once per directory, not per file
+        parts = [] if rel == os.curdir else rel.split(os.sep)
         for n in sorted(names):
             if n.endswith(YAML_SUFFIXES) and not n.startswith("."):
-                found.append(os.path.normpath(os.path.join(here, n)))
-    return sorted(found, key=lambda f: os.path.relpath(f, top).split(os.sep))
+                found.append(([*parts, n], os.path.normpath(os.path.join(here, n))))
+    found.sort(key=lambda entry: entry[0])
+    return [f for _parts, f in found]
 
 
 @contextlib.contextmanager
