@@ -324,6 +324,7 @@ class _Composer:
 
         parser = parser if parser is not None else _parser(text)
         get = parser.get_event
+        plain = self._plain
         src = self.src
         stack: list[_Frame] = []
         root: Node | None = None
@@ -334,13 +335,21 @@ class _Composer:
             mark = ev.start_mark
             if cls is scalar_ev:
                 line, col = mark.line + 1, mark.column + 1
+                value = ev.value
+                if ev.tag is not None:
+                    value = self._scalar_value(ev, line, col)
+                elif not ev.style:
+                    value = plain(value, line, col)
                 if stack and not ev.anchor:
                     top = stack[-1]
                     if top.key is None and type(top.container) is dict:
                         # a mapping's key: what _key keeps of it, without a node
-                        top.key = self._key_of(self._scalar_value(ev, line, col), line, col)
+                        if type(value) is str:
+                            top.key = (value, line, col)
+                        else:
+                            top.key = self._key_of(value, line, col)
                         continue
-                node = Node(self._scalar_value(ev, line, col), src, line, col)
+                node = Node(value, src, line, col)
                 if ev.anchor:
                     self._anchor(ev.anchor, node)
             elif cls is map_start or cls is seq_start:
