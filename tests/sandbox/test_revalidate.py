@@ -10,12 +10,14 @@ query strings, fault injection) is answered by the route as before."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy import create_engine, text
 
 from wscfg.sandbox import admin
+from wscfg.sandbox.db import dispose, get_engine
 from wscfg.sandbox.testing import SandboxServer, SandboxWorkspace, running_server
 
 from .conftest import bearer, problem
@@ -250,3 +252,27 @@ def test_the_304_has_the_routes_headers(db_url: str | None) -> None:
     assert [ln.split()[2] for ln in ours] == ["200"] + ["304"] * 6
     assert f"rid={got.headers['x-request-id']} " in ours[1]
     assert "key=key_" in ours[1]
+
+
+def test_a_schema_6_database_gets_the_triggers(tmp_path: Path) -> None:
+    """A database written before the revision triggers (schema 6) gets them when opened: a
+    write then bumps its workspace's version."""
+    db = f"sqlite:///{tmp_path / 'old.db'}"
+    admin.create_workspace(db, "old")
+    dispose(db)
+    engine = create_engine(db)
+    with engine.begin() as conn:
+        names = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))
+        for (name,) in names.all():
+            conn.execute(text(f"DROP TRIGGER {name}"))
+        conn.execute(text("UPDATE wscfg_schema SET version = 6"))
+    engine.dispose()
+    get_engine(db)  # opened: migrated
+    dispose(db)
+    engine = create_engine(db)
+    with engine.begin() as conn:
+        before = conn.execute(text("SELECT version FROM workspaces")).scalar_one()
+        conn.execute(text("UPDATE items SET updated_at = 'x' WHERE kind = 'workspace'"))
+        assert conn.execute(text("SELECT version FROM workspaces")).scalar_one() == before + 1
+        assert conn.execute(text("SELECT version FROM wscfg_schema")).scalar_one() == 7
+    engine.dispose()

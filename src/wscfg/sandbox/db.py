@@ -297,15 +297,23 @@ def _v6_to_v7(conn: Connection) -> None:
 REVISED_TABLES = ("items", "api_keys")
 _SQLITE_TRIGGER = """CREATE TRIGGER IF NOT EXISTS {table}_revision_{op} AFTER {op} ON {table}
 BEGIN UPDATE workspaces SET version = version + 1 WHERE id IN ({ids}); END"""
+# PostgreSQL: once per transaction and workspace (a setting local to the transaction holds the
+# workspaces already bumped, and is undone with a rolled-back savepoint), so a batch of 10,000
+# rows costs one row update, not 10,000: nothing sees the new version before the commit anyway.
 _PG_FUNCTION = """CREATE OR REPLACE FUNCTION wscfg_revision() RETURNS trigger AS $$
+DECLARE
+  ws integer;
+  done text := coalesce(current_setting('wscfg.revised', true), '');
 BEGIN
-  UPDATE workspaces SET version = version + 1
-  WHERE id IN (SELECT DISTINCT workspace_id FROM changed WHERE workspace_id IS NOT NULL);
+  IF TG_OP = 'DELETE' THEN ws := OLD.workspace_id; ELSE ws := NEW.workspace_id; END IF;
+  IF ws IS NOT NULL AND position(',' || ws || ',' in done) = 0 THEN
+    UPDATE workspaces SET version = version + 1 WHERE id = ws;
+    PERFORM set_config('wscfg.revised', coalesce(nullif(done, ''), ',') || ws || ',', true);
+  END IF;
   RETURN NULL;
 END $$ LANGUAGE plpgsql"""
-# one statement-level trigger per table and operation (a transition table serves one event)
 _PG_TRIGGER = """CREATE TRIGGER {table}_revision_{op} AFTER {op} ON {table}
-REFERENCING {which} TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION wscfg_revision()"""
+FOR EACH ROW EXECUTE FUNCTION wscfg_revision()"""
 
 
 def install_triggers(conn: Connection) -> None:
@@ -320,9 +328,8 @@ def install_triggers(conn: Connection) -> None:
     conn.exec_driver_sql(_PG_FUNCTION)
     for table in REVISED_TABLES:
         for op in ops:
-            which = "OLD" if op == "delete" else "NEW"
             conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_revision_{op} ON {table}")
-            conn.exec_driver_sql(_PG_TRIGGER.format(table=table, op=op, which=which))
+            conn.exec_driver_sql(_PG_TRIGGER.format(table=table, op=op))
 
 
 def new_uid() -> str:
