@@ -130,8 +130,11 @@ def _e164_fast(value: str) -> str | None:
         if patterns is None:
             continue
         national = digits[n:]
-        if any(p.match(national) for p in patterns) or national.startswith("0"):
+        if national.startswith("0"):
             return None
+        for p in patterns:  # a loop, not any(): this runs once per number of a config
+            if p.match(national):
+                return None
         return value if _possible_length(cc, len(national)) else None
     return None
 
