@@ -50,11 +50,12 @@ def serve(
     start_timeout: float = 30,
     access_log: Path | None = None,
     options: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
 ) -> Iterator[str]:
     """`wscfg sandbox serve` in its own process on a free loopback port; yields its URL
     (``start_timeout``: seconds to wait for it to answer; more on a busy shared machine;
     ``access_log``: a file for its ``--access-log`` lines; ``options``: more of its options,
-    e.g. ``("--rate-limit", "20:20")``)."""
+    e.g. ``("--rate-limit", "20:20")``; ``env``: the server's environment, if not this one's)."""
     port = free_port()
     argv = [sys.executable, "-m", "wscfg", "sandbox", "serve", "--port", str(port), "--db", db_url]
     argv += options
@@ -63,6 +64,7 @@ def serve(
         [*argv, "--access-log"] if log is not None else argv,
         stdout=subprocess.DEVNULL,
         stderr=log if log is not None else subprocess.DEVNULL,
+        env=env,
     )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -316,3 +316,37 @@ def test_a_long_line_is_quoted_as_a_window_around_the_error() -> None:
     assert len(shown) < 200
     assert shown.startswith("… ") and shown.endswith(" …")
     assert shown[caret - 1] == "x" and caret == 83
+
+
+def test_keys_with_anchors_aliases_tags_and_odd_scalars() -> None:
+    # A key is kept without a node of its own unless it carries an anchor (an alias may use
+    # it later): every kind of key still gives the same value, position and messages.
+    root = parse("&k a: 1\nb: {&k2 x: 2, y: *k2}\n!!str 3: t\n'<<': q\n").root
+    assert root is not None
+    assert root.to_plain() == {"a": 1, "b": {"x": 2, "y": "x"}, "3": "t", "<<": "q"}
+    assert [(n.kline, n.kcol, n.line, n.col) for n in root.value.values()] == [
+        (1, 1, 1, 7),
+        (2, 1, 2, 4),
+        (3, 1, 3, 10),
+        (4, 1, 4, 7),
+    ]
+    # an alias used as a key stands where its anchor was written
+    assert headlines("&k a: 1\n*k : 2\n") == [
+        "f.yaml:1:1: duplicate key (first defined at line 1); a key may appear only once in "
+        "a mapping"
+    ]
+    assert headlines("1e999: a\n.inf: b\n!!int 1: c\n!!int x: d\n!!bool 2: e\n") == [
+        "f.yaml:1:1: this number is too large; quote it if it is text",
+        "f.yaml:2:1: infinity and NaN are not allowed: numbers must be finite",
+        "f.yaml:3:1: a mapping key must be text, not a number; put quotes around it",
+        "f.yaml:4:1: this value is not a valid !!int",
+        "f.yaml:5:1: this value is not a valid !!bool",
+    ]
+    assert plain("1e999x: a\n? b\n") == {"1e999x": "a", "b": None}
+    assert headlines("{a: 1, a: 2, 1: 3, !x y: 4}\n") == [
+        "f.yaml:1:8: duplicate key (first defined at line 1); a key may appear only once in "
+        "a mapping",
+        "f.yaml:1:14: a mapping key must be text, not a number; put quotes around it",
+        "f.yaml:1:20: unsupported YAML tag; wscfg reads plain YAML (use ${env:NAME} for "
+        "environment values)",
+    ]

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wscfg.config.desired import Source, TargetConfig
 from wscfg.config.validate import load_targets
@@ -433,3 +435,93 @@ def test_a_version_that_is_a_list_or_mapping_is_named_not_dumped(
     first = lines(check(tmp_path, "t.yaml"), tmp_path)
     assert first == [f"t.yaml:1:10: version: the format version must be 1, not {kind}"]
     assert lines(check(tmp_path, "t.yaml"), tmp_path) == first  # no object address in it
+
+
+def test_flattening_records_every_kind_of_value(tmp_path: Path) -> None:
+    # The flattener takes a plain scalar as it is; every other value is recorded: its
+    # environment and variable references, its secret, a null, an undefined variable.
+    from wscfg.config.resolve import FileCache, resolve
+
+    path = write(
+        tmp_path,
+        "t.yaml",
+        """\
+        version: 1
+        vars: {n: 5, region: West}
+        workspace: {slug: t, name: "Acme ${env:REGION} ${var.region}", notes: "${var.nope}"}
+        call_tags: [{name: "${var.region}-x", color: null}]
+        webhooks:
+          - {name: a, url: "https://a.example.com/x", secret: "${env:A_SECRET}"}
+        usage_alerts: [{threshold: "${var.n}"}]
+        """,
+    )
+    env = {"REGION": "North", "A_SECRET": "s3cret-a"}
+    r = resolve(path, path, FileCache(), env)
+    assert r.data["workspace"] == {"slug": "t", "name": "Acme North West", "notes": "${var.nope}"}
+    assert r.data["usage_alerts"] == [{"threshold": 5}]
+    assert r.data["call_tags"] == [{"name": "West-x", "color": None}]
+    assert r.env_paths == {
+        ("workspace", "name"): (("REGION", "North"),),
+        ("webhooks", 0, "secret"): (("A_SECRET", "s3cret-a"),),
+    }
+    assert r.var_paths == {
+        ("workspace", "name"): ("region",),
+        ("call_tags", 0, "name"): ("region",),
+        ("usage_alerts", 0, "threshold"): ("n",),
+    }
+    assert r.secret_refs == {("webhooks", 0, "secret"): "A_SECRET"}
+    assert r.nulls == [("call_tags", 0, "color")]
+    assert list(r.unresolved) == [("workspace", "notes")]
+    assert r.unresolved[("workspace", "notes")][1] == ("nope",)
+    assert ("workspace", "notes") in r.quiet
+    assert r.sources[("usage_alerts", 0, "threshold")] == Source(path, 7, 17)
+    assert r.sources[("workspace", "slug")] == Source(path, 3, 13)
+
+
+def test_a_template_edited_between_two_loads_is_read_again(tmp_path: Path) -> None:
+    # Each load reads every file afresh (nothing of a load outlives it, in memory or on disk).
+    base = write(tmp_path, "base.yaml", "version: 1\ncall_tags: [{name: old}]\n")
+    for slug in ("a", "b"):
+        write(
+            tmp_path,
+            f"{slug}.yaml",
+            f"version: 1\nextends: base.yaml\nworkspace: {{slug: {slug}}}\n",
+        )
+    first = load_targets([str(tmp_path)])
+    Path(base).write_text("version: 1\ncall_tags: [{name: new}, {name: other}]\n")
+    second = load_targets([str(tmp_path)])
+    assert [[t.name for t in d.config.call_tags or []] for d in first] == [["old"], ["old"]]
+    assert [[t.name for t in d.config.call_tags or []] for d in second] == [
+        ["new", "other"],
+        ["new", "other"],
+    ]
+    Path(base).write_text("version: 1\ncall_tags: [{name: Bad}]\n")
+    with pytest.raises(ConfigError) as exc:
+        load_targets([str(tmp_path)])
+    assert [d.headline().removeprefix(str(tmp_path) + "/") for d in exc.value.diagnostics] == [
+        "base.yaml:2:20: call_tags[0].name: must be 1-64 lower-case letters, digits, '-', '_' or "
+        "'.', starting and ending with a letter or digit (e.g. 'front-desk')"
+    ]
+
+
+def test_source_is_a_frozen_value(tmp_path: Path) -> None:
+    import dataclasses
+    import pickle
+
+    s = Source("a.yaml", 3, 7)
+    assert (s.file, s.line, s.column) == ("a.yaml", 3, 7)
+    assert s == Source(file="a.yaml", line=3, column=7) and hash(s) == hash(Source("a.yaml", 3, 7))
+    assert s != Source("a.yaml", 3, 8)
+    assert str(s) == "a.yaml:3" and repr(s) == "Source(file='a.yaml', line=3, column=7)"
+    assert dataclasses.replace(s, line=4) == Source("a.yaml", 4, 7)
+    assert pickle.loads(pickle.dumps(s)) == s
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.line = 5  # type: ignore[misc]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from("+0123456789 ().-\u00a0\u2007²٣x\t"), max_size=16))
+def test_a_caller_identity_drops_exactly_spaces_dots_dashes_and_brackets(raw: str) -> None:
+    from wscfg.config.resolve import identity_key
+
+    assert identity_key("blocked_callers", raw) == re.sub(r"[\s().\-]", "", raw)

@@ -325,3 +325,20 @@ def test_load_template_document(monkeypatch: pytest.MonkeyPatch) -> None:
     }
     with pytest.raises(ConfigError):
         load_template_document("tests/corpus/bad/bad_color.yaml", environ={})
+
+
+def test_a_folder_is_walked_in_path_order_part_by_part(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = ["a.yaml", "a/z.yaml", "a-b/c.yaml", "a/b/c.yml", "b.yaml", "a/b.yaml", "A.yaml"]
+    for name in names:
+        write(tmp_path, "top/" + name, HEADER)
+    os.symlink(tmp_path / "top" / "b.yaml", tmp_path / "top" / "c.yaml")  # b.yaml again
+    expected = ["A.yaml", "a/b/c.yml", "a/b.yaml", "a/z.yaml", "a-b/c.yaml", "a.yaml", "b.yaml"]
+    files, problems = expand_paths([str(tmp_path / "top")])
+    assert problems == []
+    assert files == [str(tmp_path / "top" / n) for n in expected]
+    monkeypatch.chdir(tmp_path / "top")
+    assert expand_paths(["."])[0] == expected
+    # a folder named first: its files first, then the rest, each file once
+    assert expand_paths(["a", "."])[0] == [*expected[1:4], expected[0], *expected[4:]]

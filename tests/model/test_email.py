@@ -96,3 +96,12 @@ def test_invalid_addresses_are_refused_by_the_library(bad):
     (error,) = info.value.errors()
     assert error["loc"] == ("email",)
     assert error["type"] == "value_error"
+
+
+@pytest.mark.parametrize("domain", ["mail.test", "a.b.localhost", "x.onion", "arpa", "in.invalid"])
+def test_a_special_use_domain_is_doubtful_every_time(domain):
+    # The domain check is kept per domain: the same domain gets the same verdict each time,
+    # whatever the address before it.
+    for local in ("a", "b.c", "a"):
+        assert email_fast(f"{local}@{domain}") is None
+    assert email_fast(f"a@{domain}.example") == f"a@{domain}.example"

@@ -276,3 +276,18 @@ def test_idna_lengths_are_counted_on_the_wire(host: str) -> None:
     assert len(host) <= 253
     with pytest.raises(URLRefused, match="not a valid host name"):
         check_public_https(f"https://{host}/")
+
+
+def test_a_host_judged_once_is_judged_the_same_every_time() -> None:
+    # Hosts are checked once per process and the verdict kept for an accepted one: a refused
+    # host is refused again with the same reason, in any URL that names it.
+    refused = [(url, msg) for url, msg in sorted(HOSTILE.items()) if "host" in msg][:20]
+    assert refused
+    for _ in range(2):
+        for url, message in refused:
+            with pytest.raises(URLRefused) as exc:
+                check_public_https(url)
+            assert str(exc.value) == message
+        for url in ACCEPTED:
+            assert check_public_https(url) == url
+            assert check_public_https(url + "/again?x=1") == url + "/again?x=1"

@@ -13,13 +13,21 @@ if TYPE_CHECKING:
 DocPath = tuple[str | int, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Source:
     """Where a value was written: file (as given, relative when possible), 1-based line/col."""
 
     file: str
     line: int
     column: int
+
+    def __init__(self, file: str, line: int, column: int) -> None:
+        # What the generated __init__ of a frozen dataclass does (object.__setattr__ per
+        # field), at a third of its cost: a load makes one per value of every config.
+        d = self.__dict__
+        d["file"] = file
+        d["line"] = line
+        d["column"] = column
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}"

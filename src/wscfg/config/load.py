@@ -154,10 +154,11 @@ class _Fatal(Exception):
 # --- reading ------------------------------------------------------------------------------
 
 
-def read_file(path: str, name: str | None = None) -> LoadedFile:
-    """Read, decode and parse ``path``; ``name`` is how messages call it (default: path)."""
+def read_file(path: str, name: str | None = None, real: str | None = None) -> LoadedFile:
+    """Read, decode and parse ``path``; ``name`` is how messages call it (default: path);
+    ``real``: its real path, when the caller knows it."""
     name = name or path
-    real = os.path.realpath(path)
+    real = real or os.path.realpath(path)
     src = SourceFile(name, real)
     data, problem = guard.read_config_bytes(path)  # the one file rule (regular, capped)
     if data is None:
@@ -323,6 +324,7 @@ class _Composer:
 
         parser = parser if parser is not None else _parser(text)
         get = parser.get_event
+        plain = self._plain
         src = self.src
         stack: list[_Frame] = []
         root: Node | None = None
@@ -332,7 +334,22 @@ class _Composer:
             cls = ev.__class__
             mark = ev.start_mark
             if cls is scalar_ev:
-                node = self._scalar(ev)
+                line, col = mark.line + 1, mark.column + 1
+                value = ev.value
+                if ev.tag is not None:
+                    value = self._scalar_value(ev, line, col)
+                elif not ev.style:
+                    value = plain(value, line, col)
+                if stack and not ev.anchor:
+                    top = stack[-1]
+                    if top.key is None and type(top.container) is dict:
+                        # a mapping's key: what _key keeps of it, without a node
+                        if type(value) is str:
+                            top.key = (value, line, col)
+                        else:
+                            top.key = self._key_of(value, line, col)
+                        continue
+                node = Node(value, src, line, col)
                 if ev.anchor:
                     self._anchor(ev.anchor, node)
             elif cls is map_start or cls is seq_start:
@@ -385,26 +402,33 @@ class _Composer:
                 root = node
                 continue
             top = stack[-1]
-            if type(top.container) is list:
-                top.container.append(node)
-            elif top.key is None:
+            container = top.container
+            if type(container) is list:
+                container.append(node)
+                continue
+            key = top.key
+            if key is None:
                 top.key = self._key(node)
-            else:
-                self._set(top, top.key, node)
-                top.key = None
+                continue
+            top.key = None
+            text = key[0]
+            if text is MERGE or key is _SKIP or text in container:
+                self._set(top, key, node)
+            else:  # _set's common case
+                node.kline, node.kcol = key[1], key[2]
+                container[text] = node
 
     # -- scalars, keys, tags
 
-    def _scalar(self, ev: Any) -> Node:
-        mark = ev.start_mark
-        line, col = mark.line + 1, mark.column + 1
+    def _scalar_value(self, ev: Any, line: int, col: int) -> Any:
         value: Any = ev.value
         tag = ev.tag
-        if tag is None and not ev.style:  # plain scalar: YAML 1.2 core schema
-            value = self._plain(value, line, col)
-        elif tag is not None and tag not in _STR_TAGS:
-            value = self._tagged(tag, value, line, col)
-        return Node(value, self.src, line, col)
+        if tag is None:
+            if not ev.style:  # plain scalar: YAML 1.2 core schema
+                return self._plain(value, line, col)
+        elif tag not in _STR_TAGS:
+            return self._tagged(tag, value, line, col)
+        return value
 
     def _plain(self, text: str, line: int, col: int) -> Any:
         if text in _NULLS:
@@ -467,18 +491,18 @@ class _Composer:
         )
 
     def _key(self, node: Node) -> tuple[str, int, int]:
-        value = node.value
+        return self._key_of(node.value, node.line, node.col)
+
+    def _key_of(self, value: Any, line: int, col: int) -> tuple[str, int, int]:
         if isinstance(value, str):
-            return (value, node.line, node.col)
+            return (value, line, col)
         if isinstance(value, (dict, list)):
-            self.error(node.line, node.col, "a mapping key must be text, not a list or mapping")
+            self.error(line, col, "a mapping key must be text, not a list or mapping")
         elif value is None:
-            self.error(node.line, node.col, "a mapping key must not be empty")
+            self.error(line, col, "a mapping key must not be empty")
         else:
             text = "true/false" if isinstance(value, bool) else "a number"
-            self.error(
-                node.line, node.col, f"a mapping key must be text, not {text}; put quotes around it"
-            )
+            self.error(line, col, f"a mapping key must be text, not {text}; put quotes around it")
         return _SKIP
 
     def _set(self, frame: _Frame, key: tuple[str, int, int], node: Node) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +50,8 @@ def identity_key(kind: str, raw: str) -> str:
     if kind == "members":
         return raw.strip().lower()
     if kind == "blocked_callers":
+        if raw[:1] == "+" and raw[1:].isdigit():  # E.164 as written: nothing to take out
+            return raw
         return _PHONE_PUNCT_RE.sub("", raw)
     return raw.strip()
 
@@ -80,10 +83,21 @@ class FileInfo:
         return self.loaded.src.name
 
 
+class RealPaths(dict[str, str]):
+    """``os.path.realpath`` of each path, worked out once per run: a run asks it of one name
+    several times (the paths named, the config root check, the cache, every target's
+    ``extends: base.yaml``), and each time costs a system call per path component."""
+
+    def __missing__(self, path: str) -> str:
+        real = self[path] = os.path.realpath(path)
+        return real
+
+
 class FileCache:
     """Every file read during a run, by real path; per-file problems are handed out once."""
 
     def __init__(self) -> None:
+        self.real = RealPaths()
         self._files: dict[str, FileInfo] = {}
         self._reported: set[str] = set()
         self.cycles: set[frozenset[str]] = set()  # extends cycles already reported
@@ -99,10 +113,10 @@ class FileCache:
         return known, unknown
 
     def get(self, path: str, name: str) -> FileInfo:
-        real = os.path.realpath(path)
+        real = self.real[path]
         info = self._files.get(real)
         if info is None:
-            info = _inspect(read_file(path, name))
+            info = _inspect(read_file(path, name, real), self.real)
             self._files[real] = info
         return info
 
@@ -114,7 +128,7 @@ class FileCache:
         return [*info.loaded.diagnostics, *info.problems]
 
 
-def _inspect(loaded: LoadedFile) -> FileInfo:
+def _inspect(loaded: LoadedFile, realpath: Mapping[str, str]) -> FileInfo:
     problems = unknown_problems(loaded)
     if problems is not None:
         return FileInfo(loaded, None, problems=problems)
@@ -123,13 +137,13 @@ def _inspect(loaded: LoadedFile) -> FileInfo:
     info = FileInfo(loaded, root, known=True)
     top = root.value
     if "extends" in top:
-        _inspect_extends(info, top["extends"])
+        _inspect_extends(info, top["extends"], realpath)
     if "vars" in top:
         _inspect_vars(info, top["vars"])
     return info
 
 
-def _inspect_extends(info: FileInfo, node: Node) -> None:
+def _inspect_extends(info: FileInfo, node: Node, realpath: Mapping[str, str]) -> None:
     items = node.value if node.is_seq else [node]
     if node.is_seq and not items:
         info.problems.append(node.diagnostic("extends: is an empty list", "extends"))
@@ -148,7 +162,7 @@ def _inspect_extends(info: FileInfo, node: Node) -> None:
                 item.diagnostic("extends paths cannot use ${...} references", path)
             )
             continue
-        real = os.path.realpath(os.path.join(here, value))
+        real = realpath[os.path.join(here, value)]
         name = os.path.normpath(os.path.join(shown, value))
         bad_suffix = guard.suffix_problem(value, real)
         if bad_suffix and not os.path.isdir(real):
@@ -391,17 +405,18 @@ class _Merger:
         mine: dict[str, Node] = {}
         label = LABEL[kind]
         ident = IDENTITY[kind]
+        key_of = self.key
         for n, item in enumerate(child.value):
-            path = f"{kind}[{n}]"
-            if item.is_map and REMOVE in item.value:
-                self.remove(kind, item, items, index, path)
+            if type(item.value) is dict and REMOVE in item.value:
+                self.remove(kind, item, items, index, f"{kind}[{n}]")
                 continue
-            key = self.key(kind, item)
+            key = key_of(kind, item)
             if key is None:
                 items.append(item)
                 continue
             if key in mine:
                 first = mine[key]
+                path = f"{kind}[{n}]"
                 self.diagnostics.append(
                     _ident_node(item, ident).diagnostic(
                         f"duplicate {label} '{key}' (first at line {first.line})"
@@ -461,11 +476,12 @@ class _Merger:
 
     @staticmethod
     def key(kind: str, item: Node) -> str | None:
-        if item.is_map:
-            n = item.value.get(IDENTITY[kind])
+        raw = item.value
+        if type(raw) is dict:
+            n = raw.get(IDENTITY[kind])
             raw = n.value if n is not None else None
-        else:
-            raw = item.value if kind == "blocked_callers" else None
+        elif kind != "blocked_callers":
+            raw = None
         if isinstance(raw, int) and not isinstance(raw, bool):
             return str(raw)  # a number as identity (usage_alerts[].threshold)
         if not isinstance(raw, str):
@@ -502,14 +518,27 @@ class _Flattener:
         self.out = out
         self.sources = out.sources
 
+    # mapping and sequence take a plain scalar (most values: nothing for value() to record)
+    # as it is, without a call per value
     def mapping(self, node: Node, path: DocPath) -> dict[str, Any]:
         out: dict[str, Any] = {}
         sources = self.sources
         for key, child in node.value.items():
             p = (*path, key)
-            src = child.src
-            sources[p] = Source(src.name, child.kline, child.kcol)
-            out[key] = self.value(child, p)
+            sources[p] = Source(child.src.name, child.kline, child.kcol)
+            v = child.value
+            t = type(v)
+            if (
+                t is dict
+                or t is list
+                or v is None
+                or child.unresolved
+                or child.env
+                or child.from_vars
+                or child.secret_ref is not None
+            ):
+                v = self.value(child, p)
+            out[key] = v
         return out
 
     def sequence(self, node: Node, path: DocPath) -> list[Any]:
@@ -518,7 +547,19 @@ class _Flattener:
         for i, child in enumerate(node.value):
             p = (*path, i)
             sources[p] = Source(child.src.name, child.kline, child.kcol)
-            out.append(self.value(child, p))
+            v = child.value
+            t = type(v)
+            if (
+                t is dict
+                or t is list
+                or v is None
+                or child.unresolved
+                or child.env
+                or child.from_vars
+                or child.secret_ref is not None
+            ):
+                v = self.value(child, p)
+            out.append(v)
         return out
 
     def value(self, node: Node, path: DocPath) -> Any:

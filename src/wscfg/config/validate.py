@@ -36,7 +36,7 @@ from .diagnostics import (
     translate,
 )
 from .load import Node
-from .resolve import IDENTITY, LABEL, FileCache, Resolved, resolve
+from .resolve import IDENTITY, LABEL, FileCache, RealPaths, Resolved, resolve
 from .sourcefile import Unquoted
 from .targetchecks import check_duplicates, check_read_only, check_references
 
@@ -143,9 +143,9 @@ def check_paths(
     report = ValidationReport()
     with gc_paused():
         named: dict[str, str] = {}
-        files, problems = expand_paths(paths, named)
-        report.diagnostics.extend(problems)
         cache = FileCache()
+        files, problems = expand_paths(paths, named, cache.real)
+        report.diagnostics.extend(problems)
         slugs: dict[str, str] = {}
         roots_of: dict[str, tuple[str, ...]] = {}  # a directory named: one look-up, not per file
         for name in files:
@@ -154,7 +154,7 @@ def check_paths(
             roots = roots_of.get(by)
             if roots is None:
                 roots = roots_of[by] = guard.roots_for(by, config_roots)
-            if not guard.inside(os.path.realpath(name), roots):  # a link that leads out
+            if not guard.inside(cache.real[name], roots):  # a link that leads out
                 report.diagnostics.append(
                     Unquoted(name, 0, 0, "", guard.link_outside_message(roots))
                 )
@@ -233,17 +233,21 @@ def _unset_env(r: Resolved) -> list[Diagnostic]:
 
 
 def expand_paths(
-    paths: Sequence[str], named: dict[str, str] | None = None
+    paths: Sequence[str],
+    named: dict[str, str] | None = None,
+    realpath: Mapping[str, str] | None = None,
 ) -> tuple[list[str], list[Diagnostic]]:
     """Files named by ``paths``: files as given, directories recursively (``*.yaml``/``*.yml``,
     hidden entries skipped, sorted), globs expanded (sorted). Each file once. ``named``, when
-    given, maps each file to the path that named it (itself, or its directory)."""
+    given, maps each file to the path that named it (itself, or its directory); ``realpath``:
+    the run's :class:`~wscfg.config.resolve.RealPaths`."""
     out: list[str] = []
     problems: list[Diagnostic] = []
     seen: set[str] = set()
+    real_of = RealPaths() if realpath is None else realpath
 
     def add(name: str, by: str | None = None) -> None:
-        real = os.path.realpath(name)
+        real = real_of[name]
         if real not in seen:
             seen.add(real)
             out.append(name)
@@ -275,13 +279,17 @@ def expand_paths(
 
 
 def _walk(top: str) -> list[str]:
-    found: list[str] = []
+    """The YAML files under ``top``, sorted by their path below it, part by part."""
+    found: list[tuple[list[str], str]] = []
     for here, dirs, names in os.walk(top):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        rel = os.path.relpath(here, top)  # once per directory, not per file
+        parts = [] if rel == os.curdir else rel.split(os.sep)
         for n in sorted(names):
             if n.endswith(YAML_SUFFIXES) and not n.startswith("."):
-                found.append(os.path.normpath(os.path.join(here, n)))
-    return sorted(found, key=lambda f: os.path.relpath(f, top).split(os.sep))
+                found.append(([*parts, n], os.path.normpath(os.path.join(here, n))))
+    found.sort(key=lambda entry: entry[0])
+    return [f for _parts, f in found]
 
 
 @contextlib.contextmanager

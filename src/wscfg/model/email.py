@@ -15,6 +15,7 @@ function behind ``EmailStr`` — so its verdicts and messages are unchanged. A h
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -40,10 +41,17 @@ def email_fast(value: str) -> str | None:
     local, domain = m.groups()
     if len(local) > 64 or len(domain) > 253 or "--" in domain:
         return None
-    labels = domain.lower().split(".")
-    if any(".".join(labels[i:]) in SPECIAL_USE for i in range(len(labels))):
+    if _special_use(domain.lower()):
         return None
     return value.lower()
+
+
+@lru_cache(maxsize=1024)
+def _special_use(domain: str) -> bool:
+    """``domain`` (lower-case) is a special-use name or under one (the members of a config
+    mostly share one domain: worked out once)."""
+    labels = domain.split(".")
+    return any(".".join(labels[i:]) in SPECIAL_USE for i in range(len(labels)))
 
 
 def _email(value: str) -> str:

@@ -153,7 +153,11 @@ def normalize_host(host: str) -> str:
     return host
 
 
+@functools.lru_cache(maxsize=4096)
 def _check_host(raw: str) -> None:
+    """Raise URLRefused unless ``raw`` is a public host name or address. A pure function of
+    the text: a host accepted once is accepted again from the cache (a fleet's webhooks
+    mostly share a few hosts); a refused one is worked out again each time."""
     host = normalize_host(raw)
     if len(host) > MAX_HOST:
         raise URLRefused(

@@ -215,6 +215,8 @@ def revoke_key(db_url: str, key: str) -> str:
         ).first()
         if row is None:
             raise SandboxError("no such active API key")
+        if row.workspace_id is not None:  # as every write to a workspace: its lock first
+            lock_workspace(conn, row.workspace_id)
         now = _now()
         conn.execute(update(api_keys).where(api_keys.c.id == row.id).values(revoked_at=now))
         if row.workspace_id is not None:

@@ -124,7 +124,9 @@ def create_app(db_url: str, settings: SandboxSettings | None = None) -> Any:
         faults = settings.faults
         app.state.faults = faults if isinstance(faults, FaultInjector) else FaultInjector(faults)
         app.add_middleware(FaultMiddleware, faults=app.state.faults)
-    app.add_middleware(RequestContextMiddleware, sandbox=sandbox)
+    # faults act inside, on every request: no 304 answered before them
+    light = app.state.faults is None
+    app.add_middleware(RequestContextMiddleware, sandbox=sandbox, light=light)
 
     def custom_openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Connection, select
 
@@ -76,34 +77,45 @@ class WorkspaceRef:
     agency_id: int | None
 
 
+# the columns of a key that say who calls (principal_of takes them in this order)
+KEY_COLUMNS: tuple[str, ...] = (
+    "id",
+    "workspace_id",
+    "agency_id",
+    "scopes",
+    "revoked_at",
+    "name",
+    "as_user",
+)
+KEY_COLUMNS += ("expires",)
+
+
 def principal_for(conn: Connection, key: str) -> Principal | None:
     """The active key matching ``key``, or ``None``."""
-    if not key.startswith(KEY_PREFIX) or len(key) > 200:
+    if not well_formed(key):
         return None
     row = conn.execute(
-        select(
-            api_keys.c.id,
-            api_keys.c.workspace_id,
-            api_keys.c.agency_id,
-            api_keys.c.scopes,
-            api_keys.c.revoked_at,
-            api_keys.c.name,
-            api_keys.c.as_user,
-            api_keys.c.expires,
-        ).where(api_keys.c.secret_hash == hash_key(key))
+        select(*(api_keys.c[name] for name in KEY_COLUMNS)).where(
+            api_keys.c.secret_hash == hash_key(key)
+        )
     ).first()
-    if row is None or row.revoked_at is not None:
+    return None if row is None else principal_of(tuple(row))
+
+
+def well_formed(key: str) -> bool:
+    """Could ``key`` be one of ours (else it is unknown without a look-up)?"""
+    return key.startswith(KEY_PREFIX) and len(key) <= 200
+
+
+def principal_of(row: tuple[Any, ...]) -> Principal | None:
+    """The caller of a key's row (:data:`KEY_COLUMNS`), or ``None`` when the key is revoked
+    or past the last day it works."""
+    key_id, ws_id, agency_id, scopes, revoked_at, name, as_user, expires = row
+    if revoked_at is not None:
         return None
-    if row.expires is not None and row.expires < datetime.now(UTC).date().isoformat():
+    if expires is not None and expires < datetime.now(UTC).date().isoformat():
         return None  # past the last day it works
-    return Principal(
-        row.id,
-        row.workspace_id,
-        row.agency_id,
-        frozenset(row.scopes.split()),
-        row.name,
-        row.as_user,
-    )
+    return Principal(key_id, ws_id, agency_id, frozenset(scopes.split()), name, as_user)
 
 
 def with_member(conn: Connection, who: Principal, now: str) -> Principal:
@@ -138,8 +150,11 @@ def reachable(conn: Connection, who: Principal, slug: str) -> WorkspaceRef | Non
     if row is None:
         return None
     ref = WorkspaceRef(row.id, row.slug, row.agency_id)
-    if who.workspace_id is not None and who.workspace_id == ref.id:
-        return ref
-    if who.agency_id is not None and who.agency_id == ref.agency_id:
-        return ref
-    return None
+    return ref if reaches(who, ref.id, ref.agency_id) else None
+
+
+def reaches(who: Principal, ws_id: int, agency_id: int | None) -> bool:
+    """May ``who`` reach the workspace ``ws_id`` (of the agency ``agency_id``)?"""
+    if who.workspace_id is not None and who.workspace_id == ws_id:
+        return True
+    return who.agency_id is not None and who.agency_id == agency_id

@@ -24,7 +24,6 @@ import re
 from typing import Annotated, Any
 
 from fastapi import Header
-from sqlalchemy import Connection, select
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -106,36 +105,3 @@ def not_modified(etag: str) -> Response:
 
 def tagged(body: bytes, etag: str) -> Response:
     return Response(body, media_type=JSON, headers={"ETag": etag, "Cache-Control": CACHE_CONTROL})
-
-
-def snapshot_etag(conn: Connection, ws_id: int, now: str, rest: str) -> str:
-    """The snapshot's strong ETag without building the snapshot: a digest of what its bytes
-    are made of, read in one indexed scan.
-
-    The snapshot is a function of: each stored item of its kinds (its body, and the body is
-    a function of its ETag: the ETag is the SHA-256 of the canonical text, and the stored body
-    is that text with the ETag spliced in, written together by every write); whether a
-    pending invitation is past its expiry (read as ``expired``); the default body of a
-    singleton not stored (fixed for a version of the code); and ``rest`` (``api_key_use``,
-    the workspace's id). So equal inputs mean equal bytes, and any change of the bytes
-    changes an input: a strong validator (RFC 9110 §8.8.1). The 200 answer carries the same
-    tag, so a ``304`` costs one query instead of building the body."""
-    from .. import __version__
-    from ..model import SNAPSHOT_KINDS
-    from .db import items
-    from .records import SCHEMA_VERSION
-    from .store import raw_rows
-
-    names = [k.name for k in SNAPSHOT_KINDS]
-    rows = raw_rows(
-        conn,
-        select(items.c.kind, items.c.ident, items.c.etag, items.c.expires_at)
-        .where(items.c.workspace_id == ws_id, items.c.kind.in_(names))
-        .order_by(items.c.kind, items.c.ident),
-    )
-    digest = hashlib.sha256(f"{__version__}\0{SCHEMA_VERSION}\0{','.join(names)}\0".encode())
-    for kind, ident, etag, expires in rows:
-        past = expires is not None and expires <= now
-        digest.update(f"{kind}\0{ident}\0{etag}\0{int(past)}\n".encode())
-    digest.update(rest.encode())
-    return '"' + digest.hexdigest()[:32] + '"'

@@ -28,12 +28,14 @@ from .problems import ProblemError
 from .ratelimit import RateLimiter
 from .records import client_token
 from .settings import SandboxSettings
+from .validators import Validators
 
 JSON = "application/json"
 
 
 class Sandbox:
-    """What one app instance holds: the database, the settings and the rate limiter."""
+    """What one app instance holds: the database, the settings, the rate limiter and the
+    snapshots' validators."""
 
     def __init__(self, db_url: str, settings: SandboxSettings) -> None:
         self.db_url = db_url
@@ -44,6 +46,7 @@ class Sandbox:
         self._engine: Engine | None = None
         self._lock = threading.Lock()
         self._writes = 0
+        self.validators = Validators()  # the snapshots' ETags, by workspace version
 
     @property
     def engine(self) -> Engine:

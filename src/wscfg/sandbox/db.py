@@ -285,6 +285,53 @@ def _v5_to_v6(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE UNIQUE INDEX IF NOT EXISTS workspaces_uid ON workspaces (uid)")
 
 
+def _v6_to_v7(conn: Connection) -> None:
+    """v7 keeps ``workspaces.version`` a revision of everything a snapshot shows: triggers
+    bump it on every write to a workspace's items or API keys (:func:`install_triggers`)."""
+    install_triggers(conn)
+
+
+# Every write to a table whose rows a snapshot shows bumps ``workspaces.version`` in the same
+# transaction, whoever writes (a route, the administration, a fault, raw SQL): the conditional
+# read (validators.Validators) trusts an ETag computed at an unchanged version.
+REVISED_TABLES = ("items", "api_keys")
+_SQLITE_TRIGGER = """CREATE TRIGGER IF NOT EXISTS {table}_revision_{op} AFTER {op} ON {table}
+BEGIN UPDATE workspaces SET version = version + 1 WHERE id IN ({ids}); END"""
+# PostgreSQL: once per transaction and workspace (a setting local to the transaction holds the
+# workspaces already bumped, and is undone with a rolled-back savepoint), so a batch of 10,000
+# rows costs one row update, not 10,000: nothing sees the new version before the commit anyway.
+_PG_FUNCTION = """CREATE OR REPLACE FUNCTION wscfg_revision() RETURNS trigger AS $$
+DECLARE
+  ws integer;
+  done text := coalesce(current_setting('wscfg.revised', true), '');
+BEGIN
+  IF TG_OP = 'DELETE' THEN ws := OLD.workspace_id; ELSE ws := NEW.workspace_id; END IF;
+  IF ws IS NOT NULL AND position(',' || ws || ',' in done) = 0 THEN
+    UPDATE workspaces SET version = version + 1 WHERE id = ws;
+    PERFORM set_config('wscfg.revised', coalesce(nullif(done, ''), ',') || ws || ',', true);
+  END IF;
+  RETURN NULL;
+END $$ LANGUAGE plpgsql"""
+_PG_TRIGGER = """CREATE TRIGGER {table}_revision_{op} AFTER {op} ON {table}
+FOR EACH ROW EXECUTE FUNCTION wscfg_revision()"""
+
+
+def install_triggers(conn: Connection) -> None:
+    """Create (or re-create) the triggers that keep ``workspaces.version`` current."""
+    ops = {"insert": "NEW.workspace_id", "update": "OLD.workspace_id, NEW.workspace_id"}
+    ops["delete"] = "OLD.workspace_id"
+    if is_sqlite(conn):
+        for table in REVISED_TABLES:
+            for op, ids in ops.items():
+                conn.exec_driver_sql(_SQLITE_TRIGGER.format(table=table, op=op, ids=ids))
+        return
+    conn.exec_driver_sql(_PG_FUNCTION)
+    for table in REVISED_TABLES:
+        for op in ops:
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_revision_{op} ON {table}")
+            conn.exec_driver_sql(_PG_TRIGGER.format(table=table, op=op))
+
+
 def new_uid() -> str:
     """A workspace identity: random, so it says nothing and is never reused."""
     import secrets
@@ -299,6 +346,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     3: _v3_to_v4,
     4: _v4_to_v5,
     5: _v5_to_v6,
+    6: _v6_to_v7,
 }
 
 
@@ -401,6 +449,7 @@ def init_schema(engine: Engine) -> None:
         metadata.create_all(conn, checkfirst=True)
         found = conn.execute(select(schema_version.c.version)).scalar()
         if found is None:
+            install_triggers(conn)
             conn.execute(schema_version.insert().values(version=SCHEMA_VERSION))
             return
         if found > SCHEMA_VERSION:

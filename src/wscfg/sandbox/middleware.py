@@ -10,6 +10,8 @@
   read here, counting bytes as they stream in, and refused with 413 past the cap; then
   :func:`wscfg.sandbox.limits.inspect_body` bounds its shape (422) before any parsing by the
   route.
+- A conditional snapshot read whose ``If-None-Match`` names the current ETag is answered
+  ``304`` here, before routing (:mod:`.revalidate`), unless ``light`` is off (fault injection).
 - A conditional read (:func:`.context.is_conditional`) is charged by the rate limiter once its
   answer is known: a ``304`` costs nothing; an answer its route did not charge (an error) is
   charged here, and refused with ``429`` instead when the bucket's debt is full.
@@ -31,7 +33,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..model.base import SLUG_RE
-from . import budget
+from . import budget, revalidate
+from .conditional import not_modified
 from .context import authorize, bearer_key, charge_deferred, is_conditional, rate_limited
 from .db import transaction
 from .limits import inspect_body
@@ -44,9 +47,10 @@ _WS_PATH_RE = re.compile(r"^/v1/workspaces/([^/]+)")
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, sandbox: Any) -> None:
+    def __init__(self, app: ASGIApp, sandbox: Any, light: bool = True) -> None:
         self.app = app
         self.sandbox = sandbox
+        self.light = light  # answer a conditional snapshot read's 304 here (revalidate.py)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -102,6 +106,11 @@ class RequestContextMiddleware:
                 if replay is None:
                     return  # the client went away mid-body
                 receive = replay
+            elif self.light and (found := revalidate.candidate(scope)) is not None:
+                etag = await run_in_threadpool(revalidate.revalidate, sandbox, state, *found)
+                if etag is not None:
+                    await not_modified(etag)(scope, receive, send_wrapper)
+                    return
             await self.app(scope, receive, send_wrapper)
         except Exception as exc:
             problem = exc if isinstance(exc, ProblemError) else budget.contention(exc)

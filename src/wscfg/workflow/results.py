@@ -139,7 +139,7 @@ class ApplyResult:
             return None
         skipped = self.skipped
         if skipped and not (bad - set(skipped)):
-            message = f"skipped {len(skipped)} unsafe workspace(s): {', '.join(skipped)}"
+            message = f"skipped {len(skipped)} unsafe workspace(s): {_names(skipped)}"
         elif self.written:
             message = "apply stopped part-way; run `wscfg plan` to see what is left"
         else:
@@ -242,7 +242,7 @@ def creation_notices(
     if meanwhile:
         text = (
             f"{len(meanwhile)} workspace(s) created meanwhile by another run (a create "
-            f"answered 409; this key reaches them): {', '.join(meanwhile)}"
+            f"answered 409; this key reaches them): {_names(meanwhile)}"
         )
         out.append(Notice("created-meanwhile", text, tuple(meanwhile)))
     for f in failures:

@@ -7,14 +7,14 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 from starlette.responses import Response
 
 from ...model import SINGLETONS, SNAPSHOT_KINDS, Kind
 from .. import rules, store
-from ..conditional import NOT_MODIFIED, IfNoneMatch, not_modified, snapshot_etag, tagged, unchanged
+from ..conditional import NOT_MODIFIED, IfNoneMatch, not_modified, tagged, unchanged
 from ..context import Ctx, ReadCtx, Reply, WriteCtx, charge, check_if_match, run_write
-from ..db import api_keys, transaction, workspaces
+from ..db import transaction
 from ..problems import ProblemError, invalid
 from ..records import LATER_SINGLETONS, default_body
 from ..schemas import ITEM, PATCH, Snapshot
@@ -68,19 +68,18 @@ def update(ctx: Ctx, kind: Kind, body: Any, if_match: str | None) -> Response:
 
 def snapshot(ctx: Ctx) -> Response:
     """Every item of the workspace, as stored (JSON text with ETags), in one transaction:
-    one indexed range scan per kind, concatenated without parsing. Its ETag is read first
-    (:func:`..conditional.snapshot_etag`, one scan): an ``If-None-Match`` that names it is
-    answered ``304`` without building the snapshot."""
+    one indexed range scan per kind, concatenated without parsing. Its ETag is known first
+    (:class:`..validators.Validators`: computed by one scan, or known at the workspace's
+    version): an ``If-None-Match`` that names it is answered ``304`` without building the
+    snapshot."""
     parts = []
-    with transaction(ctx.sandbox.engine) as conn:
-        use = key_use(conn, ctx.workspace.id, ctx.who.key_id, ctx.settings.max_api_keys)
-        uid = conn.execute(
-            select(workspaces.c.uid).where(workspaces.c.id == ctx.workspace.id)
-        ).scalar()
-        rest = '"api_key_use":' + json.dumps(use) + ',"workspace_id":' + json.dumps(uid)
-        etag = snapshot_etag(conn, ctx.workspace.id, ctx.now_iso, rest)
-        if unchanged(ctx.request, etag):
-            return not_modified(etag)
+    sandbox = ctx.sandbox
+    with transaction(sandbox.engine) as conn:
+        found = sandbox.validators.current(
+            conn, ctx.workspace.id, ctx.who.key_id, ctx.settings.max_api_keys, ctx.now_iso
+        )
+        if unchanged(ctx.request, found.etag):
+            return not_modified(found.etag)
         charge(ctx.request)  # a conditional read is counted once it is no 304
         for kind in SNAPSHOT_KINDS:
             bodies = store.bodies(conn, ctx.workspace.id, kind.name, ctx.now_iso)
@@ -89,24 +88,8 @@ def snapshot(ctx: Ctx) -> Response:
             else:
                 value = "[" + ",".join(bodies) + "]"
             parts.append(json.dumps(kind.name) + ":" + value)
-    parts.append(rest)
-    return tagged(("{" + ",".join(parts) + "}").encode(), etag)
-
-
-def key_use(conn: Connection, ws_id: int, caller_id: str, limit: int) -> dict[str, Any]:
-    """The snapshot's ``api_key_use``: the calling key's name when it is a managed key of this
-    workspace, the count of active unmanaged keys, and the limit."""
-    rows = conn.execute(
-        select(api_keys.c.id, api_keys.c.name, api_keys.c.managed).where(
-            api_keys.c.workspace_id == ws_id, api_keys.c.revoked_at.is_(None)
-        )
-    ).all()
-    caller = next((r.name for r in rows if r.id == caller_id and r.managed), None)
-    return {
-        "caller": caller,
-        "unmanaged": sum(1 for r in rows if not r.managed),
-        "limit": limit,
-    }
+    parts.append(found.rest)
+    return tagged(("{" + ",".join(parts) + "}").encode(), found.etag)
 
 
 def _register(router: APIRouter, kind: Kind) -> None:
