@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wscfg.config.desired import Source, TargetConfig
 from wscfg.config.validate import load_targets
@@ -515,3 +517,11 @@ def test_source_is_a_frozen_value(tmp_path: Path) -> None:
     assert pickle.loads(pickle.dumps(s)) == s
     with pytest.raises(dataclasses.FrozenInstanceError):
         s.line = 5  # type: ignore[misc]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from("+0123456789 ().-\u00a0\u2007²٣x\t"), max_size=16))
+def test_a_caller_identity_drops_exactly_spaces_dots_dashes_and_brackets(raw: str) -> None:
+    from wscfg.config.resolve import identity_key
+
+    assert identity_key("blocked_callers", raw) == re.sub(r"[\s().\-]", "", raw)

@@ -51,3 +51,38 @@ def test_numbers_are_stored_as_e164(written, stored):
 def test_impossible_numbers_are_refused(bad):
     with pytest.raises(ValueError):
         BlockedCaller.model_validate(bad)
+
+
+def _fast_by_country(value: str) -> str | None:
+    """The fast path as first written: the country code and its rules looked up per number."""
+    from wscfg.model.values import E164_RE, _possible_length, _prefix_patterns
+
+    if not E164_RE.match(value):
+        return None
+    digits = value[1:]
+    for n in (1, 2, 3):
+        cc = int(digits[:n])
+        patterns = _prefix_patterns(cc)
+        if patterns is None:
+            continue
+        national = digits[n:]
+        if any(p.match(national) for p in patterns) or national.startswith("0"):
+            return None
+        return value if _possible_length(cc, len(national)) else None
+    return None
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.text("0123456789", min_size=1, max_size=16),
+    st.sampled_from(["+", "", "++", "+0"]),
+    st.sampled_from(["", "\n", " "]),
+)
+def test_fast_path_planned_per_prefix_and_length_decides_as_per_number(digits, plus, end):
+    # The fast path works out a country's rules once per (first three digits, length): every
+    # number gets the verdict the per-number lookup gave, numbers of every length included.
+    from wscfg.model.values import _e164_fast
+
+    value = plus + digits + end
+    assert _e164_fast(value) == _fast_by_country(value)
+    assert _e164_fast(value) == _fast_by_country(value)  # planned the second time

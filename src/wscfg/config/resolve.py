@@ -50,6 +50,8 @@ def identity_key(kind: str, raw: str) -> str:
     if kind == "members":
         return raw.strip().lower()
     if kind == "blocked_callers":
+        if raw[:1] == "+" and raw[1:].isdigit():  # E.164 as written: nothing to take out
+            return raw
         return _PHONE_PUNCT_RE.sub("", raw)
     return raw.strip()
 

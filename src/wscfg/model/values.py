@@ -122,21 +122,39 @@ def _e164_fast(value: str) -> str | None:
     is possible there. ``None`` means "use the full parser"."""
     if not E164_RE.match(value):
         return None
+    # All but the prefix rule depends only on the first three digits and the length: worked
+    # out once per such pair (_plan), a dictionary look-up per number.
+    key = (value[1:4], len(value))
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _PLANS[key] = _plan(value[1:4], len(value) - 1)
+    n, patterns, possible = plan
+    if patterns is None:
+        return None
+    national = value[n + 1 :]
+    if national.startswith("0"):
+        return None
+    for p in patterns:  # a loop, not any(): this runs once per number of a config
+        if p.match(national):
+            return None
+    return value if possible else None
 
-    digits = value[1:]
+
+_Plan = tuple[int, tuple[re.Pattern[str], ...] | None, bool]
+_PLANS: dict[tuple[str, int], _Plan] = {}
+
+
+def _plan(first: str, digits: int) -> _Plan:
+    """For a number of ``digits`` digits starting ``first`` (three digits): the length of its
+    country code, that country's national-prefix patterns (None: no country code known, or
+    no fast path) and whether a national number of the rest's length is possible there."""
     for n in (1, 2, 3):
-        cc = int(digits[:n])
+        cc = int(first[:n])
         patterns = _prefix_patterns(cc)
         if patterns is None:
             continue
-        national = digits[n:]
-        if national.startswith("0"):
-            return None
-        for p in patterns:  # a loop, not any(): this runs once per number of a config
-            if p.match(national):
-                return None
-        return value if _possible_length(cc, len(national)) else None
-    return None
+        return n, patterns, _possible_length(cc, digits - n)
+    return 0, None, False
 
 
 @lru_cache(maxsize=4096)
