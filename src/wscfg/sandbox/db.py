@@ -465,15 +465,20 @@ def init_schema(engine: Engine) -> None:
 
 @contextmanager
 def transaction(
-    engine: Engine, *, write: bool = False, lock_wait: float | None = None
+    engine: Engine, *, write: bool = False, lock_wait: float | None = None, one_view: bool = False
 ) -> Iterator[Connection]:
     """One transaction: a consistent snapshot for reads; ``write`` takes the write lock on
     SQLite at once (``BEGIN IMMEDIATE``) so two writers never dead-lock on an upgrade, waiting
     for it at most ``lock_wait`` seconds (default :data:`LOCK_WAIT`; then "database is
-    locked", which the HTTP layer answers as 503)."""
+    locked", which the HTTP layer answers as 503). ``one_view``: every statement sees the
+    database as the first did, also on PostgreSQL (repeatable read; its default, read
+    committed, shows each statement the commits made since the last), as SQLite in WAL mode
+    always does: for an answer read in several statements whose ETag must be of its bytes."""
     with engine.connect() as conn:
         if write:
             conn.execution_options(wscfg_write=True, wscfg_lock_wait=lock_wait or LOCK_WAIT)
+        elif one_view and not is_sqlite(conn):
+            conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():
             if write and lock_wait is not None and not is_sqlite(conn):
                 conn.exec_driver_sql(f"SET LOCAL lock_timeout = {max(1, int(lock_wait * 1000))}")

@@ -102,7 +102,7 @@ def revalidate(
     validators = sandbox.validators
     etag = validators.cached(ws_id, who.key_id, version, uid, now)
     if etag is None:
-        with transaction(engine) as conn:
+        with transaction(engine, one_view=True) as conn:
             limit = sandbox.settings.max_api_keys
             etag = validators.current(conn, ws_id, who.key_id, limit, now).etag
     return etag if none_match(fields, etag) else None

@@ -1,0 +1,85 @@
+"""An outside review of the conditional snapshot read (sandbox/revalidate.py, validators.py):
+a ``304`` only when a full read by the same key at the same moment answers ``200`` with the
+same ETag, and every other answer of the route still given. These are the inputs the first
+tests did not list."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlalchemy import Connection, create_engine, text
+
+from wscfg.sandbox.testing import SandboxServer, running_server
+
+
+@pytest.fixture
+def server(db_url: str | None) -> Iterator[SandboxServer]:
+    with running_server(db_url) as started:
+        yield started
+
+
+def _waiting_on_items(conn: Connection, timeout: float = 60.0) -> None:
+    """Wait (at most ``timeout`` s) until another session waits for a lock on ``items``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        waiting = conn.execute(
+            text("SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'items'::regclass")
+        ).scalar_one()
+        if waiting:
+            return
+        time.sleep(0.02)
+    raise AssertionError("the read never reached the items")
+
+
+def test_a_full_read_racing_a_commit_answers_one_states_tag_and_bytes(
+    server: SandboxServer, db_backend: str
+) -> None:
+    """A full read on PostgreSQL that a write commits in the middle of (its ETag known, its
+    items not read yet): the answer's ETag and bytes are of one state. Read committed (each
+    statement sees the latest commit) answered the old state's tag with the new state's
+    bytes, which a client caches together; the old tag was then answered 304 once the
+    workspace was back in the old state, and the client kept the wrong snapshot."""
+    if db_backend != "postgres":
+        pytest.skip("SQLite reads one snapshot per transaction already (WAL, BEGIN)")
+    ws = server.new_workspace("racing")
+    url = f"{ws.url}/settings"
+    with httpx.Client(headers=ws.headers, timeout=120) as http:
+        before = http.get(url)  # its validator is now known at this version
+        assert before.status_code == 200
+        engine = create_engine(server.db_url)
+        got: list[httpx.Response] = []
+        try:
+            with engine.connect() as conn:
+                ws_id = conn.execute(
+                    text("SELECT id FROM workspaces WHERE slug = :s"), {"s": ws.slug}
+                ).scalar_one()
+                conn.commit()
+                with engine.connect() as writer, writer.begin():
+                    writer.execute(text("LOCK TABLE items IN ACCESS EXCLUSIVE MODE"))
+                    writer.execute(
+                        text(
+                            "UPDATE items SET body = REPLACE(body, etag, 'feedfacefeedface'),"
+                            " etag = 'feedfacefeedface'"
+                            " WHERE workspace_id = :ws AND kind = 'notifications'"
+                        ),
+                        {"ws": ws_id},
+                    )
+                    reader = threading.Thread(target=lambda: got.append(http.get(url)))
+                    reader.start()
+                    _waiting_on_items(conn)  # the read knows its tag and waits for the items
+                reader.join(timeout=120)
+        finally:
+            engine.dispose()
+        after = http.get(url)
+    assert after.content != before.content
+    (racing,) = got
+    assert racing.status_code == 200
+    pair = (racing.headers["etag"], racing.content)
+    assert pair in {
+        (before.headers["etag"], before.content),
+        (after.headers["etag"], after.content),
+    }
