@@ -101,13 +101,18 @@ class Wire:
         # the run's one large-read slot: a read past `read_allowance` bytes holds it until done
         self._large_read = asyncio.Lock()
         self._semaphore = asyncio.Semaphore(max_concurrency)
+        limits = httpx.Limits(
+            max_connections=max_concurrency, max_keepalive_connections=max_concurrency
+        )
+        if transport is None:
+            from .netio import transport as asyncio_transport
+
+            transport = asyncio_transport(limits)
         self.http = httpx.AsyncClient(
             transport=transport,
             timeout=httpx.Timeout(timeout),
             follow_redirects=False,
-            limits=httpx.Limits(
-                max_connections=max_concurrency, max_keepalive_connections=max_concurrency
-            ),
+            limits=limits,
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             # trust_env (default): HTTPS_PROXY/NO_PROXY and SSL_CERT_FILE are honoured, as curl
             # and Terraform do; the key still only ever goes to the configured origin.
