@@ -241,7 +241,7 @@ def test_a_version_1_file_is_migrated(tmp_path: Path) -> None:
     engine = create_engine(db)
     with engine.connect() as conn:
         assert (
-            conn.execute(text("SELECT version FROM wscfg_schema")).scalar() == SCHEMA_VERSION == 7
+            conn.execute(text("SELECT version FROM wscfg_schema")).scalar() == SCHEMA_VERSION == 8
         )
     engine.dispose()
 

@@ -17,7 +17,7 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from wscfg.sandbox import admin
-from wscfg.sandbox.db import dispose, get_engine
+from wscfg.sandbox.db import SCHEMA_VERSION, dispose, get_engine
 from wscfg.sandbox.testing import SandboxServer, SandboxWorkspace, running_server
 
 from .conftest import bearer, problem
@@ -274,5 +274,5 @@ def test_a_schema_6_database_gets_the_triggers(tmp_path: Path) -> None:
         before = conn.execute(text("SELECT version FROM workspaces")).scalar_one()
         conn.execute(text("UPDATE items SET updated_at = 'x' WHERE kind = 'workspace'"))
         assert conn.execute(text("SELECT version FROM workspaces")).scalar_one() == before + 1
-        assert conn.execute(text("SELECT version FROM wscfg_schema")).scalar_one() == 7
+        assert conn.execute(text("SELECT version FROM wscfg_schema")).scalar_one() == SCHEMA_VERSION
     engine.dispose()

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 
 import httpx
 import pytest
 from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.engine import make_url
 
+from wscfg.sandbox.records import hash_key
 from wscfg.sandbox.testing import SandboxServer, running_server
 
 
@@ -83,3 +86,63 @@ def test_a_full_read_racing_a_commit_answers_one_states_tag_and_bytes(
         (before.headers["etag"], before.content),
         (after.headers["etag"], after.content),
     }
+
+
+@pytest.fixture
+def own_db(db_url: str | None) -> Iterator[str | None]:
+    """A database no other test uses (what is done to whole tables here touches no other
+    test's workspaces): a fresh PostgreSQL database on the postgres run, else ``None`` (a
+    fresh SQLite file)."""
+    if db_url is None:
+        yield None
+        return
+    url = make_url(db_url)
+    name = f"{url.database}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        yield url.set(database=name).render_as_string(hide_password=False)
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def test_sql_that_moves_or_truncates_rows_changes_the_tag(
+    own_db: str | None, db_backend: str
+) -> None:
+    """SQL on the database that the first triggers missed on PostgreSQL: an update moving a
+    key to another workspace bumped only the workspace it went to (the one it left still
+    answered 304, its api_key_use changed), and TRUNCATE fires no row trigger (every
+    workspace still answered 304, and its full read the old tag with the new bytes)."""
+    truncate = "TRUNCATE items" if db_backend == "postgres" else "DELETE FROM items"
+    with running_server(own_db) as server:
+        ws = server.new_workspace("left")
+        there = server.new_workspace("there")
+        moved = server.issue_key(workspace=ws.slug)  # counted in ws's api_key_use
+        writes = {
+            "a key moved to another workspace": (
+                "UPDATE api_keys SET workspace_id = (SELECT id FROM workspaces WHERE slug = :to)"
+                " WHERE secret_hash = :moved"
+            ),
+            "every item removed": truncate,
+        }
+        url = f"{ws.url}/settings"
+        engine = create_engine(server.db_url)
+        try:
+            with httpx.Client(headers=ws.headers, timeout=60) as http:
+                for name, sql in writes.items():
+                    before = http.get(url)
+                    tag = before.headers["etag"]
+                    assert http.get(url, headers={"If-None-Match": tag}).status_code == 304
+                    with engine.begin() as conn:
+                        conn.execute(text(sql), {"to": there.slug, "moved": hash_key(moved)})
+                    got = http.get(url, headers={"If-None-Match": tag})
+                    full = http.get(url)
+                    assert full.content != before.content, name
+                    assert got.status_code == 200, name
+                    assert got.content == full.content, name
+                    assert full.headers["etag"] == got.headers["etag"] != tag, name
+        finally:
+            engine.dispose()

@@ -291,6 +291,12 @@ def _v6_to_v7(conn: Connection) -> None:
     install_triggers(conn)
 
 
+def _v7_to_v8(conn: Connection) -> None:
+    """v8: on PostgreSQL, an update moving a row to another workspace bumps both, and a
+    TRUNCATE bumps every workspace (:func:`install_triggers`, re-created)."""
+    install_triggers(conn)
+
+
 # Every write to a table whose rows a snapshot shows bumps ``workspaces.version`` in the same
 # transaction, whoever writes (a route, the administration, a fault, raw SQL): the conditional
 # read (validators.Validators) trusts an ETag computed at an unchanged version.
@@ -300,20 +306,37 @@ BEGIN UPDATE workspaces SET version = version + 1 WHERE id IN ({ids}); END"""
 # PostgreSQL: once per transaction and workspace (a setting local to the transaction holds the
 # workspaces already bumped, and is undone with a rolled-back savepoint), so a batch of 10,000
 # rows costs one row update, not 10,000: nothing sees the new version before the commit anyway.
+# An update bumps the workspace a row leaves as well as the one it is in (as on SQLite).
 _PG_FUNCTION = """CREATE OR REPLACE FUNCTION wscfg_revision() RETURNS trigger AS $$
 DECLARE
+  ids integer[];
   ws integer;
   done text := coalesce(current_setting('wscfg.revised', true), '');
 BEGIN
-  IF TG_OP = 'DELETE' THEN ws := OLD.workspace_id; ELSE ws := NEW.workspace_id; END IF;
-  IF ws IS NOT NULL AND position(',' || ws || ',' in done) = 0 THEN
-    UPDATE workspaces SET version = version + 1 WHERE id = ws;
-    PERFORM set_config('wscfg.revised', coalesce(nullif(done, ''), ',') || ws || ',', true);
+  IF TG_OP = 'INSERT' THEN ids := ARRAY[NEW.workspace_id];
+  ELSIF TG_OP = 'DELETE' THEN ids := ARRAY[OLD.workspace_id];
+  ELSE ids := ARRAY[OLD.workspace_id, NEW.workspace_id];
   END IF;
+  FOREACH ws IN ARRAY ids LOOP
+    IF ws IS NOT NULL AND position(',' || ws || ',' in done) = 0 THEN
+      UPDATE workspaces SET version = version + 1 WHERE id = ws;
+      done := coalesce(nullif(done, ''), ',') || ws || ',';
+      PERFORM set_config('wscfg.revised', done, true);
+    END IF;
+  END LOOP;
   RETURN NULL;
 END $$ LANGUAGE plpgsql"""
 _PG_TRIGGER = """CREATE TRIGGER {table}_revision_{op} AFTER {op} ON {table}
 FOR EACH ROW EXECUTE FUNCTION wscfg_revision()"""
+# TRUNCATE fires no row trigger: it bumps every workspace (SQLite has no TRUNCATE; its DELETE
+# without WHERE runs the row triggers)
+_PG_TRUNCATED = """CREATE OR REPLACE FUNCTION wscfg_truncated() RETURNS trigger AS $$
+BEGIN
+  UPDATE workspaces SET version = version + 1;
+  RETURN NULL;
+END $$ LANGUAGE plpgsql"""
+_PG_TRUNCATE_TRIGGER = """CREATE TRIGGER {table}_revision_truncate AFTER TRUNCATE ON {table}
+FOR EACH STATEMENT EXECUTE FUNCTION wscfg_truncated()"""
 
 
 def install_triggers(conn: Connection) -> None:
@@ -326,10 +349,12 @@ def install_triggers(conn: Connection) -> None:
                 conn.exec_driver_sql(_SQLITE_TRIGGER.format(table=table, op=op, ids=ids))
         return
     conn.exec_driver_sql(_PG_FUNCTION)
+    conn.exec_driver_sql(_PG_TRUNCATED)
     for table in REVISED_TABLES:
-        for op in ops:
+        for op in (*ops, "truncate"):
             conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_revision_{op} ON {table}")
-            conn.exec_driver_sql(_PG_TRIGGER.format(table=table, op=op))
+            made = _PG_TRUNCATE_TRIGGER if op == "truncate" else _PG_TRIGGER
+            conn.exec_driver_sql(made.format(table=table, op=op))
 
 
 def new_uid() -> str:
@@ -347,6 +372,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     4: _v4_to_v5,
     5: _v5_to_v6,
     6: _v6_to_v7,
+    7: _v7_to_v8,
 }
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..model.kinds import BY_NAME
 
-SCHEMA_VERSION = 7  # of the sandbox database (see db.py for the tables and migrations)
+SCHEMA_VERSION = 8  # of the sandbox database (see db.py for the tables and migrations)
 KEY_PREFIX = "wscfg_"
 READ = "settings:read"  # the scopes of an API key
 WRITE = "settings:write"

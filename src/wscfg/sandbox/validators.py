@@ -126,9 +126,10 @@ class Validators:
         return found.etag if found is not None and found.holds(version, uid, now) else None
 
     def current(self, conn: Connection, ws_id: int, key_id: str, limit: int, now: str) -> Validator:
-        """The snapshot's validator in ``conn``'s transaction: known, or computed now. The
-        version is read first: on PostgreSQL each statement may see later commits, so what
-        is computed is at least as new as the version it is filed under."""
+        """The snapshot's validator in ``conn``'s transaction: known, or computed now.
+        ``conn`` reads one view of the database (``transaction(..., one_view=True)``: on
+        PostgreSQL each statement would otherwise see later commits), so what is computed
+        is of the version it is filed under."""
         from .db import workspaces
 
         row = conn.execute(
