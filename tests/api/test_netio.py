@@ -257,3 +257,21 @@ def test_without_a_proxy_the_asyncio_transport_is_used(monkeypatch):
     assert isinstance(made, netio.Transport)
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
     assert netio.transport(httpx.Limits(max_connections=2)) is None
+
+
+async def test_a_plain_http_transport_trusts_no_certificate(tls_server, tls_files, monkeypatch):
+    # the transport of an http:// server loads no certificate store: were it ever asked to
+    # speak TLS it would refuse every server, even one the environment's CA file vouches for
+    import httpx
+
+    url, app = tls_server
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls_files["ca"]))
+    limits = httpx.Limits(max_connections=1)
+    for tls, works in ((True, True), (False, False)):
+        async with httpx.AsyncClient(transport=netio.Transport(limits, tls=tls)) as http:
+            try:
+                got = await http.get(f"{url}/v1/workspaces/{SLUG}/call-tags/x")
+            except httpx.ConnectError:
+                got = None
+        assert (got is not None and got.status_code == 200) is works
+    assert len(app.requests) == 1

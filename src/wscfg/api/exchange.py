@@ -107,7 +107,7 @@ class Wire:
         if transport is None:
             from .netio import transport as asyncio_transport
 
-            transport = asyncio_transport(limits)
+            transport = asyncio_transport(limits, tls=self.origin[0] == "https")
         self.http = httpx.AsyncClient(
             transport=transport,
             timeout=httpx.Timeout(timeout),
