@@ -88,6 +88,9 @@ ops = st.lists(
         st.tuples(st.just("invite"), st.sampled_from(["x@clinic.example", "y@clinic.example"])),
         st.tuples(st.just("later"), st.sampled_from([0.5, 1.0, 2.0])),  # hours pass
         st.tuples(st.sampled_from(["key", "revoke"]), st.just("")),
+        # writes by others: the platform (an integration connected in the UI), another key
+        st.tuples(st.just("integration"), st.sampled_from(["connected", "disconnected"])),
+        st.tuples(st.just("other"), st.sampled_from(["a", "c"])),
         st.tuples(st.just("read"), st.just("")),
     ),
     max_size=10,
@@ -100,13 +103,15 @@ def test_snapshot_tag_changes_exactly_with_its_bytes(
     snapshot_server: tuple[SandboxServer, list[datetime]], steps: list[tuple[str, object]]
 ) -> None:
     """The snapshot's tag is read without building it (one scan of what its bytes are made
-    of): for any edits, invitations expiring as time passes (read as ``expired``) and keys
-    changing ``api_key_use``, two reads have the same tag exactly when they have the same
-    bytes, and a 304 is given exactly when the bytes did not change."""
+    of): for any edits (by this key, another key or the platform), invitations expiring as
+    time passes (read as ``expired``) and keys changing ``api_key_use``, two reads have the
+    same tag exactly when they have the same bytes, and a 304 is given exactly when the bytes
+    did not change (a 304 is answered from the tag kept at the workspace's revision)."""
     server, now = snapshot_server
     ws = server.new_workspace("tag")
     seen: dict[str, bytes] = {}
     keys: list[str] = []
+    writer = server.issue_key(workspace=ws.slug)  # another key of the workspace
     with httpx.Client(headers=ws.headers, timeout=30) as http:
         last = http.get(f"{ws.url}/settings")
         for op, arg in [*steps, ("read", "")]:
@@ -127,6 +132,11 @@ def test_snapshot_tag_changes_exactly_with_its_bytes(
                 keys.append(server.issue_key(workspace=ws.slug, scopes=["settings:read"]))
             elif op == "revoke" and keys:
                 server.revoke_key(keys.pop())
+            elif op == "integration":
+                server.set_integration(ws.slug, "slack", str(arg))
+            elif op == "other":
+                other = {"Authorization": f"Bearer {writer}"}
+                httpx.post(tags, json={"name": arg, "color": "#777777"}, headers=other)
             got = http.get(f"{ws.url}/settings", headers={"If-None-Match": last.headers["etag"]})
             if got.status_code == 304:
                 assert got.headers["etag"] == last.headers["etag"]

@@ -58,6 +58,12 @@ def snapshot_validator(
     return '"' + digest.hexdigest()[:32] + '"', since, until
 
 
+def snapshot_rest(conn: Connection, ws_id: int, key_id: str, limit: int, uid: str | None) -> str:
+    """The snapshot's last members: ``api_key_use`` (for the calling key) and its id."""
+    use = key_use(conn, ws_id, key_id, limit)
+    return '"api_key_use":' + json.dumps(use) + ',"workspace_id":' + json.dumps(uid)
+
+
 def key_use(conn: Connection, ws_id: int, caller_id: str, limit: int) -> dict[str, Any]:
     """The snapshot's ``api_key_use``: the calling key's name when it is a managed key of this
     workspace, the count of active unmanaged keys, and the limit."""
@@ -78,8 +84,7 @@ def key_use(conn: Connection, ws_id: int, caller_id: str, limit: int) -> dict[st
 
 @dataclass(frozen=True)
 class Validator:
-    """A snapshot's ETag and the members that close it (``rest``: ``api_key_use`` and the
-    workspace's id), as computed at ``version`` (``workspaces.version``, which every write to
+    """A snapshot's ETag as computed at ``version`` (``workspaces.version``, which every write to
     the workspace's items or keys bumps: db.install_triggers). It still holds while the
     version and the workspace's id are the same and no invitation expiry falls between the
     instant it was computed at and now: ``since`` (the latest expiry past then) <= now <
@@ -88,7 +93,6 @@ class Validator:
     version: int
     uid: str | None
     etag: str
-    rest: str
     since: str | None
     until: str | None
 
@@ -133,10 +137,9 @@ class Validators:
         found = self._known.get((ws_id, key_id))
         if found is not None and found.holds(row.version, row.uid, now):
             return found
-        use = key_use(conn, ws_id, key_id, limit)
-        rest = '"api_key_use":' + json.dumps(use) + ',"workspace_id":' + json.dumps(row.uid)
+        rest = snapshot_rest(conn, ws_id, key_id, limit, row.uid)
         etag, since, until = snapshot_validator(conn, ws_id, now, rest)
-        made = Validator(row.version, row.uid, etag, rest, since, until)
+        made = Validator(row.version, row.uid, etag, since, until)
         if len(self._known) >= self.MAX:
             self._known.clear()
         self._known[(ws_id, key_id)] = made
