@@ -103,7 +103,7 @@ async def create_workspaces(
 
 async def read_live(client: ServerApi, slug: str) -> LiveState:
     snapshot = await client.workspace(slug).snapshot()
-    return LiveState.from_snapshot(slug, snapshot)
+    return LiveState.from_snapshot(slug, snapshot, owned=True)  # a fresh one, not kept
 
 
 async def _bounded(
@@ -178,7 +178,7 @@ async def plan_fleet(
     async def one(target: DesiredState) -> tuple[Plan, LiveState, list[Violation]]:
         task = early.pop(target.slug, None)
         if task is not None:
-            live = LiveState.from_snapshot(target.slug, await task)
+            live = LiveState.from_snapshot(target.slug, await task, owned=True)
         else:
             live = await read_live(client, target.slug)
         plan = make_plan(target, live)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import datetime
 import ipaddress
+import logging
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -257,3 +259,64 @@ def test_without_a_proxy_the_asyncio_transport_is_used(monkeypatch):
     assert isinstance(made, netio.Transport)
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
     assert netio.transport(httpx.Limits(max_connections=2)) is None
+
+
+async def test_a_plain_http_transport_trusts_no_certificate(tls_server, tls_files, monkeypatch):
+    # the transport of an http:// server loads no certificate store: were it ever asked to
+    # speak TLS it would refuse every server, even one the environment's CA file vouches for
+    import httpx
+
+    url, app = tls_server
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls_files["ca"]))
+    limits = httpx.Limits(max_connections=1)
+    for tls, works in ((True, True), (False, False)):
+        async with httpx.AsyncClient(transport=netio.Transport(limits, tls=tls)) as http:
+            try:
+                got = await http.get(f"{url}/v1/workspaces/{SLUG}/call-tags/x")
+            except httpx.ConnectError:
+                got = None
+        assert (got is not None and got.status_code == 200) is works
+    assert len(app.requests) == 1
+
+
+async def test_cookies_the_server_sets_are_sent_back_as_httpx_does(scripted, sleeps):
+    # requests go to the transport straight, not through httpx's client: a cookie the server
+    # sets (a load balancer's, say) still comes back on the next request
+    def handler(req):
+        if len(scripted.requests) == 1:
+            return ws_json(SLUG, {"name": "x", "etag": "1"}, **{"set-cookie": "lb=node-7; Path=/"})
+        return tag()
+
+    scripted.handler = handler
+    async with ApiClient(scripted.url, TOKEN, retry=fast_policy(sleeps)) as api:
+        ws = api.workspace(SLUG)
+        await ws.get_item(TAGS, "x")
+        await ws.get_item(TAGS, "x")
+    assert "cookie" not in scripted.requests[0].headers
+    assert scripted.requests[1].headers["cookie"] == "lb=node-7"
+
+
+async def test_httpx_still_logs_each_request_without_the_key(scripted, sleeps, caplog):
+    scripted.handler = lambda r: tag()
+    with caplog.at_level(logging.INFO, logger="httpx"):
+        async with ApiClient(scripted.url, TOKEN, retry=fast_policy(sleeps)) as api:
+            await api.workspace(SLUG).get_item(TAGS, "x")
+    lines = [r for r in caplog.records if r.name == "httpx"]
+    assert len(lines) == 1
+    assert lines[0].levelno == logging.INFO
+    assert f"/v1/workspaces/{SLUG}/call-tags/x" in lines[0].getMessage()
+    assert TOKEN not in caplog.text
+
+
+async def test_a_failed_request_names_the_request(sleeps):
+    # nothing listens on the port: the connect error the transport raises names the request
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    async with ApiClient(f"http://127.0.0.1:{port}", TOKEN, retry=fast_policy(sleeps)) as api:
+        request = api._wire.http.build_request("GET", f"http://127.0.0.1:{port}/v1/key")
+        with pytest.raises(httpx.ConnectError) as caught:
+            await api._wire._send(request)
+    assert caught.value.request is request

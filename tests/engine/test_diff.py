@@ -265,3 +265,74 @@ def test_rule_trees_are_values_compared_and_sent_whole():
     narrower = desired({"call_rules": {"rule": {"duration": {"at_least": 5}}}})
     (change,) = make_plan(narrower, lv).changes
     assert change.body() == {"rule": {"duration": {"at_least": 5}}}
+
+
+def test_only_changed_pairs_appear_in_key_order_among_many_equal_ones():
+    # the pairs compared equal are passed over in any order; those that changed still come
+    # in key order (numbers numerically), a Resend right after its member's Update
+    tags = [{"name": f"t{i:03d}", "color": "#111111"} for i in range(60)]
+    d = desired(
+        {
+            "call_tags": tags,
+            "usage_alerts": [{"threshold": n, "channels": ["email"]} for n in (100, 9, 10, 55)],
+            "members": [
+                {"email": "owner@acme.example", "role": "owner"},
+                {"email": "late@acme.example", "role": "admin"},
+                {"email": "idle@acme.example", "role": "member"},
+            ],
+        }
+    )
+    changed = {"t007", "t059", "t031"}
+    lv = live(
+        {
+            "call_tags": [
+                {**t, "color": "#222222" if t["name"] in changed else "#111111"}
+                for t in reversed(tags)
+            ],
+            "usage_alerts": [
+                {"threshold": n, "channels": ["in_app"] if n in (100, 9) else ["email"]}
+                for n in (55, 10, 9, 100)
+            ],
+            "members": [
+                OWNER,
+                {"email": "late@acme.example", "role": "member", "status": "expired"},
+                {"email": "idle@acme.example", "role": "member", "status": "expired"},
+            ],
+        }
+    )
+    plan = make_plan(d, lv)
+    assert [(c.action, c.kind, c.key) for c in plan.changes if c.kind == "call_tags"] == [
+        ("update", "call_tags", k) for k in ("t007", "t031", "t059")
+    ]
+    assert [c.key for c in plan.changes if c.kind == "usage_alerts"] == ["9", "100"]
+    members = [(type(c).__name__, c.key) for c in plan.changes if c.kind == "members"]
+    assert sorted(members) == [
+        ("Resend", "idle@acme.example"),
+        ("Resend", "late@acme.example"),
+        ("Update", "late@acme.example"),
+    ]
+    assert plan.changes == sorted(plan.changes, key=lambda c: c.sort_key())
+
+
+def test_a_snapshot_given_up_is_taken_over_not_copied():
+    from wscfg.engine.state import LiveState
+
+    def snapshot():
+        return {
+            "workspace": {"slug": "acme", "name": "acme", "etag": "w0"},
+            "call_tags": [{"name": "a", "color": "#111111", "etag": "t1"}],
+        }
+
+    kept = snapshot()
+    copied = LiveState.from_snapshot("acme", kept)
+    assert kept == snapshot()  # not owned: left as it was
+    given = snapshot()
+    owned = LiveState.from_snapshot("acme", given, owned=True)
+    assert owned == copied
+    assert owned.items["call_tags"]["a"] is given["call_tags"][0]
+    assert owned.items["call_tags"]["a"] == {"name": "a", "color": "#111111"}
+    assert owned.etags == {
+        "workspace": {"": "w0"},
+        "call_tags": {"a": "t1"},
+        **{k: v for k, v in copied.etags.items() if k not in ("workspace", "call_tags")},
+    }

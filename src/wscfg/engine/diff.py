@@ -8,6 +8,7 @@ Inside one changed item, :func:`field_changes` names the changed fields.
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,7 +55,15 @@ def diff(desired: DesiredState, live: LiveState) -> tuple[list[Change], dict[str
             changes.append(
                 Create(kind.name, key, after=want[key], source=desired.source(kind.name, key))
             )
-        for key in sorted(want.keys() & have.keys(), key=key_order):
+        both = want.keys() & have.keys()
+        if globs:
+            keys: Iterable[str] = sorted(both, key=key_order)
+        else:
+            # Most pairs are equal: compare them in any order, and put in key order only the
+            # keys that changed (a stable sort of the same set: the order sorting them all
+            # first gives).
+            keys = sorted(_differing(kind, both, want, have, desired), key=key_order)
+        for key in keys:
             if globs and ignored(key):
                 report.declared_ignored.append(key)
                 continue
@@ -87,6 +96,27 @@ def diff(desired: DesiredState, live: LiveState) -> tuple[list[Change], dict[str
             changes.append(Delete(kind.name, key, before=have[key], etag=live.etag(kind.name, key)))
     changes.sort(key=Change.sort_key)
     return changes, reports
+
+
+def _differing(
+    kind: Kind,
+    keys: Iterable[str],
+    want: dict[str, dict[str, Any]],
+    have: dict[str, dict[str, Any]],
+    desired: DesiredState,
+) -> list[str]:
+    """The ``keys`` (in the order given) whose pair :func:`_compare` may find changed, or
+    that carry a Resend: all but those :func:`_unchanged` decides equal at once."""
+    resend = kind.name == "members" and desired.resend_expired
+    if kind.write_only:
+        return list(keys)
+    model, skip = kind.model, _skipped(kind)
+    return [
+        key
+        for key in keys
+        if not _unchanged(have[key], want[key], model, skip)
+        or (resend and have[key].get("status") == "expired")
+    ]
 
 
 def comparable(kind: Kind, desired_item: dict[str, Any]) -> dict[str, Any]:

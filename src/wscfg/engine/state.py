@@ -36,7 +36,10 @@ class LiveState:
     workspace_id: str | None = None
 
     @classmethod
-    def from_snapshot(cls, slug: str, snapshot: dict[str, Any]) -> LiveState:
+    def from_snapshot(cls, slug: str, snapshot: dict[str, Any], owned: bool = False) -> LiveState:
+        """The state of a snapshot (``GET …/settings``). ``owned``: the caller gives up the
+        snapshot, whose items then become the state's own (their ``etag`` taken out of
+        them) instead of being copied."""
         state = cls(slug)
         uid = snapshot.get("workspace_id")
         state.workspace_id = uid if isinstance(uid, str) and uid else None
@@ -63,7 +66,7 @@ class LiveState:
                 ident = kind.identity
                 assert ident is not None
                 for entry in raw:
-                    body = dict(entry)
+                    body = entry if owned and type(entry) is dict else dict(entry)
                     etag = body.pop("etag", None)
                     key = str(body[ident])
                     items[key] = body
