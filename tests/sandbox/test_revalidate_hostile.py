@@ -12,6 +12,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -198,3 +200,95 @@ def test_a_write_through_another_server_changes_the_tag(db_url: str | None) -> N
             two.revoke_key(reader)
             refused = http.get(url_one, headers={"If-None-Match": tag})
             assert problem(refused, 401)["detail"] == "the API key is unknown or revoked"
+
+
+# list elements of If-None-Match, well formed or not, joined by ", " within a field
+_ELEMENTS = st.sampled_from(
+    ["{tag}", "W/{tag}", "{other}", "*", '"x"', " {tag} ", "{tag}x", 'W/"', "é", "\x80", ""]
+)
+
+
+@settings(max_examples=80, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    fields=st.lists(st.lists(_ELEMENTS, min_size=1, max_size=3), min_size=0, max_size=3),
+    who=st.sampled_from(
+        ["key", "lower", "spaced", "stranger", "agency", "revoked", "noscope", "none"]
+    ),
+    path=st.sampled_from(["{slug}", "{upper}", "{slug}/", "{encoded}", "{slug}?", "{slug}?x=1"]),
+    method=st.sampled_from(["GET", "GET", "HEAD"]),
+)
+@example(fields=[["{tag}"]], who="stranger", path="{slug}", method="GET")
+@example(fields=[["*"]], who="agency", path="{slug}", method="GET")
+@example(fields=[["W/{tag}"]], who="revoked", path="{encoded}", method="GET")
+@example(fields=[["{other}"], ["{tag}"]], who="spaced", path="{slug}?", method="GET")
+@example(fields=[["{tag}"]], who="noscope", path="{slug}", method="GET")
+def test_the_light_path_answers_as_the_route(
+    pair: tuple[SandboxServer, SandboxServer, dict[str, str]],
+    fields: list[list[str]],
+    who: str,
+    path: str,
+    method: str,
+) -> None:
+    """Differential: any If-None-Match, Authorization spelling, path spelling and method,
+    sent to a server that answers conditional reads before routing and to one that routes
+    every request (fault injection on, at rate 0), on one database: the same status, ETag
+    and body."""
+    light, routed, names = pair
+    slug = names["slug"]
+    values = {"tag": names["tag"], "other": names["other"]}
+    joined = [", ".join(e.format(**values) for e in field).strip(" \t") for field in fields]
+    sent = [v.encode("latin-1") for v in joined if v]  # as HTTP carries a field value
+    keys = {
+        "key": f"Bearer {names['key']}",
+        "lower": f"bearer {names['key']}",
+        "spaced": f"Bearer   {names['key']}",
+        "stranger": f"Bearer {names['stranger']}",
+        "agency": f"Bearer {names['agency']}",
+        "revoked": f"Bearer {names['revoked']}",
+        "noscope": f"Bearer {names['noscope']}",
+    }
+    spelled = path.format(
+        slug=slug, upper=slug.upper(), encoded="".join(f"%{ord(c):02X}" for c in slug)
+    )
+    answers = []
+    for server in (light, routed):
+        headers: list[tuple[bytes, bytes]] = [(b"If-None-Match", v) for v in sent]
+        if who in keys:
+            headers.append((b"Authorization", keys[who].encode()))
+        got = httpx.request(
+            method, f"{server.url}/v1/workspaces/{spelled}/settings", headers=headers, timeout=30
+        )
+        body = got.json()["detail"] if got.status_code >= 400 and got.content else got.content
+        answers.append((got.status_code, got.headers.get("etag"), body))
+    assert answers[0] == answers[1]
+
+
+@pytest.fixture(scope="module")
+def pair(db_url: str | None) -> Iterator[tuple[SandboxServer, SandboxServer, dict[str, str]]]:
+    with (
+        running_server(db_url) as light,
+        running_server(light.db_url, faults="500=0,seed=1") as routed,
+    ):
+        ws = light.new_workspace("pair")
+        agency = light.new_agency()
+        light.create_workspace(sub := f"{agency.name}-sub", agency=agency.name)
+        revoked = light.issue_key(workspace=ws.slug)
+        light.revoke_key(revoked)
+        tag = httpx.get(f"{ws.url}/settings", headers=ws.headers).headers["etag"]
+        sub_tag = httpx.get(
+            f"{light.url}/v1/workspaces/{sub}/settings", headers=bearer(agency.key)
+        ).headers["etag"]
+        yield (
+            light,
+            routed,
+            {
+                "slug": ws.slug,
+                "key": ws.key,
+                "tag": tag,
+                "other": sub_tag,
+                "stranger": light.new_workspace("stranger").key,
+                "agency": agency.key,
+                "revoked": revoked,
+                "noscope": light.issue_key(workspace=ws.slug, scopes=["contacts:read"]),
+            },
+        )
