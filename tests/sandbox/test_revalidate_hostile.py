@@ -18,6 +18,8 @@ from sqlalchemy.engine import make_url
 from wscfg.sandbox.records import hash_key
 from wscfg.sandbox.testing import SandboxServer, running_server
 
+from .conftest import bearer, problem
+
 
 @pytest.fixture
 def server(db_url: str | None) -> Iterator[SandboxServer]:
@@ -146,3 +148,53 @@ def test_sql_that_moves_or_truncates_rows_changes_the_tag(
                     assert full.headers["etag"] == got.headers["etag"] != tag, name
         finally:
             engine.dispose()
+
+
+def test_a_nul_in_the_path_names_nothing(sandbox: SandboxServer) -> None:
+    """A percent-encoded NUL in a workspace's slug or an item's identity names nothing (text
+    refuses control characters): 404, conditional or not. PostgreSQL cannot compare such
+    text at all, and answered 500 from both the conditional path and the route."""
+    ws = sandbox.new_workspace("nul")
+    root = f"{sandbox.url}/v1/workspaces"
+    urls = [
+        f"{root}/a%00b/settings",
+        f"{root}/a%00b",
+        f"{ws.url}/call-tags/a%00b",
+        f"{ws.url}/members/a%00b%40x.example",
+    ]
+    for url in urls:
+        for extra in ({}, {"If-None-Match": "*"}):
+            got = httpx.get(url, headers={**ws.headers, **extra})
+            assert problem(got, 404)["detail"] == "no such resource", url
+
+
+def test_a_write_through_another_server_changes_the_tag(db_url: str | None) -> None:
+    """Two servers on one database, each with its own kept validators: a write or a
+    revocation through one is seen by the other's very next conditional read (the revision
+    triggers), never a 304 on the tag from before."""
+    with running_server(db_url) as one, running_server(one.db_url) as two:
+        ws = one.new_workspace("shared")
+        url_one = f"{ws.url}/settings"
+        url_two = url_one.replace(one.url, two.url)
+        reader = one.issue_key(workspace=ws.slug, scopes=["settings:read"])
+        with httpx.Client(headers=bearer(reader), timeout=30) as http:
+            tag = http.get(url_one).headers["etag"]
+            for url in (url_one, url_two):
+                assert http.get(url, headers={"If-None-Match": tag}).status_code == 304
+            renamed = httpx.patch(
+                url_two.removesuffix("/settings"), json={"name": "Renamed"}, headers=ws.headers
+            )
+            assert renamed.status_code == 200, renamed.text
+            got = http.get(url_one, headers={"If-None-Match": tag})
+            assert got.status_code == 200
+            assert got.headers["etag"] != tag
+            assert got.content == http.get(url_two).content
+            tag = got.headers["etag"]
+            assert http.get(url_one, headers={"If-None-Match": tag}).status_code == 304
+            gone = httpx.delete(
+                f"{url_two.removesuffix('/settings')}/api-keys/x", headers=ws.headers
+            )
+            assert gone.status_code == 404  # no such managed key: nothing written
+            two.revoke_key(reader)
+            refused = http.get(url_one, headers={"If-None-Match": tag})
+            assert problem(refused, 401)["detail"] == "the API key is unknown or revoked"

@@ -101,6 +101,8 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
+            if "\x00" in path:  # names nothing (text refuses control characters), and
+                raise ProblemError(404, "no such resource")  # PostgreSQL cannot compare it
             if _has_body(scope) and path.startswith("/v1/"):
                 replay = await self._guard_body(scope, receive)
                 if replay is None:
