@@ -44,7 +44,6 @@ from .problems import scrub
 from .wire import ApiStats, Response, Secret
 
 log = logging.getLogger("wscfg.api")
-_httpx_log = logging.getLogger("httpx")  # the line httpx's client logs per request
 
 MiB = 1024 * 1024
 ERROR_BODY_CAP = 1 * MiB
@@ -109,9 +108,6 @@ class Wire:
             from .netio import transport as asyncio_transport
 
             transport = asyncio_transport(limits, tls=self.origin[0] == "https")
-        # Every request goes to this transport (httpx mounts none for a client given one):
-        # sent to it straight, see _send. None: httpx's own, with the environment's proxies.
-        self._transport = transport
         self.http = httpx.AsyncClient(
             transport=transport,
             timeout=httpx.Timeout(timeout),
@@ -138,7 +134,7 @@ class Wire:
                 request = self.http.build_request(
                     call.method, url, headers=self._headers(call), content=call.content
                 )
-                response = await self._send(request)
+                response = await self.http.send(request, stream=True)
                 try:
                     status = response.status_code
                     location = None
@@ -188,33 +184,6 @@ class Wire:
             method=call.method,
             url=str(call.url),
         )
-
-    async def _send(self, request: httpx.Request) -> httpx.Response:
-        """``self.http.send(request, stream=True)`` as the client does it for us (no auth, no
-        event hook, redirects not followed, one transport), without its per-request layers:
-        the answer's cookies are kept when it sets any, the ``httpx`` logger says the same
-        line, an error names the request. About a tenth of the HTTP client's CPU per
-        request on a warm run."""
-        if self._transport is None:
-            return await self.http.send(request, stream=True)
-        try:
-            response = await self._transport.handle_async_request(request)
-        except httpx.RequestError as exc:
-            exc.request = request
-            raise
-        response.request = request
-        if "set-cookie" in response.headers:
-            self.http.cookies.extract_cookies(response)
-        if _httpx_log.isEnabledFor(logging.INFO):
-            _httpx_log.info(
-                'HTTP Request: %s %s "%s %d %s"',
-                request.method,
-                request.url,
-                response.http_version,
-                response.status_code,
-                response.reason_phrase,
-            )
-        return response
 
     def _headers(self, call: Call) -> dict[str, str]:
         return {**call.headers, "Authorization": "Bearer " + self.token.reveal()}
