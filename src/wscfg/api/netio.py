@@ -26,6 +26,8 @@ from typing import Any
 import httpcore
 import httpx
 
+_POLL = hasattr(select, "poll")  # not on Windows: there AnyIO's own answer is asked
+
 
 class Stream(httpcore.AsyncNetworkStream):
     """One of AnyIO's connections, with ``is_readable`` answered from its socket."""
@@ -53,7 +55,7 @@ class Stream(httpcore.AsyncNetworkStream):
         return Stream(await self._inner.start_tls(ssl_context, server_hostname, timeout))
 
     def get_extra_info(self, info: str) -> Any:
-        if info == "is_readable" and self._fd >= 0:
+        if info == "is_readable" and self._fd >= 0 and _POLL:
             # an idle connection is readable when the server closed it or sent something
             # unasked: either way the pool must not reuse it (what AnyIO's answer means)
             poll = select.poll()

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -518,12 +518,19 @@ class _Flattener:
         self.out = out
         self.sources = out.sources
 
-    # mapping and sequence take a plain scalar (most values: nothing for value() to record)
-    # as it is, without a call per value
     def mapping(self, node: Node, path: DocPath) -> dict[str, Any]:
-        out: dict[str, Any] = {}
+        return dict(self._children(node.value.items(), path))
+
+    def sequence(self, node: Node, path: DocPath) -> list[Any]:
+        return [v for _, v in self._children(enumerate(node.value), path)]
+
+    def _children(
+        self, pairs: Iterable[tuple[Any, Node]], path: DocPath
+    ) -> Iterator[tuple[Any, Any]]:
+        """Each child's key and plain value; a plain scalar (most values: nothing for
+        value() to record) is taken as it is, without a call per value."""
         sources = self.sources
-        for key, child in node.value.items():
+        for key, child in pairs:
             p = (*path, key)
             sources[p] = Source(child.src.name, child.kline, child.kcol)
             v = child.value
@@ -538,29 +545,7 @@ class _Flattener:
                 or child.secret_ref is not None
             ):
                 v = self.value(child, p)
-            out[key] = v
-        return out
-
-    def sequence(self, node: Node, path: DocPath) -> list[Any]:
-        out: list[Any] = []
-        sources = self.sources
-        for i, child in enumerate(node.value):
-            p = (*path, i)
-            sources[p] = Source(child.src.name, child.kline, child.kcol)
-            v = child.value
-            t = type(v)
-            if (
-                t is dict
-                or t is list
-                or v is None
-                or child.unresolved
-                or child.env
-                or child.from_vars
-                or child.secret_ref is not None
-            ):
-                v = self.value(child, p)
-            out.append(v)
-        return out
+            yield key, v
 
     def value(self, node: Node, path: DocPath) -> Any:
         if node.unresolved:
