@@ -469,16 +469,20 @@ def check_snapshot(data: Mapping[str, Any], slug: str, resp: Response) -> None:
         items = data.get(kind.name)
         if not isinstance(items, list):
             raise bad(f"has no '{kind.name}' list")
-        if not _plain_identities(kind, items):
-            for item in items:
-                _require_identity(kind, item, resp.url, what="snapshot")
+        _require_identities(kind, items, resp.url)
     for kind in OBSERVED:  # optional: a server without them shows none
         items = data.get(kind.name, [])
         if not isinstance(items, list):
             raise bad(f"has no '{kind.name}' list")
-        if not _plain_identities(kind, items):
-            for item in items:
-                _require_identity(kind, item, resp.url, what="snapshot")
+        _require_identities(kind, items, resp.url)
+
+
+def _require_identities(kind: Kind, items: list[Any], url: str) -> None:
+    """:func:`_require_identity` for each of a snapshot's ``items``, after one quick pass
+    that accepts the common case."""
+    if not _plain_identities(kind, items):
+        for item in items:
+            _require_identity(kind, item, url, what="snapshot")
 
 
 def _plain_identities(kind: Kind, items: list[Any]) -> bool:

@@ -86,8 +86,8 @@ KEY_COLUMNS: tuple[str, ...] = (
     "revoked_at",
     "name",
     "as_user",
+    "expires",
 )
-KEY_COLUMNS += ("expires",)
 
 
 def principal_for(conn: Connection, key: str) -> Principal | None:

@@ -122,8 +122,14 @@ class Validators:
         self, ws_id: int, key_id: str, version: int, uid: str | None, now: str
     ) -> str | None:
         """The ETag known for this version, or ``None``."""
+        found = self._holding(ws_id, key_id, version, uid, now)
+        return found.etag if found is not None else None
+
+    def _holding(
+        self, ws_id: int, key_id: str, version: int, uid: str | None, now: str
+    ) -> Validator | None:
         found = self._known.get((ws_id, key_id))
-        return found.etag if found is not None and found.holds(version, uid, now) else None
+        return found if found is not None and found.holds(version, uid, now) else None
 
     def current(self, conn: Connection, ws_id: int, key_id: str, limit: int, now: str) -> Validator:
         """The snapshot's validator in ``conn``'s transaction: known, or computed now.
@@ -135,8 +141,8 @@ class Validators:
         row = conn.execute(
             select(workspaces.c.version, workspaces.c.uid).where(workspaces.c.id == ws_id)
         ).one()
-        found = self._known.get((ws_id, key_id))
-        if found is not None and found.holds(row.version, row.uid, now):
+        found = self._holding(ws_id, key_id, row.version, row.uid, now)
+        if found is not None:
             return found
         rest = snapshot_rest(conn, ws_id, key_id, limit, row.uid)
         etag, since, until = snapshot_validator(conn, ws_id, now, rest)
